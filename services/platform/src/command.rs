@@ -1,0 +1,145 @@
+//! Pure aggregates and the handler that runs a command against one.
+//!
+//! An aggregate is a state built by [`Aggregate::apply`] from its events; a command is decided by a pure function
+//! `decide(&state) -> Result<Vec<Event>, Rejection>`. Everything impure (time, ids, look-ups, sealing personal
+//! data) happens before, in the caller, and arrives in the command. [`execute`] loads, decides, appends with the
+//! expected version, and on a conflict reloads and decides again (bounded): so a command never acts on stale
+//! state and nothing is half-written.
+
+use std::fmt::Display;
+
+use casetrack_proto::{Actor, CommandId, Envelope, EventContract, EventId, StreamId};
+use chrono::{DateTime, Utc};
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use crate::log::{AppendRequest, EventLog, ExpectedVersion, LogError, NewEvent, Position};
+
+/// How many times a command is decided again after losing a race.
+const CONFLICT_RETRIES: usize = 3;
+
+pub trait Aggregate: Default + Send + Sync + 'static {
+    type Event: EventContract;
+    /// The aggregate kind in stream ids: `<context>.<AGGREGATE>.<uuid>`.
+    const AGGREGATE: &'static str;
+
+    fn apply(self, event: &Self::Event) -> Self;
+
+    fn stream_id(id: Uuid) -> StreamId {
+        StreamId::new(Self::Event::CONTEXT, Self::AGGREGATE, id).expect("aggregate names are valid stream tokens")
+    }
+}
+
+/// Who is asking, when, and the ids that make the command repeatable.
+#[derive(Debug, Clone)]
+pub struct CommandMeta {
+    pub command_id: CommandId,
+    pub issued_at: DateTime<Utc>,
+    pub actor: Actor,
+    pub correlation_id: Uuid,
+    /// The command id for a request from a person; the causing event's id for a reactor.
+    pub causation_id: Uuid,
+}
+
+impl CommandMeta {
+    pub fn new(actor: Actor, issued_at: DateTime<Utc>) -> Self {
+        let command_id = CommandId::new();
+        Self { command_id, issued_at, actor, correlation_id: command_id.0, causation_id: command_id.0 }
+    }
+
+    /// Meta for a command caused by an event: ids derived from it, so handling the event twice issues the same
+    /// command twice, which the log stores once.
+    pub fn caused_by(event: &Envelope, purpose: &str) -> Self {
+        Self {
+            command_id: CommandId(event.id.derive(purpose)),
+            issued_at: event.occurred_at,
+            actor: Actor::system(),
+            correlation_id: event.correlation_id,
+            causation_id: event.id.0,
+        }
+    }
+
+    /// The id of the `index`th event this command writes: a UUIDv7 whose time is the command's and whose random
+    /// part is derived from the command id. Callers that seal personal data with the event id as associated data
+    /// compute it here before deciding; a retried command writes the same ids.
+    pub fn event_id(&self, index: usize) -> EventId {
+        let digest = Sha256::new().chain_update(self.command_id.0.as_bytes()).chain_update((index as u64).to_be_bytes()).finalize();
+        let millis = self.issued_at.timestamp_millis().max(0) as u64;
+        let mut random = [0u8; 10];
+        random.copy_from_slice(&digest[..10]);
+        EventId(uuid::Builder::from_unix_timestamp_millis(millis, &random).into_uuid())
+    }
+}
+
+/// What a command did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Executed {
+    /// Where the commit is in the log (None if the decision was to write nothing): wait for it before reading.
+    pub position: Option<Position>,
+    pub version: u32,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CommandError<R> {
+    /// The rules said no: shown to the person.
+    #[error("{0}")]
+    Rejected(R),
+    /// Still losing races after retrying: try again later.
+    #[error("the record kept changing while saving; try again")]
+    Contended,
+    /// The log failed or holds an event this code cannot read.
+    #[error(transparent)]
+    Infrastructure(anyhow::Error),
+}
+
+/// Loads an aggregate's state and version.
+pub async fn load<A: Aggregate>(log: &EventLog, stream: &StreamId) -> anyhow::Result<(A, u32)> {
+    let events = log.read_stream(stream).await?;
+    let version = events.last().map(|e| e.version).unwrap_or(0);
+    let mut state = A::default();
+    for envelope in events {
+        let event = A::Event::from_data(&envelope.event_type, envelope.schema_version, envelope.data)?;
+        state = state.apply(&event);
+    }
+    Ok((state, version))
+}
+
+/// Runs `decide` against the current state of aggregate `id` and appends what it decided.
+pub async fn execute<A, R>(
+    log: &EventLog,
+    id: Uuid,
+    meta: &CommandMeta,
+    decide: impl Fn(&A) -> Result<Vec<A::Event>, R>,
+) -> Result<Executed, CommandError<R>>
+where
+    A: Aggregate,
+    R: Display,
+{
+    let stream = A::stream_id(id);
+    for _ in 0..=CONFLICT_RETRIES {
+        let (state, version) = load::<A>(log, &stream).await.map_err(CommandError::Infrastructure)?;
+        let events = decide(&state).map_err(CommandError::Rejected)?;
+        if events.is_empty() {
+            return Ok(Executed { position: None, version });
+        }
+        let request = AppendRequest {
+            stream: stream.clone(),
+            expected: ExpectedVersion::Exact(version),
+            command_id: meta.command_id,
+            actor: meta.actor.clone(),
+            correlation_id: meta.correlation_id,
+            causation_id: meta.causation_id,
+            events: events
+                .iter()
+                .enumerate()
+                .map(|(index, event)| NewEvent::from_contract(meta.event_id(index), meta.issued_at, event))
+                .collect(),
+        };
+        match log.append(request).await {
+            Ok(appended) => return Ok(Executed { position: Some(appended.position), version: appended.version }),
+            Err(LogError::Conflict { .. }) => continue,
+            Err(error) => return Err(CommandError::Infrastructure(error.into())),
+        }
+    }
+    Err(CommandError::Contended)
+}

@@ -1,0 +1,27 @@
+//! Casetrack's platform: what every service stands on.
+//!
+//! - [`log`]: the event log, one interface ([`log::EventLog`]) over NATS JetStream and an embedded SQLite file;
+//! - [`db`]: the read-model database (PostgreSQL or SQLite through sqlx) and migrations;
+//! - [`projection`]: the projection runner (rows and checkpoint in one transaction, batches, rebuild) and
+//!   wait-for-position;
+//! - [`reactor`]: event-to-command handlers with ids derived from the causing event;
+//! - [`command`]: pure aggregates (`decide`/`apply`) and the handler that loads, decides and appends;
+//! - [`vault`]: per-person data keys, sealing of personal fields, erasure, the blind index;
+//! - [`config`]: the one settings struct; [`telemetry`]: tracing and Prometheus metrics;
+//! - [`http`]: errors, the common routes (`/healthz`, `/readyz`, `/metrics`, `/api/openapi.json`), serving;
+//! - [`service`]: what a service crate hands to `serve` and the shared [`service::Context`];
+//! - [`testkit`]: fresh databases and streams for tests against the real servers.
+
+pub mod log;
+pub mod command;
+pub mod config;
+pub mod db;
+pub mod http;
+pub mod projection;
+pub mod reactor;
+pub mod service;
+pub mod telemetry;
+pub mod testkit;
+pub mod vault;
+
+pub use service::{Context, Service};

@@ -1,0 +1,309 @@
+//! The embedded event log: a SQLite file, one row per event.
+//!
+//! Writes go through one writer task that groups whatever appends are waiting into one transaction (group commit):
+//! each request is still checked on its own (idempotency, then the expected version), a conflicting request fails
+//! alone, and the others of the group commit together. Positions are dense commit numbers allocated by the writer.
+//! Readers use a separate pool (WAL mode lets them read while the writer writes).
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use casetrack_proto::{Envelope, StreamId};
+use futures::future::BoxFuture;
+use futures::{FutureExt, StreamExt};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Connection, Row, SqliteConnection, SqlitePool};
+use tokio::sync::{mpsc, oneshot, watch};
+
+use super::{
+    AppendRequest, Appended, Commit, CommitStream, ExpectedVersion, LogBackend, LogError, LogResult, Position,
+    envelopes_for,
+};
+
+/// How many waiting appends one transaction takes at most.
+const GROUP_LIMIT: usize = 512;
+/// How many commits a subscriber reads per query.
+const READ_BATCH_COMMITS: u64 = 2_000;
+/// How often a caught-up subscriber looks for commits written by another process.
+const POLL_INTERVAL: Duration = Duration::from_millis(250);
+
+const SCHEMA: &str = r#"
+CREATE TABLE IF NOT EXISTS events (
+    position INTEGER NOT NULL,
+    idx      INTEGER NOT NULL,
+    stream   TEXT    NOT NULL,
+    version  INTEGER NOT NULL,
+    envelope TEXT    NOT NULL,
+    PRIMARY KEY (position, idx)
+) WITHOUT ROWID;
+CREATE UNIQUE INDEX IF NOT EXISTS events_by_stream ON events (stream, version);
+CREATE TABLE IF NOT EXISTS commands (
+    command_id TEXT PRIMARY KEY,
+    position   INTEGER NOT NULL,
+    version    INTEGER NOT NULL
+) WITHOUT ROWID;
+"#;
+
+type Reply = oneshot::Sender<LogResult<Appended>>;
+
+pub struct SqliteLog {
+    writer: mpsc::Sender<(AppendRequest, Reply)>,
+    readers: SqlitePool,
+    head: watch::Receiver<Position>,
+}
+
+impl SqliteLog {
+    /// Opens (creating if needed) the log file at `path`.
+    pub async fn open(path: &Path) -> anyhow::Result<Self> {
+        let options = SqliteConnectOptions::from_str(&format!("sqlite://{}", path.display()))?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(Duration::from_secs(10));
+        let mut connection = SqliteConnection::connect_with(&options).await?;
+        sqlx::raw_sql(SCHEMA).execute(&mut connection).await?;
+        let last: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(position), 0) FROM events")
+            .fetch_one(&mut connection)
+            .await?;
+        let readers = SqlitePoolOptions::new().max_connections(4).connect_with(options.read_only(true)).await?;
+        let (head_tx, head) = watch::channel(Position(last as u64));
+        let (writer, requests) = mpsc::channel(4 * GROUP_LIMIT);
+        tokio::spawn(write_loop(connection, requests, head_tx));
+        Ok(Self { writer, readers, head })
+    }
+}
+
+async fn write_loop(
+    mut connection: SqliteConnection,
+    mut requests: mpsc::Receiver<(AppendRequest, Reply)>,
+    head: watch::Sender<Position>,
+) {
+    let mut group = Vec::with_capacity(GROUP_LIMIT);
+    while requests.recv_many(&mut group, GROUP_LIMIT).await > 0 {
+        match write_group(&mut connection, &group).await {
+            Ok((results, new_head)) => {
+                head.send_replace(new_head);
+                for ((_, reply), result) in group.drain(..).zip(results) {
+                    let _ = reply.send(result);
+                }
+            }
+            Err(error) => {
+                tracing::error!(error = %error, "embedded event log write failed; the group was rolled back");
+                for (_, reply) in group.drain(..) {
+                    let _ = reply.send(Err(LogError::Unavailable(anyhow::anyhow!("event log write failed: {error}"))));
+                }
+            }
+        }
+    }
+}
+
+/// Writes one group in one transaction. Returns each request's result and the new head.
+async fn write_group(
+    connection: &mut SqliteConnection,
+    group: &[(AppendRequest, Reply)],
+) -> Result<(Vec<LogResult<Appended>>, Position), sqlx::Error> {
+    // IMMEDIATE takes the write lock up front, so a second process on the same file waits instead of failing to
+    // upgrade a read transaction; the head is read inside the lock, so positions stay dense and unique.
+    let mut tx = connection.begin_with("BEGIN IMMEDIATE").await?;
+    let last: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(position), 0) FROM events").fetch_one(&mut *tx).await?;
+    let mut head = Position(last as u64);
+    // Streams and command ids already touched in this group: the database does not see them until commit.
+    let mut versions: HashMap<String, u32> = HashMap::new();
+    let mut commands: HashMap<String, Appended> = HashMap::new();
+    let mut results = Vec::with_capacity(group.len());
+    let recorded_at = chrono::Utc::now();
+    for (request, _) in group {
+        let command_id = request.command_id.to_string();
+        if let Some(seen) = commands.get(&command_id) {
+            results.push(Ok(Appended { duplicate: true, ..*seen }));
+            continue;
+        }
+        let stored = sqlx::query("SELECT position, version FROM commands WHERE command_id = $1")
+            .bind(&command_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+        if let Some(row) = stored {
+            let position: i64 = row.get(0);
+            let version: i64 = row.get(1);
+            results.push(Ok(Appended { position: Position(position as u64), version: version as u32, duplicate: true }));
+            continue;
+        }
+        let stream = request.stream.to_string();
+        let actual = match versions.get(&stream) {
+            Some(version) => *version,
+            None => {
+                let version: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(version), 0) FROM events WHERE stream = $1")
+                    .bind(&stream)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                version as u32
+            }
+        };
+        if let ExpectedVersion::Exact(expected) = request.expected
+            && expected != actual
+        {
+            results.push(Err(LogError::Conflict { stream: request.stream.clone(), expected, actual }));
+            continue;
+        }
+        let position = Position(head.0 + 1);
+        let envelopes = envelopes_for(request, actual, recorded_at);
+        for (index, envelope) in envelopes.iter().enumerate() {
+            let text = serde_json::to_string(envelope).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
+            sqlx::query("INSERT INTO events (position, idx, stream, version, envelope) VALUES ($1, $2, $3, $4, $5)")
+                .bind(position.0 as i64)
+                .bind(index as i64)
+                .bind(&stream)
+                .bind(envelope.version as i64)
+                .bind(text)
+                .execute(&mut *tx)
+                .await?;
+        }
+        let version = actual + envelopes.len() as u32;
+        sqlx::query("INSERT INTO commands (command_id, position, version) VALUES ($1, $2, $3)")
+            .bind(&command_id)
+            .bind(position.0 as i64)
+            .bind(version as i64)
+            .execute(&mut *tx)
+            .await?;
+        head = position;
+        versions.insert(stream, version);
+        let appended = Appended { position, version, duplicate: false };
+        commands.insert(command_id, appended);
+        results.push(Ok(appended));
+    }
+    tx.commit().await?;
+    Ok((results, head))
+}
+
+async fn stored_head(pool: &SqlitePool) -> LogResult<Position> {
+    let last: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(position), 0) FROM events")
+        .fetch_one(pool)
+        .await
+        .map_err(LogError::unavailable)?;
+    Ok(Position(last as u64))
+}
+
+fn decode(position: i64, text: &str) -> LogResult<Envelope> {
+    serde_json::from_str(text)
+        .map_err(|error| LogError::Corrupt { position: Position(position as u64), reason: error.to_string() })
+}
+
+/// Reads the commits in `(after, until]`, grouped. A row that does not decode ends the batch with its error, after
+/// the commits before it.
+async fn read_commits(pool: &SqlitePool, after: Position, until: Position) -> LogResult<Vec<LogResult<Commit>>> {
+    let rows = sqlx::query("SELECT position, envelope FROM events WHERE position > $1 AND position <= $2 ORDER BY position, idx")
+        .bind(after.0 as i64)
+        .bind(until.0 as i64)
+        .fetch_all(pool)
+        .await
+        .map_err(LogError::unavailable)?;
+    let mut commits: Vec<Commit> = Vec::new();
+    for row in rows {
+        let position: i64 = row.get(0);
+        let text: &str = row.get(1);
+        let envelope = match decode(position, text) {
+            Ok(envelope) => envelope,
+            Err(error) => {
+                // The commit holding the bad row is not delivered at all: commits are all or nothing.
+                commits.retain(|commit| commit.position.0 != position as u64);
+                let mut items: Vec<_> = commits.into_iter().map(Ok).collect();
+                items.push(Err(error));
+                return Ok(items);
+            }
+        };
+        match commits.last_mut() {
+            Some(commit) if commit.position.0 == position as u64 => commit.events.push(envelope),
+            _ => commits.push(Commit { position: Position(position as u64), events: vec![envelope] }),
+        }
+    }
+    Ok(commits.into_iter().map(Ok).collect())
+}
+
+impl LogBackend for SqliteLog {
+    fn kind(&self) -> &'static str {
+        "sqlite"
+    }
+
+    fn append(&self, request: AppendRequest) -> BoxFuture<'_, LogResult<Appended>> {
+        async move {
+            let (reply, answer) = oneshot::channel();
+            self.writer
+                .send((request, reply))
+                .await
+                .map_err(|_| LogError::Unavailable(anyhow::anyhow!("the embedded log's writer has stopped")))?;
+            answer.await.map_err(|_| LogError::Unavailable(anyhow::anyhow!("the embedded log's writer has stopped")))?
+        }
+        .boxed()
+    }
+
+    fn read_stream<'a>(&'a self, stream: &'a StreamId) -> BoxFuture<'a, LogResult<Vec<Envelope>>> {
+        async move {
+            let rows = sqlx::query("SELECT position, envelope FROM events WHERE stream = $1 ORDER BY version")
+                .bind(stream.to_string())
+                .fetch_all(&self.readers)
+                .await
+                .map_err(LogError::unavailable)?;
+            rows.iter().map(|row| decode(row.get(0), row.get(1))).collect()
+        }
+        .boxed()
+    }
+
+    fn subscribe(&self, after: Position) -> BoxFuture<'_, LogResult<CommitStream>> {
+        let pool = self.readers.clone();
+        let mut head = self.head.clone();
+        async move {
+            let (tx, rx) = mpsc::channel::<LogResult<Commit>>(4);
+            tokio::spawn(async move {
+                let mut cursor = after;
+                loop {
+                    head.borrow_and_update();
+                    let latest = match stored_head(&pool).await {
+                        Ok(latest) => latest,
+                        Err(error) => {
+                            let _ = tx.send(Err(error)).await;
+                            return;
+                        }
+                    };
+                    let until = latest.min(Position(cursor.0 + READ_BATCH_COMMITS));
+                    if until <= cursor {
+                        // Caught up: wait for this process's writer to move the head, or poll now and then for
+                        // another process's (the `rebuild` command reading while `serve` writes).
+                        tokio::select! {
+                            changed = head.changed() => if changed.is_err() { return },
+                            _ = tokio::time::sleep(POLL_INTERVAL) => {},
+                            _ = tx.closed() => return,
+                        }
+                        continue;
+                    }
+                    match read_commits(&pool, cursor, until).await {
+                        Ok(items) => {
+                            for item in items {
+                                let failed = item.is_err();
+                                if let Ok(commit) = &item {
+                                    cursor = commit.position;
+                                }
+                                if tx.send(item).await.is_err() || failed {
+                                    return;
+                                }
+                            }
+                            cursor = cursor.max(until);
+                        }
+                        Err(error) => {
+                            let _ = tx.send(Err(error)).await;
+                            return;
+                        }
+                    }
+                }
+            });
+            let stream = futures::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|item| (item, rx)) });
+            Ok(stream.boxed())
+        }
+        .boxed()
+    }
+
+    fn head(&self) -> BoxFuture<'_, LogResult<Position>> {
+        async move { stored_head(&self.readers).await }.boxed()
+    }
+}

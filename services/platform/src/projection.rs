@@ -1,0 +1,295 @@
+//! The projection runner.
+//!
+//! A projection turns commits into read-model rows. The runner feeds it batches of commits and, in the same
+//! database transaction, moves its checkpoint: a crash (or a killed task) rolls back rows and checkpoint together,
+//! so no event is lost or counted twice. The checkpoint moves by compare-and-set (the row is locked and checked
+//! first), so a second runner of the same projection, or a `casetrack rebuild` resetting it, can never interleave
+//! batches: the loser notices, rolls back and resumes from the stored checkpoint.
+//!
+//! Failures are of two kinds. A commit that cannot be read or decoded is poison: the runner stops, names its
+//! position, and `/readyz` shows it until someone fixes the cause; it is never skipped. Anything else (database or
+//! log unreachable) is retried with a back-off.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use casetrack_proto::DecodeError;
+use futures::future::BoxFuture;
+use futures::{FutureExt, StreamExt};
+use sqlx::AnyConnection;
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
+
+use crate::db::ReadDb;
+use crate::log::{Commit, EventLog, LogError, Position};
+
+/// Most events one transaction applies.
+pub const BATCH_EVENTS: usize = 2_000;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ProjectionError {
+    /// An event this projection must understand does not decode: poison, the projection stops here.
+    #[error("the event at log position {position} cannot be projected: {source}")]
+    Decode {
+        position: Position,
+        #[source]
+        source: DecodeError,
+    },
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+}
+
+/// A read model fed by the log. Implementations must be deterministic and free of side effects (rebuild
+/// replays them), and write only through the transaction they are given.
+pub trait Projection: Send + Sync + 'static {
+    /// Unique, stable name: the checkpoint's key and the `--projection` argument of `casetrack rebuild`.
+    fn name(&self) -> &'static str;
+    /// The tables this projection owns; a rebuild empties them.
+    fn tables(&self) -> &'static [&'static str];
+    /// Applies a batch of commits, in order.
+    fn apply<'a>(&'a self, tx: &'a mut AnyConnection, commits: &'a [Commit]) -> BoxFuture<'a, Result<(), ProjectionError>>;
+}
+
+/// What a projection has reached, shared with `/readyz` and with queries that wait for their own writes.
+#[derive(Debug)]
+pub struct ProjectionStatus {
+    name: &'static str,
+    position: watch::Sender<Position>,
+    failure: Mutex<Option<String>>,
+}
+
+impl ProjectionStatus {
+    fn new(name: &'static str) -> Self {
+        Self { name, position: watch::channel(Position(0)).0, failure: Mutex::new(None) }
+    }
+
+    pub fn name(&self) -> &'static str {
+        self.name
+    }
+
+    pub(crate) fn position_sender(&self) -> &watch::Sender<Position> {
+        &self.position
+    }
+
+    pub fn position(&self) -> Position {
+        *self.position.borrow()
+    }
+
+    /// Why the projection stopped, if it did.
+    pub fn failure(&self) -> Option<String> {
+        self.failure.lock().expect("status lock").clone()
+    }
+
+    /// Waits until the projection has applied `position`, for at most `timeout`. Returns whether it got there.
+    pub async fn wait_for(&self, position: Position, timeout: Duration) -> bool {
+        let mut receiver = self.position.subscribe();
+        tokio::time::timeout(timeout, receiver.wait_for(|reached| *reached >= position)).await.is_ok_and(|r| r.is_ok())
+    }
+}
+
+/// Every projection and reactor running in this process, by name.
+#[derive(Debug, Clone, Default)]
+pub struct Registry(Arc<Mutex<HashMap<&'static str, Arc<ProjectionStatus>>>>);
+
+impl Registry {
+    pub fn status(&self, name: &'static str) -> Arc<ProjectionStatus> {
+        self.0.lock().expect("registry lock").entry(name).or_insert_with(|| Arc::new(ProjectionStatus::new(name))).clone()
+    }
+
+    pub fn all(&self) -> Vec<Arc<ProjectionStatus>> {
+        let mut all: Vec<_> = self.0.lock().expect("registry lock").values().cloned().collect();
+        all.sort_by_key(|status| status.name);
+        all
+    }
+}
+
+pub async fn load_checkpoint(db: &ReadDb, name: &str) -> sqlx::Result<Position> {
+    let stored: Option<i64> = sqlx::query_scalar("SELECT position FROM projection_checkpoints WHERE name = $1")
+        .bind(name)
+        .fetch_optional(db.pool())
+        .await?;
+    Ok(Position(stored.unwrap_or(0) as u64))
+}
+
+/// Moves a checkpoint from `from` to `to` inside `tx`. Returns false when it was not at `from` any more.
+async fn advance_checkpoint(tx: &mut AnyConnection, name: &str, from: Position, to: Position) -> sqlx::Result<bool> {
+    let now = chrono::Utc::now().to_rfc3339();
+    let updated = sqlx::query("UPDATE projection_checkpoints SET position = $1, updated_at = $2 WHERE name = $3 AND position = $4")
+        .bind(to.0 as i64)
+        .bind(&now)
+        .bind(name)
+        .bind(from.0 as i64)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+    if updated == 1 {
+        return Ok(true);
+    }
+    if from.0 != 0 {
+        return Ok(false);
+    }
+    let inserted = sqlx::query(
+        "INSERT INTO projection_checkpoints (name, position, updated_at) VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING",
+    )
+    .bind(name)
+    .bind(to.0 as i64)
+    .bind(&now)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    Ok(inserted == 1)
+}
+
+enum Stop {
+    Shutdown,
+    CaughtUp,
+}
+
+#[derive(Debug, thiserror::Error)]
+enum RunError {
+    #[error(transparent)]
+    Poison(anyhow::Error),
+    #[error(transparent)]
+    Transient(anyhow::Error),
+    #[error("another runner moved the checkpoint")]
+    Lost,
+}
+
+impl From<ProjectionError> for RunError {
+    fn from(error: ProjectionError) -> Self {
+        match error {
+            ProjectionError::Decode { .. } => Self::Poison(error.into()),
+            ProjectionError::Database(e) => Self::Transient(e.into()),
+        }
+    }
+}
+
+impl From<LogError> for RunError {
+    fn from(error: LogError) -> Self {
+        match error {
+            LogError::Corrupt { .. } => Self::Poison(error.into()),
+            other => Self::Transient(other.into()),
+        }
+    }
+}
+
+/// Runs one projection against one log and database.
+pub struct ProjectionRunner {
+    db: ReadDb,
+    log: EventLog,
+    projection: Arc<dyn Projection>,
+    status: Arc<ProjectionStatus>,
+}
+
+impl ProjectionRunner {
+    pub fn new(db: ReadDb, log: EventLog, projection: Arc<dyn Projection>, registry: &Registry) -> Self {
+        let status = registry.status(projection.name());
+        Self { db, log, projection, status }
+    }
+
+    pub fn status(&self) -> Arc<ProjectionStatus> {
+        self.status.clone()
+    }
+
+    /// Runs until `shutdown`, resuming from the checkpoint and retrying transient failures. Returns early only
+    /// on poison, after recording it in the status.
+    pub async fn run(self, shutdown: CancellationToken) {
+        let mut backoff = Duration::from_millis(100);
+        loop {
+            match self.run_once(&shutdown, None).await {
+                Ok(_) => return,
+                Err(RunError::Poison(error)) => {
+                    tracing::error!(projection = self.projection.name(), error = %format!("{error:#}"), "projection stopped");
+                    *self.status.failure.lock().expect("status lock") = Some(format!("{error:#}"));
+                    return;
+                }
+                Err(RunError::Lost) => {
+                    tracing::info!(projection = self.projection.name(), "checkpoint moved elsewhere; resuming from it");
+                    backoff = Duration::from_millis(100);
+                }
+                Err(RunError::Transient(error)) => {
+                    tracing::warn!(projection = self.projection.name(), error = %format!("{error:#}"), "projection failed; retrying");
+                    tokio::select! {
+                        _ = tokio::time::sleep(backoff) => {}
+                        _ = shutdown.cancelled() => return,
+                    }
+                    backoff = (backoff * 2).min(Duration::from_secs(10));
+                }
+            }
+        }
+    }
+
+    /// Applies everything up to the log's current head, then returns.
+    pub async fn catch_up(&self) -> anyhow::Result<Position> {
+        let head = self.log.head().await?;
+        loop {
+            match self.run_once(&CancellationToken::new(), Some(head)).await {
+                Ok(_) => return Ok(self.status.position()),
+                Err(RunError::Lost) => continue,
+                Err(RunError::Poison(error) | RunError::Transient(error)) => return Err(error),
+            }
+        }
+    }
+
+    /// Empties the projection's tables, resets its checkpoint and replays the whole log up to its current head.
+    pub async fn rebuild(&self) -> anyhow::Result<Position> {
+        let mut tx = self.db.begin().await?;
+        for table in self.projection.tables() {
+            sqlx::query(sqlx::AssertSqlSafe(format!("DELETE FROM {table}"))).execute(&mut *tx).await?;
+        }
+        sqlx::query("DELETE FROM projection_checkpoints WHERE name = $1").bind(self.projection.name()).execute(&mut *tx).await?;
+        tx.commit().await?;
+        self.status.position.send_replace(Position(0));
+        self.catch_up().await
+    }
+
+    async fn run_once(&self, shutdown: &CancellationToken, until: Option<Position>) -> Result<Stop, RunError> {
+        let mut checkpoint = load_checkpoint(&self.db, self.projection.name()).await.map_err(|e| RunError::Transient(e.into()))?;
+        self.status.position.send_replace(checkpoint);
+        if until.is_some_and(|until| checkpoint >= until) {
+            return Ok(Stop::CaughtUp);
+        }
+        let mut commits = self.log.subscribe(checkpoint).await?;
+        loop {
+            let first = tokio::select! {
+                next = commits.next() => next,
+                _ = shutdown.cancelled() => return Ok(Stop::Shutdown),
+            };
+            let Some(first) = first else {
+                return Err(RunError::Transient(anyhow::anyhow!("the log subscription ended")));
+            };
+            let mut batch = vec![first?];
+            let mut events = batch[0].events.len();
+            // Take whatever else is already waiting, without waiting for more.
+            while events < BATCH_EVENTS && until.is_none_or(|until| batch.last().expect("non-empty").position < until) {
+                match commits.next().now_or_never() {
+                    Some(Some(next)) => {
+                        let next = next?;
+                        events += next.events.len();
+                        batch.push(next);
+                    }
+                    _ => break,
+                }
+            }
+            if let Some(until) = until {
+                batch.retain(|commit| commit.position <= until);
+            }
+            let Some(last) = batch.last().map(|commit| commit.position) else {
+                return Ok(Stop::CaughtUp);
+            };
+            let mut tx = self.db.begin().await.map_err(|e| RunError::Transient(e.into()))?;
+            if !advance_checkpoint(&mut tx, self.projection.name(), checkpoint, last).await.map_err(|e| RunError::Transient(e.into()))? {
+                return Err(RunError::Lost);
+            }
+            self.projection.apply(&mut tx, &batch).await?;
+            tx.commit().await.map_err(|e| RunError::Transient(e.into()))?;
+            checkpoint = last;
+            self.status.position.send_replace(last);
+            metrics::counter!("casetrack_projection_events_total", "projection" => self.projection.name()).increment(events as u64);
+            if until.is_some_and(|until| last >= until) {
+                return Ok(Stop::CaughtUp);
+            }
+        }
+    }
+}

@@ -1,0 +1,129 @@
+//! What a service crate hands to the platform, the shared context, and serving any set of services on one
+//! listener.
+
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use axum::Router;
+use sqlx::migrate::Migrator;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::Settings;
+use crate::db::ReadDb;
+use crate::log::EventLog;
+use crate::log::jetstream::{JetStreamConfig, JetStreamLog};
+use crate::log::sqlite::SqliteLog;
+use crate::projection::{Projection, ProjectionRunner, Registry};
+use crate::reactor::{Reactor, ReactorRunner};
+use crate::vault::{MasterKey, Vault};
+
+/// Everything a service needs, shared by all services of one process. Cheap to clone.
+#[derive(Clone)]
+pub struct Context {
+    pub log: EventLog,
+    pub db: ReadDb,
+    pub vault: Vault,
+    pub projections: Registry,
+}
+
+impl std::fmt::Debug for Context {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Context").field("log", &self.log).field("db", &self.db.backend()).finish()
+    }
+}
+
+impl Context {
+    /// Connects to the configured backends (embedded under the data folder when none is given).
+    pub async fn connect(settings: &Settings) -> anyhow::Result<Self> {
+        if settings.nats_url.is_none() || settings.database_url.is_none() || settings.master_key.is_none() {
+            std::fs::create_dir_all(&settings.data_dir)
+                .with_context(|| format!("failed to create the data folder {}", settings.data_dir.display()))?;
+        }
+        let log = match &settings.nats_url {
+            Some(url) => {
+                let mut config = JetStreamConfig::new(url.clone());
+                config.stream = settings.nats_stream.clone();
+                config.subject_prefix = settings.nats_subject_prefix.clone();
+                config.replicas = settings.nats_replicas;
+                EventLog::new(JetStreamLog::connect(config).await?)
+            }
+            None => EventLog::new(SqliteLog::open(&settings.data_dir.join("events.db")).await?),
+        };
+        let db = ReadDb::connect(&settings.read_model_url()).await?;
+        let master = match &settings.master_key {
+            Some(key) => MasterKey::from_base64(key.expose())?,
+            None => MasterKey::load_or_generate(&settings.data_dir)?,
+        };
+        Ok(Self::new(log, db, master))
+    }
+
+    pub fn new(log: EventLog, db: ReadDb, master: MasterKey) -> Self {
+        let vault = Vault::new(db.clone(), master);
+        Self { log, db, vault, projections: Registry::default() }
+    }
+}
+
+/// One service as the platform runs it.
+pub struct Service {
+    pub name: &'static str,
+    pub router: Router,
+    pub openapi: utoipa::openapi::OpenApi,
+    pub migrations: Option<&'static Migrator>,
+    pub projections: Vec<Arc<dyn Projection>>,
+    pub reactors: Vec<Arc<dyn Reactor>>,
+}
+
+impl Service {
+    pub fn new(name: &'static str) -> Self {
+        Self {
+            name,
+            router: Router::new(),
+            openapi: utoipa::openapi::OpenApiBuilder::new().build(),
+            migrations: None,
+            projections: Vec::new(),
+            reactors: Vec::new(),
+        }
+    }
+}
+
+/// Applies every service's migrations (the schema must exist before anything reads it).
+pub async fn migrate(ctx: &Context, services: &[Service]) -> anyhow::Result<()> {
+    for service in services {
+        if let Some(migrations) = service.migrations {
+            ctx.db.migrate(service.name, migrations).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Serves `services` on `listener` until `shutdown`, with their projections and reactors running beside, plus
+/// the common routes. Returns after a graceful shutdown: in-flight requests finish, runners stop between batches.
+pub async fn serve(ctx: Context, listener: TcpListener, services: Vec<Service>, shutdown: CancellationToken) -> anyhow::Result<()> {
+    migrate(&ctx, &services).await?;
+    let runners = CancellationToken::new();
+    let mut tasks = tokio::task::JoinSet::new();
+    let mut app = Router::new();
+    let mut openapi = crate::http::base_openapi();
+    let names: Vec<&str> = services.iter().map(|s| s.name).collect();
+    for service in services {
+        for projection in service.projections {
+            let runner = ProjectionRunner::new(ctx.db.clone(), ctx.log.clone(), projection, &ctx.projections);
+            tasks.spawn(runner.run(runners.clone()));
+        }
+        for reactor in service.reactors {
+            let runner = ReactorRunner::new(ctx.db.clone(), ctx.log.clone(), reactor, &ctx.projections);
+            tasks.spawn(runner.run(runners.clone()));
+        }
+        openapi.merge(service.openapi);
+        app = app.merge(service.router);
+    }
+    let app = crate::http::with_common_routes(app, ctx.clone(), openapi);
+    let address = listener.local_addr()?;
+    tracing::info!(%address, services = ?names, log = ctx.log.kind(), database = ?ctx.db.backend(), "serving");
+    let result = axum::serve(listener, app).with_graceful_shutdown(shutdown.cancelled_owned()).await;
+    runners.cancel();
+    while tasks.join_next().await.is_some() {}
+    tracing::info!("stopped");
+    result.context("the HTTP server failed")
+}

@@ -1,0 +1,116 @@
+//! Fresh, isolated backends for tests against the real servers.
+//!
+//! Every test gets its own JetStream stream (and subject prefix) and its own PostgreSQL database, so tests run in
+//! parallel and never see each other's data. A missing server is a test failure with a message that says how to
+//! start it, never a skip. `NATS_URL` and `DATABASE_URL` override the local standard ports.
+
+use std::path::{Path, PathBuf};
+
+use uuid::Uuid;
+
+use crate::db::ReadDb;
+use crate::log::EventLog;
+use crate::log::jetstream::{JetStreamConfig, JetStreamLog};
+use crate::log::sqlite::SqliteLog;
+
+pub fn nats_url() -> String {
+    std::env::var("NATS_URL").unwrap_or_else(|_| "nats://127.0.0.1:4222".into())
+}
+
+/// The PostgreSQL server tests create their databases on (the URL of an existing database, for admin work).
+pub fn postgres_admin_url() -> String {
+    std::env::var("DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+fn unique() -> String {
+    Uuid::now_v7().simple().to_string()
+}
+
+/// A JetStream stream of one test's own.
+#[derive(Debug, Clone)]
+pub struct TestStream {
+    pub config: JetStreamConfig,
+}
+
+impl TestStream {
+    pub fn new() -> Self {
+        let id = unique();
+        let mut config = JetStreamConfig::new(nats_url());
+        config.stream = format!("TEST_{id}");
+        config.subject_prefix = format!("t{id}");
+        Self { config }
+    }
+
+    /// Opens a log on this stream: each call is a new connection with a cold cache, as another process would be.
+    pub async fn open(&self) -> EventLog {
+        let log = JetStreamLog::connect(self.config.clone()).await.unwrap_or_else(|error| {
+            panic!(
+                "tests need NATS with JetStream at {} (scripts/test starts one): {error:#}",
+                self.config.url
+            )
+        });
+        EventLog::new(log)
+    }
+}
+
+impl Default for TestStream {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// A directory that is removed when dropped.
+#[derive(Debug)]
+pub struct TempDir(PathBuf);
+
+impl TempDir {
+    pub fn new() -> Self {
+        let path = std::env::temp_dir().join(format!("casetrack-test-{}", unique()));
+        std::fs::create_dir_all(&path).expect("create a temporary directory");
+        Self(path)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Default for TempDir {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// An embedded log file of one test's own.
+pub async fn open_sqlite_log(dir: &Path) -> EventLog {
+    EventLog::new(SqliteLog::open(&dir.join("events.db")).await.expect("open the embedded log"))
+}
+
+/// Creates a fresh PostgreSQL database and returns its URL.
+pub async fn fresh_postgres_url() -> String {
+    use sqlx::Connection;
+    let admin = postgres_admin_url();
+    let mut connection = sqlx::PgConnection::connect(&admin).await.unwrap_or_else(|error| {
+        panic!("tests need PostgreSQL at {admin} (scripts/test starts one): {error}")
+    });
+    let name = format!("casetrack_t_{}", unique());
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&mut connection).await.expect("create a test database");
+    let base = admin.rsplit_once('/').map(|(base, _)| base).unwrap_or(&admin);
+    format!("{base}/{name}")
+}
+
+/// A fresh PostgreSQL read-model database with migrations applied.
+pub async fn fresh_postgres() -> ReadDb {
+    ReadDb::connect(&fresh_postgres_url().await).await.expect("connect to the test database")
+}
+
+/// A fresh SQLite read-model database in `dir`.
+pub async fn fresh_sqlite(dir: &Path) -> ReadDb {
+    ReadDb::connect(&format!("sqlite://{}?mode=rwc", dir.join("read.db").display())).await.expect("open SQLite")
+}

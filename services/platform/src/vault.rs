@@ -1,0 +1,268 @@
+//! The personal-data vault.
+//!
+//! - Each person has a random 256-bit data key, stored wrapped (XChaCha20-Poly1305) by the master key, with the
+//!   person id as associated data so a wrapped key cannot be moved to another person.
+//! - Personal fields are sealed with the person's key inside events: XChaCha20-Poly1305, random 192-bit nonce,
+//!   associated data = person id ‖ event id, so a sealed value cannot be replayed into another event or person.
+//! - Erasure deletes the wrapped key. Every sealed value of that person in the log becomes noise: the log is never
+//!   rewritten, and nothing can decrypt it again (crypto-shredding).
+//! - The blind index is an HMAC-SHA256 under a key derived from the master key, so duplicates can be matched on
+//!   normalised name and date of birth without storing either in plaintext.
+
+use std::path::Path;
+
+use anyhow::Context as _;
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD_NO_PAD as B64;
+use casetrack_proto::{EventId, PersonId, Sealed};
+use chacha20poly1305::aead::{Aead, KeyInit, Payload};
+use chacha20poly1305::{XChaCha20Poly1305, XNonce};
+use hmac::{Hmac, Mac};
+use rand::RngCore;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use sha2::Sha256;
+use zeroize::Zeroizing;
+
+use crate::db::ReadDb;
+
+const SEALED_PREFIX: &str = "v1.";
+
+/// The master key: 32 bytes, never printed.
+#[derive(Clone)]
+pub struct MasterKey(Zeroizing<[u8; 32]>);
+
+impl std::fmt::Debug for MasterKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("MasterKey(..)")
+    }
+}
+
+impl MasterKey {
+    pub fn generate() -> Self {
+        let mut key = Zeroizing::new([0u8; 32]);
+        rand::rngs::OsRng.fill_bytes(key.as_mut());
+        Self(key)
+    }
+
+    /// Parses the base64 form used in `CASETRACK_MASTER_KEY` and in the key file.
+    pub fn from_base64(text: &str) -> anyhow::Result<Self> {
+        let bytes = Zeroizing::new(
+            base64::engine::general_purpose::STANDARD.decode(text.trim()).context("the master key is not valid base64")?,
+        );
+        let key: [u8; 32] = bytes.as_slice().try_into().map_err(|_| anyhow::anyhow!("the master key must be 32 bytes"))?;
+        Ok(Self(Zeroizing::new(key)))
+    }
+
+    pub fn to_base64(&self) -> Zeroizing<String> {
+        Zeroizing::new(base64::engine::general_purpose::STANDARD.encode(self.0.as_ref()))
+    }
+
+    /// Reads the key file in `dir`, or creates one (owner-only permissions) and says so in the log.
+    pub fn load_or_generate(dir: &Path) -> anyhow::Result<Self> {
+        let path = dir.join("master.key");
+        if path.exists() {
+            let text = Zeroizing::new(std::fs::read_to_string(&path).with_context(|| format!("failed to read {}", path.display()))?);
+            return Self::from_base64(&text);
+        }
+        let key = Self::generate();
+        write_owner_only(&path, key.to_base64().as_bytes())?;
+        tracing::warn!(
+            path = %path.display(),
+            "generated a new master key for personal data; back it up and keep it apart from the data: without it nobody \
+             can read any person's details"
+        );
+        Ok(key)
+    }
+
+    fn cipher(&self) -> XChaCha20Poly1305 {
+        XChaCha20Poly1305::new(self.0.as_ref().into())
+    }
+}
+
+fn write_owner_only(path: &Path, contents: &[u8]) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options.open(path).with_context(|| format!("failed to create {}", path.display()))?;
+    file.write_all(contents)?;
+    file.sync_all()?;
+    Ok(())
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum VaultError {
+    /// The person's key was erased: their data is gone for good.
+    #[error("this person's data has been erased")]
+    Erased,
+    #[error("no data key exists for this person")]
+    NoKey,
+    /// Wrong key, tampered value, or a value moved to another person or event.
+    #[error("sealed data failed its integrity check")]
+    Integrity,
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+}
+
+#[derive(Clone)]
+pub struct Vault {
+    db: ReadDb,
+    master: MasterKey,
+    blind_key: Zeroizing<[u8; 32]>,
+}
+
+impl std::fmt::Debug for Vault {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Vault(..)")
+    }
+}
+
+type HmacSha256 = Hmac<Sha256>;
+
+impl Vault {
+    pub fn new(db: ReadDb, master: MasterKey) -> Self {
+        let mut mac = <HmacSha256 as Mac>::new_from_slice(master.0.as_ref()).expect("HMAC takes any key length");
+        mac.update(b"casetrack blind index v1");
+        let blind_key = Zeroizing::new(mac.finalize().into_bytes().into());
+        Self { db, master, blind_key }
+    }
+
+    /// Creates the person's data key if they have none. Idempotent.
+    pub async fn ensure_key(&self, person: PersonId) -> Result<(), VaultError> {
+        let mut key = Zeroizing::new([0u8; 32]);
+        rand::rngs::OsRng.fill_bytes(key.as_mut());
+        let mut nonce = [0u8; 24];
+        rand::rngs::OsRng.fill_bytes(&mut nonce);
+        let person_text = person.to_string();
+        let wrapped = self
+            .master
+            .cipher()
+            .encrypt(XNonce::from_slice(&nonce), Payload { msg: key.as_ref(), aad: person_text.as_bytes() })
+            .map_err(|_| VaultError::Integrity)?;
+        let mut stored = nonce.to_vec();
+        stored.extend(wrapped);
+        sqlx::query(
+            "INSERT INTO person_keys (person_id, wrapped_key, created_at) VALUES ($1, $2, $3) ON CONFLICT (person_id) DO NOTHING",
+        )
+        .bind(&person_text)
+        .bind(B64.encode(stored))
+        .bind(chrono::Utc::now().to_rfc3339())
+        .execute(self.db.pool())
+        .await?;
+        Ok(())
+    }
+
+    async fn data_key(&self, person: PersonId) -> Result<XChaCha20Poly1305, VaultError> {
+        let person_text = person.to_string();
+        let row: Option<(Option<String>,)> = sqlx::query_as("SELECT wrapped_key FROM person_keys WHERE person_id = $1")
+            .bind(&person_text)
+            .fetch_optional(self.db.pool())
+            .await?;
+        let wrapped = match row {
+            None => return Err(VaultError::NoKey),
+            Some((None,)) => return Err(VaultError::Erased),
+            Some((Some(wrapped),)) => B64.decode(wrapped).map_err(|_| VaultError::Integrity)?,
+        };
+        if wrapped.len() < 24 {
+            return Err(VaultError::Integrity);
+        }
+        let (nonce, ciphertext) = wrapped.split_at(24);
+        let key = Zeroizing::new(
+            self.master
+                .cipher()
+                .decrypt(XNonce::from_slice(nonce), Payload { msg: ciphertext, aad: person_text.as_bytes() })
+                .map_err(|_| VaultError::Integrity)?,
+        );
+        XChaCha20Poly1305::new_from_slice(&key).map_err(|_| VaultError::Integrity)
+    }
+
+    /// Seals a value for one person inside one event.
+    pub async fn seal<T: Serialize>(&self, person: PersonId, event: EventId, value: &T) -> Result<Sealed, VaultError> {
+        let cipher = self.data_key(person).await?;
+        let plaintext = Zeroizing::new(serde_json::to_vec(value).expect("personal data serialises"));
+        let mut nonce = [0u8; 24];
+        rand::rngs::OsRng.fill_bytes(&mut nonce);
+        let aad = associated_data(person, event);
+        let ciphertext = cipher
+            .encrypt(XNonce::from_slice(&nonce), Payload { msg: &plaintext, aad: &aad })
+            .map_err(|_| VaultError::Integrity)?;
+        let mut sealed = nonce.to_vec();
+        sealed.extend(ciphertext);
+        Ok(Sealed(format!("{SEALED_PREFIX}{}", B64.encode(sealed))))
+    }
+
+    /// Opens a sealed value. [`VaultError::Erased`] once the person has been erased.
+    pub async fn open<T: DeserializeOwned>(&self, person: PersonId, event: EventId, sealed: &Sealed) -> Result<T, VaultError> {
+        let cipher = self.data_key(person).await?;
+        let bytes = sealed.0.strip_prefix(SEALED_PREFIX).and_then(|b| B64.decode(b).ok()).ok_or(VaultError::Integrity)?;
+        if bytes.len() < 24 {
+            return Err(VaultError::Integrity);
+        }
+        let (nonce, ciphertext) = bytes.split_at(24);
+        let aad = associated_data(person, event);
+        let plaintext = Zeroizing::new(
+            cipher.decrypt(XNonce::from_slice(nonce), Payload { msg: ciphertext, aad: &aad }).map_err(|_| VaultError::Integrity)?,
+        );
+        serde_json::from_slice(&plaintext).map_err(|_| VaultError::Integrity)
+    }
+
+    /// Destroys the person's data key. Idempotent; the row stays to record when.
+    pub async fn erase(&self, person: PersonId) -> Result<(), VaultError> {
+        sqlx::query("UPDATE person_keys SET wrapped_key = NULL, erased_at = $1 WHERE person_id = $2 AND wrapped_key IS NOT NULL")
+            .bind(chrono::Utc::now().to_rfc3339())
+            .bind(person.to_string())
+            .execute(self.db.pool())
+            .await?;
+        Ok(())
+    }
+
+    /// Keyed hash of already-normalised text (see [`normalise`]), hex encoded.
+    pub fn blind_index(&self, normalised: &str) -> String {
+        let mut mac = <HmacSha256 as Mac>::new_from_slice(self.blind_key.as_ref()).expect("HMAC takes any key length");
+        mac.update(normalised.as_bytes());
+        mac.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect()
+    }
+}
+
+fn associated_data(person: PersonId, event: EventId) -> Vec<u8> {
+    let mut aad = Vec::with_capacity(32);
+    aad.extend_from_slice(person.0.as_bytes());
+    aad.extend_from_slice(event.0.as_bytes());
+    aad
+}
+
+/// Normalises text for matching: lowercase, letters and digits only, runs of anything else collapsed to one space.
+pub fn normalise(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for word in text.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()) {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.extend(word.chars().flat_map(char::to_lowercase));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn normalise_ignores_case_punctuation_and_spacing() {
+        assert_eq!(normalise("  O'Brien-Smith,  MARY "), "o brien smith mary");
+    }
+
+    #[test]
+    fn master_key_round_trips_and_never_prints() {
+        let key = MasterKey::generate();
+        let again = MasterKey::from_base64(&key.to_base64()).unwrap();
+        assert_eq!(key.0.as_ref(), again.0.as_ref());
+        assert_eq!(format!("{key:?}"), "MasterKey(..)");
+        assert!(MasterKey::from_base64("c2hvcnQ=").is_err());
+    }
+}
