@@ -198,7 +198,6 @@ async fn an_empty_commit_is_refused_and_writes_nothing(h: impl Harness) {
 }
 
 async fn eventually_traits_work_over_the_log(h: impl Harness) {
-    use eventually::EventStore as _;
     use futures::TryStreamExt;
     let mut log = h.open().await;
     let target = stream();

@@ -95,14 +95,8 @@ impl JetStreamLog {
     }
 
     pub async fn with_client(client: async_nats::Client, config: JetStreamConfig) -> anyhow::Result<Self> {
+        check_jetstream(&client, &config.url).await?;
         let js = jetstream::new(client);
-        js.query_account().await.map_err(|error| {
-            anyhow::anyhow!(
-                "the NATS server at {} does not offer JetStream ({error}); start nats-server with -js \
-                 (or `jetstream {{}}` in its configuration)",
-                config.url
-            )
-        })?;
         let stream = ensure_stream(&js, &config).await?;
         Ok(Self { js, stream, config, cache: Mutex::new(HashMap::new()) })
     }
@@ -260,6 +254,20 @@ fn header_u64(headers: &HeaderMap, name: &str) -> LogResult<u64> {
 
 fn decode_commit(seq: u64, payload: &[u8]) -> LogResult<Vec<Envelope>> {
     serde_json::from_slice(payload).map_err(|error| LogError::Corrupt { position: Position(seq), reason: error.to_string() })
+}
+
+/// Asks the server for its JetStream account info: a server without JetStream has no responder for it.
+async fn check_jetstream(client: &async_nats::Client, url: &str) -> anyhow::Result<()> {
+    let advice = "start nats-server with -js (or `jetstream {}` in its configuration)";
+    let reply = tokio::time::timeout(Duration::from_secs(5), client.request("$JS.API.INFO", bytes::Bytes::new()))
+        .await
+        .map_err(|_| anyhow::anyhow!("the NATS server at {url} did not answer a JetStream request in 5 s; {advice}"))?
+        .map_err(|error| anyhow::anyhow!("the NATS server at {url} does not offer JetStream ({error}); {advice}"))?;
+    let info: serde_json::Value = serde_json::from_slice(&reply.payload).context("unreadable JetStream account info")?;
+    if let Some(error) = info.get("error") {
+        anyhow::bail!("JetStream at {url} is not usable by this account ({error}); {advice}");
+    }
+    Ok(())
 }
 
 async fn ensure_stream(js: &jetstream::Context, config: &JetStreamConfig) -> anyhow::Result<stream::Stream> {
