@@ -1,1 +1,204 @@
-fn main(){}
+//! `casetrack`: the one binary. It parses flags, picks services and supervises them; everything else is in the
+//! service crates and the platform.
+
+mod bench;
+
+use std::collections::BTreeSet;
+
+use anyhow::Context as _;
+use casetrack_platform::config::Settings;
+use casetrack_platform::projection::ProjectionRunner;
+use casetrack_platform::{Context, Service};
+use casetrack_proto::ServiceCode;
+use clap::{Parser, Subcommand};
+use tokio_util::sync::CancellationToken;
+
+#[derive(Parser)]
+#[command(name = "casetrack", version, about = "Case and referral tracking for victim services")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the selected services (all of them by default) on one listener.
+    Serve {
+        /// Services to run: all, or a comma-separated list of hub, people, idva, isva, stalking, rj, reporting.
+        #[arg(long, env = "CASETRACK_SERVICES", default_value = "all")]
+        services: String,
+        #[command(flatten)]
+        settings: Settings,
+    },
+    /// Replay the log from the start into read models, with identical results.
+    Rebuild {
+        /// Only this projection (see `casetrack admin projections`).
+        #[arg(long)]
+        projection: Option<String>,
+        #[command(flatten)]
+        settings: Settings,
+    },
+    /// Administration.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+    /// Benchmarks of the event log (see docs/performance.md).
+    Bench(bench::BenchArgs),
+}
+
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// List projections with their checkpoints and lag.
+    Projections {
+        #[command(flatten)]
+        settings: Settings,
+    },
+}
+
+/// What `--services` asks for.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct Selection {
+    people: bool,
+    hub: bool,
+    reporting: bool,
+    specialist: BTreeSet<String>,
+}
+
+const SPECIALIST: [&str; 4] = casetrack_specialist::STANDARD;
+
+fn select(list: &str) -> anyhow::Result<Selection> {
+    let mut selection = Selection::default();
+    for name in list.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+        match name {
+            "all" => {
+                selection.people = true;
+                selection.hub = true;
+                selection.reporting = true;
+                selection.specialist.extend(SPECIALIST.iter().map(|s| s.to_string()));
+            }
+            "people" => selection.people = true,
+            "hub" => selection.hub = true,
+            "reporting" => selection.reporting = true,
+            other if SPECIALIST.contains(&other) => {
+                selection.specialist.insert(other.to_owned());
+            }
+            other => anyhow::bail!(
+                "unknown service {other:?}; choose from all, hub, people, {}, reporting",
+                SPECIALIST.join(", ")
+            ),
+        }
+    }
+    anyhow::ensure!(selection != Selection::default(), "--services names no service");
+    Ok(selection)
+}
+
+fn services(ctx: &Context, selection: &Selection) -> Vec<Service> {
+    let mut services = Vec::new();
+    if selection.people {
+        services.push(casetrack_people::service(ctx));
+    }
+    if selection.hub {
+        services.push(casetrack_hub::service(ctx));
+    }
+    if !selection.specialist.is_empty() {
+        let codes: Vec<ServiceCode> =
+            selection.specialist.iter().map(|c| ServiceCode::parse(c).expect("known service codes are valid")).collect();
+        services.push(casetrack_specialist::service(ctx, &codes));
+    }
+    if selection.reporting {
+        services.push(casetrack_reporting::service(ctx));
+    }
+    services
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Serve { services: list, settings } => {
+            casetrack_platform::telemetry::init_tracing(&settings.log_format);
+            let selection = select(&list)?;
+            let ctx = Context::connect(&settings).await?;
+            let listener = tokio::net::TcpListener::bind(settings.listen)
+                .await
+                .with_context(|| format!("failed to listen on {}", settings.listen))?;
+            let shutdown = CancellationToken::new();
+            tokio::spawn(stop_on_signal(shutdown.clone()));
+            let services = services(&ctx, &selection);
+            casetrack_platform::service::serve(ctx, listener, services, shutdown).await
+        }
+        Command::Rebuild { projection, settings } => {
+            casetrack_platform::telemetry::init_tracing(&settings.log_format);
+            let ctx = Context::connect(&settings).await?;
+            let services = services(&ctx, &select("all")?);
+            casetrack_platform::service::migrate(&ctx, &services).await?;
+            let projections: Vec<_> = services
+                .iter()
+                .flat_map(|s| s.projections.iter().cloned())
+                .filter(|p| projection.as_deref().is_none_or(|name| p.name() == name))
+                .collect();
+            if projections.is_empty() {
+                let known: Vec<_> = services.iter().flat_map(|s| s.projections.iter().map(|p| p.name())).collect();
+                anyhow::bail!("no projection named {:?}; known: {}", projection.unwrap_or_default(), known.join(", "));
+            }
+            for projection in projections {
+                let name = projection.name();
+                let started = std::time::Instant::now();
+                let runner = ProjectionRunner::new(ctx.db.clone(), ctx.log.clone(), projection, &ctx.projections);
+                let position = runner.rebuild().await.with_context(|| format!("failed to rebuild {name}"))?;
+                println!("rebuilt {name} to log position {position} in {:.1?}", started.elapsed());
+            }
+            Ok(())
+        }
+        Command::Admin { command: AdminCommand::Projections { settings } } => {
+            casetrack_platform::telemetry::init_tracing(&settings.log_format);
+            let ctx = Context::connect(&settings).await?;
+            let services = services(&ctx, &select("all")?);
+            casetrack_platform::service::migrate(&ctx, &services).await?;
+            let head = ctx.log.head().await?;
+            println!("log head: {head}");
+            for service in &services {
+                for projection in &service.projections {
+                    let position = casetrack_platform::projection::load_checkpoint(&ctx.db, projection.name()).await?;
+                    println!("{:<32} position {:>10}  lag {:>10}", projection.name(), position.0, head.0.saturating_sub(position.0));
+                }
+            }
+            Ok(())
+        }
+        Command::Bench(args) => bench::run(args).await,
+    }
+}
+
+async fn stop_on_signal(shutdown: CancellationToken) {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    let terminate = async {
+        if let Ok(mut signal) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            signal.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = interrupt => {}
+        _ = terminate => {}
+    }
+    tracing::info!("shutting down");
+    shutdown.cancel();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn services_are_selected_by_name() {
+        let selection = select("hub,idva").unwrap();
+        assert!(selection.hub && !selection.people && !selection.reporting);
+        assert_eq!(selection.specialist.into_iter().collect::<Vec<_>>(), vec!["idva"]);
+        assert!(select("all").unwrap().specialist.len() == 4);
+        assert!(select("hub,nonsense").unwrap_err().to_string().contains("unknown service \"nonsense\""));
+        assert!(select(",").is_err());
+    }
+}

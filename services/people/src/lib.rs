@@ -1,1 +1,31 @@
-//! placeholder
+//! The people service: a person's identity, personal details (sealed with their own key), duplicate matching.
+//!
+//! - [`person`]: the `Person` aggregate and its pure decisions;
+//! - [`api`]: the JSON API (`POST /api/people`);
+//! - [`directory`]: the `people.directory` projection (who is known, by blind match key; no plaintext).
+
+pub mod api;
+pub mod directory;
+pub mod person;
+
+use std::sync::Arc;
+
+use casetrack_platform::{Context, Service};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+static MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+pub fn service(ctx: &Context) -> Service {
+    let mut service = Service::new("people");
+    service.router = api::router(ctx.clone());
+    service.openapi = api::openapi();
+    service.migrations = Some(&MIGRATIONS);
+    service.projections.push(Arc::new(directory::Directory));
+    service
+}
+
+pub async fn run(ctx: Context, listener: TcpListener, shutdown: CancellationToken) -> anyhow::Result<()> {
+    let service = service(&ctx);
+    casetrack_platform::service::serve(ctx, listener, vec![service], shutdown).await
+}

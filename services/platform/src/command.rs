@@ -143,3 +143,8 @@ where
     }
     Err(CommandError::Contended)
 }
+
+/// A refusal by the rules: a stable code naming the rule, and a message in plain words (its `Display`).
+pub trait Rejection: Display {
+    fn code(&self) -> &'static str;
+}

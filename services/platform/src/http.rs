@@ -198,3 +198,14 @@ async fn record_request(request: Request, next: Next) -> Response {
         .record(started.elapsed().as_secs_f64());
     response
 }
+
+impl<R: crate::command::Rejection> From<crate::command::CommandError<R>> for ApiError {
+    fn from(error: crate::command::CommandError<R>) -> Self {
+        use crate::command::CommandError;
+        match error {
+            CommandError::Rejected(rejection) => ApiError::conflict(rejection.code(), rejection.to_string()),
+            CommandError::Contended => ApiError::conflict("contended", error.to_string()),
+            CommandError::Infrastructure(cause) => ApiError::unavailable(cause),
+        }
+    }
+}

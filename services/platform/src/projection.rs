@@ -47,6 +47,15 @@ pub trait Projection: Send + Sync + 'static {
     fn name(&self) -> &'static str;
     /// The tables this projection owns; a rebuild empties them.
     fn tables(&self) -> &'static [&'static str];
+    /// Empties this projection's rows before a rebuild. By default, every row of [`Projection::tables`].
+    fn reset<'a>(&'a self, tx: &'a mut AnyConnection) -> BoxFuture<'a, sqlx::Result<()>> {
+        Box::pin(async move {
+            for table in self.tables() {
+                sqlx::query(sqlx::AssertSqlSafe(format!("DELETE FROM {table}"))).execute(&mut *tx).await?;
+            }
+            Ok(())
+        })
+    }
     /// Applies a batch of commits, in order.
     fn apply<'a>(&'a self, tx: &'a mut AnyConnection, commits: &'a [Commit]) -> BoxFuture<'a, Result<(), ProjectionError>>;
 }
@@ -235,9 +244,7 @@ impl ProjectionRunner {
     /// Empties the projection's tables, resets its checkpoint and replays the whole log up to its current head.
     pub async fn rebuild(&self) -> anyhow::Result<Position> {
         let mut tx = self.db.begin().await?;
-        for table in self.projection.tables() {
-            sqlx::query(sqlx::AssertSqlSafe(format!("DELETE FROM {table}"))).execute(&mut *tx).await?;
-        }
+        self.projection.reset(&mut tx).await?;
         sqlx::query("DELETE FROM projection_checkpoints WHERE name = $1").bind(self.projection.name()).execute(&mut *tx).await?;
         tx.commit().await?;
         self.status.position.send_replace(Position(0));
@@ -292,4 +299,18 @@ impl ProjectionRunner {
             }
         }
     }
+}
+
+/// Decodes an event of context `E` for a projection: `None` for other contexts, poison for an event of this
+/// context that does not decode (unknown type or version, or a payload that does not match its schema).
+pub fn decode<E: casetrack_proto::EventContract>(
+    position: Position,
+    envelope: &casetrack_proto::Envelope,
+) -> Result<Option<E>, ProjectionError> {
+    if envelope.subject.context() != E::CONTEXT {
+        return Ok(None);
+    }
+    E::from_data(&envelope.event_type, envelope.schema_version, envelope.data.clone())
+        .map(Some)
+        .map_err(|source| ProjectionError::Decode { position, source })
 }

@@ -1,1 +1,48 @@
-//! placeholder
+//! Specialist services: IDVA, ISVA, stalking advocacy, restorative justice (and, later, services defined in
+//! configuration). One crate serves any subset; each service has its own intake reactor and case projection, so
+//! `serve --services idva` and `serve --services isva` can run as separate processes.
+//!
+//! - [`case`]: the `Case` aggregate;
+//! - [`intake`]: the reactor turning the hub's `OnwardReferralMade` into a case (id derived from the event);
+//! - [`cases`]: the `specialist.cases.<service>` projections;
+//! - [`api`]: the JSON API (`/api/specialist/{service}/cases`).
+
+pub mod api;
+pub mod case;
+pub mod cases;
+pub mod intake;
+
+use std::sync::Arc;
+
+use casetrack_platform::{Context, Service};
+use casetrack_proto::ServiceCode;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+static MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+/// The specialist services Casetrack ships.
+pub const STANDARD: [&str; 4] = ["idva", "isva", "stalking", "rj"];
+
+pub fn service(ctx: &Context, services: &[ServiceCode]) -> Service {
+    let mut service = Service::new("specialist");
+    service.router = api::router(ctx.clone(), services.to_vec());
+    service.openapi = api::openapi();
+    service.migrations = Some(&MIGRATIONS);
+    for code in services {
+        service.projections.push(Arc::new(cases::Cases::new(code.clone())));
+        service.reactors.push(Arc::new(intake::Intake::new(code.clone())));
+    }
+    service
+}
+
+pub async fn run(ctx: Context, listener: TcpListener, shutdown: CancellationToken) -> anyhow::Result<()> {
+    let codes: Vec<ServiceCode> = STANDARD.iter().map(|c| ServiceCode::parse(c).expect("valid code")).collect();
+    let service = service(&ctx, &codes);
+    casetrack_platform::service::serve(ctx, listener, vec![service], shutdown).await
+}
+
+/// A `&'static str` for names built at start-up from configuration (bounded: one per service).
+pub(crate) fn leak(name: String) -> &'static str {
+    Box::leak(name.into_boxed_str())
+}

@@ -86,9 +86,16 @@ struct Tip {
 impl JetStreamLog {
     /// Connects, checks that the server has JetStream, and creates or checks the stream.
     pub async fn connect(config: JetStreamConfig) -> anyhow::Result<Self> {
+        // A cluster is given as a comma-separated list of servers.
+        let servers = config
+            .url
+            .split(',')
+            .map(|server| server.trim().parse::<async_nats::ServerAddr>())
+            .collect::<Result<Vec<_>, _>>()
+            .with_context(|| format!("the NATS URL {} is not a valid server list", config.url))?;
         let client = async_nats::ConnectOptions::new()
             .name("casetrack")
-            .connect(&config.url)
+            .connect(servers)
             .await
             .with_context(|| format!("failed to connect to NATS at {}", config.url))?;
         Self::with_client(client, config).await

@@ -1,0 +1,268 @@
+//! `casetrack bench log`: appends per second through Casetrack's JetStream log beside raw async-nats publishes
+//! with the same headers and window, the same through the embedded SQLite log, and the cost of loading a
+//! 200-event aggregate. Each run uses fresh streams and files and deletes them afterwards.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use async_nats::HeaderMap;
+use casetrack_platform::log::jetstream::{JetStreamConfig, JetStreamLog};
+use casetrack_platform::log::sqlite::SqliteLog;
+use casetrack_platform::log::{AppendRequest, EventLog, ExpectedVersion, NewEvent};
+use casetrack_proto::{Actor, CommandId, EventId, StreamId};
+use clap::Args;
+use futures::StreamExt;
+use uuid::Uuid;
+
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// NATS server with JetStream.
+    #[arg(long, env = "NATS_URL", default_value = "nats://127.0.0.1:4222")]
+    nats_url: String,
+    /// Appends per backend.
+    #[arg(long, default_value_t = 100_000)]
+    events: usize,
+    /// Distinct aggregates the appends are spread over.
+    #[arg(long, default_value_t = 10_000)]
+    aggregates: usize,
+    /// Appends in flight at once.
+    #[arg(long, default_value_t = 256)]
+    inflight: usize,
+    /// Loads of the 200-event aggregate to time.
+    #[arg(long, default_value_t = 2_000)]
+    loads: usize,
+}
+
+fn event() -> NewEvent {
+    NewEvent {
+        id: EventId::new(),
+        event_type: "BenchmarkEventRecorded".into(),
+        schema_version: 1,
+        occurred_at: chrono::Utc::now(),
+        // 300 bytes of payload data.
+        data: serde_json::json!({ "body": "x".repeat(288) }),
+    }
+}
+
+fn aggregate_ids(count: usize) -> Vec<StreamId> {
+    (0..count).map(|_| StreamId::new("bench", "thing", Uuid::now_v7()).expect("valid")).collect()
+}
+
+/// Spreads `events` appends over the aggregates with `inflight` workers; each worker owns a slice of aggregates
+/// and appends to them round-robin, so appends to one aggregate are sequential (as commands on one case are).
+async fn drive<F, Fut>(events: usize, aggregates: usize, inflight: usize, append: F) -> anyhow::Result<f64>
+where
+    F: Fn(usize, u32) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = anyhow::Result<()>> + Send,
+{
+    let append = Arc::new(append);
+    let started = Instant::now();
+    let mut workers = tokio::task::JoinSet::new();
+    for worker in 0..inflight {
+        let append = append.clone();
+        let owned: Vec<usize> = (worker..aggregates).step_by(inflight).collect();
+        let quota = events / inflight + usize::from(worker < events % inflight);
+        workers.spawn(async move {
+            let mut versions = vec![0u32; owned.len()];
+            for n in 0..quota {
+                let slot = n % owned.len().max(1);
+                append(owned[slot], versions[slot]).await?;
+                versions[slot] += 1;
+            }
+            anyhow::Ok(())
+        });
+    }
+    while let Some(result) = workers.join_next().await {
+        result??;
+    }
+    Ok(events as f64 / started.elapsed().as_secs_f64())
+}
+
+fn test_config(url: &str, label: &str) -> JetStreamConfig {
+    let id = Uuid::now_v7().simple().to_string();
+    let mut config = JetStreamConfig::new(url);
+    config.stream = format!("BENCH_{label}_{id}");
+    config.subject_prefix = format!("b{id}");
+    config
+}
+
+async fn raw_jetstream(args: &BenchArgs, ids: &[StreamId]) -> anyhow::Result<f64> {
+    let config = test_config(&args.nats_url, "RAW");
+    // Let the log create the stream with the same settings, then publish around it.
+    let log = JetStreamLog::connect(config.clone()).await?;
+    let client = async_nats::connect(&args.nats_url).await?;
+    let js = async_nats::jetstream::new(client);
+    // The same bytes Casetrack would publish for one event, serialised once.
+    let payload: bytes::Bytes = serde_json::to_vec(&serde_json::json!([{
+        "id": Uuid::now_v7(), "type": "BenchmarkEventRecorded", "schema_version": 1,
+        "subject": ids[0].to_string(), "version": 1, "occurred_at": chrono::Utc::now(), "recorded_at": chrono::Utc::now(),
+        "actor": {"user_id": null, "role": {"role": "system"}}, "correlation_id": Uuid::now_v7(),
+        "causation_id": Uuid::now_v7(), "data": {"body": "x".repeat(288)}
+    }]))?
+    .into();
+    let subjects: Arc<Vec<String>> = Arc::new(ids.iter().map(|id| format!("{}.{id}", config.subject_prefix)).collect());
+    let last: Arc<Vec<std::sync::Mutex<u64>>> = Arc::new(ids.iter().map(|_| std::sync::Mutex::new(0)).collect());
+    let rate = drive(args.events, ids.len(), args.inflight, move |aggregate, version| {
+        let (js, payload, subjects, last) = (js.clone(), payload.clone(), subjects.clone(), last.clone());
+        async move {
+            let expected = *last[aggregate].lock().expect("lock");
+            let mut headers = HeaderMap::new();
+            headers.insert("Nats-Msg-Id", Uuid::now_v7().to_string().as_str());
+            headers.insert("Nats-Expected-Last-Subject-Sequence", expected.to_string().as_str());
+            headers.insert("Casetrack-Version", (version + 1).to_string().as_str());
+            headers.insert("Casetrack-Prev", expected.to_string().as_str());
+            let ack = js.publish_with_headers(subjects[aggregate].clone(), headers, payload).await?.await?;
+            *last[aggregate].lock().expect("lock") = ack.sequence;
+            Ok(())
+        }
+    })
+    .await?;
+    log.delete_stream().await?;
+    Ok(rate)
+}
+
+async fn log_appends(log: EventLog, args: &BenchArgs, ids: Vec<StreamId>) -> anyhow::Result<f64> {
+    let ids = Arc::new(ids);
+    drive(args.events, ids.len(), args.inflight, move |aggregate, version| {
+        let (log, ids) = (log.clone(), ids.clone());
+        async move {
+            log.append(AppendRequest {
+                stream: ids[aggregate].clone(),
+                expected: ExpectedVersion::Exact(version),
+                command_id: CommandId::new(),
+                actor: Actor::system(),
+                correlation_id: Uuid::now_v7(),
+                causation_id: Uuid::now_v7(),
+                events: vec![event()],
+            })
+            .await?;
+            Ok(())
+        }
+    })
+    .await
+}
+
+/// Raw read of a stream with no processing: the rate projections are measured against.
+async fn raw_read(url: &str, config: &JetStreamConfig, expected: usize) -> anyhow::Result<f64> {
+    let client = async_nats::connect(url).await?;
+    let js = async_nats::jetstream::new(client);
+    let stream = js.get_stream(&config.stream).await?;
+    let consumer = stream
+        .create_consumer(async_nats::jetstream::consumer::pull::OrderedConfig {
+            filter_subject: format!("{}.>", config.subject_prefix),
+            ..Default::default()
+        })
+        .await?;
+    let started = Instant::now();
+    let mut messages = consumer.messages().await?.take(expected);
+    while let Some(message) = messages.next().await {
+        message?;
+    }
+    Ok(expected as f64 / started.elapsed().as_secs_f64())
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}
+
+async fn loads(args: &BenchArgs) -> anyhow::Result<(Duration, Duration, Duration, Duration)> {
+    let config = test_config(&args.nats_url, "LOAD");
+    let writer = EventLog::new(JetStreamLog::connect(config.clone()).await?);
+    let target = aggregate_ids(1).remove(0);
+    // 200 commands of one event each: the worst case for loading (200 messages on the subject).
+    for version in 0..200 {
+        writer
+            .append(AppendRequest {
+                stream: target.clone(),
+                expected: ExpectedVersion::Exact(version),
+                command_id: CommandId::new(),
+                actor: Actor::system(),
+                correlation_id: Uuid::now_v7(),
+                causation_id: Uuid::now_v7(),
+                events: vec![event()],
+            })
+            .await?;
+    }
+    // Noise on other subjects, so the stream is not just this aggregate.
+    let noise = aggregate_ids(1_000);
+    for id in &noise {
+        writer
+            .append(AppendRequest {
+                stream: id.clone(),
+                expected: ExpectedVersion::Exact(0),
+                command_id: CommandId::new(),
+                actor: Actor::system(),
+                correlation_id: Uuid::now_v7(),
+                causation_id: Uuid::now_v7(),
+                events: vec![event()],
+            })
+            .await?;
+    }
+    let reader = EventLog::new(JetStreamLog::connect(config.clone()).await?);
+    let mut warm = Vec::with_capacity(args.loads);
+    for _ in 0..args.loads {
+        let started = Instant::now();
+        let events = reader.read_stream(&target).await?;
+        warm.push(started.elapsed());
+        anyhow::ensure!(events.len() == 200, "loaded {} events, expected 200", events.len());
+    }
+    let mut cold = Vec::new();
+    for _ in 0..20 {
+        let fresh = EventLog::new(JetStreamLog::connect(config.clone()).await?);
+        let started = Instant::now();
+        let events = fresh.read_stream(&target).await?;
+        cold.push(started.elapsed());
+        anyhow::ensure!(events.len() == 200, "loaded {} events, expected 200", events.len());
+    }
+    warm.sort();
+    cold.sort();
+    JetStreamLog::connect(config).await?.delete_stream().await?;
+    Ok((percentile(&warm, 0.5), percentile(&warm, 0.99), percentile(&cold, 0.5), percentile(&cold, 0.99)))
+}
+
+pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
+    println!(
+        "casetrack bench log: {} appends of one 300-byte event to {} aggregates, {} in flight",
+        args.events, args.aggregates, args.inflight
+    );
+    let raw = raw_jetstream(&args, &aggregate_ids(args.aggregates)).await?;
+    println!("raw async-nats publish (same headers, same window): {raw:>10.0} events/s");
+
+    let config = test_config(&args.nats_url, "LOG");
+    let jet = JetStreamLog::connect(config.clone()).await?;
+    let jet_rate = log_appends(EventLog::new(jet), &args, aggregate_ids(args.aggregates)).await?;
+    println!("casetrack JetStream log appends:                      {jet_rate:>10.0} events/s  ({:.0}% of raw)", 100.0 * jet_rate / raw);
+    let read = raw_read(&args.nats_url, &config, args.events).await?;
+    println!("raw JetStream read-back of that log (no processing):   {read:>10.0} events/s");
+    JetStreamLog::connect(config).await?.delete_stream().await?;
+
+    let dir = std::env::temp_dir().join(format!("casetrack-bench-{}", Uuid::now_v7().simple()));
+    std::fs::create_dir_all(&dir)?;
+    let sqlite = SqliteLog::open(&dir.join("events.db")).await?;
+    let sqlite_rate = log_appends(EventLog::new(sqlite), &args, aggregate_ids(args.aggregates)).await?;
+    println!("casetrack SQLite log appends:                          {sqlite_rate:>10.0} events/s  ({:.0}% of raw JetStream)", 100.0 * sqlite_rate / raw);
+    let _ = std::fs::remove_dir_all(&dir);
+
+    let (warm50, warm99, cold50, cold99) = loads(&args).await?;
+    println!(
+        "load of a 200-event aggregate (JetStream): cached p50 {:.2} ms, p99 {:.2} ms; cold (new process) p50 {:.2} ms, p99 {:.2} ms",
+        ms(warm50),
+        ms(warm99),
+        ms(cold50),
+        ms(cold99)
+    );
+    let mut verdict = HashMap::new();
+    verdict.insert("appends_ratio_at_least_0.70", jet_rate / raw >= 0.70);
+    verdict.insert("cached_load_p99_under_5ms", warm99 < Duration::from_millis(5));
+    let mut verdict: Vec<_> = verdict.into_iter().collect();
+    verdict.sort();
+    for (target, met) in verdict {
+        println!("target {target}: {}", if met { "met" } else { "NOT met" });
+    }
+    Ok(())
+}
+
+fn ms(duration: Duration) -> f64 {
+    duration.as_secs_f64() * 1000.0
+}

@@ -1,0 +1,50 @@
+//! `people.directory`: who is known, by blind match key. No plaintext ever reaches this table.
+
+use casetrack_platform::log::Commit;
+use casetrack_platform::projection::{Projection, ProjectionError, decode};
+use casetrack_proto::people::PeopleEvent;
+use futures::future::BoxFuture;
+use sqlx::AnyConnection;
+
+pub struct Directory;
+
+impl Projection for Directory {
+    fn name(&self) -> &'static str {
+        "people.directory"
+    }
+
+    fn tables(&self) -> &'static [&'static str] {
+        &["people"]
+    }
+
+    fn apply<'a>(&'a self, tx: &'a mut AnyConnection, commits: &'a [Commit]) -> BoxFuture<'a, Result<(), ProjectionError>> {
+        Box::pin(async move {
+            for commit in commits {
+                for envelope in &commit.events {
+                    match decode::<PeopleEvent>(commit.position, envelope)? {
+                        Some(PeopleEvent::PersonRegistered(e)) => {
+                            sqlx::query(
+                                "INSERT INTO people (person_id, match_key, registered_at) VALUES ($1, $2, $3) \
+                                 ON CONFLICT (person_id) DO NOTHING",
+                            )
+                            .bind(e.person_id.to_string())
+                            .bind(&e.match_key)
+                            .bind(envelope.occurred_at.to_rfc3339())
+                            .execute(&mut *tx)
+                            .await?;
+                        }
+                        Some(PeopleEvent::PersonErased(e)) => {
+                            sqlx::query("UPDATE people SET match_key = NULL, erased_at = $1 WHERE person_id = $2")
+                                .bind(envelope.occurred_at.to_rfc3339())
+                                .bind(e.person_id.to_string())
+                                .execute(&mut *tx)
+                                .await?;
+                        }
+                        None => {}
+                    }
+                }
+            }
+            Ok(())
+        })
+    }
+}

@@ -1,0 +1,93 @@
+//! The reporting JSON API.
+
+use std::collections::BTreeMap;
+
+use axum::extract::{Query, State};
+use axum::routing::get;
+use axum::{Json, Router};
+use casetrack_platform::Context;
+use casetrack_platform::http::{ApiError, ErrorBody, wait_for};
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+use sqlx::Row;
+use utoipa::{IntoParams, OpenApi, ToSchema};
+
+use crate::pathway::figure;
+
+#[derive(OpenApi)]
+#[openapi(paths(summary), components(schemas(Summary, ServiceFigures)))]
+struct ReportingApi;
+
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    ReportingApi::openapi()
+}
+
+pub fn router(ctx: Context) -> Router {
+    Router::new().route("/api/reporting/summary", get(summary)).with_state(ctx)
+}
+
+#[derive(Deserialize, IntoParams)]
+pub struct SummaryParams {
+    /// First day of the period, YYYY-MM-DD (counted by calendar month for now: the month containing it).
+    pub from: String,
+    /// Last day of the period, YYYY-MM-DD (the month containing it is included).
+    pub to: String,
+    /// Wait (up to 5 s) until the figures include this log position.
+    pub wait_for: Option<u64>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Summary {
+    pub from: String,
+    pub to: String,
+    pub services: Vec<ServiceFigures>,
+}
+
+#[derive(Serialize, ToSchema, Default)]
+pub struct ServiceFigures {
+    pub service: String,
+    pub referrals_received: i64,
+    pub onward_referrals: BTreeMap<String, i64>,
+    pub cases_opened: i64,
+}
+
+fn parse_day(value: &str, field: &str) -> Result<NaiveDate, ApiError> {
+    NaiveDate::parse_from_str(value, "%Y-%m-%d")
+        .map_err(|_| ApiError::rejected("date_invalid", format!("Enter {field} as YYYY-MM-DD, for example 2026-04-01.")))
+}
+
+/// Pathway figures per service for a period. Every figure's counting rule is in docs/metrics.md.
+#[utoipa::path(get, path = "/api/reporting/summary", params(SummaryParams),
+    responses((status = 200, body = Summary), (status = 422, body = ErrorBody), (status = 503, body = ErrorBody)))]
+pub async fn summary(State(ctx): State<Context>, Query(params): Query<SummaryParams>) -> Result<Json<Summary>, ApiError> {
+    let from = parse_day(&params.from, "the start date")?;
+    let to = parse_day(&params.to, "the end date")?;
+    if from > to {
+        return Err(ApiError::rejected("period_reversed", "The start date must be on or before the end date."));
+    }
+    wait_for(&ctx, "reporting.pathway", params.wait_for).await?;
+    let rows = sqlx::query(
+        "SELECT service, figure, CAST(SUM(value) AS BIGINT) FROM reporting_monthly WHERE month >= $1 AND month <= $2 \
+         GROUP BY service, figure ORDER BY service, figure",
+    )
+    .bind(from.format("%Y-%m").to_string())
+    .bind(to.format("%Y-%m").to_string())
+    .fetch_all(ctx.db.pool())
+    .await
+    .map_err(ApiError::unavailable)?;
+    let mut services: BTreeMap<String, ServiceFigures> = BTreeMap::new();
+    for row in rows {
+        let service: String = row.get(0);
+        let name: String = row.get(1);
+        let value: i64 = row.get(2);
+        let entry = services.entry(service.clone()).or_insert_with(|| ServiceFigures { service, ..Default::default() });
+        if name == figure::REFERRALS_RECEIVED {
+            entry.referrals_received = value;
+        } else if name == figure::CASES_OPENED {
+            entry.cases_opened = value;
+        } else if let Some(target) = name.strip_prefix(figure::ONWARD_PREFIX) {
+            entry.onward_referrals.insert(target.to_owned(), value);
+        }
+    }
+    Ok(Json(Summary { from: params.from, to: params.to, services: services.into_values().collect() }))
+}

@@ -1,0 +1,56 @@
+//! The intake reactor: the hub's onward referral to this service becomes a case.
+
+use casetrack_platform::command::{CommandMeta, execute};
+use casetrack_platform::log::EventLog;
+use casetrack_platform::reactor::Reactor;
+use casetrack_proto::hub::HubEvent;
+use casetrack_proto::specialist::{CaseOpened, CaseOrigin};
+use casetrack_proto::{CaseId, Envelope, EventContract, ServiceCode};
+use futures::future::BoxFuture;
+
+use crate::case::{Case, open};
+
+pub struct Intake {
+    service: ServiceCode,
+    name: &'static str,
+}
+
+impl Intake {
+    pub fn new(service: ServiceCode) -> Self {
+        let name = crate::leak(format!("specialist.intake.{service}"));
+        Self { service, name }
+    }
+}
+
+impl Reactor for Intake {
+    fn name(&self) -> &'static str {
+        self.name
+    }
+
+    fn react<'a>(&'a self, log: &'a EventLog, envelope: &'a Envelope) -> BoxFuture<'a, anyhow::Result<()>> {
+        Box::pin(async move {
+            if envelope.subject.context() != HubEvent::CONTEXT || envelope.event_type != "OnwardReferralMade" {
+                return Ok(());
+            }
+            let HubEvent::OnwardReferralMade(referral) =
+                HubEvent::from_data(&envelope.event_type, envelope.schema_version, envelope.data.clone())?
+            else {
+                return Ok(());
+            };
+            if referral.target_service != self.service {
+                return Ok(());
+            }
+            // Same event, same case id, same command id: a redelivered referral never opens a second case.
+            let case_id = CaseId(envelope.id.derive("specialist-case"));
+            let meta = CommandMeta::caused_by(envelope, "open-specialist-case");
+            let command = CaseOpened {
+                case_id,
+                service: self.service.clone(),
+                person_id: referral.person_id,
+                origin: CaseOrigin::Hub { referral_id: referral.referral_id, onward_event_id: envelope.id },
+            };
+            execute::<Case, _>(log, case_id.0, &meta, |state| open(state, command.clone())).await?;
+            Ok(())
+        })
+    }
+}
