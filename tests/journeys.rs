@@ -1,0 +1,235 @@
+//! End-to-end journeys through the real `casetrack` binary, in both topologies:
+//!
+//! - one process on the embedded backends (what `casetrack serve` does with no flags);
+//! - the split topology: people, hub, idva and reporting as four processes sharing one NATS JetStream stream and
+//!   one PostgreSQL database, cooperating only through the log.
+//!
+//! The journey: register a person, receive a referral, refer it on to the IDVA service; the IDVA service's reactor
+//! opens a case; the hub sees the case on its referral (closed loop); reporting counts all three.
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use casetrack_platform::testkit::{TempDir, TestStream, fresh_postgres_url};
+use casetrack_platform::vault::MasterKey;
+use serde_json::{Value, json};
+
+/// A running `casetrack serve`, stopped (gracefully) when dropped.
+struct Server {
+    child: Child,
+    base: String,
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+impl Server {
+    async fn start(services: &str, data_dir: &std::path::Path, extra: &[(&str, String)]) -> Self {
+        let port = free_port();
+        let mut command = Command::new(env!("CARGO_BIN_EXE_casetrack"));
+        command
+            .args(["serve", "--services", services, "--listen", &format!("127.0.0.1:{port}")])
+            .arg("--data-dir")
+            .arg(data_dir)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit());
+        for (name, value) in extra {
+            command.env(name, value);
+        }
+        let child = command.spawn().expect("start casetrack");
+        let server = Self { child, base: format!("http://127.0.0.1:{port}") };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Ok(response) = reqwest::get(format!("{}/healthz", server.base)).await
+                && response.status().is_success()
+            {
+                return server;
+            }
+            assert!(Instant::now() < deadline, "casetrack serve --services {services} did not come up in 30 s");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Asks the process to stop (SIGTERM) and checks that it shuts down cleanly.
+    fn stop(mut self) {
+        let pid = self.child.id().to_string();
+        let status = Command::new("kill").args(["-TERM", &pid]).status().expect("run kill");
+        assert!(status.success());
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                assert!(status.success(), "casetrack exited with {status} after SIGTERM");
+                return;
+            }
+            assert!(Instant::now() < deadline, "casetrack did not stop within 15 s of SIGTERM");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Where each service's API is served.
+struct Topology {
+    people: String,
+    hub: String,
+    idva: String,
+    reporting: String,
+}
+
+async fn post(url: String, body: Value) -> (u16, Value) {
+    let response = reqwest::Client::new().post(url).json(&body).send().await.expect("request");
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+async fn get(url: String) -> (u16, Value) {
+    let response = reqwest::get(url).await.expect("request");
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+/// Polls `url` until `done` holds (the reactor works asynchronously), for at most 20 s.
+async fn eventually(url: String, done: impl Fn(&Value) -> bool) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let (status, body) = get(url.clone()).await;
+        if status == 200 && done(&body) {
+            return body;
+        }
+        assert!(Instant::now() < deadline, "{url} never reached the expected state; last: {status} {body}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn journey(t: &Topology) {
+    // Arrange: a person.
+    let (status, person) = post(
+        format!("{}/api/people", t.people),
+        json!({"forename": "Alex", "surname": "Example", "date_of_birth": "1990-02-03", "phone": "07700 900123"}),
+    )
+    .await;
+    assert_eq!(status, 201, "{person}");
+    let person_id = person["person_id"].as_str().unwrap().to_owned();
+
+    // Bad input is refused in plain words and changes nothing.
+    let (status, refused) =
+        post(format!("{}/api/people", t.people), json!({"forename": "", "surname": "X", "date_of_birth": "1990-02-03"})).await;
+    assert_eq!((status, refused["error"]["code"].as_str()), (422, Some("name_required")));
+
+    // Act: a referral, referred on to the IDVA service.
+    let (status, referral) = post(
+        format!("{}/api/hub/referrals", t.hub),
+        json!({"person_id": person_id, "source": "police_feed", "offence_category": "violence_with_injury",
+               "domestic_abuse": true, "crime_reference": "CR/2026/0001", "crime_reported_on": "2026-01-05"}),
+    )
+    .await;
+    assert_eq!(status, 201, "{referral}");
+    let referral_id = referral["referral_id"].as_str().unwrap().to_owned();
+    let (status, onward) =
+        post(format!("{}/api/hub/referrals/{referral_id}/onward-referrals", t.hub), json!({"service": "idva"})).await;
+    assert_eq!(status, 201, "{onward}");
+    let position = onward["position"].as_u64().unwrap();
+
+    // The hub reads its own write at once.
+    let (status, view) = get(format!("{}/api/hub/referrals/{referral_id}?wait_for={position}", t.hub)).await;
+    assert_eq!(status, 200, "{view}");
+    assert_eq!(view["onward_referrals"][0]["service"], "idva");
+
+    // A second onward referral to the same service is refused by the rule that says why.
+    let (status, again) =
+        post(format!("{}/api/hub/referrals/{referral_id}/onward-referrals", t.hub), json!({"service": "idva"})).await;
+    assert_eq!((status, again["error"]["code"].as_str()), (409, Some("already_referred_on")), "{again}");
+
+    // Assert: the IDVA service opened exactly one case for it...
+    let cases = eventually(format!("{}/api/specialist/idva/cases", t.idva), |cases| {
+        cases.as_array().is_some_and(|c| c.iter().any(|c| c["referral_id"] == referral_id.as_str()))
+    })
+    .await;
+    let cases: Vec<&Value> = cases.as_array().unwrap().iter().filter(|c| c["referral_id"] == referral_id.as_str()).collect();
+    assert_eq!(cases.len(), 1);
+    assert_eq!(cases[0]["person_id"], person_id.as_str());
+
+    // ...the hub sees it (closed loop)...
+    let view = eventually(format!("{}/api/hub/referrals/{referral_id}", t.hub), |v| !v["onward_referrals"][0]["case_id"].is_null()).await;
+    assert_eq!(view["onward_referrals"][0]["case_id"], cases[0]["case_id"]);
+
+    // ...and reporting counts each step.
+    let today = chrono_today();
+    let summary = eventually(format!("{}/api/reporting/summary?from={today}&to={today}", t.reporting), |s| {
+        s["services"].as_array().is_some_and(|services| services.iter().any(|s| s["service"] == "idva" && s["cases_opened"] == 1))
+    })
+    .await;
+    let hub = summary["services"].as_array().unwrap().iter().find(|s| s["service"] == "hub").unwrap();
+    assert_eq!((hub["referrals_received"].as_i64(), hub["onward_referrals"]["idva"].as_i64()), (Some(1), Some(1)));
+
+    // The common routes answer on every process.
+    for base in [&t.people, &t.hub, &t.idva, &t.reporting] {
+        let (status, ready) = get(format!("{base}/readyz")).await;
+        assert_eq!(status, 200, "{ready}");
+        assert_eq!(ready["ready"], true);
+        let metrics = reqwest::get(format!("{base}/metrics")).await.unwrap().text().await.unwrap();
+        assert!(metrics.contains("casetrack_http_request_duration_seconds"), "{metrics}");
+    }
+    let (_, openapi) = get(format!("{}/api/openapi.json", t.hub)).await;
+    assert!(openapi["paths"]["/api/hub/referrals"].is_object(), "{openapi}");
+}
+
+fn chrono_today() -> String {
+    // The summary counts by calendar month (UTC); today's date is inside the current month.
+    let output = Command::new("date").args(["-u", "+%Y-%m-%d"]).output().unwrap();
+    String::from_utf8(output.stdout).unwrap().trim().to_owned()
+}
+
+#[tokio::test]
+async fn journey_in_one_process_on_the_embedded_backends() {
+    let data = TempDir::new();
+    let server = Server::start("all", data.path(), &[]).await;
+    let base = server.base.clone();
+    journey(&Topology { people: base.clone(), hub: base.clone(), idva: base.clone(), reporting: base }).await;
+    // The embedded default generated its master key with owner-only permissions.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(data.path().join("master.key")).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    server.stop();
+}
+
+#[tokio::test]
+async fn journey_across_separate_processes_on_nats_and_postgres() {
+    let stream = TestStream::new();
+    let database_url = fresh_postgres_url().await;
+    let data = TempDir::new();
+    let env = [
+        ("CASETRACK_NATS_URL", stream.config.url.clone()),
+        ("CASETRACK_NATS_STREAM", stream.config.stream.clone()),
+        ("CASETRACK_NATS_SUBJECT_PREFIX", stream.config.subject_prefix.clone()),
+        ("CASETRACK_DATABASE_URL", database_url),
+        ("CASETRACK_MASTER_KEY", MasterKey::generate().to_base64().to_string()),
+    ];
+    let people = Server::start("people", data.path(), &env).await;
+    let hub = Server::start("hub", data.path(), &env).await;
+    let idva = Server::start("idva", data.path(), &env).await;
+    let reporting = Server::start("reporting", data.path(), &env).await;
+    journey(&Topology {
+        people: people.base.clone(),
+        hub: hub.base.clone(),
+        idva: idva.base.clone(),
+        reporting: reporting.base.clone(),
+    })
+    .await;
+    // Nothing was written under the data folder: every backend was remote.
+    assert!(!data.path().join("events.db").exists() && !data.path().join("master.key").exists());
+    for server in [people, hub, idva, reporting] {
+        server.stop();
+    }
+}
