@@ -120,8 +120,11 @@ async fn journey(t: &Topology) {
     let person_id = person["person_id"].as_str().unwrap().to_owned();
 
     // Bad input is refused in plain words and changes nothing.
-    let (status, refused) =
-        post(format!("{}/api/people", t.people), json!({"forename": "", "surname": "X", "date_of_birth": "1990-02-03"})).await;
+    let (status, refused) = post(
+        format!("{}/api/people", t.people),
+        json!({"forename": "", "surname": "X", "date_of_birth": "1990-02-03"}),
+    )
+    .await;
     assert_eq!((status, refused["error"]["code"].as_str()), (422, Some("name_required")));
 
     // Act: a referral, referred on to the IDVA service.
@@ -153,18 +156,24 @@ async fn journey(t: &Topology) {
         cases.as_array().is_some_and(|c| c.iter().any(|c| c["referral_id"] == referral_id.as_str()))
     })
     .await;
-    let cases: Vec<&Value> = cases.as_array().unwrap().iter().filter(|c| c["referral_id"] == referral_id.as_str()).collect();
+    let cases: Vec<&Value> =
+        cases.as_array().unwrap().iter().filter(|c| c["referral_id"] == referral_id.as_str()).collect();
     assert_eq!(cases.len(), 1);
     assert_eq!(cases[0]["person_id"], person_id.as_str());
 
     // ...the hub sees it (closed loop)...
-    let view = eventually(format!("{}/api/hub/referrals/{referral_id}", t.hub), |v| !v["onward_referrals"][0]["case_id"].is_null()).await;
+    let view = eventually(format!("{}/api/hub/referrals/{referral_id}", t.hub), |v| {
+        !v["onward_referrals"][0]["case_id"].is_null()
+    })
+    .await;
     assert_eq!(view["onward_referrals"][0]["case_id"], cases[0]["case_id"]);
 
     // ...and reporting counts each step.
     let today = chrono_today();
     let summary = eventually(format!("{}/api/reporting/summary?from={today}&to={today}", t.reporting), |s| {
-        s["services"].as_array().is_some_and(|services| services.iter().any(|s| s["service"] == "idva" && s["cases_opened"] == 1))
+        s["services"]
+            .as_array()
+            .is_some_and(|services| services.iter().any(|s| s["service"] == "idva" && s["cases_opened"] == 1))
     })
     .await;
     let hub = summary["services"].as_array().unwrap().iter().find(|s| s["service"] == "hub").unwrap();

@@ -46,7 +46,7 @@ pub trait EventContract: Sized + Clone + Send + Sync + 'static {
 
 /// Writes a context's event enum and its [`EventContract`] implementation.
 ///
-/// ```ignore
+/// ```text
 /// contract! {
 ///     /// Events of the hub.
 ///     pub enum HubEvent in "hub" {

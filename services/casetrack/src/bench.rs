@@ -232,7 +232,10 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     let config = test_config(&args.nats_url, "LOG");
     let jet = JetStreamLog::connect(config.clone()).await?;
     let jet_rate = log_appends(EventLog::new(jet), &args, aggregate_ids(args.aggregates)).await?;
-    println!("casetrack JetStream log appends:                      {jet_rate:>10.0} events/s  ({:.0}% of raw)", 100.0 * jet_rate / raw);
+    println!(
+        "casetrack JetStream log appends:                      {jet_rate:>10.0} events/s  ({:.0}% of raw)",
+        100.0 * jet_rate / raw
+    );
     let read = raw_read(&args.nats_url, &config, args.events).await?;
     println!("raw JetStream read-back of that log (no processing):   {read:>10.0} events/s");
     JetStreamLog::connect(config).await?.delete_stream().await?;
@@ -241,7 +244,10 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     std::fs::create_dir_all(&dir)?;
     let sqlite = SqliteLog::open(&dir.join("events.db")).await?;
     let sqlite_rate = log_appends(EventLog::new(sqlite), &args, aggregate_ids(args.aggregates)).await?;
-    println!("casetrack SQLite log appends:                          {sqlite_rate:>10.0} events/s  ({:.0}% of raw JetStream)", 100.0 * sqlite_rate / raw);
+    println!(
+        "casetrack SQLite log appends:                          {sqlite_rate:>10.0} events/s  ({:.0}% of raw JetStream)",
+        100.0 * sqlite_rate / raw
+    );
     let _ = std::fs::remove_dir_all(&dir);
 
     let (warm50, warm99, cold50, cold99) = loads(&args).await?;

@@ -102,8 +102,11 @@ fn services(ctx: &Context, selection: &Selection) -> Vec<Service> {
         services.push(casetrack_hub::service(ctx));
     }
     if !selection.specialist.is_empty() {
-        let codes: Vec<ServiceCode> =
-            selection.specialist.iter().map(|c| ServiceCode::parse(c).expect("known service codes are valid")).collect();
+        let codes: Vec<ServiceCode> = selection
+            .specialist
+            .iter()
+            .map(|c| ServiceCode::parse(c).expect("known service codes are valid"))
+            .collect();
         services.push(casetrack_specialist::service(ctx, &codes));
     }
     if selection.reporting {
@@ -161,7 +164,12 @@ async fn main() -> anyhow::Result<()> {
             for service in &services {
                 for projection in &service.projections {
                     let position = casetrack_platform::projection::load_checkpoint(&ctx.db, projection.name()).await?;
-                    println!("{:<32} position {:>10}  lag {:>10}", projection.name(), position.0, head.0.saturating_sub(position.0));
+                    println!(
+                        "{:<32} position {:>10}  lag {:>10}",
+                        projection.name(),
+                        position.0,
+                        head.0.saturating_sub(position.0)
+                    );
                 }
             }
             Ok(())

@@ -72,10 +72,16 @@ pub async fn receive_referral(
     let now = chrono::Utc::now();
     let crime_reference = request.crime_reference.map(|r| r.trim().to_owned()).filter(|r| !r.is_empty());
     if crime_reference.as_ref().is_some_and(|r| r.len() > 64) {
-        return Err(ApiError::rejected("crime_reference_too_long", "The crime reference can be at most 64 characters."));
+        return Err(ApiError::rejected(
+            "crime_reference_too_long",
+            "The crime reference can be at most 64 characters.",
+        ));
     }
     if request.crime_reported_on.is_some_and(|d| d > now.date_naive()) {
-        return Err(ApiError::rejected("crime_reported_in_future", "The date the crime was reported cannot be in the future."));
+        return Err(ApiError::rejected(
+            "crime_reported_in_future",
+            "The date the crime was reported cannot be in the future.",
+        ));
     }
     let referral_id = ReferralId::new();
     let received = ReferralReceived {
@@ -88,7 +94,8 @@ pub async fn receive_referral(
         crime_reported_on: request.crime_reported_on,
     };
     let meta = CommandMeta::new(actor(), now);
-    let executed = execute::<Referral, _>(&ctx.log, referral_id.0, &meta, |state| receive(state, received.clone())).await?;
+    let executed =
+        execute::<Referral, _>(&ctx.log, referral_id.0, &meta, |state| receive(state, received.clone())).await?;
     Ok((StatusCode::CREATED, Json(Written { referral_id, position: executed.position.map_or(0, |p| p.0) })))
 }
 
@@ -109,8 +116,10 @@ pub async fn refer_on_route(
     Json(request): Json<OnwardReferralRequest>,
 ) -> Result<(StatusCode, Json<Written>), ApiError> {
     let meta = CommandMeta::new(actor(), chrono::Utc::now());
-    let executed =
-        execute::<Referral, _>(&ctx.log, referral_id.0, &meta, |state| refer_on(state, referral_id, request.service.clone())).await?;
+    let executed = execute::<Referral, _>(&ctx.log, referral_id.0, &meta, |state| {
+        refer_on(state, referral_id, request.service.clone())
+    })
+    .await?;
     Ok((StatusCode::CREATED, Json(Written { referral_id, position: executed.position.map_or(0, |p| p.0) })))
 }
 
@@ -180,7 +189,12 @@ pub async fn get_referral(
         received_at: row.get(7),
         onward_referrals: onward
             .iter()
-            .map(|r| OnwardReferralView { service: r.get(0), referred_at: r.get(1), case_id: r.get(2), case_opened_at: r.get(3) })
+            .map(|r| OnwardReferralView {
+                service: r.get(0),
+                referred_at: r.get(1),
+                case_id: r.get(2),
+                case_opened_at: r.get(3),
+            })
             .collect(),
     }))
 }

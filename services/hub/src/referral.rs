@@ -78,7 +78,11 @@ pub fn refer_on(
     if referred_to.contains(&service) {
         return Err(ReferralRejection::AlreadyReferredOn(service));
     }
-    Ok(vec![HubEvent::OnwardReferralMade(OnwardReferralMade { referral_id, person_id: *person_id, target_service: service })])
+    Ok(vec![HubEvent::OnwardReferralMade(OnwardReferralMade {
+        referral_id,
+        person_id: *person_id,
+        target_service: service,
+    })])
 }
 
 #[cfg(test)]
@@ -125,7 +129,11 @@ mod tests {
     fn nothing_is_referred_on_before_it_is_received() {
         let refused = refer_on(&Referral::NotReceived, ReferralId::new(), ServiceCode::parse("idva").unwrap());
         assert_eq!(refused, Err(ReferralRejection::NotReceived));
-        let to_hub = refer_on(&given(&receive(&Referral::NotReceived, received(ReferralId::new())).unwrap()), ReferralId::new(), ServiceCode::parse("hub").unwrap());
+        let to_hub = refer_on(
+            &given(&receive(&Referral::NotReceived, received(ReferralId::new())).unwrap()),
+            ReferralId::new(),
+            ServiceCode::parse("hub").unwrap(),
+        );
         assert_eq!(to_hub, Err(ReferralRejection::ReferToHub));
     }
 }

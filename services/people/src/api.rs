@@ -64,8 +64,9 @@ fn validate(request: RegisterPersonRequest, today: NaiveDate) -> Result<Personal
     if forename.is_empty() || surname.is_empty() {
         return Err(ApiError::rejected("name_required", "Enter the person's forename and surname."));
     }
-    let date_of_birth = NaiveDate::parse_from_str(request.date_of_birth.trim(), "%Y-%m-%d")
-        .map_err(|_| ApiError::rejected("date_of_birth_invalid", "Enter the date of birth as YYYY-MM-DD, for example 1987-04-23."))?;
+    let date_of_birth = NaiveDate::parse_from_str(request.date_of_birth.trim(), "%Y-%m-%d").map_err(|_| {
+        ApiError::rejected("date_of_birth_invalid", "Enter the date of birth as YYYY-MM-DD, for example 1987-04-23.")
+    })?;
     if date_of_birth > today {
         return Err(ApiError::rejected("date_of_birth_in_future", "The date of birth cannot be in the future."));
     }
@@ -109,8 +110,7 @@ pub async fn register_person(
     ctx.vault.ensure_key(person_id).await.map_err(ApiError::unavailable)?;
     let details = ctx.vault.seal(person_id, meta.event_id(0), &details).await.map_err(ApiError::unavailable)?;
     let command = RegisterPerson { person_id, details, match_key };
-    let executed = execute::<Person, _>(&ctx.log, person_id.0, &meta, |state| register(state, command.clone()))
-        .await?;
+    let executed = execute::<Person, _>(&ctx.log, person_id.0, &meta, |state| register(state, command.clone())).await?;
     let position = executed.position.map(|p| p.0).unwrap_or(0);
     Ok((StatusCode::CREATED, Json(PersonRegisteredResponse { person_id, position })))
 }

@@ -17,7 +17,11 @@ impl Projection for Directory {
         &["people"]
     }
 
-    fn apply<'a>(&'a self, tx: &'a mut AnyConnection, commits: &'a [Commit]) -> BoxFuture<'a, Result<(), ProjectionError>> {
+    fn apply<'a>(
+        &'a self,
+        tx: &'a mut AnyConnection,
+        commits: &'a [Commit],
+    ) -> BoxFuture<'a, Result<(), ProjectionError>> {
         Box::pin(async move {
             for commit in commits {
                 for envelope in &commit.events {

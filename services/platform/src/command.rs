@@ -63,7 +63,10 @@ impl CommandMeta {
     /// part is derived from the command id. Callers that seal personal data with the event id as associated data
     /// compute it here before deciding; a retried command writes the same ids.
     pub fn event_id(&self, index: usize) -> EventId {
-        let digest = Sha256::new().chain_update(self.command_id.0.as_bytes()).chain_update((index as u64).to_be_bytes()).finalize();
+        let digest = Sha256::new()
+            .chain_update(self.command_id.0.as_bytes())
+            .chain_update((index as u64).to_be_bytes())
+            .finalize();
         let millis = self.issued_at.timestamp_millis().max(0) as u64;
         let mut random = [0u8; 10];
         random.copy_from_slice(&digest[..10]);

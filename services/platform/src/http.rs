@@ -119,7 +119,9 @@ pub fn with_common_routes(app: Router, ctx: Context, openapi: utoipa::openapi::O
         .route("/metrics", get(metrics_route))
         .route("/api/openapi.json", get(move || async move { Json(openapi.as_ref().clone()) }))
         .with_state(ctx);
-    app.merge(common).layer(axum::middleware::from_fn(record_request)).layer(axum::extract::DefaultBodyLimit::max(2 * 1024 * 1024))
+    app.merge(common)
+        .layer(axum::middleware::from_fn(record_request))
+        .layer(axum::extract::DefaultBodyLimit::max(2 * 1024 * 1024))
 }
 
 #[derive(Serialize)]
@@ -191,7 +193,8 @@ async fn record_request(request: Request, next: Next) -> Response {
     let started = Instant::now();
     let method = request.method().to_string();
     // The matched route template, never the concrete path: paths may carry ids.
-    let route = request.extensions().get::<MatchedPath>().map(|p| p.as_str().to_owned()).unwrap_or_else(|| "unmatched".into());
+    let route =
+        request.extensions().get::<MatchedPath>().map(|p| p.as_str().to_owned()).unwrap_or_else(|| "unmatched".into());
     let response = next.run(request).await;
     let status = response.status().as_u16().to_string();
     metrics::histogram!("casetrack_http_request_duration_seconds", "method" => method, "route" => route, "status" => status)

@@ -12,11 +12,11 @@
 //! - [`service`]: what a service crate hands to `serve` and the shared [`service::Context`];
 //! - [`testkit`]: fresh databases and streams for tests against the real servers.
 
-pub mod log;
 pub mod command;
 pub mod config;
 pub mod db;
 pub mod http;
+pub mod log;
 pub mod projection;
 pub mod reactor;
 pub mod service;

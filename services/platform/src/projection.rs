@@ -57,7 +57,11 @@ pub trait Projection: Send + Sync + 'static {
         })
     }
     /// Applies a batch of commits, in order.
-    fn apply<'a>(&'a self, tx: &'a mut AnyConnection, commits: &'a [Commit]) -> BoxFuture<'a, Result<(), ProjectionError>>;
+    fn apply<'a>(
+        &'a self,
+        tx: &'a mut AnyConnection,
+        commits: &'a [Commit],
+    ) -> BoxFuture<'a, Result<(), ProjectionError>>;
 }
 
 /// What a projection has reached, shared with `/readyz` and with queries that wait for their own writes.
@@ -103,7 +107,12 @@ pub struct Registry(Arc<Mutex<HashMap<&'static str, Arc<ProjectionStatus>>>>);
 
 impl Registry {
     pub fn status(&self, name: &'static str) -> Arc<ProjectionStatus> {
-        self.0.lock().expect("registry lock").entry(name).or_insert_with(|| Arc::new(ProjectionStatus::new(name))).clone()
+        self.0
+            .lock()
+            .expect("registry lock")
+            .entry(name)
+            .or_insert_with(|| Arc::new(ProjectionStatus::new(name)))
+            .clone()
     }
 
     pub fn all(&self) -> Vec<Arc<ProjectionStatus>> {
@@ -124,14 +133,16 @@ pub async fn load_checkpoint(db: &ReadDb, name: &str) -> sqlx::Result<Position> 
 /// Moves a checkpoint from `from` to `to` inside `tx`. Returns false when it was not at `from` any more.
 async fn advance_checkpoint(tx: &mut AnyConnection, name: &str, from: Position, to: Position) -> sqlx::Result<bool> {
     let now = chrono::Utc::now().to_rfc3339();
-    let updated = sqlx::query("UPDATE projection_checkpoints SET position = $1, updated_at = $2 WHERE name = $3 AND position = $4")
-        .bind(to.0 as i64)
-        .bind(&now)
-        .bind(name)
-        .bind(from.0 as i64)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
+    let updated = sqlx::query(
+        "UPDATE projection_checkpoints SET position = $1, updated_at = $2 WHERE name = $3 AND position = $4",
+    )
+    .bind(to.0 as i64)
+    .bind(&now)
+    .bind(name)
+    .bind(from.0 as i64)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
     if updated == 1 {
         return Ok(true);
     }
@@ -148,6 +159,17 @@ async fn advance_checkpoint(tx: &mut AnyConnection, name: &str, from: Position, 
     .await?
     .rows_affected();
     Ok(inserted == 1)
+}
+
+/// The log position named by a poison error.
+fn poison_position(error: &anyhow::Error) -> Option<Position> {
+    match error.downcast_ref::<ProjectionError>() {
+        Some(ProjectionError::Decode { position, .. }) => Some(*position),
+        _ => match error.downcast_ref::<LogError>() {
+            Some(LogError::Corrupt { position, .. }) => Some(*position),
+            _ => None,
+        },
+    }
 }
 
 enum Stop {
@@ -245,14 +267,32 @@ impl ProjectionRunner {
     pub async fn rebuild(&self) -> anyhow::Result<Position> {
         let mut tx = self.db.begin().await?;
         self.projection.reset(&mut tx).await?;
-        sqlx::query("DELETE FROM projection_checkpoints WHERE name = $1").bind(self.projection.name()).execute(&mut *tx).await?;
+        sqlx::query("DELETE FROM projection_checkpoints WHERE name = $1")
+            .bind(self.projection.name())
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
         self.status.position.send_replace(Position(0));
         self.catch_up().await
     }
 
+    /// Applies one batch and moves the checkpoint from `checkpoint` to the batch's last position, in one transaction.
+    async fn apply_batch(&self, checkpoint: Position, batch: &[Commit]) -> Result<(), RunError> {
+        let last = batch.last().map(|c| c.position).unwrap_or(checkpoint);
+        let mut tx = self.db.begin().await.map_err(|e| RunError::Transient(e.into()))?;
+        if !advance_checkpoint(&mut tx, self.projection.name(), checkpoint, last)
+            .await
+            .map_err(|e| RunError::Transient(e.into()))?
+        {
+            return Err(RunError::Lost);
+        }
+        self.projection.apply(&mut tx, batch).await?;
+        tx.commit().await.map_err(|e| RunError::Transient(e.into()))
+    }
+
     async fn run_once(&self, shutdown: &CancellationToken, until: Option<Position>) -> Result<Stop, RunError> {
-        let mut checkpoint = load_checkpoint(&self.db, self.projection.name()).await.map_err(|e| RunError::Transient(e.into()))?;
+        let mut checkpoint =
+            load_checkpoint(&self.db, self.projection.name()).await.map_err(|e| RunError::Transient(e.into()))?;
         self.status.position.send_replace(checkpoint);
         if until.is_some_and(|until| checkpoint >= until) {
             return Ok(Stop::CaughtUp);
@@ -267,14 +307,19 @@ impl ProjectionRunner {
                 return Err(RunError::Transient(anyhow::anyhow!("the log subscription ended")));
             };
             let mut batch = vec![first?];
+            let mut pending: Option<LogError> = None;
             let mut events = batch[0].events.len();
             // Take whatever else is already waiting, without waiting for more.
             while events < BATCH_EVENTS && until.is_none_or(|until| batch.last().expect("non-empty").position < until) {
                 match commits.next().now_or_never() {
-                    Some(Some(next)) => {
-                        let next = next?;
+                    Some(Some(Ok(next))) => {
                         events += next.events.len();
                         batch.push(next);
+                    }
+                    Some(Some(Err(error))) => {
+                        // Apply what came before it first; the error ends the run after this batch.
+                        pending = Some(error);
+                        break;
                     }
                     _ => break,
                 }
@@ -285,15 +330,28 @@ impl ProjectionRunner {
             let Some(last) = batch.last().map(|commit| commit.position) else {
                 return Ok(Stop::CaughtUp);
             };
-            let mut tx = self.db.begin().await.map_err(|e| RunError::Transient(e.into()))?;
-            if !advance_checkpoint(&mut tx, self.projection.name(), checkpoint, last).await.map_err(|e| RunError::Transient(e.into()))? {
-                return Err(RunError::Lost);
+            match self.apply_batch(checkpoint, &batch).await {
+                Ok(()) => {}
+                Err(RunError::Poison(error)) => {
+                    // Apply what came before the poison, so the read model stops exactly at it.
+                    if let Some(poison) = poison_position(&error) {
+                        let before: Vec<Commit> = batch.iter().take_while(|c| c.position < poison).cloned().collect();
+                        if let Some(last) = before.last().map(|c| c.position) {
+                            self.apply_batch(checkpoint, &before).await?;
+                            self.status.position.send_replace(last);
+                        }
+                    }
+                    return Err(RunError::Poison(error));
+                }
+                Err(other) => return Err(other),
             }
-            self.projection.apply(&mut tx, &batch).await?;
-            tx.commit().await.map_err(|e| RunError::Transient(e.into()))?;
             checkpoint = last;
             self.status.position.send_replace(last);
-            metrics::counter!("casetrack_projection_events_total", "projection" => self.projection.name()).increment(events as u64);
+            metrics::counter!("casetrack_projection_events_total", "projection" => self.projection.name())
+                .increment(events as u64);
+            if let Some(error) = pending {
+                return Err(error.into());
+            }
             if until.is_some_and(|until| last >= until) {
                 return Ok(Stop::CaughtUp);
             }

@@ -99,7 +99,12 @@ pub async fn migrate(ctx: &Context, services: &[Service]) -> anyhow::Result<()> 
 
 /// Serves `services` on `listener` until `shutdown`, with their projections and reactors running beside, plus
 /// the common routes. Returns after a graceful shutdown: in-flight requests finish, runners stop between batches.
-pub async fn serve(ctx: Context, listener: TcpListener, services: Vec<Service>, shutdown: CancellationToken) -> anyhow::Result<()> {
+pub async fn serve(
+    ctx: Context,
+    listener: TcpListener,
+    services: Vec<Service>,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
     // Install the metrics recorder before anything records.
     crate::telemetry::metrics_handle();
     migrate(&ctx, &services).await?;

@@ -44,10 +44,7 @@ impl TestStream {
     /// Opens a log on this stream: each call is a new connection with a cold cache, as another process would be.
     pub async fn open(&self) -> EventLog {
         let log = JetStreamLog::connect(self.config.clone()).await.unwrap_or_else(|error| {
-            panic!(
-                "tests need NATS with JetStream at {} (scripts/test starts one): {error:#}",
-                self.config.url
-            )
+            panic!("tests need NATS with JetStream at {} (scripts/test starts one): {error:#}", self.config.url)
         });
         EventLog::new(log)
     }
@@ -96,11 +93,14 @@ pub async fn open_sqlite_log(dir: &Path) -> EventLog {
 pub async fn fresh_postgres_url() -> String {
     use sqlx::Connection;
     let admin = postgres_admin_url();
-    let mut connection = sqlx::PgConnection::connect(&admin).await.unwrap_or_else(|error| {
-        panic!("tests need PostgreSQL at {admin} (scripts/test starts one): {error}")
-    });
+    let mut connection = sqlx::PgConnection::connect(&admin)
+        .await
+        .unwrap_or_else(|error| panic!("tests need PostgreSQL at {admin} (scripts/test starts one): {error}"));
     let name = format!("casetrack_t_{}", unique());
-    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&mut connection).await.expect("create a test database");
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&mut connection)
+        .await
+        .expect("create a test database");
     let base = admin.rsplit_once('/').map(|(base, _)| base).unwrap_or(&admin);
     format!("{base}/{name}")
 }

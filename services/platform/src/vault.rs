@@ -48,9 +48,12 @@ impl MasterKey {
     /// Parses the base64 form used in `CASETRACK_MASTER_KEY` and in the key file.
     pub fn from_base64(text: &str) -> anyhow::Result<Self> {
         let bytes = Zeroizing::new(
-            base64::engine::general_purpose::STANDARD.decode(text.trim()).context("the master key is not valid base64")?,
+            base64::engine::general_purpose::STANDARD
+                .decode(text.trim())
+                .context("the master key is not valid base64")?,
         );
-        let key: [u8; 32] = bytes.as_slice().try_into().map_err(|_| anyhow::anyhow!("the master key must be 32 bytes"))?;
+        let key: [u8; 32] =
+            bytes.as_slice().try_into().map_err(|_| anyhow::anyhow!("the master key must be 32 bytes"))?;
         Ok(Self(Zeroizing::new(key)))
     }
 
@@ -62,7 +65,9 @@ impl MasterKey {
     pub fn load_or_generate(dir: &Path) -> anyhow::Result<Self> {
         let path = dir.join("master.key");
         if path.exists() {
-            let text = Zeroizing::new(std::fs::read_to_string(&path).with_context(|| format!("failed to read {}", path.display()))?);
+            let text = Zeroizing::new(
+                std::fs::read_to_string(&path).with_context(|| format!("failed to read {}", path.display()))?,
+            );
             return Self::from_base64(&text);
         }
         let key = Self::generate();
@@ -197,16 +202,24 @@ impl Vault {
     }
 
     /// Opens a sealed value. [`VaultError::Erased`] once the person has been erased.
-    pub async fn open<T: DeserializeOwned>(&self, person: PersonId, event: EventId, sealed: &Sealed) -> Result<T, VaultError> {
+    pub async fn open<T: DeserializeOwned>(
+        &self,
+        person: PersonId,
+        event: EventId,
+        sealed: &Sealed,
+    ) -> Result<T, VaultError> {
         let cipher = self.data_key(person).await?;
-        let bytes = sealed.0.strip_prefix(SEALED_PREFIX).and_then(|b| B64.decode(b).ok()).ok_or(VaultError::Integrity)?;
+        let bytes =
+            sealed.0.strip_prefix(SEALED_PREFIX).and_then(|b| B64.decode(b).ok()).ok_or(VaultError::Integrity)?;
         if bytes.len() < 24 {
             return Err(VaultError::Integrity);
         }
         let (nonce, ciphertext) = bytes.split_at(24);
         let aad = associated_data(person, event);
         let plaintext = Zeroizing::new(
-            cipher.decrypt(XNonce::from_slice(nonce), Payload { msg: ciphertext, aad: &aad }).map_err(|_| VaultError::Integrity)?,
+            cipher
+                .decrypt(XNonce::from_slice(nonce), Payload { msg: ciphertext, aad: &aad })
+                .map_err(|_| VaultError::Integrity)?,
         );
         serde_json::from_slice(&plaintext).map_err(|_| VaultError::Integrity)
     }

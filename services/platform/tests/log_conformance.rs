@@ -80,7 +80,10 @@ async fn append_read_and_global_order(h: impl Harness) {
 
     let mut commits = log.subscribe(Position(0)).await.unwrap();
     let seen = [next_commit(&mut commits).await, next_commit(&mut commits).await, next_commit(&mut commits).await];
-    assert_eq!(seen.iter().map(|c| c.position).collect::<Vec<_>>(), vec![first.position, second.position, third.position]);
+    assert_eq!(
+        seen.iter().map(|c| c.position).collect::<Vec<_>>(),
+        vec![first.position, second.position, third.position]
+    );
     assert_eq!(seen[0].events.len(), 2, "a multi-event commit arrives whole");
     assert_eq!(seen[1].events[0].subject, b);
 }
@@ -212,13 +215,15 @@ async fn eventually_traits_work_over_the_log(h: impl Harness) {
     let template = log.read_stream(&target).await.unwrap().remove(0);
     let mut more = template.clone();
     more.id = EventId::new();
-    let version = eventually::EventStore::append(&mut log, target.clone(), eventually::store::Expected::Exact(2), vec![more])
-        .await
-        .unwrap();
+    let version =
+        eventually::EventStore::append(&mut log, target.clone(), eventually::store::Expected::Exact(2), vec![more])
+            .await
+            .unwrap();
     assert_eq!(version, 3);
-    let conflict = eventually::EventStore::append(&mut log, target, eventually::store::Expected::Exact(2), vec![template])
-        .await
-        .unwrap_err();
+    let conflict =
+        eventually::EventStore::append(&mut log, target, eventually::store::Expected::Exact(2), vec![template])
+            .await
+            .unwrap_err();
     assert!(eventually::store::AppendError::is_conflict_error(&conflict));
 }
 

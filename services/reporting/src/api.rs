@@ -52,14 +52,18 @@ pub struct ServiceFigures {
 }
 
 fn parse_day(value: &str, field: &str) -> Result<NaiveDate, ApiError> {
-    NaiveDate::parse_from_str(value, "%Y-%m-%d")
-        .map_err(|_| ApiError::rejected("date_invalid", format!("Enter {field} as YYYY-MM-DD, for example 2026-04-01.")))
+    NaiveDate::parse_from_str(value, "%Y-%m-%d").map_err(|_| {
+        ApiError::rejected("date_invalid", format!("Enter {field} as YYYY-MM-DD, for example 2026-04-01."))
+    })
 }
 
 /// Pathway figures per service for a period. Every figure's counting rule is in docs/metrics.md.
 #[utoipa::path(get, path = "/api/reporting/summary", params(SummaryParams),
     responses((status = 200, body = Summary), (status = 422, body = ErrorBody), (status = 503, body = ErrorBody)))]
-pub async fn summary(State(ctx): State<Context>, Query(params): Query<SummaryParams>) -> Result<Json<Summary>, ApiError> {
+pub async fn summary(
+    State(ctx): State<Context>,
+    Query(params): Query<SummaryParams>,
+) -> Result<Json<Summary>, ApiError> {
     let from = parse_day(&params.from, "the start date")?;
     let to = parse_day(&params.to, "the end date")?;
     if from > to {

@@ -36,7 +36,11 @@ impl Projection for Pathway {
         &["reporting_monthly"]
     }
 
-    fn apply<'a>(&'a self, tx: &'a mut AnyConnection, commits: &'a [Commit]) -> BoxFuture<'a, Result<(), ProjectionError>> {
+    fn apply<'a>(
+        &'a self,
+        tx: &'a mut AnyConnection,
+        commits: &'a [Commit],
+    ) -> BoxFuture<'a, Result<(), ProjectionError>> {
         Box::pin(async move {
             let mut counts = BTreeMap::new();
             for commit in commits {
@@ -55,7 +59,8 @@ impl Projection for Pathway {
                         ),
                         None => {}
                     }
-                    if let Some(SpecialistEvent::CaseOpened(e)) = decode::<SpecialistEvent>(commit.position, envelope)? {
+                    if let Some(SpecialistEvent::CaseOpened(e)) = decode::<SpecialistEvent>(commit.position, envelope)?
+                    {
                         count(&mut counts, e.service.as_str(), month, figure::CASES_OPENED.into());
                     }
                 }

@@ -31,16 +31,24 @@ impl Projection for Cases {
     /// Only this service's rows: the table is shared by every service's projection.
     fn reset<'a>(&'a self, tx: &'a mut AnyConnection) -> BoxFuture<'a, sqlx::Result<()>> {
         Box::pin(async move {
-            sqlx::query("DELETE FROM specialist_cases WHERE service = $1").bind(self.service.as_str()).execute(&mut *tx).await?;
+            sqlx::query("DELETE FROM specialist_cases WHERE service = $1")
+                .bind(self.service.as_str())
+                .execute(&mut *tx)
+                .await?;
             Ok(())
         })
     }
 
-    fn apply<'a>(&'a self, tx: &'a mut AnyConnection, commits: &'a [Commit]) -> BoxFuture<'a, Result<(), ProjectionError>> {
+    fn apply<'a>(
+        &'a self,
+        tx: &'a mut AnyConnection,
+        commits: &'a [Commit],
+    ) -> BoxFuture<'a, Result<(), ProjectionError>> {
         Box::pin(async move {
             for commit in commits {
                 for envelope in &commit.events {
-                    let Some(SpecialistEvent::CaseOpened(e)) = decode::<SpecialistEvent>(commit.position, envelope)? else {
+                    let Some(SpecialistEvent::CaseOpened(e)) = decode::<SpecialistEvent>(commit.position, envelope)?
+                    else {
                         continue;
                     };
                     if e.service != self.service {

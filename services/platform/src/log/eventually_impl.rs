@@ -111,8 +111,10 @@ impl eventually::EventStore for EventLog {
     }
 
     fn remove(&mut self, source_id: StreamId) -> BoxFuture<'_, Result<(), LogError>> {
-        async move { Err(LogError::Invalid(format!("{source_id}: the log is append-only; erase personal data by key deletion"))) }
-            .boxed()
+        async move {
+            Err(LogError::Invalid(format!("{source_id}: the log is append-only; erase personal data by key deletion")))
+        }
+        .boxed()
     }
 }
 

@@ -159,7 +159,10 @@ impl JetStreamLog {
         headers.insert(PREV_HEADER, HeaderValue::from(expected_seq));
         let ack = self
             .js
-            .send_publish(subject.to_owned(), jetstream::message::PublishMessage::build().payload(payload.into()).headers(headers))
+            .send_publish(
+                subject.to_owned(),
+                jetstream::message::PublishMessage::build().payload(payload.into()).headers(headers),
+            )
             .await
             .map_err(|e| PublishOutcome::Failed(LogError::unavailable(e)))?
             .await;
@@ -175,7 +178,12 @@ impl JetStreamLog {
     async fn append_once(&self, request: &AppendRequest, subject: &str) -> Result<Appended, PublishOutcome> {
         let tip = match self.cached(&request.stream) {
             Some(cached) => Tip { seq: cached.last_seq, version: version_of(&cached.events) },
-            None => self.tip(subject).await.map_err(PublishOutcome::Failed)?.map(|(tip, _)| tip).unwrap_or(Tip { seq: 0, version: 0 }),
+            None => self
+                .tip(subject)
+                .await
+                .map_err(PublishOutcome::Failed)?
+                .map(|(tip, _)| tip)
+                .unwrap_or(Tip { seq: 0, version: 0 }),
         };
         // When the caller expects another version than the one we know, send the commit anyway with an expected
         // sequence no subject can have: JetStream checks the command id before the sequence, so a retried command
@@ -187,7 +195,11 @@ impl JetStreamLog {
         let envelopes = envelopes_for(request, tip.version, chrono::Utc::now());
         let ack = self.publish(subject, request, &envelopes, expected_seq).await?;
         if ack.duplicate {
-            let stored = self.stream.direct_get(ack.sequence).await.map_err(|e| PublishOutcome::Failed(LogError::unavailable(e)))?;
+            let stored = self
+                .stream
+                .direct_get(ack.sequence)
+                .await
+                .map_err(|e| PublishOutcome::Failed(LogError::unavailable(e)))?;
             let version = header_u64(&stored.headers, VERSION_HEADER).map_err(PublishOutcome::Failed)? as u32;
             return Ok(Appended { position: Position(ack.sequence), version, duplicate: true });
         }
@@ -224,7 +236,9 @@ impl JetStreamLog {
             newer.push(message);
         }
         let mut events: Vec<Envelope> = match &cached {
-            Some(cached) if known_seq != 0 && header_u64(&newer.last().expect("tip").headers, PREV_HEADER)? == known_seq => {
+            Some(cached)
+                if known_seq != 0 && header_u64(&newer.last().expect("tip").headers, PREV_HEADER)? == known_seq =>
+            {
                 cached.events.as_ref().clone()
             }
             _ => Vec::new(),
@@ -253,14 +267,15 @@ fn is_wrong_last_sequence(error: &jetstream::context::PublishError) -> bool {
 }
 
 fn header_u64(headers: &HeaderMap, name: &str) -> LogResult<u64> {
-    headers
-        .get(name)
-        .and_then(|value| value.as_str().parse().ok())
-        .ok_or_else(|| LogError::Corrupt { position: Position(0), reason: format!("message without a valid {name} header") })
+    headers.get(name).and_then(|value| value.as_str().parse().ok()).ok_or_else(|| LogError::Corrupt {
+        position: Position(0),
+        reason: format!("message without a valid {name} header"),
+    })
 }
 
 fn decode_commit(seq: u64, payload: &[u8]) -> LogResult<Vec<Envelope>> {
-    serde_json::from_slice(payload).map_err(|error| LogError::Corrupt { position: Position(seq), reason: error.to_string() })
+    serde_json::from_slice(payload)
+        .map_err(|error| LogError::Corrupt { position: Position(seq), reason: error.to_string() })
 }
 
 /// Asks the server for its JetStream account info: a server without JetStream has no responder for it.
@@ -270,7 +285,8 @@ async fn check_jetstream(client: &async_nats::Client, url: &str) -> anyhow::Resu
         .await
         .map_err(|_| anyhow::anyhow!("the NATS server at {url} did not answer a JetStream request in 5 s; {advice}"))?
         .map_err(|error| anyhow::anyhow!("the NATS server at {url} does not offer JetStream ({error}); {advice}"))?;
-    let info: serde_json::Value = serde_json::from_slice(&reply.payload).context("unreadable JetStream account info")?;
+    let info: serde_json::Value =
+        serde_json::from_slice(&reply.payload).context("unreadable JetStream account info")?;
     if let Some(error) = info.get("error") {
         anyhow::bail!("JetStream at {url} is not usable by this account ({error}); {advice}");
     }
@@ -309,7 +325,8 @@ async fn ensure_stream(js: &jetstream::Context, config: &JetStreamConfig) -> any
             );
             Ok(stream)
         }
-        Err(error) if matches!(error.kind(), jetstream::context::GetStreamErrorKind::JetStream(e) if e.error_code() == jetstream::ErrorCode::STREAM_NOT_FOUND) => {
+        Err(error) if matches!(error.kind(), jetstream::context::GetStreamErrorKind::JetStream(e) if e.error_code() == jetstream::ErrorCode::STREAM_NOT_FOUND) =>
+        {
             let stream = js
                 .create_stream(stream::Config {
                     name: config.stream.clone(),
@@ -333,7 +350,9 @@ async fn ensure_stream(js: &jetstream::Context, config: &JetStreamConfig) -> any
             tracing::info!(stream = %config.stream, replicas = config.replicas, "created the event stream");
             Ok(stream)
         }
-        Err(error) => Err(anyhow::Error::new(error).context(format!("failed to look up the JetStream stream {}", config.stream))),
+        Err(error) => {
+            Err(anyhow::Error::new(error).context(format!("failed to look up the JetStream stream {}", config.stream)))
+        }
     }
 }
 

@@ -170,9 +170,13 @@ impl EventLog {
         let kind = self.0.kind();
         let result = self.0.append(request).await;
         match &result {
-            Ok(appended) if !appended.duplicate => metrics::counter!("casetrack_log_appends_total", "backend" => kind).increment(1),
+            Ok(appended) if !appended.duplicate => {
+                metrics::counter!("casetrack_log_appends_total", "backend" => kind).increment(1)
+            }
             Ok(_) => metrics::counter!("casetrack_log_duplicate_commands_total", "backend" => kind).increment(1),
-            Err(LogError::Conflict { .. }) => metrics::counter!("casetrack_log_conflicts_total", "backend" => kind).increment(1),
+            Err(LogError::Conflict { .. }) => {
+                metrics::counter!("casetrack_log_conflicts_total", "backend" => kind).increment(1)
+            }
             Err(_) => metrics::counter!("casetrack_log_errors_total", "backend" => kind).increment(1),
         }
         result

@@ -64,9 +64,8 @@ impl SqliteLog {
             .busy_timeout(Duration::from_secs(10));
         let mut connection = SqliteConnection::connect_with(&options).await?;
         sqlx::raw_sql(SCHEMA).execute(&mut connection).await?;
-        let last: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(position), 0) FROM events")
-            .fetch_one(&mut connection)
-            .await?;
+        let last: i64 =
+            sqlx::query_scalar("SELECT COALESCE(MAX(position), 0) FROM events").fetch_one(&mut connection).await?;
         let readers = SqlitePoolOptions::new().max_connections(4).connect_with(options.read_only(true)).await?;
         let (head_tx, head) = watch::channel(Position(last as u64));
         let (writer, requests) = mpsc::channel(4 * GROUP_LIMIT);
@@ -127,7 +126,11 @@ async fn write_group(
         if let Some(row) = stored {
             let position: i64 = row.get(0);
             let version: i64 = row.get(1);
-            results.push(Ok(Appended { position: Position(position as u64), version: version as u32, duplicate: true }));
+            results.push(Ok(Appended {
+                position: Position(position as u64),
+                version: version as u32,
+                duplicate: true,
+            }));
             continue;
         }
         let stream = request.stream.to_string();
@@ -193,12 +196,14 @@ fn decode(position: i64, text: &str) -> LogResult<Envelope> {
 /// Reads the commits in `(after, until]`, grouped. A row that does not decode ends the batch with its error, after
 /// the commits before it.
 async fn read_commits(pool: &SqlitePool, after: Position, until: Position) -> LogResult<Vec<LogResult<Commit>>> {
-    let rows = sqlx::query("SELECT position, envelope FROM events WHERE position > $1 AND position <= $2 ORDER BY position, idx")
-        .bind(after.0 as i64)
-        .bind(until.0 as i64)
-        .fetch_all(pool)
-        .await
-        .map_err(LogError::unavailable)?;
+    let rows = sqlx::query(
+        "SELECT position, envelope FROM events WHERE position > $1 AND position <= $2 ORDER BY position, idx",
+    )
+    .bind(after.0 as i64)
+    .bind(until.0 as i64)
+    .fetch_all(pool)
+    .await
+    .map_err(LogError::unavailable)?;
     let mut commits: Vec<Commit> = Vec::new();
     for row in rows {
         let position: i64 = row.get(0);
