@@ -176,9 +176,12 @@ impl JetStreamLog {
     }
 
     async fn append_once(&self, request: &AppendRequest, subject: &str) -> Result<Appended, PublishOutcome> {
-        let tip = match self.cached(&request.stream) {
-            Some(cached) => Tip { seq: cached.last_seq, version: version_of(&cached.events) },
-            None => self
+        let tip = match (self.cached(&request.stream), request.expected) {
+            (Some(cached), _) => Tip { seq: cached.last_seq, version: version_of(&cached.events) },
+            // A new aggregate needs no look-up: "no message on this subject yet" is exactly what sequence 0 asks
+            // the server to check, and a conflict is resolved by the caller like any other.
+            (None, ExpectedVersion::Exact(0)) => Tip { seq: 0, version: 0 },
+            (None, _) => self
                 .tip(subject)
                 .await
                 .map_err(PublishOutcome::Failed)?
