@@ -45,6 +45,19 @@ fn event() -> NewEvent {
     }
 }
 
+/// An append of one benchmark event at `version`.
+fn one_event(stream: StreamId, version: u32) -> AppendRequest {
+    AppendRequest {
+        stream,
+        expected: ExpectedVersion::Exact(version),
+        command_id: CommandId::new(),
+        actor: Actor::system(),
+        correlation_id: Uuid::now_v7(),
+        causation_id: Uuid::now_v7(),
+        events: vec![event()],
+    }
+}
+
 fn aggregate_ids(count: usize) -> Vec<StreamId> {
     (0..count).map(|_| StreamId::new("bench", "thing", Uuid::now_v7()).expect("valid")).collect()
 }
@@ -127,16 +140,7 @@ async fn log_appends(log: EventLog, args: &BenchArgs, ids: Vec<StreamId>) -> any
     drive(args.events, ids.len(), args.inflight, move |aggregate, version| {
         let (log, ids) = (log.clone(), ids.clone());
         async move {
-            log.append(AppendRequest {
-                stream: ids[aggregate].clone(),
-                expected: ExpectedVersion::Exact(version),
-                command_id: CommandId::new(),
-                actor: Actor::system(),
-                correlation_id: Uuid::now_v7(),
-                causation_id: Uuid::now_v7(),
-                events: vec![event()],
-            })
-            .await?;
+            log.append(one_event(ids[aggregate].clone(), version)).await?;
             Ok(())
         }
     })
@@ -172,32 +176,12 @@ async fn loads(args: &BenchArgs) -> anyhow::Result<(Duration, Duration, Duration
     let target = aggregate_ids(1).remove(0);
     // 200 commands of one event each: the worst case for loading (200 messages on the subject).
     for version in 0..200 {
-        writer
-            .append(AppendRequest {
-                stream: target.clone(),
-                expected: ExpectedVersion::Exact(version),
-                command_id: CommandId::new(),
-                actor: Actor::system(),
-                correlation_id: Uuid::now_v7(),
-                causation_id: Uuid::now_v7(),
-                events: vec![event()],
-            })
-            .await?;
+        writer.append(one_event(target.clone(), version)).await?;
     }
     // Noise on other subjects, so the stream is not just this aggregate.
     let noise = aggregate_ids(1_000);
     for id in &noise {
-        writer
-            .append(AppendRequest {
-                stream: id.clone(),
-                expected: ExpectedVersion::Exact(0),
-                command_id: CommandId::new(),
-                actor: Actor::system(),
-                correlation_id: Uuid::now_v7(),
-                causation_id: Uuid::now_v7(),
-                events: vec![event()],
-            })
-            .await?;
+        writer.append(one_event(id.clone(), 0)).await?;
     }
     let reader = EventLog::new(JetStreamLog::connect(config.clone()).await?);
     let mut warm = Vec::with_capacity(args.loads);
