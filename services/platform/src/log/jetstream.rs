@@ -206,15 +206,29 @@ impl JetStreamLog {
             let version = header_u64(&stored.headers, VERSION_HEADER).map_err(PublishOutcome::Failed)? as u32;
             return Ok(Appended { position: Position(ack.sequence), version, duplicate: true });
         }
-        if let Some(cached) = self.cached(&request.stream).filter(|cached| cached.last_seq == tip.seq) {
-            let mut events = Vec::with_capacity(cached.events.len() + envelopes.len());
-            events.extend(cached.events.iter().cloned());
-            events.extend(envelopes.iter().cloned());
-            self.cache_put(&request.stream, Cached { last_seq: ack.sequence, events: Arc::new(events) });
-        } else if tip.version == 0 {
-            self.cache_put(&request.stream, Cached { last_seq: ack.sequence, events: Arc::new(envelopes.clone()) });
+        let version = version_of(&envelopes);
+        self.cache_extend(&request.stream, tip.seq, ack.sequence, envelopes);
+        Ok(Appended { position: Position(ack.sequence), version, duplicate: false })
+    }
+
+    /// Adds a commit we just wrote to the cache, in place when the cached list is not shared. A cache that was
+    /// behind (another process wrote in between) is dropped: the next load walks the chain.
+    fn cache_extend(&self, stream: &StreamId, previous_seq: u64, seq: u64, envelopes: Vec<Envelope>) {
+        let mut cache = self.cache.lock().expect("cache lock");
+        match cache.get_mut(stream) {
+            Some(cached) if cached.last_seq == previous_seq => {
+                Arc::make_mut(&mut cached.events).extend(envelopes);
+                cached.last_seq = seq;
+            }
+            Some(_) => {
+                cache.remove(stream);
+            }
+            None if previous_seq == 0 => {
+                drop(cache);
+                self.cache_put(stream, Cached { last_seq: seq, events: Arc::new(envelopes) });
+            }
+            None => {}
         }
-        Ok(Appended { position: Position(ack.sequence), version: version_of(&envelopes), duplicate: false })
     }
 
     async fn load(&self, stream: &StreamId) -> LogResult<Arc<Vec<Envelope>>> {

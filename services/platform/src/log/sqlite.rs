@@ -14,7 +14,7 @@ use casetrack_proto::{Envelope, StreamId};
 use futures::future::BoxFuture;
 use futures::{FutureExt, StreamExt};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Connection, Row, SqliteConnection, SqlitePool};
+use sqlx::{Connection, QueryBuilder, Row, Sqlite, SqliteConnection, SqlitePool};
 use tokio::sync::{mpsc, oneshot, watch};
 
 use super::{
@@ -24,6 +24,10 @@ use super::{
 
 /// How many waiting appends one transaction takes at most.
 const GROUP_LIMIT: usize = 512;
+/// Bind parameters per look-up query (SQLite allows 32,766).
+const LOOKUP_CHUNK: usize = 500;
+/// Rows per multi-row insert (five parameters a row).
+const INSERT_CHUNK: usize = 1_000;
 /// How many commits a subscriber reads per query.
 const READ_BATCH_COMMITS: u64 = 2_000;
 /// How often a caught-up subscriber looks for commits written by another process.
@@ -99,6 +103,9 @@ async fn write_loop(
 }
 
 /// Writes one group in one transaction. Returns each request's result and the new head.
+///
+/// The look-ups (stored command ids, current versions) are one query each for the whole group, and the rows go in
+/// with multi-row inserts: a handful of statements per group rather than several per append.
 async fn write_group(
     connection: &mut SqliteConnection,
     group: &[(AppendRequest, Reply)],
@@ -108,42 +115,54 @@ async fn write_group(
     let mut tx = connection.begin_with("BEGIN IMMEDIATE").await?;
     let last: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(position), 0) FROM events").fetch_one(&mut *tx).await?;
     let mut head = Position(last as u64);
-    // Streams and command ids already touched in this group: the database does not see them until commit.
+
+    let command_ids: Vec<String> = group.iter().map(|(request, _)| request.command_id.to_string()).collect();
+    let mut streams: Vec<String> = group.iter().map(|(request, _)| request.stream.to_string()).collect();
+    let mut stored: HashMap<String, Appended> = HashMap::new();
+    for chunk in command_ids.chunks(LOOKUP_CHUNK) {
+        let mut query =
+            QueryBuilder::<Sqlite>::new("SELECT command_id, position, version FROM commands WHERE command_id IN (");
+        let mut list = query.separated(", ");
+        for id in chunk {
+            list.push_bind(id);
+        }
+        query.push(")");
+        for row in query.build().fetch_all(&mut *tx).await? {
+            let (position, version): (i64, i64) = (row.get(1), row.get(2));
+            stored.insert(
+                row.get(0),
+                Appended { position: Position(position as u64), version: version as u32, duplicate: true },
+            );
+        }
+    }
+    // Current version of every stream the group touches; updated as the group's own appends land.
     let mut versions: HashMap<String, u32> = HashMap::new();
-    let mut commands: HashMap<String, Appended> = HashMap::new();
-    let mut results = Vec::with_capacity(group.len());
+    streams.sort_unstable();
+    streams.dedup();
+    for chunk in streams.chunks(LOOKUP_CHUNK) {
+        let mut query = QueryBuilder::<Sqlite>::new("SELECT stream, MAX(version) FROM events WHERE stream IN (");
+        let mut list = query.separated(", ");
+        for stream in chunk {
+            list.push_bind(stream);
+        }
+        query.push(") GROUP BY stream");
+        for row in query.build().fetch_all(&mut *tx).await? {
+            let version: i64 = row.get(1);
+            versions.insert(row.get(0), version as u32);
+        }
+    }
+
     let recorded_at = chrono::Utc::now();
-    for (request, _) in group {
-        let command_id = request.command_id.to_string();
-        if let Some(seen) = commands.get(&command_id) {
+    let mut results = Vec::with_capacity(group.len());
+    let mut event_rows: Vec<(i64, i64, String, i64, String)> = Vec::new();
+    let mut command_rows: Vec<(String, i64, i64)> = Vec::new();
+    for ((request, _), command_id) in group.iter().zip(command_ids) {
+        if let Some(seen) = stored.get(&command_id) {
             results.push(Ok(Appended { duplicate: true, ..*seen }));
             continue;
         }
-        let stored = sqlx::query("SELECT position, version FROM commands WHERE command_id = $1")
-            .bind(&command_id)
-            .fetch_optional(&mut *tx)
-            .await?;
-        if let Some(row) = stored {
-            let position: i64 = row.get(0);
-            let version: i64 = row.get(1);
-            results.push(Ok(Appended {
-                position: Position(position as u64),
-                version: version as u32,
-                duplicate: true,
-            }));
-            continue;
-        }
         let stream = request.stream.to_string();
-        let actual = match versions.get(&stream) {
-            Some(version) => *version,
-            None => {
-                let version: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(version), 0) FROM events WHERE stream = $1")
-                    .bind(&stream)
-                    .fetch_one(&mut *tx)
-                    .await?;
-                version as u32
-            }
-        };
+        let actual = versions.get(&stream).copied().unwrap_or(0);
         if let ExpectedVersion::Exact(expected) = request.expected
             && expected != actual
         {
@@ -154,27 +173,30 @@ async fn write_group(
         let envelopes = envelopes_for(request, actual, recorded_at);
         for (index, envelope) in envelopes.iter().enumerate() {
             let text = serde_json::to_string(envelope).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
-            sqlx::query("INSERT INTO events (position, idx, stream, version, envelope) VALUES ($1, $2, $3, $4, $5)")
-                .bind(position.0 as i64)
-                .bind(index as i64)
-                .bind(&stream)
-                .bind(envelope.version as i64)
-                .bind(text)
-                .execute(&mut *tx)
-                .await?;
+            event_rows.push((position.0 as i64, index as i64, stream.clone(), i64::from(envelope.version), text));
         }
         let version = actual + envelopes.len() as u32;
-        sqlx::query("INSERT INTO commands (command_id, position, version) VALUES ($1, $2, $3)")
-            .bind(&command_id)
-            .bind(position.0 as i64)
-            .bind(version as i64)
-            .execute(&mut *tx)
-            .await?;
+        command_rows.push((command_id.clone(), position.0 as i64, i64::from(version)));
         head = position;
         versions.insert(stream, version);
         let appended = Appended { position, version, duplicate: false };
-        commands.insert(command_id, appended);
+        // A second request with the same command id later in this group is a duplicate of this one.
+        stored.insert(command_id, Appended { duplicate: true, ..appended });
         results.push(Ok(appended));
+    }
+    for chunk in event_rows.chunks(INSERT_CHUNK) {
+        let mut query = QueryBuilder::<Sqlite>::new("INSERT INTO events (position, idx, stream, version, envelope) ");
+        query.push_values(chunk, |mut row, (position, index, stream, version, text)| {
+            row.push_bind(*position).push_bind(*index).push_bind(stream).push_bind(*version).push_bind(text);
+        });
+        query.build().execute(&mut *tx).await?;
+    }
+    for chunk in command_rows.chunks(INSERT_CHUNK) {
+        let mut query = QueryBuilder::<Sqlite>::new("INSERT INTO commands (command_id, position, version) ");
+        query.push_values(chunk, |mut row, (command_id, position, version)| {
+            row.push_bind(command_id).push_bind(*position).push_bind(*version);
+        });
+        query.build().execute(&mut *tx).await?;
     }
     tx.commit().await?;
     Ok((results, head))

@@ -1,0 +1,80 @@
+//! The personal-data vault on both read-model databases: sealing, associated data, erasure, blind index.
+
+use casetrack_platform::db::ReadDb;
+use casetrack_platform::testkit::{TempDir, fresh_postgres, fresh_sqlite};
+use casetrack_platform::vault::{MasterKey, Vault, VaultError, normalise};
+use casetrack_proto::{EventId, PersonId};
+
+async fn sealing_opening_and_erasure(db: ReadDb) {
+    let vault = Vault::new(db.clone(), MasterKey::generate());
+    let (alex, sam) = (PersonId::new(), PersonId::new());
+    let event = EventId::new();
+    vault.ensure_key(alex).await.unwrap();
+    vault.ensure_key(alex).await.unwrap();
+    vault.ensure_key(sam).await.unwrap();
+
+    let sealed = vault.seal(alex, event, &"07700 900123").await.unwrap();
+    assert!(!sealed.0.contains("07700"), "the plaintext must not appear in the sealed value");
+    assert_eq!(vault.open::<String>(alex, event, &sealed).await.unwrap(), "07700 900123");
+
+    // Associated data binds the value to its person and event.
+    assert!(matches!(vault.open::<String>(alex, EventId::new(), &sealed).await, Err(VaultError::Integrity)));
+    assert!(matches!(vault.open::<String>(sam, event, &sealed).await, Err(VaultError::Integrity)));
+    // Another master key cannot unwrap the person's key.
+    let stranger = Vault::new(db.clone(), MasterKey::generate());
+    assert!(matches!(stranger.open::<String>(alex, event, &sealed).await, Err(VaultError::Integrity)));
+
+    vault.erase(alex).await.unwrap();
+    assert!(matches!(vault.open::<String>(alex, event, &sealed).await, Err(VaultError::Erased)));
+    assert!(matches!(vault.seal(alex, EventId::new(), &"new").await, Err(VaultError::Erased)));
+    // Creating a key again after erasure does not bring the person back.
+    vault.ensure_key(alex).await.unwrap();
+    assert!(matches!(vault.open::<String>(alex, event, &sealed).await, Err(VaultError::Erased)));
+    // Others are untouched.
+    let other = vault.seal(sam, event, &"kept").await.unwrap();
+    assert_eq!(vault.open::<String>(sam, event, &other).await.unwrap(), "kept");
+    assert!(matches!(vault.open::<String>(PersonId::new(), event, &other).await, Err(VaultError::NoKey)));
+}
+
+async fn blind_index_matches_normalised_text_under_one_key_only(db: ReadDb) {
+    let key = MasterKey::generate();
+    let vault = Vault::new(db.clone(), key.clone());
+    let same = Vault::new(db.clone(), key);
+    let other = Vault::new(db, MasterKey::generate());
+    let a = vault.blind_index(&normalise("Mary O'Brien 1980-01-02"));
+    assert_eq!(a, same.blind_index(&normalise("  MARY  o brien, 1980 01 02")));
+    assert_ne!(a, vault.blind_index(&normalise("Mary O'Brien 1980-01-03")));
+    assert_ne!(a, other.blind_index(&normalise("Mary O'Brien 1980-01-02")));
+    assert!(!a.contains("mary"));
+}
+
+#[tokio::test]
+async fn postgres_sealing_opening_and_erasure() {
+    sealing_opening_and_erasure(fresh_postgres().await).await
+}
+
+#[tokio::test]
+async fn sqlite_sealing_opening_and_erasure() {
+    let dir = TempDir::new();
+    sealing_opening_and_erasure(fresh_sqlite(dir.path()).await).await
+}
+
+#[tokio::test]
+async fn blind_index() {
+    let dir = TempDir::new();
+    blind_index_matches_normalised_text_under_one_key_only(fresh_sqlite(dir.path()).await).await
+}
+
+#[test]
+fn master_key_file_is_generated_owner_only_and_reused() {
+    let dir = TempDir::new();
+    let first = MasterKey::load_or_generate(dir.path()).unwrap();
+    let again = MasterKey::load_or_generate(dir.path()).unwrap();
+    assert_eq!(*first.to_base64(), *again.to_base64());
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(dir.path().join("master.key")).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+}

@@ -1,0 +1,64 @@
+//! The intake reactor on both event logs: an onward referral opens exactly one case, however often it is delivered.
+
+use casetrack_platform::log::{AppendRequest, EventLog, ExpectedVersion, NewEvent};
+use casetrack_platform::reactor::Reactor;
+use casetrack_platform::testkit::{TempDir, TestStream, open_sqlite_log};
+use casetrack_proto::hub::{HubEvent, OnwardReferralMade};
+use casetrack_proto::specialist::{CaseOrigin, SpecialistEvent};
+use casetrack_proto::{Actor, CaseId, CommandId, EventContract, EventId, PersonId, ReferralId, ServiceCode, StreamId};
+use casetrack_specialist::intake::Intake;
+use uuid::Uuid;
+
+async fn redelivery_never_opens_a_second_case(log: EventLog, again: EventLog) {
+    let referral_id = ReferralId::new();
+    let person_id = PersonId::new();
+    let event = HubEvent::OnwardReferralMade(OnwardReferralMade {
+        referral_id,
+        person_id,
+        target_service: ServiceCode::parse("idva").unwrap(),
+    });
+    let stream = StreamId::new("hub", "referral", referral_id.0).unwrap();
+    log.append(AppendRequest {
+        stream: stream.clone(),
+        expected: ExpectedVersion::Any,
+        command_id: CommandId::new(),
+        actor: Actor::system(),
+        correlation_id: Uuid::now_v7(),
+        causation_id: Uuid::now_v7(),
+        events: vec![NewEvent::from_contract(EventId::new(), chrono::Utc::now(), &event)],
+    })
+    .await
+    .unwrap();
+    let envelope = log.read_stream(&stream).await.unwrap().remove(0);
+
+    let idva = Intake::new(ServiceCode::parse("idva").unwrap());
+    let isva = Intake::new(ServiceCode::parse("isva").unwrap());
+    idva.react(&log, &envelope).await.unwrap();
+    idva.react(&log, &envelope).await.unwrap();
+    // A second process (another replica, or a restart that lost its checkpoint) delivers it again.
+    idva.react(&again, &envelope).await.unwrap();
+    isva.react(&log, &envelope).await.unwrap();
+
+    let case_id = CaseId(envelope.id.derive("specialist-case"));
+    let events = log.read_stream(&StreamId::new("specialist", "case", case_id.0).unwrap()).await.unwrap();
+    assert_eq!(events.len(), 1, "exactly one case event");
+    let SpecialistEvent::CaseOpened(opened) =
+        SpecialistEvent::from_data(&events[0].event_type, events[0].schema_version, events[0].data.clone()).unwrap();
+    assert_eq!((opened.service.as_str(), opened.person_id), ("idva", person_id));
+    assert_eq!(opened.origin, CaseOrigin::Hub { referral_id, onward_event_id: envelope.id });
+    assert_eq!(events[0].causation_id, envelope.id.0, "the case names the event that caused it");
+    assert_eq!(events[0].correlation_id, envelope.correlation_id);
+}
+
+#[tokio::test]
+async fn jetstream() {
+    let stream = TestStream::new();
+    redelivery_never_opens_a_second_case(stream.open().await, stream.open().await).await
+}
+
+#[tokio::test]
+async fn embedded() {
+    let dir = TempDir::new();
+    let log = open_sqlite_log(dir.path()).await;
+    redelivery_never_opens_a_second_case(log.clone(), log).await
+}
