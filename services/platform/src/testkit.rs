@@ -26,8 +26,8 @@ fn unique() -> String {
     Uuid::now_v7().simple().to_string()
 }
 
-/// A JetStream stream of one test's own.
-#[derive(Debug, Clone)]
+/// A JetStream stream of one test's own, deleted when dropped.
+#[derive(Debug)]
 pub struct TestStream {
     pub config: JetStreamConfig,
 }
@@ -47,6 +47,23 @@ impl TestStream {
             panic!("tests need NATS with JetStream at {} (scripts/test starts one): {error:#}", self.config.url)
         });
         EventLog::new(log)
+    }
+}
+
+impl Drop for TestStream {
+    /// Deletes the stream (if the test created it) from a thread of its own: drop cannot await, and the test's
+    /// runtime may be shutting down.
+    fn drop(&mut self) {
+        let config = self.config.clone();
+        let cleanup = std::thread::spawn(move || {
+            let Ok(runtime) = tokio::runtime::Builder::new_current_thread().enable_all().build() else { return };
+            runtime.block_on(async move {
+                if let Ok(client) = async_nats::connect(&config.url).await {
+                    let _ = async_nats::jetstream::new(client).delete_stream(&config.stream).await;
+                }
+            });
+        });
+        let _ = cleanup.join();
     }
 }
 
