@@ -43,6 +43,7 @@ impl TestStream {
 
     /// Opens a log on this stream: each call is a new connection with a cold cache, as another process would be.
     pub async fn open(&self) -> EventLog {
+        sweep_abandoned_streams(&self.config.url).await;
         let log = JetStreamLog::connect(self.config.clone()).await.unwrap_or_else(|error| {
             panic!("tests need NATS with JetStream at {} (scripts/test starts one): {error:#}", self.config.url)
         });
@@ -70,6 +71,33 @@ impl Drop for TestStream {
 impl Default for TestStream {
     fn default() -> Self {
         Self::new()
+    }
+}
+
+/// Deletes test and benchmark streams more than an hour old (left by runs that were killed before their streams
+/// were dropped), once per process. Their names end in a UUIDv7, which says when they were made.
+async fn sweep_abandoned_streams(url: &str) {
+    use futures::TryStreamExt;
+    static SWEPT: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    if SWEPT.swap(true, std::sync::atomic::Ordering::SeqCst) {
+        return;
+    }
+    let Ok(client) = async_nats::connect(url).await else { return };
+    let js = async_nats::jetstream::new(client);
+    let Ok(names) = js.stream_names().try_collect::<Vec<String>>().await else { return };
+    let hour_ago = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs()
+        .saturating_sub(3600);
+    for name in names {
+        if !(name.starts_with("TEST_") || name.starts_with("BENCH_")) {
+            continue;
+        }
+        let made = name.rsplit('_').next().and_then(|id| Uuid::parse_str(id).ok()).and_then(|id| id.get_timestamp());
+        if made.is_some_and(|ts| ts.to_unix().0 < hour_ago) {
+            let _ = js.delete_stream(&name).await;
+        }
     }
 }
 
