@@ -168,16 +168,79 @@ async fn journey(t: &Topology) {
     .await;
     assert_eq!(view["onward_referrals"][0]["case_id"], cases[0]["case_id"]);
 
+    // A second referral the hub cannot reach: an unsafe channel is refused, and "unable to contact" only once the
+    // attempt rule (three tries, three times of day) is met.
+    let unreachable = receive(t, &person_id, json!({"voicemail": "unsafe"})).await;
+    let attempts = format!("{}/api/hub/referrals/{unreachable}/contact-attempts", t.hub);
+    let yesterday = day_offset(-1);
+    let (status, refused) = post(
+        attempts.clone(),
+        json!({"channel": "voicemail", "attempted_at": format!("{yesterday}T09:30:00Z"), "outcome": "no_answer"}),
+    )
+    .await;
+    assert_eq!((status, refused["error"]["code"].as_str()), (409, Some("channel_unsafe")), "{refused}");
+    assert!(refused["error"]["message"].as_str().unwrap().contains("voicemail is marked unsafe"));
+    let unable = format!("{}/api/hub/referrals/{unreachable}/unable-to-contact", t.hub);
+    for (n, time) in ["09:30", "13:30", "18:30"].into_iter().enumerate() {
+        let (status, body) = post(
+            attempts.clone(),
+            json!({"channel": "phone", "attempted_at": format!("{yesterday}T{time}:00Z"), "outcome": "no_answer"}),
+        )
+        .await;
+        assert_eq!(status, 200, "{body}");
+        if n < 2 {
+            let (status, refused) = post(unable.clone(), json!({})).await;
+            assert_eq!((status, refused["error"]["code"].as_str()), (409, Some("attempt_rule_not_met")), "{refused}");
+        }
+    }
+    let (status, done) = post(unable, json!({})).await;
+    assert_eq!(status, 200, "{done}");
+    let position = done["position"].as_u64().unwrap();
+    let (_, view) = get(format!("{}/api/hub/referrals/{unreachable}?wait_for={position}", t.hub)).await;
+    assert_eq!(view["status"], "unable_to_contact");
+    let bands: Vec<&str> =
+        view["attempts"].as_array().unwrap().iter().map(|a| a["time_band"].as_str().unwrap()).collect();
+    assert_eq!(bands, vec!["morning", "afternoon", "evening"]);
+
+    // A third: contacted, supported, closed with the victim's answers.
+    let supported = receive(t, &person_id, json!({})).await;
+    let base = format!("{}/api/hub/referrals/{supported}", t.hub);
+    let (status, body) = post(
+        format!("{base}/contact-attempts"),
+        json!({"channel": "phone", "attempted_at": format!("{yesterday}T10:00:00Z"), "outcome": "reached"}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(post(format!("{base}/support/accept"), json!({})).await.0, 200);
+    let (status, refused) =
+        post(format!("{base}/closure"), json!({"answers": [{"measure": "happiness", "answer": "improved"}]})).await;
+    assert_eq!((status, refused["error"]["code"].as_str()), (422, Some("unknown_measure")), "{refused}");
+    let (status, closed) = post(
+        format!("{base}/closure"),
+        json!({"answers": [{"measure": "cope", "answer": "improved"}, {"measure": "safer", "answer": "no_change"}]}),
+    )
+    .await;
+    assert_eq!(status, 200, "{closed}");
+    let (_, view) = get(format!("{base}?wait_for={}", closed["position"])).await;
+    assert_eq!(view["status"], "closed");
+
     // ...and reporting counts each step.
-    let today = chrono_today();
-    let summary = eventually(format!("{}/api/reporting/summary?from={today}&to={today}", t.reporting), |s| {
-        s["services"]
-            .as_array()
-            .is_some_and(|services| services.iter().any(|s| s["service"] == "idva" && s["cases_opened"] == 1))
+    let (from, to) = (day_offset(-1), day_offset(0));
+    let summary = eventually(format!("{}/api/reporting/summary?from={from}&to={to}", t.reporting), |s| {
+        s["services"].as_array().is_some_and(|services| {
+            services.iter().any(|s| s["service"] == "idva" && s["cases_opened"] == 1)
+                && services.iter().any(|s| s["service"] == "hub" && s["closed"] == 1)
+        })
     })
     .await;
     let hub = summary["services"].as_array().unwrap().iter().find(|s| s["service"] == "hub").unwrap();
-    assert_eq!((hub["referrals_received"].as_i64(), hub["onward_referrals"]["idva"].as_i64()), (Some(1), Some(1)));
+    let figures: Vec<i64> =
+        ["referrals_received", "contact_attempts", "contacted", "supported", "unable_to_contact", "closed"]
+            .iter()
+            .map(|f| hub[f].as_i64().unwrap())
+            .collect();
+    assert_eq!(figures, vec![3, 4, 1, 1, 1, 1], "{hub}");
+    assert_eq!(hub["onward_referrals"]["idva"].as_i64(), Some(1));
 
     // The common routes answer on every process.
     for base in [&t.people, &t.hub, &t.idva, &t.reporting] {
@@ -191,10 +254,22 @@ async fn journey(t: &Topology) {
     assert!(openapi["paths"]["/api/hub/referrals"].is_object(), "{openapi}");
 }
 
-fn chrono_today() -> String {
-    // The summary counts by calendar month (UTC); today's date is inside the current month.
-    let output = Command::new("date").args(["-u", "+%Y-%m-%d"]).output().unwrap();
+/// A day relative to today (UTC), as YYYY-MM-DD.
+fn day_offset(days: i64) -> String {
+    let output = Command::new("date").args(["-u", "-d", &format!("{days} days"), "+%Y-%m-%d"]).output().unwrap();
     String::from_utf8(output.stdout).unwrap().trim().to_owned()
+}
+
+/// Receives a police referral for `person_id` with the given safe-contact rules; returns its id.
+async fn receive(t: &Topology, person_id: &str, safe_contact: Value) -> String {
+    let (status, referral) = post(
+        format!("{}/api/hub/referrals", t.hub),
+        json!({"person_id": person_id, "source": "police_feed", "offence_category": "violence_without_injury",
+               "domestic_abuse": false, "safe_contact": safe_contact}),
+    )
+    .await;
+    assert_eq!(status, 201, "{referral}");
+    referral["referral_id"].as_str().unwrap().to_owned()
 }
 
 #[tokio::test]

@@ -1,16 +1,23 @@
 //! Events of the Victim and Witness Hub: referrals from intake to closure.
 
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use crate::contact::{AttemptOutcome, ConsentBasis, ContactChannel, OutcomeAnswer, SafeContact, TimeBand};
 use crate::ids::{PersonId, ReferralId, ServiceCode};
 
 crate::contract! {
     /// Everything the hub records about a referral.
     pub enum HubEvent in "hub" {
         ReferralReceived(ReferralReceived) = 1,
+        ContactAttemptRecorded(ContactAttemptRecorded) = 1,
+        UnableToContactRecorded(UnableToContactRecorded) = 1,
+        ReturnedToReferrer(ReturnedToReferrer) = 1,
+        SupportAccepted(SupportAccepted) = 1,
+        SupportDeclined(SupportDeclined) = 1,
         OnwardReferralMade(OnwardReferralMade) = 1,
+        ReferralClosed(ReferralClosed) = 1,
     }
 }
 
@@ -26,6 +33,71 @@ pub struct ReferralReceived {
     pub crime_reference: Option<String>,
     /// The day the crime was reported to police (starts the Victims' Code clock).
     pub crime_reported_on: Option<NaiveDate>,
+    /// How the victim may be contacted, as the referrer gave it.
+    pub safe_contact: SafeContact,
+    /// On what basis the victim's details came to the hub.
+    pub consent: ConsentBasis,
+    /// Why consent was overridden, when it was.
+    pub consent_override_reason: Option<String>,
+    /// Enhanced rights under the Victims' Code (shorter deadlines).
+    pub enhanced_rights: bool,
+}
+
+/// A hub officer tried to reach the victim.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ContactAttemptRecorded {
+    pub referral_id: ReferralId,
+    pub channel: ContactChannel,
+    pub attempted_at: DateTime<Utc>,
+    /// Time of day in England and Wales, derived from `attempted_at` when recorded.
+    pub time_band: TimeBand,
+    pub outcome: AttemptOutcome,
+}
+
+/// The victim could not be reached after the service's attempt rule was met.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct UnableToContactRecorded {
+    pub referral_id: ReferralId,
+    /// Unsuccessful attempts made.
+    pub attempts: u32,
+    /// The distinct times of day they were made in.
+    pub time_bands: Vec<TimeBand>,
+}
+
+/// No safe or valid way to reach the victim: the referral went back to whoever sent it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ReturnedToReferrer {
+    pub referral_id: ReferralId,
+    pub reason: String,
+}
+
+/// The victim accepted support from the hub.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct SupportAccepted {
+    pub referral_id: ReferralId,
+}
+
+/// The victim, once contacted, declined support.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct SupportDeclined {
+    pub referral_id: ReferralId,
+    pub reason: String,
+}
+
+/// Support ended; the victim's answers to the outcome measures in force were recorded.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ReferralClosed {
+    pub referral_id: ReferralId,
+    /// Which version of the outcome-measure list the answers follow (reference data, set by the funder).
+    pub measures_version: String,
+    pub answers: Vec<MeasureAnswer>,
+}
+
+/// One outcome measure and the victim's answer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct MeasureAnswer {
+    pub measure: String,
+    pub answer: OutcomeAnswer,
 }
 
 /// The hub referred the victim on to a specialist service.

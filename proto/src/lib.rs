@@ -8,6 +8,7 @@
 //!   aggregate instance in the log;
 //! - [`contract`]: the [`EventContract`] trait that turns a context's event enum into envelope payloads and back,
 //!   and the [`contract!`] macro that writes it;
+//! - [`contact`]: value types of working a referral or case (channels, safety, time bands, consent, outcomes);
 //! - one module per context: [`people`], [`hub`], [`specialist`];
 //! - [`catalogue`]: every event version of every context, used to generate `proto/schemas/` and to check that
 //!   `proto/fixtures/` holds a recorded example of each.
@@ -17,6 +18,7 @@
 //! and carry personal data only inside a [`Sealed`] value encrypted with the person's key.
 
 pub mod catalogue;
+pub mod contact;
 pub mod contract;
 pub mod envelope;
 pub mod hub;

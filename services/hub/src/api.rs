@@ -7,19 +7,47 @@ use axum::{Json, Router};
 use casetrack_platform::Context;
 use casetrack_platform::command::{CommandMeta, execute};
 use casetrack_platform::http::{ApiError, ErrorBody, wait_for};
-use casetrack_proto::hub::{OffenceCategory, ReferralReceived, ReferralSource};
+use casetrack_proto::contact::{AttemptOutcome, ConsentBasis, ContactChannel, OutcomeAnswer, SafeContact};
+use casetrack_proto::hub::{
+    ContactAttemptRecorded, HubEvent, MeasureAnswer, OffenceCategory, ReferralReceived, ReferralSource,
+};
 use casetrack_proto::{Actor, PersonId, ReferralId, Role, ServiceCode};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
-use crate::referral::{Referral, receive, refer_on};
+use crate::HubSettings;
+use crate::referral::{
+    Referral, accept_support, close, decline_support, receive, record_attempt, record_unable_to_contact, refer_on,
+    return_to_referrer,
+};
 
 #[derive(OpenApi)]
 #[openapi(
-    paths(receive_referral, refer_on_route, get_referral),
-    components(schemas(ReceiveReferralRequest, OnwardReferralRequest, Written, ReferralView, OnwardReferralView))
+    paths(
+        receive_referral,
+        get_referral,
+        record_attempt_route,
+        unable_to_contact_route,
+        return_to_referrer_route,
+        accept_support_route,
+        decline_support_route,
+        refer_on_route,
+        close_route
+    ),
+    components(schemas(
+        ReceiveReferralRequest,
+        OnwardReferralRequest,
+        ContactAttemptRequest,
+        ReasonRequest,
+        ClosureRequest,
+        ClosureAnswer,
+        Written,
+        ReferralView,
+        OnwardReferralView,
+        AttemptView
+    ))
 )]
 struct HubApi;
 
@@ -27,12 +55,46 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     HubApi::openapi()
 }
 
-pub fn router(ctx: Context) -> Router {
+/// What every hub route holds.
+#[derive(Clone)]
+pub struct Hub {
+    ctx: Context,
+    settings: HubSettings,
+}
+
+pub fn router(ctx: Context, settings: HubSettings) -> Router {
     Router::new()
         .route("/api/hub/referrals", post(receive_referral))
         .route("/api/hub/referrals/{referral_id}", get(get_referral))
+        .route("/api/hub/referrals/{referral_id}/contact-attempts", post(record_attempt_route))
+        .route("/api/hub/referrals/{referral_id}/unable-to-contact", post(unable_to_contact_route))
+        .route("/api/hub/referrals/{referral_id}/return-to-referrer", post(return_to_referrer_route))
+        .route("/api/hub/referrals/{referral_id}/support/accept", post(accept_support_route))
+        .route("/api/hub/referrals/{referral_id}/support/decline", post(decline_support_route))
         .route("/api/hub/referrals/{referral_id}/onward-referrals", post(refer_on_route))
-        .with_state(ctx)
+        .route("/api/hub/referrals/{referral_id}/closure", post(close_route))
+        .with_state(Hub { ctx, settings })
+}
+
+/// Runs one decision on one referral, happening now, and answers with where it was written.
+async fn decide_on(
+    hub: &Hub,
+    referral_id: ReferralId,
+    decide: impl Fn(&Referral) -> Result<Vec<HubEvent>, crate::referral::ReferralRejection>,
+) -> Result<Json<Written>, ApiError> {
+    decide_at(hub, referral_id, chrono::Utc::now(), decide).await
+}
+
+/// The same, for something that happened at `occurred_at` (a contact attempt recorded after the call).
+async fn decide_at(
+    hub: &Hub,
+    referral_id: ReferralId,
+    occurred_at: chrono::DateTime<chrono::Utc>,
+    decide: impl Fn(&Referral) -> Result<Vec<HubEvent>, crate::referral::ReferralRejection>,
+) -> Result<Json<Written>, ApiError> {
+    let meta = CommandMeta::new(actor(), occurred_at);
+    let executed = execute::<Referral, _>(&hub.ctx.log, referral_id.0, &meta, decide).await?;
+    Ok(Json(Written { referral_id, position: executed.position.map_or(0, |p| p.0) }))
 }
 
 fn actor() -> Actor {
@@ -52,6 +114,17 @@ pub struct ReceiveReferralRequest {
     pub crime_reference: Option<String>,
     /// YYYY-MM-DD
     pub crime_reported_on: Option<NaiveDate>,
+    /// Per channel: safe, unsafe or unknown (unknown when left out).
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub safe_contact: SafeContact,
+    /// opt_out (default), explicit, withheld or overridden.
+    #[schema(value_type = Option<String>, example = "opt_out")]
+    pub consent: Option<ConsentBasis>,
+    /// Required when consent is overridden.
+    pub consent_override_reason: Option<String>,
+    #[serde(default)]
+    pub enhanced_rights: bool,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -66,7 +139,7 @@ pub struct Written {
 #[utoipa::path(post, path = "/api/hub/referrals", request_body = ReceiveReferralRequest,
     responses((status = 201, body = Written), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody), (status = 503, body = ErrorBody)))]
 pub async fn receive_referral(
-    State(ctx): State<Context>,
+    State(Hub { ctx, .. }): State<Hub>,
     Json(request): Json<ReceiveReferralRequest>,
 ) -> Result<(StatusCode, Json<Written>), ApiError> {
     let now = chrono::Utc::now();
@@ -83,6 +156,12 @@ pub async fn receive_referral(
             "The date the crime was reported cannot be in the future.",
         ));
     }
+    let consent = request.consent.unwrap_or(ConsentBasis::OptOut);
+    let consent_override_reason =
+        request.consent_override_reason.map(|r| r.trim().to_owned()).filter(|r| !r.is_empty());
+    if consent == ConsentBasis::Overridden && consent_override_reason.is_none() {
+        return Err(ApiError::rejected("override_reason_required", "Give the reason consent was overridden."));
+    }
     let referral_id = ReferralId::new();
     let received = ReferralReceived {
         referral_id,
@@ -92,6 +171,10 @@ pub async fn receive_referral(
         domestic_abuse: request.domestic_abuse,
         crime_reference,
         crime_reported_on: request.crime_reported_on,
+        safe_contact: request.safe_contact,
+        consent,
+        consent_override_reason,
+        enhanced_rights: request.enhanced_rights,
     };
     let meta = CommandMeta::new(actor(), now);
     let executed =
@@ -111,16 +194,144 @@ pub struct OnwardReferralRequest {
     params(("referral_id" = uuid::Uuid, Path, description = "the referral")),
     responses((status = 201, body = Written), (status = 409, body = ErrorBody), (status = 503, body = ErrorBody)))]
 pub async fn refer_on_route(
-    State(ctx): State<Context>,
+    State(hub): State<Hub>,
     Path(referral_id): Path<ReferralId>,
     Json(request): Json<OnwardReferralRequest>,
 ) -> Result<(StatusCode, Json<Written>), ApiError> {
-    let meta = CommandMeta::new(actor(), chrono::Utc::now());
-    let executed = execute::<Referral, _>(&ctx.log, referral_id.0, &meta, |state| {
-        refer_on(state, referral_id, request.service.clone())
-    })
-    .await?;
-    Ok((StatusCode::CREATED, Json(Written { referral_id, position: executed.position.map_or(0, |p| p.0) })))
+    let written = decide_on(&hub, referral_id, |state| refer_on(state, referral_id, request.service.clone())).await?;
+    Ok((StatusCode::CREATED, written))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct ContactAttemptRequest {
+    #[schema(value_type = String, example = "phone")]
+    pub channel: ContactChannel,
+    /// When the attempt was made (RFC 3339); the time of day is worked out in UK local time.
+    pub attempted_at: chrono::DateTime<chrono::Utc>,
+    /// reached, no_answer, voicemail_left, wrong_number or unsafe (someone else answered).
+    #[schema(value_type = String, example = "no_answer")]
+    pub outcome: AttemptOutcome,
+}
+
+/// Records one contact attempt. A channel marked unsafe is refused with the reason.
+#[utoipa::path(post, path = "/api/hub/referrals/{referral_id}/contact-attempts", request_body = ContactAttemptRequest,
+    params(("referral_id" = uuid::Uuid, Path, description = "the referral")),
+    responses((status = 200, body = Written), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody), (status = 503, body = ErrorBody)))]
+pub async fn record_attempt_route(
+    State(hub): State<Hub>,
+    Path(referral_id): Path<ReferralId>,
+    Json(request): Json<ContactAttemptRequest>,
+) -> Result<Json<Written>, ApiError> {
+    if request.attempted_at > chrono::Utc::now() + chrono::Duration::minutes(5) {
+        return Err(ApiError::rejected("attempt_in_future", "A contact attempt cannot be recorded in the future."));
+    }
+    let attempt = ContactAttemptRecorded {
+        referral_id,
+        channel: request.channel,
+        attempted_at: request.attempted_at,
+        time_band: casetrack_platform::contact::time_band(request.attempted_at),
+        outcome: request.outcome,
+    };
+    // The attempt happened when it was made, not when it was typed in: that is its domain time.
+    decide_at(&hub, referral_id, request.attempted_at, |state| record_attempt(state, attempt.clone())).await
+}
+
+/// Records that the victim could not be contacted: refused until the hub's attempt rule is met.
+#[utoipa::path(post, path = "/api/hub/referrals/{referral_id}/unable-to-contact",
+    params(("referral_id" = uuid::Uuid, Path, description = "the referral")),
+    responses((status = 200, body = Written), (status = 409, body = ErrorBody), (status = 503, body = ErrorBody)))]
+pub async fn unable_to_contact_route(
+    State(hub): State<Hub>,
+    Path(referral_id): Path<ReferralId>,
+) -> Result<Json<Written>, ApiError> {
+    let rule = hub.settings.attempt_rule;
+    decide_on(&hub, referral_id, |state| record_unable_to_contact(state, referral_id, rule)).await
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct ReasonRequest {
+    pub reason: String,
+}
+
+/// Returns the referral to whoever sent it: no safe or valid way to reach the victim.
+#[utoipa::path(post, path = "/api/hub/referrals/{referral_id}/return-to-referrer", request_body = ReasonRequest,
+    params(("referral_id" = uuid::Uuid, Path, description = "the referral")),
+    responses((status = 200, body = Written), (status = 409, body = ErrorBody), (status = 503, body = ErrorBody)))]
+pub async fn return_to_referrer_route(
+    State(hub): State<Hub>,
+    Path(referral_id): Path<ReferralId>,
+    Json(request): Json<ReasonRequest>,
+) -> Result<Json<Written>, ApiError> {
+    decide_on(&hub, referral_id, |state| return_to_referrer(state, referral_id, &request.reason)).await
+}
+
+/// The contacted victim accepted support.
+#[utoipa::path(post, path = "/api/hub/referrals/{referral_id}/support/accept",
+    params(("referral_id" = uuid::Uuid, Path, description = "the referral")),
+    responses((status = 200, body = Written), (status = 409, body = ErrorBody), (status = 503, body = ErrorBody)))]
+pub async fn accept_support_route(
+    State(hub): State<Hub>,
+    Path(referral_id): Path<ReferralId>,
+) -> Result<Json<Written>, ApiError> {
+    decide_on(&hub, referral_id, |state| accept_support(state, referral_id)).await
+}
+
+/// The contacted victim declined support, for a reason.
+#[utoipa::path(post, path = "/api/hub/referrals/{referral_id}/support/decline", request_body = ReasonRequest,
+    params(("referral_id" = uuid::Uuid, Path, description = "the referral")),
+    responses((status = 200, body = Written), (status = 409, body = ErrorBody), (status = 503, body = ErrorBody)))]
+pub async fn decline_support_route(
+    State(hub): State<Hub>,
+    Path(referral_id): Path<ReferralId>,
+    Json(request): Json<ReasonRequest>,
+) -> Result<Json<Written>, ApiError> {
+    decide_on(&hub, referral_id, |state| decline_support(state, referral_id, &request.reason)).await
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct ClosureRequest {
+    /// One answer per outcome measure of the list in force (`not_asked` where it was not asked).
+    pub answers: Vec<ClosureAnswer>,
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct ClosureAnswer {
+    /// A measure code of the list in force, e.g. `cope`.
+    pub measure: String,
+    /// improved, no_change, worse or not_asked.
+    #[schema(value_type = String, example = "improved")]
+    pub answer: OutcomeAnswer,
+}
+
+/// Closes the referral with the victim's answers to the outcome measures in force today.
+#[utoipa::path(post, path = "/api/hub/referrals/{referral_id}/closure", request_body = ClosureRequest,
+    params(("referral_id" = uuid::Uuid, Path, description = "the referral")),
+    responses((status = 200, body = Written), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody), (status = 503, body = ErrorBody)))]
+pub async fn close_route(
+    State(hub): State<Hub>,
+    Path(referral_id): Path<ReferralId>,
+    Json(request): Json<ClosureRequest>,
+) -> Result<Json<Written>, ApiError> {
+    let today = chrono::Utc::now().date_naive();
+    let set = crate::measures::in_force(today)
+        .ok_or_else(|| ApiError::unavailable(anyhow::anyhow!("no outcome-measure list is in force on {today}")))?;
+    let mut answers = Vec::with_capacity(request.answers.len());
+    for answer in request.answers {
+        if !set.measures.iter().any(|m| m.code == answer.measure) {
+            let known: Vec<&str> = set.measures.iter().map(|m| m.code.as_str()).collect();
+            return Err(ApiError::rejected(
+                "unknown_measure",
+                format!(
+                    "{:?} is not an outcome measure of list {}; use one of {}",
+                    answer.measure,
+                    set.version,
+                    known.join(", ")
+                ),
+            ));
+        }
+        answers.push(MeasureAnswer { measure: answer.measure, answer: answer.answer });
+    }
+    decide_on(&hub, referral_id, |state| close(state, referral_id, &set.version, answers.clone())).await
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -139,7 +350,18 @@ pub struct ReferralView {
     pub crime_reference: Option<String>,
     pub crime_reported_on: Option<String>,
     pub received_at: String,
+    /// awaiting_contact, contacted, supported, unable_to_contact, returned_to_referrer, declined, closed, not_worked
+    pub status: String,
+    pub attempts: Vec<AttemptView>,
     pub onward_referrals: Vec<OnwardReferralView>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct AttemptView {
+    pub channel: String,
+    pub attempted_at: String,
+    pub time_band: String,
+    pub outcome: String,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -156,15 +378,15 @@ pub struct OnwardReferralView {
     params(("referral_id" = uuid::Uuid, Path, description = "the referral"), ReadParams),
     responses((status = 200, body = ReferralView), (status = 404, body = ErrorBody), (status = 503, body = ErrorBody)))]
 pub async fn get_referral(
-    State(ctx): State<Context>,
+    State(Hub { ctx, .. }): State<Hub>,
     Path(referral_id): Path<ReferralId>,
     Query(params): Query<ReadParams>,
 ) -> Result<Json<ReferralView>, ApiError> {
     wait_for(&ctx, "hub.referrals", params.wait_for).await?;
     let id = referral_id.to_string();
     let row = sqlx::query(
-        "SELECT referral_id, person_id, source, offence_category, domestic_abuse, crime_reference, crime_reported_on, received_at \
-         FROM hub_referrals WHERE referral_id = $1",
+        "SELECT referral_id, person_id, source, offence_category, domestic_abuse, crime_reference, crime_reported_on, received_at, \
+         status FROM hub_referrals WHERE referral_id = $1",
     )
     .bind(&id)
     .fetch_optional(ctx.db.pool())
@@ -173,6 +395,13 @@ pub async fn get_referral(
     .ok_or_else(|| ApiError::not_found("There is no such referral."))?;
     let onward = sqlx::query(
         "SELECT service, referred_at, case_id, case_opened_at FROM hub_onward_referrals WHERE referral_id = $1 ORDER BY referred_at, service",
+    )
+    .bind(&id)
+    .fetch_all(ctx.db.pool())
+    .await
+    .map_err(ApiError::unavailable)?;
+    let attempts = sqlx::query(
+        "SELECT channel, attempted_at, time_band, outcome FROM hub_contact_attempts WHERE referral_id = $1 ORDER BY attempt_no",
     )
     .bind(&id)
     .fetch_all(ctx.db.pool())
@@ -187,6 +416,11 @@ pub async fn get_referral(
         crime_reference: row.get(5),
         crime_reported_on: row.get(6),
         received_at: row.get(7),
+        status: row.get(8),
+        attempts: attempts
+            .iter()
+            .map(|r| AttemptView { channel: r.get(0), attempted_at: r.get(1), time_band: r.get(2), outcome: r.get(3) })
+            .collect(),
         onward_referrals: onward
             .iter()
             .map(|r| OnwardReferralView {

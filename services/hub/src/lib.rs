@@ -1,11 +1,13 @@
 //! The Victim and Witness Hub: referrals from intake to onward referral.
 //!
 //! - [`referral`]: the `Referral` aggregate and its pure decisions;
+//! - [`measures`]: the outcome-measure lists (versioned reference data);
 //! - [`api`]: the JSON API (`/api/hub/referrals`);
 //! - [`referrals`]: the `hub.referrals` projection, including what specialist services did with onward
 //!   referrals (the closed loop).
 
 pub mod api;
+pub mod measures;
 pub mod referral;
 pub mod referrals;
 
@@ -18,12 +20,22 @@ use tokio_util::sync::CancellationToken;
 static MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
 pub fn service(ctx: &Context) -> Service {
+    service_with(ctx, HubSettings::default())
+}
+
+pub fn service_with(ctx: &Context, settings: HubSettings) -> Service {
     let mut service = Service::new("hub");
-    service.router = api::router(ctx.clone());
+    service.router = api::router(ctx.clone(), settings);
     service.openapi = api::openapi();
     service.migrations = Some(&MIGRATIONS);
     service.projections.push(Arc::new(referrals::Referrals));
     service
+}
+
+/// The hub's own settings. The attempt rule is a service setting, not a constant (DOMAIN.md "Attempt rule").
+#[derive(Debug, Clone, Copy, Default)]
+pub struct HubSettings {
+    pub attempt_rule: casetrack_platform::contact::AttemptRule,
 }
 
 pub async fn run(ctx: Context, listener: TcpListener, shutdown: CancellationToken) -> anyhow::Result<()> {

@@ -1,19 +1,72 @@
-//! The `Referral` aggregate.
+//! The `Referral` aggregate: one request for support for one victim, from receipt to an ending.
+//!
+//! ```text
+//! received ──► contact attempts ──► contacted ──► support accepted ──► closed (outcome answers)
+//!    │               │                  └──► declined (reason)
+//!    │               └──► unable to contact (only once the service's attempt rule is met)
+//!    └──► returned to referrer (no safe or valid route)
+//! onward referral to a specialist service: any time while open, once per service, never with consent withheld
+//! ```
+//! Decisions are pure: the attempt rule, the time band of an attempt and the outcome-measure list in force all
+//! arrive in the command.
 
 use std::collections::BTreeSet;
 
-use casetrack_platform::command::Aggregate;
-use casetrack_proto::hub::{HubEvent, OnwardReferralMade, ReferralReceived};
-use casetrack_proto::{PersonId, ServiceCode};
+use casetrack_platform::command::{Aggregate, Rejection};
+use casetrack_platform::contact::{AttemptRule, check_channel};
+use casetrack_proto::contact::{AttemptOutcome, ConsentBasis, ContactChannel, SafeContact, Safety, TimeBand};
+use casetrack_proto::hub::{
+    ContactAttemptRecorded, HubEvent, MeasureAnswer, OnwardReferralMade, ReferralClosed, ReferralReceived,
+    ReturnedToReferrer, SupportAccepted, SupportDeclined, UnableToContactRecorded,
+};
+use casetrack_proto::{PersonId, ReferralId, ServiceCode};
 
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub enum Referral {
     #[default]
     NotReceived,
-    Open {
+    Open(OpenReferral),
+    Ended {
         person_id: PersonId,
-        referred_to: BTreeSet<ServiceCode>,
+        ending: Ending,
     },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpenReferral {
+    pub person_id: PersonId,
+    pub stage: Stage,
+    pub safe_contact: SafeContact,
+    pub consent: ConsentBasis,
+    pub attempts: Vec<(TimeBand, AttemptOutcome)>,
+    pub referred_to: BTreeSet<ServiceCode>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    AwaitingContact,
+    Contacted,
+    Supported,
+}
+
+/// How a referral ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ending {
+    UnableToContact,
+    ReturnedToReferrer,
+    Declined,
+    Closed,
+}
+
+impl Ending {
+    fn words(self) -> &'static str {
+        match self {
+            Self::UnableToContact => "recorded as unable to contact",
+            Self::ReturnedToReferrer => "returned to the referrer",
+            Self::Declined => "declined by the victim",
+            Self::Closed => "closed",
+        }
+    }
 }
 
 impl Aggregate for Referral {
@@ -21,16 +74,43 @@ impl Aggregate for Referral {
     const AGGREGATE: &'static str = "referral";
 
     fn apply(self, event: &HubEvent) -> Self {
-        match (self, event) {
+        let mut open = match (self, event) {
             (Referral::NotReceived, HubEvent::ReferralReceived(e)) => {
-                Referral::Open { person_id: e.person_id, referred_to: BTreeSet::new() }
+                return Referral::Open(OpenReferral {
+                    person_id: e.person_id,
+                    stage: Stage::AwaitingContact,
+                    safe_contact: e.safe_contact.clone(),
+                    consent: e.consent,
+                    attempts: Vec::new(),
+                    referred_to: BTreeSet::new(),
+                });
             }
-            (Referral::Open { person_id, mut referred_to }, HubEvent::OnwardReferralMade(e)) => {
-                referred_to.insert(e.target_service.clone());
-                Referral::Open { person_id, referred_to }
+            (Referral::Open(open), _) => open,
+            (state, _) => return state,
+        };
+        let end = |ending| Referral::Ended { person_id: open.person_id, ending };
+        match event {
+            HubEvent::ReferralReceived(_) => {}
+            HubEvent::ContactAttemptRecorded(e) => {
+                open.attempts.push((e.time_band, e.outcome));
+                if e.outcome.reached() && open.stage == Stage::AwaitingContact {
+                    open.stage = Stage::Contacted;
+                }
+                // Someone else answered: that channel is unsafe from now on.
+                if e.outcome == AttemptOutcome::Unsafe {
+                    open.safe_contact.set(e.channel, Safety::Unsafe);
+                }
             }
-            (state, _) => state,
+            HubEvent::SupportAccepted(_) => open.stage = Stage::Supported,
+            HubEvent::OnwardReferralMade(e) => {
+                open.referred_to.insert(e.target_service.clone());
+            }
+            HubEvent::UnableToContactRecorded(_) => return end(Ending::UnableToContact),
+            HubEvent::ReturnedToReferrer(_) => return end(Ending::ReturnedToReferrer),
+            HubEvent::SupportDeclined(_) => return end(Ending::Declined),
+            HubEvent::ReferralClosed(_) => return end(Ending::Closed),
         }
+        Referral::Open(open)
     }
 }
 
@@ -40,100 +120,349 @@ pub enum ReferralRejection {
     AlreadyReceived,
     #[error("there is no such referral")]
     NotReceived,
+    #[error("this referral has ended: it was {}", .0.words())]
+    Ended(Ending),
+    #[error("the victim withheld consent, so this referral is recorded but not worked")]
+    ConsentWithheld,
+    #[error("{0}")]
+    ChannelUnsafe(String),
+    #[error("{0}")]
+    AttemptRuleNotMet(String),
+    #[error("the victim has already been contacted")]
+    AlreadyContacted,
+    #[error("the victim has not been contacted yet")]
+    NotContacted,
+    #[error("the victim has already accepted support")]
+    AlreadySupported,
+    #[error("give a reason")]
+    ReasonRequired,
     #[error("this referral has already been referred on to {0}")]
     AlreadyReferredOn(ServiceCode),
     #[error("the hub cannot refer a victim on to itself")]
     ReferToHub,
+    #[error("the outcome measure {0:?} is answered more than once")]
+    DuplicateMeasure(String),
+    #[error("record the victim's answer to at least one outcome measure (use not asked where it was not asked)")]
+    NoAnswers,
 }
 
-impl casetrack_platform::command::Rejection for ReferralRejection {
+impl Rejection for ReferralRejection {
     fn code(&self) -> &'static str {
         match self {
             Self::AlreadyReceived => "referral_already_received",
             Self::NotReceived => "referral_not_found",
+            Self::Ended(_) => "referral_ended",
+            Self::ConsentWithheld => "consent_withheld",
+            Self::ChannelUnsafe(_) => "channel_unsafe",
+            Self::AttemptRuleNotMet(_) => "attempt_rule_not_met",
+            Self::AlreadyContacted => "already_contacted",
+            Self::NotContacted => "not_contacted",
+            Self::AlreadySupported => "already_supported",
+            Self::ReasonRequired => "reason_required",
             Self::AlreadyReferredOn(_) => "already_referred_on",
             Self::ReferToHub => "refer_on_to_hub",
+            Self::DuplicateMeasure(_) => "duplicate_measure",
+            Self::NoAnswers => "no_answers",
         }
     }
 }
 
-pub fn receive(state: &Referral, command: ReferralReceived) -> Result<Vec<HubEvent>, ReferralRejection> {
+type Decision = Result<Vec<HubEvent>, ReferralRejection>;
+
+/// The open referral a working command acts on, or why there is none. Consent withheld stops all work.
+fn workable(state: &Referral) -> Result<&OpenReferral, ReferralRejection> {
     match state {
-        Referral::NotReceived => Ok(vec![HubEvent::ReferralReceived(command)]),
-        Referral::Open { .. } => Err(ReferralRejection::AlreadyReceived),
+        Referral::NotReceived => Err(ReferralRejection::NotReceived),
+        Referral::Ended { ending, .. } => Err(ReferralRejection::Ended(*ending)),
+        Referral::Open(open) if open.consent == ConsentBasis::Withheld => Err(ReferralRejection::ConsentWithheld),
+        Referral::Open(open) => Ok(open),
     }
 }
 
-pub fn refer_on(
-    state: &Referral,
-    referral_id: casetrack_proto::ReferralId,
-    service: ServiceCode,
-) -> Result<Vec<HubEvent>, ReferralRejection> {
-    let Referral::Open { person_id, referred_to } = state else {
-        return Err(ReferralRejection::NotReceived);
-    };
+fn reason(text: &str) -> Result<String, ReferralRejection> {
+    let text = text.trim();
+    if text.is_empty() { Err(ReferralRejection::ReasonRequired) } else { Ok(text.to_owned()) }
+}
+
+pub fn receive(state: &Referral, command: ReferralReceived) -> Decision {
+    match state {
+        Referral::NotReceived => Ok(vec![HubEvent::ReferralReceived(command)]),
+        _ => Err(ReferralRejection::AlreadyReceived),
+    }
+}
+
+/// Records one contact attempt. The time band is derived by the caller from the attempt's time.
+pub fn record_attempt(state: &Referral, command: ContactAttemptRecorded) -> Decision {
+    let open = workable(state)?;
+    check_channel(&open.safe_contact, command.channel).map_err(ReferralRejection::ChannelUnsafe)?;
+    Ok(vec![HubEvent::ContactAttemptRecorded(command)])
+}
+
+pub fn record_unable_to_contact(state: &Referral, referral_id: ReferralId, rule: AttemptRule) -> Decision {
+    let open = workable(state)?;
+    if open.stage != Stage::AwaitingContact {
+        return Err(ReferralRejection::AlreadyContacted);
+    }
+    let tally = rule.tally(&open.attempts);
+    if !rule.is_met(&tally) {
+        return Err(ReferralRejection::AttemptRuleNotMet(rule.shortfall(&tally)));
+    }
+    Ok(vec![HubEvent::UnableToContactRecorded(UnableToContactRecorded {
+        referral_id,
+        attempts: tally.unsuccessful,
+        time_bands: tally.bands,
+    })])
+}
+
+pub fn return_to_referrer(state: &Referral, referral_id: ReferralId, why: &str) -> Decision {
+    let open = workable(state)?;
+    if open.stage != Stage::AwaitingContact {
+        return Err(ReferralRejection::AlreadyContacted);
+    }
+    Ok(vec![HubEvent::ReturnedToReferrer(ReturnedToReferrer { referral_id, reason: reason(why)? })])
+}
+
+pub fn accept_support(state: &Referral, referral_id: ReferralId) -> Decision {
+    match workable(state)?.stage {
+        Stage::AwaitingContact => Err(ReferralRejection::NotContacted),
+        Stage::Supported => Err(ReferralRejection::AlreadySupported),
+        Stage::Contacted => Ok(vec![HubEvent::SupportAccepted(SupportAccepted { referral_id })]),
+    }
+}
+
+pub fn decline_support(state: &Referral, referral_id: ReferralId, why: &str) -> Decision {
+    if workable(state)?.stage == Stage::AwaitingContact {
+        return Err(ReferralRejection::NotContacted);
+    }
+    Ok(vec![HubEvent::SupportDeclined(SupportDeclined { referral_id, reason: reason(why)? })])
+}
+
+pub fn refer_on(state: &Referral, referral_id: ReferralId, service: ServiceCode) -> Decision {
+    let open = workable(state)?;
     if service.as_str() == "hub" {
         return Err(ReferralRejection::ReferToHub);
     }
-    if referred_to.contains(&service) {
+    if open.referred_to.contains(&service) {
         return Err(ReferralRejection::AlreadyReferredOn(service));
     }
     Ok(vec![HubEvent::OnwardReferralMade(OnwardReferralMade {
         referral_id,
-        person_id: *person_id,
+        person_id: open.person_id,
         target_service: service,
     })])
 }
 
+/// Closes a referral the victim was contacted on, with their answers to the outcome measures in force (validated
+/// against that list by the caller).
+pub fn close(
+    state: &Referral,
+    referral_id: ReferralId,
+    measures_version: &str,
+    answers: Vec<MeasureAnswer>,
+) -> Decision {
+    if workable(state)?.stage == Stage::AwaitingContact {
+        return Err(ReferralRejection::NotContacted);
+    }
+    if answers.is_empty() {
+        return Err(ReferralRejection::NoAnswers);
+    }
+    let mut seen = BTreeSet::new();
+    for answer in &answers {
+        if !seen.insert(answer.measure.as_str()) {
+            return Err(ReferralRejection::DuplicateMeasure(answer.measure.clone()));
+        }
+    }
+    Ok(vec![HubEvent::ReferralClosed(ReferralClosed {
+        referral_id,
+        measures_version: measures_version.to_owned(),
+        answers,
+    })])
+}
+
+/// Whether a channel may be used, for showing warnings before any contact action.
+pub fn channel_allowed(open: &OpenReferral, channel: ContactChannel) -> bool {
+    check_channel(&open.safe_contact, channel).is_ok()
+}
+
 #[cfg(test)]
 mod tests {
-    use casetrack_proto::ReferralId;
+    use casetrack_proto::contact::OutcomeAnswer;
     use casetrack_proto::hub::ReferralSource;
+    use chrono::Utc;
 
     use super::*;
 
-    fn received(referral_id: ReferralId) -> ReferralReceived {
+    const ID: ReferralId = ReferralId(uuid::Uuid::from_u128(7));
+
+    fn received(consent: ConsentBasis) -> HubEvent {
+        HubEvent::ReferralReceived(receipt(consent))
+    }
+
+    fn receipt(consent: ConsentBasis) -> ReferralReceived {
+        let mut safe_contact = SafeContact::default();
+        safe_contact.set(ContactChannel::Voicemail, Safety::Unsafe);
         ReferralReceived {
-            referral_id,
-            person_id: PersonId::new(),
+            referral_id: ID,
+            person_id: PersonId(uuid::Uuid::from_u128(9)),
             source: ReferralSource::PoliceFeed,
             offence_category: None,
             domestic_abuse: true,
             crime_reference: Some("CR/1".into()),
             crime_reported_on: None,
+            safe_contact,
+            consent,
+            consent_override_reason: None,
+            enhanced_rights: false,
         }
+    }
+
+    fn attempt(channel: ContactChannel, band: TimeBand, outcome: AttemptOutcome) -> ContactAttemptRecorded {
+        ContactAttemptRecorded { referral_id: ID, channel, attempted_at: Utc::now(), time_band: band, outcome }
+    }
+
+    fn attempted(band: TimeBand, outcome: AttemptOutcome) -> HubEvent {
+        HubEvent::ContactAttemptRecorded(attempt(ContactChannel::Phone, band, outcome))
     }
 
     fn given(events: &[HubEvent]) -> Referral {
         events.iter().fold(Referral::default(), |state, e| state.apply(e))
     }
 
+    fn idva() -> ServiceCode {
+        ServiceCode::parse("idva").unwrap()
+    }
+
+    fn answers() -> Vec<MeasureAnswer> {
+        vec![MeasureAnswer { measure: "cope".into(), answer: OutcomeAnswer::Improved }]
+    }
+
+    use AttemptOutcome::{NoAnswer, Reached};
+    use TimeBand::{Afternoon, Evening, Morning};
+
     #[test]
     fn a_referral_is_received_once() {
-        let id = ReferralId::new();
-        let events = receive(&Referral::NotReceived, received(id)).unwrap();
-        assert_eq!(receive(&given(&events), received(id)), Err(ReferralRejection::AlreadyReceived));
+        let events = receive(&given(&[]), receipt(ConsentBasis::OptOut)).unwrap();
+        assert!(matches!(given(&events), Referral::Open(OpenReferral { stage: Stage::AwaitingContact, .. })));
+        assert_eq!(receive(&given(&events), receipt(ConsentBasis::OptOut)), Err(ReferralRejection::AlreadyReceived));
     }
 
     #[test]
-    fn an_onward_referral_is_made_once_per_service() {
-        let id = ReferralId::new();
-        let idva = ServiceCode::parse("idva").unwrap();
-        let mut events = receive(&Referral::NotReceived, received(id)).unwrap();
-        events.extend(refer_on(&given(&events), id, idva.clone()).unwrap());
-        assert_eq!(refer_on(&given(&events), id, idva.clone()), Err(ReferralRejection::AlreadyReferredOn(idva)));
-        assert!(refer_on(&given(&events), id, ServiceCode::parse("isva").unwrap()).is_ok());
+    fn nothing_is_worked_before_receipt_or_with_consent_withheld() {
+        let call = attempt(ContactChannel::Phone, Morning, NoAnswer);
+        assert_eq!(record_attempt(&given(&[]), call.clone()), Err(ReferralRejection::NotReceived));
+        let withheld = given(&[received(ConsentBasis::Withheld)]);
+        assert_eq!(record_attempt(&withheld, call), Err(ReferralRejection::ConsentWithheld));
+        assert_eq!(refer_on(&withheld, ID, idva()), Err(ReferralRejection::ConsentWithheld));
     }
 
     #[test]
-    fn nothing_is_referred_on_before_it_is_received() {
-        let refused = refer_on(&Referral::NotReceived, ReferralId::new(), ServiceCode::parse("idva").unwrap());
-        assert_eq!(refused, Err(ReferralRejection::NotReceived));
-        let to_hub = refer_on(
-            &given(&receive(&Referral::NotReceived, received(ReferralId::new())).unwrap()),
-            ReferralId::new(),
-            ServiceCode::parse("hub").unwrap(),
+    fn an_unsafe_channel_cannot_be_used() {
+        let state = given(&[received(ConsentBasis::OptOut)]);
+        let refused = record_attempt(&state, attempt(ContactChannel::Voicemail, Morning, NoAnswer)).unwrap_err();
+        assert_eq!(refused.code(), "channel_unsafe");
+        assert!(refused.to_string().contains("voicemail is marked unsafe"));
+    }
+
+    #[test]
+    fn someone_else_answering_makes_the_channel_unsafe() {
+        let state = given(&[received(ConsentBasis::OptOut), attempted(Morning, AttemptOutcome::Unsafe)]);
+        assert_eq!(
+            record_attempt(&state, attempt(ContactChannel::Phone, Evening, NoAnswer)).unwrap_err().code(),
+            "channel_unsafe"
         );
-        assert_eq!(to_hub, Err(ReferralRejection::ReferToHub));
+        assert!(record_attempt(&state, attempt(ContactChannel::Letter, Evening, NoAnswer)).is_ok());
+    }
+
+    #[test]
+    fn unable_to_contact_only_after_the_attempt_rule_is_met() {
+        let rule = AttemptRule::default();
+        let mut history =
+            vec![received(ConsentBasis::OptOut), attempted(Morning, NoAnswer), attempted(Morning, NoAnswer)];
+        let refused = record_unable_to_contact(&given(&history), ID, rule).unwrap_err();
+        assert_eq!(refused.code(), "attempt_rule_not_met");
+        assert!(refused.to_string().contains("so far 2 in 1"), "{refused}");
+        history.push(attempted(Afternoon, NoAnswer));
+        assert!(record_unable_to_contact(&given(&history), ID, rule).is_err(), "three attempts but only two bands");
+        history.push(attempted(Evening, AttemptOutcome::VoicemailLeft));
+        let events = record_unable_to_contact(&given(&history), ID, rule).unwrap();
+        assert_eq!(
+            events,
+            vec![HubEvent::UnableToContactRecorded(UnableToContactRecorded {
+                referral_id: ID,
+                attempts: 4,
+                time_bands: vec![Morning, Afternoon, Evening]
+            })]
+        );
+        history.extend(events);
+        assert_eq!(
+            record_attempt(&given(&history), attempt(ContactChannel::Phone, Morning, NoAnswer)),
+            Err(ReferralRejection::Ended(Ending::UnableToContact))
+        );
+        // A service may set a looser rule.
+        let loose = AttemptRule { attempts: 2, distinct_bands: 1 };
+        assert!(record_unable_to_contact(&given(&history[..3]), ID, loose).is_ok());
+    }
+
+    #[test]
+    fn a_contacted_victim_cannot_be_recorded_unable_to_contact_or_returned() {
+        let state = given(&[received(ConsentBasis::OptOut), attempted(Morning, Reached)]);
+        assert_eq!(
+            record_unable_to_contact(&state, ID, AttemptRule::default()),
+            Err(ReferralRejection::AlreadyContacted)
+        );
+        assert_eq!(return_to_referrer(&state, ID, "no number"), Err(ReferralRejection::AlreadyContacted));
+    }
+
+    #[test]
+    fn returned_to_referrer_needs_a_reason() {
+        let state = given(&[received(ConsentBasis::OptOut)]);
+        assert_eq!(return_to_referrer(&state, ID, "  "), Err(ReferralRejection::ReasonRequired));
+        assert!(return_to_referrer(&state, ID, "no phone number and letters unsafe").is_ok());
+    }
+
+    #[test]
+    fn support_is_accepted_or_declined_only_after_contact() {
+        let waiting = given(&[received(ConsentBasis::OptOut)]);
+        assert_eq!(accept_support(&waiting, ID), Err(ReferralRejection::NotContacted));
+        assert_eq!(decline_support(&waiting, ID, "no need"), Err(ReferralRejection::NotContacted));
+        let contacted = given(&[received(ConsentBasis::OptOut), attempted(Evening, Reached)]);
+        assert_eq!(decline_support(&contacted, ID, ""), Err(ReferralRejection::ReasonRequired));
+        let declined = decline_support(&contacted, ID, "has family support").unwrap();
+        assert!(matches!(
+            given(&[received(ConsentBasis::OptOut), attempted(Evening, Reached), declined[0].clone()]),
+            Referral::Ended { ending: Ending::Declined, .. }
+        ));
+        let accepted = accept_support(&contacted, ID).unwrap();
+        let supported = given(&[received(ConsentBasis::OptOut), attempted(Evening, Reached), accepted[0].clone()]);
+        assert_eq!(accept_support(&supported, ID), Err(ReferralRejection::AlreadySupported));
+    }
+
+    #[test]
+    fn an_onward_referral_is_made_once_per_service_and_never_to_the_hub() {
+        let mut history = vec![received(ConsentBasis::Explicit)];
+        history.extend(refer_on(&given(&history), ID, idva()).unwrap());
+        assert_eq!(refer_on(&given(&history), ID, idva()), Err(ReferralRejection::AlreadyReferredOn(idva())));
+        assert!(refer_on(&given(&history), ID, ServiceCode::parse("isva").unwrap()).is_ok());
+        assert_eq!(
+            refer_on(&given(&history), ID, ServiceCode::parse("hub").unwrap()),
+            Err(ReferralRejection::ReferToHub)
+        );
+    }
+
+    #[test]
+    fn closure_records_each_measure_once_after_contact() {
+        let waiting = given(&[received(ConsentBasis::OptOut)]);
+        assert_eq!(close(&waiting, ID, "2026-04", answers()), Err(ReferralRejection::NotContacted));
+        let supported = given(&[
+            received(ConsentBasis::OptOut),
+            attempted(Morning, Reached),
+            HubEvent::SupportAccepted(SupportAccepted { referral_id: ID }),
+        ]);
+        assert_eq!(close(&supported, ID, "2026-04", vec![]), Err(ReferralRejection::NoAnswers));
+        let twice = [answers(), answers()].concat();
+        assert_eq!(close(&supported, ID, "2026-04", twice), Err(ReferralRejection::DuplicateMeasure("cope".into())));
+        let closed = close(&supported, ID, "2026-04", answers()).unwrap();
+        let ended = [vec![received(ConsentBasis::OptOut), attempted(Morning, Reached)], closed].concat();
+        assert_eq!(refer_on(&given(&ended), ID, idva()), Err(ReferralRejection::Ended(Ending::Closed)));
     }
 }

@@ -2,12 +2,29 @@
 
 use casetrack_platform::log::Commit;
 use casetrack_platform::projection::{Projection, ProjectionError, decode};
+use casetrack_proto::ReferralId;
+use casetrack_proto::contact::ConsentBasis;
 use casetrack_proto::hub::HubEvent;
 use casetrack_proto::specialist::{CaseOrigin, SpecialistEvent};
 use futures::future::BoxFuture;
 use sqlx::AnyConnection;
 
 pub struct Referrals;
+
+async fn set_status(
+    tx: &mut AnyConnection,
+    referral_id: ReferralId,
+    status: &str,
+    ended_at: Option<&str>,
+) -> sqlx::Result<()> {
+    sqlx::query("UPDATE hub_referrals SET status = $1, ended_at = COALESCE($2, ended_at) WHERE referral_id = $3")
+        .bind(status)
+        .bind(ended_at)
+        .bind(referral_id.to_string())
+        .execute(&mut *tx)
+        .await?;
+    Ok(())
+}
 
 fn code<T: serde::Serialize>(value: &T) -> String {
     serde_json::to_value(value).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
@@ -19,7 +36,7 @@ impl Projection for Referrals {
     }
 
     fn tables(&self) -> &'static [&'static str] {
-        &["hub_referrals", "hub_onward_referrals"]
+        &["hub_referrals", "hub_onward_referrals", "hub_contact_attempts"]
     }
 
     fn apply<'a>(
@@ -36,8 +53,8 @@ impl Projection for Referrals {
                             HubEvent::ReferralReceived(e) => {
                                 sqlx::query(
                                     "INSERT INTO hub_referrals (referral_id, person_id, source, offence_category, \
-                                     domestic_abuse, crime_reference, crime_reported_on, received_at) \
-                                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (referral_id) DO NOTHING",
+                                     domestic_abuse, crime_reference, crime_reported_on, received_at, status) \
+                                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (referral_id) DO NOTHING",
                                 )
                                 .bind(e.referral_id.to_string())
                                 .bind(e.person_id.to_string())
@@ -47,9 +64,48 @@ impl Projection for Referrals {
                                 .bind(e.crime_reference)
                                 .bind(e.crime_reported_on.map(|d| d.to_string()))
                                 .bind(&at)
+                                .bind(if e.consent == ConsentBasis::Withheld {
+                                    "not_worked"
+                                } else {
+                                    "awaiting_contact"
+                                })
                                 .execute(&mut *tx)
                                 .await?;
                             }
+                            HubEvent::ContactAttemptRecorded(e) => {
+                                let id = e.referral_id.to_string();
+                                sqlx::query(
+                                    "INSERT INTO hub_contact_attempts (referral_id, attempt_no, channel, attempted_at, time_band, outcome) \
+                                     VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (referral_id, attempt_no) DO NOTHING",
+                                )
+                                .bind(&id)
+                                .bind(i64::from(envelope.version))
+                                .bind(code(&e.channel))
+                                .bind(e.attempted_at.to_rfc3339())
+                                .bind(code(&e.time_band))
+                                .bind(code(&e.outcome))
+                                .execute(&mut *tx)
+                                .await?;
+                                sqlx::query(
+                                    "UPDATE hub_referrals SET attempts = attempts + 1, status = CASE WHEN $1 = 1 AND \
+                                     status = 'awaiting_contact' THEN 'contacted' ELSE status END WHERE referral_id = $2",
+                                )
+                                .bind(i64::from(e.outcome.reached()))
+                                .bind(&id)
+                                .execute(&mut *tx)
+                                .await?;
+                            }
+                            HubEvent::SupportAccepted(e) => set_status(tx, e.referral_id, "supported", None).await?,
+                            HubEvent::UnableToContactRecorded(e) => {
+                                set_status(tx, e.referral_id, "unable_to_contact", Some(&at)).await?
+                            }
+                            HubEvent::ReturnedToReferrer(e) => {
+                                set_status(tx, e.referral_id, "returned_to_referrer", Some(&at)).await?
+                            }
+                            HubEvent::SupportDeclined(e) => {
+                                set_status(tx, e.referral_id, "declined", Some(&at)).await?
+                            }
+                            HubEvent::ReferralClosed(e) => set_status(tx, e.referral_id, "closed", Some(&at)).await?,
                             HubEvent::OnwardReferralMade(e) => {
                                 sqlx::query(
                                     "INSERT INTO hub_onward_referrals (referral_id, service, referred_at) VALUES ($1, $2, $3) \

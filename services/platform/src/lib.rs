@@ -5,6 +5,7 @@
 //! - [`projection`]: the projection runner (rows and checkpoint in one transaction, batches, rebuild) and
 //!   wait-for-position;
 //! - [`reactor`]: event-to-command handlers with ids derived from the causing event;
+//! - [`contact`]: the attempt rule, time-of-day bands and safe-contact checks shared by every service;
 //! - [`command`]: pure aggregates (`decide`/`apply`) and the handler that loads, decides and appends;
 //! - [`vault`]: per-person data keys, sealing of personal fields, erasure, the blind index;
 //! - [`config`]: the one settings struct; [`telemetry`]: tracing and Prometheus metrics;
@@ -14,6 +15,7 @@
 
 pub mod command;
 pub mod config;
+pub mod contact;
 pub mod db;
 pub mod http;
 pub mod log;

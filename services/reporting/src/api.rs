@@ -47,6 +47,13 @@ pub struct Summary {
 pub struct ServiceFigures {
     pub service: String,
     pub referrals_received: i64,
+    pub contact_attempts: i64,
+    pub contacted: i64,
+    pub supported: i64,
+    pub declined: i64,
+    pub unable_to_contact: i64,
+    pub no_safe_contact: i64,
+    pub closed: i64,
     pub onward_referrals: BTreeMap<String, i64>,
     pub cases_opened: i64,
 }
@@ -85,13 +92,22 @@ pub async fn summary(
         let name: String = row.get(1);
         let value: i64 = row.get(2);
         let entry = services.entry(service.clone()).or_insert_with(|| ServiceFigures { service, ..Default::default() });
-        if name == figure::REFERRALS_RECEIVED {
-            entry.referrals_received = value;
-        } else if name == figure::CASES_OPENED {
-            entry.cases_opened = value;
-        } else if let Some(target) = name.strip_prefix(figure::ONWARD_PREFIX) {
-            entry.onward_referrals.insert(target.to_owned(), value);
-        }
+        let slot = match name.as_str() {
+            figure::REFERRALS_RECEIVED => &mut entry.referrals_received,
+            figure::CONTACT_ATTEMPTS => &mut entry.contact_attempts,
+            figure::CONTACTED => &mut entry.contacted,
+            figure::SUPPORTED => &mut entry.supported,
+            figure::DECLINED => &mut entry.declined,
+            figure::UNABLE_TO_CONTACT => &mut entry.unable_to_contact,
+            figure::NO_SAFE_CONTACT => &mut entry.no_safe_contact,
+            figure::CLOSED => &mut entry.closed,
+            figure::CASES_OPENED => &mut entry.cases_opened,
+            other => match other.strip_prefix(figure::ONWARD_PREFIX) {
+                Some(target) => entry.onward_referrals.entry(target.to_owned()).or_default(),
+                None => continue,
+            },
+        };
+        *slot = value;
     }
     Ok(Json(Summary { from: params.from, to: params.to, services: services.into_values().collect() }))
 }

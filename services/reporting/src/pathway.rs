@@ -17,6 +17,13 @@ pub struct Pathway;
 /// Figure names as stored and as shown in the API.
 pub mod figure {
     pub const REFERRALS_RECEIVED: &str = "referrals_received";
+    pub const CONTACT_ATTEMPTS: &str = "contact_attempts";
+    pub const CONTACTED: &str = "contacted";
+    pub const SUPPORTED: &str = "supported";
+    pub const DECLINED: &str = "declined";
+    pub const UNABLE_TO_CONTACT: &str = "unable_to_contact";
+    pub const NO_SAFE_CONTACT: &str = "no_safe_contact";
+    pub const CLOSED: &str = "closed";
     pub const ONWARD_PREFIX: &str = "onward_referrals.";
     pub const CASES_OPENED: &str = "cases_opened";
 }
@@ -33,7 +40,7 @@ impl Projection for Pathway {
     }
 
     fn tables(&self) -> &'static [&'static str] {
-        &["reporting_monthly"]
+        &["reporting_monthly", "reporting_contacted"]
     }
 
     fn apply<'a>(
@@ -47,17 +54,34 @@ impl Projection for Pathway {
                 for envelope in &commit.events {
                     // Counting rule: the month is the calendar month (UTC) of the event's domain time.
                     let month = envelope.occurred_at.format("%Y-%m").to_string();
-                    match decode::<HubEvent>(commit.position, envelope)? {
-                        Some(HubEvent::ReferralReceived(_)) => {
-                            count(&mut counts, "hub", month.clone(), figure::REFERRALS_RECEIVED.into())
+                    let hub_figure = match decode::<HubEvent>(commit.position, envelope)? {
+                        Some(HubEvent::ReferralReceived(_)) => Some(figure::REFERRALS_RECEIVED.to_owned()),
+                        Some(HubEvent::ContactAttemptRecorded(e)) => {
+                            count(&mut counts, "hub", month.clone(), figure::CONTACT_ATTEMPTS.into());
+                            // Contacted once per referral: at its first reached attempt.
+                            let first_reach = e.outcome.reached()
+                                && sqlx::query(
+                                    "INSERT INTO reporting_contacted (referral_id) VALUES ($1) ON CONFLICT (referral_id) DO NOTHING",
+                                )
+                                .bind(e.referral_id.to_string())
+                                .execute(&mut *tx)
+                                .await?
+                                .rows_affected()
+                                    == 1;
+                            first_reach.then(|| figure::CONTACTED.to_owned())
                         }
-                        Some(HubEvent::OnwardReferralMade(e)) => count(
-                            &mut counts,
-                            "hub",
-                            month.clone(),
-                            format!("{}{}", figure::ONWARD_PREFIX, e.target_service),
-                        ),
-                        None => {}
+                        Some(HubEvent::SupportAccepted(_)) => Some(figure::SUPPORTED.to_owned()),
+                        Some(HubEvent::SupportDeclined(_)) => Some(figure::DECLINED.to_owned()),
+                        Some(HubEvent::UnableToContactRecorded(_)) => Some(figure::UNABLE_TO_CONTACT.to_owned()),
+                        Some(HubEvent::ReturnedToReferrer(_)) => Some(figure::NO_SAFE_CONTACT.to_owned()),
+                        Some(HubEvent::ReferralClosed(_)) => Some(figure::CLOSED.to_owned()),
+                        Some(HubEvent::OnwardReferralMade(e)) => {
+                            Some(format!("{}{}", figure::ONWARD_PREFIX, e.target_service))
+                        }
+                        None => None,
+                    };
+                    if let Some(name) = hub_figure {
+                        count(&mut counts, "hub", month.clone(), name);
                     }
                     if let Some(SpecialistEvent::CaseOpened(e)) = decode::<SpecialistEvent>(commit.position, envelope)?
                     {
