@@ -5,15 +5,14 @@ use axum::http::StatusCode;
 use axum::routing::post;
 use axum::{Json, Router};
 use casetrack_platform::Context;
-use casetrack_platform::command::{CommandMeta, execute};
+use casetrack_platform::command::CommandMeta;
 use casetrack_platform::http::{ApiError, ErrorBody};
-use casetrack_platform::vault::normalise;
 use casetrack_proto::{Actor, PersonId, Role};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use utoipa::{OpenApi, ToSchema};
 
-use crate::person::{Person, RegisterPerson, register};
+use crate::person::PersonalDetails;
 
 #[derive(OpenApi)]
 #[openapi(paths(register_person), components(schemas(RegisterPersonRequest, PersonRegisteredResponse)))]
@@ -34,17 +33,6 @@ pub struct RegisterPersonRequest {
     pub surname: String,
     /// YYYY-MM-DD
     pub date_of_birth: String,
-    pub phone: Option<String>,
-    pub email: Option<String>,
-    pub postcode: Option<String>,
-}
-
-/// What is sealed inside `PersonRegistered`.
-#[derive(Serialize, Deserialize)]
-pub struct PersonalDetails {
-    pub forename: String,
-    pub surname: String,
-    pub date_of_birth: NaiveDate,
     pub phone: Option<String>,
     pub email: Option<String>,
     pub postcode: Option<String>,
@@ -101,16 +89,7 @@ pub async fn register_person(
     let person_id = PersonId::new();
     // Until accounts arrive (issue 6), API callers act as a hub officer.
     let meta = CommandMeta::new(Actor { user_id: None, role: Role::HubOfficer }, now);
-    let match_key = ctx.vault.blind_index(&format!(
-        "{} {}|{}",
-        normalise(&details.forename),
-        normalise(&details.surname),
-        details.date_of_birth
-    ));
-    ctx.vault.ensure_key(person_id).await.map_err(ApiError::unavailable)?;
-    let details = ctx.vault.seal(person_id, meta.event_id(0), &details).await.map_err(ApiError::unavailable)?;
-    let command = RegisterPerson { person_id, details, match_key };
-    let executed = execute::<Person, _>(&ctx.log, person_id.0, &meta, |state| register(state, command.clone())).await?;
+    let executed = crate::person::register_sealed(&ctx, person_id, &details, &meta).await?;
     let position = executed.position.map(|p| p.0).unwrap_or(0);
     Ok((StatusCode::CREATED, Json(PersonRegisteredResponse { person_id, position })))
 }

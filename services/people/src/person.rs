@@ -1,8 +1,12 @@
 //! The `Person` aggregate.
 
-use casetrack_platform::command::Aggregate;
+use casetrack_platform::Context;
+use casetrack_platform::command::{Aggregate, CommandError, CommandMeta, Executed, execute};
+use casetrack_platform::vault::normalise;
 use casetrack_proto::people::{PeopleEvent, PersonRegistered};
 use casetrack_proto::{PersonId, Sealed};
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub enum Person {
@@ -59,6 +63,42 @@ pub fn register(state: &Person, command: RegisterPerson) -> Result<Vec<PeopleEve
         Person::Registered => Err(PersonRejection::AlreadyRegistered),
         Person::Erased => Err(PersonRejection::Erased),
     }
+}
+
+/// What is sealed inside `PersonRegistered`. Never logged, never in a URL.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PersonalDetails {
+    pub forename: String,
+    pub surname: String,
+    pub date_of_birth: NaiveDate,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    pub postcode: Option<String>,
+}
+
+impl PersonalDetails {
+    /// The blind match key: keyed hash of normalised forename, surname and date of birth.
+    pub fn match_key(&self, vault: &casetrack_platform::vault::Vault) -> String {
+        vault.blind_index(&format!("{} {}|{}", normalise(&self.forename), normalise(&self.surname), self.date_of_birth))
+    }
+}
+
+/// Registers a person: creates their data key, seals their details into the event, appends.
+pub async fn register_sealed(
+    ctx: &Context,
+    person_id: PersonId,
+    details: &PersonalDetails,
+    meta: &CommandMeta,
+) -> Result<Executed, CommandError<PersonRejection>> {
+    let match_key = details.match_key(&ctx.vault);
+    ctx.vault.ensure_key(person_id).await.map_err(|e| CommandError::Infrastructure(e.into()))?;
+    let details = ctx
+        .vault
+        .seal(person_id, meta.event_id(0), details)
+        .await
+        .map_err(|e| CommandError::Infrastructure(e.into()))?;
+    let command = RegisterPerson { person_id, details, match_key };
+    execute::<Person, _>(&ctx.log, person_id.0, meta, |state| register(state, command.clone())).await
 }
 
 #[cfg(test)]

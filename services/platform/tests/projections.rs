@@ -252,8 +252,10 @@ macro_rules! suite {
 }
 
 suite!(jetstream_and_postgres, {
+    // The stream is deleted when `_keep` is dropped, at the end of the test.
     let stream = TestStream::new();
-    (TempDir::new(), stream.open().await, fresh_postgres().await)
+    let log = stream.open().await;
+    (stream, log, fresh_postgres().await)
 });
 suite!(embedded, {
     let dir = TempDir::new();
