@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::contact::{AttemptOutcome, ConsentBasis, ContactChannel, OutcomeAnswer, SafeContact, TimeBand};
 use crate::ids::{PersonId, ReferralId, ServiceCode};
+use crate::profile::VictimProfile;
 
 crate::contract! {
     /// Everything the hub records about a referral.
@@ -41,6 +42,8 @@ pub struct ReferralReceived {
     pub consent_override_reason: Option<String>,
     /// Enhanced rights under the Victims' Code (shorter deadlines).
     pub enhanced_rights: bool,
+    /// The victim's characteristics as codes, as recorded with this referral (age band on the day received).
+    pub profile: VictimProfile,
 }
 
 /// A hub officer tried to reach the victim.

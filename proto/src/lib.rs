@@ -9,6 +9,7 @@
 //! - [`contract`]: the [`EventContract`] trait that turns a context's event enum into envelope payloads and back,
 //!   and the [`contract!`] macro that writes it;
 //! - [`contact`]: value types of working a referral or case (channels, safety, time bands, consent, outcomes);
+//! - [`profile`]: a victim's characteristics as codes (age band, gender, ethnicity and census group, disability);
 //! - one module per context: [`people`], [`hub`], [`specialist`];
 //! - [`catalogue`]: every event version of every context, used to generate `proto/schemas/` and to check that
 //!   `proto/fixtures/` holds a recorded example of each.
@@ -24,6 +25,7 @@ pub mod envelope;
 pub mod hub;
 pub mod ids;
 pub mod people;
+pub mod profile;
 pub mod specialist;
 
 pub use contract::{DecodeError, EventContract, EventVersion};

@@ -11,6 +11,7 @@ use casetrack_proto::contact::{AttemptOutcome, ConsentBasis, ContactChannel, Out
 use casetrack_proto::hub::{
     ContactAttemptRecorded, HubEvent, MeasureAnswer, OffenceCategory, ReferralReceived, ReferralSource,
 };
+use casetrack_proto::profile::VictimProfile;
 use casetrack_proto::{Actor, PersonId, ReferralId, Role, ServiceCode};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
@@ -125,6 +126,10 @@ pub struct ReceiveReferralRequest {
     pub consent_override_reason: Option<String>,
     #[serde(default)]
     pub enhanced_rights: bool,
+    /// The victim's characteristics as codes (age band, gender, ethnicity, disability); unknown when left out.
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub profile: VictimProfile,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -175,6 +180,7 @@ pub async fn receive_referral(
         consent,
         consent_override_reason,
         enhanced_rights: request.enhanced_rights,
+        profile: request.profile,
     };
     let meta = CommandMeta::new(actor(), now);
     let executed =

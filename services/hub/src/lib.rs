@@ -1,6 +1,7 @@
 //! The Victim and Witness Hub: referrals from intake to onward referral.
 //!
 //! - [`referral`]: the `Referral` aggregate and its pure decisions;
+//! - [`police_feed`]: reading and validating the police feed CSV, row by row;
 //! - [`measures`]: the outcome-measure lists (versioned reference data);
 //! - [`api`]: the JSON API (`/api/hub/referrals`);
 //! - [`referrals`]: the `hub.referrals` projection, including what specialist services did with onward
@@ -8,6 +9,7 @@
 
 pub mod api;
 pub mod measures;
+pub mod police_feed;
 pub mod referral;
 pub mod referrals;
 

@@ -313,6 +313,7 @@ mod tests {
             consent,
             consent_override_reason: None,
             enhanced_rights: false,
+            profile: Default::default(),
         }
     }
 

@@ -1,0 +1,165 @@
+//! A victim's characteristics as codes, for statistics (never free text): age band at referral, gender, ethnicity
+//! (the police self-defined 18+1 codes, rolled up into the five census groups), disability.
+
+use chrono::{Datelike, NaiveDate};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// The characteristics recorded with a referral.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct VictimProfile {
+    /// Age band on the day of referral; absent when the date of birth is not known.
+    pub age_band: Option<AgeBand>,
+    #[serde(default)]
+    pub gender: Gender,
+    /// Police self-defined ethnicity code (W1 ... O9, or NS for not stated); absent when not given.
+    pub ethnicity: Option<Ethnicity>,
+    #[serde(default)]
+    pub disability: YesNoUnknown,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+pub enum AgeBand {
+    #[serde(rename = "under_18")]
+    Under18,
+    #[serde(rename = "18_24")]
+    From18To24,
+    #[serde(rename = "25_34")]
+    From25To34,
+    #[serde(rename = "35_44")]
+    From35To44,
+    #[serde(rename = "45_54")]
+    From45To54,
+    #[serde(rename = "55_64")]
+    From55To64,
+    #[serde(rename = "65_plus")]
+    From65,
+}
+
+impl AgeBand {
+    /// The band of someone born on `born` on the day `on`; None for a birth date after `on`.
+    pub fn at(born: NaiveDate, on: NaiveDate) -> Option<Self> {
+        let mut age = on.year() - born.year();
+        if (on.month(), on.day()) < (born.month(), born.day()) {
+            age -= 1;
+        }
+        Some(match age {
+            ..0 => return None,
+            0..=17 => Self::Under18,
+            18..=24 => Self::From18To24,
+            25..=34 => Self::From25To34,
+            35..=44 => Self::From35To44,
+            45..=54 => Self::From45To54,
+            55..=64 => Self::From55To64,
+            _ => Self::From65,
+        })
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Gender {
+    Female,
+    Male,
+    /// Another gender (X on the police feed).
+    Other,
+    #[default]
+    Unknown,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum YesNoUnknown {
+    Yes,
+    No,
+    #[default]
+    Unknown,
+}
+
+/// A police self-defined ethnicity code: 18 codes and NS (not stated).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(try_from = "String", into = "String")]
+pub struct Ethnicity(String);
+
+/// The codes, in order.
+pub const ETHNICITY_CODES: [&str; 19] =
+    ["W1", "W2", "W3", "W9", "M1", "M2", "M3", "M9", "A1", "A2", "A3", "A4", "A9", "B1", "B2", "B9", "O1", "O9", "NS"];
+
+/// The five census groups the codes roll up into, and not stated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum CensusGroup {
+    White,
+    Mixed,
+    Asian,
+    Black,
+    Other,
+    NotStated,
+}
+
+impl Ethnicity {
+    pub fn parse(code: &str) -> Result<Self, String> {
+        let code = code.trim().to_ascii_uppercase();
+        if ETHNICITY_CODES.contains(&code.as_str()) {
+            Ok(Self(code))
+        } else {
+            Err(format!(
+                "{code:?} is not a police self-defined ethnicity code ({} or NS)",
+                ETHNICITY_CODES[..18].join(", ")
+            ))
+        }
+    }
+
+    pub fn code(&self) -> &str {
+        &self.0
+    }
+
+    pub fn census_group(&self) -> CensusGroup {
+        match self.0.as_bytes()[0] {
+            b'W' => CensusGroup::White,
+            b'M' => CensusGroup::Mixed,
+            b'A' => CensusGroup::Asian,
+            b'B' => CensusGroup::Black,
+            b'O' => CensusGroup::Other,
+            _ => CensusGroup::NotStated,
+        }
+    }
+}
+
+impl TryFrom<String> for Ethnicity {
+    type Error = String;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        Self::parse(&value)
+    }
+}
+
+impl From<Ethnicity> for String {
+    fn from(value: Ethnicity) -> Self {
+        value.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn day(y: i32, m: u32, d: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, d).unwrap()
+    }
+
+    #[test]
+    fn age_band_turns_on_the_birthday() {
+        assert_eq!(AgeBand::at(day(2008, 11, 23), day(2026, 11, 22)), Some(AgeBand::Under18));
+        assert_eq!(AgeBand::at(day(2008, 11, 22), day(2026, 11, 22)), Some(AgeBand::From18To24));
+        assert_eq!(AgeBand::at(day(1950, 1, 1), day(2026, 11, 22)), Some(AgeBand::From65));
+        assert_eq!(AgeBand::at(day(2027, 1, 1), day(2026, 11, 22)), None);
+    }
+
+    #[test]
+    fn ethnicity_codes_roll_up_into_census_groups() {
+        assert_eq!(Ethnicity::parse("b2").unwrap().census_group(), CensusGroup::Black);
+        assert_eq!(Ethnicity::parse("NS").unwrap().census_group(), CensusGroup::NotStated);
+        assert!(Ethnicity::parse("Z1").unwrap_err().contains("not a police self-defined ethnicity code"));
+        assert_eq!(ETHNICITY_CODES.len(), 19);
+    }
+}

@@ -1,0 +1,453 @@
+//! The police feed: a CSV file of victims of reported crime, validated row by row.
+//!
+//! Parsing is pure and separate from importing (`casetrack import police-feed`), so every rule is tested here:
+//! each refusal names the line and the column in words a hub officer can act on, a bad row never blocks the good
+//! ones, and nothing about a rejected row but its line, column and crime reference is repeated back (the file
+//! holds victims' details; the rejects list must not become a second copy of them).
+
+use std::io::Read;
+
+use casetrack_proto::contact::{ConsentBasis, SafeContact, Safety};
+use casetrack_proto::hub::OffenceCategory;
+use casetrack_proto::profile::{Ethnicity, Gender, YesNoUnknown};
+use chrono::NaiveDate;
+
+/// The columns the feed must have, in the order of the specification (others are ignored).
+pub const COLUMNS: [&str; 21] = [
+    "crime_reference",
+    "reported_date",
+    "offence_category",
+    "domestic_abuse",
+    "victim_forename",
+    "victim_surname",
+    "date_of_birth",
+    "gender",
+    "ethnicity",
+    "disability",
+    "phone",
+    "email",
+    "address_line",
+    "postcode",
+    "safe_to_phone",
+    "safe_to_voicemail",
+    "safe_to_text",
+    "safe_to_email",
+    "safe_to_write",
+    "consent_basis",
+    "enhanced_rights",
+];
+
+/// No field is longer than this; anything longer is a broken file or an attack, not a name.
+pub const MAX_FIELD: usize = 1_000;
+
+/// One valid row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FeedRow {
+    pub line: u64,
+    pub crime_reference: String,
+    pub reported_on: NaiveDate,
+    pub offence_category: OffenceCategory,
+    pub domestic_abuse: bool,
+    pub forename: String,
+    pub surname: String,
+    pub date_of_birth: NaiveDate,
+    pub gender: Gender,
+    pub ethnicity: Option<Ethnicity>,
+    pub disability: YesNoUnknown,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    pub address_line: Option<String>,
+    pub postcode: Option<String>,
+    pub safe_contact: SafeContact,
+    pub consent: ConsentBasis,
+    pub enhanced_rights: bool,
+}
+
+/// A row that was not imported, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reject {
+    pub line: u64,
+    pub column: Option<&'static str>,
+    pub message: String,
+    /// The row's crime reference when it could be read, to help find the row.
+    pub crime_reference: Option<String>,
+}
+
+#[derive(Debug, Default)]
+pub struct Feed {
+    pub rows: Vec<FeedRow>,
+    pub rejects: Vec<Reject>,
+}
+
+/// The file as a whole cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum FeedError {
+    #[error("the file has no header row")]
+    Empty,
+    #[error("the header row is missing these columns: {}", .0.join(", "))]
+    MissingColumns(Vec<&'static str>),
+    #[error("the file could not be read: {0}")]
+    Unreadable(String),
+}
+
+/// Reads and validates a feed. `today` bounds dates (nothing reported or born in the future).
+pub fn parse(input: impl Read, today: NaiveDate) -> Result<Feed, FeedError> {
+    let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(input);
+    let header = reader.byte_headers().map_err(|e| FeedError::Unreadable(e.to_string()))?.clone();
+    if header.is_empty() {
+        return Err(FeedError::Empty);
+    }
+    let names: Vec<String> = header
+        .iter()
+        .map(|h| String::from_utf8_lossy(h).trim().trim_start_matches('\u{feff}').to_ascii_lowercase())
+        .collect();
+    let missing: Vec<&'static str> = COLUMNS.iter().copied().filter(|c| !names.iter().any(|n| n == c)).collect();
+    if !missing.is_empty() {
+        return Err(FeedError::MissingColumns(missing));
+    }
+    let index: Vec<usize> = COLUMNS.iter().map(|c| names.iter().position(|n| n == c).expect("checked above")).collect();
+    let mut feed = Feed::default();
+    let mut record = csv::ByteRecord::new();
+    loop {
+        let line = reader.position().line() + 1;
+        match reader.read_byte_record(&mut record) {
+            Ok(false) => break,
+            Ok(true) => {}
+            Err(error) => {
+                let line = error.position().map_or(line, |p| p.line());
+                feed.rejects.push(Reject {
+                    line,
+                    column: None,
+                    message: format!("the row could not be read as CSV (check its quotes): {}", error.kind_text()),
+                    crime_reference: None,
+                });
+                if matches!(error.kind(), csv::ErrorKind::Io(_)) {
+                    return Err(FeedError::Unreadable(error.to_string()));
+                }
+                continue;
+            }
+        }
+        let line = record.position().map_or(line, |p| p.line());
+        if record.iter().all(|f| f.iter().all(u8::is_ascii_whitespace)) {
+            continue;
+        }
+        match validate(&record, &index, line, today) {
+            Ok(row) => feed.rows.push(row),
+            Err(reject) => feed.rejects.push(reject),
+        }
+    }
+    Ok(feed)
+}
+
+trait KindText {
+    fn kind_text(&self) -> String;
+}
+
+impl KindText for csv::Error {
+    fn kind_text(&self) -> String {
+        match self.kind() {
+            csv::ErrorKind::UnequalLengths { expected_len, len, .. } => {
+                format!("it has {len} fields where the header has {expected_len}")
+            }
+            _ => self.to_string(),
+        }
+    }
+}
+
+/// One row's fields by column name, with the checks every field shares.
+struct Fields<'a> {
+    record: &'a csv::ByteRecord,
+    index: &'a [usize],
+    line: u64,
+    crime_reference: Option<String>,
+}
+
+impl Fields<'_> {
+    fn reject(&self, column: &'static str, message: impl Into<String>) -> Reject {
+        Reject {
+            line: self.line,
+            column: Some(column),
+            message: message.into(),
+            crime_reference: self.crime_reference.clone(),
+        }
+    }
+
+    /// The trimmed text of a column ("" when the row is short), checked for length and encoding.
+    fn text(&self, column: &'static str) -> Result<String, Reject> {
+        let position = COLUMNS.iter().position(|c| *c == column).expect("known column");
+        let bytes = self.record.get(self.index[position]).unwrap_or_default();
+        if bytes.len() > MAX_FIELD {
+            return Err(self.reject(
+                column,
+                format!("{column} is {} characters long; at most {MAX_FIELD} are allowed", bytes.len()),
+            ));
+        }
+        let text =
+            std::str::from_utf8(bytes).map_err(|_| self.reject(column, format!("{column} is not valid UTF-8 text")))?;
+        Ok(text.trim().to_owned())
+    }
+
+    fn optional(&self, column: &'static str) -> Result<Option<String>, Reject> {
+        Ok(Some(self.text(column)?).filter(|t| !t.is_empty()))
+    }
+
+    fn required(&self, column: &'static str) -> Result<String, Reject> {
+        self.optional(column)?.ok_or_else(|| self.reject(column, format!("{column} is empty; it is required")))
+    }
+
+    /// Free text a person typed: refused when it could run as a spreadsheet formula.
+    fn free_text(&self, column: &'static str, max: usize, required: bool) -> Result<Option<String>, Reject> {
+        let value = if required { Some(self.required(column)?) } else { self.optional(column)? };
+        if let Some(text) = &value {
+            if text.chars().count() > max {
+                return Err(self.reject(column, format!("{column} is longer than {max} characters")));
+            }
+            if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+                return Err(self.reject(
+                    column,
+                    format!("{column} starts with {:?}, which spreadsheets run as a formula", &text[..1]),
+                ));
+            }
+        }
+        Ok(value)
+    }
+
+    fn date(&self, column: &'static str, today: NaiveDate) -> Result<NaiveDate, Reject> {
+        let text = self.required(column)?;
+        let date = NaiveDate::parse_from_str(&text, "%Y-%m-%d")
+            .map_err(|_| self.reject(column, format!("{column} {text:?} is not a date in the form YYYY-MM-DD")))?;
+        if date > today {
+            return Err(self.reject(column, format!("{column} {text} is in the future")));
+        }
+        Ok(date)
+    }
+
+    fn yes_no(&self, column: &'static str, blank: bool) -> Result<bool, Reject> {
+        match self.text(column)?.to_ascii_uppercase().as_str() {
+            "Y" => Ok(true),
+            "N" => Ok(false),
+            "" => Ok(blank),
+            other => Err(self.reject(column, format!("{column} must be Y or N, not {other:?}"))),
+        }
+    }
+
+    fn yes_no_unknown(&self, column: &'static str) -> Result<YesNoUnknown, Reject> {
+        match self.text(column)?.to_ascii_uppercase().as_str() {
+            "Y" => Ok(YesNoUnknown::Yes),
+            "N" => Ok(YesNoUnknown::No),
+            "U" | "" => Ok(YesNoUnknown::Unknown),
+            other => Err(self.reject(column, format!("{column} must be Y, N or U, not {other:?}"))),
+        }
+    }
+
+    fn safety(&self, column: &'static str) -> Result<Safety, Reject> {
+        Ok(match self.yes_no_unknown(column)? {
+            YesNoUnknown::Yes => Safety::Safe,
+            YesNoUnknown::No => Safety::Unsafe,
+            YesNoUnknown::Unknown => Safety::Unknown,
+        })
+    }
+}
+
+fn offence(text: &str) -> Option<OffenceCategory> {
+    serde_json::from_value(serde_json::Value::String(text.to_ascii_lowercase())).ok()
+}
+
+fn validate(record: &csv::ByteRecord, index: &[usize], line: u64, today: NaiveDate) -> Result<FeedRow, Reject> {
+    let mut fields = Fields { record, index, line, crime_reference: None };
+    let crime_reference = fields.required("crime_reference")?;
+    if crime_reference.len() > 64 || !crime_reference.chars().all(|c| c.is_ascii_alphanumeric() || "/-_ .".contains(c))
+    {
+        return Err(fields.reject(
+            "crime_reference",
+            "crime_reference must be at most 64 letters, digits, spaces or / - _ . characters",
+        ));
+    }
+    fields.crime_reference = Some(crime_reference.clone());
+    let f = &fields;
+    let offence_text = f.required("offence_category")?;
+    let offence_category = offence(&offence_text).ok_or_else(|| {
+        f.reject("offence_category", format!("offence_category {offence_text:?} is not one of the feed's categories"))
+    })?;
+    let email = f.optional("email")?;
+    if email.as_ref().is_some_and(|e| e.len() > 254 || !e.contains('@') || e.contains(char::is_whitespace)) {
+        return Err(f.reject("email", "email is not an email address"));
+    }
+    let phone = f.optional("phone")?;
+    if phone.as_ref().is_some_and(|p| p.len() > 20 || !p.chars().all(|c| c.is_ascii_digit() || " +()-".contains(c))) {
+        return Err(f.reject("phone", "phone may hold only digits, spaces, + ( ) and -, at most 20 characters"));
+    }
+    let postcode = f.optional("postcode")?.map(|p| p.to_ascii_uppercase());
+    if postcode.as_ref().is_some_and(|p| p.len() > 8 || !p.chars().all(|c| c.is_ascii_alphanumeric() || c == ' ')) {
+        return Err(f.reject("postcode", "postcode is not a UK postcode"));
+    }
+    let gender = match f.text("gender")?.to_ascii_uppercase().as_str() {
+        "F" => Gender::Female,
+        "M" => Gender::Male,
+        "X" => Gender::Other,
+        "U" | "" => Gender::Unknown,
+        other => return Err(f.reject("gender", format!("gender must be F, M, X or U, not {other:?}"))),
+    };
+    let ethnicity = f
+        .optional("ethnicity")?
+        .map(|code| Ethnicity::parse(&code))
+        .transpose()
+        .map_err(|m| f.reject("ethnicity", m))?;
+    let consent = match f.required("consent_basis")?.to_ascii_lowercase().as_str() {
+        "opt_out" => ConsentBasis::OptOut,
+        "explicit" => ConsentBasis::Explicit,
+        "withheld" => ConsentBasis::Withheld,
+        other => {
+            return Err(f.reject(
+                "consent_basis",
+                format!("consent_basis must be opt_out, explicit or withheld, not {other:?}"),
+            ));
+        }
+    };
+    Ok(FeedRow {
+        line,
+        reported_on: f.date("reported_date", today)?,
+        offence_category,
+        domestic_abuse: f.yes_no("domestic_abuse", false)?,
+        forename: f.free_text("victim_forename", 100, true)?.expect("required"),
+        surname: f.free_text("victim_surname", 100, true)?.expect("required"),
+        date_of_birth: f.date("date_of_birth", today)?,
+        gender,
+        ethnicity,
+        disability: f.yes_no_unknown("disability")?,
+        phone,
+        email,
+        address_line: f.free_text("address_line", 200, false)?,
+        postcode,
+        safe_contact: SafeContact {
+            phone: f.safety("safe_to_phone")?,
+            voicemail: f.safety("safe_to_voicemail")?,
+            text: f.safety("safe_to_text")?,
+            email: f.safety("safe_to_email")?,
+            letter: f.safety("safe_to_write")?,
+            visit: Safety::Unknown,
+        },
+        consent,
+        enhanced_rights: f.yes_no("enhanced_rights", false)?,
+        crime_reference,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HEADER: &str = "crime_reference,reported_date,offence_category,domestic_abuse,victim_forename,victim_surname,\
+date_of_birth,gender,ethnicity,disability,phone,email,address_line,postcode,safe_to_phone,safe_to_voicemail,safe_to_text,\
+safe_to_email,safe_to_write,consent_basis,enhanced_rights,force_only_column";
+
+    const GOOD: &str = "CR/2026/1,2026-11-20,violence_with_injury,Y,Alex,Example,1990-02-03,F,W1,N,07700 900123,\
+alex@example.org,1 High Street,AB1 2CD,Y,N,U,Y,N,opt_out,N,ignored";
+
+    fn today() -> NaiveDate {
+        NaiveDate::from_ymd_opt(2026, 11, 22).unwrap()
+    }
+
+    fn feed(rows: &[&str]) -> Feed {
+        let text = format!("{HEADER}\n{}\n", rows.join("\n"));
+        parse(text.as_bytes(), today()).unwrap()
+    }
+
+    fn only_reject(rows: &[&str]) -> Reject {
+        let feed = feed(rows);
+        assert!(feed.rows.is_empty(), "{:?}", feed.rows);
+        assert_eq!(feed.rejects.len(), 1, "{:?}", feed.rejects);
+        feed.rejects[0].clone()
+    }
+
+    #[test]
+    fn a_good_row_is_read_whole_and_unknown_columns_are_ignored() {
+        let feed = feed(&[GOOD]);
+        assert!(feed.rejects.is_empty(), "{:?}", feed.rejects);
+        let row = &feed.rows[0];
+        assert_eq!((row.line, row.crime_reference.as_str(), row.forename.as_str()), (2, "CR/2026/1", "Alex"));
+        assert_eq!(row.offence_category, OffenceCategory::ViolenceWithInjury);
+        assert!(row.domestic_abuse && !row.enhanced_rights);
+        assert_eq!(
+            (row.safe_contact.phone, row.safe_contact.voicemail, row.safe_contact.text),
+            (Safety::Safe, Safety::Unsafe, Safety::Unknown)
+        );
+        assert_eq!(row.ethnicity.as_ref().map(|e| e.code()), Some("W1"));
+        assert_eq!(row.postcode.as_deref(), Some("AB1 2CD"));
+    }
+
+    #[test]
+    fn missing_columns_refuse_the_whole_file_by_name() {
+        let error = parse("crime_reference,reported_date\nCR/1,2026-01-01\n".as_bytes(), today()).unwrap_err();
+        let message = error.to_string();
+        assert!(message.contains("missing these columns") && message.contains("safe_to_phone"), "{message}");
+        assert!(matches!(parse("".as_bytes(), today()), Err(FeedError::Empty)));
+    }
+
+    #[test]
+    fn each_bad_value_names_its_line_and_column_and_good_rows_still_pass() {
+        let bad_date = GOOD.replace("2026-11-20", "20/11/2026");
+        let future = GOOD.replace("1990-02-03", "2030-01-01");
+        let bad_offence = GOOD.replace("violence_with_injury", "arson");
+        let bad_consent = GOOD.replace("opt_out", "maybe");
+        let feed =
+            feed(&[GOOD, &bad_date, &future, &bad_offence, &bad_consent, &GOOD.replace("CR/2026/1", "CR/2026/2")]);
+        assert_eq!(feed.rows.iter().map(|r| r.line).collect::<Vec<_>>(), vec![2, 7]);
+        let rejects: Vec<(u64, Option<&str>)> = feed.rejects.iter().map(|r| (r.line, r.column)).collect();
+        assert_eq!(
+            rejects,
+            vec![
+                (3, Some("reported_date")),
+                (4, Some("date_of_birth")),
+                (5, Some("offence_category")),
+                (6, Some("consent_basis"))
+            ]
+        );
+        assert!(feed.rejects[0].message.contains("YYYY-MM-DD"));
+        assert!(feed.rejects[1].message.contains("in the future"));
+        assert_eq!(feed.rejects[0].crime_reference.as_deref(), Some("CR/2026/1"));
+    }
+
+    #[test]
+    fn formulas_in_names_are_refused() {
+        let reject = only_reject(&[&GOOD.replace("Alex", "=HYPERLINK(\"http://x\";\"click\")")]);
+        assert_eq!(reject.column, Some("victim_forename"));
+        assert!(reject.message.contains("formula"), "{}", reject.message);
+        assert_eq!(only_reject(&[&GOOD.replace("1 High Street", "@SUM(A1)")]).column, Some("address_line"));
+    }
+
+    #[test]
+    fn a_ten_megabyte_field_is_refused_without_echoing_it() {
+        let huge = "x".repeat(10 * 1024 * 1024);
+        let reject = only_reject(&[&GOOD.replace("Example", &huge)]);
+        assert_eq!(reject.column, Some("victim_surname"));
+        assert!(reject.message.len() < 200);
+    }
+
+    #[test]
+    fn non_utf8_is_refused_with_its_line() {
+        let mut bytes = format!("{HEADER}\n").into_bytes();
+        bytes.extend(GOOD.replace("Alex", "Al\u{0}x").into_bytes().iter().map(|b| if *b == 0 { 0xff } else { *b }));
+        bytes.push(b'\n');
+        let feed = parse(bytes.as_slice(), today()).unwrap();
+        assert_eq!(feed.rejects.len(), 1);
+        assert_eq!((feed.rejects[0].line, feed.rejects[0].column), (2, Some("victim_forename")));
+        assert!(feed.rejects[0].message.contains("UTF-8"));
+    }
+
+    #[test]
+    fn broken_quoting_rejects_the_row_and_not_the_file() {
+        let broken = GOOD.replace(",Alex,", ",\"Alex,");
+        let feed = feed(&[GOOD, &broken]);
+        assert_eq!(feed.rows.len(), 1, "{:?}", feed.rejects);
+        assert_eq!(feed.rejects.len(), 1);
+        assert_eq!(feed.rejects[0].line, 3);
+    }
+
+    #[test]
+    fn short_and_long_rows_are_refused() {
+        let short = "CR/9,2026-11-20,theft";
+        let reject = only_reject(&[short]);
+        assert_eq!(reject.line, 2);
+    }
+}
