@@ -317,3 +317,94 @@ async fn journey_across_separate_processes_on_nats_and_postgres() {
         server.stop();
     }
 }
+
+const FEED_HEADER: &str = "crime_reference,reported_date,offence_category,domestic_abuse,victim_forename,victim_surname,\
+date_of_birth,gender,ethnicity,disability,phone,email,address_line,postcode,safe_to_phone,safe_to_voicemail,safe_to_text,\
+safe_to_email,safe_to_write,consent_basis,enhanced_rights";
+
+/// Imports a police feed twice (and once as a dry run) through `casetrack import police-feed`, then checks that the
+/// referrals arrived once each and the bad rows were listed without the victims' details.
+async fn police_feed_journey(t: &Topology, data_dir: &std::path::Path, env: &[(&str, String)]) {
+    let today = day_offset(0);
+    let rows = [
+        format!(
+            "CR/1,{today},violence_with_injury,Y,Alex,Example,1990-02-03,F,W1,N,07700 900123,,,AB1 2CD,Y,N,N,U,N,opt_out,N"
+        ),
+        format!("CR/2,{today},burglary,N,Sam,Sample,1985-07-30,M,B2,U,,sam@example.org,,,U,U,U,Y,Y,explicit,N"),
+        "CR/3,not-a-date,theft,N,Kim,Bad,1970-01-01,F,,,,,,,U,U,U,U,U,opt_out,N".to_owned(),
+        format!("CR/4,{today},fraud,N,=HYPERLINK(\"x\"),Secret,1970-01-01,F,,,,,,,U,U,U,U,U,opt_out,N"),
+        format!("CR/5,{today},sexual_offence,N,Jo,Withheld,2009-05-05,X,NS,Y,,,,,U,U,U,U,U,withheld,Y"),
+    ];
+    let file = data_dir.join("feed.csv");
+    std::fs::write(&file, format!("{FEED_HEADER}\n{}\n", rows.join("\n"))).unwrap();
+    let run = |extra: &[&str]| {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_casetrack"));
+        command
+            .args(["import", "police-feed"])
+            .arg(&file)
+            .args(extra)
+            .arg("--data-dir")
+            .arg(data_dir)
+            .env("RUST_LOG", "warn");
+        for (name, value) in env {
+            command.env(name, value);
+        }
+        let output = command.output().expect("run casetrack import");
+        let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+        assert!(output.status.success(), "import failed: {stdout} {}", String::from_utf8_lossy(&output.stderr));
+        stdout
+    };
+
+    let dry = run(&["--dry-run"]);
+    assert!(dry.contains("read 5 rows: 3 valid, 2 rejected") && dry.contains("nothing imported"), "{dry}");
+    let first = run(&[]);
+    assert!(first.contains("3 new referrals, 0 already imported, 0 could not be saved"), "{first}");
+    let again = run(&[]);
+    assert!(again.contains("0 new referrals, 3 already imported"), "{again}");
+
+    let rejects = std::fs::read_to_string(data_dir.join("feed.rejects.csv")).unwrap();
+    let lines: Vec<&str> = rejects.lines().collect();
+    assert_eq!(lines.len(), 3, "{rejects}");
+    assert!(
+        lines[1].starts_with("4,reported_date,CR/3,") && lines[2].starts_with("5,victim_forename,CR/4,"),
+        "{rejects}"
+    );
+    assert!(!rejects.contains("Secret") && !rejects.contains("Kim") && !rejects.contains("HYPERLINK"), "{rejects}");
+
+    let summary = eventually(format!("{}/api/reporting/summary?from={today}&to={today}", t.reporting), |s| {
+        s["services"]
+            .as_array()
+            .is_some_and(|services| services.iter().any(|s| s["service"] == "hub" && s["referrals_received"] == 3))
+    })
+    .await;
+    let hub = summary["services"].as_array().unwrap().iter().find(|s| s["service"] == "hub").unwrap();
+    assert_eq!(hub["referrals_received"], 3, "{hub}");
+}
+
+#[tokio::test]
+async fn police_feed_import_in_one_process_on_the_embedded_backends() {
+    let data = TempDir::new();
+    let server = Server::start("all", data.path(), &[]).await;
+    let base = server.base.clone();
+    let topology = Topology { people: base.clone(), hub: base.clone(), idva: base.clone(), reporting: base };
+    police_feed_journey(&topology, data.path(), &[]).await;
+    server.stop();
+}
+
+#[tokio::test]
+async fn police_feed_import_on_nats_and_postgres() {
+    let stream = TestStream::new();
+    let data = TempDir::new();
+    let env = [
+        ("CASETRACK_NATS_URL", stream.config.url.clone()),
+        ("CASETRACK_NATS_STREAM", stream.config.stream.clone()),
+        ("CASETRACK_NATS_SUBJECT_PREFIX", stream.config.subject_prefix.clone()),
+        ("CASETRACK_DATABASE_URL", fresh_postgres_url().await),
+        ("CASETRACK_MASTER_KEY", MasterKey::generate().to_base64().to_string()),
+    ];
+    let reporting = Server::start("reporting", data.path(), &env).await;
+    let topology =
+        Topology { people: String::new(), hub: String::new(), idva: String::new(), reporting: reporting.base.clone() };
+    police_feed_journey(&topology, data.path(), &env).await;
+    reporting.stop();
+}

@@ -2,6 +2,7 @@
 //! service crates and the platform.
 
 mod bench;
+mod import;
 
 use std::collections::BTreeSet;
 
@@ -43,8 +44,31 @@ enum Command {
         #[command(subcommand)]
         command: AdminCommand,
     },
+    /// Import referrals.
+    Import {
+        #[command(subcommand)]
+        command: ImportCommand,
+    },
     /// Benchmarks of the event log (see docs/performance.md).
     Bench(bench::BenchArgs),
+}
+
+#[derive(Subcommand)]
+enum ImportCommand {
+    /// The police feed CSV: each valid row registers the victim and receives a referral; bad rows are listed in a
+    /// rejects file and never block the good ones. Importing the same file again creates nothing new.
+    PoliceFeed {
+        /// The CSV file.
+        file: std::path::PathBuf,
+        /// Check every row and write the rejects file, but import nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Where to write the rejected rows' line numbers and reasons (default: beside the file, .rejects.csv).
+        #[arg(long)]
+        rejects: Option<std::path::PathBuf>,
+        #[command(flatten)]
+        settings: Settings,
+    },
 }
 
 #[derive(Subcommand)]
@@ -173,6 +197,10 @@ async fn main() -> anyhow::Result<()> {
                 }
             }
             Ok(())
+        }
+        Command::Import { command: ImportCommand::PoliceFeed { file, dry_run, rejects, settings } } => {
+            casetrack_platform::telemetry::init_tracing(&settings.log_format);
+            import::police_feed(&settings, &file, dry_run, rejects).await
         }
         Command::Bench(args) => bench::run(args).await,
     }

@@ -1,6 +1,7 @@
 //! The Victim and Witness Hub: referrals from intake to onward referral.
 //!
 //! - [`referral`]: the `Referral` aggregate and its pure decisions;
+//! - [`intake`]: importing the police feed (idempotent: a second import creates nothing);
 //! - [`police_feed`]: reading and validating the police feed CSV, row by row;
 //! - [`measures`]: the outcome-measure lists (versioned reference data);
 //! - [`api`]: the JSON API (`/api/hub/referrals`);
@@ -8,6 +9,7 @@
 //!   referrals (the closed loop).
 
 pub mod api;
+pub mod intake;
 pub mod measures;
 pub mod police_feed;
 pub mod referral;

@@ -214,10 +214,11 @@ impl Fields<'_> {
 
     fn date(&self, column: &'static str, today: NaiveDate) -> Result<NaiveDate, Reject> {
         let text = self.required(column)?;
+        // The value is not repeated: a date of birth is personal data.
         let date = NaiveDate::parse_from_str(&text, "%Y-%m-%d")
-            .map_err(|_| self.reject(column, format!("{column} {text:?} is not a date in the form YYYY-MM-DD")))?;
+            .map_err(|_| self.reject(column, format!("{column} is not a date in the form YYYY-MM-DD")))?;
         if date > today {
-            return Err(self.reject(column, format!("{column} {text} is in the future")));
+            return Err(self.reject(column, format!("{column} is in the future")));
         }
         Ok(date)
     }

@@ -65,6 +65,7 @@ fn validate(request: RegisterPersonRequest, today: NaiveDate) -> Result<Personal
         date_of_birth,
         phone: tidy(request.phone),
         email: tidy(request.email),
+        address_line: None,
         postcode: tidy(request.postcode).map(|p| p.to_uppercase()),
     })
 }

@@ -73,6 +73,8 @@ pub struct PersonalDetails {
     pub date_of_birth: NaiveDate,
     pub phone: Option<String>,
     pub email: Option<String>,
+    #[serde(default)]
+    pub address_line: Option<String>,
     pub postcode: Option<String>,
 }
 

@@ -1,0 +1,121 @@
+//! Importing the police feed: each valid row registers the victim (details sealed with their own key) and
+//! receives a referral.
+//!
+//! Importing the same file twice creates nothing new: the person's and the referral's ids, and the command ids,
+//! are derived from the crime reference and the victim's blind match key, so a second import finds both already
+//! there (the aggregates refuse a second registration or receipt, and the log stores a retried command once).
+//! Rows are imported concurrently so the log can group their commits.
+
+use casetrack_people::person::{PersonRejection, PersonalDetails, register_sealed};
+use casetrack_platform::Context;
+use casetrack_platform::command::{CommandError, CommandMeta, execute};
+use casetrack_platform::vault::normalise;
+use casetrack_proto::hub::{ReferralReceived, ReferralSource};
+use casetrack_proto::profile::{AgeBand, VictimProfile};
+use casetrack_proto::{Actor, CommandId, PersonId, ReferralId};
+use chrono::{DateTime, Utc};
+use futures::StreamExt;
+use uuid::Uuid;
+
+use crate::police_feed::FeedRow;
+use crate::referral::{Referral, ReferralRejection, receive};
+
+/// Rows in flight at once.
+const CONCURRENCY: usize = 64;
+
+const NAMESPACE: Uuid = Uuid::from_u128(0x6361_7365_7472_6163_6b00_0000_0000_0002);
+
+fn derived(kind: &str, key: &str) -> Uuid {
+    Uuid::new_v5(&NAMESPACE, format!("police-feed {kind} {key}").as_bytes())
+}
+
+/// What an import did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct ImportSummary {
+    pub created: usize,
+    pub already_imported: usize,
+    /// Line numbers of rows that could not be saved (the cause is logged, not repeated here).
+    pub failed: Vec<u64>,
+}
+
+enum RowOutcome {
+    Created,
+    AlreadyImported,
+}
+
+/// Imports valid rows; `received_at` is when the hub received the feed.
+pub async fn import(ctx: &Context, rows: Vec<FeedRow>, received_at: DateTime<Utc>) -> ImportSummary {
+    futures::stream::iter(rows)
+        .map(|row| async move {
+            let line = row.line;
+            (line, import_row(ctx, row, received_at).await)
+        })
+        .buffer_unordered(CONCURRENCY)
+        .fold(ImportSummary::default(), |mut summary, (line, outcome)| async move {
+            match outcome {
+                Ok(RowOutcome::Created) => summary.created += 1,
+                Ok(RowOutcome::AlreadyImported) => summary.already_imported += 1,
+                Err(error) => {
+                    tracing::error!(line, error = %format!("{error:#}"), "a police feed row could not be saved");
+                    summary.failed.push(line);
+                }
+            }
+            summary
+        })
+        .await
+}
+
+async fn import_row(ctx: &Context, row: FeedRow, received_at: DateTime<Utc>) -> anyhow::Result<RowOutcome> {
+    let details = PersonalDetails {
+        forename: row.forename,
+        surname: row.surname,
+        date_of_birth: row.date_of_birth,
+        phone: row.phone,
+        email: row.email,
+        address_line: row.address_line,
+        postcode: row.postcode,
+    };
+    let key = format!("{}|{}", normalise(&row.crime_reference), details.match_key(&ctx.vault));
+    let person_id = PersonId(derived("person", &key));
+    let referral_id = ReferralId(derived("referral", &key));
+    let meta = |kind: &str| {
+        let command_id = CommandId(derived(kind, &key));
+        CommandMeta {
+            command_id,
+            issued_at: received_at,
+            actor: Actor::system(),
+            correlation_id: referral_id.0,
+            causation_id: command_id.0,
+        }
+    };
+    match register_sealed(ctx, person_id, &details, &meta("register")).await {
+        Ok(_) | Err(CommandError::Rejected(PersonRejection::AlreadyRegistered)) => {}
+        Err(error) => return Err(anyhow::anyhow!("registering the person failed: {error}")),
+    }
+    let received = ReferralReceived {
+        referral_id,
+        person_id,
+        source: ReferralSource::PoliceFeed,
+        offence_category: Some(row.offence_category),
+        domestic_abuse: row.domestic_abuse,
+        crime_reference: Some(row.crime_reference),
+        crime_reported_on: Some(row.reported_on),
+        safe_contact: row.safe_contact,
+        consent: row.consent,
+        consent_override_reason: None,
+        enhanced_rights: row.enhanced_rights,
+        profile: VictimProfile {
+            age_band: AgeBand::at(details.date_of_birth, received_at.date_naive()),
+            gender: row.gender,
+            ethnicity: row.ethnicity,
+            disability: row.disability,
+        },
+    };
+    match execute::<Referral, _>(&ctx.log, referral_id.0, &meta("receive"), |state| receive(state, received.clone()))
+        .await
+    {
+        Ok(executed) if executed.position.is_some() => Ok(RowOutcome::Created),
+        Ok(_) | Err(CommandError::Rejected(ReferralRejection::AlreadyReceived)) => Ok(RowOutcome::AlreadyImported),
+        Err(error) => Err(anyhow::anyhow!("receiving the referral failed: {error}")),
+    }
+}
