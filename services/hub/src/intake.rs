@@ -6,9 +6,12 @@
 //! there (the aggregates refuse a second registration or receipt, and the log stores a retried command once).
 //! Rows are imported concurrently so the log can group their commits.
 
-use casetrack_people::person::{PersonRejection, PersonalDetails, register_sealed};
+use std::collections::HashMap;
+
+use casetrack_people::person::{PersonRejection, PersonalDetails, register_with_key};
 use casetrack_platform::Context;
 use casetrack_platform::command::{CommandError, CommandMeta, execute};
+use casetrack_platform::vault::DataKey;
 use casetrack_platform::vault::normalise;
 use casetrack_proto::hub::{ReferralReceived, ReferralSource};
 use casetrack_proto::profile::{AgeBand, VictimProfile};
@@ -21,7 +24,7 @@ use crate::police_feed::FeedRow;
 use crate::referral::{Referral, ReferralRejection, receive};
 
 /// Rows in flight at once.
-const CONCURRENCY: usize = 64;
+const CONCURRENCY: usize = 256;
 
 const NAMESPACE: Uuid = Uuid::from_u128(0x6361_7365_7472_6163_6b00_0000_0000_0002);
 
@@ -43,12 +46,48 @@ enum RowOutcome {
     AlreadyImported,
 }
 
+/// One row with everything derived from it.
+struct Planned {
+    row: FeedRow,
+    details: PersonalDetails,
+    key: String,
+    person_id: PersonId,
+    referral_id: ReferralId,
+}
+
+fn plan(ctx: &Context, row: FeedRow) -> Planned {
+    let details = PersonalDetails {
+        forename: row.forename.clone(),
+        surname: row.surname.clone(),
+        date_of_birth: row.date_of_birth,
+        phone: row.phone.clone(),
+        email: row.email.clone(),
+        address_line: row.address_line.clone(),
+        postcode: row.postcode.clone(),
+    };
+    let key = format!("{}|{}", normalise(&row.crime_reference), details.match_key(&ctx.vault));
+    let person_id = PersonId(derived("person", &key));
+    let referral_id = ReferralId(derived("referral", &key));
+    Planned { row, details, key, person_id, referral_id }
+}
+
 /// Imports valid rows; `received_at` is when the hub received the feed.
 pub async fn import(ctx: &Context, rows: Vec<FeedRow>, received_at: DateTime<Utc>) -> ImportSummary {
-    futures::stream::iter(rows)
-        .map(|row| async move {
-            let line = row.line;
-            (line, import_row(ctx, row, received_at).await)
+    let planned: Vec<Planned> = rows.into_iter().map(|row| plan(ctx, row)).collect();
+    let people: Vec<PersonId> = planned.iter().map(|p| p.person_id).collect();
+    // Every victim's data key, created where missing, in a few large transactions rather than one per row.
+    let keys = match ctx.vault.keys_for(&people).await {
+        Ok(keys) => keys,
+        Err(error) => {
+            tracing::error!(error = %error, "the personal-data vault is unavailable; nothing was imported");
+            return ImportSummary { failed: planned.iter().map(|p| p.row.line).collect(), ..Default::default() };
+        }
+    };
+    let keys = &keys;
+    futures::stream::iter(planned)
+        .map(|planned| async move {
+            let line = planned.row.line;
+            (line, import_row(ctx, keys, planned, received_at).await)
         })
         .buffer_unordered(CONCURRENCY)
         .fold(ImportSummary::default(), |mut summary, (line, outcome)| async move {
@@ -65,19 +104,13 @@ pub async fn import(ctx: &Context, rows: Vec<FeedRow>, received_at: DateTime<Utc
         .await
 }
 
-async fn import_row(ctx: &Context, row: FeedRow, received_at: DateTime<Utc>) -> anyhow::Result<RowOutcome> {
-    let details = PersonalDetails {
-        forename: row.forename,
-        surname: row.surname,
-        date_of_birth: row.date_of_birth,
-        phone: row.phone,
-        email: row.email,
-        address_line: row.address_line,
-        postcode: row.postcode,
-    };
-    let key = format!("{}|{}", normalise(&row.crime_reference), details.match_key(&ctx.vault));
-    let person_id = PersonId(derived("person", &key));
-    let referral_id = ReferralId(derived("referral", &key));
+async fn import_row(
+    ctx: &Context,
+    keys: &HashMap<PersonId, DataKey>,
+    planned: Planned,
+    received_at: DateTime<Utc>,
+) -> anyhow::Result<RowOutcome> {
+    let Planned { row, details, key, person_id, referral_id } = planned;
     let meta = |kind: &str| {
         let command_id = CommandId(derived(kind, &key));
         CommandMeta {
@@ -88,9 +121,12 @@ async fn import_row(ctx: &Context, row: FeedRow, received_at: DateTime<Utc>) -> 
             causation_id: command_id.0,
         }
     };
-    match register_sealed(ctx, person_id, &details, &meta("register")).await {
-        Ok(_) | Err(CommandError::Rejected(PersonRejection::AlreadyRegistered)) => {}
-        Err(error) => return Err(anyhow::anyhow!("registering the person failed: {error}")),
+    // No key means the person was erased since an earlier import: nothing of theirs is written again.
+    if let Some(data_key) = keys.get(&person_id) {
+        match register_with_key(ctx, data_key, person_id, &details, &meta("register")).await {
+            Ok(_) | Err(CommandError::Rejected(PersonRejection::AlreadyRegistered)) => {}
+            Err(error) => return Err(anyhow::anyhow!("registering the person failed: {error}")),
+        }
     }
     let received = ReferralReceived {
         referral_id,

@@ -92,13 +92,31 @@ pub async fn register_sealed(
     details: &PersonalDetails,
     meta: &CommandMeta,
 ) -> Result<Executed, CommandError<PersonRejection>> {
-    let match_key = details.match_key(&ctx.vault);
-    ctx.vault.ensure_key(person_id).await.map_err(|e| CommandError::Infrastructure(e.into()))?;
-    let details = ctx
-        .vault
-        .seal(person_id, meta.event_id(0), details)
-        .await
-        .map_err(|e| CommandError::Infrastructure(e.into()))?;
+    let infrastructure = |e: casetrack_platform::vault::VaultError| CommandError::Infrastructure(e.into());
+    ctx.vault.ensure_key(person_id).await.map_err(infrastructure)?;
+    let sealed = ctx.vault.seal(person_id, meta.event_id(0), details).await.map_err(infrastructure)?;
+    append_registration(ctx, person_id, sealed, details.match_key(&ctx.vault), meta).await
+}
+
+/// The same with the person's data key already in hand (imports fetch keys in batches).
+pub async fn register_with_key(
+    ctx: &Context,
+    key: &casetrack_platform::vault::DataKey,
+    person_id: PersonId,
+    details: &PersonalDetails,
+    meta: &CommandMeta,
+) -> Result<Executed, CommandError<PersonRejection>> {
+    let sealed = key.seal(meta.event_id(0), details).map_err(|e| CommandError::Infrastructure(e.into()))?;
+    append_registration(ctx, person_id, sealed, details.match_key(&ctx.vault), meta).await
+}
+
+async fn append_registration(
+    ctx: &Context,
+    person_id: PersonId,
+    details: Sealed,
+    match_key: String,
+    meta: &CommandMeta,
+) -> Result<Executed, CommandError<PersonRejection>> {
     let command = RegisterPerson { person_id, details, match_key };
     execute::<Person, _>(&ctx.log, person_id.0, meta, |state| register(state, command.clone())).await
 }

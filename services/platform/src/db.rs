@@ -94,3 +94,22 @@ impl ReadDb {
         connection.ping().await
     }
 }
+
+/// `$first, $first+1, ...`: `count` numbered placeholders, portable between PostgreSQL and SQLite.
+pub fn placeholder_list(first: usize, count: usize) -> String {
+    (first..first + count).map(|n| format!("${n}")).collect::<Vec<_>>().join(", ")
+}
+
+/// `($1, $2), ($3, $4), ...`: `rows` groups of `width` numbered placeholders for a multi-row insert.
+pub fn placeholder_rows(rows: usize, width: usize) -> String {
+    (0..rows).map(|row| format!("({})", placeholder_list(row * width + 1, width))).collect::<Vec<_>>().join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn placeholders_are_numbered_in_order() {
+        assert_eq!(super::placeholder_list(3, 2), "$3, $4");
+        assert_eq!(super::placeholder_rows(2, 3), "($1, $2, $3), ($4, $5, $6)");
+    }
+}

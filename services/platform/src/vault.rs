@@ -24,9 +24,13 @@ use serde::de::DeserializeOwned;
 use sha2::Sha256;
 use zeroize::Zeroizing;
 
+use std::collections::HashMap;
+
 use crate::db::ReadDb;
 
 const SEALED_PREFIX: &str = "v1.";
+/// Keys created and read per transaction by [`Vault::keys_for`].
+const KEY_BATCH: usize = 500;
 
 /// The master key: 32 bytes, never printed.
 #[derive(Clone)]
@@ -137,42 +141,25 @@ impl Vault {
         Self { db, master, blind_key }
     }
 
-    /// Creates the person's data key if they have none. Idempotent.
-    pub async fn ensure_key(&self, person: PersonId) -> Result<(), VaultError> {
+    /// A new random data key for `person`, wrapped by the master key (person id as associated data), as stored.
+    fn new_wrapped_key(&self, person: PersonId) -> Result<String, VaultError> {
         let mut key = Zeroizing::new([0u8; 32]);
         rand::rngs::OsRng.fill_bytes(key.as_mut());
         let mut nonce = [0u8; 24];
         rand::rngs::OsRng.fill_bytes(&mut nonce);
-        let person_text = person.to_string();
         let wrapped = self
             .master
             .cipher()
-            .encrypt(XNonce::from_slice(&nonce), Payload { msg: key.as_ref(), aad: person_text.as_bytes() })
+            .encrypt(XNonce::from_slice(&nonce), Payload { msg: key.as_ref(), aad: person.to_string().as_bytes() })
             .map_err(|_| VaultError::Integrity)?;
         let mut stored = nonce.to_vec();
         stored.extend(wrapped);
-        sqlx::query(
-            "INSERT INTO person_keys (person_id, wrapped_key, created_at) VALUES ($1, $2, $3) ON CONFLICT (person_id) DO NOTHING",
-        )
-        .bind(&person_text)
-        .bind(B64.encode(stored))
-        .bind(chrono::Utc::now().to_rfc3339())
-        .execute(self.db.pool())
-        .await?;
-        Ok(())
+        Ok(B64.encode(stored))
     }
 
-    async fn data_key(&self, person: PersonId) -> Result<XChaCha20Poly1305, VaultError> {
-        let person_text = person.to_string();
-        let row: Option<(Option<String>,)> = sqlx::query_as("SELECT wrapped_key FROM person_keys WHERE person_id = $1")
-            .bind(&person_text)
-            .fetch_optional(self.db.pool())
-            .await?;
-        let wrapped = match row {
-            None => return Err(VaultError::NoKey),
-            Some((None,)) => return Err(VaultError::Erased),
-            Some((Some(wrapped),)) => B64.decode(wrapped).map_err(|_| VaultError::Integrity)?,
-        };
+    /// Unwraps a stored key (`None`: erased).
+    fn unwrap_key(&self, person: PersonId, stored: Option<&str>) -> Result<DataKey, VaultError> {
+        let wrapped = B64.decode(stored.ok_or(VaultError::Erased)?).map_err(|_| VaultError::Integrity)?;
         if wrapped.len() < 24 {
             return Err(VaultError::Integrity);
         }
@@ -180,25 +167,85 @@ impl Vault {
         let key = Zeroizing::new(
             self.master
                 .cipher()
-                .decrypt(XNonce::from_slice(nonce), Payload { msg: ciphertext, aad: person_text.as_bytes() })
+                .decrypt(XNonce::from_slice(nonce), Payload { msg: ciphertext, aad: person.to_string().as_bytes() })
                 .map_err(|_| VaultError::Integrity)?,
         );
-        XChaCha20Poly1305::new_from_slice(&key).map_err(|_| VaultError::Integrity)
+        let cipher = XChaCha20Poly1305::new_from_slice(&key).map_err(|_| VaultError::Integrity)?;
+        Ok(DataKey { person, cipher })
+    }
+
+    /// Creates the person's data key if they have none. Idempotent.
+    pub async fn ensure_key(&self, person: PersonId) -> Result<(), VaultError> {
+        sqlx::query(
+            "INSERT INTO person_keys (person_id, wrapped_key, created_at) VALUES ($1, $2, $3) ON CONFLICT (person_id) DO NOTHING",
+        )
+        .bind(person.to_string())
+        .bind(self.new_wrapped_key(person)?)
+        .bind(chrono::Utc::now().to_rfc3339())
+        .execute(self.db.pool())
+        .await?;
+        Ok(())
+    }
+
+    /// The data keys of many people, created where missing, a few hundred per transaction (imports). People
+    /// already erased are left out of the answer.
+    pub async fn keys_for(&self, persons: &[PersonId]) -> Result<HashMap<PersonId, DataKey>, VaultError> {
+        let mut keys = HashMap::with_capacity(persons.len());
+        let now = chrono::Utc::now().to_rfc3339();
+        for chunk in persons.chunks(KEY_BATCH) {
+            let mut tx = self.db.begin().await?;
+            let rows = chunk
+                .iter()
+                .map(|p| Ok((p.to_string(), self.new_wrapped_key(*p)?)))
+                .collect::<Result<Vec<_>, VaultError>>()?;
+            // `$n` placeholders written out: sqlx's query builder writes `?` for the Any driver, which PostgreSQL refuses.
+            let values = crate::db::placeholder_rows(rows.len(), 3);
+            let insert = format!(
+                "INSERT INTO person_keys (person_id, wrapped_key, created_at) VALUES {values} ON CONFLICT (person_id) DO NOTHING"
+            );
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(insert));
+            for (person, wrapped) in &rows {
+                query = query.bind(person.clone()).bind(wrapped.clone()).bind(now.clone());
+            }
+            query.execute(&mut *tx).await?;
+            let select = format!(
+                "SELECT person_id, wrapped_key FROM person_keys WHERE person_id IN ({})",
+                crate::db::placeholder_list(1, rows.len())
+            );
+            let mut query = sqlx::query_as::<_, (String, Option<String>)>(sqlx::AssertSqlSafe(select));
+            for (person, _) in &rows {
+                query = query.bind(person.clone());
+            }
+            let stored = query.fetch_all(&mut *tx).await?;
+            tx.commit().await?;
+            for (person, wrapped) in stored {
+                let person = PersonId(person.parse().map_err(|_| VaultError::Integrity)?);
+                match self.unwrap_key(person, wrapped.as_deref()) {
+                    Ok(key) => {
+                        keys.insert(person, key);
+                    }
+                    Err(VaultError::Erased) => {}
+                    Err(other) => return Err(other),
+                }
+            }
+        }
+        Ok(keys)
+    }
+
+    async fn data_key(&self, person: PersonId) -> Result<DataKey, VaultError> {
+        let row: Option<(Option<String>,)> = sqlx::query_as("SELECT wrapped_key FROM person_keys WHERE person_id = $1")
+            .bind(person.to_string())
+            .fetch_optional(self.db.pool())
+            .await?;
+        match row {
+            None => Err(VaultError::NoKey),
+            Some((stored,)) => self.unwrap_key(person, stored.as_deref()),
+        }
     }
 
     /// Seals a value for one person inside one event.
     pub async fn seal<T: Serialize>(&self, person: PersonId, event: EventId, value: &T) -> Result<Sealed, VaultError> {
-        let cipher = self.data_key(person).await?;
-        let plaintext = Zeroizing::new(serde_json::to_vec(value).expect("personal data serialises"));
-        let mut nonce = [0u8; 24];
-        rand::rngs::OsRng.fill_bytes(&mut nonce);
-        let aad = associated_data(person, event);
-        let ciphertext = cipher
-            .encrypt(XNonce::from_slice(&nonce), Payload { msg: &plaintext, aad: &aad })
-            .map_err(|_| VaultError::Integrity)?;
-        let mut sealed = nonce.to_vec();
-        sealed.extend(ciphertext);
-        Ok(Sealed(format!("{SEALED_PREFIX}{}", B64.encode(sealed))))
+        self.data_key(person).await?.seal(event, value)
     }
 
     /// Opens a sealed value. [`VaultError::Erased`] once the person has been erased.
@@ -208,7 +255,7 @@ impl Vault {
         event: EventId,
         sealed: &Sealed,
     ) -> Result<T, VaultError> {
-        let cipher = self.data_key(person).await?;
+        let cipher = self.data_key(person).await?.cipher;
         let bytes =
             sealed.0.strip_prefix(SEALED_PREFIX).and_then(|b| B64.decode(b).ok()).ok_or(VaultError::Integrity)?;
         if bytes.len() < 24 {
@@ -239,6 +286,35 @@ impl Vault {
         let mut mac = <HmacSha256 as Mac>::new_from_slice(self.blind_key.as_ref()).expect("HMAC takes any key length");
         mac.update(normalised.as_bytes());
         mac.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect()
+    }
+}
+
+/// One person's unwrapped data key, held briefly in memory (never printed).
+pub struct DataKey {
+    person: PersonId,
+    cipher: XChaCha20Poly1305,
+}
+
+impl std::fmt::Debug for DataKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("DataKey(..)")
+    }
+}
+
+impl DataKey {
+    /// Seals a value for this person inside one event.
+    pub fn seal<T: Serialize>(&self, event: EventId, value: &T) -> Result<Sealed, VaultError> {
+        let plaintext = Zeroizing::new(serde_json::to_vec(value).expect("personal data serialises"));
+        let mut nonce = [0u8; 24];
+        rand::rngs::OsRng.fill_bytes(&mut nonce);
+        let aad = associated_data(self.person, event);
+        let ciphertext = self
+            .cipher
+            .encrypt(XNonce::from_slice(&nonce), Payload { msg: &plaintext, aad: &aad })
+            .map_err(|_| VaultError::Integrity)?;
+        let mut sealed = nonce.to_vec();
+        sealed.extend(ciphertext);
+        Ok(Sealed(format!("{SEALED_PREFIX}{}", B64.encode(sealed))))
     }
 }
 

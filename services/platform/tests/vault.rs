@@ -78,3 +78,36 @@ fn master_key_file_is_generated_owner_only_and_reused() {
         assert_eq!(mode & 0o777, 0o600);
     }
 }
+
+async fn keys_for_creates_missing_keys_and_leaves_out_the_erased(db: ReadDb) {
+    let vault = Vault::new(db, MasterKey::generate());
+    let people: Vec<PersonId> = (0..1_200).map(|_| PersonId::new()).collect();
+    let event = EventId::new();
+    // One already has a key (and something sealed with it), one has been erased.
+    vault.ensure_key(people[0]).await.unwrap();
+    let sealed = vault.seal(people[0], event, &"kept").await.unwrap();
+    vault.ensure_key(people[1]).await.unwrap();
+    vault.erase(people[1]).await.unwrap();
+
+    let keys = vault.keys_for(&people).await.unwrap();
+    assert_eq!(keys.len(), 1_199);
+    assert!(!keys.contains_key(&people[1]));
+    // The existing key was kept, not replaced.
+    let again = keys[&people[0]].seal(event, &"kept").unwrap();
+    assert_eq!(vault.open::<String>(people[0], event, &sealed).await.unwrap(), "kept");
+    assert_eq!(vault.open::<String>(people[0], event, &again).await.unwrap(), "kept");
+    // A new key seals what the vault opens.
+    let fresh = keys[&people[700]].seal(event, &"new").unwrap();
+    assert_eq!(vault.open::<String>(people[700], event, &fresh).await.unwrap(), "new");
+}
+
+#[tokio::test]
+async fn postgres_keys_for() {
+    keys_for_creates_missing_keys_and_leaves_out_the_erased(fresh_postgres().await).await
+}
+
+#[tokio::test]
+async fn sqlite_keys_for() {
+    let dir = TempDir::new();
+    keys_for_creates_missing_keys_and_leaves_out_the_erased(fresh_sqlite(dir.path()).await).await
+}

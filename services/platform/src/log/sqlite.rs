@@ -70,7 +70,7 @@ impl SqliteLog {
         sqlx::raw_sql(SCHEMA).execute(&mut connection).await?;
         let last: i64 =
             sqlx::query_scalar("SELECT COALESCE(MAX(position), 0) FROM events").fetch_one(&mut connection).await?;
-        let readers = SqlitePoolOptions::new().max_connections(4).connect_with(options.read_only(true)).await?;
+        let readers = SqlitePoolOptions::new().max_connections(8).connect_with(options.read_only(true)).await?;
         let (head_tx, head) = watch::channel(Position(last as u64));
         let (writer, requests) = mpsc::channel(4 * GROUP_LIMIT);
         tokio::spawn(write_loop(connection, requests, head_tx));
