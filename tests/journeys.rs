@@ -224,22 +224,47 @@ async fn journey(t: &Topology) {
     let (_, view) = get(format!("{base}?wait_for={}", closed["position"])).await;
     assert_eq!(view["status"], "closed");
 
+    // A fourth: the victim referred themselves without reporting to police, and later reported.
+    let (status, own) = post(
+        format!("{}/api/hub/referrals", t.hub),
+        json!({"person_id": person_id, "source": "self_referral", "domestic_abuse": false, "consent": "explicit"}),
+    )
+    .await;
+    assert_eq!(status, 201, "{own}");
+    let own = own["referral_id"].as_str().unwrap().to_owned();
+    let report = format!("{}/api/hub/referrals/{own}/reported-to-police", t.hub);
+    let (status, body) =
+        post(report.clone(), json!({"crime_reference": "CR/2026/0042", "reported_on": yesterday})).await;
+    assert_eq!(status, 200, "{body}");
+    let (status, again) = post(report, json!({"crime_reference": "CR/2026/0042", "reported_on": yesterday})).await;
+    assert_eq!((status, again["error"]["code"].as_str()), (409, Some("not_awaiting_police_report")), "{again}");
+
     // ...and reporting counts each step.
     let (from, to) = (day_offset(-1), day_offset(0));
     let summary = eventually(format!("{}/api/reporting/summary?from={from}&to={to}", t.reporting), |s| {
         s["services"].as_array().is_some_and(|services| {
             services.iter().any(|s| s["service"] == "idva" && s["cases_opened"] == 1)
-                && services.iter().any(|s| s["service"] == "hub" && s["closed"] == 1)
+                && services
+                    .iter()
+                    .any(|s| s["service"] == "hub" && s["closed"] == 1 && s["self_referrals_reported_to_police"] == 1)
         })
     })
     .await;
     let hub = summary["services"].as_array().unwrap().iter().find(|s| s["service"] == "hub").unwrap();
-    let figures: Vec<i64> =
-        ["referrals_received", "contact_attempts", "contacted", "supported", "unable_to_contact", "closed"]
-            .iter()
-            .map(|f| hub[f].as_i64().unwrap())
-            .collect();
-    assert_eq!(figures, vec![3, 4, 1, 1, 1, 1], "{hub}");
+    let figures: Vec<i64> = [
+        "referrals_received",
+        "contact_attempts",
+        "contacted",
+        "supported",
+        "unable_to_contact",
+        "closed",
+        "self_referrals",
+        "self_referrals_reported_to_police",
+    ]
+    .iter()
+    .map(|f| hub[f].as_i64().unwrap())
+    .collect();
+    assert_eq!(figures, vec![4, 4, 1, 1, 1, 1, 1, 1], "{hub}");
     assert_eq!(hub["onward_referrals"]["idva"].as_i64(), Some(1));
 
     // The common routes answer on every process.

@@ -19,6 +19,7 @@ crate::contract! {
         SupportDeclined(SupportDeclined) = 1,
         OnwardReferralMade(OnwardReferralMade) = 1,
         ReferralClosed(ReferralClosed) = 1,
+        ReportedToPolice(ReportedToPolice) = 1,
     }
 }
 
@@ -94,6 +95,14 @@ pub struct ReferralClosed {
     /// Which version of the outcome-measure list the answers follow (reference data, set by the funder).
     pub measures_version: String,
     pub answers: Vec<MeasureAnswer>,
+}
+
+/// A victim who referred themselves without reporting to police has since reported the crime.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ReportedToPolice {
+    pub referral_id: ReferralId,
+    pub crime_reference: String,
+    pub reported_on: NaiveDate,
 }
 
 /// One outcome measure and the victim's answer.

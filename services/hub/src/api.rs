@@ -10,6 +10,7 @@ use casetrack_platform::http::{ApiError, ErrorBody, wait_for};
 use casetrack_proto::contact::{AttemptOutcome, ConsentBasis, ContactChannel, OutcomeAnswer, SafeContact};
 use casetrack_proto::hub::{
     ContactAttemptRecorded, HubEvent, MeasureAnswer, OffenceCategory, ReferralReceived, ReferralSource,
+    ReportedToPolice,
 };
 use casetrack_proto::profile::VictimProfile;
 use casetrack_proto::{Actor, PersonId, ReferralId, Role, ServiceCode};
@@ -20,8 +21,8 @@ use utoipa::{IntoParams, OpenApi, ToSchema};
 
 use crate::HubSettings;
 use crate::referral::{
-    Referral, accept_support, close, decline_support, receive, record_attempt, record_unable_to_contact, refer_on,
-    return_to_referrer,
+    Referral, accept_support, close, decline_support, receive, record_attempt, record_police_report,
+    record_unable_to_contact, refer_on, return_to_referrer,
 };
 
 #[derive(OpenApi)]
@@ -35,7 +36,8 @@ use crate::referral::{
         accept_support_route,
         decline_support_route,
         refer_on_route,
-        close_route
+        close_route,
+        reported_to_police_route
     ),
     components(schemas(
         ReceiveReferralRequest,
@@ -44,6 +46,7 @@ use crate::referral::{
         ReasonRequest,
         ClosureRequest,
         ClosureAnswer,
+        PoliceReportRequest,
         Written,
         ReferralView,
         OnwardReferralView,
@@ -74,6 +77,7 @@ pub fn router(ctx: Context, settings: HubSettings) -> Router {
         .route("/api/hub/referrals/{referral_id}/support/decline", post(decline_support_route))
         .route("/api/hub/referrals/{referral_id}/onward-referrals", post(refer_on_route))
         .route("/api/hub/referrals/{referral_id}/closure", post(close_route))
+        .route("/api/hub/referrals/{referral_id}/reported-to-police", post(reported_to_police_route))
         .with_state(Hub { ctx, settings })
 }
 
@@ -437,4 +441,34 @@ pub async fn get_referral(
             })
             .collect(),
     }))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct PoliceReportRequest {
+    pub crime_reference: String,
+    /// YYYY-MM-DD
+    pub reported_on: NaiveDate,
+}
+
+/// A self-referred victim has since reported the crime to police.
+#[utoipa::path(post, path = "/api/hub/referrals/{referral_id}/reported-to-police", request_body = PoliceReportRequest,
+    params(("referral_id" = uuid::Uuid, Path, description = "the referral")),
+    responses((status = 200, body = Written), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody), (status = 503, body = ErrorBody)))]
+pub async fn reported_to_police_route(
+    State(hub): State<Hub>,
+    Path(referral_id): Path<ReferralId>,
+    Json(request): Json<PoliceReportRequest>,
+) -> Result<Json<Written>, ApiError> {
+    if request.reported_on > chrono::Utc::now().date_naive() {
+        return Err(ApiError::rejected("reported_in_future", "The date reported to police cannot be in the future."));
+    }
+    let crime_reference = request.crime_reference.trim().to_owned();
+    if crime_reference.len() > 64 {
+        return Err(ApiError::rejected(
+            "crime_reference_too_long",
+            "The crime reference can be at most 64 characters.",
+        ));
+    }
+    let report = ReportedToPolice { referral_id, crime_reference, reported_on: request.reported_on };
+    decide_on(&hub, referral_id, |state| record_police_report(state, report.clone())).await
 }

@@ -17,7 +17,7 @@ use casetrack_platform::contact::{AttemptRule, check_channel};
 use casetrack_proto::contact::{AttemptOutcome, ConsentBasis, ContactChannel, SafeContact, Safety, TimeBand};
 use casetrack_proto::hub::{
     ContactAttemptRecorded, HubEvent, MeasureAnswer, OnwardReferralMade, ReferralClosed, ReferralReceived,
-    ReturnedToReferrer, SupportAccepted, SupportDeclined, UnableToContactRecorded,
+    ReferralSource, ReportedToPolice, ReturnedToReferrer, SupportAccepted, SupportDeclined, UnableToContactRecorded,
 };
 use casetrack_proto::{PersonId, ReferralId, ServiceCode};
 
@@ -29,6 +29,8 @@ pub enum Referral {
     Ended {
         person_id: PersonId,
         ending: Ending,
+        /// A self-referral not yet reported to police: the report can still be recorded after the ending.
+        awaiting_police_report: bool,
     },
 }
 
@@ -40,6 +42,8 @@ pub struct OpenReferral {
     pub consent: ConsentBasis,
     pub attempts: Vec<(TimeBand, AttemptOutcome)>,
     pub referred_to: BTreeSet<ServiceCode>,
+    /// A self-referral not yet reported to police.
+    pub awaiting_police_report: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -83,12 +87,20 @@ impl Aggregate for Referral {
                     consent: e.consent,
                     attempts: Vec::new(),
                     referred_to: BTreeSet::new(),
+                    awaiting_police_report: e.source == ReferralSource::SelfReferral && e.crime_reference.is_none(),
                 });
+            }
+            (Referral::Ended { person_id, ending, .. }, HubEvent::ReportedToPolice(_)) => {
+                return Referral::Ended { person_id, ending, awaiting_police_report: false };
             }
             (Referral::Open(open), _) => open,
             (state, _) => return state,
         };
-        let end = |ending| Referral::Ended { person_id: open.person_id, ending };
+        let end = |ending| Referral::Ended {
+            person_id: open.person_id,
+            ending,
+            awaiting_police_report: open.awaiting_police_report,
+        };
         match event {
             HubEvent::ReferralReceived(_) => {}
             HubEvent::ContactAttemptRecorded(e) => {
@@ -109,6 +121,7 @@ impl Aggregate for Referral {
             HubEvent::ReturnedToReferrer(_) => return end(Ending::ReturnedToReferrer),
             HubEvent::SupportDeclined(_) => return end(Ending::Declined),
             HubEvent::ReferralClosed(_) => return end(Ending::Closed),
+            HubEvent::ReportedToPolice(_) => open.awaiting_police_report = false,
         }
         Referral::Open(open)
     }
@@ -144,6 +157,10 @@ pub enum ReferralRejection {
     DuplicateMeasure(String),
     #[error("record the victim's answer to at least one outcome measure (use not asked where it was not asked)")]
     NoAnswers,
+    #[error("only a self-referral that was not reported to police can record a later police report")]
+    NotAwaitingPoliceReport,
+    #[error("enter the crime reference the police gave")]
+    CrimeReferenceRequired,
 }
 
 impl Rejection for ReferralRejection {
@@ -163,6 +180,8 @@ impl Rejection for ReferralRejection {
             Self::ReferToHub => "refer_on_to_hub",
             Self::DuplicateMeasure(_) => "duplicate_measure",
             Self::NoAnswers => "no_answers",
+            Self::NotAwaitingPoliceReport => "not_awaiting_police_report",
+            Self::CrimeReferenceRequired => "crime_reference_required",
         }
     }
 }
@@ -279,6 +298,23 @@ pub fn close(
     })])
 }
 
+/// Records that a self-referred victim has since reported the crime to police (counted by commissioners). Allowed
+/// after the referral ended too: the report is a fact about the crime, not about the hub's work.
+pub fn record_police_report(state: &Referral, report: ReportedToPolice) -> Decision {
+    let awaiting = match state {
+        Referral::NotReceived => return Err(ReferralRejection::NotReceived),
+        Referral::Open(open) => open.awaiting_police_report,
+        Referral::Ended { awaiting_police_report, .. } => *awaiting_police_report,
+    };
+    if !awaiting {
+        return Err(ReferralRejection::NotAwaitingPoliceReport);
+    }
+    if report.crime_reference.trim().is_empty() {
+        return Err(ReferralRejection::CrimeReferenceRequired);
+    }
+    Ok(vec![HubEvent::ReportedToPolice(report)])
+}
+
 /// Whether a channel may be used, for showing warnings before any contact action.
 pub fn channel_allowed(open: &OpenReferral, channel: ContactChannel) -> bool {
     check_channel(&open.safe_contact, channel).is_ok()
@@ -287,7 +323,6 @@ pub fn channel_allowed(open: &OpenReferral, channel: ContactChannel) -> bool {
 #[cfg(test)]
 mod tests {
     use casetrack_proto::contact::OutcomeAnswer;
-    use casetrack_proto::hub::ReferralSource;
     use chrono::Utc;
 
     use super::*;
@@ -448,6 +483,30 @@ mod tests {
             refer_on(&given(&history), ID, ServiceCode::parse("hub").unwrap()),
             Err(ReferralRejection::ReferToHub)
         );
+    }
+
+    #[test]
+    fn a_self_referral_can_record_a_later_police_report_once_even_after_it_ended() {
+        let report = ReportedToPolice {
+            referral_id: ID,
+            crime_reference: "CR/9".into(),
+            reported_on: chrono::NaiveDate::from_ymd_opt(2026, 11, 1).unwrap(),
+        };
+        let police = given(&[received(ConsentBasis::OptOut)]);
+        assert_eq!(record_police_report(&police, report.clone()), Err(ReferralRejection::NotAwaitingPoliceReport));
+        let mut own = receipt(ConsentBasis::Explicit);
+        own.source = ReferralSource::SelfReferral;
+        own.crime_reference = None;
+        let history = vec![
+            HubEvent::ReferralReceived(own),
+            attempted(Morning, Reached),
+            HubEvent::SupportDeclined(SupportDeclined { referral_id: ID, reason: "not now".into() }),
+        ];
+        let blank = ReportedToPolice { crime_reference: " ".into(), ..report.clone() };
+        assert_eq!(record_police_report(&given(&history), blank), Err(ReferralRejection::CrimeReferenceRequired));
+        let events = record_police_report(&given(&history), report.clone()).unwrap();
+        let after = given(&[history, events].concat());
+        assert_eq!(record_police_report(&after, report), Err(ReferralRejection::NotAwaitingPoliceReport));
     }
 
     #[test]

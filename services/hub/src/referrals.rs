@@ -106,6 +106,16 @@ impl Projection for Referrals {
                                 set_status(tx, e.referral_id, "declined", Some(&at)).await?
                             }
                             HubEvent::ReferralClosed(e) => set_status(tx, e.referral_id, "closed", Some(&at)).await?,
+                            HubEvent::ReportedToPolice(e) => {
+                                sqlx::query(
+                                    "UPDATE hub_referrals SET crime_reference = $1, crime_reported_on = $2 WHERE referral_id = $3",
+                                )
+                                .bind(&e.crime_reference)
+                                .bind(e.reported_on.to_string())
+                                .bind(e.referral_id.to_string())
+                                .execute(&mut *tx)
+                                .await?;
+                            }
                             HubEvent::OnwardReferralMade(e) => {
                                 sqlx::query(
                                     "INSERT INTO hub_onward_referrals (referral_id, service, referred_at) VALUES ($1, $2, $3) \

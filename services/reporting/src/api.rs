@@ -54,6 +54,8 @@ pub struct ServiceFigures {
     pub unable_to_contact: i64,
     pub no_safe_contact: i64,
     pub closed: i64,
+    pub self_referrals: i64,
+    pub self_referrals_reported_to_police: i64,
     pub onward_referrals: BTreeMap<String, i64>,
     pub cases_opened: i64,
 }
@@ -101,6 +103,8 @@ pub async fn summary(
             figure::UNABLE_TO_CONTACT => &mut entry.unable_to_contact,
             figure::NO_SAFE_CONTACT => &mut entry.no_safe_contact,
             figure::CLOSED => &mut entry.closed,
+            figure::SELF_REFERRALS => &mut entry.self_referrals,
+            figure::SELF_REFERRALS_REPORTED => &mut entry.self_referrals_reported_to_police,
             figure::CASES_OPENED => &mut entry.cases_opened,
             other => match other.strip_prefix(figure::ONWARD_PREFIX) {
                 Some(target) => entry.onward_referrals.entry(target.to_owned()).or_default(),

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use casetrack_platform::log::Commit;
 use casetrack_platform::projection::{Projection, ProjectionError, decode};
-use casetrack_proto::hub::HubEvent;
+use casetrack_proto::hub::{HubEvent, ReferralSource};
 use casetrack_proto::specialist::SpecialistEvent;
 use futures::future::BoxFuture;
 use sqlx::AnyConnection;
@@ -24,6 +24,8 @@ pub mod figure {
     pub const UNABLE_TO_CONTACT: &str = "unable_to_contact";
     pub const NO_SAFE_CONTACT: &str = "no_safe_contact";
     pub const CLOSED: &str = "closed";
+    pub const SELF_REFERRALS: &str = "self_referrals";
+    pub const SELF_REFERRALS_REPORTED: &str = "self_referrals_reported_to_police";
     pub const ONWARD_PREFIX: &str = "onward_referrals.";
     pub const CASES_OPENED: &str = "cases_opened";
 }
@@ -55,7 +57,13 @@ impl Projection for Pathway {
                     // Counting rule: the month is the calendar month (UTC) of the event's domain time.
                     let month = envelope.occurred_at.format("%Y-%m").to_string();
                     let hub_figure = match decode::<HubEvent>(commit.position, envelope)? {
-                        Some(HubEvent::ReferralReceived(_)) => Some(figure::REFERRALS_RECEIVED.to_owned()),
+                        Some(HubEvent::ReferralReceived(e)) => {
+                            if e.source == ReferralSource::SelfReferral {
+                                count(&mut counts, "hub", month.clone(), figure::SELF_REFERRALS.into());
+                            }
+                            Some(figure::REFERRALS_RECEIVED.to_owned())
+                        }
+                        Some(HubEvent::ReportedToPolice(_)) => Some(figure::SELF_REFERRALS_REPORTED.to_owned()),
                         Some(HubEvent::ContactAttemptRecorded(e)) => {
                             count(&mut counts, "hub", month.clone(), figure::CONTACT_ATTEMPTS.into());
                             // Contacted once per referral: at its first reached attempt.
