@@ -188,6 +188,17 @@ async fn journey(t: &Topology) {
         )
         .await;
         assert_eq!(status, 200, "{body}");
+        if n == 1 {
+            // The work queue shows what was tried and suggests the time of day not yet tried.
+            let queue = format!("{}/api/hub/queues/awaiting-contact?wait_for={}", t.hub, body["position"]);
+            let (status, queue) = get(queue).await;
+            assert_eq!(status, 200, "{queue}");
+            let item =
+                queue["items"].as_array().unwrap().iter().find(|i| i["referral_id"] == unreachable.as_str()).unwrap();
+            assert_eq!(item["bands_tried"], json!(["morning", "afternoon"]), "{item}");
+            assert_eq!(item["suggested_band"], "evening");
+            assert_eq!(item["attempts"], 2);
+        }
         if n < 2 {
             let (status, refused) = post(unable.clone(), json!({})).await;
             assert_eq!((status, refused["error"]["code"].as_str()), (409, Some("attempt_rule_not_met")), "{refused}");

@@ -37,7 +37,8 @@ use crate::referral::{
         decline_support_route,
         refer_on_route,
         close_route,
-        reported_to_police_route
+        reported_to_police_route,
+        crate::queues::awaiting_contact
     ),
     components(schemas(
         ReceiveReferralRequest,
@@ -47,6 +48,8 @@ use crate::referral::{
         ClosureRequest,
         ClosureAnswer,
         PoliceReportRequest,
+        crate::queues::AwaitingContactQueue,
+        crate::queues::AwaitingContactItem,
         Written,
         ReferralView,
         OnwardReferralView,
@@ -66,9 +69,20 @@ pub struct Hub {
     settings: HubSettings,
 }
 
+impl Hub {
+    pub fn context(&self) -> &Context {
+        &self.ctx
+    }
+
+    pub fn settings(&self) -> HubSettings {
+        self.settings
+    }
+}
+
 pub fn router(ctx: Context, settings: HubSettings) -> Router {
     Router::new()
         .route("/api/hub/referrals", post(receive_referral))
+        .route("/api/hub/queues/awaiting-contact", get(crate::queues::awaiting_contact))
         .route("/api/hub/referrals/{referral_id}", get(get_referral))
         .route("/api/hub/referrals/{referral_id}/contact-attempts", post(record_attempt_route))
         .route("/api/hub/referrals/{referral_id}/unable-to-contact", post(unable_to_contact_route))

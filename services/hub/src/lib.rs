@@ -5,13 +5,17 @@
 //! - [`police_feed`]: reading and validating the police feed CSV, row by row;
 //! - [`measures`]: the outcome-measure lists (versioned reference data);
 //! - [`api`]: the JSON API (`/api/hub/referrals`);
+//! - [`clock`]: working days in England and Wales for the Victims' Code deadlines;
+//! - [`queues`]: hub officers' work queues;
 //! - [`referrals`]: the `hub.referrals` projection, including what specialist services did with onward
 //!   referrals (the closed loop).
 
 pub mod api;
+pub mod clock;
 pub mod intake;
 pub mod measures;
 pub mod police_feed;
+pub mod queues;
 pub mod referral;
 pub mod referrals;
 

@@ -53,8 +53,8 @@ impl Projection for Referrals {
                             HubEvent::ReferralReceived(e) => {
                                 sqlx::query(
                                     "INSERT INTO hub_referrals (referral_id, person_id, source, offence_category, \
-                                     domestic_abuse, crime_reference, crime_reported_on, received_at, status) \
-                                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (referral_id) DO NOTHING",
+                                     domestic_abuse, crime_reference, crime_reported_on, received_at, status, enhanced_rights) \
+                                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (referral_id) DO NOTHING",
                                 )
                                 .bind(e.referral_id.to_string())
                                 .bind(e.person_id.to_string())
@@ -69,6 +69,7 @@ impl Projection for Referrals {
                                 } else {
                                     "awaiting_contact"
                                 })
+                                .bind(i64::from(e.enhanced_rights))
                                 .execute(&mut *tx)
                                 .await?;
                             }

@@ -146,8 +146,12 @@ struct ProjectionReadiness {
     name: &'static str,
     position: u64,
     lag: Option<u64>,
+    /// Stopped for good on this (an event it cannot read): not ready until fixed.
     #[serde(skip_serializing_if = "Option::is_none")]
     failure: Option<String>,
+    /// Retrying after this (database or log trouble): still ready, but falling behind.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    retrying: Option<String>,
 }
 
 async fn readyz(State(ctx): State<Context>) -> Response {
@@ -170,6 +174,7 @@ async fn readyz(State(ctx): State<Context>) -> Response {
             position: status.position().0,
             lag: head.map(|head| head.0.saturating_sub(status.position().0)),
             failure: status.failure(),
+            retrying: status.retrying(),
         })
         .collect();
     let ready = log.ok && database.ok && projections.iter().all(|p| p.failure.is_none());

@@ -70,11 +70,13 @@ pub struct ProjectionStatus {
     name: &'static str,
     position: watch::Sender<Position>,
     failure: Mutex<Option<String>>,
+    /// The last transient error, while the runner is retrying after it (cleared by the next applied batch).
+    retrying: Mutex<Option<String>>,
 }
 
 impl ProjectionStatus {
     fn new(name: &'static str) -> Self {
-        Self { name, position: watch::channel(Position(0)).0, failure: Mutex::new(None) }
+        Self { name, position: watch::channel(Position(0)).0, failure: Mutex::new(None), retrying: Mutex::new(None) }
     }
 
     pub fn name(&self) -> &'static str {
@@ -92,6 +94,15 @@ impl ProjectionStatus {
     /// Why the projection stopped, if it did.
     pub fn failure(&self) -> Option<String> {
         self.failure.lock().expect("status lock").clone()
+    }
+
+    /// The error the runner is retrying after, if it is.
+    pub fn retrying(&self) -> Option<String> {
+        self.retrying.lock().expect("status lock").clone()
+    }
+
+    pub(crate) fn set_retrying(&self, error: Option<String>) {
+        *self.retrying.lock().expect("status lock") = error;
     }
 
     /// Waits until the projection has applied `position`, for at most `timeout`. Returns whether it got there.
@@ -241,6 +252,7 @@ impl ProjectionRunner {
                 }
                 Err(RunError::Transient(error)) => {
                     tracing::warn!(projection = self.projection.name(), error = %format!("{error:#}"), "projection failed; retrying");
+                    self.status.set_retrying(Some(format!("{error:#}")));
                     tokio::select! {
                         _ = tokio::time::sleep(backoff) => {}
                         _ = shutdown.cancelled() => return,
@@ -347,6 +359,7 @@ impl ProjectionRunner {
             }
             checkpoint = last;
             self.status.position.send_replace(last);
+            self.status.set_retrying(None);
             metrics::counter!("casetrack_projection_events_total", "projection" => self.projection.name())
                 .increment(events as u64);
             if let Some(error) = pending {

@@ -48,6 +48,7 @@ impl ReactorRunner {
                 Ok(()) => return,
                 Err(error) => {
                     tracing::warn!(reactor = self.reactor.name(), error = %format!("{error:#}"), "reactor failed; retrying");
+                    self.status.set_retrying(Some(format!("{error:#}")));
                     tokio::select! {
                         _ = tokio::time::sleep(backoff) => {}
                         _ = shutdown.cancelled() => return,
@@ -83,6 +84,7 @@ impl ReactorRunner {
             .await?;
             checkpoint = commit.position;
             self.status.set_position(checkpoint);
+            self.status.set_retrying(None);
         }
     }
 }
