@@ -30,6 +30,18 @@ fn persisted(position: Position, envelope: Envelope) -> Persisted<StreamId, Enve
     Persisted::from(stream, envelope).version(version).sequence_number(narrow(position))
 }
 
+/// The events of a stream of commits, each with its commit's position.
+fn events_of(
+    commits: impl futures::Stream<Item = Result<super::Commit, LogError>> + Send + 'static,
+) -> impl futures::Stream<Item = Result<Persisted<StreamId, Envelope>, LogError>> + Send + 'static {
+    commits
+        .map_ok(|commit| {
+            let position = commit.position;
+            futures::stream::iter(commit.events.into_iter().map(move |e| Ok(persisted(position, e))))
+        })
+        .try_flatten()
+}
+
 impl eventually::EventStore for EventLog {
     type SourceId = StreamId;
     type Event = Envelope;
@@ -97,13 +109,8 @@ impl eventually::EventStore for EventLog {
             };
             let head = self.head().await?;
             let commits = self.subscribe(Position(from.saturating_sub(1))).await?;
-            let events = commits
-                .try_take_while(move |commit| futures::future::ready(Ok(commit.position <= head)))
-                .map_ok(|commit| {
-                    let position = commit.position;
-                    futures::stream::iter(commit.events.into_iter().map(move |e| Ok(persisted(position, e))))
-                })
-                .try_flatten();
+            let events =
+                events_of(commits.try_take_while(move |commit| futures::future::ready(Ok(commit.position <= head))));
             let done = head.0 < from;
             Ok(if done { futures::stream::empty().boxed() } else { events.boxed() })
         }
@@ -128,13 +135,7 @@ impl eventually::EventSubscriber for EventLog {
         async move {
             let head = self.head().await?;
             let commits = self.subscribe(head).await?;
-            Ok(commits
-                .map_ok(|commit| {
-                    let position = commit.position;
-                    futures::stream::iter(commit.events.into_iter().map(move |e| Ok(persisted(position, e))))
-                })
-                .try_flatten()
-                .boxed())
+            Ok(events_of(commits).boxed())
         }
         .boxed()
     }
@@ -162,13 +163,7 @@ impl eventually::Subscription for LogSubscription {
         async move {
             let after = Position(self.checkpoint.load(Ordering::SeqCst));
             let commits = self.log.subscribe(after).await?;
-            Ok(commits
-                .map_ok(|commit| {
-                    let position = commit.position;
-                    futures::stream::iter(commit.events.into_iter().map(move |e| Ok(persisted(position, e))))
-                })
-                .try_flatten()
-                .boxed())
+            Ok(events_of(commits).boxed())
         }
         .boxed()
     }
