@@ -109,7 +109,8 @@ async fn eventually(url: String, done: impl Fn(&Value) -> bool) -> Value {
     }
 }
 
-async fn journey(t: &Topology) {
+/// Returns the id of the person the journey registered.
+async fn journey(t: &Topology) -> String {
     // Arrange: a person.
     let (status, person) = post(
         format!("{}/api/people", t.people),
@@ -288,6 +289,49 @@ async fn journey(t: &Topology) {
     }
     let (_, openapi) = get(format!("{}/api/openapi.json", t.hub)).await;
     assert!(openapi["paths"]["/api/hub/referrals"].is_object(), "{openapi}");
+    person_id
+}
+
+/// Runs `casetrack admin ...` against the same backends; returns (success, stdout, stderr).
+fn admin(args: &[&str], data_dir: &std::path::Path, env: &[(&str, String)]) -> (bool, String, String) {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_casetrack"));
+    command.arg("admin").args(args).arg("--data-dir").arg(data_dir).env("RUST_LOG", "warn");
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    let output = command.output().expect("run casetrack admin");
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+/// Subject access, then erasure: afterwards nothing of the person can be produced, and figures stay as they were.
+async fn export_then_erase(t: &Topology, person_id: &str, data_dir: &std::path::Path, env: &[(&str, String)]) {
+    let (ok, export, err) = admin(&["export-person", "--person", person_id], data_dir, env);
+    assert!(ok, "{err}");
+    let export: Value = serde_json::from_str(&export).unwrap();
+    assert_eq!(
+        (export["erased"].as_bool(), export["details"]["forename"].as_str()),
+        (Some(false), Some("Alex")),
+        "{export}"
+    );
+    let today = day_offset(0);
+    let summary = format!("{}/api/reporting/summary?from={}&to={today}", t.reporting, day_offset(-1));
+    let (_, before) = get(summary.clone()).await;
+
+    let (ok, out, err) = admin(&["erase-person", "--person", person_id, "--reason", "request"], data_dir, env);
+    assert!(ok && out.contains("erased person"), "{out} {err}");
+    let (ok, _, err) = admin(&["erase-person", "--person", person_id, "--reason", "request"], data_dir, env);
+    assert!(!ok && err.contains("erased"), "{err}");
+    let (ok, export, err) = admin(&["export-person", "--person", person_id], data_dir, env);
+    assert!(ok, "{err}");
+    assert!(!export.contains("Alex") && !export.contains("07700"), "{export}");
+    let export: Value = serde_json::from_str(&export).unwrap();
+    assert_eq!(export["erased"], true);
+    let (_, after) = get(summary).await;
+    assert_eq!(before, after, "figures do not change when a person is erased");
 }
 
 /// A day relative to today (UTC), as YYYY-MM-DD.
@@ -313,7 +357,9 @@ async fn journey_in_one_process_on_the_embedded_backends() {
     let data = TempDir::new();
     let server = Server::start("all", data.path(), &[]).await;
     let base = server.base.clone();
-    journey(&Topology { people: base.clone(), hub: base.clone(), idva: base.clone(), reporting: base }).await;
+    let topology = Topology { people: base.clone(), hub: base.clone(), idva: base.clone(), reporting: base };
+    let person_id = journey(&topology).await;
+    export_then_erase(&topology, &person_id, data.path(), &[]).await;
     // The embedded default generated its master key with owner-only permissions.
     #[cfg(unix)]
     {
@@ -340,13 +386,14 @@ async fn journey_across_separate_processes_on_nats_and_postgres() {
     let hub = Server::start("hub", data.path(), &env).await;
     let idva = Server::start("idva", data.path(), &env).await;
     let reporting = Server::start("reporting", data.path(), &env).await;
-    journey(&Topology {
+    let topology = Topology {
         people: people.base.clone(),
         hub: hub.base.clone(),
         idva: idva.base.clone(),
         reporting: reporting.base.clone(),
-    })
-    .await;
+    };
+    let person_id = journey(&topology).await;
+    export_then_erase(&topology, &person_id, data.path(), &env).await;
     // Nothing was written under the data folder: every backend was remote.
     assert!(!data.path().join("events.db").exists() && !data.path().join("master.key").exists());
     for server in [people, hub, idva, reporting] {

@@ -78,6 +78,24 @@ enum AdminCommand {
         #[command(flatten)]
         settings: Settings,
     },
+    /// Erase a person: destroy their data key (nothing sealed for them can be read again) and record it.
+    ErasePerson {
+        /// The person's id.
+        #[arg(long)]
+        person: casetrack_proto::PersonId,
+        /// request (the person asked) or retention (the retention period ran out).
+        #[arg(long, value_parser = ["request", "retention"])]
+        reason: String,
+        #[command(flatten)]
+        settings: Settings,
+    },
+    /// Print the subject-access export of a person as JSON (everything the people service holds about them).
+    ExportPerson {
+        #[arg(long)]
+        person: casetrack_proto::PersonId,
+        #[command(flatten)]
+        settings: Settings,
+    },
 }
 
 /// What `--services` asks for.
@@ -201,6 +219,37 @@ async fn main() -> anyhow::Result<()> {
         Command::Import { command: ImportCommand::PoliceFeed { file, dry_run, rejects, settings } } => {
             casetrack_platform::telemetry::init_tracing(&settings.log_format);
             import::police_feed(&settings, &file, dry_run, rejects).await
+        }
+        Command::Admin { command: AdminCommand::ErasePerson { person, reason, settings } } => {
+            casetrack_platform::telemetry::init_tracing(&settings.log_format);
+            let ctx = Context::connect(&settings).await?;
+            let reason = match reason.as_str() {
+                "retention" => casetrack_proto::people::ErasureReason::Retention,
+                _ => casetrack_proto::people::ErasureReason::Request,
+            };
+            let meta = casetrack_platform::command::CommandMeta::new(
+                casetrack_proto::Actor { user_id: None, role: casetrack_proto::Role::Administrator },
+                chrono::Utc::now(),
+            );
+            match casetrack_people::person::erase_person(&ctx, person, reason, &meta).await {
+                Ok(executed) => {
+                    println!("erased person {person} at log position {}", executed.position.map_or(0, |p| p.0));
+                    Ok(())
+                }
+                Err(casetrack_platform::command::CommandError::Rejected(rejection)) => {
+                    anyhow::bail!("not erased: {rejection}")
+                }
+                Err(error) => Err(anyhow::anyhow!("erasure failed: {error}")),
+            }
+        }
+        Command::Admin { command: AdminCommand::ExportPerson { person, settings } } => {
+            casetrack_platform::telemetry::init_tracing(&settings.log_format);
+            let ctx = Context::connect(&settings).await?;
+            let export = casetrack_people::export::export(&ctx, person)
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("there is no such person"))?;
+            println!("{}", serde_json::to_string_pretty(&export)?);
+            Ok(())
         }
         Command::Bench(args) => bench::run(args).await,
     }

@@ -2,10 +2,12 @@
 //!
 //! - [`person`]: the `Person` aggregate and its pure decisions;
 //! - [`api`]: the JSON API (`POST /api/people`);
+//! - [`export`]: the subject-access export (a `casetrack admin` command for now);
 //! - [`directory`]: the `people.directory` projection (who is known, by blind match key; no plaintext).
 
 pub mod api;
 pub mod directory;
+pub mod export;
 pub mod person;
 
 use std::sync::Arc;

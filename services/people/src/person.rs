@@ -3,7 +3,7 @@
 use casetrack_platform::Context;
 use casetrack_platform::command::{Aggregate, CommandError, CommandMeta, Executed, execute};
 use casetrack_platform::vault::normalise;
-use casetrack_proto::people::{PeopleEvent, PersonRegistered};
+use casetrack_proto::people::{ErasureReason, PeopleEvent, PersonErased, PersonRegistered};
 use casetrack_proto::{PersonId, Sealed};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
@@ -34,6 +34,8 @@ pub enum PersonRejection {
     AlreadyRegistered,
     #[error("this person's record has been erased")]
     Erased,
+    #[error("there is no such person")]
+    NotFound,
 }
 
 impl casetrack_platform::command::Rejection for PersonRejection {
@@ -41,6 +43,7 @@ impl casetrack_platform::command::Rejection for PersonRejection {
         match self {
             Self::AlreadyRegistered => "person_already_registered",
             Self::Erased => "person_erased",
+            Self::NotFound => "person_not_found",
         }
     }
 }
@@ -63,6 +66,34 @@ pub fn register(state: &Person, command: RegisterPerson) -> Result<Vec<PeopleEve
         Person::Registered => Err(PersonRejection::AlreadyRegistered),
         Person::Erased => Err(PersonRejection::Erased),
     }
+}
+
+/// Erases a registered person. The caller deletes their data key first (see [`erase_person`]).
+pub fn erase(state: &Person, person_id: PersonId, reason: ErasureReason) -> Result<Vec<PeopleEvent>, PersonRejection> {
+    match state {
+        Person::Registered => Ok(vec![PeopleEvent::PersonErased(PersonErased { person_id, reason })]),
+        Person::Unknown => Err(PersonRejection::NotFound),
+        Person::Erased => Err(PersonRejection::Erased),
+    }
+}
+
+/// Erasure end to end: the data key goes first (idempotent), then `PersonErased` is appended. If the append
+/// fails, the details are already unreadable and a retry appends the event; the other order could leave a person
+/// marked erased whose key still exists.
+pub async fn erase_person(
+    ctx: &Context,
+    person_id: PersonId,
+    reason: ErasureReason,
+    meta: &CommandMeta,
+) -> Result<Executed, CommandError<PersonRejection>> {
+    let (state, _) = casetrack_platform::command::load::<Person>(&ctx.log, &Person::stream_id(person_id.0))
+        .await
+        .map_err(CommandError::Infrastructure)?;
+    if state == Person::Unknown {
+        return Err(CommandError::Rejected(PersonRejection::NotFound));
+    }
+    ctx.vault.erase(person_id).await.map_err(|e| CommandError::Infrastructure(e.into()))?;
+    execute::<Person, _>(&ctx.log, person_id.0, meta, |state| erase(state, person_id, reason)).await
 }
 
 /// What is sealed inside `PersonRegistered`. Never logged, never in a URL.
@@ -134,6 +165,15 @@ mod tests {
         let events = register(&Person::Unknown, command()).unwrap();
         assert!(matches!(events.as_slice(), [PeopleEvent::PersonRegistered(_)]));
         assert_eq!(Person::Unknown.apply(&events[0]), Person::Registered);
+    }
+
+    #[test]
+    fn only_a_registered_person_is_erased_and_only_once() {
+        let id = PersonId::new();
+        let events = erase(&Person::Registered, id, ErasureReason::Request).unwrap();
+        assert_eq!(Person::Registered.apply(&events[0]), Person::Erased);
+        assert_eq!(erase(&Person::Erased, id, ErasureReason::Request), Err(PersonRejection::Erased));
+        assert_eq!(erase(&Person::Unknown, id, ErasureReason::Retention), Err(PersonRejection::NotFound));
     }
 
     #[test]
