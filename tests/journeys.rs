@@ -128,6 +128,28 @@ async fn journey(t: &Topology) -> String {
     .await;
     assert_eq!((status, refused["error"]["code"].as_str()), (422, Some("name_required")));
 
+    // The same name and date of birth again: shown as a candidate duplicate for a person to decide on.
+    let (status, twin) = post(
+        format!("{}/api/people", t.people),
+        json!({"forename": "ALEX ", "surname": "example", "date_of_birth": "1990-02-03"}),
+    )
+    .await;
+    assert_eq!(status, 201, "{twin}");
+    let twin_id = twin["person_id"].as_str().unwrap().to_owned();
+    let candidates = format!("{}/api/people/{person_id}/candidates?wait_for={}", t.people, twin["position"]);
+    let (status, found) = get(candidates.clone()).await;
+    assert_eq!(status, 200, "{found}");
+    assert_eq!(found, json!([{"person_id": twin_id, "registered_at": found[0]["registered_at"], "decision": null}]));
+    let decide = format!("{}/api/people/{person_id}/candidates/{twin_id}/decision", t.people);
+    let (status, decided) = post(decide, json!({"decision": "linked"})).await;
+    assert_eq!(status, 200, "{decided}");
+    let (_, found) =
+        get(format!("{}/api/people/{person_id}/candidates?wait_for={}", t.people, decided["position"])).await;
+    assert_eq!(found[0]["decision"], "linked");
+    let own = format!("{}/api/people/{person_id}/candidates/{person_id}/decision", t.people);
+    let (status, refused) = post(own, json!({"decision": "linked"})).await;
+    assert_eq!((status, refused["error"]["code"].as_str()), (409, Some("self_match")), "{refused}");
+
     // Act: a referral, referred on to the IDVA service.
     let (status, referral) = post(
         format!("{}/api/hub/referrals", t.hub),

@@ -2,7 +2,7 @@
 
 use casetrack_platform::log::Commit;
 use casetrack_platform::projection::{Projection, ProjectionError, decode};
-use casetrack_proto::people::PeopleEvent;
+use casetrack_proto::people::{DuplicateDecision, PeopleEvent};
 use futures::future::BoxFuture;
 use sqlx::AnyConnection;
 
@@ -14,7 +14,7 @@ impl Projection for Directory {
     }
 
     fn tables(&self) -> &'static [&'static str] {
-        &["people"]
+        &["people", "people_duplicate_decisions"]
     }
 
     fn apply<'a>(
@@ -33,6 +33,23 @@ impl Projection for Directory {
                             )
                             .bind(e.person_id.to_string())
                             .bind(&e.match_key)
+                            .bind(envelope.occurred_at.to_rfc3339())
+                            .execute(&mut *tx)
+                            .await?;
+                        }
+                        Some(PeopleEvent::DuplicateDecided(e)) => {
+                            let decision = match e.decision {
+                                DuplicateDecision::Linked => "linked",
+                                DuplicateDecision::Rejected => "rejected",
+                            };
+                            sqlx::query(
+                                "INSERT INTO people_duplicate_decisions (person_id, other_person_id, decision, decided_at) \
+                                 VALUES ($1, $2, $3, $4) ON CONFLICT (person_id, other_person_id) \
+                                 DO UPDATE SET decision = excluded.decision, decided_at = excluded.decided_at",
+                            )
+                            .bind(e.person_id.to_string())
+                            .bind(e.other_person_id.to_string())
+                            .bind(decision)
                             .bind(envelope.occurred_at.to_rfc3339())
                             .execute(&mut *tx)
                             .await?;

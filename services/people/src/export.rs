@@ -43,6 +43,7 @@ pub async fn export(ctx: &Context, person_id: PersonId) -> anyhow::Result<Option
                     Err(error) => return Err(error.into()),
                 }
             }
+            PeopleEvent::DuplicateDecided(_) => {}
             PeopleEvent::PersonErased(_) => {
                 export.erased = true;
                 export.details = None;

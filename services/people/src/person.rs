@@ -3,7 +3,9 @@
 use casetrack_platform::Context;
 use casetrack_platform::command::{Aggregate, CommandError, CommandMeta, Executed, execute};
 use casetrack_platform::vault::normalise;
-use casetrack_proto::people::{ErasureReason, PeopleEvent, PersonErased, PersonRegistered};
+use casetrack_proto::people::{
+    DuplicateDecided, DuplicateDecision, ErasureReason, PeopleEvent, PersonErased, PersonRegistered,
+};
 use casetrack_proto::{PersonId, Sealed};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
@@ -23,6 +25,7 @@ impl Aggregate for Person {
     fn apply(self, event: &PeopleEvent) -> Self {
         match event {
             PeopleEvent::PersonRegistered(_) => Person::Registered,
+            PeopleEvent::DuplicateDecided(_) => self,
             PeopleEvent::PersonErased(_) => Person::Erased,
         }
     }
@@ -36,6 +39,10 @@ pub enum PersonRejection {
     Erased,
     #[error("there is no such person")]
     NotFound,
+    #[error("a record cannot be a duplicate of itself")]
+    SelfMatch,
+    #[error("that record is not a candidate match for this person (a different name or date of birth)")]
+    NotACandidate,
 }
 
 impl casetrack_platform::command::Rejection for PersonRejection {
@@ -44,6 +51,8 @@ impl casetrack_platform::command::Rejection for PersonRejection {
             Self::AlreadyRegistered => "person_already_registered",
             Self::Erased => "person_erased",
             Self::NotFound => "person_not_found",
+            Self::SelfMatch => "self_match",
+            Self::NotACandidate => "not_a_candidate",
         }
     }
 }
@@ -94,6 +103,29 @@ pub async fn erase_person(
     }
     ctx.vault.erase(person_id).await.map_err(|e| CommandError::Infrastructure(e.into()))?;
     execute::<Person, _>(&ctx.log, person_id.0, meta, |state| erase(state, person_id, reason)).await
+}
+
+/// Records a person's decision on a candidate duplicate. `is_candidate` comes from the caller's look-up (same
+/// match key, not erased): decisions stay pure.
+pub fn decide_duplicate(
+    state: &Person,
+    person_id: PersonId,
+    other: PersonId,
+    is_candidate: bool,
+    decision: DuplicateDecision,
+) -> Result<Vec<PeopleEvent>, PersonRejection> {
+    match state {
+        Person::Unknown => return Err(PersonRejection::NotFound),
+        Person::Erased => return Err(PersonRejection::Erased),
+        Person::Registered => {}
+    }
+    if other == person_id {
+        return Err(PersonRejection::SelfMatch);
+    }
+    if !is_candidate {
+        return Err(PersonRejection::NotACandidate);
+    }
+    Ok(vec![PeopleEvent::DuplicateDecided(DuplicateDecided { person_id, other_person_id: other, decision })])
 }
 
 /// What is sealed inside `PersonRegistered`. Never logged, never in a URL.
@@ -174,6 +206,18 @@ mod tests {
         assert_eq!(Person::Registered.apply(&events[0]), Person::Erased);
         assert_eq!(erase(&Person::Erased, id, ErasureReason::Request), Err(PersonRejection::Erased));
         assert_eq!(erase(&Person::Unknown, id, ErasureReason::Retention), Err(PersonRejection::NotFound));
+    }
+
+    #[test]
+    fn a_duplicate_decision_needs_a_real_candidate() {
+        let (me, other) = (PersonId::new(), PersonId::new());
+        let link = DuplicateDecision::Linked;
+        assert_eq!(decide_duplicate(&Person::Registered, me, me, true, link), Err(PersonRejection::SelfMatch));
+        assert_eq!(decide_duplicate(&Person::Registered, me, other, false, link), Err(PersonRejection::NotACandidate));
+        assert_eq!(decide_duplicate(&Person::Unknown, me, other, true, link), Err(PersonRejection::NotFound));
+        assert_eq!(decide_duplicate(&Person::Erased, me, other, true, link), Err(PersonRejection::Erased));
+        let events = decide_duplicate(&Person::Registered, me, other, true, DuplicateDecision::Rejected).unwrap();
+        assert_eq!(Person::Registered.apply(&events[0]), Person::Registered);
     }
 
     #[test]
