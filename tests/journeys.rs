@@ -20,26 +20,35 @@ struct Server {
     base: String,
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
 impl Server {
     async fn start(services: &str, data_dir: &std::path::Path, extra: &[(&str, String)]) -> Self {
-        let port = free_port();
+        // Port 0: the server picks a free port and prints it, so parallel tests never race for one.
         let mut command = Command::new(env!("CARGO_BIN_EXE_casetrack"));
         command
-            .args(["serve", "--services", services, "--listen", &format!("127.0.0.1:{port}")])
+            .args(["serve", "--services", services, "--listen", "127.0.0.1:0"])
             .arg("--data-dir")
             .arg(data_dir)
             .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
+            .stdout(Stdio::piped())
             .stderr(Stdio::inherit());
         for (name, value) in extra {
             command.env(name, value);
         }
-        let child = command.spawn().expect("start casetrack");
-        let server = Self { child, base: format!("http://127.0.0.1:{port}") };
+        let mut child = command.spawn().expect("start casetrack");
+        let stdout = child.stdout.take().expect("piped stdout");
+        let first_line = tokio::task::spawn_blocking(move || {
+            let mut line = String::new();
+            std::io::BufRead::read_line(&mut std::io::BufReader::new(stdout), &mut line).map(|_| line)
+        })
+        .await
+        .unwrap()
+        .unwrap();
+        let base = first_line
+            .trim()
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("casetrack serve --services {services} did not start: {first_line:?}"))
+            .to_owned();
+        let server = Self { child, base };
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             if let Ok(response) = reqwest::get(format!("{}/healthz", server.base)).await

@@ -168,6 +168,8 @@ async fn main() -> anyhow::Result<()> {
             let listener = tokio::net::TcpListener::bind(settings.listen)
                 .await
                 .with_context(|| format!("failed to listen on {}", settings.listen))?;
+            // The one line on standard output: where to reach it (useful with `--listen 127.0.0.1:0`).
+            println!("listening on http://{}", listener.local_addr()?);
             let shutdown = CancellationToken::new();
             tokio::spawn(stop_on_signal(shutdown.clone()));
             let services = services(&ctx, &selection);

@@ -8,7 +8,9 @@ use tracing_subscriber::EnvFilter;
 /// Installs the tracing subscriber (`RUST_LOG` filters, default `info`). Call once, from `main`.
 pub fn init_tracing(format: &str) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,async_nats=warn"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_target(false);
+    // Logs go to standard error: standard output carries what a command produces (an export, a report, the
+    // address `serve` listens on).
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_target(false).with_writer(std::io::stderr);
     let _ = if format == "json" { builder.json().try_init() } else { builder.try_init() };
 }
 
