@@ -1,6 +1,6 @@
 //! `hub.referrals`: the hub's referrals and the outcome of each onward referral.
 
-use casetrack_platform::log::Commit;
+use casetrack_platform::log::{Commit, events};
 use casetrack_platform::projection::{Projection, ProjectionError, decode};
 use casetrack_proto::ReferralId;
 use casetrack_proto::contact::ConsentBasis;
@@ -45,13 +45,12 @@ impl Projection for Referrals {
         commits: &'a [Commit],
     ) -> BoxFuture<'a, Result<(), ProjectionError>> {
         Box::pin(async move {
-            for commit in commits {
-                for envelope in &commit.events {
-                    let at = envelope.occurred_at.to_rfc3339();
-                    if let Some(event) = decode::<HubEvent>(commit.position, envelope)? {
-                        match event {
-                            HubEvent::ReferralReceived(e) => {
-                                sqlx::query(
+            for (position, envelope) in events(commits) {
+                let at = envelope.occurred_at.to_rfc3339();
+                if let Some(event) = decode::<HubEvent>(position, envelope)? {
+                    match event {
+                        HubEvent::ReferralReceived(e) => {
+                            sqlx::query(
                                     "INSERT INTO hub_referrals (referral_id, person_id, source, offence_category, \
                                      domestic_abuse, crime_reference, crime_reported_on, received_at, status, enhanced_rights) \
                                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (referral_id) DO NOTHING",
@@ -72,10 +71,10 @@ impl Projection for Referrals {
                                 .bind(i64::from(e.enhanced_rights))
                                 .execute(&mut *tx)
                                 .await?;
-                            }
-                            HubEvent::ContactAttemptRecorded(e) => {
-                                let id = e.referral_id.to_string();
-                                sqlx::query(
+                        }
+                        HubEvent::ContactAttemptRecorded(e) => {
+                            let id = e.referral_id.to_string();
+                            sqlx::query(
                                     "INSERT INTO hub_contact_attempts (referral_id, attempt_no, channel, attempted_at, time_band, outcome) \
                                      VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (referral_id, attempt_no) DO NOTHING",
                                 )
@@ -87,7 +86,7 @@ impl Projection for Referrals {
                                 .bind(code(&e.outcome))
                                 .execute(&mut *tx)
                                 .await?;
-                                sqlx::query(
+                            sqlx::query(
                                     "UPDATE hub_referrals SET attempts = attempts + 1, status = CASE WHEN $1 = 1 AND \
                                      status = 'awaiting_contact' THEN 'contacted' ELSE status END WHERE referral_id = $2",
                                 )
@@ -95,20 +94,18 @@ impl Projection for Referrals {
                                 .bind(&id)
                                 .execute(&mut *tx)
                                 .await?;
-                            }
-                            HubEvent::SupportAccepted(e) => set_status(tx, e.referral_id, "supported", None).await?,
-                            HubEvent::UnableToContactRecorded(e) => {
-                                set_status(tx, e.referral_id, "unable_to_contact", Some(&at)).await?
-                            }
-                            HubEvent::ReturnedToReferrer(e) => {
-                                set_status(tx, e.referral_id, "returned_to_referrer", Some(&at)).await?
-                            }
-                            HubEvent::SupportDeclined(e) => {
-                                set_status(tx, e.referral_id, "declined", Some(&at)).await?
-                            }
-                            HubEvent::ReferralClosed(e) => set_status(tx, e.referral_id, "closed", Some(&at)).await?,
-                            HubEvent::ReportedToPolice(e) => {
-                                sqlx::query(
+                        }
+                        HubEvent::SupportAccepted(e) => set_status(tx, e.referral_id, "supported", None).await?,
+                        HubEvent::UnableToContactRecorded(e) => {
+                            set_status(tx, e.referral_id, "unable_to_contact", Some(&at)).await?
+                        }
+                        HubEvent::ReturnedToReferrer(e) => {
+                            set_status(tx, e.referral_id, "returned_to_referrer", Some(&at)).await?
+                        }
+                        HubEvent::SupportDeclined(e) => set_status(tx, e.referral_id, "declined", Some(&at)).await?,
+                        HubEvent::ReferralClosed(e) => set_status(tx, e.referral_id, "closed", Some(&at)).await?,
+                        HubEvent::ReportedToPolice(e) => {
+                            sqlx::query(
                                     "UPDATE hub_referrals SET crime_reference = $1, crime_reported_on = $2 WHERE referral_id = $3",
                                 )
                                 .bind(&e.crime_reference)
@@ -116,9 +113,9 @@ impl Projection for Referrals {
                                 .bind(e.referral_id.to_string())
                                 .execute(&mut *tx)
                                 .await?;
-                            }
-                            HubEvent::OnwardReferralMade(e) => {
-                                sqlx::query(
+                        }
+                        HubEvent::OnwardReferralMade(e) => {
+                            sqlx::query(
                                     "INSERT INTO hub_onward_referrals (referral_id, service, referred_at) VALUES ($1, $2, $3) \
                                      ON CONFLICT (referral_id, service) DO NOTHING",
                                 )
@@ -127,14 +124,14 @@ impl Projection for Referrals {
                                 .bind(&at)
                                 .execute(&mut *tx)
                                 .await?;
-                            }
                         }
                     }
-                    // The closed loop: the specialist service's case shows on the hub's referral.
-                    if let Some(SpecialistEvent::CaseOpened(e)) = decode::<SpecialistEvent>(commit.position, envelope)?
-                        && let CaseOrigin::Hub { referral_id, .. } = e.origin
-                    {
-                        sqlx::query(
+                }
+                // The closed loop: the specialist service's case shows on the hub's referral.
+                if let Some(SpecialistEvent::CaseOpened(e)) = decode::<SpecialistEvent>(position, envelope)?
+                    && let CaseOrigin::Hub { referral_id, .. } = e.origin
+                {
+                    sqlx::query(
                             "UPDATE hub_onward_referrals SET case_id = $1, case_opened_at = $2 WHERE referral_id = $3 AND service = $4",
                         )
                         .bind(e.case_id.to_string())
@@ -143,7 +140,6 @@ impl Projection for Referrals {
                         .bind(e.service.as_str())
                         .execute(&mut *tx)
                         .await?;
-                    }
                 }
             }
             Ok(())

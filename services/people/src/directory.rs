@@ -1,6 +1,6 @@
 //! `people.directory`: who is known, by blind match key. No plaintext ever reaches this table.
 
-use casetrack_platform::log::Commit;
+use casetrack_platform::log::{Commit, events};
 use casetrack_platform::projection::{Projection, ProjectionError, decode};
 use casetrack_proto::people::{DuplicateDecision, PeopleEvent};
 use futures::future::BoxFuture;
@@ -23,46 +23,44 @@ impl Projection for Directory {
         commits: &'a [Commit],
     ) -> BoxFuture<'a, Result<(), ProjectionError>> {
         Box::pin(async move {
-            for commit in commits {
-                for envelope in &commit.events {
-                    match decode::<PeopleEvent>(commit.position, envelope)? {
-                        Some(PeopleEvent::PersonRegistered(e)) => {
-                            sqlx::query(
-                                "INSERT INTO people (person_id, match_key, registered_at) VALUES ($1, $2, $3) \
+            for (position, envelope) in events(commits) {
+                match decode::<PeopleEvent>(position, envelope)? {
+                    Some(PeopleEvent::PersonRegistered(e)) => {
+                        sqlx::query(
+                            "INSERT INTO people (person_id, match_key, registered_at) VALUES ($1, $2, $3) \
                                  ON CONFLICT (person_id) DO NOTHING",
-                            )
-                            .bind(e.person_id.to_string())
-                            .bind(&e.match_key)
-                            .bind(envelope.occurred_at.to_rfc3339())
-                            .execute(&mut *tx)
-                            .await?;
-                        }
-                        Some(PeopleEvent::DuplicateDecided(e)) => {
-                            let decision = match e.decision {
-                                DuplicateDecision::Linked => "linked",
-                                DuplicateDecision::Rejected => "rejected",
-                            };
-                            sqlx::query(
-                                "INSERT INTO people_duplicate_decisions (person_id, other_person_id, decision, decided_at) \
+                        )
+                        .bind(e.person_id.to_string())
+                        .bind(&e.match_key)
+                        .bind(envelope.occurred_at.to_rfc3339())
+                        .execute(&mut *tx)
+                        .await?;
+                    }
+                    Some(PeopleEvent::DuplicateDecided(e)) => {
+                        let decision = match e.decision {
+                            DuplicateDecision::Linked => "linked",
+                            DuplicateDecision::Rejected => "rejected",
+                        };
+                        sqlx::query(
+                            "INSERT INTO people_duplicate_decisions (person_id, other_person_id, decision, decided_at) \
                                  VALUES ($1, $2, $3, $4) ON CONFLICT (person_id, other_person_id) \
                                  DO UPDATE SET decision = excluded.decision, decided_at = excluded.decided_at",
-                            )
-                            .bind(e.person_id.to_string())
-                            .bind(e.other_person_id.to_string())
-                            .bind(decision)
+                        )
+                        .bind(e.person_id.to_string())
+                        .bind(e.other_person_id.to_string())
+                        .bind(decision)
+                        .bind(envelope.occurred_at.to_rfc3339())
+                        .execute(&mut *tx)
+                        .await?;
+                    }
+                    Some(PeopleEvent::PersonErased(e)) => {
+                        sqlx::query("UPDATE people SET match_key = NULL, erased_at = $1 WHERE person_id = $2")
                             .bind(envelope.occurred_at.to_rfc3339())
+                            .bind(e.person_id.to_string())
                             .execute(&mut *tx)
                             .await?;
-                        }
-                        Some(PeopleEvent::PersonErased(e)) => {
-                            sqlx::query("UPDATE people SET match_key = NULL, erased_at = $1 WHERE person_id = $2")
-                                .bind(envelope.occurred_at.to_rfc3339())
-                                .bind(e.person_id.to_string())
-                                .execute(&mut *tx)
-                                .await?;
-                        }
-                        None => {}
                     }
+                    None => {}
                 }
             }
             Ok(())

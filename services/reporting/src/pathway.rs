@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use casetrack_platform::log::Commit;
+use casetrack_platform::log::{Commit, events};
 use casetrack_platform::projection::{Projection, ProjectionError, decode};
 use casetrack_proto::hub::{HubEvent, ReferralSource};
 use casetrack_proto::specialist::SpecialistEvent;
@@ -52,22 +52,21 @@ impl Projection for Pathway {
     ) -> BoxFuture<'a, Result<(), ProjectionError>> {
         Box::pin(async move {
             let mut counts = BTreeMap::new();
-            for commit in commits {
-                for envelope in &commit.events {
-                    // Counting rule: the month is the calendar month (UTC) of the event's domain time.
-                    let month = envelope.occurred_at.format("%Y-%m").to_string();
-                    let hub_figure = match decode::<HubEvent>(commit.position, envelope)? {
-                        Some(HubEvent::ReferralReceived(e)) => {
-                            if e.source == ReferralSource::SelfReferral {
-                                count(&mut counts, "hub", month.clone(), figure::SELF_REFERRALS.into());
-                            }
-                            Some(figure::REFERRALS_RECEIVED.to_owned())
+            for (position, envelope) in events(commits) {
+                // Counting rule: the month is the calendar month (UTC) of the event's domain time.
+                let month = envelope.occurred_at.format("%Y-%m").to_string();
+                let hub_figure = match decode::<HubEvent>(position, envelope)? {
+                    Some(HubEvent::ReferralReceived(e)) => {
+                        if e.source == ReferralSource::SelfReferral {
+                            count(&mut counts, "hub", month.clone(), figure::SELF_REFERRALS.into());
                         }
-                        Some(HubEvent::ReportedToPolice(_)) => Some(figure::SELF_REFERRALS_REPORTED.to_owned()),
-                        Some(HubEvent::ContactAttemptRecorded(e)) => {
-                            count(&mut counts, "hub", month.clone(), figure::CONTACT_ATTEMPTS.into());
-                            // Contacted once per referral: at its first reached attempt.
-                            let first_reach = e.outcome.reached()
+                        Some(figure::REFERRALS_RECEIVED.to_owned())
+                    }
+                    Some(HubEvent::ReportedToPolice(_)) => Some(figure::SELF_REFERRALS_REPORTED.to_owned()),
+                    Some(HubEvent::ContactAttemptRecorded(e)) => {
+                        count(&mut counts, "hub", month.clone(), figure::CONTACT_ATTEMPTS.into());
+                        // Contacted once per referral: at its first reached attempt.
+                        let first_reach = e.outcome.reached()
                                 && sqlx::query(
                                     "INSERT INTO reporting_contacted (referral_id) VALUES ($1) ON CONFLICT (referral_id) DO NOTHING",
                                 )
@@ -76,25 +75,23 @@ impl Projection for Pathway {
                                 .await?
                                 .rows_affected()
                                     == 1;
-                            first_reach.then(|| figure::CONTACTED.to_owned())
-                        }
-                        Some(HubEvent::SupportAccepted(_)) => Some(figure::SUPPORTED.to_owned()),
-                        Some(HubEvent::SupportDeclined(_)) => Some(figure::DECLINED.to_owned()),
-                        Some(HubEvent::UnableToContactRecorded(_)) => Some(figure::UNABLE_TO_CONTACT.to_owned()),
-                        Some(HubEvent::ReturnedToReferrer(_)) => Some(figure::NO_SAFE_CONTACT.to_owned()),
-                        Some(HubEvent::ReferralClosed(_)) => Some(figure::CLOSED.to_owned()),
-                        Some(HubEvent::OnwardReferralMade(e)) => {
-                            Some(format!("{}{}", figure::ONWARD_PREFIX, e.target_service))
-                        }
-                        None => None,
-                    };
-                    if let Some(name) = hub_figure {
-                        count(&mut counts, "hub", month.clone(), name);
+                        first_reach.then(|| figure::CONTACTED.to_owned())
                     }
-                    if let Some(SpecialistEvent::CaseOpened(e)) = decode::<SpecialistEvent>(commit.position, envelope)?
-                    {
-                        count(&mut counts, e.service.as_str(), month, figure::CASES_OPENED.into());
+                    Some(HubEvent::SupportAccepted(_)) => Some(figure::SUPPORTED.to_owned()),
+                    Some(HubEvent::SupportDeclined(_)) => Some(figure::DECLINED.to_owned()),
+                    Some(HubEvent::UnableToContactRecorded(_)) => Some(figure::UNABLE_TO_CONTACT.to_owned()),
+                    Some(HubEvent::ReturnedToReferrer(_)) => Some(figure::NO_SAFE_CONTACT.to_owned()),
+                    Some(HubEvent::ReferralClosed(_)) => Some(figure::CLOSED.to_owned()),
+                    Some(HubEvent::OnwardReferralMade(e)) => {
+                        Some(format!("{}{}", figure::ONWARD_PREFIX, e.target_service))
                     }
+                    None => None,
+                };
+                if let Some(name) = hub_figure {
+                    count(&mut counts, "hub", month.clone(), name);
+                }
+                if let Some(SpecialistEvent::CaseOpened(e)) = decode::<SpecialistEvent>(position, envelope)? {
+                    count(&mut counts, e.service.as_str(), month, figure::CASES_OPENED.into());
                 }
             }
             for ((service, month, figure), value) in counts {

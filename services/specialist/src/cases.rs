@@ -1,6 +1,6 @@
 //! `specialist.cases.<service>`: one service's cases.
 
-use casetrack_platform::log::Commit;
+use casetrack_platform::log::{Commit, events};
 use casetrack_platform::projection::{Projection, ProjectionError, decode};
 use casetrack_proto::ServiceCode;
 use casetrack_proto::specialist::{CaseOrigin, SpecialistEvent};
@@ -45,32 +45,29 @@ impl Projection for Cases {
         commits: &'a [Commit],
     ) -> BoxFuture<'a, Result<(), ProjectionError>> {
         Box::pin(async move {
-            for commit in commits {
-                for envelope in &commit.events {
-                    let Some(SpecialistEvent::CaseOpened(e)) = decode::<SpecialistEvent>(commit.position, envelope)?
-                    else {
-                        continue;
-                    };
-                    if e.service != self.service {
-                        continue;
-                    }
-                    let (origin, referral_id) = match &e.origin {
-                        CaseOrigin::Hub { referral_id, .. } => ("hub".to_owned(), Some(referral_id.to_string())),
-                        CaseOrigin::Direct { source } => (source.clone(), None),
-                    };
-                    sqlx::query(
-                        "INSERT INTO specialist_cases (case_id, service, person_id, referral_id, origin, opened_at) \
-                         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (case_id) DO NOTHING",
-                    )
-                    .bind(e.case_id.to_string())
-                    .bind(e.service.as_str())
-                    .bind(e.person_id.to_string())
-                    .bind(referral_id)
-                    .bind(origin)
-                    .bind(envelope.occurred_at.to_rfc3339())
-                    .execute(&mut *tx)
-                    .await?;
+            for (position, envelope) in events(commits) {
+                let Some(SpecialistEvent::CaseOpened(e)) = decode::<SpecialistEvent>(position, envelope)? else {
+                    continue;
+                };
+                if e.service != self.service {
+                    continue;
                 }
+                let (origin, referral_id) = match &e.origin {
+                    CaseOrigin::Hub { referral_id, .. } => ("hub".to_owned(), Some(referral_id.to_string())),
+                    CaseOrigin::Direct { source } => (source.clone(), None),
+                };
+                sqlx::query(
+                    "INSERT INTO specialist_cases (case_id, service, person_id, referral_id, origin, opened_at) \
+                         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (case_id) DO NOTHING",
+                )
+                .bind(e.case_id.to_string())
+                .bind(e.service.as_str())
+                .bind(e.person_id.to_string())
+                .bind(referral_id)
+                .bind(origin)
+                .bind(envelope.occurred_at.to_rfc3339())
+                .execute(&mut *tx)
+                .await?;
             }
             Ok(())
         })

@@ -99,6 +99,11 @@ pub struct Commit {
     pub events: Vec<Envelope>,
 }
 
+/// Every event of a batch of commits, in order, each with its commit's position (what projections iterate).
+pub fn events(commits: &[Commit]) -> impl Iterator<Item = (Position, &Envelope)> {
+    commits.iter().flat_map(|commit| commit.events.iter().map(move |event| (commit.position, event)))
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum LogError {
     /// Optimistic concurrency: someone else wrote to the aggregate first. Reload and decide again.
