@@ -17,6 +17,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::api::Hub;
 use crate::clock::{FIRST_CONTACT_WORKING_DAYS, working_days_after};
+use crate::referrals::code;
 
 pub const PAGE_SIZE: i64 = 50;
 
@@ -50,10 +51,6 @@ pub struct AwaitingContactItem {
     pub first_attempt_due: String,
     /// No attempt yet and the due day has passed.
     pub overdue: bool,
-}
-
-fn band_code(band: TimeBand) -> String {
-    serde_json::to_value(band).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
 }
 
 /// Referrals awaiting contact, enhanced rights first, then oldest first.
@@ -122,8 +119,8 @@ pub async fn awaiting_contact(
                 enhanced_rights: row.get::<i64, _>(3) != 0,
                 domestic_abuse: row.get::<i64, _>(4) != 0,
                 attempts,
-                bands_tried: tally.bands.iter().copied().map(band_code).collect(),
-                suggested_band: rule.next_band(&tally).map(band_code),
+                bands_tried: tally.bands.iter().copied().map(|band| code(&band)).collect(),
+                suggested_band: rule.next_band(&tally).map(|band| code(&band)),
                 first_attempt_due: due.to_string(),
                 overdue: attempts == 0 && today > due,
             }

@@ -26,7 +26,8 @@ async fn set_status(
     Ok(())
 }
 
-fn code<T: serde::Serialize>(value: &T) -> String {
+/// The stored code of an enum value: its serde name (`no_answer`, `police_feed`, ...).
+pub(crate) fn code<T: serde::Serialize>(value: &T) -> String {
     serde_json::to_value(value).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
 }
 
