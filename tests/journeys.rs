@@ -222,7 +222,7 @@ async fn journey(t: &Topology) -> String {
         assert_eq!(status, 200, "{body}");
         if n == 1 {
             // The work queue shows what was tried and suggests the time of day not yet tried.
-            let queue = format!("{}/api/hub/queues/awaiting-contact?wait_for={}", t.hub, body["position"]);
+            let queue = format!("{}/api/hub/queues/next-attempt?wait_for={}", t.hub, body["position"]);
             let (status, queue) = get(queue).await;
             assert_eq!(status, 200, "{queue}");
             let item =

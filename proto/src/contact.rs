@@ -105,6 +105,20 @@ pub enum TimeBand {
     OutOfHours,
 }
 
+impl TimeBand {
+    pub const ALL: [TimeBand; 4] = [Self::Morning, Self::Afternoon, Self::Evening, Self::OutOfHours];
+
+    /// The words a caseworker uses.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Morning => "morning",
+            Self::Afternoon => "afternoon",
+            Self::Evening => "evening",
+            Self::OutOfHours => "out of hours",
+        }
+    }
+}
+
 /// What one contact attempt came to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]

@@ -5,7 +5,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::contact::{AttemptOutcome, ConsentBasis, ContactChannel, OutcomeAnswer, SafeContact, TimeBand};
-use crate::ids::{PersonId, ReferralId, ServiceCode};
+use crate::ids::{PersonId, ReferralId, ServiceCode, StaffName};
 use crate::profile::VictimProfile;
 
 crate::contract! {
@@ -20,6 +20,11 @@ crate::contract! {
         OnwardReferralMade(OnwardReferralMade) = 1,
         ReferralClosed(ReferralClosed) = 1,
         ReportedToPolice(ReportedToPolice) = 1,
+        ReferralAllocated(ReferralAllocated) = 1,
+        SafeContactUpdated(SafeContactUpdated) = 1,
+        OutreachSent(OutreachSent) = 1,
+        NeedsAssessed(NeedsAssessed) = 1,
+        SupportSessionRecorded(SupportSessionRecorded) = 1,
     }
 }
 
@@ -143,4 +148,57 @@ pub enum OffenceCategory {
     Fraud,
     HateCrime,
     Other,
+}
+
+/// A hub officer took the referral on (or it was handed to another officer).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ReferralAllocated {
+    pub referral_id: ReferralId,
+    pub officer: StaffName,
+    /// Who had it before, when it was re-allocated.
+    pub previous_officer: Option<StaffName>,
+}
+
+/// The victim told the hub how they may (and may not) be contacted; this replaces what the referrer gave.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct SafeContactUpdated {
+    pub referral_id: ReferralId,
+    pub safe_contact: SafeContact,
+    /// Times of day the victim may be phoned or visited; empty means any time.
+    pub safe_times: Vec<TimeBand>,
+}
+
+/// A letter or email about the hub's support went to the victim (only where that channel is safe).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct OutreachSent {
+    pub referral_id: ReferralId,
+    pub channel: ContactChannel,
+}
+
+/// A hub officer assessed the contacted victim's needs (a later assessment is a reassessment).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct NeedsAssessed {
+    pub referral_id: ReferralId,
+    /// Need-category codes of the hub's list (`reference/need-categories.json`).
+    pub needs: Vec<String>,
+    pub reassessment: bool,
+}
+
+/// One session of support the hub gave the victim.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct SupportSessionRecorded {
+    pub referral_id: ReferralId,
+    pub held_on: NaiveDate,
+    pub mode: SessionMode,
+    pub minutes: u32,
+}
+
+/// How a support session was held.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SessionMode {
+    Phone,
+    InPerson,
+    Video,
+    Written,
 }

@@ -152,3 +152,48 @@ impl std::fmt::Display for ServiceCode {
         f.write_str(&self.0)
     }
 }
+
+/// A member of staff, by user name (`a.khan`): who a referral or case is allocated to. Accounts (issue 6) use the
+/// same names, so allocations made before sign-in existed keep meaning the same person.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+#[serde(try_from = "String", into = "String")]
+pub struct StaffName(String);
+
+impl StaffName {
+    pub fn parse(value: &str) -> Result<Self, String> {
+        let value = value.trim().to_lowercase();
+        let ok = !value.is_empty()
+            && value.len() <= 64
+            && value.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b))
+            && value.as_bytes()[0].is_ascii_lowercase();
+        if ok {
+            Ok(Self(value))
+        } else {
+            Err("a user name is 1 to 64 lowercase letters, digits, dots, dashes or underscores, starting with a letter"
+                .into())
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for StaffName {
+    type Error = String;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        Self::parse(&value)
+    }
+}
+
+impl From<StaffName> for String {
+    fn from(value: StaffName) -> Self {
+        value.0
+    }
+}
+
+impl std::fmt::Display for StaffName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}

@@ -7,13 +7,13 @@ use axum::{Json, Router};
 use casetrack_platform::Context;
 use casetrack_platform::command::{CommandMeta, execute};
 use casetrack_platform::http::{ApiError, ErrorBody, wait_for};
-use casetrack_proto::contact::{AttemptOutcome, ConsentBasis, ContactChannel, OutcomeAnswer, SafeContact};
+use casetrack_proto::contact::{AttemptOutcome, ConsentBasis, ContactChannel, OutcomeAnswer, SafeContact, TimeBand};
 use casetrack_proto::hub::{
     ContactAttemptRecorded, HubEvent, MeasureAnswer, OffenceCategory, ReferralReceived, ReferralSource,
-    ReportedToPolice,
+    ReportedToPolice, SessionMode, SupportSessionRecorded,
 };
 use casetrack_proto::profile::VictimProfile;
-use casetrack_proto::{Actor, PersonId, ReferralId, Role, ServiceCode};
+use casetrack_proto::{Actor, PersonId, ReferralId, Role, ServiceCode, StaffName};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
@@ -21,8 +21,9 @@ use utoipa::{IntoParams, OpenApi, ToSchema};
 
 use crate::HubSettings;
 use crate::referral::{
-    Referral, accept_support, close, decline_support, receive, record_attempt, record_police_report,
-    record_unable_to_contact, refer_on, return_to_referrer,
+    Referral, ReferralRejection, accept_support, allocate, assess_needs, close, decline_support, receive,
+    record_attempt, record_police_report, record_session, record_unable_to_contact, refer_on, return_to_referrer,
+    send_outreach, update_safe_contact,
 };
 
 #[derive(OpenApi)]
@@ -38,7 +39,12 @@ use crate::referral::{
         refer_on_route,
         close_route,
         reported_to_police_route,
-        crate::queues::awaiting_contact
+        allocate_route,
+        safe_contact_route,
+        outreach_route,
+        needs_route,
+        session_route,
+        crate::queues::queue_route
     ),
     components(schemas(
         ReceiveReferralRequest,
@@ -48,8 +54,13 @@ use crate::referral::{
         ClosureRequest,
         ClosureAnswer,
         PoliceReportRequest,
-        crate::queues::AwaitingContactQueue,
-        crate::queues::AwaitingContactItem,
+        AllocationRequest,
+        SafeContactRequest,
+        OutreachRequest,
+        NeedsRequest,
+        SessionRequest,
+        crate::queues::Queue,
+        crate::queues::QueueItem,
         Written,
         ReferralView,
         OnwardReferralView,
@@ -82,7 +93,7 @@ impl Hub {
 pub fn router(ctx: Context, settings: HubSettings) -> Router {
     Router::new()
         .route("/api/hub/referrals", post(receive_referral))
-        .route("/api/hub/queues/awaiting-contact", get(crate::queues::awaiting_contact))
+        .route("/api/hub/queues/{queue}", get(crate::queues::queue_route))
         .route("/api/hub/referrals/{referral_id}", get(get_referral))
         .route("/api/hub/referrals/{referral_id}/contact-attempts", post(record_attempt_route))
         .route("/api/hub/referrals/{referral_id}/unable-to-contact", post(unable_to_contact_route))
@@ -92,28 +103,12 @@ pub fn router(ctx: Context, settings: HubSettings) -> Router {
         .route("/api/hub/referrals/{referral_id}/onward-referrals", post(refer_on_route))
         .route("/api/hub/referrals/{referral_id}/closure", post(close_route))
         .route("/api/hub/referrals/{referral_id}/reported-to-police", post(reported_to_police_route))
+        .route("/api/hub/referrals/{referral_id}/allocation", post(allocate_route))
+        .route("/api/hub/referrals/{referral_id}/safe-contact", post(safe_contact_route))
+        .route("/api/hub/referrals/{referral_id}/outreach", post(outreach_route))
+        .route("/api/hub/referrals/{referral_id}/needs-assessments", post(needs_route))
+        .route("/api/hub/referrals/{referral_id}/support-sessions", post(session_route))
         .with_state(Hub { ctx, settings })
-}
-
-/// Runs one decision on one referral, happening now, and answers with where it was written.
-async fn decide_on(
-    hub: &Hub,
-    referral_id: ReferralId,
-    decide: impl Fn(&Referral) -> Result<Vec<HubEvent>, crate::referral::ReferralRejection>,
-) -> Result<Json<Written>, ApiError> {
-    decide_at(hub, referral_id, chrono::Utc::now(), decide).await
-}
-
-/// The same, for something that happened at `occurred_at` (a contact attempt recorded after the call).
-async fn decide_at(
-    hub: &Hub,
-    referral_id: ReferralId,
-    occurred_at: chrono::DateTime<chrono::Utc>,
-    decide: impl Fn(&Referral) -> Result<Vec<HubEvent>, crate::referral::ReferralRejection>,
-) -> Result<Json<Written>, ApiError> {
-    let meta = CommandMeta::new(actor(), occurred_at);
-    let executed = execute::<Referral, _>(&hub.ctx.log, referral_id.0, &meta, decide).await?;
-    Ok(Json(Written { referral_id, position: executed.position.map_or(0, |p| p.0) }))
 }
 
 fn actor() -> Actor {
@@ -162,49 +157,264 @@ pub struct Written {
 #[utoipa::path(post, path = "/api/hub/referrals", request_body = ReceiveReferralRequest,
     responses((status = 201, body = Written), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody), (status = 503, body = ErrorBody)))]
 pub async fn receive_referral(
-    State(Hub { ctx, .. }): State<Hub>,
+    State(hub): State<Hub>,
     Json(request): Json<ReceiveReferralRequest>,
 ) -> Result<(StatusCode, Json<Written>), ApiError> {
-    let now = chrono::Utc::now();
-    let crime_reference = request.crime_reference.map(|r| r.trim().to_owned()).filter(|r| !r.is_empty());
-    if crime_reference.as_ref().is_some_and(|r| r.len() > 64) {
-        return Err(ApiError::rejected(
-            "crime_reference_too_long",
-            "The crime reference can be at most 64 characters.",
-        ));
-    }
-    if request.crime_reported_on.is_some_and(|d| d > now.date_naive()) {
-        return Err(ApiError::rejected(
-            "crime_reported_in_future",
-            "The date the crime was reported cannot be in the future.",
-        ));
-    }
-    let consent = request.consent.unwrap_or(ConsentBasis::OptOut);
-    let consent_override_reason =
-        request.consent_override_reason.map(|r| r.trim().to_owned()).filter(|r| !r.is_empty());
-    if consent == ConsentBasis::Overridden && consent_override_reason.is_none() {
-        return Err(ApiError::rejected("override_reason_required", "Give the reason consent was overridden."));
-    }
-    let referral_id = ReferralId::new();
-    let received = ReferralReceived {
-        referral_id,
-        person_id: request.person_id,
-        source: request.source,
-        offence_category: request.offence_category,
-        domestic_abuse: request.domestic_abuse,
-        crime_reference,
-        crime_reported_on: request.crime_reported_on,
-        safe_contact: request.safe_contact,
-        consent,
-        consent_override_reason,
-        enhanced_rights: request.enhanced_rights,
-        profile: request.profile,
-    };
-    let meta = CommandMeta::new(actor(), now);
-    let executed =
-        execute::<Referral, _>(&ctx.log, referral_id.0, &meta, |state| receive(state, received.clone())).await?;
-    Ok((StatusCode::CREATED, Json(Written { referral_id, position: executed.position.map_or(0, |p| p.0) })))
+    Ok((StatusCode::CREATED, Json(hub.receive(ReferralId::new(), request).await?)))
 }
+
+impl Hub {
+    /// Runs one decision on one referral, happening now, and answers with where it was written.
+    pub async fn decide(
+        &self,
+        referral_id: ReferralId,
+        decide: impl Fn(&Referral) -> Result<Vec<HubEvent>, ReferralRejection>,
+    ) -> Result<Written, ApiError> {
+        self.decide_at(referral_id, chrono::Utc::now(), decide).await
+    }
+
+    /// The same, for something that happened at `occurred_at` (a contact attempt recorded after the call).
+    pub async fn decide_at(
+        &self,
+        referral_id: ReferralId,
+        occurred_at: chrono::DateTime<chrono::Utc>,
+        decide: impl Fn(&Referral) -> Result<Vec<HubEvent>, ReferralRejection>,
+    ) -> Result<Written, ApiError> {
+        let meta = CommandMeta::new(actor(), occurred_at);
+        let executed = execute::<Referral, _>(&self.ctx.log, referral_id.0, &meta, decide).await?;
+        Ok(Written { referral_id, position: executed.position.map_or(0, |p| p.0) })
+    }
+
+    /// Receives a referral for a registered person under the id given (pages and imports choose it).
+    pub async fn receive(&self, referral_id: ReferralId, request: ReceiveReferralRequest) -> Result<Written, ApiError> {
+        let now = chrono::Utc::now();
+        let crime_reference = request.crime_reference.map(|r| r.trim().to_owned()).filter(|r| !r.is_empty());
+        if crime_reference.as_ref().is_some_and(|r| r.len() > 64) {
+            return Err(ApiError::rejected(
+                "crime_reference_too_long",
+                "The crime reference can be at most 64 characters.",
+            ));
+        }
+        if request.crime_reported_on.is_some_and(|d| d > now.date_naive()) {
+            return Err(ApiError::rejected(
+                "crime_reported_in_future",
+                "The date the crime was reported cannot be in the future.",
+            ));
+        }
+        let consent = request.consent.unwrap_or(ConsentBasis::OptOut);
+        let consent_override_reason =
+            request.consent_override_reason.map(|r| r.trim().to_owned()).filter(|r| !r.is_empty());
+        if consent == ConsentBasis::Overridden && consent_override_reason.is_none() {
+            return Err(ApiError::rejected("override_reason_required", "Give the reason consent was overridden."));
+        }
+        let received = ReferralReceived {
+            referral_id,
+            person_id: request.person_id,
+            source: request.source,
+            offence_category: request.offence_category,
+            domestic_abuse: request.domestic_abuse,
+            crime_reference,
+            crime_reported_on: request.crime_reported_on,
+            safe_contact: request.safe_contact,
+            consent,
+            consent_override_reason,
+            enhanced_rights: request.enhanced_rights,
+            profile: request.profile,
+        };
+        self.decide_at(referral_id, now, |state| receive(state, received.clone())).await
+    }
+
+    pub async fn refer_on(&self, referral_id: ReferralId, service: ServiceCode) -> Result<Written, ApiError> {
+        self.decide(referral_id, |state| refer_on(state, referral_id, service.clone())).await
+    }
+
+    pub async fn record_attempt(
+        &self,
+        referral_id: ReferralId,
+        request: ContactAttemptRequest,
+    ) -> Result<Written, ApiError> {
+        if request.attempted_at > chrono::Utc::now() + chrono::Duration::minutes(5) {
+            return Err(ApiError::rejected("attempt_in_future", "A contact attempt cannot be recorded in the future."));
+        }
+        let attempt = ContactAttemptRecorded {
+            referral_id,
+            channel: request.channel,
+            attempted_at: request.attempted_at,
+            time_band: casetrack_platform::contact::time_band(request.attempted_at),
+            outcome: request.outcome,
+        };
+        // The attempt happened when it was made, not when it was typed in: that is its domain time.
+        self.decide_at(referral_id, request.attempted_at, |state| record_attempt(state, attempt.clone())).await
+    }
+
+    pub async fn record_unable_to_contact(&self, referral_id: ReferralId) -> Result<Written, ApiError> {
+        let rule = self.settings.attempt_rule;
+        self.decide(referral_id, |state| record_unable_to_contact(state, referral_id, rule)).await
+    }
+
+    /// Closes the referral with the victim's answers to the outcome measures in force today.
+    pub async fn close(&self, referral_id: ReferralId, request: ClosureRequest) -> Result<Written, ApiError> {
+        let today = chrono::Utc::now().date_naive();
+        let set = crate::measures::in_force(today)
+            .ok_or_else(|| ApiError::unavailable(anyhow::anyhow!("no outcome-measure list is in force on {today}")))?;
+        let mut answers = Vec::with_capacity(request.answers.len());
+        for answer in request.answers {
+            if !set.measures.iter().any(|m| m.code == answer.measure) {
+                let known: Vec<&str> = set.measures.iter().map(|m| m.code.as_str()).collect();
+                return Err(ApiError::rejected(
+                    "unknown_measure",
+                    format!(
+                        "{:?} is not an outcome measure of list {}; use one of {}",
+                        answer.measure,
+                        set.version,
+                        known.join(", ")
+                    ),
+                ));
+            }
+            answers.push(MeasureAnswer { measure: answer.measure, answer: answer.answer });
+        }
+        self.decide(referral_id, |state| close(state, referral_id, &set.version, answers.clone())).await
+    }
+
+    pub async fn record_police_report(
+        &self,
+        referral_id: ReferralId,
+        request: PoliceReportRequest,
+    ) -> Result<Written, ApiError> {
+        if request.reported_on > chrono::Utc::now().date_naive() {
+            return Err(ApiError::rejected(
+                "reported_in_future",
+                "The date reported to police cannot be in the future.",
+            ));
+        }
+        let crime_reference = request.crime_reference.trim().to_owned();
+        if crime_reference.len() > 64 {
+            return Err(ApiError::rejected(
+                "crime_reference_too_long",
+                "The crime reference can be at most 64 characters.",
+            ));
+        }
+        let report = ReportedToPolice { referral_id, crime_reference, reported_on: request.reported_on };
+        self.decide(referral_id, |state| record_police_report(state, report.clone())).await
+    }
+
+    pub async fn allocate(&self, referral_id: ReferralId, request: AllocationRequest) -> Result<Written, ApiError> {
+        let officer = StaffName::parse(&request.officer).map_err(|why| ApiError::rejected("officer_invalid", why))?;
+        self.decide(referral_id, |state| allocate(state, referral_id, officer.clone())).await
+    }
+
+    pub async fn update_safe_contact(
+        &self,
+        referral_id: ReferralId,
+        request: SafeContactRequest,
+    ) -> Result<Written, ApiError> {
+        self.decide(referral_id, |state| {
+            update_safe_contact(state, referral_id, request.safe_contact.clone(), request.safe_times.clone())
+        })
+        .await
+    }
+
+    pub async fn send_outreach(&self, referral_id: ReferralId, request: OutreachRequest) -> Result<Written, ApiError> {
+        self.decide(referral_id, |state| send_outreach(state, referral_id, request.channel)).await
+    }
+
+    pub async fn assess_needs(&self, referral_id: ReferralId, request: NeedsRequest) -> Result<Written, ApiError> {
+        crate::needs::validate(&request.needs).map_err(|why| ApiError::rejected("unknown_need", why))?;
+        self.decide(referral_id, |state| assess_needs(state, referral_id, request.needs.clone())).await
+    }
+
+    pub async fn record_session(&self, referral_id: ReferralId, request: SessionRequest) -> Result<Written, ApiError> {
+        if request.held_on > chrono::Utc::now().date_naive() {
+            return Err(ApiError::rejected("session_in_future", "A support session cannot be recorded in the future."));
+        }
+        let session = SupportSessionRecorded {
+            referral_id,
+            held_on: request.held_on,
+            mode: request.mode,
+            minutes: request.minutes,
+        };
+        self.decide(referral_id, |state| record_session(state, session.clone())).await
+    }
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct AllocationRequest {
+    /// The officer's user name, e.g. `a.khan`.
+    pub officer: String,
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct SafeContactRequest {
+    /// Per channel: safe, unsafe or unknown (unknown when left out).
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub safe_contact: SafeContact,
+    /// Times of day (morning, afternoon, evening, out_of_hours) the victim may be phoned or visited; empty: any.
+    #[serde(default)]
+    #[schema(value_type = Vec<String>)]
+    pub safe_times: Vec<TimeBand>,
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct OutreachRequest {
+    /// letter or email
+    #[schema(value_type = String, example = "letter")]
+    pub channel: ContactChannel,
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct NeedsRequest {
+    /// Need-category codes, e.g. `emotional_support`.
+    pub needs: Vec<String>,
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct SessionRequest {
+    /// YYYY-MM-DD
+    pub held_on: NaiveDate,
+    /// phone, in_person, video or written
+    #[schema(value_type = String, example = "phone")]
+    pub mode: SessionMode,
+    pub minutes: u32,
+}
+
+macro_rules! hub_route {
+    ($(#[$doc:meta])* $name:ident, $path:literal, $request:ty, $method:ident) => {
+        $(#[$doc])*
+        #[utoipa::path(post, path = $path, request_body = $request,
+            params(("referral_id" = uuid::Uuid, Path, description = "the referral")),
+            responses((status = 200, body = Written), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody),
+                (status = 503, body = ErrorBody)))]
+        pub async fn $name(
+            State(hub): State<Hub>,
+            Path(referral_id): Path<ReferralId>,
+            Json(request): Json<$request>,
+        ) -> Result<Json<Written>, ApiError> {
+            Ok(Json(hub.$method(referral_id, request).await?))
+        }
+    };
+}
+
+hub_route!(
+    /// Allocates the referral to a hub officer (or re-allocates it).
+    allocate_route, "/api/hub/referrals/{referral_id}/allocation", AllocationRequest, allocate
+);
+hub_route!(
+    /// Replaces the safe-contact rules with what the victim said (channels and safe times).
+    safe_contact_route, "/api/hub/referrals/{referral_id}/safe-contact", SafeContactRequest, update_safe_contact
+);
+hub_route!(
+    /// Records an outreach letter or email: refused unless that channel is known to be safe.
+    outreach_route, "/api/hub/referrals/{referral_id}/outreach", OutreachRequest, send_outreach
+);
+hub_route!(
+    /// Records the contacted victim's needs (a later assessment is a reassessment).
+    needs_route, "/api/hub/referrals/{referral_id}/needs-assessments", NeedsRequest, assess_needs
+);
+hub_route!(
+    /// Records one support session.
+    session_route, "/api/hub/referrals/{referral_id}/support-sessions", SessionRequest, record_session
+);
 
 #[derive(Deserialize, ToSchema)]
 pub struct OnwardReferralRequest {
@@ -222,8 +432,7 @@ pub async fn refer_on_route(
     Path(referral_id): Path<ReferralId>,
     Json(request): Json<OnwardReferralRequest>,
 ) -> Result<(StatusCode, Json<Written>), ApiError> {
-    let written = decide_on(&hub, referral_id, |state| refer_on(state, referral_id, request.service.clone())).await?;
-    Ok((StatusCode::CREATED, written))
+    Ok((StatusCode::CREATED, Json(hub.refer_on(referral_id, request.service).await?)))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -246,18 +455,7 @@ pub async fn record_attempt_route(
     Path(referral_id): Path<ReferralId>,
     Json(request): Json<ContactAttemptRequest>,
 ) -> Result<Json<Written>, ApiError> {
-    if request.attempted_at > chrono::Utc::now() + chrono::Duration::minutes(5) {
-        return Err(ApiError::rejected("attempt_in_future", "A contact attempt cannot be recorded in the future."));
-    }
-    let attempt = ContactAttemptRecorded {
-        referral_id,
-        channel: request.channel,
-        attempted_at: request.attempted_at,
-        time_band: casetrack_platform::contact::time_band(request.attempted_at),
-        outcome: request.outcome,
-    };
-    // The attempt happened when it was made, not when it was typed in: that is its domain time.
-    decide_at(&hub, referral_id, request.attempted_at, |state| record_attempt(state, attempt.clone())).await
+    Ok(Json(hub.record_attempt(referral_id, request).await?))
 }
 
 /// Records that the victim could not be contacted: refused until the hub's attempt rule is met.
@@ -268,8 +466,7 @@ pub async fn unable_to_contact_route(
     State(hub): State<Hub>,
     Path(referral_id): Path<ReferralId>,
 ) -> Result<Json<Written>, ApiError> {
-    let rule = hub.settings.attempt_rule;
-    decide_on(&hub, referral_id, |state| record_unable_to_contact(state, referral_id, rule)).await
+    Ok(Json(hub.record_unable_to_contact(referral_id).await?))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -286,7 +483,7 @@ pub async fn return_to_referrer_route(
     Path(referral_id): Path<ReferralId>,
     Json(request): Json<ReasonRequest>,
 ) -> Result<Json<Written>, ApiError> {
-    decide_on(&hub, referral_id, |state| return_to_referrer(state, referral_id, &request.reason)).await
+    Ok(Json(hub.decide(referral_id, |state| return_to_referrer(state, referral_id, &request.reason)).await?))
 }
 
 /// The contacted victim accepted support.
@@ -297,7 +494,7 @@ pub async fn accept_support_route(
     State(hub): State<Hub>,
     Path(referral_id): Path<ReferralId>,
 ) -> Result<Json<Written>, ApiError> {
-    decide_on(&hub, referral_id, |state| accept_support(state, referral_id)).await
+    Ok(Json(hub.decide(referral_id, |state| accept_support(state, referral_id)).await?))
 }
 
 /// The contacted victim declined support, for a reason.
@@ -309,7 +506,7 @@ pub async fn decline_support_route(
     Path(referral_id): Path<ReferralId>,
     Json(request): Json<ReasonRequest>,
 ) -> Result<Json<Written>, ApiError> {
-    decide_on(&hub, referral_id, |state| decline_support(state, referral_id, &request.reason)).await
+    Ok(Json(hub.decide(referral_id, |state| decline_support(state, referral_id, &request.reason)).await?))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -336,26 +533,7 @@ pub async fn close_route(
     Path(referral_id): Path<ReferralId>,
     Json(request): Json<ClosureRequest>,
 ) -> Result<Json<Written>, ApiError> {
-    let today = chrono::Utc::now().date_naive();
-    let set = crate::measures::in_force(today)
-        .ok_or_else(|| ApiError::unavailable(anyhow::anyhow!("no outcome-measure list is in force on {today}")))?;
-    let mut answers = Vec::with_capacity(request.answers.len());
-    for answer in request.answers {
-        if !set.measures.iter().any(|m| m.code == answer.measure) {
-            let known: Vec<&str> = set.measures.iter().map(|m| m.code.as_str()).collect();
-            return Err(ApiError::rejected(
-                "unknown_measure",
-                format!(
-                    "{:?} is not an outcome measure of list {}; use one of {}",
-                    answer.measure,
-                    set.version,
-                    known.join(", ")
-                ),
-            ));
-        }
-        answers.push(MeasureAnswer { measure: answer.measure, answer: answer.answer });
-    }
-    decide_on(&hub, referral_id, |state| close(state, referral_id, &set.version, answers.clone())).await
+    Ok(Json(hub.close(referral_id, request).await?))
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -473,16 +651,5 @@ pub async fn reported_to_police_route(
     Path(referral_id): Path<ReferralId>,
     Json(request): Json<PoliceReportRequest>,
 ) -> Result<Json<Written>, ApiError> {
-    if request.reported_on > chrono::Utc::now().date_naive() {
-        return Err(ApiError::rejected("reported_in_future", "The date reported to police cannot be in the future."));
-    }
-    let crime_reference = request.crime_reference.trim().to_owned();
-    if crime_reference.len() > 64 {
-        return Err(ApiError::rejected(
-            "crime_reference_too_long",
-            "The crime reference can be at most 64 characters.",
-        ));
-    }
-    let report = ReportedToPolice { referral_id, crime_reference, reported_on: request.reported_on };
-    decide_on(&hub, referral_id, |state| record_police_report(state, report.clone())).await
+    Ok(Json(hub.record_police_report(referral_id, request).await?))
 }

@@ -14,6 +14,7 @@ pub mod api;
 pub mod clock;
 pub mod intake;
 pub mod measures;
+pub mod needs;
 pub mod police_feed;
 pub mod queues;
 pub mod referral;

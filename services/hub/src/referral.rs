@@ -6,6 +6,8 @@
 //!    │               └──► unable to contact (only once the service's attempt rule is met)
 //!    └──► returned to referrer (no safe or valid route)
 //! onward referral to a specialist service: any time while open, once per service, never with consent withheld
+//! while open: allocation to an officer, safe-contact updates, outreach letters or emails (only on a safe channel)
+//! once contacted: needs assessment (and reassessment); once supported: support sessions
 //! ```
 //! Decisions are pure: the attempt rule, the time band of an attempt and the outcome-measure list in force all
 //! arrive in the command.
@@ -16,10 +18,11 @@ use casetrack_platform::command::{Aggregate, Rejection};
 use casetrack_platform::contact::{AttemptRule, check_channel};
 use casetrack_proto::contact::{AttemptOutcome, ConsentBasis, ContactChannel, SafeContact, Safety, TimeBand};
 use casetrack_proto::hub::{
-    ContactAttemptRecorded, HubEvent, MeasureAnswer, OnwardReferralMade, ReferralClosed, ReferralReceived,
-    ReferralSource, ReportedToPolice, ReturnedToReferrer, SupportAccepted, SupportDeclined, UnableToContactRecorded,
+    ContactAttemptRecorded, HubEvent, MeasureAnswer, NeedsAssessed, OnwardReferralMade, OutreachSent,
+    ReferralAllocated, ReferralClosed, ReferralReceived, ReferralSource, ReportedToPolice, ReturnedToReferrer,
+    SafeContactUpdated, SupportAccepted, SupportDeclined, SupportSessionRecorded, UnableToContactRecorded,
 };
-use casetrack_proto::{PersonId, ReferralId, ServiceCode};
+use casetrack_proto::{PersonId, ReferralId, ServiceCode, StaffName};
 
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub enum Referral {
@@ -39,7 +42,11 @@ pub struct OpenReferral {
     pub person_id: PersonId,
     pub stage: Stage,
     pub safe_contact: SafeContact,
+    /// Times of day the victim may be phoned or visited; empty means any time.
+    pub safe_times: Vec<TimeBand>,
     pub consent: ConsentBasis,
+    pub officer: Option<StaffName>,
+    pub needs_assessed: bool,
     pub attempts: Vec<(TimeBand, AttemptOutcome)>,
     pub referred_to: BTreeSet<ServiceCode>,
     /// A self-referral not yet reported to police.
@@ -84,7 +91,10 @@ impl Aggregate for Referral {
                     person_id: e.person_id,
                     stage: Stage::AwaitingContact,
                     safe_contact: e.safe_contact.clone(),
+                    safe_times: Vec::new(),
                     consent: e.consent,
+                    officer: None,
+                    needs_assessed: false,
                     attempts: Vec::new(),
                     referred_to: BTreeSet::new(),
                     awaiting_police_report: e.source == ReferralSource::SelfReferral && e.crime_reference.is_none(),
@@ -122,6 +132,13 @@ impl Aggregate for Referral {
             HubEvent::SupportDeclined(_) => return end(Ending::Declined),
             HubEvent::ReferralClosed(_) => return end(Ending::Closed),
             HubEvent::ReportedToPolice(_) => open.awaiting_police_report = false,
+            HubEvent::ReferralAllocated(e) => open.officer = Some(e.officer.clone()),
+            HubEvent::SafeContactUpdated(e) => {
+                open.safe_contact = e.safe_contact.clone();
+                open.safe_times = e.safe_times.clone();
+            }
+            HubEvent::NeedsAssessed(_) => open.needs_assessed = true,
+            HubEvent::OutreachSent(_) | HubEvent::SupportSessionRecorded(_) => {}
         }
         Referral::Open(open)
     }
@@ -161,6 +178,22 @@ pub enum ReferralRejection {
     NotAwaitingPoliceReport,
     #[error("enter the crime reference the police gave")]
     CrimeReferenceRequired,
+    #[error("this referral is already allocated to {0}")]
+    AlreadyAllocated(StaffName),
+    #[error("{0}")]
+    OutsideSafeTimes(String),
+    #[error("outreach goes by letter or email only")]
+    NotAnOutreachChannel,
+    #[error("{0}")]
+    OutreachNotKnownSafe(String),
+    #[error("choose at least one need")]
+    NoNeeds,
+    #[error("the need {0:?} is chosen more than once")]
+    DuplicateNeed(String),
+    #[error("support sessions are recorded once the victim has accepted support")]
+    NotSupported,
+    #[error("a support session lasts between 1 minute and 8 hours")]
+    SessionLength,
 }
 
 impl Rejection for ReferralRejection {
@@ -182,6 +215,14 @@ impl Rejection for ReferralRejection {
             Self::NoAnswers => "no_answers",
             Self::NotAwaitingPoliceReport => "not_awaiting_police_report",
             Self::CrimeReferenceRequired => "crime_reference_required",
+            Self::AlreadyAllocated(_) => "already_allocated",
+            Self::OutsideSafeTimes(_) => "outside_safe_times",
+            Self::NotAnOutreachChannel => "not_an_outreach_channel",
+            Self::OutreachNotKnownSafe(_) => "outreach_not_known_safe",
+            Self::NoNeeds => "no_needs",
+            Self::DuplicateNeed(_) => "duplicate_need",
+            Self::NotSupported => "not_supported",
+            Self::SessionLength => "session_length",
         }
     }
 }
@@ -214,7 +255,96 @@ pub fn receive(state: &Referral, command: ReferralReceived) -> Decision {
 pub fn record_attempt(state: &Referral, command: ContactAttemptRecorded) -> Decision {
     let open = workable(state)?;
     check_channel(&open.safe_contact, command.channel).map_err(ReferralRejection::ChannelUnsafe)?;
+    check_safe_time(open, command.channel, command.time_band)?;
     Ok(vec![HubEvent::ContactAttemptRecorded(command)])
+}
+
+/// A call or a visit outside the times the victim said are safe could be answered by the wrong person.
+fn check_safe_time(open: &OpenReferral, channel: ContactChannel, band: TimeBand) -> Result<(), ReferralRejection> {
+    let timed = matches!(channel, ContactChannel::Phone | ContactChannel::Voicemail | ContactChannel::Visit);
+    if !timed || open.safe_times.is_empty() || open.safe_times.contains(&band) {
+        return Ok(());
+    }
+    let safe: Vec<&str> = open.safe_times.iter().map(|b| b.label()).collect();
+    Err(ReferralRejection::OutsideSafeTimes(format!(
+        "the victim may only be contacted by {} in the {}: this attempt was in the {}",
+        channel.label(),
+        safe.join(" or "),
+        band.label()
+    )))
+}
+
+/// Allocates the referral to a hub officer (or re-allocates it to another).
+pub fn allocate(state: &Referral, referral_id: ReferralId, officer: StaffName) -> Decision {
+    let open = workable(state)?;
+    if open.officer.as_ref() == Some(&officer) {
+        return Err(ReferralRejection::AlreadyAllocated(officer));
+    }
+    Ok(vec![HubEvent::ReferralAllocated(ReferralAllocated {
+        referral_id,
+        officer,
+        previous_officer: open.officer.clone(),
+    })])
+}
+
+/// Replaces the safe-contact rules with what the victim said.
+pub fn update_safe_contact(
+    state: &Referral,
+    referral_id: ReferralId,
+    safe_contact: SafeContact,
+    mut safe_times: Vec<TimeBand>,
+) -> Decision {
+    workable(state)?;
+    safe_times.sort();
+    safe_times.dedup();
+    Ok(vec![HubEvent::SafeContactUpdated(SafeContactUpdated { referral_id, safe_contact, safe_times })])
+}
+
+/// Records an outreach letter or email. Stricter than an attempt: it goes only where the channel is known to be
+/// safe, because a letter read by the wrong person cannot be ended like a call.
+pub fn send_outreach(state: &Referral, referral_id: ReferralId, channel: ContactChannel) -> Decision {
+    let open = workable(state)?;
+    if !matches!(channel, ContactChannel::Letter | ContactChannel::Email) {
+        return Err(ReferralRejection::NotAnOutreachChannel);
+    }
+    check_channel(&open.safe_contact, channel).map_err(ReferralRejection::ChannelUnsafe)?;
+    if open.safe_contact.safety(channel) != Safety::Safe {
+        return Err(ReferralRejection::OutreachNotKnownSafe(format!(
+            "nobody has confirmed that a {} is safe for this victim: ask them, or record it in the safe-contact \
+             rules, before sending one",
+            channel.label()
+        )));
+    }
+    Ok(vec![HubEvent::OutreachSent(OutreachSent { referral_id, channel })])
+}
+
+/// Records the contacted victim's needs (need codes validated against the hub's list by the caller).
+pub fn assess_needs(state: &Referral, referral_id: ReferralId, needs: Vec<String>) -> Decision {
+    let open = workable(state)?;
+    if open.stage == Stage::AwaitingContact {
+        return Err(ReferralRejection::NotContacted);
+    }
+    if needs.is_empty() {
+        return Err(ReferralRejection::NoNeeds);
+    }
+    let mut seen = BTreeSet::new();
+    for need in &needs {
+        if !seen.insert(need.as_str()) {
+            return Err(ReferralRejection::DuplicateNeed(need.clone()));
+        }
+    }
+    Ok(vec![HubEvent::NeedsAssessed(NeedsAssessed { referral_id, needs, reassessment: open.needs_assessed })])
+}
+
+/// Records one support session given by the hub.
+pub fn record_session(state: &Referral, session: SupportSessionRecorded) -> Decision {
+    if workable(state)?.stage != Stage::Supported {
+        return Err(ReferralRejection::NotSupported);
+    }
+    if !(1..=480).contains(&session.minutes) {
+        return Err(ReferralRejection::SessionLength);
+    }
+    Ok(vec![HubEvent::SupportSessionRecorded(session)])
 }
 
 pub fn record_unable_to_contact(state: &Referral, referral_id: ReferralId, rule: AttemptRule) -> Decision {
@@ -507,6 +637,106 @@ mod tests {
         let events = record_police_report(&given(&history), report.clone()).unwrap();
         let after = given(&[history, events].concat());
         assert_eq!(record_police_report(&after, report), Err(ReferralRejection::NotAwaitingPoliceReport));
+    }
+
+    fn officer(name: &str) -> StaffName {
+        StaffName::parse(name).unwrap()
+    }
+
+    #[test]
+    fn a_referral_is_allocated_and_reallocated_but_not_twice_to_the_same_officer() {
+        let mut history = vec![received(ConsentBasis::OptOut)];
+        let first = allocate(&given(&history), ID, officer("a.khan")).unwrap();
+        assert!(matches!(&first[..], [HubEvent::ReferralAllocated(ReferralAllocated { previous_officer: None, .. })]));
+        history.extend(first);
+        assert_eq!(
+            allocate(&given(&history), ID, officer("a.khan")),
+            Err(ReferralRejection::AlreadyAllocated(officer("a.khan")))
+        );
+        let moved = allocate(&given(&history), ID, officer("b.jones")).unwrap();
+        assert!(matches!(
+            &moved[..],
+            [HubEvent::ReferralAllocated(ReferralAllocated { previous_officer: Some(p), .. })] if p.as_str() == "a.khan"
+        ));
+        assert_eq!(
+            allocate(&given(&[received(ConsentBasis::Withheld)]), ID, officer("a.khan")),
+            Err(ReferralRejection::ConsentWithheld)
+        );
+    }
+
+    #[test]
+    fn updated_safe_contact_rules_replace_the_referrers_and_limit_the_times_to_call() {
+        let mut rules = SafeContact::default();
+        rules.set(ContactChannel::Phone, Safety::Safe);
+        let mut history = vec![received(ConsentBasis::OptOut)];
+        history.extend(update_safe_contact(&given(&history), ID, rules, vec![Morning, Morning]).unwrap());
+        // Voicemail was unsafe from the referrer; the victim's own rules leave it unknown, so it may be used now.
+        assert!(record_attempt(&given(&history), attempt(ContactChannel::Voicemail, Morning, NoAnswer)).is_ok());
+        let refused = record_attempt(&given(&history), attempt(ContactChannel::Phone, Evening, NoAnswer)).unwrap_err();
+        assert_eq!(refused.code(), "outside_safe_times");
+        assert!(refused.to_string().contains("only be contacted by phone in the morning"), "{refused}");
+        // A letter is not answered by the wrong person at the wrong time: safe times do not apply.
+        assert!(record_attempt(&given(&history), attempt(ContactChannel::Letter, Evening, NoAnswer)).is_ok());
+    }
+
+    #[test]
+    fn outreach_goes_only_by_letter_or_email_known_to_be_safe() {
+        let state = given(&[received(ConsentBasis::OptOut)]);
+        assert_eq!(send_outreach(&state, ID, ContactChannel::Phone), Err(ReferralRejection::NotAnOutreachChannel));
+        assert_eq!(send_outreach(&state, ID, ContactChannel::Letter).unwrap_err().code(), "outreach_not_known_safe");
+        let mut rules = SafeContact::default();
+        rules.set(ContactChannel::Email, Safety::Safe);
+        rules.set(ContactChannel::Letter, Safety::Unsafe);
+        let history = [
+            received(ConsentBasis::OptOut),
+            HubEvent::SafeContactUpdated(SafeContactUpdated {
+                referral_id: ID,
+                safe_contact: rules,
+                safe_times: vec![],
+            }),
+        ];
+        assert_eq!(send_outreach(&given(&history), ID, ContactChannel::Letter).unwrap_err().code(), "channel_unsafe");
+        assert_eq!(
+            send_outreach(&given(&history), ID, ContactChannel::Email).unwrap(),
+            vec![HubEvent::OutreachSent(OutreachSent { referral_id: ID, channel: ContactChannel::Email })]
+        );
+    }
+
+    #[test]
+    fn needs_are_assessed_after_contact_and_a_later_assessment_is_a_reassessment() {
+        let needs = || vec!["emotional_support".to_owned()];
+        assert_eq!(
+            assess_needs(&given(&[received(ConsentBasis::OptOut)]), ID, needs()),
+            Err(ReferralRejection::NotContacted)
+        );
+        let mut history = vec![received(ConsentBasis::OptOut), attempted(Morning, Reached)];
+        assert_eq!(assess_needs(&given(&history), ID, vec![]), Err(ReferralRejection::NoNeeds));
+        let twice = [needs(), needs()].concat();
+        assert_eq!(
+            assess_needs(&given(&history), ID, twice),
+            Err(ReferralRejection::DuplicateNeed("emotional_support".into()))
+        );
+        let first = assess_needs(&given(&history), ID, needs()).unwrap();
+        assert!(matches!(&first[..], [HubEvent::NeedsAssessed(NeedsAssessed { reassessment: false, .. })]));
+        history.extend(first);
+        let again = assess_needs(&given(&history), ID, needs()).unwrap();
+        assert!(matches!(&again[..], [HubEvent::NeedsAssessed(NeedsAssessed { reassessment: true, .. })]));
+    }
+
+    #[test]
+    fn support_sessions_need_accepted_support_and_a_sensible_length() {
+        let session = |minutes| SupportSessionRecorded {
+            referral_id: ID,
+            held_on: chrono::NaiveDate::from_ymd_opt(2026, 11, 20).unwrap(),
+            mode: casetrack_proto::hub::SessionMode::Phone,
+            minutes,
+        };
+        let contacted = vec![received(ConsentBasis::OptOut), attempted(Morning, Reached)];
+        assert_eq!(record_session(&given(&contacted), session(30)), Err(ReferralRejection::NotSupported));
+        let supported = [contacted, vec![HubEvent::SupportAccepted(SupportAccepted { referral_id: ID })]].concat();
+        assert_eq!(record_session(&given(&supported), session(0)), Err(ReferralRejection::SessionLength));
+        assert_eq!(record_session(&given(&supported), session(481)), Err(ReferralRejection::SessionLength));
+        assert!(record_session(&given(&supported), session(45)).is_ok());
     }
 
     #[test]

@@ -1,12 +1,19 @@
-//! `hub.referrals`: the hub's referrals and the outcome of each onward referral.
+//! `hub.referrals`: the hub's referrals and the outcome of each onward referral, the facts the work queues sort
+//! and filter on, and the repeat-victim flag (another referral of the same or a linked person received in the 12
+//! months before this one; links are the people service's duplicate decisions, followed here so a rebuild of this
+//! projection alone gives the same flags).
 
 use casetrack_platform::log::{Commit, events};
 use casetrack_platform::projection::{Projection, ProjectionError, decode};
+use casetrack_proto::PersonId;
 use casetrack_proto::ReferralId;
 use casetrack_proto::contact::ConsentBasis;
 use casetrack_proto::hub::HubEvent;
+use casetrack_proto::people::{DuplicateDecision, PeopleEvent};
 use casetrack_proto::specialist::{CaseOrigin, SpecialistEvent};
 use futures::future::BoxFuture;
+
+use crate::clock::{FIRST_CONTACT_WORKING_DAYS, working_days_after};
 use sqlx::AnyConnection;
 
 pub struct Referrals;
@@ -26,6 +33,35 @@ async fn set_status(
     Ok(())
 }
 
+/// Records (or, when the latest decision rejects it, removes) a link between two people, both ways.
+async fn link(tx: &mut AnyConnection, a: PersonId, b: PersonId, decision: DuplicateDecision) -> sqlx::Result<()> {
+    for (one, other) in [(a, b), (b, a)] {
+        let sql = match decision {
+            DuplicateDecision::Linked => {
+                "INSERT INTO hub_person_links (person_id, other_person_id) VALUES ($1, $2) ON CONFLICT DO NOTHING"
+            }
+            DuplicateDecision::Rejected => "DELETE FROM hub_person_links WHERE person_id = $1 AND other_person_id = $2",
+        };
+        sqlx::query(sql).bind(one.to_string()).bind(other.to_string()).execute(&mut *tx).await?;
+    }
+    Ok(())
+}
+
+/// Re-derives the repeat-victim flag of every referral of `person`.
+async fn refresh_repeat(tx: &mut AnyConnection, person: PersonId) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE hub_referrals SET repeat_victim = CASE WHEN EXISTS (SELECT 1 FROM hub_referrals o \
+         WHERE o.referral_id <> hub_referrals.referral_id AND o.received_at < hub_referrals.received_at \
+         AND o.received_at >= hub_referrals.repeat_window_start AND (o.person_id = hub_referrals.person_id \
+         OR o.person_id IN (SELECT l.other_person_id FROM hub_person_links l WHERE l.person_id = hub_referrals.person_id))) \
+         THEN 1 ELSE 0 END WHERE person_id = $1",
+    )
+    .bind(person.to_string())
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
+}
+
 /// The stored code of an enum value: its serde name (`no_answer`, `police_feed`, ...).
 pub(crate) fn code<T: serde::Serialize>(value: &T) -> String {
     serde_json::to_value(value).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
@@ -37,7 +73,7 @@ impl Projection for Referrals {
     }
 
     fn tables(&self) -> &'static [&'static str] {
-        &["hub_referrals", "hub_onward_referrals", "hub_contact_attempts"]
+        &["hub_referrals", "hub_onward_referrals", "hub_contact_attempts", "hub_person_links"]
     }
 
     fn apply<'a>(
@@ -51,10 +87,17 @@ impl Projection for Referrals {
                 if let Some(event) = decode::<HubEvent>(position, envelope)? {
                     match event {
                         HubEvent::ReferralReceived(e) => {
+                            let clock_starts = e.crime_reported_on.unwrap_or_else(|| envelope.occurred_at.date_naive());
+                            let due = working_days_after(clock_starts, FIRST_CONTACT_WORKING_DAYS);
+                            let window = envelope
+                                .occurred_at
+                                .checked_sub_months(chrono::Months::new(12))
+                                .unwrap_or(envelope.occurred_at);
                             sqlx::query(
                                     "INSERT INTO hub_referrals (referral_id, person_id, source, offence_category, \
-                                     domestic_abuse, crime_reference, crime_reported_on, received_at, status, enhanced_rights) \
-                                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (referral_id) DO NOTHING",
+                                     domestic_abuse, crime_reference, crime_reported_on, received_at, status, enhanced_rights, \
+                                     first_attempt_due, repeat_window_start) \
+                                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT (referral_id) DO NOTHING",
                                 )
                                 .bind(e.referral_id.to_string())
                                 .bind(e.person_id.to_string())
@@ -70,9 +113,47 @@ impl Projection for Referrals {
                                     "awaiting_contact"
                                 })
                                 .bind(i64::from(e.enhanced_rights))
+                                .bind(due.to_string())
+                                .bind(window.to_rfc3339())
+                                .execute(&mut *tx)
+                                .await?;
+                            refresh_repeat(tx, e.person_id).await?;
+                        }
+                        HubEvent::ReferralAllocated(e) => {
+                            sqlx::query("UPDATE hub_referrals SET officer = $1 WHERE referral_id = $2")
+                                .bind(e.officer.as_str())
+                                .bind(e.referral_id.to_string())
                                 .execute(&mut *tx)
                                 .await?;
                         }
+                        HubEvent::NeedsAssessed(e) => {
+                            sqlx::query(
+                                "UPDATE hub_referrals SET needs = $1, needs_assessed_at = $2 WHERE referral_id = $3",
+                            )
+                            .bind(e.needs.join(","))
+                            .bind(&at)
+                            .bind(e.referral_id.to_string())
+                            .execute(&mut *tx)
+                            .await?;
+                        }
+                        HubEvent::SupportSessionRecorded(e) => {
+                            sqlx::query("UPDATE hub_referrals SET sessions = sessions + 1 WHERE referral_id = $1")
+                                .bind(e.referral_id.to_string())
+                                .execute(&mut *tx)
+                                .await?;
+                        }
+                        HubEvent::OutreachSent(e) => {
+                            sqlx::query(
+                                "UPDATE hub_referrals SET outreach_sent_at = COALESCE(outreach_sent_at, $1) \
+                                 WHERE referral_id = $2",
+                            )
+                            .bind(&at)
+                            .bind(e.referral_id.to_string())
+                            .execute(&mut *tx)
+                            .await?;
+                        }
+                        // Safe-contact rules are read from the referral itself, where the decisions use them.
+                        HubEvent::SafeContactUpdated(_) => {}
                         HubEvent::ContactAttemptRecorded(e) => {
                             let id = e.referral_id.to_string();
                             sqlx::query(
@@ -88,13 +169,15 @@ impl Projection for Referrals {
                                 .execute(&mut *tx)
                                 .await?;
                             sqlx::query(
-                                    "UPDATE hub_referrals SET attempts = attempts + 1, status = CASE WHEN $1 = 1 AND \
-                                     status = 'awaiting_contact' THEN 'contacted' ELSE status END WHERE referral_id = $2",
-                                )
-                                .bind(i64::from(e.outcome.reached()))
-                                .bind(&id)
-                                .execute(&mut *tx)
-                                .await?;
+                                "UPDATE hub_referrals SET attempts = attempts + 1, status = CASE WHEN $1 = 1 AND \
+                                     status = 'awaiting_contact' THEN 'contacted' ELSE status END, \
+                                     first_attempt_at = COALESCE(first_attempt_at, $2) WHERE referral_id = $3",
+                            )
+                            .bind(i64::from(e.outcome.reached()))
+                            .bind(e.attempted_at.to_rfc3339())
+                            .bind(&id)
+                            .execute(&mut *tx)
+                            .await?;
                         }
                         HubEvent::SupportAccepted(e) => set_status(tx, e.referral_id, "supported", None).await?,
                         HubEvent::UnableToContactRecorded(e) => {
@@ -127,6 +210,11 @@ impl Projection for Referrals {
                                 .await?;
                         }
                     }
+                }
+                if let Some(PeopleEvent::DuplicateDecided(e)) = decode::<PeopleEvent>(position, envelope)? {
+                    link(tx, e.person_id, e.other_person_id, e.decision).await?;
+                    refresh_repeat(tx, e.person_id).await?;
+                    refresh_repeat(tx, e.other_person_id).await?;
                 }
                 // The closed loop: the specialist service's case shows on the hub's referral.
                 if let Some(SpecialistEvent::CaseOpened(e)) = decode::<SpecialistEvent>(position, envelope)?
