@@ -135,13 +135,17 @@ fn select(list: &str) -> anyhow::Result<Selection> {
     Ok(selection)
 }
 
-fn services(ctx: &Context, selection: &Selection) -> Vec<Service> {
+fn services(ctx: &Context, selection: &Selection, settings: &Settings) -> Vec<Service> {
     let mut services = Vec::new();
     if selection.people {
         services.push(casetrack_people::service(ctx));
     }
     if selection.hub {
-        services.push(casetrack_hub::service(ctx));
+        let hub = casetrack_hub::HubSettings {
+            self_referrals_per_hour: settings.self_referrals_per_hour,
+            ..Default::default()
+        };
+        services.push(casetrack_hub::service_with(ctx, hub));
     }
     if !selection.specialist.is_empty() {
         let codes: Vec<ServiceCode> = selection
@@ -172,13 +176,13 @@ async fn main() -> anyhow::Result<()> {
             println!("listening on http://{}", listener.local_addr()?);
             let shutdown = CancellationToken::new();
             tokio::spawn(stop_on_signal(shutdown.clone()));
-            let services = services(&ctx, &selection);
+            let services = services(&ctx, &selection, &settings);
             casetrack_platform::service::serve(ctx, listener, services, shutdown).await
         }
         Command::Rebuild { projection, settings } => {
             casetrack_platform::telemetry::init_tracing(&settings.log_format);
             let ctx = Context::connect(&settings).await?;
-            let services = services(&ctx, &select("all")?);
+            let services = services(&ctx, &select("all")?, &settings);
             casetrack_platform::service::migrate(&ctx, &services).await?;
             let projections: Vec<_> = services
                 .iter()
@@ -201,7 +205,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Admin { command: AdminCommand::Projections { settings } } => {
             casetrack_platform::telemetry::init_tracing(&settings.log_format);
             let ctx = Context::connect(&settings).await?;
-            let services = services(&ctx, &select("all")?);
+            let services = services(&ctx, &select("all")?, &settings);
             casetrack_platform::service::migrate(&ctx, &services).await?;
             let head = ctx.log.head().await?;
             println!("log head: {head}");

@@ -78,6 +78,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 pub struct Hub {
     ctx: Context,
     settings: HubSettings,
+    public_limit: casetrack_platform::rate_limit::AddressLimit,
 }
 
 impl Hub {
@@ -88,9 +89,16 @@ impl Hub {
     pub fn settings(&self) -> HubSettings {
         self.settings
     }
+
+    /// How often one address may use the public self-referral form.
+    pub fn public_limit(&self) -> &casetrack_platform::rate_limit::AddressLimit {
+        &self.public_limit
+    }
 }
 
 pub fn router(ctx: Context, settings: HubSettings) -> Router {
+    let public_limit = casetrack_platform::rate_limit::AddressLimit::per_hour(settings.self_referrals_per_hour);
+    let hub = Hub { ctx, settings, public_limit };
     Router::new()
         .route("/api/hub/referrals", post(receive_referral))
         .route("/api/hub/queues/{queue}", get(crate::queues::queue_route))
@@ -108,10 +116,11 @@ pub fn router(ctx: Context, settings: HubSettings) -> Router {
         .route("/api/hub/referrals/{referral_id}/outreach", post(outreach_route))
         .route("/api/hub/referrals/{referral_id}/needs-assessments", post(needs_route))
         .route("/api/hub/referrals/{referral_id}/support-sessions", post(session_route))
-        .with_state(Hub { ctx, settings })
+        .with_state(hub.clone())
+        .merge(crate::pages::router(hub))
 }
 
-fn actor() -> Actor {
+pub(crate) fn actor() -> Actor {
     // Until accounts arrive (issue 6), API callers act as a hub officer.
     Actor { user_id: None, role: Role::HubOfficer }
 }
@@ -160,7 +169,7 @@ pub async fn receive_referral(
     State(hub): State<Hub>,
     Json(request): Json<ReceiveReferralRequest>,
 ) -> Result<(StatusCode, Json<Written>), ApiError> {
-    Ok((StatusCode::CREATED, Json(hub.receive(ReferralId::new(), request).await?)))
+    Ok((StatusCode::CREATED, Json(hub.receive(ReferralId::new(), request, actor()).await?)))
 }
 
 impl Hub {
@@ -180,13 +189,28 @@ impl Hub {
         occurred_at: chrono::DateTime<chrono::Utc>,
         decide: impl Fn(&Referral) -> Result<Vec<HubEvent>, ReferralRejection>,
     ) -> Result<Written, ApiError> {
-        let meta = CommandMeta::new(actor(), occurred_at);
+        self.decide_by(actor(), referral_id, occurred_at, decide).await
+    }
+
+    async fn decide_by(
+        &self,
+        actor: Actor,
+        referral_id: ReferralId,
+        occurred_at: chrono::DateTime<chrono::Utc>,
+        decide: impl Fn(&Referral) -> Result<Vec<HubEvent>, ReferralRejection>,
+    ) -> Result<Written, ApiError> {
+        let meta = CommandMeta::new(actor, occurred_at);
         let executed = execute::<Referral, _>(&self.ctx.log, referral_id.0, &meta, decide).await?;
         Ok(Written { referral_id, position: executed.position.map_or(0, |p| p.0) })
     }
 
     /// Receives a referral for a registered person under the id given (pages and imports choose it).
-    pub async fn receive(&self, referral_id: ReferralId, request: ReceiveReferralRequest) -> Result<Written, ApiError> {
+    pub async fn receive(
+        &self,
+        referral_id: ReferralId,
+        request: ReceiveReferralRequest,
+        by: Actor,
+    ) -> Result<Written, ApiError> {
         let now = chrono::Utc::now();
         let crime_reference = request.crime_reference.map(|r| r.trim().to_owned()).filter(|r| !r.is_empty());
         if crime_reference.as_ref().is_some_and(|r| r.len() > 64) {
@@ -221,7 +245,7 @@ impl Hub {
             enhanced_rights: request.enhanced_rights,
             profile: request.profile,
         };
-        self.decide_at(referral_id, now, |state| receive(state, received.clone())).await
+        self.decide_by(by, referral_id, now, |state| receive(state, received.clone())).await
     }
 
     pub async fn refer_on(&self, referral_id: ReferralId, service: ServiceCode) -> Result<Written, ApiError> {

@@ -155,3 +155,95 @@ async fn import_row(
         Err(error) => Err(anyhow::anyhow!("receiving the referral failed: {error}")),
     }
 }
+
+/// A referral taken directly from the victim: a hub officer logging an inbound call, or the public form.
+#[derive(Debug, Clone)]
+pub struct DirectReferral {
+    pub details: PersonalDetails,
+    pub gender: casetrack_proto::profile::Gender,
+    pub offence_category: Option<casetrack_proto::hub::OffenceCategory>,
+    pub domestic_abuse: bool,
+    pub crime_reference: Option<String>,
+    pub crime_reported_on: Option<chrono::NaiveDate>,
+    pub safe_contact: casetrack_proto::contact::SafeContact,
+    pub enhanced_rights: bool,
+    /// An inbound call: the officer is speaking with the victim, so the referral starts contacted.
+    pub on_the_phone: bool,
+}
+
+/// Registers the victim and receives their self-referral (and, for a call, records that they were reached).
+///
+/// `submission` is the form's own id (a hidden field): every id and command id derives from it, so submitting the
+/// same form again, for instance after a failure half-way, completes what is missing and creates nothing twice.
+pub async fn take_direct(
+    ctx: &Context,
+    submission: Uuid,
+    referral: DirectReferral,
+    by: Actor,
+    now: DateTime<Utc>,
+) -> Result<(ReferralId, u64), CommandError<ReferralRejection>> {
+    let key = format!("direct {submission}");
+    let person_id = PersonId(derived("person", &key));
+    let referral_id = ReferralId(derived("referral", &key));
+    let meta = |kind: &str| {
+        let command_id = CommandId(derived(kind, &key));
+        CommandMeta {
+            command_id,
+            issued_at: now,
+            actor: by.clone(),
+            correlation_id: referral_id.0,
+            causation_id: command_id.0,
+        }
+    };
+    match casetrack_people::person::register_sealed(ctx, person_id, &referral.details, &meta("register")).await {
+        Ok(_) | Err(CommandError::Rejected(PersonRejection::AlreadyRegistered)) => {}
+        Err(CommandError::Rejected(rejection)) => {
+            return Err(CommandError::Infrastructure(anyhow::anyhow!("registering the person was refused: {rejection}")));
+        }
+        Err(CommandError::Contended) => return Err(CommandError::Contended),
+        Err(CommandError::Infrastructure(error)) => return Err(CommandError::Infrastructure(error)),
+    }
+    let received = ReferralReceived {
+        referral_id,
+        person_id,
+        source: ReferralSource::SelfReferral,
+        offence_category: referral.offence_category,
+        domestic_abuse: referral.domestic_abuse,
+        crime_reported_on: referral.crime_reference.as_ref().and(referral.crime_reported_on),
+        crime_reference: referral.crime_reference,
+        safe_contact: referral.safe_contact,
+        consent: casetrack_proto::contact::ConsentBasis::Explicit,
+        consent_override_reason: None,
+        enhanced_rights: referral.enhanced_rights,
+        profile: VictimProfile {
+            age_band: AgeBand::at(referral.details.date_of_birth, now.date_naive()),
+            gender: referral.gender,
+            ethnicity: None,
+            disability: Default::default(),
+        },
+    };
+    let mut position = 0;
+    match execute::<Referral, _>(&ctx.log, referral_id.0, &meta("receive"), |state| receive(state, received.clone()))
+        .await
+    {
+        Ok(executed) => position = executed.position.map_or(0, |p| p.0),
+        Err(CommandError::Rejected(ReferralRejection::AlreadyReceived)) => {}
+        Err(error) => return Err(error),
+    }
+    if referral.on_the_phone {
+        let call = casetrack_proto::hub::ContactAttemptRecorded {
+            referral_id,
+            channel: casetrack_proto::contact::ContactChannel::Phone,
+            attempted_at: now,
+            time_band: casetrack_platform::contact::time_band(now),
+            outcome: casetrack_proto::contact::AttemptOutcome::Reached,
+        };
+        // The same command id on a second submission: the log stores it once.
+        let executed = execute::<Referral, _>(&ctx.log, referral_id.0, &meta("call"), |state| {
+            crate::referral::record_attempt(state, call.clone())
+        })
+        .await?;
+        position = position.max(executed.position.map_or(0, |p| p.0));
+    }
+    Ok((referral_id, position))
+}

@@ -4,7 +4,9 @@
 //! - [`intake`]: importing the police feed (idempotent: a second import creates nothing);
 //! - [`police_feed`]: reading and validating the police feed CSV, row by row;
 //! - [`measures`]: the outcome-measure lists (versioned reference data);
-//! - [`api`]: the JSON API (`/api/hub/referrals`);
+//! - [`api`]: the JSON API (`/api/hub/referrals`, `/api/hub/queues`);
+//! - [`pages`]: the pages for hub officers and the public self-referral form;
+//! - [`needs`]: need categories (reference data);
 //! - [`clock`]: working days in England and Wales for the Victims' Code deadlines;
 //! - [`queues`]: hub officers' work queues;
 //! - [`referrals`]: the `hub.referrals` projection, including what specialist services did with onward
@@ -15,6 +17,7 @@ pub mod clock;
 pub mod intake;
 pub mod measures;
 pub mod needs;
+pub mod pages;
 pub mod police_feed;
 pub mod queues;
 pub mod referral;
@@ -42,9 +45,17 @@ pub fn service_with(ctx: &Context, settings: HubSettings) -> Service {
 }
 
 /// The hub's own settings. The attempt rule is a service setting, not a constant (DOMAIN.md "Attempt rule").
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy)]
 pub struct HubSettings {
     pub attempt_rule: casetrack_platform::contact::AttemptRule,
+    /// Public self-referral form submissions allowed per address per hour.
+    pub self_referrals_per_hour: u32,
+}
+
+impl Default for HubSettings {
+    fn default() -> Self {
+        Self { attempt_rule: Default::default(), self_referrals_per_hour: 10 }
+    }
 }
 
 pub async fn run(ctx: Context, listener: TcpListener, shutdown: CancellationToken) -> anyhow::Result<()> {

@@ -117,6 +117,7 @@ pub struct QueueItem {
     pub received_at: String,
     pub source: String,
     pub offence_category: Option<String>,
+    pub crime_reference: Option<String>,
     pub status: String,
     pub officer: Option<String>,
     pub enhanced_rights: bool,
@@ -178,7 +179,7 @@ pub async fn load(hub: &Hub, kind: QueueKind, filter: &QueueFilter) -> Result<Qu
     // Every condition is either fixed text or a numbered placeholder: nothing a caller typed reaches the SQL.
     let sql = format!(
         "SELECT referral_id, received_at, source, offence_category, status, officer, enhanced_rights, domestic_abuse, \
-         repeat_victim, attempts, first_attempt_due FROM hub_referrals WHERE {} ORDER BY {} LIMIT ${} OFFSET ${}",
+         repeat_victim, attempts, first_attempt_due, crime_reference FROM hub_referrals WHERE {} ORDER BY {} LIMIT ${} OFFSET ${}",
         conditions.join(" AND "),
         kind.order(),
         binds.len() + 1,
@@ -214,6 +215,7 @@ pub async fn load(hub: &Hub, kind: QueueKind, filter: &QueueFilter) -> Result<Qu
                 received_at: row.get(1),
                 source: row.get(2),
                 offence_category: row.get(3),
+                crime_reference: row.get(11),
                 officer: row.get(5),
                 enhanced_rights: row.get::<i64, _>(6) != 0,
                 domestic_abuse: row.get::<i64, _>(7) != 0,

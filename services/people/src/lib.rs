@@ -2,6 +2,7 @@
 //!
 //! - [`person`]: the `Person` aggregate and its pure decisions;
 //! - [`api`]: the JSON API (`POST /api/people`);
+//! - [`records`]: one person's details and duplicate candidates for other services' pages;
 //! - [`export`]: the subject-access export (a `casetrack admin` command for now);
 //! - [`directory`]: the `people.directory` projection (who is known, by blind match key; no plaintext).
 
@@ -9,6 +10,7 @@ pub mod api;
 pub mod directory;
 pub mod export;
 pub mod person;
+pub mod records;
 
 use std::sync::Arc;
 

@@ -148,6 +148,80 @@ impl PersonalDetails {
     }
 }
 
+/// A person's details as typed (API or form), before validation. Never logged.
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+pub struct DetailsInput {
+    pub forename: String,
+    pub surname: String,
+    /// YYYY-MM-DD
+    pub date_of_birth: String,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    pub postcode: Option<String>,
+}
+
+/// One thing wrong with typed details: which field, the rule's code, and what to do, in plain words.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldProblem {
+    pub field: &'static str,
+    pub code: &'static str,
+    pub message: String,
+}
+
+/// Validates typed details, reporting every problem at once (a form shows them all).
+pub fn parse_details(input: &DetailsInput, today: NaiveDate) -> Result<PersonalDetails, Vec<FieldProblem>> {
+    let mut problems = Vec::new();
+    let mut problem = |field, code, message: &str| problems.push(FieldProblem { field, code, message: message.into() });
+    let forename = input.forename.trim().to_owned();
+    let surname = input.surname.trim().to_owned();
+    if forename.is_empty() {
+        problem("forename", "name_required", "Enter the first name");
+    }
+    if surname.is_empty() {
+        problem("surname", "name_required", "Enter the last name");
+    }
+    if forename.chars().count() > 100 || surname.chars().count() > 100 {
+        problem("forename", "name_too_long", "A name can be at most 100 characters");
+    }
+    let date_of_birth = match NaiveDate::parse_from_str(input.date_of_birth.trim(), "%Y-%m-%d") {
+        Ok(day) if day > today => {
+            problem("date_of_birth", "date_of_birth_in_future", "The date of birth must be in the past");
+            None
+        }
+        Ok(day) => Some(day),
+        Err(_) => {
+            problem(
+                "date_of_birth",
+                "date_of_birth_invalid",
+                "Enter the date of birth as YYYY-MM-DD, for example 1987-04-23",
+            );
+            None
+        }
+    };
+    let tidy = |value: &Option<String>| value.as_deref().map(str::trim).filter(|v| !v.is_empty()).map(str::to_owned);
+    let phone = tidy(&input.phone);
+    if phone.as_deref().is_some_and(|p| {
+        let digits = p.chars().filter(char::is_ascii_digit).count();
+        !(7..=15).contains(&digits) || !p.chars().all(|c| c.is_ascii_digit() || " +-()".contains(c))
+    }) {
+        problem("phone", "phone_invalid", "Enter a phone number, like 01632 960 001 or +44 7700 900 982");
+    }
+    let email = tidy(&input.email);
+    if email.as_deref().is_some_and(|e| e.len() > 254 || !e.contains('@') || e.contains(char::is_whitespace)) {
+        problem("email", "email_invalid", "Enter an email address in the correct format, like name@example.com");
+    }
+    let postcode = tidy(&input.postcode).map(|p| p.to_uppercase());
+    if postcode.as_deref().is_some_and(|p| p.len() > 8 || !p.chars().all(|c| c.is_ascii_alphanumeric() || c == ' ')) {
+        problem("postcode", "postcode_invalid", "Enter a real postcode, like SW1A 1AA");
+    }
+    match date_of_birth {
+        Some(date_of_birth) if problems.is_empty() => {
+            Ok(PersonalDetails { forename, surname, date_of_birth, phone, email, address_line: None, postcode })
+        }
+        _ => Err(problems),
+    }
+}
+
 /// Registers a person: creates their data key, seals their details into the event, appends.
 pub async fn register_sealed(
     ctx: &Context,
@@ -218,6 +292,33 @@ mod tests {
         assert_eq!(decide_duplicate(&Person::Erased, me, other, true, link), Err(PersonRejection::Erased));
         let events = decide_duplicate(&Person::Registered, me, other, true, DuplicateDecision::Rejected).unwrap();
         assert_eq!(Person::Registered.apply(&events[0]), Person::Registered);
+    }
+
+    #[test]
+    fn typed_details_report_every_problem_with_its_field() {
+        let today = NaiveDate::from_ymd_opt(2026, 11, 22).unwrap();
+        let input = DetailsInput {
+            forename: " ".into(),
+            surname: "Okafor".into(),
+            date_of_birth: "22/11/1990".into(),
+            phone: Some("call me".into()),
+            email: Some("no-at-sign".into()),
+            postcode: Some("<b>".into()),
+        };
+        let fields: Vec<&str> = parse_details(&input, today).unwrap_err().iter().map(|p| p.field).collect();
+        assert_eq!(fields, ["forename", "date_of_birth", "phone", "email", "postcode"]);
+        let good = DetailsInput {
+            forename: "Ada".into(),
+            surname: "Okafor".into(),
+            date_of_birth: "1990-11-22".into(),
+            phone: Some("+44 7700 900982".into()),
+            email: Some(" ada@example.com ".into()),
+            postcode: Some("sw1a 1aa".into()),
+        };
+        let details = parse_details(&good, today).unwrap();
+        assert_eq!((details.email.as_deref(), details.postcode.as_deref()), (Some("ada@example.com"), Some("SW1A 1AA")));
+        let future = DetailsInput { date_of_birth: "2027-01-01".into(), ..good };
+        assert_eq!(parse_details(&future, today).unwrap_err()[0].code, "date_of_birth_in_future");
     }
 
     #[test]

@@ -59,6 +59,9 @@ pub struct Settings {
     /// Log output: `text` for people, `json` for collectors.
     #[arg(long, env = "CASETRACK_LOG_FORMAT", default_value = "text")]
     pub log_format: String,
+    /// Public self-referral form submissions allowed from one address per hour (per process).
+    #[arg(long, env = "CASETRACK_SELF_REFERRALS_PER_HOUR", default_value_t = 10)]
+    pub self_referrals_per_hour: u32,
 }
 
 impl Settings {
@@ -74,6 +77,7 @@ impl Settings {
             database_url: None,
             master_key: None,
             log_format: "text".into(),
+            self_referrals_per_hour: 10,
         }
     }
 

@@ -110,7 +110,8 @@ pub fn base_openapi() -> utoipa::openapi::OpenApi {
     doc
 }
 
-/// Adds `/healthz`, `/readyz`, `/metrics` and `/api/openapi.json`, and request metrics on every route.
+/// Adds `/healthz`, `/readyz`, `/metrics`, `/api/openapi.json` and the page assets, with request metrics and
+/// security headers on every route.
 pub fn with_common_routes(app: Router, ctx: Context, openapi: utoipa::openapi::OpenApi) -> Router {
     let openapi = std::sync::Arc::new(openapi);
     let common = Router::new()
@@ -118,8 +119,14 @@ pub fn with_common_routes(app: Router, ctx: Context, openapi: utoipa::openapi::O
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics_route))
         .route("/api/openapi.json", get(move || async move { Json(openapi.as_ref().clone()) }))
+        .route("/assets/casetrack.css", get(|| async { asset("text/css", include_str!("../assets/casetrack.css")) }))
+        .route(
+            "/assets/quick-exit.js",
+            get(|| async { asset("text/javascript", include_str!("../assets/quick-exit.js")) }),
+        )
         .with_state(ctx);
     app.merge(common)
+        .layer(axum::middleware::from_fn(security_headers))
         .layer(axum::middleware::from_fn(record_request))
         .layer(axum::extract::DefaultBodyLimit::max(2 * 1024 * 1024))
 }
@@ -192,6 +199,29 @@ async fn metrics_route(State(ctx): State<Context>) -> Response {
     }
     let body = crate::telemetry::metrics_handle().render();
     ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()
+}
+
+fn asset(content_type: &'static str, body: &'static str) -> Response {
+    ([(axum::http::header::CONTENT_TYPE, content_type), (axum::http::header::CACHE_CONTROL, "public, max-age=3600")], body)
+        .into_response()
+}
+
+/// No inline script or style, no framing, no referrer leaving the site, no content sniffing.
+async fn security_headers(request: Request, next: Next) -> Response {
+    use axum::http::HeaderValue;
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    headers.insert(
+        "content-security-policy",
+        HeaderValue::from_static(
+            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+             form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+        ),
+    );
+    headers.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
+    headers.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
+    headers.insert("x-frame-options", HeaderValue::from_static("DENY"));
+    response
 }
 
 async fn record_request(request: Request, next: Next) -> Response {

@@ -10,6 +10,8 @@
 //! - [`vault`]: per-person data keys, sealing of personal fields, erasure, the blind index;
 //! - [`config`]: the one settings struct; [`telemetry`]: tracing and Prometheus metrics;
 //! - [`http`]: errors, the common routes (`/healthz`, `/readyz`, `/metrics`, `/api/openapi.json`), serving;
+//! - [`pages`]: the page kit (layout, GOV.UK-style components, form errors) for server-rendered pages;
+//! - [`rate_limit`]: per-address limits for public forms;
 //! - [`service`]: what a service crate hands to `serve` and the shared [`service::Context`];
 //! - [`testkit`]: fresh databases and streams for tests against the real servers.
 
@@ -19,7 +21,9 @@ pub mod contact;
 pub mod db;
 pub mod http;
 pub mod log;
+pub mod pages;
 pub mod projection;
+pub mod rate_limit;
 pub mod reactor;
 pub mod service;
 pub mod telemetry;

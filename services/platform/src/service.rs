@@ -128,6 +128,8 @@ pub async fn serve(
     let app = crate::http::with_common_routes(app, ctx.clone(), openapi);
     let address = listener.local_addr()?;
     tracing::info!(%address, services = ?names, log = ctx.log.kind(), database = ?ctx.db.backend(), "serving");
+    // Peer addresses reach the handlers (rate limits on public forms), never the logs.
+    let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
     let result = axum::serve(listener, app).with_graceful_shutdown(shutdown.cancelled_owned()).await;
     runners.cancel();
     while tasks.join_next().await.is_some() {}

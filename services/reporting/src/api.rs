@@ -58,6 +58,9 @@ pub struct ServiceFigures {
     pub self_referrals_reported_to_police: i64,
     pub onward_referrals: BTreeMap<String, i64>,
     pub cases_opened: i64,
+    pub needs_assessed: i64,
+    pub support_sessions: i64,
+    pub outreach_sent: i64,
 }
 
 fn parse_day(value: &str, field: &str) -> Result<NaiveDate, ApiError> {
@@ -106,6 +109,9 @@ pub async fn summary(
             figure::SELF_REFERRALS => &mut entry.self_referrals,
             figure::SELF_REFERRALS_REPORTED => &mut entry.self_referrals_reported_to_police,
             figure::CASES_OPENED => &mut entry.cases_opened,
+            figure::NEEDS_ASSESSED => &mut entry.needs_assessed,
+            figure::SUPPORT_SESSIONS => &mut entry.support_sessions,
+            figure::OUTREACH_SENT => &mut entry.outreach_sent,
             other => match other.strip_prefix(figure::ONWARD_PREFIX) {
                 Some(target) => entry.onward_referrals.entry(target.to_owned()).or_default(),
                 None => continue,

@@ -28,6 +28,9 @@ pub mod figure {
     pub const SELF_REFERRALS_REPORTED: &str = "self_referrals_reported_to_police";
     pub const ONWARD_PREFIX: &str = "onward_referrals.";
     pub const CASES_OPENED: &str = "cases_opened";
+    pub const NEEDS_ASSESSED: &str = "needs_assessed";
+    pub const SUPPORT_SESSIONS: &str = "support_sessions";
+    pub const OUTREACH_SENT: &str = "outreach_sent";
 }
 
 type Key = (String, String, String);
@@ -85,7 +88,12 @@ impl Projection for Pathway {
                     Some(HubEvent::OnwardReferralMade(e)) => {
                         Some(format!("{}{}", figure::ONWARD_PREFIX, e.target_service))
                     }
-                    None => None,
+                    // A reassessment is not a second assessed victim.
+                    Some(HubEvent::NeedsAssessed(e)) => (!e.reassessment).then(|| figure::NEEDS_ASSESSED.to_owned()),
+                    Some(HubEvent::SupportSessionRecorded(_)) => Some(figure::SUPPORT_SESSIONS.to_owned()),
+                    Some(HubEvent::OutreachSent(_)) => Some(figure::OUTREACH_SENT.to_owned()),
+                    // Who holds a referral and how to reach the victim are not figures.
+                    Some(HubEvent::ReferralAllocated(_) | HubEvent::SafeContactUpdated(_)) | None => None,
                 };
                 if let Some(name) = hub_figure {
                     count(&mut counts, "hub", month.clone(), name);

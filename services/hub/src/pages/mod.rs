@@ -1,0 +1,86 @@
+//! Pages for hub officers, and the public self-referral form. Plain HTML forms that work without JavaScript; every
+//! form posts, and is answered with a redirect to the page it changed (with `wait_for`, so the officer sees their
+//! own change) or with the same page and a GOV.UK-style error summary saying which rule refused it.
+//!
+//! - [`queues`]: the work queues (`/hub`, `/hub/queues/{queue}`);
+//! - [`referral`]: one referral: person summary, safe-contact warnings, the actions of its stage, the timeline;
+//! - [`intake`]: logging an inbound call and uploading the police feed;
+//! - [`self_referral`]: the public form (no sign-in, quick exit, rate limited, nothing echoed back).
+
+pub mod intake;
+pub mod queues;
+pub mod referral;
+pub mod self_referral;
+
+use axum::Router;
+use axum::routing::get;
+use maud::{Markup, html};
+
+use crate::api::Hub;
+
+pub fn router(hub: Hub) -> Router {
+    Router::new()
+        .route("/hub", get(queues::home))
+        .route("/hub/queues/{queue}", get(queues::queue_page))
+        .route("/hub/referrals/{referral_id}", get(referral::referral_page))
+        .route("/hub/referrals/{referral_id}/{action}", axum::routing::post(referral::act))
+        .route("/hub/intake/call", get(intake::call_form).post(intake::log_call))
+        .route(
+            "/hub/intake/upload",
+            get(intake::upload_form)
+                .post(intake::upload)
+                .layer(axum::extract::DefaultBodyLimit::max(intake::UPLOAD_LIMIT)),
+        )
+        .route("/self-referral", get(self_referral::form).post(self_referral::submit))
+        .route("/self-referral/thanks", get(self_referral::thanks))
+        .with_state(hub)
+}
+
+/// A status as a coloured tag.
+pub fn status_tag(status: &str) -> Markup {
+    let (label, colour) = match status {
+        "awaiting_contact" => ("Awaiting contact", "blue"),
+        "contacted" => ("Contacted", "purple"),
+        "supported" => ("Supported", "green"),
+        "unable_to_contact" => ("Unable to contact", "grey"),
+        "returned_to_referrer" => ("Returned to referrer", "grey"),
+        "declined" => ("Declined", "orange"),
+        "closed" => ("Closed", "grey"),
+        "not_worked" => ("Consent withheld: not worked", "red"),
+        _ => ("Unknown", "grey"),
+    };
+    casetrack_platform::pages::tag(label, colour)
+}
+
+/// A stored code (`violence_with_injury`) as words (`Violence with injury`).
+pub fn words(code: &str) -> String {
+    casetrack_platform::pages::sentence(&code.replace('_', " "))
+}
+
+/// Offence categories of the police feed, as options.
+pub const OFFENCES: &[(&str, &str)] = &[
+    ("violence_with_injury", "Violence with injury"),
+    ("violence_without_injury", "Violence without injury"),
+    ("sexual_offence", "Sexual offence"),
+    ("stalking_harassment", "Stalking or harassment"),
+    ("robbery", "Robbery"),
+    ("burglary", "Burglary"),
+    ("theft", "Theft"),
+    ("criminal_damage", "Criminal damage"),
+    ("fraud", "Fraud"),
+    ("hate_crime", "Hate crime"),
+    ("other", "Something else"),
+];
+
+/// Specialist services a hub officer can refer on to (issue 4 reads these from the services configuration).
+pub const ONWARD_SERVICES: &[(&str, &str)] = &[
+    ("idva", "IDVA: high-risk domestic abuse"),
+    ("isva", "ISVA: sexual violence"),
+    ("stalking", "Stalking advocacy"),
+    ("rj", "Restorative justice"),
+];
+
+/// A yes/no flag, shown as a tag only when set.
+pub fn flag(set: bool, label: &str, colour: &str) -> Markup {
+    html! { @if set { (casetrack_platform::pages::tag(label, colour)) " " } }
+}

@@ -1,0 +1,321 @@
+//! Page kit: server-rendered HTML in the GOV.UK and MoJ design-system patterns caseworkers already know (summary
+//! lists, tags, timelines, error summaries, a quick exit on public pages). Pages work without JavaScript; the one
+//! script (`/assets/quick-exit.js`) only adds the Escape key and a history-free exit to a plain link.
+//!
+//! Every page response is `Cache-Control: no-store`: a shared office computer must not keep a victim's page in its
+//! cache or its back button.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use chrono::{DateTime, NaiveDate, Utc};
+use maud::{DOCTYPE, Markup, html};
+
+use crate::http::ApiError;
+
+/// Where the quick exit goes: a neutral, busy page that gives nothing away.
+pub const QUICK_EXIT_URL: &str = "https://www.bbc.co.uk/weather";
+
+/// The staff sections in the header navigation.
+pub const STAFF_NAV: &[(&str, &str)] = &[
+    ("Work queues", "/hub"),
+    ("Log an inbound call", "/hub/intake/call"),
+    ("Upload police feed", "/hub/intake/upload"),
+];
+
+/// A page for staff: header with navigation, main content, footer.
+pub fn staff_page(title: &str, body: Markup) -> Markup {
+    document(
+        title,
+        html! {
+            header.app-header {
+                div.app-width {
+                    a.app-header__name href="/hub" { "Casetrack" }
+                    span.app-header__service { "Victim and Witness Hub" }
+                    nav aria-label="Menu" {
+                        ul.app-nav {
+                            @for (label, href) in STAFF_NAV {
+                                li { a href=(href) { (label) } }
+                            }
+                        }
+                    }
+                }
+            }
+            div.app-width { main #main-content role="main" { (body) } }
+        },
+    )
+}
+
+/// A public page: no navigation, a quick-exit button at the top that leaves at once.
+pub fn public_page(title: &str, body: Markup) -> Markup {
+    document(
+        title,
+        html! {
+            div.app-quick-exit {
+                a.app-button.app-button--warning #quick-exit href=(QUICK_EXIT_URL) rel="noreferrer" {
+                    "Exit this page"
+                }
+                p.app-hint { "Leave this site quickly. You can also press the Escape key." }
+            }
+            header.app-header { div.app-width { span.app-header__name { "Victim and Witness Hub" } } }
+            div.app-width { main #main-content role="main" { (body) } }
+            script src="/assets/quick-exit.js" {}
+        },
+    )
+}
+
+fn document(title: &str, body: Markup) -> Markup {
+    html! {
+        (DOCTYPE)
+        html lang="en-GB" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                meta name="robots" content="noindex, nofollow";
+                title { (title) " – Casetrack" }
+                link rel="stylesheet" href="/assets/casetrack.css";
+            }
+            body {
+                a.app-skip-link href="#main-content" { "Skip to main content" }
+                (body)
+            }
+        }
+    }
+}
+
+/// An HTML response that no cache keeps.
+pub fn respond(status: StatusCode, markup: Markup) -> Response {
+    let mut response = (status, markup).into_response();
+    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+/// After a form is saved: see the page again (303, so a refresh does not post twice).
+pub fn see_other(location: &str) -> Response {
+    Redirect::to(location).into_response()
+}
+
+/// A page for a failure that is ours: what happened, that nothing was saved, and no detail of the cause.
+pub fn failure_page(error: &ApiError) -> Response {
+    let title = match error.status {
+        StatusCode::NOT_FOUND => "Page not found",
+        StatusCode::TOO_MANY_REQUESTS => "Too many requests",
+        _ => "Sorry, there is a problem",
+    };
+    respond(
+        error.status,
+        staff_page(
+            title,
+            html! {
+                h1.app-heading-l { (title) }
+                p { (error.message) }
+            },
+        ),
+    )
+}
+
+/// What was wrong with a submitted form: each message tied to the field it is about, in form order.
+#[derive(Debug, Default)]
+pub struct FormErrors {
+    items: Vec<(String, String)>,
+}
+
+impl FormErrors {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The single message of a refused command, pointing at the field (or form) it is about.
+    pub fn refused(field: &str, error: &ApiError) -> Self {
+        let mut errors = Self::new();
+        errors.add(field, sentence(&error.message));
+        errors
+    }
+
+    pub fn add(&mut self, field: &str, message: impl Into<String>) {
+        self.items.push((field.to_owned(), message.into()));
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    pub fn message(&self, field: &str) -> Option<&str> {
+        self.items.iter().find(|(f, _)| f == field).map(|(_, m)| m.as_str())
+    }
+
+    /// The error summary at the top of the page: every problem, each a link to its field.
+    pub fn summary(&self) -> Markup {
+        html! {
+            @if !self.items.is_empty() {
+                div.app-error-summary role="alert" tabindex="-1" {
+                    h2.app-error-summary__title { "There is a problem" }
+                    ul {
+                        @for (field, message) in &self.items {
+                            li { a href={ "#" (field) } { (message) } }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// The message shown beside one field, when it has one.
+    pub fn inline(&self, field: &str) -> Markup {
+        html! {
+            @if let Some(message) = self.message(field) {
+                p.app-error-message #{ (field) "-error" } { span.app-visually-hidden { "Error: " } (message) }
+            }
+        }
+    }
+}
+
+/// A rule's message as a sentence: capital first letter, nothing else changed.
+pub fn sentence(message: &str) -> String {
+    let mut chars = message.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
+/// A summary list: key and value rows.
+pub fn summary_list<'a>(rows: impl IntoIterator<Item = (&'a str, Markup)>) -> Markup {
+    html! {
+        dl.app-summary-list {
+            @for (key, value) in rows {
+                div.app-summary-list__row {
+                    dt.app-summary-list__key { (key) }
+                    dd.app-summary-list__value { (value) }
+                }
+            }
+        }
+    }
+}
+
+/// A coloured tag: `colour` is one of grey, green, blue, red, yellow, orange, purple.
+pub fn tag(text: &str, colour: &str) -> Markup {
+    html! { strong class={ "app-tag app-tag--" (colour) } { (text) } }
+}
+
+/// A warning with an icon, read out as a warning.
+pub fn warning(text: Markup) -> Markup {
+    html! {
+        div.app-warning-text {
+            span.app-warning-text__icon aria-hidden="true" { "!" }
+            strong.app-warning-text__text { span.app-visually-hidden { "Warning: " } (text) }
+        }
+    }
+}
+
+/// A text input with its label, hint and error.
+pub fn text_input(id: &str, label: &str, hint: Option<&str>, value: &str, errors: &FormErrors) -> Markup {
+    let error = errors.message(id).is_some();
+    html! {
+        div.app-form-group.app-form-group--error[error] {
+            label.app-label for=(id) { (label) }
+            @if let Some(hint) = hint { div.app-hint #{ (id) "-hint" } { (hint) } }
+            (errors.inline(id))
+            input.app-input.app-input--error[error] #(id) name=(id) type="text" value=(value) autocomplete="off"
+                aria-describedby=[hint.map(|_| format!("{id}-hint"))];
+        }
+    }
+}
+
+/// A text area with its label and error.
+pub fn textarea(id: &str, label: &str, hint: Option<&str>, errors: &FormErrors) -> Markup {
+    let error = errors.message(id).is_some();
+    html! {
+        div.app-form-group.app-form-group--error[error] {
+            label.app-label for=(id) { (label) }
+            @if let Some(hint) = hint { div.app-hint { (hint) } }
+            (errors.inline(id))
+            textarea.app-textarea #(id) name=(id) rows="3" {}
+        }
+    }
+}
+
+/// One radio group: `(value, label)` options, the first one checked when `checked` names none.
+pub fn radios(name: &str, legend: &str, options: &[(&str, &str)], checked: Option<&str>, errors: &FormErrors) -> Markup {
+    let error = errors.message(name).is_some();
+    html! {
+        div.app-form-group.app-form-group--error[error] #(name) {
+            fieldset.app-fieldset {
+                legend.app-fieldset__legend { (legend) }
+                (errors.inline(name))
+                div.app-radios {
+                    @for (value, label) in options {
+                        div.app-radios__item {
+                            input #{ (name) "-" (value) } name=(name) type="radio" value=(value)
+                                checked[checked == Some(*value)];
+                            label for={ (name) "-" (value) } { (label) }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A checkbox group: `(value, label, checked)` options.
+pub fn checkboxes(name: &str, legend: &str, hint: Option<&str>, options: &[(&str, &str, bool)], errors: &FormErrors) -> Markup {
+    let error = errors.message(name).is_some();
+    html! {
+        div.app-form-group.app-form-group--error[error] #(name) {
+            fieldset.app-fieldset {
+                legend.app-fieldset__legend { (legend) }
+                @if let Some(hint) = hint { div.app-hint { (hint) } }
+                (errors.inline(name))
+                div.app-checkboxes {
+                    @for (value, label, checked) in options {
+                        div.app-checkboxes__item {
+                            input #{ (name) "-" (value) } name=(name) type="checkbox" value=(value) checked[*checked];
+                            label for={ (name) "-" (value) } { (label) }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A date as people in England write it: 22 November 2026.
+pub fn long_date(day: NaiveDate) -> String {
+    day.format("%-d %B %Y").to_string()
+}
+
+/// A moment in UK local time: 22 Nov 2026, 10:15.
+pub fn local_time(at: DateTime<Utc>) -> String {
+    at.with_timezone(&chrono_tz::Europe::London).format("%-d %b %Y, %H:%M").to_string()
+}
+
+/// The fields of a submitted form, in order, repeated names kept (checkbox groups).
+#[derive(Debug, Default)]
+pub struct FormData(pub Vec<(String, String)>);
+
+impl FormData {
+    /// The first value of a field, trimmed; empty when absent.
+    pub fn get(&self, name: &str) -> &str {
+        self.0.iter().find(|(n, _)| n == name).map_or("", |(_, v)| v.trim())
+    }
+
+    /// Every value of a field (a checkbox group).
+    pub fn all(&self, name: &str) -> Vec<String> {
+        self.0.iter().filter(|(n, _)| n == name).map(|(_, v)| v.trim().to_owned()).collect()
+    }
+}
+
+impl<S: Send + Sync> axum::extract::FromRequest<S> for FormData {
+    type Rejection = Response;
+
+    async fn from_request(request: axum::extract::Request, state: &S) -> Result<Self, Self::Rejection> {
+        let axum::Form(fields) = axum::Form::<Vec<(String, String)>>::from_request(request, state)
+            .await
+            .map_err(|_| failure_page(&ApiError::bad_request("The form could not be read. Please try again.")))?;
+        Ok(Self(fields))
+    }
+}
+
+/// A CSS class-safe value: codes are already lowercase ASCII; anything else becomes `other`.
+pub fn css_code(code: &str) -> &str {
+    if code.bytes().all(|b| b.is_ascii_lowercase() || b == b'_') { code } else { "other" }
+}
