@@ -198,7 +198,9 @@ pub async fn take_direct(
     match casetrack_people::person::register_sealed(ctx, person_id, &referral.details, &meta("register")).await {
         Ok(_) | Err(CommandError::Rejected(PersonRejection::AlreadyRegistered)) => {}
         Err(CommandError::Rejected(rejection)) => {
-            return Err(CommandError::Infrastructure(anyhow::anyhow!("registering the person was refused: {rejection}")));
+            return Err(CommandError::Infrastructure(anyhow::anyhow!(
+                "registering the person was refused: {rejection}"
+            )));
         }
         Err(CommandError::Contended) => return Err(CommandError::Contended),
         Err(CommandError::Infrastructure(error)) => return Err(CommandError::Infrastructure(error)),

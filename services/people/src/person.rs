@@ -316,7 +316,10 @@ mod tests {
             postcode: Some("sw1a 1aa".into()),
         };
         let details = parse_details(&good, today).unwrap();
-        assert_eq!((details.email.as_deref(), details.postcode.as_deref()), (Some("ada@example.com"), Some("SW1A 1AA")));
+        assert_eq!(
+            (details.email.as_deref(), details.postcode.as_deref()),
+            (Some("ada@example.com"), Some("SW1A 1AA"))
+        );
         let future = DetailsInput { date_of_birth: "2027-01-01".into(), ..good };
         assert_eq!(parse_details(&future, today).unwrap_err()[0].code, "date_of_birth_in_future");
     }

@@ -202,7 +202,10 @@ async fn metrics_route(State(ctx): State<Context>) -> Response {
 }
 
 fn asset(content_type: &'static str, body: &'static str) -> Response {
-    ([(axum::http::header::CONTENT_TYPE, content_type), (axum::http::header::CACHE_CONTROL, "public, max-age=3600")], body)
+    (
+        [(axum::http::header::CONTENT_TYPE, content_type), (axum::http::header::CACHE_CONTROL, "public, max-age=3600")],
+        body,
+    )
         .into_response()
 }
 

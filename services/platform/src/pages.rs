@@ -235,7 +235,13 @@ pub fn textarea(id: &str, label: &str, hint: Option<&str>, errors: &FormErrors) 
 }
 
 /// One radio group: `(value, label)` options, the first one checked when `checked` names none.
-pub fn radios(name: &str, legend: &str, options: &[(&str, &str)], checked: Option<&str>, errors: &FormErrors) -> Markup {
+pub fn radios(
+    name: &str,
+    legend: &str,
+    options: &[(&str, &str)],
+    checked: Option<&str>,
+    errors: &FormErrors,
+) -> Markup {
     let error = errors.message(name).is_some();
     html! {
         div.app-form-group.app-form-group--error[error] #(name) {
@@ -257,7 +263,13 @@ pub fn radios(name: &str, legend: &str, options: &[(&str, &str)], checked: Optio
 }
 
 /// A checkbox group: `(value, label, checked)` options.
-pub fn checkboxes(name: &str, legend: &str, hint: Option<&str>, options: &[(&str, &str, bool)], errors: &FormErrors) -> Markup {
+pub fn checkboxes(
+    name: &str,
+    legend: &str,
+    hint: Option<&str>,
+    options: &[(&str, &str, bool)],
+    errors: &FormErrors,
+) -> Markup {
     let error = errors.message(name).is_some();
     html! {
         div.app-form-group.app-form-group--error[error] #(name) {

@@ -6,8 +6,7 @@ use axum::response::Response;
 use casetrack_people::person::{DetailsInput, parse_details};
 use casetrack_platform::http::ApiError;
 use casetrack_platform::pages::{
-    FormData, FormErrors, checkboxes, failure_page, radios, respond, see_other, staff_page, summary_list,
-    text_input,
+    FormData, FormErrors, checkboxes, failure_page, radios, respond, see_other, staff_page, summary_list, text_input,
 };
 use casetrack_proto::contact::{ContactChannel, SafeContact, Safety};
 use casetrack_proto::hub::OffenceCategory;
@@ -245,7 +244,9 @@ pub async fn upload(State(hub): State<Hub>, mut multipart: Multipart) -> Respons
             Ok(Some(field)) => match field.name() {
                 Some("feed") => match field.bytes().await {
                     Ok(bytes) => file = Some(bytes),
-                    Err(_) => return upload_error("The file could not be received. Try again, or check it is under 64 MB."),
+                    Err(_) => {
+                        return upload_error("The file could not be received. Try again, or check it is under 64 MB.");
+                    }
                 },
                 Some("dry_run") => dry_run = field.text().await.is_ok_and(|v| v == "yes"),
                 _ => {}

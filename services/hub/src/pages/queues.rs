@@ -167,7 +167,13 @@ fn filters(kind: QueueKind, filter: &QueueFilter) -> Markup {
 fn page_link(kind: QueueKind, filter: &QueueFilter, page: u32) -> String {
     let mut link = QueueFilter { page: Some(page), wait_for: None, ..filter.clone() };
     // Blank filters stay out of the link.
-    for value in [&mut link.officer, &mut link.domestic_abuse, &mut link.enhanced_rights, &mut link.repeat_victim, &mut link.source] {
+    for value in [
+        &mut link.officer,
+        &mut link.domestic_abuse,
+        &mut link.enhanced_rights,
+        &mut link.repeat_victim,
+        &mut link.source,
+    ] {
         if value.as_deref().is_some_and(str::is_empty) {
             *value = None;
         }

@@ -14,7 +14,9 @@ use casetrack_platform::pages::{
     FormData, FormErrors, checkboxes, failure_page, local_time, long_date, radios, respond, see_other, staff_page,
     summary_list, tag, text_input, textarea, warning,
 };
-use casetrack_proto::contact::{AttemptOutcome, ConsentBasis, ContactChannel, OutcomeAnswer, SafeContact, Safety, TimeBand};
+use casetrack_proto::contact::{
+    AttemptOutcome, ConsentBasis, ContactChannel, OutcomeAnswer, SafeContact, Safety, TimeBand,
+};
 use casetrack_proto::hub::{HubEvent, ReferralReceived, ReferralSource, SessionMode};
 use casetrack_proto::people::DuplicateDecision;
 use casetrack_proto::{Actor, Envelope, EventContract as _, PersonId, ReferralId, Role, ServiceCode};
@@ -28,7 +30,7 @@ use crate::api::{
     AllocationRequest, ClosureAnswer, ClosureRequest, ContactAttemptRequest, Hub, NeedsRequest, OutreachRequest,
     PoliceReportRequest, SafeContactRequest, SessionRequest, Written,
 };
-use crate::referral::{Ending, OpenReferral, Referral, Stage, return_to_referrer, accept_support, decline_support};
+use crate::referral::{Ending, OpenReferral, Referral, Stage, accept_support, decline_support, return_to_referrer};
 
 #[derive(Deserialize)]
 pub struct PageParams {
@@ -215,12 +217,12 @@ fn safety_panel(loaded: &Loaded) -> Markup {
 fn person_summary(person: &PersonRecord, received: &ReferralReceived) -> Markup {
     let profile = &received.profile;
     let codes = [
-        ("Age band", profile.age_band.map(|b| words(&crate::referrals::code(&b))).unwrap_or_else(|| "Not known".into())),
-        ("Gender", words(&crate::referrals::code(&profile.gender))),
         (
-            "Ethnicity",
-            profile.ethnicity.as_ref().map(|e| e.code().to_owned()).unwrap_or_else(|| "Not given".into()),
+            "Age band",
+            profile.age_band.map(|b| words(&crate::referrals::code(&b))).unwrap_or_else(|| "Not known".into()),
         ),
+        ("Gender", words(&crate::referrals::code(&profile.gender))),
+        ("Ethnicity", profile.ethnicity.as_ref().map(|e| e.code().to_owned()).unwrap_or_else(|| "Not given".into())),
         ("Disability", words(&crate::referrals::code(&profile.disability))),
     ];
     match person {
@@ -238,7 +240,9 @@ fn person_summary(person: &PersonRecord, received: &ReferralReceived) -> Markup 
                 .chain(codes.iter().map(|(key, value)| (*key, html! { (value) }))),
             )
         }
-        PersonRecord::Erased => html! { p { "This person's details were erased. Figures that counted them are unchanged." } },
+        PersonRecord::Erased => {
+            html! { p { "This person's details were erased. Figures that counted them are unchanged." } }
+        }
         PersonRecord::Unknown => html! { p { "The person this referral names is not registered." } },
     }
 }
@@ -265,10 +269,7 @@ fn common_rows(received: &ReferralReceived, loaded: &Loaded, facts: &ReadFacts) 
         ("Consent", html! { (words(&crate::referrals::code(&received.consent))) }),
     ];
     if !loaded.needs.is_empty() {
-        rows.push((
-            "Needs",
-            html! { ul { @for need in &loaded.needs { li { (crate::needs::label(need)) } } } },
-        ));
+        rows.push(("Needs", html! { ul { @for need in &loaded.needs { li { (crate::needs::label(need)) } } } }));
     }
     if !facts.onward.is_empty() {
         rows.push((
@@ -414,9 +415,15 @@ fn unable_form(referral_id: ReferralId, open: &OpenReferral, hub: &Hub) -> Marku
             }
         };
     }
-    form(referral_id, "unable", "Unable to contact", "Record unable to contact", html! {
-        p { "The attempt rule is met: " (tally.unsuccessful) " unsuccessful attempts at different times of day." }
-    })
+    form(
+        referral_id,
+        "unable",
+        "Unable to contact",
+        "Record unable to contact",
+        html! {
+            p { "The attempt rule is met: " (tally.unsuccessful) " unsuccessful attempts at different times of day." }
+        },
+    )
 }
 
 fn outreach_form(referral_id: ReferralId, open: &OpenReferral, errors: &FormErrors) -> Markup {
@@ -433,21 +440,39 @@ fn outreach_form(referral_id: ReferralId, open: &OpenReferral, errors: &FormErro
             }
         };
     }
-    form(referral_id, "outreach", "Outreach letter or email", "Record it was sent", radios("outreach-channel", "Sent by", &safe, None, errors))
+    form(
+        referral_id,
+        "outreach",
+        "Outreach letter or email",
+        "Record it was sent",
+        radios("outreach-channel", "Sent by", &safe, None, errors),
+    )
 }
 
 fn needs_form(referral_id: ReferralId, open: &OpenReferral, errors: &FormErrors) -> Markup {
     let options: Vec<(&str, &str, bool)> =
         crate::needs::categories().iter().map(|c| (c.code.as_str(), c.label.as_str(), false)).collect();
     let title = if open.needs_assessed { "Reassess needs" } else { "Assess needs" };
-    form(referral_id, "needs", title, "Save needs", checkboxes("needs-needs", "What does the victim need?", Some("Select all that apply."), &options, errors))
+    form(
+        referral_id,
+        "needs",
+        title,
+        "Save needs",
+        checkboxes("needs-needs", "What does the victim need?", Some("Select all that apply."), &options, errors),
+    )
 }
 
 fn decline_form(referral_id: ReferralId, state: &Referral, errors: &FormErrors) -> Markup {
     if decline_support(state, referral_id, "probe").is_err() {
         return html! {};
     }
-    form(referral_id, "decline", "Support declined", "Record support declined", textarea("decline-reason", "Why did the victim decline?", None, errors))
+    form(
+        referral_id,
+        "decline",
+        "Support declined",
+        "Record support declined",
+        textarea("decline-reason", "Why did the victim decline?", None, errors),
+    )
 }
 
 fn onward_form(referral_id: ReferralId, open: &OpenReferral, errors: &FormErrors) -> Markup {
@@ -459,48 +484,70 @@ fn onward_form(referral_id: ReferralId, open: &OpenReferral, errors: &FormErrors
     if options.is_empty() {
         return html! {};
     }
-    form(referral_id, "onward", "Refer on to a specialist service", "Refer on", html! {
-        @if open.consent == ConsentBasis::OptOut {
-            p.app-hint { "Check the victim agrees to their details going to the service." }
-        }
-        (radios("onward-service", "Which service?", &options, None, errors))
-    })
+    form(
+        referral_id,
+        "onward",
+        "Refer on to a specialist service",
+        "Refer on",
+        html! {
+            @if open.consent == ConsentBasis::OptOut {
+                p.app-hint { "Check the victim agrees to their details going to the service." }
+            }
+            (radios("onward-service", "Which service?", &options, None, errors))
+        },
+    )
 }
 
 fn close_form(referral_id: ReferralId, errors: &FormErrors) -> Markup {
     let Some(set) = crate::measures::in_force(Utc::now().date_naive()) else { return html! {} };
-    form(referral_id, "close", "Close with outcomes", "Close referral", html! {
-        p.app-hint { "As a result of support, is the victim… (outcome list " (set.version) ")" }
-        @for measure in &set.measures {
-            (radios(&format!("close-{}", measure.code), &measure.label, &[
-                ("improved", "Improved"), ("no_change", "No change"), ("worse", "Worse"), ("not_asked", "Not asked"),
-            ], None, errors))
-        }
-    })
+    form(
+        referral_id,
+        "close",
+        "Close with outcomes",
+        "Close referral",
+        html! {
+            p.app-hint { "As a result of support, is the victim… (outcome list " (set.version) ")" }
+            @for measure in &set.measures {
+                (radios(&format!("close-{}", measure.code), &measure.label, &[
+                    ("improved", "Improved"), ("no_change", "No change"), ("worse", "Worse"), ("not_asked", "Not asked"),
+                ], None, errors))
+            }
+        },
+    )
 }
 
 fn session_form(referral_id: ReferralId, errors: &FormErrors) -> Markup {
     let today = Utc::now().with_timezone(&chrono_tz::Europe::London).format("%Y-%m-%d").to_string();
-    form(referral_id, "session", "Record a support session", "Save session", html! {
-        (text_input("session-date", "Date", Some("YYYY-MM-DD"), &today, errors))
-        (radios("session-mode", "How was it held?", &[
-            ("phone", "Phone"), ("in_person", "In person"), ("video", "Video call"), ("written", "Letter, email or text"),
-        ], Some("phone"), errors))
-        (text_input("session-minutes", "Length in minutes", None, "", errors))
-    })
+    form(
+        referral_id,
+        "session",
+        "Record a support session",
+        "Save session",
+        html! {
+            (text_input("session-date", "Date", Some("YYYY-MM-DD"), &today, errors))
+            (radios("session-mode", "How was it held?", &[
+                ("phone", "Phone"), ("in_person", "In person"), ("video", "Video call"), ("written", "Letter, email or text"),
+            ], Some("phone"), errors))
+            (text_input("session-minutes", "Length in minutes", None, "", errors))
+        },
+    )
 }
 
 fn allocate_form(referral_id: ReferralId, open: &OpenReferral, errors: &FormErrors) -> Markup {
     let title = if open.officer.is_some() { "Re-allocate" } else { "Allocate to an officer" };
-    form(referral_id, "allocate", title, "Allocate", text_input("allocate-officer", "Officer's user name", Some("For example a.khan"), "", errors))
+    form(
+        referral_id,
+        "allocate",
+        title,
+        "Allocate",
+        text_input("allocate-officer", "Officer's user name", Some("For example a.khan"), "", errors),
+    )
 }
 
 fn safe_contact_form(referral_id: ReferralId, open: &OpenReferral, errors: &FormErrors) -> Markup {
     let safety_options = [("safe", "Safe"), ("unsafe", "Unsafe"), ("unknown", "Not known")];
-    let times: Vec<(&str, &str, bool)> = TimeBand::ALL
-        .iter()
-        .map(|band| (band_code(*band), band.label(), open.safe_times.contains(band)))
-        .collect();
+    let times: Vec<(&str, &str, bool)> =
+        TimeBand::ALL.iter().map(|band| (band_code(*band), band.label(), open.safe_times.contains(band))).collect();
     html! {
         section.app-action #action-safe-contact {
             details {
@@ -625,7 +672,13 @@ fn describe(event: &HubEvent) -> (String, Option<String>) {
             Some(
                 e.answers
                     .iter()
-                    .map(|a| format!("{}: {}", measure_label(&a.measure), words(&crate::referrals::code(&a.answer)).to_lowercase()))
+                    .map(|a| {
+                        format!(
+                            "{}: {}",
+                            measure_label(&a.measure),
+                            words(&crate::referrals::code(&a.answer)).to_lowercase()
+                        )
+                    })
                     .collect::<Vec<_>>()
                     .join("; "),
             ),
@@ -634,11 +687,12 @@ fn describe(event: &HubEvent) -> (String, Option<String>) {
             "Reported to police".into(),
             Some(format!("Crime reference {}, reported {}.", e.crime_reference, long_date(e.reported_on))),
         ),
-        HubEvent::ReferralAllocated(e) => (
-            format!("Allocated to {}", e.officer),
-            e.previous_officer.as_ref().map(|p| format!("Previously {p}.")),
-        ),
-        HubEvent::SafeContactUpdated(e) => ("Safe-contact rules changed".into(), Some(rules_words(&e.safe_contact, &e.safe_times))),
+        HubEvent::ReferralAllocated(e) => {
+            (format!("Allocated to {}", e.officer), e.previous_officer.as_ref().map(|p| format!("Previously {p}.")))
+        }
+        HubEvent::SafeContactUpdated(e) => {
+            ("Safe-contact rules changed".into(), Some(rules_words(&e.safe_contact, &e.safe_times)))
+        }
         HubEvent::OutreachSent(e) => (format!("Outreach {} sent", e.channel.label()), None),
         HubEvent::NeedsAssessed(e) => (
             if e.reassessment { "Needs reassessed" } else { "Needs assessed" }.into(),
@@ -646,7 +700,12 @@ fn describe(event: &HubEvent) -> (String, Option<String>) {
         ),
         HubEvent::SupportSessionRecorded(e) => (
             "Support session".into(),
-            Some(format!("{}, {}, {} minutes.", long_date(e.held_on), words(&crate::referrals::code(&e.mode)).to_lowercase(), e.minutes)),
+            Some(format!(
+                "{}, {}, {} minutes.",
+                long_date(e.held_on),
+                words(&crate::referrals::code(&e.mode)).to_lowercase(),
+                e.minutes
+            )),
         ),
     }
 }
@@ -760,7 +819,9 @@ pub async fn act(
                 .await
                 .map_err(refused("return-reason"))
         }
-        "accept" => hub.decide(referral_id, |state| accept_support(state, referral_id)).await.map_err(refused("action-accept")),
+        "accept" => {
+            hub.decide(referral_id, |state| accept_support(state, referral_id)).await.map_err(refused("action-accept"))
+        }
         "decline" => {
             let reason = form.get("decline-reason").to_owned();
             hub.decide(referral_id, |state| decline_support(state, referral_id, &reason))
@@ -816,7 +877,10 @@ async fn attempt(hub: &Hub, referral_id: ReferralId, form: &FormData) -> Result<
     }
     let at = local_moment(form.get("attempt-date"), form.get("attempt-time"));
     if at.is_none() {
-        errors.add("attempt-date", "Enter the date as YYYY-MM-DD and the time as HH:MM, for example 2026-11-20 and 18:30");
+        errors.add(
+            "attempt-date",
+            "Enter the date as YYYY-MM-DD and the time as HH:MM, for example 2026-11-20 and 18:30",
+        );
     }
     let outcome = parse_code::<AttemptOutcome>(form.get("attempt-outcome"));
     if outcome.is_none() {
@@ -839,7 +903,9 @@ async fn close(hub: &Hub, referral_id: ReferralId, form: &FormData) -> Result<Wr
         let field = format!("close-{}", measure.code);
         match parse_code::<OutcomeAnswer>(form.get(&field)) {
             Some(answer) => answers.push(ClosureAnswer { measure: measure.code.clone(), answer }),
-            None => errors.add(&field, format!("Choose an answer for “{}” (not asked if it was not asked)", measure.label)),
+            None => {
+                errors.add(&field, format!("Choose an answer for “{}” (not asked if it was not asked)", measure.label))
+            }
         }
     }
     if !errors.is_empty() {

@@ -1,0 +1,419 @@
+//! A hub officer's day through the pages only (forms posted as a browser posts them, no JSON API), in both
+//! topologies:
+//!
+//! - the police feed uploaded on the upload page (a bad row listed, the good ones imported, a second upload
+//!   creating nothing);
+//! - a domestic-abuse referral whose voicemail is unsafe: the warning is on the page, voicemail is not offered, a
+//!   forged voicemail attempt is refused with the rule; three attempts at three times of day, then unable to
+//!   contact;
+//! - a referral contacted, needs assessed, support accepted, a session, referred on to the IDVA service (the case
+//!   the service opens shows on the referral), closed with outcomes;
+//! - a referral contacted and declined;
+//! - an inbound call logged, later reported to police;
+//! - the public self-referral form: quick exit, nothing typed echoed back, a rate limit per address.
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use casetrack_platform::testkit::TempDir;
+use reqwest::redirect::Policy;
+use support::{Server, day_offset, split_backends};
+
+/// A browser without cookies or redirects: each answer is checked as it comes.
+struct Browser {
+    client: reqwest::Client,
+    base: String,
+}
+
+struct Page {
+    status: u16,
+    location: Option<String>,
+    body: String,
+}
+
+impl Browser {
+    fn new(base: &str) -> Self {
+        let client = reqwest::Client::builder().redirect(Policy::none()).build().unwrap();
+        Self { client, base: base.to_owned() }
+    }
+
+    async fn answer(response: reqwest::Response) -> Page {
+        let status = response.status().as_u16();
+        let location = response.headers().get("location").map(|l| l.to_str().unwrap().to_owned());
+        Page { status, location, body: response.text().await.unwrap() }
+    }
+
+    async fn get(&self, path: &str) -> Page {
+        Self::answer(self.client.get(format!("{}{path}", self.base)).send().await.unwrap()).await
+    }
+
+    async fn post(&self, path: &str, fields: &[(&str, &str)]) -> Page {
+        Self::answer(self.client.post(format!("{}{path}", self.base)).form(fields).send().await.unwrap()).await
+    }
+
+    /// Posts a form that must save: answered with a redirect, which is then followed.
+    async fn save(&self, path: &str, fields: &[(&str, &str)]) -> Page {
+        let saved = self.post(path, fields).await;
+        assert_eq!(saved.status, 303, "{path} did not save: {}", error_summary(&saved.body));
+        self.get(saved.location.as_deref().unwrap()).await
+    }
+
+    async fn upload(&self, csv: String) -> Page {
+        let form = reqwest::multipart::Form::new()
+            .part("feed", reqwest::multipart::Part::text(csv).file_name("feed.csv").mime_str("text/csv").unwrap());
+        Self::answer(self.client.post(format!("{}/hub/intake/upload", self.base)).multipart(form).send().await.unwrap())
+            .await
+    }
+
+    /// Reloads `path` until `done` holds (reactors in other processes work asynchronously), for at most 20 s.
+    async fn eventually(&self, path: &str, done: impl Fn(&str) -> bool) -> Page {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let page = self.get(path).await;
+            if page.status == 200 && done(&page.body) {
+                return page;
+            }
+            assert!(Instant::now() < deadline, "{path} never showed what was expected");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
+/// The text of the error summary, or empty when the page has none.
+fn error_summary(body: &str) -> String {
+    body.split("class=\"app-error-summary\"")
+        .nth(1)
+        .map(|rest| text(rest.split("</div>").next().unwrap()))
+        .unwrap_or_default()
+}
+
+/// Text without tags, entities decoded for the few a message uses.
+fn text(html: &str) -> String {
+    let mut out = String::new();
+    let mut in_tag = false;
+    for c in html.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' => {
+                in_tag = false;
+                out.push(' ');
+            }
+            c if !in_tag => out.push(c),
+            _ => {}
+        }
+    }
+    out.replace("&#39;", "'")
+        .replace("&quot;", "\"")
+        .replace("&amp;", "&")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The referral id of the queue row that shows `crime_reference`.
+fn referral_in_queue(body: &str, crime_reference: &str) -> String {
+    let row = body
+        .split("<tr>")
+        .find(|row| row.contains(&format!("<td>{crime_reference}</td>")))
+        .unwrap_or_else(|| panic!("{crime_reference} is not in the queue"));
+    let start = row.find("/hub/referrals/").unwrap() + "/hub/referrals/".len();
+    row[start..start + 36].to_owned()
+}
+
+const FEED_HEADER: &str = "crime_reference,reported_date,offence_category,domestic_abuse,victim_forename,victim_surname,\
+date_of_birth,gender,ethnicity,disability,phone,email,address_line,postcode,safe_to_phone,safe_to_voicemail,safe_to_text,\
+safe_to_email,safe_to_write,consent_basis,enhanced_rights";
+
+async fn hub_officer_day(hub: &Browser) {
+    let today = day_offset(0);
+    let yesterday = day_offset(-1);
+
+    // Intake: the police feed through the upload page.
+    let feed = format!(
+        "{FEED_HEADER}\n\
+         PG/1,{today},violence_with_injury,Y,Dana,Unsafe,1988-03-04,F,W1,N,07700 900001,,,AB1 2CD,Y,N,N,U,N,opt_out,Y\n\
+         PG/2,{today},burglary,N,Eli,Helped,1975-06-07,M,B2,U,07700 900002,eli@example.org,,,Y,Y,Y,Y,Y,explicit,N\n\
+         PG/3,{today},theft,N,Fay,Declines,1999-09-09,F,,,07700 900003,,,,Y,U,U,U,U,opt_out,N\n\
+         PG/4,31/12/2026,theft,N,Gus,Bad,1970-01-01,M,,,,,,,U,U,U,U,U,opt_out,N\n"
+    );
+    let uploaded = hub.upload(feed.clone()).await;
+    assert_eq!(uploaded.status, 200, "{}", uploaded.body);
+    let summary = text(&uploaded.body);
+    assert!(summary.contains("Valid rows 3 Rejected rows 1 New referrals 3"), "{summary}");
+    assert!(summary.contains("5 reported_date PG/4"), "the bad row is listed by line and column: {summary}");
+    assert!(!summary.contains("Gus"), "a rejected row's personal details are not shown");
+    let again = text(&hub.upload(feed).await.body);
+    assert!(again.contains("New referrals 0 Already imported 3"), "{again}");
+
+    // The work queue: enhanced rights first.
+    let queue = hub.eventually("/hub/queues/new-referrals", |body| body.contains("PG/3")).await;
+    let (unsafe_one, helped, declines) = (
+        referral_in_queue(&queue.body, "PG/1"),
+        referral_in_queue(&queue.body, "PG/2"),
+        referral_in_queue(&queue.body, "PG/3"),
+    );
+    assert!(queue.body.find("PG/1").unwrap() < queue.body.find("PG/2").unwrap(), "enhanced rights first");
+
+    // Safe contact is in view before any action, and an unsafe channel is not offered.
+    let page = hub.get(&format!("/hub/referrals/{unsafe_one}")).await;
+    assert_eq!(page.status, 200);
+    let shown = text(&page.body);
+    assert!(shown.contains("Dana Unsafe"), "the person's summary: {shown}");
+    let warning = shown.find("Do not use: voicemail, text message, letter").expect("the unsafe channels are named");
+    assert!(warning < shown.find("Record a contact attempt").unwrap(), "the warning comes before the actions");
+    assert!(!page.body.contains("id=\"attempt-channel-voicemail\""), "voicemail is not offered");
+    // A forged post cannot use it either: refused with the rule, on the same page.
+    let attempts = format!("/hub/referrals/{unsafe_one}/attempt");
+    let refused = hub
+        .post(
+            &attempts,
+            &[
+                ("attempt-channel", "voicemail"),
+                ("attempt-date", &yesterday),
+                ("attempt-time", "10:00"),
+                ("attempt-outcome", "no_answer"),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status, 422);
+    assert!(error_summary(&refused.body).contains("voicemail is marked unsafe"), "{}", error_summary(&refused.body));
+    // Bad input: every problem listed, nothing saved.
+    let incomplete = hub.post(&attempts, &[("attempt-date", "yesterday")]).await;
+    assert_eq!(incomplete.status, 422);
+    let problems = error_summary(&incomplete.body);
+    assert!(
+        problems.contains("Choose how you tried")
+            && problems.contains("Enter the date")
+            && problems.contains("Choose what happened"),
+        "{problems}"
+    );
+
+    // Three attempts at three times of day (UK time), then unable to contact.
+    for (n, time) in ["09:30", "13:30", "18:30"].into_iter().enumerate() {
+        let page = hub
+            .save(
+                &attempts,
+                &[
+                    ("attempt-channel", "phone"),
+                    ("attempt-date", &yesterday),
+                    ("attempt-time", time),
+                    ("attempt-outcome", "no_answer"),
+                ],
+            )
+            .await;
+        if n < 2 {
+            assert!(!page.body.contains("Record unable to contact"), "not before the attempt rule is met");
+            let refused = hub.post(&format!("/hub/referrals/{unsafe_one}/unable"), &[]).await;
+            assert!(error_summary(&refused.body).contains("attempts"), "{}", error_summary(&refused.body));
+        }
+    }
+    let page = hub.save(&format!("/hub/referrals/{unsafe_one}/unable"), &[]).await;
+    let shown = text(&page.body);
+    assert!(shown.contains("Unable to contact") && shown.contains("Recorded as unable to contact"), "{shown}");
+    assert!(shown.contains("This referral takes no more work"), "{shown}");
+
+    // Contacted, needs, support, a session, referred on, closed with outcomes.
+    let base = format!("/hub/referrals/{helped}");
+    hub.save(&format!("{base}/allocate"), &[("allocate-officer", "a.khan")]).await;
+    hub.save(
+        &format!("{base}/attempt"),
+        &[
+            ("attempt-channel", "phone"),
+            ("attempt-date", &yesterday),
+            ("attempt-time", "11:00"),
+            ("attempt-outcome", "reached"),
+        ],
+    )
+    .await;
+    hub.save(&format!("{base}/outreach"), &[("outreach-channel", "letter")]).await;
+    hub.save(&format!("{base}/needs"), &[("needs-needs", "emotional_support"), ("needs-needs", "safety_and_security")])
+        .await;
+    hub.save(&format!("{base}/accept"), &[]).await;
+    hub.save(
+        &format!("{base}/session"),
+        &[("session-date", &yesterday), ("session-mode", "phone"), ("session-minutes", "40")],
+    )
+    .await;
+    hub.save(&format!("{base}/onward"), &[("onward-service", "idva")]).await;
+    let page = hub.eventually(&base, |body| body.contains("Case opened")).await;
+    assert!(text(&page.body).contains("IDVA opened a case"), "the closed loop shows on the referral");
+    let mine = hub.get("/hub/queues/open-cases?officer=a.khan").await;
+    assert!(mine.body.contains(&helped) && !mine.body.contains(&declines), "open cases by officer");
+    let closing = format!("{base}/close");
+    let partial = hub.post(&closing, &[("close-cope", "improved")]).await;
+    assert!(
+        error_summary(&partial.body).contains("Choose an answer for “Feels safer”"),
+        "{}",
+        error_summary(&partial.body)
+    );
+    let page = hub
+        .save(
+            &closing,
+            &[
+                ("close-cope", "improved"),
+                ("close-safer", "improved"),
+                ("close-health_wellbeing", "no_change"),
+                ("close-informed_empowered", "improved"),
+                ("close-cjs_experience", "not_asked"),
+            ],
+        )
+        .await;
+    let shown = text(&page.body);
+    assert!(
+        shown.contains("Closed with outcomes") && shown.contains("Better able to cope with everyday life: improved"),
+        "{shown}"
+    );
+    for event in [
+        "Allocated to a.khan",
+        "Outreach letter sent",
+        "Needs assessed",
+        "Support accepted",
+        "Support session",
+        "Referred on to IDVA",
+    ] {
+        assert!(shown.contains(event), "the timeline shows {event:?}: {shown}");
+    }
+
+    // Contacted, then declined with a reason.
+    let base = format!("/hub/referrals/{declines}");
+    hub.save(
+        &format!("{base}/attempt"),
+        &[
+            ("attempt-channel", "phone"),
+            ("attempt-date", &yesterday),
+            ("attempt-time", "15:00"),
+            ("attempt-outcome", "reached"),
+        ],
+    )
+    .await;
+    let blank = hub.post(&format!("{base}/decline"), &[("decline-reason", " ")]).await;
+    assert!(error_summary(&blank.body).contains("Give a reason"), "{}", error_summary(&blank.body));
+    let page = hub.save(&format!("{base}/decline"), &[("decline-reason", "has support from family")]).await;
+    let shown = text(&page.body);
+    assert!(shown.contains("Support declined") && shown.contains("has support from family"), "{shown}");
+
+    // An inbound call: a self-referral that starts contacted, later reported to police.
+    let call = hub.get("/hub/intake/call").await;
+    let submission = hidden(&call.body, "submission");
+    let call_fields = [
+        ("submission", submission.as_str()),
+        ("forename", "Hal"),
+        ("surname", "Caller"),
+        ("date_of_birth", "1960-01-01"),
+        ("phone", "01632 960001"),
+        ("safe", "phone"),
+        ("offence", "fraud"),
+    ];
+    let page = hub.save("/hub/intake/call", &call_fields).await;
+    let shown = text(&page.body);
+    assert!(
+        shown.contains("Hal Caller") && shown.contains("Contacted") && shown.contains("Not reported to police"),
+        "{shown}"
+    );
+    let referral = page_referral(&page.body);
+    // The same form sent twice (a double click, a retry) creates nothing new.
+    let twice = hub.post("/hub/intake/call", &call_fields).await;
+    assert_eq!(twice.location.as_deref().map(|l| l.contains(&referral)), Some(true));
+    let page = hub
+        .save(
+            &format!("/hub/referrals/{referral}/police-report"),
+            &[("police-report-reference", "CR/CALL/1"), ("police-report-date", &today)],
+        )
+        .await;
+    assert!(text(&page.body).contains("Crime reference CR/CALL/1"), "{}", text(&page.body));
+}
+
+/// The value of a hidden field.
+fn hidden(body: &str, name: &str) -> String {
+    let field = body.split(&format!("name=\"{name}\" value=\"")).nth(1).expect("hidden field");
+    field.split('"').next().unwrap().to_owned()
+}
+
+/// The referral id of a referral page (from its forms' actions).
+fn page_referral(body: &str) -> String {
+    let start = body.find("action=\"/hub/referrals/").expect("a referral form") + "action=\"/hub/referrals/".len();
+    body[start..start + 36].to_owned()
+}
+
+async fn public_self_referral(public: &Browser, limit: usize) {
+    let form = public.get("/self-referral").await;
+    assert_eq!(form.status, 200);
+    assert!(form.body.contains("id=\"quick-exit\"") && form.body.contains("/assets/quick-exit.js"), "quick exit");
+    let submission = hidden(&form.body, "submission");
+    // Bad input: the problems are listed, and nothing the victim typed is shown back.
+    let refused = public
+        .post(
+            "/self-referral",
+            &[
+                ("submission", &submission),
+                ("forename", "Ivy"),
+                ("surname", "Secretname"),
+                ("date_of_birth", "03/04/1980"),
+                ("phone", "07700 900555"),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status, 422);
+    assert!(!refused.body.contains("Secretname") && !refused.body.contains("900555"), "nothing echoed back");
+    let problems = error_summary(&refused.body);
+    assert!(
+        problems.contains("date of birth") && problems.contains("safe way") && problems.contains("Tick the box"),
+        "{problems}"
+    );
+    let fields = [
+        ("submission", submission.as_str()),
+        ("forename", "Ivy"),
+        ("surname", "Secretname"),
+        ("date_of_birth", "1980-04-03"),
+        ("email", "ivy@example.org"),
+        ("safe", "email"),
+        ("consent", "yes"),
+    ];
+    let sent = public.post("/self-referral", &fields).await;
+    assert_eq!((sent.status, sent.location.as_deref()), (303, Some("/self-referral/thanks")));
+    let thanks = public.get("/self-referral/thanks").await;
+    assert!(thanks.body.contains("Request sent") && !thanks.body.contains("Secretname"));
+    // Two posts so far from this address; the limit refuses the one after it is used up.
+    for _ in 2..limit {
+        assert_eq!(public.post("/self-referral", &fields).await.status, 303);
+    }
+    let limited = public.post("/self-referral", &fields).await;
+    assert_eq!(limited.status, 429, "{}", limited.body);
+}
+
+const LIMIT: usize = 4;
+
+#[tokio::test]
+async fn a_hub_officer_works_referrals_through_the_pages_in_one_process() {
+    let data = TempDir::new();
+    let env = [("CASETRACK_SELF_REFERRALS_PER_HOUR", LIMIT.to_string())];
+    let server = Server::start("all", data.path(), &env).await;
+    let browser = Browser::new(&server.base);
+    hub_officer_day(&browser).await;
+    public_self_referral(&browser, LIMIT).await;
+    // The self-referral reached the hub's queue.
+    let queue = browser.eventually("/hub/queues/new-referrals?source=self_referral", |b| b.contains("<tbody>")).await;
+    assert_eq!(
+        queue.body.matches("<tr>").count(),
+        2,
+        "one header row and one self-referral: resubmissions made nothing new"
+    );
+    server.stop();
+}
+
+#[tokio::test]
+async fn a_hub_officer_works_referrals_through_the_pages_across_processes() {
+    let (_stream, mut env) = split_backends().await;
+    env.push(("CASETRACK_SELF_REFERRALS_PER_HOUR", LIMIT.to_string()));
+    let data = TempDir::new();
+    let people = Server::start("people", data.path(), &env).await;
+    let hub = Server::start("hub", data.path(), &env).await;
+    let idva = Server::start("idva", data.path(), &env).await;
+    let browser = Browser::new(&hub.base);
+    hub_officer_day(&browser).await;
+    public_self_referral(&browser, LIMIT).await;
+    for server in [people, hub, idva] {
+        server.stop();
+    }
+}
