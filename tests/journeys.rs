@@ -73,8 +73,14 @@ async fn journey(t: &Topology) -> String {
     .await;
     assert_eq!(status, 201, "{referral}");
     let referral_id = referral["referral_id"].as_str().unwrap().to_owned();
-    let (status, onward) =
-        post(format!("{}/api/hub/referrals/{referral_id}/onward-referrals", t.hub), json!({"service": "idva"})).await;
+    // An opt-out police referral does not cover passing details on: the victim's consent comes first.
+    let onward_url = format!("{}/api/hub/referrals/{referral_id}/onward-referrals", t.hub);
+    let (status, refused) = post(onward_url.clone(), json!({"service": "idva"})).await;
+    assert_eq!((status, refused["error"]["code"].as_str()), (409, Some("consent_needed")), "{refused}");
+    let (status, consent) =
+        post(format!("{}/api/hub/referrals/{referral_id}/consent", t.hub), json!({"basis": "explicit"})).await;
+    assert_eq!(status, 200, "{consent}");
+    let (status, onward) = post(onward_url, json!({"service": "idva"})).await;
     assert_eq!(status, 201, "{onward}");
     let position = onward["position"].as_u64().unwrap();
 

@@ -189,6 +189,26 @@ async fn hub_officer_day(hub: &Browser) {
         "{problems}"
     );
 
+    // The victim's own rules, with a caution, replace the referrer's; the caution is shown above every action.
+    let page = hub
+        .save(
+            &format!("/hub/referrals/{unsafe_one}/safe-contact"),
+            &[
+                ("safe-phone", "safe"),
+                ("safe-voicemail", "unsafe"),
+                ("safe-text", "unsafe"),
+                ("safe-email", "unknown"),
+                ("safe-letter", "unsafe"),
+                ("safe-visit", "unsafe"),
+                ("safe-caution", "If a man answers, say it is the surgery"),
+            ],
+        )
+        .await;
+    let shown = text(&page.body);
+    let caution = shown.find("Caution: If a man answers, say it is the surgery").expect("the caution is shown");
+    assert!(caution < shown.find("Record a contact attempt").unwrap(), "{shown}");
+    assert!(shown.contains("A caution was recorded."), "the timeline says so without repeating it");
+
     // Three attempts at three times of day (UK time), then unable to contact.
     for (n, time) in ["09:30", "13:30", "18:30"].into_iter().enumerate() {
         let page = hub
@@ -275,18 +295,24 @@ async fn hub_officer_day(hub: &Browser) {
         assert!(shown.contains(event), "the timeline shows {event:?}: {shown}");
     }
 
-    // Contacted, then declined with a reason.
+    // Contacted, then declined with a reason. On the way, consent to refer on is asked for first.
     let base = format!("/hub/referrals/{declines}");
-    hub.save(
-        &format!("{base}/attempt"),
-        &[
-            ("attempt-channel", "phone"),
-            ("attempt-date", &yesterday),
-            ("attempt-time", "15:00"),
-            ("attempt-outcome", "reached"),
-        ],
-    )
-    .await;
+    let page = hub
+        .save(
+            &format!("{base}/attempt"),
+            &[
+                ("attempt-channel", "phone"),
+                ("attempt-date", &yesterday),
+                ("attempt-time", "15:00"),
+                ("attempt-outcome", "reached"),
+            ],
+        )
+        .await;
+    assert!(page.body.contains("Consent to refer on") && !page.body.contains("id=\"onward-service-idva\""));
+    let why = hub.post(&format!("{base}/consent"), &[("consent-basis", "overridden"), ("consent-reason", "")]).await;
+    assert!(error_summary(&why.body).contains("Give a reason"), "{}", error_summary(&why.body));
+    let page = hub.save(&format!("{base}/consent"), &[("consent-basis", "explicit")]).await;
+    assert!(page.body.contains("id=\"onward-service-idva\"") && text(&page.body).contains("Consent given to refer on"));
     let blank = hub.post(&format!("{base}/decline"), &[("decline-reason", " ")]).await;
     assert!(error_summary(&blank.body).contains("Give a reason"), "{}", error_summary(&blank.body));
     let page = hub.save(&format!("{base}/decline"), &[("decline-reason", "has support from family")]).await;
@@ -322,6 +348,31 @@ async fn hub_officer_day(hub: &Browser) {
         )
         .await;
     assert!(text(&page.body).contains("Crime reference CR/CALL/1"), "{}", text(&page.body));
+
+    // A victim already referred by the police calls in: the same name and date of birth is shown as a possible
+    // duplicate; once an officer links them, the new referral is a repeat (another referral within 12 months).
+    let call = hub.get("/hub/intake/call").await;
+    let submission = hidden(&call.body, "submission");
+    let page = hub
+        .save(
+            "/hub/intake/call",
+            &[
+                ("submission", &submission),
+                ("forename", "eli"),
+                ("surname", "HELPED"),
+                ("date_of_birth", "1975-06-07"),
+                ("safe", "phone"),
+            ],
+        )
+        .await;
+    let repeat = page_referral(&page.body);
+    assert!(!text(&page.body).contains("Repeat victim"));
+    let page = hub.eventually(&format!("/hub/referrals/{repeat}"), |body| body.contains("Possible duplicates")).await;
+    let other = hidden(&page.body, "other");
+    let page =
+        hub.save(&format!("/hub/referrals/{repeat}/duplicate"), &[("other", &other), ("decision", "linked")]).await;
+    let shown = text(&page.body);
+    assert!(shown.contains("Repeat victim") && shown.contains("Same person"), "{shown}");
 }
 
 /// The value of a hidden field.

@@ -5,7 +5,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::contact::{AttemptOutcome, ConsentBasis, ContactChannel, OutcomeAnswer, SafeContact, TimeBand};
-use crate::ids::{PersonId, ReferralId, ServiceCode, StaffName};
+use crate::ids::{PersonId, ReferralId, Sealed, ServiceCode, StaffName};
 use crate::profile::VictimProfile;
 
 crate::contract! {
@@ -25,6 +25,7 @@ crate::contract! {
         OutreachSent(OutreachSent) = 1,
         NeedsAssessed(NeedsAssessed) = 1,
         SupportSessionRecorded(SupportSessionRecorded) = 1,
+        ConsentRecorded(ConsentRecorded) = 1,
     }
 }
 
@@ -166,6 +167,20 @@ pub struct SafeContactUpdated {
     pub safe_contact: SafeContact,
     /// Times of day the victim may be phoned or visited; empty means any time.
     pub safe_times: Vec<TimeBand>,
+    /// A caution in the victim's or officer's words ("if a man answers, say it is the surgery"), sealed with the
+    /// person's key: it can identify people.
+    pub caution: Option<Sealed>,
+}
+
+/// The victim's consent to passing their details on to another service, as they gave it to the hub (or consent
+/// overridden, with the reason).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ConsentRecorded {
+    pub referral_id: ReferralId,
+    /// explicit, withheld or overridden (opt-out is only ever the basis a referral arrives with).
+    pub basis: ConsentBasis,
+    /// Why consent was overridden, when it was.
+    pub override_reason: Option<String>,
 }
 
 /// A letter or email about the hub's support went to the victim (only where that channel is safe).

@@ -5,7 +5,7 @@ use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use casetrack_platform::Context;
-use casetrack_platform::command::{CommandMeta, execute};
+use casetrack_platform::command::{Aggregate, CommandMeta, execute, load};
 use casetrack_platform::http::{ApiError, ErrorBody, wait_for};
 use casetrack_proto::contact::{AttemptOutcome, ConsentBasis, ContactChannel, OutcomeAnswer, SafeContact, TimeBand};
 use casetrack_proto::hub::{
@@ -22,8 +22,8 @@ use utoipa::{IntoParams, OpenApi, ToSchema};
 use crate::HubSettings;
 use crate::referral::{
     Referral, ReferralRejection, accept_support, allocate, assess_needs, close, decline_support, receive,
-    record_attempt, record_police_report, record_session, record_unable_to_contact, refer_on, return_to_referrer,
-    send_outreach, update_safe_contact,
+    record_attempt, record_consent, record_police_report, record_session, record_unable_to_contact, refer_on,
+    return_to_referrer, send_outreach, update_safe_contact,
 };
 
 #[derive(OpenApi)]
@@ -42,6 +42,7 @@ use crate::referral::{
         allocate_route,
         safe_contact_route,
         outreach_route,
+        consent_route,
         needs_route,
         session_route,
         crate::queues::queue_route
@@ -57,6 +58,7 @@ use crate::referral::{
         AllocationRequest,
         SafeContactRequest,
         OutreachRequest,
+        ConsentRequest,
         NeedsRequest,
         SessionRequest,
         crate::queues::Queue,
@@ -114,6 +116,7 @@ pub fn router(ctx: Context, settings: HubSettings) -> Router {
         .route("/api/hub/referrals/{referral_id}/allocation", post(allocate_route))
         .route("/api/hub/referrals/{referral_id}/safe-contact", post(safe_contact_route))
         .route("/api/hub/referrals/{referral_id}/outreach", post(outreach_route))
+        .route("/api/hub/referrals/{referral_id}/consent", post(consent_route))
         .route("/api/hub/referrals/{referral_id}/needs-assessments", post(needs_route))
         .route("/api/hub/referrals/{referral_id}/support-sessions", post(session_route))
         .with_state(hub.clone())
@@ -199,7 +202,17 @@ impl Hub {
         occurred_at: chrono::DateTime<chrono::Utc>,
         decide: impl Fn(&Referral) -> Result<Vec<HubEvent>, ReferralRejection>,
     ) -> Result<Written, ApiError> {
-        let meta = CommandMeta::new(actor, occurred_at);
+        self.decide_with(&CommandMeta::new(actor, occurred_at), referral_id, decide).await
+    }
+
+    /// With the command's metadata made beforehand (its event ids are known before deciding, for sealing).
+    async fn decide_with(
+        &self,
+        meta: &CommandMeta,
+        referral_id: ReferralId,
+        decide: impl Fn(&Referral) -> Result<Vec<HubEvent>, ReferralRejection>,
+    ) -> Result<Written, ApiError> {
+        let meta = meta.clone();
         let executed = execute::<Referral, _>(&self.ctx.log, referral_id.0, &meta, decide).await?;
         Ok(Written { referral_id, position: executed.position.map_or(0, |p| p.0) })
     }
@@ -327,13 +340,44 @@ impl Hub {
         self.decide(referral_id, |state| allocate(state, referral_id, officer.clone())).await
     }
 
+    /// Replaces the safe-contact rules; a caution is sealed with the victim's key before anything is written.
     pub async fn update_safe_contact(
         &self,
         referral_id: ReferralId,
         request: SafeContactRequest,
     ) -> Result<Written, ApiError> {
+        let caution = request.caution.as_deref().map(str::trim).filter(|c| !c.is_empty());
+        if caution.is_some_and(|c| c.chars().count() > 500) {
+            return Err(ApiError::rejected("caution_too_long", "A caution can be at most 500 characters."));
+        }
+        let meta = CommandMeta::new(actor(), chrono::Utc::now());
+        let sealed = match caution {
+            None => None,
+            Some(text) => {
+                let stream = <Referral as Aggregate>::stream_id(referral_id.0);
+                let (state, _) = load::<Referral>(&self.ctx.log, &stream).await.map_err(ApiError::unavailable)?;
+                let Some(person_id) = state.person_id() else {
+                    return Err(ApiError::not_found("There is no such referral."));
+                };
+                let sealed = self.ctx.vault.seal(person_id, meta.event_id(0), &text).await;
+                Some(sealed.map_err(ApiError::unavailable)?)
+            }
+        };
+        self.decide_with(&meta, referral_id, |state| {
+            update_safe_contact(
+                state,
+                referral_id,
+                request.safe_contact.clone(),
+                request.safe_times.clone(),
+                sealed.clone(),
+            )
+        })
+        .await
+    }
+
+    pub async fn record_consent(&self, referral_id: ReferralId, request: ConsentRequest) -> Result<Written, ApiError> {
         self.decide(referral_id, |state| {
-            update_safe_contact(state, referral_id, request.safe_contact.clone(), request.safe_times.clone())
+            record_consent(state, referral_id, request.basis, request.override_reason.as_deref())
         })
         .await
     }
@@ -377,6 +421,16 @@ pub struct SafeContactRequest {
     #[serde(default)]
     #[schema(value_type = Vec<String>)]
     pub safe_times: Vec<TimeBand>,
+    /// A caution for whoever contacts the victim (sealed with their key; at most 500 characters).
+    pub caution: Option<String>,
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct ConsentRequest {
+    /// explicit (the victim agreed) or overridden (with the reason).
+    #[schema(value_type = String, example = "explicit")]
+    pub basis: ConsentBasis,
+    pub override_reason: Option<String>,
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -426,6 +480,10 @@ hub_route!(
 hub_route!(
     /// Replaces the safe-contact rules with what the victim said (channels and safe times).
     safe_contact_route, "/api/hub/referrals/{referral_id}/safe-contact", SafeContactRequest, update_safe_contact
+);
+hub_route!(
+    /// Records the victim's consent to passing their details on to another service (or consent overridden).
+    consent_route, "/api/hub/referrals/{referral_id}/consent", ConsentRequest, record_consent
 );
 hub_route!(
     /// Records an outreach letter or email: refused unless that channel is known to be safe.

@@ -5,7 +5,8 @@
 //!    │               │                  └──► declined (reason)
 //!    │               └──► unable to contact (only once the service's attempt rule is met)
 //!    └──► returned to referrer (no safe or valid route)
-//! onward referral to a specialist service: any time while open, once per service, never with consent withheld
+//! onward referral to a specialist service: any time while open, once per service, only with the victim's explicit
+//! consent (or consent overridden with a reason): an opt-out police referral does not cover passing details on
 //! while open: allocation to an officer, safe-contact updates, outreach letters or emails (only on a safe channel)
 //! once contacted: needs assessment (and reassessment); once supported: support sessions
 //! ```
@@ -18,11 +19,11 @@ use casetrack_platform::command::{Aggregate, Rejection};
 use casetrack_platform::contact::{AttemptRule, check_channel};
 use casetrack_proto::contact::{AttemptOutcome, ConsentBasis, ContactChannel, SafeContact, Safety, TimeBand};
 use casetrack_proto::hub::{
-    ContactAttemptRecorded, HubEvent, MeasureAnswer, NeedsAssessed, OnwardReferralMade, OutreachSent,
+    ConsentRecorded, ContactAttemptRecorded, HubEvent, MeasureAnswer, NeedsAssessed, OnwardReferralMade, OutreachSent,
     ReferralAllocated, ReferralClosed, ReferralReceived, ReferralSource, ReportedToPolice, ReturnedToReferrer,
     SafeContactUpdated, SupportAccepted, SupportDeclined, SupportSessionRecorded, UnableToContactRecorded,
 };
-use casetrack_proto::{PersonId, ReferralId, ServiceCode, StaffName};
+use casetrack_proto::{PersonId, ReferralId, Sealed, ServiceCode, StaffName};
 
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub enum Referral {
@@ -35,6 +36,17 @@ pub enum Referral {
         /// A self-referral not yet reported to police: the report can still be recorded after the ending.
         awaiting_police_report: bool,
     },
+}
+
+impl Referral {
+    /// The person the referral is about, once received.
+    pub fn person_id(&self) -> Option<PersonId> {
+        match self {
+            Referral::NotReceived => None,
+            Referral::Open(open) => Some(open.person_id),
+            Referral::Ended { person_id, .. } => Some(*person_id),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -138,6 +150,7 @@ impl Aggregate for Referral {
                 open.safe_times = e.safe_times.clone();
             }
             HubEvent::NeedsAssessed(_) => open.needs_assessed = true,
+            HubEvent::ConsentRecorded(e) => open.consent = e.basis,
             HubEvent::OutreachSent(_) | HubEvent::SupportSessionRecorded(_) => {}
         }
         Referral::Open(open)
@@ -194,6 +207,15 @@ pub enum ReferralRejection {
     NotSupported,
     #[error("a support session lasts between 1 minute and 8 hours")]
     SessionLength,
+    #[error(
+        "the victim has not agreed to their details going to another service: ask them, and record their consent \
+         (or why it is overridden) first"
+    )]
+    ConsentNeeded,
+    #[error("record consent as given or overridden; to stop work, record that the victim declined support")]
+    ConsentNotRecordable,
+    #[error("consent is already recorded as given")]
+    ConsentAlreadyGiven,
 }
 
 impl Rejection for ReferralRejection {
@@ -223,6 +245,9 @@ impl Rejection for ReferralRejection {
             Self::DuplicateNeed(_) => "duplicate_need",
             Self::NotSupported => "not_supported",
             Self::SessionLength => "session_length",
+            Self::ConsentNeeded => "consent_needed",
+            Self::ConsentNotRecordable => "consent_not_recordable",
+            Self::ConsentAlreadyGiven => "consent_already_given",
         }
     }
 }
@@ -287,17 +312,37 @@ pub fn allocate(state: &Referral, referral_id: ReferralId, officer: StaffName) -
     })])
 }
 
-/// Replaces the safe-contact rules with what the victim said.
+/// Replaces the safe-contact rules with what the victim said (the caution arrives sealed).
 pub fn update_safe_contact(
     state: &Referral,
     referral_id: ReferralId,
     safe_contact: SafeContact,
     mut safe_times: Vec<TimeBand>,
+    caution: Option<Sealed>,
 ) -> Decision {
     workable(state)?;
     safe_times.sort();
     safe_times.dedup();
-    Ok(vec![HubEvent::SafeContactUpdated(SafeContactUpdated { referral_id, safe_contact, safe_times })])
+    Ok(vec![HubEvent::SafeContactUpdated(SafeContactUpdated { referral_id, safe_contact, safe_times, caution })])
+}
+
+/// Records the victim's consent to passing their details on, or consent overridden with a reason.
+pub fn record_consent(
+    state: &Referral,
+    referral_id: ReferralId,
+    basis: ConsentBasis,
+    override_reason: Option<&str>,
+) -> Decision {
+    let open = workable(state)?;
+    let override_reason = match basis {
+        ConsentBasis::Explicit if open.consent == ConsentBasis::Explicit => {
+            return Err(ReferralRejection::ConsentAlreadyGiven);
+        }
+        ConsentBasis::Explicit => None,
+        ConsentBasis::Overridden => Some(reason(override_reason.unwrap_or_default())?),
+        ConsentBasis::OptOut | ConsentBasis::Withheld => return Err(ReferralRejection::ConsentNotRecordable),
+    };
+    Ok(vec![HubEvent::ConsentRecorded(ConsentRecorded { referral_id, basis, override_reason })])
 }
 
 /// Records an outreach letter or email. Stricter than an attempt: it goes only where the channel is known to be
@@ -393,6 +438,9 @@ pub fn refer_on(state: &Referral, referral_id: ReferralId, service: ServiceCode)
     }
     if open.referred_to.contains(&service) {
         return Err(ReferralRejection::AlreadyReferredOn(service));
+    }
+    if !matches!(open.consent, ConsentBasis::Explicit | ConsentBasis::Overridden) {
+        return Err(ReferralRejection::ConsentNeeded);
     }
     Ok(vec![HubEvent::OnwardReferralMade(OnwardReferralMade {
         referral_id,
@@ -604,6 +652,28 @@ mod tests {
     }
 
     #[test]
+    fn an_onward_referral_needs_the_victims_consent_or_a_recorded_override() {
+        let mut history = vec![received(ConsentBasis::OptOut)];
+        assert_eq!(refer_on(&given(&history), ID, idva()), Err(ReferralRejection::ConsentNeeded));
+        assert_eq!(
+            record_consent(&given(&history), ID, ConsentBasis::Withheld, None),
+            Err(ReferralRejection::ConsentNotRecordable)
+        );
+        assert_eq!(
+            record_consent(&given(&history), ID, ConsentBasis::Overridden, Some(" ")),
+            Err(ReferralRejection::ReasonRequired)
+        );
+        let overridden = record_consent(&given(&history), ID, ConsentBasis::Overridden, Some("risk to life")).unwrap();
+        assert!(refer_on(&given(&[history.clone(), overridden].concat()), ID, idva()).is_ok());
+        history.extend(record_consent(&given(&history), ID, ConsentBasis::Explicit, None).unwrap());
+        assert_eq!(
+            record_consent(&given(&history), ID, ConsentBasis::Explicit, None),
+            Err(ReferralRejection::ConsentAlreadyGiven)
+        );
+        assert!(refer_on(&given(&history), ID, idva()).is_ok());
+    }
+
+    #[test]
     fn an_onward_referral_is_made_once_per_service_and_never_to_the_hub() {
         let mut history = vec![received(ConsentBasis::Explicit)];
         history.extend(refer_on(&given(&history), ID, idva()).unwrap());
@@ -669,7 +739,7 @@ mod tests {
         let mut rules = SafeContact::default();
         rules.set(ContactChannel::Phone, Safety::Safe);
         let mut history = vec![received(ConsentBasis::OptOut)];
-        history.extend(update_safe_contact(&given(&history), ID, rules, vec![Morning, Morning]).unwrap());
+        history.extend(update_safe_contact(&given(&history), ID, rules, vec![Morning, Morning], None).unwrap());
         // Voicemail was unsafe from the referrer; the victim's own rules leave it unknown, so it may be used now.
         assert!(record_attempt(&given(&history), attempt(ContactChannel::Voicemail, Morning, NoAnswer)).is_ok());
         let refused = record_attempt(&given(&history), attempt(ContactChannel::Phone, Evening, NoAnswer)).unwrap_err();
@@ -693,6 +763,7 @@ mod tests {
                 referral_id: ID,
                 safe_contact: rules,
                 safe_times: vec![],
+                caution: None,
             }),
         ];
         assert_eq!(send_outreach(&given(&history), ID, ContactChannel::Letter).unwrap_err().code(), "channel_unsafe");

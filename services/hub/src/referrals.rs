@@ -152,8 +152,9 @@ impl Projection for Referrals {
                             .execute(&mut *tx)
                             .await?;
                         }
-                        // Safe-contact rules are read from the referral itself, where the decisions use them.
-                        HubEvent::SafeContactUpdated(_) => {}
+                        // Safe-contact rules and consent are read from the referral itself, where the decisions use
+                        // them.
+                        HubEvent::SafeContactUpdated(_) | HubEvent::ConsentRecorded(_) => {}
                         HubEvent::ContactAttemptRecorded(e) => {
                             let id = e.referral_id.to_string();
                             sqlx::query(

@@ -222,14 +222,14 @@ pub fn text_input(id: &str, label: &str, hint: Option<&str>, value: &str, errors
 }
 
 /// A text area with its label and error.
-pub fn textarea(id: &str, label: &str, hint: Option<&str>, errors: &FormErrors) -> Markup {
+pub fn textarea(id: &str, label: &str, hint: Option<&str>, value: &str, errors: &FormErrors) -> Markup {
     let error = errors.message(id).is_some();
     html! {
         div.app-form-group.app-form-group--error[error] {
             label.app-label for=(id) { (label) }
             @if let Some(hint) = hint { div.app-hint { (hint) } }
             (errors.inline(id))
-            textarea.app-textarea #(id) name=(id) rows="3" {}
+            textarea.app-textarea #(id) name=(id) rows="3" { (value) }
         }
     }
 }

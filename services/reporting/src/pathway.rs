@@ -92,8 +92,12 @@ impl Projection for Pathway {
                     Some(HubEvent::NeedsAssessed(e)) => (!e.reassessment).then(|| figure::NEEDS_ASSESSED.to_owned()),
                     Some(HubEvent::SupportSessionRecorded(_)) => Some(figure::SUPPORT_SESSIONS.to_owned()),
                     Some(HubEvent::OutreachSent(_)) => Some(figure::OUTREACH_SENT.to_owned()),
-                    // Who holds a referral and how to reach the victim are not figures.
-                    Some(HubEvent::ReferralAllocated(_) | HubEvent::SafeContactUpdated(_)) | None => None,
+                    // Who holds a referral, how to reach the victim and their consent to pass details on are not
+                    // figures.
+                    Some(
+                        HubEvent::ReferralAllocated(_) | HubEvent::SafeContactUpdated(_) | HubEvent::ConsentRecorded(_),
+                    )
+                    | None => None,
                 };
                 if let Some(name) = hub_figure {
                     count(&mut counts, "hub", month.clone(), name);

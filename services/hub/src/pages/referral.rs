@@ -19,7 +19,7 @@ use casetrack_proto::contact::{
 };
 use casetrack_proto::hub::{HubEvent, ReferralReceived, ReferralSource, SessionMode};
 use casetrack_proto::people::DuplicateDecision;
-use casetrack_proto::{Actor, Envelope, EventContract as _, PersonId, ReferralId, Role, ServiceCode};
+use casetrack_proto::{Actor, Envelope, EventContract as _, EventId, PersonId, ReferralId, Role, Sealed, ServiceCode};
 use chrono::{DateTime, NaiveDate, NaiveTime, TimeZone as _, Utc};
 use maud::{Markup, html};
 use serde::Deserialize;
@@ -27,8 +27,8 @@ use sqlx::Row;
 
 use super::{ONWARD_SERVICES, flag, status_tag, words};
 use crate::api::{
-    AllocationRequest, ClosureAnswer, ClosureRequest, ContactAttemptRequest, Hub, NeedsRequest, OutreachRequest,
-    PoliceReportRequest, SafeContactRequest, SessionRequest, Written,
+    AllocationRequest, ClosureAnswer, ClosureRequest, ConsentRequest, ContactAttemptRequest, Hub, NeedsRequest,
+    OutreachRequest, PoliceReportRequest, SafeContactRequest, SessionRequest, Written,
 };
 use crate::referral::{Ending, OpenReferral, Referral, Stage, accept_support, decline_support, return_to_referrer};
 
@@ -55,6 +55,8 @@ struct Loaded {
     received_at: DateTime<Utc>,
     history: Vec<(Envelope, HubEvent)>,
     needs: Vec<String>,
+    /// The latest caution (sealed) with the id of the event it was sealed in.
+    caution: Option<(EventId, Sealed)>,
 }
 
 async fn load(hub: &Hub, referral_id: ReferralId) -> Result<Option<Loaded>, ApiError> {
@@ -64,6 +66,7 @@ async fn load(hub: &Hub, referral_id: ReferralId) -> Result<Option<Loaded>, ApiE
     let mut received = None;
     let mut history = Vec::with_capacity(envelopes.len());
     let mut needs = Vec::new();
+    let mut caution = None;
     for envelope in envelopes {
         let event = HubEvent::from_data(&envelope.event_type, envelope.schema_version, envelope.data.clone())
             .map_err(ApiError::unavailable)?;
@@ -71,11 +74,12 @@ async fn load(hub: &Hub, referral_id: ReferralId) -> Result<Option<Loaded>, ApiE
         match &event {
             HubEvent::ReferralReceived(e) => received = Some((e.clone(), envelope.occurred_at)),
             HubEvent::NeedsAssessed(e) => needs = e.needs.clone(),
+            HubEvent::SafeContactUpdated(e) => caution = e.caution.clone().map(|sealed| (envelope.id, sealed)),
             _ => {}
         }
         history.push((envelope, event));
     }
-    Ok(received.map(|(received, received_at)| Loaded { state, received, received_at, history, needs }))
+    Ok(received.map(|(received, received_at)| Loaded { state, received, received_at, history, needs, caution }))
 }
 
 /// Facts of the read model: the closed loop and the repeat-victim flag.
@@ -121,6 +125,15 @@ async fn render(hub: &Hub, referral_id: ReferralId, errors: &FormErrors, status:
         Ok(all) => all,
         Err(error) => return failure_page(&error),
     };
+    // The caution opens with the victim's key; once they are erased there is nothing to show.
+    let caution = match &loaded.caution {
+        None => None,
+        Some((event_id, sealed)) => match ctx.vault.open::<String>(person_id, *event_id, sealed).await {
+            Ok(text) => Some(text),
+            Err(casetrack_platform::vault::VaultError::Erased) => None,
+            Err(error) => return failure_page(&ApiError::unavailable(error)),
+        },
+    };
     let heading = match &person {
         PersonRecord::Known(details) => format!("{} {}", details.forename, details.surname),
         PersonRecord::Erased => "Erased person".to_owned(),
@@ -137,10 +150,10 @@ async fn render(hub: &Hub, referral_id: ReferralId, errors: &FormErrors, status:
             (flag(loaded.received.domestic_abuse, "Domestic abuse", "red"))
             (flag(facts.repeat_victim, "Repeat victim", "yellow"))
         }
-        (safety_panel(&loaded))
+        (safety_panel(&loaded, caution.as_deref()))
         div.app-grid {
             div.app-column-two-thirds {
-                (actions(referral_id, &loaded, hub, errors))
+                (actions(referral_id, &loaded, hub, errors, caution.as_deref()))
                 h2.app-heading-m #timeline { "Timeline" }
                 (timeline(&loaded, &facts))
             }
@@ -176,7 +189,7 @@ fn status_code(state: &Referral) -> String {
 }
 
 /// Everything an officer must see before contacting the victim.
-fn safety_panel(loaded: &Loaded) -> Markup {
+fn safety_panel(loaded: &Loaded, caution: Option<&str>) -> Markup {
     let Referral::Open(open) = &loaded.state else { return html! {} };
     if open.consent == ConsentBasis::Withheld {
         return html! {
@@ -193,6 +206,9 @@ fn safety_panel(loaded: &Loaded) -> Markup {
     html! {
         div.app-safety-panel #safe-contact aria-labelledby="safe-contact-title" {
             h2.app-heading-m #safe-contact-title { "Safe contact" }
+            @if let Some(caution) = caution {
+                (warning(html! { "Caution: " (caution) }))
+            }
             @if !unsafe_channels.is_empty() {
                 (warning(html! { "Do not use: " (unsafe_channels.join(", ")) ". Casetrack refuses these." }))
             }
@@ -321,7 +337,7 @@ fn form(referral_id: ReferralId, action: &str, title: &str, submit: &str, fields
     }
 }
 
-fn actions(referral_id: ReferralId, loaded: &Loaded, hub: &Hub, errors: &FormErrors) -> Markup {
+fn actions(referral_id: ReferralId, loaded: &Loaded, hub: &Hub, errors: &FormErrors, caution: Option<&str>) -> Markup {
     let police_report = awaiting_police_report(&loaded.state);
     let open = match &loaded.state {
         Referral::Open(open) if open.consent != ConsentBasis::Withheld => Some(open),
@@ -336,7 +352,7 @@ fn actions(referral_id: ReferralId, loaded: &Loaded, hub: &Hub, errors: &FormErr
                     (unable_form(referral_id, open, hub))
                     (outreach_form(referral_id, open, errors))
                     (form(referral_id, "return", "Return to the referrer", "Return to referrer",
-                        textarea("return-reason", "Why can the victim not be contacted safely?", None, errors)))
+                        textarea("return-reason", "Why can the victim not be contacted safely?", None, "", errors)))
                 }
                 Stage::Contacted => {
                     (needs_form(referral_id, open, errors))
@@ -360,7 +376,7 @@ fn actions(referral_id: ReferralId, loaded: &Loaded, hub: &Hub, errors: &FormErr
                 }
             }
             (allocate_form(referral_id, open, errors))
-            (safe_contact_form(referral_id, open, errors))
+            (safe_contact_form(referral_id, open, errors, caution))
         } @else if !police_report {
             p { "This referral takes no more work." }
         }
@@ -471,7 +487,7 @@ fn decline_form(referral_id: ReferralId, state: &Referral, errors: &FormErrors) 
         "decline",
         "Support declined",
         "Record support declined",
-        textarea("decline-reason", "Why did the victim decline?", None, errors),
+        textarea("decline-reason", "Why did the victim decline?", None, "", errors),
     )
 }
 
@@ -484,15 +500,28 @@ fn onward_form(referral_id: ReferralId, open: &OpenReferral, errors: &FormErrors
     if options.is_empty() {
         return html! {};
     }
+    if !matches!(open.consent, ConsentBasis::Explicit | ConsentBasis::Overridden) {
+        return form(
+            referral_id,
+            "consent",
+            "Consent to refer on",
+            "Record consent",
+            html! {
+                p { "The police referral does not cover passing the victim's details to another service. Ask them first." }
+                (radios("consent-basis", "What did the victim say?", &[
+                    ("explicit", "They agree to their details going to a specialist service"),
+                    ("overridden", "Consent is overridden (for example a risk to life)"),
+                ], None, errors))
+                (textarea("consent-reason", "If overridden, why?", None, "", errors))
+            },
+        );
+    }
     form(
         referral_id,
         "onward",
         "Refer on to a specialist service",
         "Refer on",
         html! {
-            @if open.consent == ConsentBasis::OptOut {
-                p.app-hint { "Check the victim agrees to their details going to the service." }
-            }
             (radios("onward-service", "Which service?", &options, None, errors))
         },
     )
@@ -544,7 +573,12 @@ fn allocate_form(referral_id: ReferralId, open: &OpenReferral, errors: &FormErro
     )
 }
 
-fn safe_contact_form(referral_id: ReferralId, open: &OpenReferral, errors: &FormErrors) -> Markup {
+fn safe_contact_form(
+    referral_id: ReferralId,
+    open: &OpenReferral,
+    errors: &FormErrors,
+    caution: Option<&str>,
+) -> Markup {
     let safety_options = [("safe", "Safe"), ("unsafe", "Unsafe"), ("unknown", "Not known")];
     let times: Vec<(&str, &str, bool)> =
         TimeBand::ALL.iter().map(|band| (band_code(*band), band.label(), open.safe_times.contains(band))).collect();
@@ -560,6 +594,8 @@ fn safe_contact_form(referral_id: ReferralId, open: &OpenReferral, errors: &Form
                         }
                     }
                     (checkboxes("safe-times", "Safe times to phone or visit", Some("Leave all unticked if any time is safe."), &times, errors))
+                    (textarea("safe-caution", "Caution for whoever contacts the victim (optional)",
+                        Some("For example: if a man answers, say it is the surgery. Kept encrypted. Leave empty to remove."), caution.unwrap_or(""), errors))
                     button.app-button type="submit" { "Save safe-contact rules" }
                 }
             }
@@ -690,9 +726,21 @@ fn describe(event: &HubEvent) -> (String, Option<String>) {
         HubEvent::ReferralAllocated(e) => {
             (format!("Allocated to {}", e.officer), e.previous_officer.as_ref().map(|p| format!("Previously {p}.")))
         }
-        HubEvent::SafeContactUpdated(e) => {
-            ("Safe-contact rules changed".into(), Some(rules_words(&e.safe_contact, &e.safe_times)))
-        }
+        HubEvent::SafeContactUpdated(e) => (
+            "Safe-contact rules changed".into(),
+            Some(format!(
+                "{}{}",
+                rules_words(&e.safe_contact, &e.safe_times),
+                if e.caution.is_some() { " A caution was recorded." } else { "" }
+            )),
+        ),
+        HubEvent::ConsentRecorded(e) => match e.basis {
+            ConsentBasis::Overridden => ("Consent overridden".into(), e.override_reason.clone()),
+            _ => (
+                "Consent given to refer on".into(),
+                Some("The victim agreed to their details going to a specialist service.".into()),
+            ),
+        },
         HubEvent::OutreachSent(e) => (format!("Outreach {} sent", e.channel.label()), None),
         HubEvent::NeedsAssessed(e) => (
             if e.reassessment { "Needs reassessed" } else { "Needs assessed" }.into(),
@@ -841,6 +889,15 @@ pub async fn act(
             .await
             .map_err(refused("allocate-officer")),
         "safe-contact" => safe_contact(&hub, referral_id, &form).await,
+        "consent" => match parse_code::<ConsentBasis>(form.get("consent-basis")) {
+            Some(basis) => {
+                let override_reason = Some(form.get("consent-reason").to_owned());
+                hub.record_consent(referral_id, ConsentRequest { basis, override_reason })
+                    .await
+                    .map_err(refused("consent-basis"))
+            }
+            None => Err(invalid("consent-basis", "Choose what the victim said")),
+        },
         "outreach" => match parse_code::<ContactChannel>(form.get("outreach-channel")) {
             Some(channel) => {
                 hub.send_outreach(referral_id, OutreachRequest { channel }).await.map_err(refused("outreach-channel"))
@@ -946,7 +1003,8 @@ async fn safe_contact(hub: &Hub, referral_id: ReferralId, form: &FormData) -> Re
             None => return Err(invalid("safe-times", "Choose times of day from the list")),
         }
     }
-    hub.update_safe_contact(referral_id, SafeContactRequest { safe_contact: rules, safe_times })
+    let caution = Some(form.get("safe-caution").to_owned());
+    hub.update_safe_contact(referral_id, SafeContactRequest { safe_contact: rules, safe_times, caution })
         .await
         .map_err(refused("safe-phone"))
 }
