@@ -37,6 +37,19 @@ pub enum AgeBand {
 }
 
 impl AgeBand {
+    /// The words on a page: `under 18`, `25 to 34`, `65 or over`.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Under18 => "under 18",
+            Self::From18To24 => "18 to 24",
+            Self::From25To34 => "25 to 34",
+            Self::From35To44 => "35 to 44",
+            Self::From45To54 => "45 to 54",
+            Self::From55To64 => "55 to 64",
+            Self::From65 => "65 or over",
+        }
+    }
+
     /// The band of someone born on `born` on the day `on`; None for a birth date after `on`.
     pub fn at(born: NaiveDate, on: NaiveDate) -> Option<Self> {
         let mut age = on.year() - born.year();

@@ -142,8 +142,11 @@ fn services(ctx: &Context, selection: &Selection, settings: &Settings) -> Vec<Se
     }
     if selection.hub {
         let hub = casetrack_hub::HubSettings {
+            attempt_rule: casetrack_platform::contact::AttemptRule {
+                attempts: settings.hub_attempts,
+                distinct_bands: settings.hub_attempt_bands,
+            },
             self_referrals_per_hour: settings.self_referrals_per_hour,
-            ..Default::default()
         };
         services.push(casetrack_hub::service_with(ctx, hub));
     }

@@ -59,6 +59,12 @@ pub struct Settings {
     /// Log output: `text` for people, `json` for collectors.
     #[arg(long, env = "CASETRACK_LOG_FORMAT", default_value = "text")]
     pub log_format: String,
+    /// Hub attempt rule: unsuccessful attempts needed before "unable to contact".
+    #[arg(long, env = "CASETRACK_HUB_ATTEMPTS", default_value_t = 3)]
+    pub hub_attempts: u32,
+    /// Hub attempt rule: different times of day (morning, afternoon, evening) those attempts must cover.
+    #[arg(long, env = "CASETRACK_HUB_ATTEMPT_BANDS", default_value_t = 3, value_parser = clap::value_parser!(u32).range(0..=3))]
+    pub hub_attempt_bands: u32,
     /// Public self-referral form submissions allowed from one address per hour (per process).
     #[arg(long, env = "CASETRACK_SELF_REFERRALS_PER_HOUR", default_value_t = 10)]
     pub self_referrals_per_hour: u32,
@@ -78,6 +84,8 @@ impl Settings {
             master_key: None,
             log_format: "text".into(),
             self_referrals_per_hour: 10,
+            hub_attempts: 3,
+            hub_attempt_bands: 3,
         }
     }
 

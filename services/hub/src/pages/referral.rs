@@ -233,10 +233,7 @@ fn safety_panel(loaded: &Loaded, caution: Option<&str>) -> Markup {
 fn person_summary(person: &PersonRecord, received: &ReferralReceived) -> Markup {
     let profile = &received.profile;
     let codes = [
-        (
-            "Age band",
-            profile.age_band.map(|b| words(&crate::referrals::code(&b))).unwrap_or_else(|| "Not known".into()),
-        ),
+        ("Age band", profile.age_band.map_or_else(|| "Not known".into(), |band| band.label().to_owned())),
         ("Gender", words(&crate::referrals::code(&profile.gender))),
         ("Ethnicity", profile.ethnicity.as_ref().map(|e| e.code().to_owned()).unwrap_or_else(|| "Not given".into())),
         ("Disability", words(&crate::referrals::code(&profile.disability))),
