@@ -20,6 +20,18 @@ impl ContactChannel {
     pub const ALL: [ContactChannel; 6] =
         [Self::Phone, Self::Voicemail, Self::Text, Self::Email, Self::Letter, Self::Visit];
 
+    /// The stored code (its serde name), as forms send it.
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Phone => "phone",
+            Self::Voicemail => "voicemail",
+            Self::Text => "text",
+            Self::Email => "email",
+            Self::Letter => "letter",
+            Self::Visit => "visit",
+        }
+    }
+
     /// The word a caseworker uses.
     pub fn label(self) -> &'static str {
         match self {
@@ -42,6 +54,17 @@ pub enum Safety {
     Unsafe,
     #[default]
     Unknown,
+}
+
+impl Safety {
+    /// The stored code (its serde name), as forms send it.
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Safe => "safe",
+            Self::Unsafe => "unsafe",
+            Self::Unknown => "unknown",
+        }
+    }
 }
 
 /// Safe-contact rules per channel.
@@ -107,6 +130,16 @@ pub enum TimeBand {
 
 impl TimeBand {
     pub const ALL: [TimeBand; 4] = [Self::Morning, Self::Afternoon, Self::Evening, Self::OutOfHours];
+
+    /// The stored code (its serde name), as forms send it.
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Morning => "morning",
+            Self::Afternoon => "afternoon",
+            Self::Evening => "evening",
+            Self::OutOfHours => "out_of_hours",
+        }
+    }
 
     /// The words a caseworker uses.
     pub fn label(self) -> &'static str {

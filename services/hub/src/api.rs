@@ -123,6 +123,18 @@ pub fn router(ctx: Context, settings: HubSettings) -> Router {
         .merge(crate::pages::router(hub))
 }
 
+/// A crime reference as typed: trimmed, at most 64 characters.
+fn crime_reference(text: &str) -> Result<String, ApiError> {
+    let reference = text.trim();
+    if reference.chars().count() > 64 {
+        return Err(ApiError::rejected(
+            "crime_reference_too_long",
+            "The crime reference can be at most 64 characters.",
+        ));
+    }
+    Ok(reference.to_owned())
+}
+
 pub(crate) fn actor() -> Actor {
     // Until accounts arrive (issue 6), API callers act as a hub officer.
     Actor { user_id: None, role: Role::HubOfficer }
@@ -225,13 +237,10 @@ impl Hub {
         by: Actor,
     ) -> Result<Written, ApiError> {
         let now = chrono::Utc::now();
-        let crime_reference = request.crime_reference.map(|r| r.trim().to_owned()).filter(|r| !r.is_empty());
-        if crime_reference.as_ref().is_some_and(|r| r.len() > 64) {
-            return Err(ApiError::rejected(
-                "crime_reference_too_long",
-                "The crime reference can be at most 64 characters.",
-            ));
-        }
+        let crime_reference = match request.crime_reference.as_deref().map(str::trim).filter(|r| !r.is_empty()) {
+            Some(reference) => Some(crime_reference(reference)?),
+            None => None,
+        };
         if request.crime_reported_on.is_some_and(|d| d > now.date_naive()) {
             return Err(ApiError::rejected(
                 "crime_reported_in_future",
@@ -324,13 +333,7 @@ impl Hub {
                 "The date reported to police cannot be in the future.",
             ));
         }
-        let crime_reference = request.crime_reference.trim().to_owned();
-        if crime_reference.len() > 64 {
-            return Err(ApiError::rejected(
-                "crime_reference_too_long",
-                "The crime reference can be at most 64 characters.",
-            ));
-        }
+        let crime_reference = crime_reference(&request.crime_reference)?;
         let report = ReportedToPolice { referral_id, crime_reference, reported_on: request.reported_on };
         self.decide(referral_id, |state| record_police_report(state, report.clone())).await
     }

@@ -234,7 +234,7 @@ pub fn textarea(id: &str, label: &str, hint: Option<&str>, value: &str, errors: 
     }
 }
 
-/// One radio group: `(value, label)` options, the first one checked when `checked` names none.
+/// One radio group: `(value, label)` options, `checked` naming the one chosen (if any).
 pub fn radios(
     name: &str,
     legend: &str,
@@ -242,28 +242,25 @@ pub fn radios(
     checked: Option<&str>,
     errors: &FormErrors,
 ) -> Markup {
-    let error = errors.message(name).is_some();
-    html! {
-        div.app-form-group.app-form-group--error[error] #(name) {
-            fieldset.app-fieldset {
-                legend.app-fieldset__legend { (legend) }
-                (errors.inline(name))
-                div.app-radios {
-                    @for (value, label) in options {
-                        div.app-radios__item {
-                            input #{ (name) "-" (value) } name=(name) type="radio" value=(value)
-                                checked[checked == Some(*value)];
-                            label for={ (name) "-" (value) } { (label) }
-                        }
-                    }
-                }
-            }
-        }
-    }
+    let options: Vec<(&str, &str, bool)> =
+        options.iter().map(|(value, label)| (*value, *label, checked == Some(*value))).collect();
+    choices("radio", name, legend, None, &options, errors)
 }
 
 /// A checkbox group: `(value, label, checked)` options.
 pub fn checkboxes(
+    name: &str,
+    legend: &str,
+    hint: Option<&str>,
+    options: &[(&str, &str, bool)],
+    errors: &FormErrors,
+) -> Markup {
+    choices("checkbox", name, legend, hint, options, errors)
+}
+
+/// A fieldset of radios or checkboxes, with its legend, hint and error.
+fn choices(
+    kind: &str,
     name: &str,
     legend: &str,
     hint: Option<&str>,
@@ -277,10 +274,10 @@ pub fn checkboxes(
                 legend.app-fieldset__legend { (legend) }
                 @if let Some(hint) = hint { div.app-hint { (hint) } }
                 (errors.inline(name))
-                div.app-checkboxes {
+                div class=(if kind == "radio" { "app-radios" } else { "app-checkboxes" }) {
                     @for (value, label, checked) in options {
-                        div.app-checkboxes__item {
-                            input #{ (name) "-" (value) } name=(name) type="checkbox" value=(value) checked[*checked];
+                        div class=(if kind == "radio" { "app-radios__item" } else { "app-checkboxes__item" }) {
+                            input #{ (name) "-" (value) } name=(name) type=(kind) value=(value) checked[*checked];
                             label for={ (name) "-" (value) } { (label) }
                         }
                     }

@@ -74,7 +74,7 @@ pub fn read_direct(form: &FormData, on_the_phone: bool) -> Result<DirectReferral
     let safe = form.all("safe");
     let mut safe_contact = SafeContact::default();
     for channel in ContactChannel::ALL {
-        let code = channel_code(channel);
+        let code = channel.code();
         safe_contact.set(channel, if safe.iter().any(|s| s == code) { Safety::Safe } else { Safety::Unsafe });
     }
     if safe_contact.no_usable_channel() {
@@ -96,24 +96,13 @@ pub fn read_direct(form: &FormData, on_the_phone: bool) -> Result<DirectReferral
     }
 }
 
-pub fn channel_code(channel: ContactChannel) -> &'static str {
-    match channel {
-        ContactChannel::Phone => "phone",
-        ContactChannel::Voicemail => "voicemail",
-        ContactChannel::Text => "text",
-        ContactChannel::Email => "email",
-        ContactChannel::Letter => "letter",
-        ContactChannel::Visit => "visit",
-    }
-}
-
 /// The fields both direct forms share. Personal fields are never filled back in (`echo` is false on the public
 /// form): a page that failed validation must not show a victim's details to whoever looks next.
 pub fn direct_fields(form: Option<&FormData>, errors: &FormErrors, staff: bool) -> Markup {
     let value = |name: &str| if staff { form.map_or("", |f| f.get(name)).to_owned() } else { String::new() };
     let offences: Vec<(&str, &str)> = OFFENCES.to_vec();
     let safe_options: Vec<(&str, &str, bool)> =
-        ContactChannel::ALL.iter().map(|c| (channel_code(*c), c.label(), false)).collect();
+        ContactChannel::ALL.iter().map(|c| (c.code(), c.label(), false)).collect();
     html! {
         (text_input("forename", "First name", None, &value("forename"), errors))
         (text_input("surname", "Last name", None, &value("surname"), errors))

@@ -392,7 +392,7 @@ fn attempt_form(referral_id: ReferralId, open: &OpenReferral, errors: &FormError
     let channels: Vec<(&str, &str)> = ContactChannel::ALL
         .iter()
         .filter(|c| open.safe_contact.safety(**c) != Safety::Unsafe)
-        .map(|c| (channel_code(*c), c.label()))
+        .map(|c| (c.code(), c.label()))
         .collect();
     let now = Utc::now().with_timezone(&chrono_tz::Europe::London);
     let tried: Vec<&str> = open.attempts.iter().map(|(band, _)| band.label()).collect();
@@ -443,7 +443,7 @@ fn outreach_form(referral_id: ReferralId, open: &OpenReferral, errors: &FormErro
     let safe: Vec<(&str, &str)> = [ContactChannel::Letter, ContactChannel::Email]
         .into_iter()
         .filter(|c| open.safe_contact.safety(*c) == Safety::Safe)
-        .map(|c| (channel_code(c), c.label()))
+        .map(|c| (c.code(), c.label()))
         .collect();
     if safe.is_empty() {
         return html! {
@@ -578,7 +578,7 @@ fn safe_contact_form(
 ) -> Markup {
     let safety_options = [("safe", "Safe"), ("unsafe", "Unsafe"), ("unknown", "Not known")];
     let times: Vec<(&str, &str, bool)> =
-        TimeBand::ALL.iter().map(|band| (band_code(*band), band.label(), open.safe_times.contains(band))).collect();
+        TimeBand::ALL.iter().map(|band| (band.code(), band.label(), open.safe_times.contains(band))).collect();
     html! {
         section.app-action #action-safe-contact {
             details {
@@ -586,8 +586,8 @@ fn safe_contact_form(
                 form method="post" action={ "/hub/referrals/" (referral_id) "/safe-contact" } novalidate {
                     @for channel in ContactChannel::ALL {
                         div.app-inline-radios {
-                            (radios(&format!("safe-{}", channel_code(channel)), &casetrack_platform::pages::sentence(channel.label()),
-                                &safety_options, Some(safety_code(open.safe_contact.safety(channel))), errors))
+                            (radios(&format!("safe-{}", channel.code()), &casetrack_platform::pages::sentence(channel.label()),
+                                &safety_options, Some(open.safe_contact.safety(channel).code()), errors))
                         }
                     }
                     (checkboxes("safe-times", "Safe times to phone or visit", Some("Leave all unticked if any time is safe."), &times, errors))
@@ -758,7 +758,7 @@ fn describe(event: &HubEvent) -> (String, Option<String>) {
 fn rules_words(rules: &SafeContact, times: &[TimeBand]) -> String {
     let channels: Vec<String> = ContactChannel::ALL
         .iter()
-        .map(|c| format!("{} {}", c.label(), safety_code(rules.safety(*c)).replace("unknown", "not known")))
+        .map(|c| format!("{} {}", c.label(), rules.safety(*c).code().replace("unknown", "not known")))
         .collect();
     let times = if times.is_empty() {
         "any time".to_owned()
@@ -789,34 +789,6 @@ fn measure_label(code: &str) -> String {
     crate::measures::in_force(Utc::now().date_naive())
         .and_then(|set| set.measures.iter().find(|m| m.code == code))
         .map_or_else(|| code.to_owned(), |m| m.label.clone())
-}
-
-fn channel_code(channel: ContactChannel) -> &'static str {
-    match channel {
-        ContactChannel::Phone => "phone",
-        ContactChannel::Voicemail => "voicemail",
-        ContactChannel::Text => "text",
-        ContactChannel::Email => "email",
-        ContactChannel::Letter => "letter",
-        ContactChannel::Visit => "visit",
-    }
-}
-
-fn band_code(band: TimeBand) -> &'static str {
-    match band {
-        TimeBand::Morning => "morning",
-        TimeBand::Afternoon => "afternoon",
-        TimeBand::Evening => "evening",
-        TimeBand::OutOfHours => "out_of_hours",
-    }
-}
-
-fn safety_code(safety: Safety) -> &'static str {
-    match safety {
-        Safety::Safe => "safe",
-        Safety::Unsafe => "unsafe",
-        Safety::Unknown => "unknown",
-    }
 }
 
 /// A stored code back to its enum value (the codes are the serde names).
@@ -987,7 +959,7 @@ async fn police_report(hub: &Hub, referral_id: ReferralId, form: &FormData) -> R
 async fn safe_contact(hub: &Hub, referral_id: ReferralId, form: &FormData) -> Result<Written, Failure> {
     let mut rules = SafeContact::default();
     for channel in ContactChannel::ALL {
-        let field = format!("safe-{}", channel_code(channel));
+        let field = format!("safe-{}", channel.code());
         match parse_code::<Safety>(form.get(&field)) {
             Some(safety) => rules.set(channel, safety),
             None => return Err(invalid(&field, &format!("Choose whether {} is safe", channel.label()))),
