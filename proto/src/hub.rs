@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::contact::{AttemptOutcome, ConsentBasis, ContactChannel, OutcomeAnswer, SafeContact, TimeBand};
 use crate::ids::{PersonId, ReferralId, Sealed, ServiceCode, StaffName};
-use crate::profile::VictimProfile;
+use crate::profile::{AgeBand, VictimProfile};
 
 crate::contract! {
     /// Everything the hub records about a referral.
@@ -17,7 +17,7 @@ crate::contract! {
         ReturnedToReferrer(ReturnedToReferrer) = 1,
         SupportAccepted(SupportAccepted) = 1,
         SupportDeclined(SupportDeclined) = 1,
-        OnwardReferralMade(OnwardReferralMade) = 1,
+        OnwardReferralMade(OnwardReferralMade) = 2,
         ReferralClosed(ReferralClosed) = 1,
         ReportedToPolice(ReportedToPolice) = 1,
         ReferralAllocated(ReferralAllocated) = 1,
@@ -26,6 +26,9 @@ crate::contract! {
         NeedsAssessed(NeedsAssessed) = 1,
         SupportSessionRecorded(SupportSessionRecorded) = 1,
         ConsentRecorded(ConsentRecorded) = 1,
+    }
+    upcast {
+        OnwardReferralMade: OnwardReferralMadeV1 = 1,
     }
 }
 
@@ -118,12 +121,41 @@ pub struct MeasureAnswer {
     pub answer: OutcomeAnswer,
 }
 
-/// The hub referred the victim on to a specialist service.
+/// The hub referred the victim on to a specialist service, with what the service needs to work the case safely.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct OnwardReferralMade {
     pub referral_id: ReferralId,
     pub person_id: PersonId,
     pub target_service: ServiceCode,
+    pub safe_contact: SafeContact,
+    pub safe_times: Vec<TimeBand>,
+    pub domestic_abuse: bool,
+    pub enhanced_rights: bool,
+    pub age_band: Option<AgeBand>,
+}
+
+/// Version 1: before the onward referral carried the safe-contact rules and the victim's characteristics.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct OnwardReferralMadeV1 {
+    pub referral_id: ReferralId,
+    pub person_id: PersonId,
+    pub target_service: ServiceCode,
+}
+
+impl From<OnwardReferralMadeV1> for OnwardReferralMade {
+    /// Nothing was passed on: every channel unknown (never assumed safe), any time, no flags, age not known.
+    fn from(v1: OnwardReferralMadeV1) -> Self {
+        Self {
+            referral_id: v1.referral_id,
+            person_id: v1.person_id,
+            target_service: v1.target_service,
+            safe_contact: SafeContact::default(),
+            safe_times: Vec::new(),
+            domestic_abuse: false,
+            enhanced_rights: false,
+            age_band: None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]

@@ -7,6 +7,7 @@ mod import;
 use std::collections::BTreeSet;
 
 use anyhow::Context as _;
+use casetrack_platform::catalogue::Catalogue;
 use casetrack_platform::config::Settings;
 use casetrack_platform::projection::ProjectionRunner;
 use casetrack_platform::{Context, Service};
@@ -107,9 +108,9 @@ struct Selection {
     specialist: BTreeSet<String>,
 }
 
-const SPECIALIST: [&str; 4] = casetrack_specialist::STANDARD;
-
-fn select(list: &str) -> anyhow::Result<Selection> {
+/// Parses `--services`: `all`, `people`, `hub`, `reporting`, or any specialist service of the catalogue.
+fn select(list: &str, catalogue: &Catalogue) -> anyhow::Result<Selection> {
+    let specialist: Vec<&str> = catalogue.all().iter().map(|s| s.code.as_str()).collect();
     let mut selection = Selection::default();
     for name in list.split(',').map(str::trim).filter(|n| !n.is_empty()) {
         match name {
@@ -117,17 +118,17 @@ fn select(list: &str) -> anyhow::Result<Selection> {
                 selection.people = true;
                 selection.hub = true;
                 selection.reporting = true;
-                selection.specialist.extend(SPECIALIST.iter().map(|s| s.to_string()));
+                selection.specialist.extend(specialist.iter().map(|s| s.to_string()));
             }
             "people" => selection.people = true,
             "hub" => selection.hub = true,
             "reporting" => selection.reporting = true,
-            other if SPECIALIST.contains(&other) => {
+            other if specialist.contains(&other) => {
                 selection.specialist.insert(other.to_owned());
             }
             other => anyhow::bail!(
                 "unknown service {other:?}; choose from all, hub, people, {}, reporting",
-                SPECIALIST.join(", ")
+                specialist.join(", ")
             ),
         }
     }
@@ -170,8 +171,8 @@ async fn main() -> anyhow::Result<()> {
     match cli.command {
         Command::Serve { services: list, settings } => {
             casetrack_platform::telemetry::init_tracing(&settings.log_format);
-            let selection = select(&list)?;
             let ctx = Context::connect(&settings).await?;
+            let selection = select(&list, &ctx.catalogue)?;
             let listener = tokio::net::TcpListener::bind(settings.listen)
                 .await
                 .with_context(|| format!("failed to listen on {}", settings.listen))?;
@@ -185,7 +186,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Rebuild { projection, settings } => {
             casetrack_platform::telemetry::init_tracing(&settings.log_format);
             let ctx = Context::connect(&settings).await?;
-            let services = services(&ctx, &select("all")?, &settings);
+            let services = services(&ctx, &select("all", &ctx.catalogue)?, &settings);
             casetrack_platform::service::migrate(&ctx, &services).await?;
             let projections: Vec<_> = services
                 .iter()
@@ -208,7 +209,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Admin { command: AdminCommand::Projections { settings } } => {
             casetrack_platform::telemetry::init_tracing(&settings.log_format);
             let ctx = Context::connect(&settings).await?;
-            let services = services(&ctx, &select("all")?, &settings);
+            let services = services(&ctx, &select("all", &ctx.catalogue)?, &settings);
             casetrack_platform::service::migrate(&ctx, &services).await?;
             let head = ctx.log.head().await?;
             println!("log head: {head}");
@@ -288,11 +289,13 @@ mod tests {
 
     #[test]
     fn services_are_selected_by_name() {
-        let selection = select("hub,idva").unwrap();
+        let catalogue = Catalogue::shipped();
+        let selection = select("hub,idva", &catalogue).unwrap();
         assert!(selection.hub && !selection.people && !selection.reporting);
         assert_eq!(selection.specialist.into_iter().collect::<Vec<_>>(), vec!["idva"]);
-        assert!(select("all").unwrap().specialist.len() == 4);
-        assert!(select("hub,nonsense").unwrap_err().to_string().contains("unknown service \"nonsense\""));
-        assert!(select(",").is_err());
+        assert_eq!(select("all", &catalogue).unwrap().specialist.len(), catalogue.all().len());
+        assert!(select("mental_health", &catalogue).unwrap().specialist.contains("mental_health"));
+        assert!(select("hub,nonsense", &catalogue).unwrap_err().to_string().contains("unknown service \"nonsense\""));
+        assert!(select(",", &catalogue).is_err());
     }
 }

@@ -16,13 +16,14 @@
 use std::collections::BTreeSet;
 
 use casetrack_platform::command::{Aggregate, Rejection};
-use casetrack_platform::contact::{AttemptRule, check_channel};
+use casetrack_platform::contact::{AttemptRule, check_channel, check_safe_time};
 use casetrack_proto::contact::{AttemptOutcome, ConsentBasis, ContactChannel, SafeContact, Safety, TimeBand};
 use casetrack_proto::hub::{
     ConsentRecorded, ContactAttemptRecorded, HubEvent, MeasureAnswer, NeedsAssessed, OnwardReferralMade, OutreachSent,
     ReferralAllocated, ReferralClosed, ReferralReceived, ReferralSource, ReportedToPolice, ReturnedToReferrer,
     SafeContactUpdated, SupportAccepted, SupportDeclined, SupportSessionRecorded, UnableToContactRecorded,
 };
+use casetrack_proto::profile::AgeBand;
 use casetrack_proto::{PersonId, ReferralId, Sealed, ServiceCode, StaffName};
 
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -59,6 +60,10 @@ pub struct OpenReferral {
     pub consent: ConsentBasis,
     pub officer: Option<StaffName>,
     pub needs_assessed: bool,
+    /// Facts of the receipt an onward referral passes on.
+    pub domestic_abuse: bool,
+    pub enhanced_rights: bool,
+    pub age_band: Option<AgeBand>,
     pub attempts: Vec<(TimeBand, AttemptOutcome)>,
     pub referred_to: BTreeSet<ServiceCode>,
     /// A self-referral not yet reported to police.
@@ -107,6 +112,9 @@ impl Aggregate for Referral {
                     consent: e.consent,
                     officer: None,
                     needs_assessed: false,
+                    domestic_abuse: e.domestic_abuse,
+                    enhanced_rights: e.enhanced_rights,
+                    age_band: e.profile.age_band,
                     attempts: Vec::new(),
                     referred_to: BTreeSet::new(),
                     awaiting_police_report: e.source == ReferralSource::SelfReferral && e.crime_reference.is_none(),
@@ -280,23 +288,9 @@ pub fn receive(state: &Referral, command: ReferralReceived) -> Decision {
 pub fn record_attempt(state: &Referral, command: ContactAttemptRecorded) -> Decision {
     let open = workable(state)?;
     check_channel(&open.safe_contact, command.channel).map_err(ReferralRejection::ChannelUnsafe)?;
-    check_safe_time(open, command.channel, command.time_band)?;
+    check_safe_time(&open.safe_times, command.channel, command.time_band)
+        .map_err(ReferralRejection::OutsideSafeTimes)?;
     Ok(vec![HubEvent::ContactAttemptRecorded(command)])
-}
-
-/// A call or a visit outside the times the victim said are safe could be answered by the wrong person.
-fn check_safe_time(open: &OpenReferral, channel: ContactChannel, band: TimeBand) -> Result<(), ReferralRejection> {
-    let timed = matches!(channel, ContactChannel::Phone | ContactChannel::Voicemail | ContactChannel::Visit);
-    if !timed || open.safe_times.is_empty() || open.safe_times.contains(&band) {
-        return Ok(());
-    }
-    let safe: Vec<&str> = open.safe_times.iter().map(|b| b.label()).collect();
-    Err(ReferralRejection::OutsideSafeTimes(format!(
-        "the victim may only be contacted by {} in the {}: this attempt was in the {}",
-        channel.label(),
-        safe.join(" or "),
-        band.label()
-    )))
 }
 
 /// Allocates the referral to a hub officer (or re-allocates it to another).
@@ -446,6 +440,11 @@ pub fn refer_on(state: &Referral, referral_id: ReferralId, service: ServiceCode)
         referral_id,
         person_id: open.person_id,
         target_service: service,
+        safe_contact: open.safe_contact.clone(),
+        safe_times: open.safe_times.clone(),
+        domestic_abuse: open.domestic_abuse,
+        enhanced_rights: open.enhanced_rights,
+        age_band: open.age_band,
     })])
 }
 

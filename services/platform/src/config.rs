@@ -59,6 +59,9 @@ pub struct Settings {
     /// Log output: `text` for people, `json` for collectors.
     #[arg(long, env = "CASETRACK_LOG_FORMAT", default_value = "text")]
     pub log_format: String,
+    /// Specialist services file (the shipped `config/services.toml` when absent).
+    #[arg(long, env = "CASETRACK_SERVICES_FILE")]
+    pub services_file: Option<PathBuf>,
     /// Hub attempt rule: unsuccessful attempts needed before "unable to contact".
     #[arg(long, env = "CASETRACK_HUB_ATTEMPTS", default_value_t = 3)]
     pub hub_attempts: u32,
@@ -84,6 +87,7 @@ impl Settings {
             master_key: None,
             log_format: "text".into(),
             self_referrals_per_hour: 10,
+            services_file: None,
             hub_attempts: 3,
             hub_attempt_bands: 3,
         }

@@ -92,6 +92,22 @@ pub fn check_channel(safe_contact: &SafeContact, channel: ContactChannel) -> Res
     }
 }
 
+/// Refuses a call, voicemail or visit outside the times the victim said are safe: it could be answered by the
+/// wrong person. Written channels are not timed. No safe times means any time.
+pub fn check_safe_time(safe_times: &[TimeBand], channel: ContactChannel, band: TimeBand) -> Result<(), String> {
+    let timed = matches!(channel, ContactChannel::Phone | ContactChannel::Voicemail | ContactChannel::Visit);
+    if !timed || safe_times.is_empty() || safe_times.contains(&band) {
+        return Ok(());
+    }
+    let safe: Vec<&str> = safe_times.iter().map(|b| b.label()).collect();
+    Err(format!(
+        "the victim may only be contacted by {} in the {}: this attempt was in the {}",
+        channel.label(),
+        safe.join(" or "),
+        band.label()
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

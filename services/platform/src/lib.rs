@@ -8,6 +8,7 @@
 //! - [`contact`]: the attempt rule, time-of-day bands and safe-contact checks shared by every service;
 //! - [`command`]: pure aggregates (`decide`/`apply`) and the handler that loads, decides and appends;
 //! - [`vault`]: per-person data keys, sealing of personal fields, erasure, the blind index;
+//! - [`catalogue`]: the specialist services defined in configuration (`config/services.toml`);
 //! - [`config`]: the one settings struct; [`telemetry`]: tracing and Prometheus metrics;
 //! - [`http`]: errors, the common routes (`/healthz`, `/readyz`, `/metrics`, `/api/openapi.json`), serving;
 //! - [`pages`]: the page kit (layout, GOV.UK-style components, form errors) for server-rendered pages;
@@ -15,6 +16,7 @@
 //! - [`service`]: what a service crate hands to `serve` and the shared [`service::Context`];
 //! - [`testkit`]: fresh databases and streams for tests against the real servers.
 
+pub mod catalogue;
 pub mod command;
 pub mod config;
 pub mod contact;

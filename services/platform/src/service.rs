@@ -9,6 +9,7 @@ use sqlx::migrate::Migrator;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
+use crate::catalogue::Catalogue;
 use crate::config::Settings;
 use crate::db::ReadDb;
 use crate::log::EventLog;
@@ -25,6 +26,8 @@ pub struct Context {
     pub db: ReadDb,
     pub vault: Vault,
     pub projections: Registry,
+    /// The specialist services defined in configuration.
+    pub catalogue: Arc<Catalogue>,
 }
 
 impl std::fmt::Debug for Context {
@@ -55,12 +58,21 @@ impl Context {
             Some(key) => MasterKey::from_base64(key.expose())?,
             None => MasterKey::load_or_generate(&settings.data_dir)?,
         };
-        Ok(Self::new(log, db, master))
+        let catalogue = match &settings.services_file {
+            Some(path) => Catalogue::load(path)?,
+            None => Catalogue::shipped(),
+        };
+        Ok(Self::new(log, db, master).with_catalogue(catalogue))
     }
 
     pub fn new(log: EventLog, db: ReadDb, master: MasterKey) -> Self {
         let vault = Vault::new(db.clone(), master);
-        Self { log, db, vault, projections: Registry::default() }
+        Self { log, db, vault, projections: Registry::default(), catalogue: Arc::new(Catalogue::shipped()) }
+    }
+
+    pub fn with_catalogue(mut self, catalogue: Catalogue) -> Self {
+        self.catalogue = Arc::new(catalogue);
+        self
     }
 }
 

@@ -48,6 +48,11 @@ impl Reactor for Intake {
                 service: self.service.clone(),
                 person_id: referral.person_id,
                 origin: CaseOrigin::Hub { referral_id: referral.referral_id, onward_event_id: envelope.id },
+                safe_contact: referral.safe_contact,
+                safe_times: referral.safe_times,
+                domestic_abuse: referral.domestic_abuse,
+                enhanced_rights: referral.enhanced_rights,
+                age_band: referral.age_band,
             };
             execute::<Case, _>(log, case_id.0, &meta, |state| open(state, command.clone())).await?;
             Ok(())

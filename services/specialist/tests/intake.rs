@@ -3,6 +3,7 @@
 use casetrack_platform::log::{AppendRequest, EventLog, ExpectedVersion, NewEvent};
 use casetrack_platform::reactor::Reactor;
 use casetrack_platform::testkit::{TempDir, TestStream, open_sqlite_log};
+use casetrack_proto::contact::{ContactChannel, SafeContact, Safety, TimeBand};
 use casetrack_proto::hub::{HubEvent, OnwardReferralMade};
 use casetrack_proto::specialist::{CaseOrigin, SpecialistEvent};
 use casetrack_proto::{Actor, CaseId, CommandId, EventContract, EventId, PersonId, ReferralId, ServiceCode, StreamId};
@@ -12,10 +13,17 @@ use uuid::Uuid;
 async fn redelivery_never_opens_a_second_case(log: EventLog, again: EventLog) {
     let referral_id = ReferralId::new();
     let person_id = PersonId::new();
+    let mut safe_contact = SafeContact::default();
+    safe_contact.set(ContactChannel::Voicemail, Safety::Unsafe);
     let event = HubEvent::OnwardReferralMade(OnwardReferralMade {
         referral_id,
         person_id,
         target_service: ServiceCode::parse("idva").unwrap(),
+        safe_contact: safe_contact.clone(),
+        safe_times: vec![TimeBand::Morning],
+        domestic_abuse: true,
+        enhanced_rights: true,
+        age_band: None,
     });
     let stream = StreamId::new("hub", "referral", referral_id.0).unwrap();
     log.append(AppendRequest {
@@ -43,9 +51,15 @@ async fn redelivery_never_opens_a_second_case(log: EventLog, again: EventLog) {
     let events = log.read_stream(&StreamId::new("specialist", "case", case_id.0).unwrap()).await.unwrap();
     assert_eq!(events.len(), 1, "exactly one case event");
     let SpecialistEvent::CaseOpened(opened) =
-        SpecialistEvent::from_data(&events[0].event_type, events[0].schema_version, events[0].data.clone()).unwrap();
+        SpecialistEvent::from_data(&events[0].event_type, events[0].schema_version, events[0].data.clone()).unwrap()
+    else {
+        panic!("the case's first event is CaseOpened, not {}", events[0].event_type);
+    };
     assert_eq!((opened.service.as_str(), opened.person_id), ("idva", person_id));
     assert_eq!(opened.origin, CaseOrigin::Hub { referral_id, onward_event_id: envelope.id });
+    // The case starts with what the hub knew: how to contact the victim safely, and the flags that matter.
+    assert_eq!((opened.safe_contact, opened.safe_times), (safe_contact, vec![TimeBand::Morning]));
+    assert!(opened.domestic_abuse && opened.enhanced_rights);
     assert_eq!(events[0].causation_id, envelope.id.0, "the case names the event that caused it");
     assert_eq!(events[0].correlation_id, envelope.correlation_id);
 }
