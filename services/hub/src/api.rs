@@ -270,7 +270,19 @@ impl Hub {
         self.decide_by(by, referral_id, now, |state| receive(state, received.clone())).await
     }
 
+    /// Refers on to a service of the catalogue that takes referrals from the hub.
     pub async fn refer_on(&self, referral_id: ReferralId, service: ServiceCode) -> Result<Written, ApiError> {
+        let takes_hub = self
+            .ctx
+            .catalogue
+            .get(service.as_str())
+            .is_some_and(|definition| definition.referral_sources.iter().any(|s| s == "hub"));
+        if !takes_hub && service.as_str() != "hub" {
+            return Err(ApiError::rejected(
+                "unknown_service",
+                format!("{service} is not a service the hub can refer to"),
+            ));
+        }
         self.decide(referral_id, |state| refer_on(state, referral_id, service.clone())).await
     }
 
@@ -658,6 +670,10 @@ pub struct OnwardReferralView {
     /// Set once the specialist service has opened a case.
     pub case_id: Option<String>,
     pub case_opened_at: Option<String>,
+    /// What the service did: received, accepted, engaged, declined_by_service, withdrawn, unable_to_contact,
+    /// declined_by_victim, closed or reopened (the closed loop).
+    pub case_status: Option<String>,
+    pub case_status_at: Option<String>,
 }
 
 /// One referral with the outcome of each onward referral.
@@ -681,7 +697,8 @@ pub async fn get_referral(
     .map_err(ApiError::unavailable)?
     .ok_or_else(|| ApiError::not_found("There is no such referral."))?;
     let onward = sqlx::query(
-        "SELECT service, referred_at, case_id, case_opened_at FROM hub_onward_referrals WHERE referral_id = $1 ORDER BY referred_at, service",
+        "SELECT service, referred_at, case_id, case_opened_at, case_status, case_status_at FROM hub_onward_referrals \
+         WHERE referral_id = $1 ORDER BY referred_at, service",
     )
     .bind(&id)
     .fetch_all(ctx.db.pool())
@@ -715,6 +732,8 @@ pub async fn get_referral(
                 referred_at: r.get(1),
                 case_id: r.get(2),
                 case_opened_at: r.get(3),
+                case_status: r.get(4),
+                case_status_at: r.get(5),
             })
             .collect(),
     }))

@@ -33,6 +33,21 @@ async fn set_status(
     Ok(())
 }
 
+/// What a specialist event tells the referrer, when it tells them anything: the case's new status.
+fn loop_status(event: &SpecialistEvent) -> Option<(casetrack_proto::CaseId, &'static str)> {
+    Some(match event {
+        SpecialistEvent::ReferralAccepted(e) => (e.case_id, "accepted"),
+        SpecialistEvent::ReferralDeclinedByService(e) => (e.case_id, "declined_by_service"),
+        SpecialistEvent::ReferralWithdrawn(e) => (e.case_id, "withdrawn"),
+        SpecialistEvent::CaseContactAttemptRecorded(e) if e.outcome.reached() => (e.case_id, "engaged"),
+        SpecialistEvent::CaseUnableToContactRecorded(e) => (e.case_id, "unable_to_contact"),
+        SpecialistEvent::CaseSupportDeclined(e) => (e.case_id, "declined_by_victim"),
+        SpecialistEvent::CaseClosed(e) => (e.case_id, "closed"),
+        SpecialistEvent::CaseReopened(e) => (e.case_id, "reopened"),
+        _ => return None,
+    })
+}
+
 /// Records (or, when the latest decision rejects it, removes) a link between two people, both ways.
 async fn link(tx: &mut AnyConnection, a: PersonId, b: PersonId, decision: DuplicateDecision) -> sqlx::Result<()> {
     for (one, other) in [(a, b), (b, a)] {
@@ -217,19 +232,36 @@ impl Projection for Referrals {
                     refresh_repeat(tx, e.person_id).await?;
                     refresh_repeat(tx, e.other_person_id).await?;
                 }
-                // The closed loop: the specialist service's case shows on the hub's referral.
-                if let Some(SpecialistEvent::CaseOpened(e)) = decode::<SpecialistEvent>(position, envelope)?
-                    && let CaseOrigin::Hub { referral_id, .. } = e.origin
-                {
-                    sqlx::query(
-                            "UPDATE hub_onward_referrals SET case_id = $1, case_opened_at = $2 WHERE referral_id = $3 AND service = $4",
-                        )
-                        .bind(e.case_id.to_string())
-                        .bind(&at)
-                        .bind(referral_id.to_string())
-                        .bind(e.service.as_str())
-                        .execute(&mut *tx)
-                        .await?;
+                // The closed loop: the specialist service's case, and every change that matters to the referrer,
+                // shows on the hub's referral.
+                match decode::<SpecialistEvent>(position, envelope)? {
+                    Some(SpecialistEvent::CaseOpened(e)) => {
+                        if let CaseOrigin::Hub { referral_id, .. } = e.origin {
+                            sqlx::query(
+                                "UPDATE hub_onward_referrals SET case_id = $1, case_opened_at = $2, \
+                                 case_status = 'received', case_status_at = $2 WHERE referral_id = $3 AND service = $4",
+                            )
+                            .bind(e.case_id.to_string())
+                            .bind(&at)
+                            .bind(referral_id.to_string())
+                            .bind(e.service.as_str())
+                            .execute(&mut *tx)
+                            .await?;
+                        }
+                    }
+                    Some(event) => {
+                        if let Some((case_id, status)) = loop_status(&event) {
+                            sqlx::query(
+                                "UPDATE hub_onward_referrals SET case_status = $1, case_status_at = $2 WHERE case_id = $3",
+                            )
+                            .bind(status)
+                            .bind(&at)
+                            .bind(case_id.to_string())
+                            .execute(&mut *tx)
+                            .await?;
+                        }
+                    }
+                    None => {}
                 }
             }
             Ok(())

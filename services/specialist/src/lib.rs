@@ -1,11 +1,12 @@
-//! Specialist services: IDVA, ISVA, stalking advocacy, restorative justice (and, later, services defined in
-//! configuration). One crate serves any subset; each service has its own intake reactor and case projection, so
-//! `serve --services idva` and `serve --services isva` can run as separate processes.
+//! Specialist services: IDVA, ISVA, stalking advocacy, restorative justice, and every service defined in the
+//! catalogue (`config/services.toml`). One crate serves any subset; each service has its own intake reactor and
+//! case projection, so `serve --services idva` and `serve --services isva` can run as separate processes.
 //!
-//! - [`case`]: the `Case` aggregate;
+//! - [`case`]: the `Case` aggregate: the common pathway, and DASH and MARAC for IDVA cases;
 //! - [`intake`]: the reactor turning the hub's `OnwardReferralMade` into a case (id derived from the event);
 //! - [`cases`]: the `specialist.cases.<service>` projections;
-//! - [`api`]: the JSON API (`/api/specialist/{service}/cases`).
+//! - [`api`]: the JSON API (`/api/specialist/{service}/cases/...`), one service's cases reachable only through
+//!   that service's routes.
 
 pub mod api;
 pub mod case;
@@ -21,9 +22,6 @@ use tokio_util::sync::CancellationToken;
 
 static MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
-/// The specialist services Casetrack ships.
-pub const STANDARD: [&str; 4] = ["idva", "isva", "stalking", "rj"];
-
 pub fn service(ctx: &Context, services: &[ServiceCode]) -> Service {
     let mut service = Service::new("specialist");
     service.router = api::router(ctx.clone(), services.to_vec());
@@ -37,7 +35,7 @@ pub fn service(ctx: &Context, services: &[ServiceCode]) -> Service {
 }
 
 pub async fn run(ctx: Context, listener: TcpListener, shutdown: CancellationToken) -> anyhow::Result<()> {
-    let codes: Vec<ServiceCode> = STANDARD.iter().map(|c| ServiceCode::parse(c).expect("valid code")).collect();
+    let codes = ctx.catalogue.codes();
     let service = service(&ctx, &codes);
     casetrack_platform::service::serve(ctx, listener, vec![service], shutdown).await
 }

@@ -72,14 +72,6 @@ pub const OFFENCES: &[(&str, &str)] = &[
     ("other", "Something else"),
 ];
 
-/// Specialist services a hub officer can refer on to (issue 4 reads these from the services configuration).
-pub const ONWARD_SERVICES: &[(&str, &str)] = &[
-    ("idva", "IDVA: high-risk domestic abuse"),
-    ("isva", "ISVA: sexual violence"),
-    ("stalking", "Stalking advocacy"),
-    ("rj", "Restorative justice"),
-];
-
 /// A yes/no flag, shown as a tag only when set.
 pub fn flag(set: bool, label: &str, colour: &str) -> Markup {
     html! { @if set { (casetrack_platform::pages::tag(label, colour)) " " } }

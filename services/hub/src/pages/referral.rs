@@ -25,7 +25,9 @@ use maud::{Markup, html};
 use serde::Deserialize;
 use sqlx::Row;
 
-use super::{ONWARD_SERVICES, flag, status_tag, words};
+use super::{flag, status_tag, words};
+use casetrack_platform::catalogue::Catalogue;
+
 use crate::api::{
     AllocationRequest, ClosureAnswer, ClosureRequest, ConsentRequest, ContactAttemptRequest, Hub, NeedsRequest,
     OutreachRequest, PoliceReportRequest, SafeContactRequest, SessionRequest, Written,
@@ -85,7 +87,15 @@ async fn load(hub: &Hub, referral_id: ReferralId) -> Result<Option<Loaded>, ApiE
 /// Facts of the read model: the closed loop and the repeat-victim flag.
 struct ReadFacts {
     repeat_victim: bool,
-    onward: Vec<(String, String, Option<String>)>,
+    onward: Vec<Onward>,
+}
+
+/// One onward referral as the specialist service's events left it.
+struct Onward {
+    service: String,
+    case_opened_at: Option<String>,
+    case_status: Option<String>,
+    case_status_at: Option<String>,
 }
 
 async fn read_facts(hub: &Hub, referral_id: ReferralId) -> Result<ReadFacts, ApiError> {
@@ -97,14 +107,20 @@ async fn read_facts(hub: &Hub, referral_id: ReferralId) -> Result<ReadFacts, Api
         .await
         .map_err(ApiError::unavailable)?;
     let onward = sqlx::query(
-        "SELECT service, referred_at, case_opened_at FROM hub_onward_referrals WHERE referral_id = $1 ORDER BY referred_at, service",
+        "SELECT service, case_opened_at, case_status, case_status_at FROM hub_onward_referrals WHERE referral_id = $1 \
+         ORDER BY referred_at, service",
     )
     .bind(&id)
     .fetch_all(pool)
     .await
     .map_err(ApiError::unavailable)?
     .iter()
-    .map(|row| (row.get(0), row.get(1), row.get(2)))
+    .map(|row| Onward {
+        service: row.get(0),
+        case_opened_at: row.get(1),
+        case_status: row.get(2),
+        case_status_at: row.get(3),
+    })
     .collect();
     Ok(ReadFacts { repeat_victim: repeat.unwrap_or(0) != 0, onward })
 }
@@ -155,7 +171,7 @@ async fn render(hub: &Hub, referral_id: ReferralId, errors: &FormErrors, status:
             div.app-column-two-thirds {
                 (actions(referral_id, &loaded, hub, errors, caution.as_deref()))
                 h2.app-heading-m #timeline { "Timeline" }
-                (timeline(&loaded, &facts))
+                (timeline(&loaded, &facts, &hub.context().catalogue))
             }
             div.app-column-one-third {
                 h2.app-heading-m { "Person" }
@@ -289,14 +305,9 @@ fn common_rows(received: &ReferralReceived, loaded: &Loaded, facts: &ReadFacts) 
             "Referred on",
             html! {
                 ul {
-                    @for (service, _, opened) in &facts.onward {
-                        li {
-                            (service.to_uppercase()) ": "
-                            @match opened {
-                                Some(_) => (tag("Case opened", "green")),
-                                None => (tag("Waiting for the service", "yellow")),
-                            }
-                        }
+                    @for onward in &facts.onward {
+                        @let (words, colour) = case_status_words(onward.case_status.as_deref().unwrap_or(""));
+                        li { (onward.service.to_uppercase()) ": " (tag(words, colour)) }
                     }
                 }
             },
@@ -358,7 +369,7 @@ fn actions(referral_id: ReferralId, loaded: &Loaded, hub: &Hub, errors: &FormErr
                             p { "The victim has agreed to support from the hub." }
                         }))
                     }
-                    (onward_form(referral_id, open, errors))
+                    (onward_form(referral_id, open, errors, &hub.context().catalogue))
                     (decline_form(referral_id, &loaded.state, errors))
                     (close_form(referral_id, errors))
                     (attempt_form(referral_id, open, errors))
@@ -366,7 +377,7 @@ fn actions(referral_id: ReferralId, loaded: &Loaded, hub: &Hub, errors: &FormErr
                 Stage::Supported => {
                     (session_form(referral_id, errors))
                     (needs_form(referral_id, open, errors))
-                    (onward_form(referral_id, open, errors))
+                    (onward_form(referral_id, open, errors, &hub.context().catalogue))
                     (close_form(referral_id, errors))
                     (decline_form(referral_id, &loaded.state, errors))
                     (attempt_form(referral_id, open, errors))
@@ -488,11 +499,13 @@ fn decline_form(referral_id: ReferralId, state: &Referral, errors: &FormErrors) 
     )
 }
 
-fn onward_form(referral_id: ReferralId, open: &OpenReferral, errors: &FormErrors) -> Markup {
-    let options: Vec<(&str, &str)> = ONWARD_SERVICES
+fn onward_form(referral_id: ReferralId, open: &OpenReferral, errors: &FormErrors, catalogue: &Catalogue) -> Markup {
+    let options: Vec<(&str, &str)> = catalogue
+        .all()
         .iter()
-        .filter(|(code, _)| !open.referred_to.iter().any(|s| s.as_str() == *code))
-        .copied()
+        .filter(|service| service.referral_sources.iter().any(|s| s == "hub"))
+        .filter(|service| !open.referred_to.contains(&service.code))
+        .map(|service| (service.code.as_str(), service.name.as_str()))
         .collect();
     if options.is_empty() {
         return html! {};
@@ -631,19 +644,28 @@ fn duplicates_section(
     }
 }
 
-fn timeline(loaded: &Loaded, facts: &ReadFacts) -> Markup {
+fn timeline(loaded: &Loaded, facts: &ReadFacts, catalogue: &Catalogue) -> Markup {
     html! {
         ol.app-timeline {
-            @for (service, _, opened) in facts.onward.iter().rev() {
-                @if let Some(opened) = opened {
+            @for onward in facts.onward.iter().rev() {
+                @let service = onward.service.to_uppercase();
+                @if let (Some(status), Some(at)) = (&onward.case_status, &onward.case_status_at) {
+                    @if status != "received" {
+                        li.app-timeline__item {
+                            p.app-timeline__title { (service) ": " (case_status_words(status).0.to_lowercase()) }
+                            p.app-timeline__meta { (moment(at)) " by the " (service) " service" }
+                        }
+                    }
+                }
+                @if let Some(opened) = &onward.case_opened_at {
                     li.app-timeline__item {
-                        p.app-timeline__title { (service.to_uppercase()) " opened a case" }
-                        p.app-timeline__meta { (moment(opened)) " by the " (service.to_uppercase()) " service" }
+                        p.app-timeline__title { (service) " opened a case" }
+                        p.app-timeline__meta { (moment(opened)) " by the " (service) " service" }
                     }
                 }
             }
             @for (envelope, event) in loaded.history.iter().rev() {
-                @let (title, detail) = describe(event);
+                @let (title, detail) = describe(event, catalogue);
                 li.app-timeline__item {
                     p.app-timeline__title { (title) }
                     p.app-timeline__meta { (local_time(envelope.occurred_at)) " by " (who(&envelope.actor)) }
@@ -674,7 +696,7 @@ fn who(actor: &Actor) -> String {
     }
 }
 
-fn describe(event: &HubEvent) -> (String, Option<String>) {
+fn describe(event: &HubEvent, catalogue: &Catalogue) -> (String, Option<String>) {
     match event {
         HubEvent::ReferralReceived(e) => (
             "Referral received".into(),
@@ -699,7 +721,9 @@ fn describe(event: &HubEvent) -> (String, Option<String>) {
         HubEvent::ReturnedToReferrer(e) => ("Returned to the referrer".into(), Some(e.reason.clone())),
         HubEvent::SupportAccepted(_) => ("Support accepted".into(), None),
         HubEvent::SupportDeclined(e) => ("Support declined".into(), Some(e.reason.clone())),
-        HubEvent::OnwardReferralMade(e) => (format!("Referred on to {}", service_label(&e.target_service)), None),
+        HubEvent::OnwardReferralMade(e) => {
+            (format!("Referred on to {}", service_label(&e.target_service, catalogue)), None)
+        }
         HubEvent::ReferralClosed(e) => (
             "Closed with outcomes".into(),
             Some(
@@ -778,11 +802,24 @@ fn outcome_words(outcome: AttemptOutcome) -> &'static str {
     }
 }
 
-fn service_label(service: &ServiceCode) -> String {
-    ONWARD_SERVICES
-        .iter()
-        .find(|(code, _)| *code == service.as_str())
-        .map_or_else(|| service.as_str().to_uppercase(), |(_, label)| (*label).to_owned())
+fn service_label(service: &ServiceCode, catalogue: &Catalogue) -> String {
+    catalogue.get(service.as_str()).map_or_else(|| service.as_str().to_uppercase(), |s| s.name.clone())
+}
+
+/// What the specialist service did with an onward referral, in words and a tag colour.
+fn case_status_words(status: &str) -> (&'static str, &'static str) {
+    match status {
+        "received" => ("Case opened", "green"),
+        "accepted" => ("Accepted", "green"),
+        "engaged" => ("Working with the victim", "green"),
+        "declined_by_service" => ("Declined by the service", "orange"),
+        "withdrawn" => ("Withdrawn", "grey"),
+        "unable_to_contact" => ("Unable to contact", "grey"),
+        "declined_by_victim" => ("Declined by the victim", "orange"),
+        "closed" => ("Closed", "grey"),
+        "reopened" => ("Re-opened", "blue"),
+        _ => ("Waiting for the service", "yellow"),
+    }
 }
 
 fn measure_label(code: &str) -> String {

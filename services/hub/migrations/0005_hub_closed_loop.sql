@@ -1,0 +1,4 @@
+-- What became of each onward referral at the specialist service (the closed loop), and when.
+ALTER TABLE hub_onward_referrals ADD COLUMN case_status TEXT;
+ALTER TABLE hub_onward_referrals ADD COLUMN case_status_at TEXT;
+CREATE INDEX hub_onward_referrals_by_case ON hub_onward_referrals (case_id);
