@@ -5,7 +5,11 @@
 //!   sees every step that matters to it (closed loop);
 //! - one service's routes can neither read nor change another service's case: every case route of the ISVA service,
 //!   asked about the IDVA case, answers 404 and changes nothing;
-//! - a direct ISVA referral of a 15-year-old is counted as a child (age band under 18);
+//! - a direct ISVA referral of a 15-year-old is counted as a child (age band under 18), its criminal-justice stages
+//!   recorded in date order;
+//! - a restorative-justice referral under enhanced rights (information due in 1 working day) explored, found
+//!   suitable, the offender consenting, shuttle mediation agreed and completed with the victim's satisfaction;
+//! - a stalking case's Stalking Protection Order applied for and granted;
 //! - a service defined only in `config/services.toml` (the mental-health nurse, attempt rule 2 in 2) worked from
 //!   direct referral through unable to contact, re-opening, an intervention, a plan and a note, to closure.
 
@@ -20,8 +24,8 @@ struct Services {
     people: String,
     hub: String,
     idva: String,
-    isva: String,
-    mental_health: String,
+    /// Where isva, rj, stalking and mental_health answer.
+    others: String,
 }
 
 async fn person(t: &Services, forename: &str, date_of_birth: &str) -> String {
@@ -147,7 +151,7 @@ async fn idva_journey(t: &Services) -> String {
 /// Every case route of the ISVA service, asked about an IDVA case: 404, and the case is unchanged.
 async fn one_service_cannot_touch_anothers_case(t: &Services, idva_case: &str) {
     let (_, before) = get(format!("{}/api/specialist/idva/cases/{idva_case}", t.idva)).await;
-    let base = format!("{}/api/specialist/isva/cases/{idva_case}", t.isva);
+    let base = format!("{}/api/specialist/isva/cases/{idva_case}", t.others);
     let (status, _) = get(base.clone()).await;
     assert_eq!(status, 404, "GET {base}");
     let day = day_offset(0);
@@ -183,7 +187,7 @@ async fn one_service_cannot_touch_anothers_case(t: &Services, idva_case: &str) {
 async fn isva_child(t: &Services) {
     let born = day_offset(-15 * 365 - 10);
     let person_id = person(t, "Kit", &born).await;
-    let cases = format!("{}/api/specialist/isva/cases", t.isva);
+    let cases = format!("{}/api/specialist/isva/cases", t.others);
     let (status, wrong) = post(cases.clone(), json!({"person_id": person_id, "source": "hub"})).await;
     assert_eq!((status, wrong["error"]["code"].as_str()), (422, Some("unknown_source")), "{wrong}");
     let (status, opened) =
@@ -191,25 +195,76 @@ async fn isva_child(t: &Services) {
     assert_eq!(status, 201, "{opened}");
     let url = format!(
         "{}/api/specialist/isva/cases/{}?wait_for={}",
-        t.isva,
+        t.others,
         opened["case_id"].as_str().unwrap(),
         opened["position"]
     );
     let (_, view) = get(url).await;
     assert_eq!((view["age_band"].as_str(), view["origin"].as_str()), (Some("under_18"), Some("police")), "{view}");
+    let base = format!("{}/api/specialist/isva/cases/{}", t.others, opened["case_id"].as_str().unwrap());
+    act(format!("{base}/accept"), json!({})).await;
+    act(format!("{base}/cjs-stage"), json!({"stage": "reported", "on": day_offset(-20)})).await;
+    let (status, early) = post(format!("{base}/cjs-stage"), json!({"stage": "charged", "on": day_offset(-30)})).await;
+    assert_eq!((status, early["error"]["code"].as_str()), (409, Some("cjs_out_of_order")), "{early}");
+    let position = act(format!("{base}/cjs-stage"), json!({"stage": "charged", "on": day_offset(-2)})).await;
+    let (_, view) = get(format!("{base}?wait_for={position}")).await;
+    assert_eq!(view["cjs_stage"], "charged", "{view}");
+}
+
+/// Opens a direct referral on `service` and accepts it; returns the case's URL.
+async fn accepted_direct(t: &Services, service: &str, body: Value) -> String {
+    let (status, opened) = post(format!("{}/api/specialist/{service}/cases", t.others), body).await;
+    assert_eq!(status, 201, "{opened}");
+    let base = format!("{}/api/specialist/{service}/cases/{}", t.others, opened["case_id"].as_str().unwrap());
+    act(format!("{base}/accept"), json!({})).await;
+    base
+}
+
+async fn rj_shuttle_mediation(t: &Services) {
+    let person_id = person(t, "Ros", "1970-01-01").await;
+    let base =
+        accepted_direct(t, "rj", json!({"person_id": person_id, "source": "police", "enhanced_rights": true})).await;
+    let view = eventually(base.clone(), |view| view["status"] == "awaiting_contact").await;
+    assert!(view["rj_information_due"].is_string(), "the Victims' Code clock: {view}");
+    let (status, early) = post(format!("{base}/rj/suitability"), json!({"suitable": true, "reason": "ok"})).await;
+    assert_eq!((status, early["error"]["code"].as_str()), (409, Some("rj_not_informed")), "{early}");
+    act(format!("{base}/rj/information"), json!({"on": day_offset(0)})).await;
+    act(format!("{base}/rj/suitability"), json!({"suitable": true, "reason": "both prepared, no risk of harm found"}))
+        .await;
+    act(format!("{base}/rj/offender-consent"), json!({"consents": true})).await;
+    act(format!("{base}/rj/form"), json!({"form": "shuttle_mediation"})).await;
+    let position = act(format!("{base}/rj/outcome"), json!({"outcome": "completed", "satisfaction": 5})).await;
+    let (_, view) = get(format!("{base}?wait_for={position}")).await;
+    assert_eq!(
+        (view["rj_form"].as_str(), view["rj_outcome"].as_str(), view["rj_satisfaction"].as_i64()),
+        (Some("shuttle_mediation"), Some("completed"), Some(5)),
+        "{view}"
+    );
+}
+
+async fn stalking_order(t: &Services) {
+    let person_id = person(t, "Sam", "1985-01-01").await;
+    let base = accepted_direct(t, "stalking", json!({"person_id": person_id, "source": "police"})).await;
+    let (status, early) = post(format!("{base}/spo"), json!({"status": "granted", "on": day_offset(0)})).await;
+    assert_eq!((status, early["error"]["code"].as_str()), (409, Some("no_spo_application")), "{early}");
+    act(format!("{base}/spo"), json!({"status": "applied", "on": day_offset(-7)})).await;
+    let position = act(format!("{base}/spo"), json!({"status": "granted", "on": day_offset(0)})).await;
+    let (_, view) = get(format!("{base}?wait_for={position}")).await;
+    assert_eq!(view["spo_status"], "granted", "{view}");
+    let (status, wrong) = post(format!("{base}/rj/information"), json!({"on": day_offset(0)})).await;
+    assert_eq!((status, wrong["error"]["code"].as_str()), (409, Some("not_for_this_service")), "{wrong}");
 }
 
 async fn configured_service(t: &Services) {
     let yesterday = day_offset(-1);
     let person_id = person(t, "Mo", "1950-05-05").await;
     let (status, opened) = post(
-        format!("{}/api/specialist/mental_health/cases", t.mental_health),
+        format!("{}/api/specialist/mental_health/cases", t.others),
         json!({"person_id": person_id, "source": "gp"}),
     )
     .await;
     assert_eq!(status, 201, "{opened}");
-    let base =
-        format!("{}/api/specialist/mental_health/cases/{}", t.mental_health, opened["case_id"].as_str().unwrap());
+    let base = format!("{}/api/specialist/mental_health/cases/{}", t.others, opened["case_id"].as_str().unwrap());
     act(format!("{base}/accept"), json!({})).await;
     let call = |time: &str, outcome: &str| json!({"channel": "phone", "attempted_at": format!("{yesterday}T{time}:00Z"), "outcome": outcome});
     act(format!("{base}/contact-attempts"), call("09:00", "no_answer")).await;
@@ -240,6 +295,8 @@ async fn all_of_it(t: &Services) {
     let idva_case = idva_journey(t).await;
     one_service_cannot_touch_anothers_case(t, &idva_case).await;
     isva_child(t).await;
+    rj_shuttle_mediation(t).await;
+    stalking_order(t).await;
     configured_service(t).await;
 }
 
@@ -248,13 +305,7 @@ async fn specialist_services_in_one_process() {
     let data = TempDir::new();
     let server = Server::start("all", data.path(), &[]).await;
     let base = server.base.clone();
-    let t = Services {
-        people: base.clone(),
-        hub: base.clone(),
-        idva: base.clone(),
-        isva: base.clone(),
-        mental_health: base,
-    };
+    let t = Services { people: base.clone(), hub: base.clone(), idva: base.clone(), others: base };
     all_of_it(&t).await;
     server.stop();
 }
@@ -266,13 +317,12 @@ async fn specialist_services_as_separate_processes() {
     let people = Server::start("people", data.path(), &env).await;
     let hub = Server::start("hub", data.path(), &env).await;
     let idva = Server::start("idva", data.path(), &env).await;
-    let others = Server::start("isva,mental_health", data.path(), &env).await;
+    let others = Server::start("isva,rj,stalking,mental_health", data.path(), &env).await;
     let t = Services {
         people: people.base.clone(),
         hub: hub.base.clone(),
         idva: idva.base.clone(),
-        isva: others.base.clone(),
-        mental_health: others.base.clone(),
+        others: others.base.clone(),
     };
     all_of_it(&t).await;
     for server in [people, hub, idva, others] {

@@ -4,7 +4,9 @@
 //! withdrawn; allocated to a caseworker; contact attempts under the service's attempt rule and the victim's
 //! safe-contact rules; engaged (reached), declined by the victim or unable to contact; risk assessments with review
 //! dates, a plan, interventions and notes; closed with a reason and outcome answers; re-opened. IDVA cases add the
-//! DASH checklist and MARAC.
+//! DASH checklist and MARAC; ISVA cases the criminal-justice stage; stalking cases S-DASH and Stalking Protection
+//! Orders; restorative-justice cases the information given, suitability, the offender's consent, the form taken and
+//! the outcome.
 
 use chrono::{DateTime, NaiveDate, Utc};
 use schemars::JsonSchema;
@@ -35,6 +37,13 @@ crate::contract! {
         CaseNoteAdded(CaseNoteAdded) = 1,
         CaseClosed(CaseClosed) = 1,
         CaseReopened(CaseReopened) = 1,
+        CjsStageRecorded(CjsStageRecorded) = 1,
+        SpoRecorded(SpoRecorded) = 1,
+        RjInformationGiven(RjInformationGiven) = 1,
+        RjSuitabilityAssessed(RjSuitabilityAssessed) = 1,
+        OffenderConsentRecorded(OffenderConsentRecorded) = 1,
+        RjFormAgreed(RjFormAgreed) = 1,
+        RjConcluded(RjConcluded) = 1,
     }
     upcast {
         CaseOpened: CaseOpenedV1 = 1,
@@ -276,4 +285,99 @@ pub struct CaseClosed {
 pub struct CaseReopened {
     pub case_id: CaseId,
     pub reason: String,
+}
+
+/// Where the criminal-justice process stands (ISVA cases stay open for months while it runs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum CjsStage {
+    NotReported,
+    Reported,
+    UnderInvestigation,
+    Charged,
+    Trial,
+    Verdict,
+    NoFurtherAction,
+}
+
+/// The criminal-justice process reached a stage, on a day.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct CjsStageRecorded {
+    pub case_id: CaseId,
+    pub stage: CjsStage,
+    pub on: NaiveDate,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SpoStatus {
+    Applied,
+    Granted,
+    Refused,
+}
+
+/// A Stalking Protection Order was applied for, granted or refused.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct SpoRecorded {
+    pub case_id: CaseId,
+    pub status: SpoStatus,
+    pub on: NaiveDate,
+}
+
+/// The victim was told about restorative justice and explored it with the service (the Victims' Code clock: within
+/// 5 working days of the referral, 1 under enhanced rights).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct RjInformationGiven {
+    pub case_id: CaseId,
+    pub on: NaiveDate,
+}
+
+/// Whether restorative justice is suitable and safe here (the facilitator's risk assessment).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct RjSuitabilityAssessed {
+    pub case_id: CaseId,
+    pub suitable: bool,
+    pub reason: String,
+}
+
+/// The offender agreed to take part, or did not.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct OffenderConsentRecorded {
+    pub case_id: CaseId,
+    pub consents: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RjForm {
+    /// The parties meet, with a facilitator.
+    FaceToFaceConference,
+    /// Messages carried between the parties.
+    ShuttleMediation,
+    /// A letter or recorded message.
+    IndirectCommunication,
+}
+
+/// The form the restorative process will take.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct RjFormAgreed {
+    pub case_id: CaseId,
+    pub form: RjForm,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RjOutcome {
+    Completed,
+    WithdrawnByVictim,
+    WithdrawnByOffender,
+    Unsuitable,
+}
+
+/// How the restorative process ended, and how satisfied the victim was (1 to 5, when asked).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct RjConcluded {
+    pub case_id: CaseId,
+    pub outcome: RjOutcome,
+    pub satisfaction: Option<u8>,
 }

@@ -7,13 +7,11 @@
 //! - [`api`]: the JSON API (`/api/hub/referrals`, `/api/hub/queues`);
 //! - [`pages`]: the pages for hub officers and the public self-referral form;
 //! - [`needs`]: need categories (reference data);
-//! - [`clock`]: working days in England and Wales for the Victims' Code deadlines;
 //! - [`queues`]: hub officers' work queues;
 //! - [`referrals`]: the `hub.referrals` projection, including what specialist services did with onward
 //!   referrals (the closed loop).
 
 pub mod api;
-pub mod clock;
 pub mod intake;
 pub mod measures;
 pub mod needs;

@@ -13,7 +13,7 @@ use casetrack_proto::people::{DuplicateDecision, PeopleEvent};
 use casetrack_proto::specialist::{CaseOrigin, SpecialistEvent};
 use futures::future::BoxFuture;
 
-use crate::clock::{FIRST_CONTACT_WORKING_DAYS, working_days_after};
+use casetrack_platform::clock::{FIRST_CONTACT_WORKING_DAYS, working_days_after};
 use sqlx::AnyConnection;
 
 pub struct Referrals;

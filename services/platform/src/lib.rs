@@ -9,6 +9,7 @@
 //! - [`command`]: pure aggregates (`decide`/`apply`) and the handler that loads, decides and appends;
 //! - [`vault`]: per-person data keys, sealing of personal fields, erasure, the blind index;
 //! - [`catalogue`]: the specialist services defined in configuration (`config/services.toml`);
+//! - [`clock`]: working days in England and Wales (bank holidays as reference data) for the Victims' Code;
 //! - [`config`]: the one settings struct; [`telemetry`]: tracing and Prometheus metrics;
 //! - [`http`]: errors, the common routes (`/healthz`, `/readyz`, `/metrics`, `/api/openapi.json`), serving;
 //! - [`pages`]: the page kit (layout, GOV.UK-style components, form errors) for server-rendered pages;
@@ -17,6 +18,7 @@
 //! - [`testkit`]: fresh databases and streams for tests against the real servers.
 
 pub mod catalogue;
+pub mod clock;
 pub mod command;
 pub mod config;
 pub mod contact;

@@ -16,8 +16,8 @@ use casetrack_proto::contact::{AttemptOutcome, ContactChannel, OutcomeAnswer, Sa
 use casetrack_proto::hub::MeasureAnswer;
 use casetrack_proto::profile::{AgeBand, YesNoUnknown};
 use casetrack_proto::specialist::{
-    CaseContactAttemptRecorded, CaseOpened, CaseOrigin, ClosureReason, HighRiskReason, InterventionRecorded,
-    RiskChecklist, RiskLevel, SpecialistEvent,
+    CaseContactAttemptRecorded, CaseOpened, CaseOrigin, CjsStage, ClosureReason, HighRiskReason, InterventionRecorded,
+    RiskChecklist, RiskLevel, RjForm, RjOutcome, SpecialistEvent, SpoStatus,
 };
 use casetrack_proto::{Actor, CaseId, PersonId, Role, Sealed, ServiceCode, StaffName};
 use chrono::NaiveDate;
@@ -48,7 +48,14 @@ use crate::case::{self, Assessment, Case, CaseRejection};
         intervention_route,
         note_route,
         close_route,
-        reopen_route
+        reopen_route,
+        cjs_route,
+        spo_route,
+        rj_information_route,
+        rj_suitability_route,
+        rj_consent_route,
+        rj_form_route,
+        rj_outcome_route
     ),
     components(schemas(
         CaseView,
@@ -64,7 +71,13 @@ use crate::case::{self, Assessment, Case, CaseRejection};
         InterventionRequest,
         NoteRequest,
         CloseRequest,
-        CloseAnswer
+        CloseAnswer,
+        CjsRequest,
+        SpoRequest,
+        SuitabilityRequest,
+        OffenderConsentRequest,
+        RjFormRequest,
+        RjOutcomeRequest
     ))
 )]
 struct SpecialistApi;
@@ -187,6 +200,13 @@ pub fn router(ctx: Context, services: Vec<ServiceCode>) -> Router {
         .route(&format!("{base}/notes"), post(note_route))
         .route(&format!("{base}/closure"), post(close_route))
         .route(&format!("{base}/reopening"), post(reopen_route))
+        .route(&format!("{base}/cjs-stage"), post(cjs_route))
+        .route(&format!("{base}/spo"), post(spo_route))
+        .route(&format!("{base}/rj/information"), post(rj_information_route))
+        .route(&format!("{base}/rj/suitability"), post(rj_suitability_route))
+        .route(&format!("{base}/rj/offender-consent"), post(rj_consent_route))
+        .route(&format!("{base}/rj/form"), post(rj_form_route))
+        .route(&format!("{base}/rj/outcome"), post(rj_outcome_route))
         .with_state(Desk::new(ctx, services))
 }
 
@@ -222,6 +242,18 @@ pub struct CaseView {
     pub caseworker: Option<String>,
     pub attempts: i64,
     pub risk_level: Option<String>,
+    /// ISVA: not_reported, reported, under_investigation, charged, trial, verdict or no_further_action.
+    pub cjs_stage: Option<String>,
+    pub cjs_stage_on: Option<String>,
+    /// Stalking: applied, granted or refused.
+    pub spo_status: Option<String>,
+    pub spo_on: Option<String>,
+    /// RJ: the Victims' Code deadline for information about restorative justice, and when it was given.
+    pub rj_information_due: Option<String>,
+    pub rj_informed_on: Option<String>,
+    pub rj_form: Option<String>,
+    pub rj_outcome: Option<String>,
+    pub rj_satisfaction: Option<i64>,
     pub risk_score: Option<i64>,
     pub review_due: Option<String>,
     pub marac_referred_on: Option<String>,
@@ -235,7 +267,8 @@ pub struct CaseView {
 
 const CASE_COLUMNS: &str = "case_id, service, person_id, referral_id, origin, opened_at, status, caseworker, attempts, \
     risk_level, risk_score, review_due, marac_referred_on, marac_heard_on, marac_repeat, domestic_abuse, \
-    enhanced_rights, age_band, closure_reason";
+    enhanced_rights, age_band, closure_reason, cjs_stage, cjs_stage_on, spo_status, spo_on, rj_information_due, \
+    rj_informed_on, rj_form, rj_outcome, rj_satisfaction";
 
 fn case_view(r: &sqlx::any::AnyRow) -> CaseView {
     CaseView {
@@ -258,6 +291,15 @@ fn case_view(r: &sqlx::any::AnyRow) -> CaseView {
         enhanced_rights: r.get::<i64, _>(16) != 0,
         age_band: r.get(17),
         closure_reason: r.get(18),
+        cjs_stage: r.get(19),
+        cjs_stage_on: r.get(20),
+        spo_status: r.get(21),
+        spo_on: r.get(22),
+        rj_information_due: r.get(23),
+        rj_informed_on: r.get(24),
+        rj_form: r.get(25),
+        rj_outcome: r.get(26),
+        rj_satisfaction: r.get(27),
     }
 }
 
@@ -300,7 +342,9 @@ pub async fn caseload(desk: &Desk, service: &str, params: &ListParams) -> Result
         }
         "reviews-due" => (format!("{open} AND review_due IS NOT NULL AND review_due <= $2"), Some(today)),
         other => {
-            return Err(ApiError::bad_request(format!("unknown view {other:?}: all, unallocated, mine or reviews-due")));
+            return Err(ApiError::bad_request(format!(
+                "unknown view {other:?}: all, unallocated, mine or reviews-due"
+            )));
         }
     };
     let sql = format!(
@@ -749,6 +793,82 @@ impl Desk {
         .await
     }
 
+    pub async fn record_cjs_stage(
+        &self,
+        service: &str,
+        case_id: CaseId,
+        request: CjsRequest,
+    ) -> Result<CaseWritten, ApiError> {
+        not_future(request.on, "date of the stage")?;
+        self.decide(service, case_id, |state, d| {
+            case::record_cjs_stage(state, case_id, d.kind, request.stage, request.on)
+        })
+        .await
+    }
+
+    pub async fn record_spo(
+        &self,
+        service: &str,
+        case_id: CaseId,
+        request: SpoRequest,
+    ) -> Result<CaseWritten, ApiError> {
+        not_future(request.on, "date of the order")?;
+        self.decide(service, case_id, |state, d| case::record_spo(state, case_id, d.kind, request.status, request.on))
+            .await
+    }
+
+    pub async fn rj_information(
+        &self,
+        service: &str,
+        case_id: CaseId,
+        request: DateRequest,
+    ) -> Result<CaseWritten, ApiError> {
+        not_future(request.on, "date the information was given")?;
+        self.decide(service, case_id, |state, d| case::rj_information_given(state, case_id, d.kind, request.on)).await
+    }
+
+    pub async fn rj_suitability(
+        &self,
+        service: &str,
+        case_id: CaseId,
+        request: SuitabilityRequest,
+    ) -> Result<CaseWritten, ApiError> {
+        self.decide(service, case_id, |state, d| {
+            case::rj_suitability(state, case_id, d.kind, request.suitable, &request.reason)
+        })
+        .await
+    }
+
+    pub async fn rj_offender_consent(
+        &self,
+        service: &str,
+        case_id: CaseId,
+        request: OffenderConsentRequest,
+    ) -> Result<CaseWritten, ApiError> {
+        self.decide(service, case_id, |state, d| case::offender_consent(state, case_id, d.kind, request.consents)).await
+    }
+
+    pub async fn rj_form(
+        &self,
+        service: &str,
+        case_id: CaseId,
+        request: RjFormRequest,
+    ) -> Result<CaseWritten, ApiError> {
+        self.decide(service, case_id, |state, d| case::rj_form(state, case_id, d.kind, request.form)).await
+    }
+
+    pub async fn rj_outcome(
+        &self,
+        service: &str,
+        case_id: CaseId,
+        request: RjOutcomeRequest,
+    ) -> Result<CaseWritten, ApiError> {
+        self.decide(service, case_id, |state, d| {
+            case::rj_conclude(state, case_id, d.kind, request.outcome, request.satisfaction)
+        })
+        .await
+    }
+
     pub async fn reopen(
         &self,
         service: &str,
@@ -757,6 +877,49 @@ impl Desk {
     ) -> Result<CaseWritten, ApiError> {
         self.decide(service, case_id, |state, _| case::reopen(state, case_id, &request.reason)).await
     }
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct CjsRequest {
+    /// not_reported, reported, under_investigation, charged, trial, verdict or no_further_action
+    #[schema(value_type = String, example = "charged")]
+    pub stage: CjsStage,
+    pub on: NaiveDate,
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct SpoRequest {
+    /// applied, granted or refused
+    #[schema(value_type = String, example = "applied")]
+    pub status: SpoStatus,
+    pub on: NaiveDate,
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct SuitabilityRequest {
+    pub suitable: bool,
+    pub reason: String,
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct OffenderConsentRequest {
+    pub consents: bool,
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct RjFormRequest {
+    /// face_to_face_conference, shuttle_mediation or indirect_communication
+    #[schema(value_type = String, example = "shuttle_mediation")]
+    pub form: RjForm,
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct RjOutcomeRequest {
+    /// completed, withdrawn_by_victim, withdrawn_by_offender or unsuitable
+    #[schema(value_type = String, example = "completed")]
+    pub outcome: RjOutcome,
+    /// 1 (very dissatisfied) to 5 (very satisfied), when asked.
+    pub satisfaction: Option<u8>,
 }
 
 /// Writes one POST route per case action: its OpenAPI entry and a thin wrapper over the `Desk` method.
@@ -849,6 +1012,34 @@ case_route!(
 case_route!(
     /// Closes the case with a reason and the victim's answers to the service's outcome measures.
     close_route, "/api/specialist/{service}/cases/{case_id}/closure", CloseRequest, close
+);
+case_route!(
+    /// ISVA: the criminal-justice process reached a stage.
+    cjs_route, "/api/specialist/{service}/cases/{case_id}/cjs-stage", CjsRequest, record_cjs_stage
+);
+case_route!(
+    /// Stalking: a Stalking Protection Order applied for, granted or refused.
+    spo_route, "/api/specialist/{service}/cases/{case_id}/spo", SpoRequest, record_spo
+);
+case_route!(
+    /// RJ: the victim was given information about restorative justice (the Victims' Code clock stops).
+    rj_information_route, "/api/specialist/{service}/cases/{case_id}/rj/information", DateRequest, rj_information
+);
+case_route!(
+    /// RJ: whether restorative justice is suitable and safe here.
+    rj_suitability_route, "/api/specialist/{service}/cases/{case_id}/rj/suitability", SuitabilityRequest, rj_suitability
+);
+case_route!(
+    /// RJ: whether the offender agreed to take part.
+    rj_consent_route, "/api/specialist/{service}/cases/{case_id}/rj/offender-consent", OffenderConsentRequest, rj_offender_consent
+);
+case_route!(
+    /// RJ: the form the process takes.
+    rj_form_route, "/api/specialist/{service}/cases/{case_id}/rj/form", RjFormRequest, rj_form
+);
+case_route!(
+    /// RJ: how the process ended and the victim's satisfaction.
+    rj_outcome_route, "/api/specialist/{service}/cases/{case_id}/rj/outcome", RjOutcomeRequest, rj_outcome
 );
 case_route!(
     /// Opens an ended case again (not one the service declined or the referrer withdrew).

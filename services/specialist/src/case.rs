@@ -8,6 +8,10 @@
 //! while open: allocation, safe-contact updates, risk assessments with review dates, plan, interventions, notes
 //! IDVA: DASH (24 answers, high at 14 "yes" or by a recorded reason), MARAC referral (high risk only) and hearing,
 //!       a risk re-assessment before closure
+//! ISVA: criminal-justice stages with dates, in date order
+//! stalking: S-DASH (11 answers), Stalking Protection Order applied, then granted or refused
+//! RJ: information given ─► suitability ─► offender's consent ─► form agreed ─► concluded (completed needs a form;
+//!     withdrawn or unsuitable at any point after the information), with the victim's satisfaction
 //! ```
 //! Decisions are pure: the attempt rule, the service's kind, the time band and any look-up (a repeat MARAC) arrive
 //! in the command. The attempt rule and the safe-contact checks are the hub's own (`platform::contact`).
@@ -22,9 +26,11 @@ use casetrack_proto::hub::MeasureAnswer;
 use casetrack_proto::profile::YesNoUnknown;
 use casetrack_proto::specialist::{
     CaseAllocated, CaseClosed, CaseContactAttemptRecorded, CaseNoteAdded, CaseOpened, CaseReopened,
-    CaseSafeContactUpdated, CaseSupportDeclined, CaseUnableToContactRecorded, ClosureReason, HighRiskReason,
-    InterventionRecorded, MaracHeard, MaracReferred, PlanRecorded, ReferralAccepted, ReferralDeclinedByService,
-    ReferralWithdrawn, RiskAssessed, RiskChecklist, RiskLevel, SpecialistEvent,
+    CaseSafeContactUpdated, CaseSupportDeclined, CaseUnableToContactRecorded, CjsStage, CjsStageRecorded,
+    ClosureReason, HighRiskReason, InterventionRecorded, MaracHeard, MaracReferred, OffenderConsentRecorded,
+    PlanRecorded, ReferralAccepted, ReferralDeclinedByService, ReferralWithdrawn, RiskAssessed, RiskChecklist,
+    RiskLevel, RjConcluded, RjForm, RjFormAgreed, RjInformationGiven, RjOutcome, RjSuitabilityAssessed,
+    SpecialistEvent, SpoRecorded, SpoStatus,
 };
 use casetrack_proto::{CaseId, PersonId, Sealed, ServiceCode, StaffName};
 use chrono::NaiveDate;
@@ -53,6 +59,21 @@ pub struct OpenCase {
     pub marac: Marac,
     /// A risk assessment made as part of closing, since the case last (re)opened.
     pub closing_assessment: bool,
+    /// ISVA: the latest criminal-justice stage and its date.
+    pub cjs: Option<(CjsStage, NaiveDate)>,
+    /// Stalking: an order applied for and not yet decided.
+    pub spo_pending: bool,
+    pub rj: RjProgress,
+}
+
+/// How far a restorative-justice case has gone.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RjProgress {
+    pub informed_on: Option<NaiveDate>,
+    pub suitable: Option<bool>,
+    pub offender_consents: Option<bool>,
+    pub form: Option<RjForm>,
+    pub concluded: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -118,6 +139,9 @@ impl Aggregate for Case {
                     risk: None,
                     marac: Marac::NotReferred,
                     closing_assessment: false,
+                    cjs: None,
+                    spo_pending: false,
+                    rj: RjProgress::default(),
                 });
             }
             (Case::Ended { mut case, .. }, SpecialistEvent::CaseReopened(_)) => {
@@ -162,6 +186,13 @@ impl Aggregate for Case {
             | SpecialistEvent::InterventionRecorded(_)
             | SpecialistEvent::CaseNoteAdded(_) => {}
             SpecialistEvent::CaseClosed(_) => return end(CaseEnding::Closed, case),
+            SpecialistEvent::CjsStageRecorded(e) => case.cjs = Some((e.stage, e.on)),
+            SpecialistEvent::SpoRecorded(e) => case.spo_pending = e.status == SpoStatus::Applied,
+            SpecialistEvent::RjInformationGiven(e) => case.rj.informed_on = Some(e.on),
+            SpecialistEvent::RjSuitabilityAssessed(e) => case.rj.suitable = Some(e.suitable),
+            SpecialistEvent::OffenderConsentRecorded(e) => case.rj.offender_consents = Some(e.consents),
+            SpecialistEvent::RjFormAgreed(e) => case.rj.form = Some(e.form),
+            SpecialistEvent::RjConcluded(_) => case.rj.concluded = true,
         }
         Case::Open(case)
     }
@@ -221,6 +252,28 @@ pub enum CaseRejection {
     NotReopenable,
     #[error("this case is open")]
     StillOpen,
+    #[error("{0}")]
+    WrongKind(&'static str),
+    #[error("this date is before the last criminal-justice stage was recorded ({0})")]
+    CjsOutOfOrder(NaiveDate),
+    #[error("an order is already applied for and not yet decided")]
+    SpoPending,
+    #[error("record the application for a Stalking Protection Order first")]
+    NoSpoApplication,
+    #[error("the victim has already been given information about restorative justice")]
+    AlreadyInformed,
+    #[error("give the victim information about restorative justice first")]
+    NotInformed,
+    #[error("restorative justice has not been found suitable here")]
+    NotSuitable,
+    #[error("the offender has not agreed to take part")]
+    NoOffenderConsent,
+    #[error("a completed restorative process needs the form it took: record the form agreed first")]
+    NoForm,
+    #[error("the restorative process has already concluded")]
+    AlreadyConcluded,
+    #[error("satisfaction is from 1 (very dissatisfied) to 5 (very satisfied)")]
+    SatisfactionScale,
 }
 
 impl Rejection for CaseRejection {
@@ -252,6 +305,17 @@ impl Rejection for CaseRejection {
             Self::InterventionLength => "intervention_length",
             Self::NotReopenable => "not_reopenable",
             Self::StillOpen => "case_open",
+            Self::WrongKind(_) => "not_for_this_service",
+            Self::CjsOutOfOrder(_) => "cjs_out_of_order",
+            Self::SpoPending => "spo_pending",
+            Self::NoSpoApplication => "no_spo_application",
+            Self::AlreadyInformed => "rj_already_informed",
+            Self::NotInformed => "rj_not_informed",
+            Self::NotSuitable => "rj_not_suitable",
+            Self::NoOffenderConsent => "rj_no_offender_consent",
+            Self::NoForm => "rj_no_form",
+            Self::AlreadyConcluded => "rj_concluded",
+            Self::SatisfactionScale => "satisfaction_scale",
         }
     }
 }
@@ -504,6 +568,107 @@ pub fn close(
     })])
 }
 
+/// An accepted case of the given kind, or why not.
+fn accepted_of<'a>(
+    state: &'a Case,
+    kind: ServiceKind,
+    wanted: ServiceKind,
+    refusal: &'static str,
+) -> Result<&'a OpenCase, CaseRejection> {
+    let case = accepted(state)?;
+    if kind != wanted {
+        return Err(CaseRejection::WrongKind(refusal));
+    }
+    Ok(case)
+}
+
+/// ISVA: the criminal-justice process reached a stage (dates in order; a case may go back a stage, as after a
+/// retrial, but never back in time).
+pub fn record_cjs_stage(state: &Case, case_id: CaseId, kind: ServiceKind, stage: CjsStage, on: NaiveDate) -> Decision {
+    let case = accepted_of(state, kind, ServiceKind::Isva, "only an ISVA case records criminal-justice stages")?;
+    if let Some((_, last)) = case.cjs
+        && on < last
+    {
+        return Err(CaseRejection::CjsOutOfOrder(last));
+    }
+    Ok(vec![SpecialistEvent::CjsStageRecorded(CjsStageRecorded { case_id, stage, on })])
+}
+
+/// Stalking: an order is applied for, then granted or refused.
+pub fn record_spo(state: &Case, case_id: CaseId, kind: ServiceKind, status: SpoStatus, on: NaiveDate) -> Decision {
+    let case =
+        accepted_of(state, kind, ServiceKind::Stalking, "only a stalking case records Stalking Protection Orders")?;
+    match (status, case.spo_pending) {
+        (SpoStatus::Applied, true) => return Err(CaseRejection::SpoPending),
+        (SpoStatus::Granted | SpoStatus::Refused, false) => return Err(CaseRejection::NoSpoApplication),
+        _ => {}
+    }
+    Ok(vec![SpecialistEvent::SpoRecorded(SpoRecorded { case_id, status, on })])
+}
+
+const RJ_ONLY: &str = "only a restorative-justice case records this";
+
+/// RJ: the victim was given information about restorative justice (once).
+pub fn rj_information_given(state: &Case, case_id: CaseId, kind: ServiceKind, on: NaiveDate) -> Decision {
+    let case = accepted_of(state, kind, ServiceKind::Rj, RJ_ONLY)?;
+    if case.rj.informed_on.is_some() {
+        return Err(CaseRejection::AlreadyInformed);
+    }
+    Ok(vec![SpecialistEvent::RjInformationGiven(RjInformationGiven { case_id, on })])
+}
+
+/// The RJ case still in progress (informed, not concluded).
+fn rj_in_progress(state: &Case, kind: ServiceKind) -> Result<&RjProgress, CaseRejection> {
+    let case = accepted_of(state, kind, ServiceKind::Rj, RJ_ONLY)?;
+    if case.rj.concluded {
+        return Err(CaseRejection::AlreadyConcluded);
+    }
+    if case.rj.informed_on.is_none() {
+        return Err(CaseRejection::NotInformed);
+    }
+    Ok(&case.rj)
+}
+
+pub fn rj_suitability(state: &Case, case_id: CaseId, kind: ServiceKind, suitable: bool, why: &str) -> Decision {
+    rj_in_progress(state, kind)?;
+    Ok(vec![SpecialistEvent::RjSuitabilityAssessed(RjSuitabilityAssessed { case_id, suitable, reason: reason(why)? })])
+}
+
+pub fn offender_consent(state: &Case, case_id: CaseId, kind: ServiceKind, consents: bool) -> Decision {
+    if rj_in_progress(state, kind)?.suitable != Some(true) {
+        return Err(CaseRejection::NotSuitable);
+    }
+    Ok(vec![SpecialistEvent::OffenderConsentRecorded(OffenderConsentRecorded { case_id, consents })])
+}
+
+pub fn rj_form(state: &Case, case_id: CaseId, kind: ServiceKind, form: RjForm) -> Decision {
+    let rj = rj_in_progress(state, kind)?;
+    if rj.suitable != Some(true) {
+        return Err(CaseRejection::NotSuitable);
+    }
+    if rj.offender_consents != Some(true) {
+        return Err(CaseRejection::NoOffenderConsent);
+    }
+    Ok(vec![SpecialistEvent::RjFormAgreed(RjFormAgreed { case_id, form })])
+}
+
+pub fn rj_conclude(
+    state: &Case,
+    case_id: CaseId,
+    kind: ServiceKind,
+    outcome: RjOutcome,
+    satisfaction: Option<u8>,
+) -> Decision {
+    let rj = rj_in_progress(state, kind)?;
+    if outcome == RjOutcome::Completed && rj.form.is_none() {
+        return Err(CaseRejection::NoForm);
+    }
+    if satisfaction.is_some_and(|s| !(1..=5).contains(&s)) {
+        return Err(CaseRejection::SatisfactionScale);
+    }
+    Ok(vec![SpecialistEvent::RjConcluded(RjConcluded { case_id, outcome, satisfaction })])
+}
+
 pub fn reopen(state: &Case, case_id: CaseId, why: &str) -> Decision {
     match state {
         Case::NotOpened => Err(CaseRejection::NotOpened),
@@ -714,6 +879,88 @@ mod tests {
         assert!(add_note(&given(&[opened()]), ID, Sealed("v1.x".into()), true).is_ok());
         assert_eq!(support_declined(&given(&accepted_case()), ID, "no"), Err(CaseRejection::NotEngaged));
         assert!(support_declined(&given(&engaged_case()), ID, "has a friend").is_ok());
+    }
+
+    fn day(d: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(2026, 11, d).unwrap()
+    }
+
+    #[test]
+    fn isva_stages_are_recorded_in_date_order_and_only_on_isva_cases() {
+        let state = given(&accepted_case());
+        let isva = ServiceKind::Isva;
+        assert_eq!(
+            record_cjs_stage(&state, ID, ServiceKind::Idva, CjsStage::Charged, day(5)).unwrap_err().code(),
+            "not_for_this_service"
+        );
+        let mut history = accepted_case();
+        then(&mut history, |s| record_cjs_stage(s, ID, isva, CjsStage::Reported, day(5)));
+        assert_eq!(
+            record_cjs_stage(&given(&history), ID, isva, CjsStage::Charged, day(4)),
+            Err(CaseRejection::CjsOutOfOrder(day(5)))
+        );
+        then(&mut history, |s| record_cjs_stage(s, ID, isva, CjsStage::Charged, day(20)));
+        assert!(matches!(given(&history), Case::Open(OpenCase { cjs: Some((CjsStage::Charged, _)), .. })));
+    }
+
+    #[test]
+    fn a_stalking_protection_order_is_applied_for_then_decided() {
+        let stalking = ServiceKind::Stalking;
+        let mut history = accepted_case();
+        assert_eq!(
+            record_spo(&given(&history), ID, stalking, SpoStatus::Granted, day(3)),
+            Err(CaseRejection::NoSpoApplication)
+        );
+        then(&mut history, |s| record_spo(s, ID, stalking, SpoStatus::Applied, day(3)));
+        assert_eq!(
+            record_spo(&given(&history), ID, stalking, SpoStatus::Applied, day(4)),
+            Err(CaseRejection::SpoPending)
+        );
+        then(&mut history, |s| record_spo(s, ID, stalking, SpoStatus::Granted, day(10)));
+        let mut sdash = Assessment {
+            checklist: RiskChecklist::SDash,
+            answers: vec![YesNoUnknown::Yes; 11],
+            level: RiskLevel::High,
+            reasons: vec![HighRiskReason::ProfessionalJudgement],
+            review_on: None,
+            at_closure: false,
+        };
+        assert!(assess_risk(&given(&history), ID, sdash.clone()).is_ok());
+        sdash.answers.pop();
+        assert_eq!(assess_risk(&given(&history), ID, sdash).unwrap_err().code(), "wrong_answer_count");
+    }
+
+    #[test]
+    fn restorative_justice_goes_from_information_to_a_completed_shuttle_mediation_in_order() {
+        let rj = ServiceKind::Rj;
+        let mut history = accepted_case();
+        assert_eq!(rj_suitability(&given(&history), ID, rj, true, "ok"), Err(CaseRejection::NotInformed));
+        then(&mut history, |s| rj_information_given(s, ID, rj, day(2)));
+        assert_eq!(rj_information_given(&given(&history), ID, rj, day(3)), Err(CaseRejection::AlreadyInformed));
+        assert_eq!(offender_consent(&given(&history), ID, rj, true), Err(CaseRejection::NotSuitable));
+        assert_eq!(rj_suitability(&given(&history), ID, rj, true, " "), Err(CaseRejection::ReasonRequired));
+        then(&mut history, |s| rj_suitability(s, ID, rj, true, "both prepared"));
+        assert_eq!(rj_form(&given(&history), ID, rj, RjForm::ShuttleMediation), Err(CaseRejection::NoOffenderConsent));
+        assert_eq!(rj_conclude(&given(&history), ID, rj, RjOutcome::Completed, Some(5)), Err(CaseRejection::NoForm));
+        then(&mut history, |s| offender_consent(s, ID, rj, true));
+        then(&mut history, |s| rj_form(s, ID, rj, RjForm::ShuttleMediation));
+        assert_eq!(
+            rj_conclude(&given(&history), ID, rj, RjOutcome::Completed, Some(6)),
+            Err(CaseRejection::SatisfactionScale)
+        );
+        then(&mut history, |s| rj_conclude(s, ID, rj, RjOutcome::Completed, Some(5)));
+        assert_eq!(
+            rj_conclude(&given(&history), ID, rj, RjOutcome::WithdrawnByVictim, None),
+            Err(CaseRejection::AlreadyConcluded)
+        );
+        // Withdrawal needs no form.
+        let mut other = accepted_case();
+        then(&mut other, |s| rj_information_given(s, ID, rj, day(2)));
+        assert!(rj_conclude(&given(&other), ID, rj, RjOutcome::WithdrawnByOffender, None).is_ok());
+        assert_eq!(
+            rj_information_given(&given(&accepted_case()), ID, ServiceKind::Idva, day(2)).unwrap_err().code(),
+            "not_for_this_service"
+        );
     }
 
     #[test]

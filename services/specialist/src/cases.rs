@@ -2,6 +2,10 @@
 //! MARAC dates. Each service's projection owns its own rows of the shared table: an event about a case of another
 //! service changes nothing here (every update names the service).
 
+use casetrack_platform::catalogue::ServiceKind;
+use casetrack_platform::clock::{
+    RJ_INFORMATION_WORKING_DAYS, RJ_INFORMATION_WORKING_DAYS_ENHANCED, working_days_after,
+};
 use casetrack_platform::log::{Commit, events};
 use casetrack_platform::projection::{Projection, ProjectionError, decode};
 use casetrack_proto::specialist::{CaseOrigin, SpecialistEvent};
@@ -11,13 +15,14 @@ use sqlx::AnyConnection;
 
 pub struct Cases {
     service: ServiceCode,
+    kind: ServiceKind,
     name: &'static str,
 }
 
 impl Cases {
-    pub fn new(service: ServiceCode) -> Self {
+    pub fn new(service: ServiceCode, kind: ServiceKind) -> Self {
         let name = crate::leak(format!("specialist.cases.{service}"));
-        Self { service, name }
+        Self { service, kind, name }
     }
 
     /// Sets `assignments` (fixed SQL, `$1`..) on this service's case; `values` bind in order, then the case.
@@ -84,10 +89,20 @@ impl Projection for Cases {
                             CaseOrigin::Hub { referral_id, .. } => ("hub".to_owned(), Some(referral_id.to_string())),
                             CaseOrigin::Direct { source } => (source.clone(), None),
                         };
+                        // Victims' Code: information about restorative justice within 5 working days of the referral,
+                        // 1 under enhanced rights.
+                        let rj_due = (self.kind == ServiceKind::Rj).then(|| {
+                            let days = if e.enhanced_rights {
+                                RJ_INFORMATION_WORKING_DAYS_ENHANCED
+                            } else {
+                                RJ_INFORMATION_WORKING_DAYS
+                            };
+                            working_days_after(envelope.occurred_at.date_naive(), days).to_string()
+                        });
                         sqlx::query(
                             "INSERT INTO specialist_cases (case_id, service, person_id, referral_id, origin, opened_at, \
-                             domestic_abuse, enhanced_rights, age_band) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
-                             ON CONFLICT (case_id) DO NOTHING",
+                             domestic_abuse, enhanced_rights, age_band, rj_information_due) \
+                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (case_id) DO NOTHING",
                         )
                         .bind(e.case_id.to_string())
                         .bind(e.service.as_str())
@@ -98,6 +113,7 @@ impl Projection for Cases {
                         .bind(i64::from(e.domestic_abuse))
                         .bind(i64::from(e.enhanced_rights))
                         .bind(e.age_band.as_ref().map(code))
+                        .bind(rj_due)
                         .execute(&mut *tx)
                         .await?;
                     }
@@ -176,6 +192,40 @@ impl Projection for Cases {
                         )
                         .await?
                     }
+                    SpecialistEvent::CjsStageRecorded(e) => {
+                        self.update(
+                            tx,
+                            e.case_id,
+                            "cjs_stage = $1, cjs_stage_on = $2",
+                            &[Some(code(&e.stage)), Some(e.on.to_string())],
+                        )
+                        .await?
+                    }
+                    SpecialistEvent::SpoRecorded(e) => {
+                        self.update(
+                            tx,
+                            e.case_id,
+                            "spo_status = $1, spo_on = $2",
+                            &[Some(code(&e.status)), Some(e.on.to_string())],
+                        )
+                        .await?
+                    }
+                    SpecialistEvent::RjInformationGiven(e) => {
+                        self.update(tx, e.case_id, "rj_informed_on = $1", &[Some(e.on.to_string())]).await?
+                    }
+                    SpecialistEvent::RjFormAgreed(e) => {
+                        self.update(tx, e.case_id, "rj_form = $1", &[Some(code(&e.form))]).await?
+                    }
+                    SpecialistEvent::RjConcluded(e) => {
+                        self.update(
+                            tx,
+                            e.case_id,
+                            "rj_outcome = $1, rj_satisfaction = CAST($2 AS BIGINT)",
+                            &[Some(code(&e.outcome)), e.satisfaction.map(|s| s.to_string())],
+                        )
+                        .await?
+                    }
+                    SpecialistEvent::RjSuitabilityAssessed(_) | SpecialistEvent::OffenderConsentRecorded(_) => {}
                     SpecialistEvent::CaseSafeContactUpdated(_)
                     | SpecialistEvent::InterventionRecorded(_)
                     | SpecialistEvent::CaseNoteAdded(_) => {}

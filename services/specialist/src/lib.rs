@@ -15,6 +15,7 @@ pub mod intake;
 
 use std::sync::Arc;
 
+use casetrack_platform::catalogue::ServiceKind;
 use casetrack_platform::{Context, Service};
 use casetrack_proto::ServiceCode;
 use tokio::net::TcpListener;
@@ -28,7 +29,8 @@ pub fn service(ctx: &Context, services: &[ServiceCode]) -> Service {
     service.openapi = api::openapi();
     service.migrations = Some(&MIGRATIONS);
     for code in services {
-        service.projections.push(Arc::new(cases::Cases::new(code.clone())));
+        let kind = ctx.catalogue.get(code.as_str()).map_or(ServiceKind::General, |definition| definition.kind);
+        service.projections.push(Arc::new(cases::Cases::new(code.clone(), kind)));
         service.reactors.push(Arc::new(intake::Intake::new(code.clone())));
     }
     service

@@ -39,6 +39,11 @@ pub fn working_days_after(start: NaiveDate, n: u32) -> NaiveDate {
 /// Working days from the crime report to the first contact attempt (Victims' Code).
 pub const FIRST_CONTACT_WORKING_DAYS: u32 = 2;
 
+/// Working days from a referral to restorative justice to the information about it (Victims' Code), and under
+/// enhanced rights.
+pub const RJ_INFORMATION_WORKING_DAYS: u32 = 5;
+pub const RJ_INFORMATION_WORKING_DAYS_ENHANCED: u32 = 1;
+
 #[cfg(test)]
 mod tests {
     use super::*;
