@@ -24,7 +24,7 @@ struct Services {
     people: String,
     hub: String,
     idva: String,
-    /// Where isva, rj, stalking and mental_health answer.
+    /// Where isva, rj, stalking, mental_health and reporting answer.
     others: String,
 }
 
@@ -298,6 +298,49 @@ async fn all_of_it(t: &Services) {
     rj_shuttle_mediation(t).await;
     stalking_order(t).await;
     configured_service(t).await;
+    figures(t).await;
+}
+
+/// What each service contributed to the figures (counting rules in docs/metrics.md).
+async fn figures(t: &Services) {
+    let today = day_offset(0);
+    let url = format!("{}/api/reporting/summary?from={}&to={today}", t.others, day_offset(-1));
+    let summary = eventually(url, |s| {
+        s["services"]
+            .as_array()
+            .is_some_and(|all| all.iter().any(|s| s["service"] == "mental_health" && s["cases_closed"] == 1))
+    })
+    .await;
+    let of = |service: &str| {
+        summary["services"].as_array().unwrap().iter().find(|s| s["service"] == service).unwrap().clone()
+    };
+    let idva = of("idva");
+    for (figure, value) in [
+        ("cases_opened", 1),
+        ("cases_opened_from_hub", 1),
+        ("referrals_accepted", 1),
+        ("engaged", 1),
+        ("high_risk", 1),
+        ("marac_referred", 1),
+        ("marac_heard", 1),
+        ("cases_closed", 1),
+    ] {
+        assert_eq!(idva[figure], value, "idva {figure}: {idva}");
+    }
+    assert_eq!(of("isva")["cases_opened_under_18"], 1);
+    let rj = of("rj");
+    assert_eq!(
+        (rj["rj_explored"].as_i64(), rj["rj_shuttle_mediation"].as_i64(), rj["rj_completed"].as_i64()),
+        (Some(1), Some(1), Some(1)),
+        "{rj}"
+    );
+    assert_eq!((of("stalking")["spo_applied"].as_i64(), of("stalking")["spo_granted"].as_i64()), (Some(1), Some(1)));
+    let general = of("mental_health");
+    assert_eq!(
+        (general["unable_to_contact"].as_i64(), general["cases_reopened"].as_i64(), general["interventions"].as_i64()),
+        (Some(1), Some(1), Some(1)),
+        "{general}"
+    );
 }
 
 #[tokio::test]
@@ -317,7 +360,7 @@ async fn specialist_services_as_separate_processes() {
     let people = Server::start("people", data.path(), &env).await;
     let hub = Server::start("hub", data.path(), &env).await;
     let idva = Server::start("idva", data.path(), &env).await;
-    let others = Server::start("isva,rj,stalking,mental_health", data.path(), &env).await;
+    let others = Server::start("isva,rj,stalking,mental_health,reporting", data.path(), &env).await;
     let t = Services {
         people: people.base.clone(),
         hub: hub.base.clone(),

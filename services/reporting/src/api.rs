@@ -61,6 +61,9 @@ pub struct ServiceFigures {
     pub needs_assessed: i64,
     pub support_sessions: i64,
     pub outreach_sent: i64,
+    /// Every other figure of the service (specialist services' figures: docs/metrics.md).
+    #[serde(flatten)]
+    pub other: BTreeMap<String, i64>,
 }
 
 fn parse_day(value: &str, field: &str) -> Result<NaiveDate, ApiError> {
@@ -114,7 +117,7 @@ pub async fn summary(
             figure::OUTREACH_SENT => &mut entry.outreach_sent,
             other => match other.strip_prefix(figure::ONWARD_PREFIX) {
                 Some(target) => entry.onward_referrals.entry(target.to_owned()).or_default(),
-                None => continue,
+                None => entry.other.entry(other.to_owned()).or_default(),
             },
         };
         *slot = value;

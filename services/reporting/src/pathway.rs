@@ -7,8 +7,10 @@ use std::collections::BTreeMap;
 
 use casetrack_platform::log::{Commit, events};
 use casetrack_platform::projection::{Projection, ProjectionError, decode};
+use casetrack_proto::CaseId;
 use casetrack_proto::hub::{HubEvent, ReferralSource};
-use casetrack_proto::specialist::SpecialistEvent;
+use casetrack_proto::profile::AgeBand;
+use casetrack_proto::specialist::{CaseOrigin, RiskLevel, SpecialistEvent};
 use futures::future::BoxFuture;
 use sqlx::AnyConnection;
 
@@ -31,6 +33,94 @@ pub mod figure {
     pub const NEEDS_ASSESSED: &str = "needs_assessed";
     pub const SUPPORT_SESSIONS: &str = "support_sessions";
     pub const OUTREACH_SENT: &str = "outreach_sent";
+    pub const CASES_OPENED_UNDER_18: &str = "cases_opened_under_18";
+    pub const CASES_OPENED_FROM_HUB: &str = "cases_opened_from_hub";
+}
+
+/// Once-per-case facts, marked in `reporting_cases`: true when this event is the first to mark it.
+async fn first_for_case(tx: &mut AnyConnection, case_id: CaseId, column: &'static str) -> sqlx::Result<bool> {
+    let sql = format!("UPDATE reporting_cases SET {column} = 1 WHERE case_id = $1 AND {column} = 0");
+    let done = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(case_id.to_string()).execute(&mut *tx).await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// The figure a specialist event adds to its case's service, if any (`docs/metrics.md`, specialist services).
+async fn specialist_figure(tx: &mut AnyConnection, event: &SpecialistEvent) -> sqlx::Result<Option<String>> {
+    use SpecialistEvent as E;
+    let name = match event {
+        E::CaseOpened(_) => return Ok(Some(figure::CASES_OPENED.into())),
+        E::ReferralAccepted(_) => "referrals_accepted".into(),
+        E::ReferralDeclinedByService(_) => "declined_by_service".into(),
+        E::ReferralWithdrawn(_) => "withdrawn".into(),
+        E::CaseContactAttemptRecorded(e) => {
+            if !(e.outcome.reached() && first_for_case(tx, e.case_id, "engaged").await?) {
+                return Ok(None);
+            }
+            "engaged".into()
+        }
+        E::CaseUnableToContactRecorded(_) => "unable_to_contact".into(),
+        E::CaseSupportDeclined(_) => "declined_by_victim".into(),
+        E::RiskAssessed(e) => {
+            if !(e.level == RiskLevel::High && first_for_case(tx, e.case_id, "high_risk").await?) {
+                return Ok(None);
+            }
+            "high_risk".into()
+        }
+        E::MaracReferred(_) => "marac_referred".into(),
+        E::MaracHeard(e) if e.repeat => "marac_heard_repeat".into(),
+        E::MaracHeard(_) => "marac_heard".into(),
+        E::InterventionRecorded(_) => "interventions".into(),
+        E::CaseClosed(_) => "cases_closed".into(),
+        E::CaseReopened(_) => "cases_reopened".into(),
+        E::SpoRecorded(e) => format!("spo_{}", code(&e.status)),
+        E::RjInformationGiven(_) => "rj_explored".into(),
+        E::RjFormAgreed(e) => format!("rj_{}", code(&e.form)),
+        E::RjConcluded(e) => format!("rj_{}", code(&e.outcome)),
+        E::CaseAllocated(_)
+        | E::CaseSafeContactUpdated(_)
+        | E::PlanRecorded(_)
+        | E::CaseNoteAdded(_)
+        | E::CjsStageRecorded(_)
+        | E::RjSuitabilityAssessed(_)
+        | E::OffenderConsentRecorded(_) => return Ok(None),
+    };
+    Ok(Some(name))
+}
+
+/// The stored code of an enum value: its serde name.
+fn code<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_value(value).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
+}
+
+/// The id of the case an event is about.
+fn case_of(event: &SpecialistEvent) -> CaseId {
+    use SpecialistEvent as E;
+    match event {
+        E::CaseOpened(e) => e.case_id,
+        E::ReferralAccepted(e) => e.case_id,
+        E::ReferralDeclinedByService(e) => e.case_id,
+        E::ReferralWithdrawn(e) => e.case_id,
+        E::CaseAllocated(e) => e.case_id,
+        E::CaseSafeContactUpdated(e) => e.case_id,
+        E::CaseContactAttemptRecorded(e) => e.case_id,
+        E::CaseUnableToContactRecorded(e) => e.case_id,
+        E::CaseSupportDeclined(e) => e.case_id,
+        E::RiskAssessed(e) => e.case_id,
+        E::MaracReferred(e) => e.case_id,
+        E::MaracHeard(e) => e.case_id,
+        E::PlanRecorded(e) => e.case_id,
+        E::InterventionRecorded(e) => e.case_id,
+        E::CaseNoteAdded(e) => e.case_id,
+        E::CaseClosed(e) => e.case_id,
+        E::CaseReopened(e) => e.case_id,
+        E::CjsStageRecorded(e) => e.case_id,
+        E::SpoRecorded(e) => e.case_id,
+        E::RjInformationGiven(e) => e.case_id,
+        E::RjSuitabilityAssessed(e) => e.case_id,
+        E::OffenderConsentRecorded(e) => e.case_id,
+        E::RjFormAgreed(e) => e.case_id,
+        E::RjConcluded(e) => e.case_id,
+    }
 }
 
 type Key = (String, String, String);
@@ -45,7 +135,7 @@ impl Projection for Pathway {
     }
 
     fn tables(&self) -> &'static [&'static str] {
-        &["reporting_monthly", "reporting_contacted"]
+        &["reporting_monthly", "reporting_contacted", "reporting_cases"]
     }
 
     fn apply<'a>(
@@ -102,8 +192,29 @@ impl Projection for Pathway {
                 if let Some(name) = hub_figure {
                     count(&mut counts, "hub", month.clone(), name);
                 }
-                if let Some(SpecialistEvent::CaseOpened(e)) = decode::<SpecialistEvent>(position, envelope)? {
-                    count(&mut counts, e.service.as_str(), month, figure::CASES_OPENED.into());
+                let Some(event) = decode::<SpecialistEvent>(position, envelope)? else { continue };
+                if let SpecialistEvent::CaseOpened(e) = &event {
+                    sqlx::query(
+                        "INSERT INTO reporting_cases (case_id, service) VALUES ($1, $2) ON CONFLICT (case_id) DO NOTHING",
+                    )
+                    .bind(e.case_id.to_string())
+                    .bind(e.service.as_str())
+                    .execute(&mut *tx)
+                    .await?;
+                    if e.age_band == Some(AgeBand::Under18) {
+                        count(&mut counts, e.service.as_str(), month.clone(), figure::CASES_OPENED_UNDER_18.into());
+                    }
+                    if matches!(e.origin, CaseOrigin::Hub { .. }) {
+                        count(&mut counts, e.service.as_str(), month.clone(), figure::CASES_OPENED_FROM_HUB.into());
+                    }
+                }
+                let service: Option<String> =
+                    sqlx::query_scalar("SELECT service FROM reporting_cases WHERE case_id = $1")
+                        .bind(case_of(&event).to_string())
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                if let (Some(service), Some(name)) = (service, specialist_figure(tx, &event).await?) {
+                    count(&mut counts, &service, month, name);
                 }
             }
             for ((service, month, figure), value) in counts {
