@@ -433,6 +433,85 @@ async fn public_self_referral(public: &Browser, limit: usize) {
     assert_eq!(limited.status, 429, "{}", limited.body);
 }
 
+/// An IDVA caseworker's day through the service's pages: a direct referral, accepted, reached, DASH 16, MARAC
+/// referred and heard, a closing assessment, closed with the service's outcome measures.
+async fn idva_caseworker_day(idva: &Browser) {
+    let today = day_offset(0);
+    let services = idva.get("/services").await;
+    assert!(services.body.contains("href=\"/services/idva\""), "{}", services.body);
+    let form = idva.get("/services/idva/refer").await;
+    let submission = hidden(&form.body, "submission");
+    let refused = idva.post("/services/idva/refer", &[("submission", &submission), ("source", "hub")]).await;
+    assert_eq!(refused.status, 422);
+    let problems = error_summary(&refused.body);
+    assert!(problems.contains("Choose who referred") && problems.contains("Enter the first name"), "{problems}");
+    let page = idva
+        .save(
+            "/services/idva/refer",
+            &[
+                ("submission", &submission),
+                ("source", "marac"),
+                ("forename", "Jo"),
+                ("surname", "Direct"),
+                ("date_of_birth", "1980-01-01"),
+                ("phone", "07700 900777"),
+                ("safe", "phone"),
+                ("flags", "domestic_abuse"),
+            ],
+        )
+        .await;
+    let shown = text(&page.body);
+    assert!(
+        shown.contains("Jo Direct") && shown.contains("Awaiting decision") && shown.contains("Do not use"),
+        "{shown}"
+    );
+    let start = page.body.find("action=\"/services/idva/cases/").unwrap() + "action=\"/services/idva/cases/".len();
+    let case = page.body[start..start + 36].to_owned();
+    let base = format!("/services/idva/cases/{case}");
+    idva.save(&format!("{base}/accept"), &[]).await;
+    idva.save(&format!("{base}/allocate"), &[("allocate-caseworker", "s.jones")]).await;
+    idva.save(
+        &format!("{base}/attempt"),
+        &[
+            ("attempt-channel", "phone"),
+            ("attempt-date", &today),
+            ("attempt-time", "00:05"),
+            ("attempt-outcome", "reached"),
+        ],
+    )
+    .await;
+    let mut dash: Vec<(String, String)> =
+        (1..=24).map(|n| (format!("risk-q-{n}"), if n <= 16 { "yes" } else { "no" }.to_owned())).collect();
+    dash.extend([("risk-checklist".to_owned(), "dash".to_owned()), ("risk-level".to_owned(), "medium".to_owned())]);
+    let fields: Vec<(&str, &str)> = dash.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
+    let page = idva.save(&format!("{base}/risk"), &fields).await;
+    let shown = text(&page.body);
+    assert!(shown.contains("High risk") && shown.contains("DASH score 16"), "{shown}");
+    idva.save(&format!("{base}/marac-referral"), &[("marac-date", &today)]).await;
+    let page = idva.save(&format!("{base}/marac-heard"), &[("marac-date", &today)]).await;
+    assert!(text(&page.body).contains("Heard at MARAC"));
+    let closing = [
+        ("close-reason", "support_completed"),
+        ("close-abuse_ceased_or_reduced", "improved"),
+        ("close-safer", "improved"),
+        ("close-cope", "no_change"),
+        ("close-health_wellbeing", "not_asked"),
+    ];
+    let early = idva.post(&format!("{base}/close"), &closing).await;
+    assert!(error_summary(&early.body).contains("final risk assessment"), "{}", error_summary(&early.body));
+    let mut final_dash = fields.clone();
+    final_dash.retain(|(n, _)| !n.starts_with("risk-q-"));
+    final_dash.extend([("risk-closure", "yes")]);
+    let final_dash: Vec<(&str, &str)> =
+        final_dash.into_iter().map(|(n, v)| if n == "risk-level" { (n, "standard") } else { (n, v) }).collect();
+    idva.save(&format!("{base}/risk"), &final_dash).await;
+    let page = idva.save(&format!("{base}/close"), &closing).await;
+    let shown = text(&page.body);
+    assert!(shown.contains("Closed: support completed") && shown.contains("Re-open the case"), "{shown}");
+    let caseload = idva.eventually("/services/idva?view=all", |body| body.contains(&case)).await;
+    assert_eq!(caseload.status, 200);
+}
+
 const LIMIT: usize = 4;
 
 #[tokio::test]
@@ -443,6 +522,12 @@ async fn a_hub_officer_works_referrals_through_the_pages_in_one_process() {
     let browser = Browser::new(&server.base);
     hub_officer_day(&browser).await;
     public_self_referral(&browser, LIMIT).await;
+    idva_caseworker_day(&browser).await;
+    // A case of one service is not found through another's pages.
+    let idva_case = browser.eventually("/services/idva?view=all", |b| b.contains("/services/idva/cases/")).await;
+    let start = idva_case.body.find("/services/idva/cases/").unwrap() + "/services/idva/cases/".len();
+    let other = browser.get(&format!("/services/isva/cases/{}", &idva_case.body[start..start + 36])).await;
+    assert_eq!(other.status, 404);
     // The self-referral reached the hub's queue.
     let queue = browser.eventually("/hub/queues/new-referrals?source=self_referral", |b| b.contains("<tbody>")).await;
     assert_eq!(
@@ -464,6 +549,7 @@ async fn a_hub_officer_works_referrals_through_the_pages_across_processes() {
     let browser = Browser::new(&hub.base);
     hub_officer_day(&browser).await;
     public_self_referral(&browser, LIMIT).await;
+    idva_caseworker_day(&Browser::new(&idva.base)).await;
     for server in [people, hub, idva] {
         server.stop();
     }

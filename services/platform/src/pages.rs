@@ -20,6 +20,7 @@ pub const STAFF_NAV: &[(&str, &str)] = &[
     ("Work queues", "/hub"),
     ("Log an inbound call", "/hub/intake/call"),
     ("Upload police feed", "/hub/intake/upload"),
+    ("Specialist services", "/services"),
 ];
 
 /// A page for staff: header with navigation, main content, footer.
@@ -327,4 +328,45 @@ impl<S: Send + Sync> axum::extract::FromRequest<S> for FormData {
 /// A CSS class-safe value: codes are already lowercase ASCII; anything else becomes `other`.
 pub fn css_code(code: &str) -> &str {
     if code.bytes().all(|b| b.is_ascii_lowercase() || b == b'_') { code } else { "other" }
+}
+
+/// Everything someone must see before contacting a victim, above every contact action: the caution, the channels
+/// not to use (Casetrack refuses them), the safe times, a domestic-abuse warning, what is safe and what is not known.
+/// `no_route` says what to do when no channel is usable.
+pub fn safe_contact_panel(
+    rules: &casetrack_proto::contact::SafeContact,
+    safe_times: &[casetrack_proto::contact::TimeBand],
+    domestic_abuse: bool,
+    caution: Option<&str>,
+    no_route: &str,
+) -> Markup {
+    use casetrack_proto::contact::{ContactChannel, Safety};
+    let of = |safety| -> Vec<&str> {
+        ContactChannel::ALL.iter().filter(|c| rules.safety(**c) == safety).map(|c| c.label()).collect()
+    };
+    let (unsafe_channels, unknown, safe) = (of(Safety::Unsafe), of(Safety::Unknown), of(Safety::Safe));
+    html! {
+        div.app-safety-panel #safe-contact aria-labelledby="safe-contact-title" {
+            h2.app-heading-m #safe-contact-title { "Safe contact" }
+            @if let Some(caution) = caution {
+                (warning(html! { "Caution: " (caution) }))
+            }
+            @if !unsafe_channels.is_empty() {
+                (warning(html! { "Do not use: " (unsafe_channels.join(", ")) ". Casetrack refuses these." }))
+            }
+            @if !safe_times.is_empty() {
+                (warning(html! {
+                    "Phone or visit only in the " (safe_times.iter().map(|b| b.label()).collect::<Vec<_>>().join(" or ")) "."
+                }))
+            }
+            @if domestic_abuse {
+                (warning(html! { "Domestic abuse: someone else may answer the phone or read messages. If anyone else answers, end the call and record the attempt as unsafe." }))
+            }
+            @if !safe.is_empty() { p { "Safe: " (safe.join(", ")) "." } }
+            @if !unknown.is_empty() { p { "Not known to be safe (check with the victim first): " (unknown.join(", ")) "." } }
+            @if rules.no_usable_channel() {
+                p { strong { "No channel is safe to use: " (no_route) "." } }
+            }
+        }
+    }
 }

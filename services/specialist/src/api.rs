@@ -180,6 +180,7 @@ fn caseworker(service: &str) -> Actor {
 }
 
 pub fn router(ctx: Context, services: Vec<ServiceCode>) -> Router {
+    let desk = Desk::new(ctx, services);
     let base = "/api/specialist/{service}/cases/{case_id}";
     Router::new()
         .route("/api/specialist/{service}/cases", get(list_cases).post(refer_directly))
@@ -207,7 +208,8 @@ pub fn router(ctx: Context, services: Vec<ServiceCode>) -> Router {
         .route(&format!("{base}/rj/offender-consent"), post(rj_consent_route))
         .route(&format!("{base}/rj/form"), post(rj_form_route))
         .route(&format!("{base}/rj/outcome"), post(rj_outcome_route))
-        .with_state(Desk::new(ctx, services))
+        .with_state(desk.clone())
+        .merge(crate::pages::router(desk))
 }
 
 #[derive(Serialize, ToSchema)]

@@ -5,6 +5,7 @@
 //! - [`case`]: the `Case` aggregate: the common pathway, and DASH and MARAC for IDVA cases;
 //! - [`intake`]: the reactor turning the hub's `OnwardReferralMade` into a case (id derived from the event);
 //! - [`cases`]: the `specialist.cases.<service>` projections;
+//! - [`pages`]: caseload pages, the case page with its actions and timeline, direct referrals;
 //! - [`api`]: the JSON API (`/api/specialist/{service}/cases/...`), one service's cases reachable only through
 //!   that service's routes.
 
@@ -12,6 +13,7 @@ pub mod api;
 pub mod case;
 pub mod cases;
 pub mod intake;
+pub mod pages;
 
 use std::sync::Arc;
 

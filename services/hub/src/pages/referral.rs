@@ -12,7 +12,7 @@ use casetrack_platform::command::{Aggregate as _, CommandMeta};
 use casetrack_platform::http::{ApiError, wait_for};
 use casetrack_platform::pages::{
     FormData, FormErrors, checkboxes, failure_page, local_time, long_date, radios, respond, see_other, staff_page,
-    summary_list, tag, text_input, textarea, warning,
+    summary_list, tag, text_input, textarea,
 };
 use casetrack_proto::contact::{
     AttemptOutcome, ConsentBasis, ContactChannel, OutcomeAnswer, SafeContact, Safety, TimeBand,
@@ -215,35 +215,13 @@ fn safety_panel(loaded: &Loaded, caution: Option<&str>) -> Markup {
             }
         };
     }
-    let of = |safety| -> Vec<&str> {
-        ContactChannel::ALL.iter().filter(|c| open.safe_contact.safety(**c) == safety).map(|c| c.label()).collect()
-    };
-    let (unsafe_channels, unknown, safe) = (of(Safety::Unsafe), of(Safety::Unknown), of(Safety::Safe));
-    html! {
-        div.app-safety-panel #safe-contact aria-labelledby="safe-contact-title" {
-            h2.app-heading-m #safe-contact-title { "Safe contact" }
-            @if let Some(caution) = caution {
-                (warning(html! { "Caution: " (caution) }))
-            }
-            @if !unsafe_channels.is_empty() {
-                (warning(html! { "Do not use: " (unsafe_channels.join(", ")) ". Casetrack refuses these." }))
-            }
-            @if !open.safe_times.is_empty() {
-                (warning(html! {
-                    "Phone or visit only in the "
-                    (open.safe_times.iter().map(|b| b.label()).collect::<Vec<_>>().join(" or ")) "."
-                }))
-            }
-            @if loaded.received.domestic_abuse {
-                (warning(html! { "Domestic abuse: someone else may answer the phone or read messages. If anyone else answers, end the call and record the attempt as unsafe." }))
-            }
-            @if !safe.is_empty() { p { "Safe: " (safe.join(", ")) "." } }
-            @if !unknown.is_empty() { p { "Not known to be safe (check with the victim first): " (unknown.join(", ")) "." } }
-            @if open.safe_contact.no_usable_channel() {
-                p { strong { "No channel is safe to use: return the referral to the referrer." } }
-            }
-        }
-    }
+    casetrack_platform::pages::safe_contact_panel(
+        &open.safe_contact,
+        &open.safe_times,
+        loaded.received.domestic_abuse,
+        caution,
+        "return the referral to the referrer",
+    )
 }
 
 fn person_summary(person: &PersonRecord, received: &ReferralReceived) -> Markup {
