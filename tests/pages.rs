@@ -526,8 +526,39 @@ async fn a_hub_officer_works_referrals_through_the_pages_in_one_process() {
     // A case of one service is not found through another's pages.
     let idva_case = browser.eventually("/services/idva?view=all", |b| b.contains("/services/idva/cases/")).await;
     let start = idva_case.body.find("/services/idva/cases/").unwrap() + "/services/idva/cases/".len();
-    let other = browser.get(&format!("/services/isva/cases/{}", &idva_case.body[start..start + 36])).await;
+    let case = &idva_case.body[start..start + 36];
+    let other = browser.get(&format!("/services/isva/cases/{case}")).await;
     assert_eq!(other.status, 404);
+    for action in [
+        "accept",
+        "decline",
+        "withdraw",
+        "reopen",
+        "support-declined",
+        "allocate",
+        "attempt",
+        "unable",
+        "risk",
+        "marac-referral",
+        "marac-heard",
+        "cjs",
+        "spo",
+        "rj-information",
+        "rj-suitability",
+        "rj-consent",
+        "rj-form",
+        "rj-outcome",
+        "intervention",
+        "plan",
+        "note",
+        "close",
+    ] {
+        let refused = browser.post(&format!("/services/isva/cases/{case}/{action}"), &[("reopen-reason", "x")]).await;
+        assert!(matches!(refused.status, 404 | 422), "{action} on another service's case: {}", refused.status);
+        assert!(!refused.body.contains("Jo Direct"), "{action} shows nothing of another service's case");
+    }
+    let unchanged = browser.get(&format!("/services/idva/cases/{case}")).await;
+    assert!(text(&unchanged.body).contains("Closed: support completed") && !unchanged.body.contains("Re-opened"));
     // The self-referral reached the hub's queue.
     let queue = browser.eventually("/hub/queues/new-referrals?source=self_referral", |b| b.contains("<tbody>")).await;
     assert_eq!(

@@ -144,7 +144,8 @@ async fn idva_journey(t: &Services) -> String {
     let position = act(closing, close).await;
     let (_, view) = get(format!("{base}?wait_for={position}")).await;
     assert_eq!((view["status"].as_str(), view["closure_reason"].as_str()), (Some("closed"), Some("support_completed")));
-    loop_status("closed").await;
+    let view = loop_status("closed").await;
+    assert_eq!(view["onward_referrals"][0]["case_outcome"], "2 of 3 outcome measures asked improved", "{view}");
     case_id
 }
 

@@ -674,6 +674,8 @@ pub struct OnwardReferralView {
     /// declined_by_victim, closed or reopened (the closed loop).
     pub case_status: Option<String>,
     pub case_status_at: Option<String>,
+    /// Once the case closed: how many of the service's outcome measures improved, of those asked.
+    pub case_outcome: Option<String>,
 }
 
 /// One referral with the outcome of each onward referral.
@@ -697,7 +699,7 @@ pub async fn get_referral(
     .map_err(ApiError::unavailable)?
     .ok_or_else(|| ApiError::not_found("There is no such referral."))?;
     let onward = sqlx::query(
-        "SELECT service, referred_at, case_id, case_opened_at, case_status, case_status_at FROM hub_onward_referrals \
+        "SELECT service, referred_at, case_id, case_opened_at, case_status, case_status_at, case_outcome FROM hub_onward_referrals \
          WHERE referral_id = $1 ORDER BY referred_at, service",
     )
     .bind(&id)
@@ -734,6 +736,7 @@ pub async fn get_referral(
                 case_opened_at: r.get(3),
                 case_status: r.get(4),
                 case_status_at: r.get(5),
+                case_outcome: r.get(6),
             })
             .collect(),
     }))

@@ -7,7 +7,7 @@ use casetrack_platform::log::{Commit, events};
 use casetrack_platform::projection::{Projection, ProjectionError, decode};
 use casetrack_proto::PersonId;
 use casetrack_proto::ReferralId;
-use casetrack_proto::contact::ConsentBasis;
+use casetrack_proto::contact::{ConsentBasis, OutcomeAnswer};
 use casetrack_proto::hub::HubEvent;
 use casetrack_proto::people::{DuplicateDecision, PeopleEvent};
 use casetrack_proto::specialist::{CaseOrigin, SpecialistEvent};
@@ -42,7 +42,6 @@ fn loop_status(event: &SpecialistEvent) -> Option<(casetrack_proto::CaseId, &'st
         SpecialistEvent::CaseContactAttemptRecorded(e) if e.outcome.reached() => (e.case_id, "engaged"),
         SpecialistEvent::CaseUnableToContactRecorded(e) => (e.case_id, "unable_to_contact"),
         SpecialistEvent::CaseSupportDeclined(e) => (e.case_id, "declined_by_victim"),
-        SpecialistEvent::CaseClosed(e) => (e.case_id, "closed"),
         SpecialistEvent::CaseReopened(e) => (e.case_id, "reopened"),
         _ => return None,
     })
@@ -248,6 +247,19 @@ impl Projection for Referrals {
                             .execute(&mut *tx)
                             .await?;
                         }
+                    }
+                    Some(SpecialistEvent::CaseClosed(e)) => {
+                        let asked: Vec<_> = e.answers.iter().filter(|a| a.answer != OutcomeAnswer::NotAsked).collect();
+                        let improved = asked.iter().filter(|a| a.answer == OutcomeAnswer::Improved).count();
+                        sqlx::query(
+                            "UPDATE hub_onward_referrals SET case_status = 'closed', case_status_at = $1, case_outcome = $2 \
+                             WHERE case_id = $3",
+                        )
+                        .bind(&at)
+                        .bind(format!("{improved} of {} outcome measures asked improved", asked.len()))
+                        .bind(e.case_id.to_string())
+                        .execute(&mut *tx)
+                        .await?;
                     }
                     Some(event) => {
                         if let Some((case_id, status)) = loop_status(&event) {

@@ -246,6 +246,13 @@ async fn render(desk: &Desk, service: &str, case_id: CaseId, errors: &FormErrors
             @if loaded.opened.domestic_abuse { (tag("Domestic abuse", "red")) " " }
             @if let Some(risk) = open.and_then(|o| o.risk) { (tag(&format!("{} risk", words(&code(&risk))), "orange")) }
         }
+        @if definition.kind == ServiceKind::Rj && open.is_some_and(|o| o.rj.informed_on.is_none()) {
+            @let due = rj_information_due(&loaded);
+            p {
+                "Victims' Code: information about restorative justice is due by " strong { (long_date(due)) } "."
+                @if Utc::now().date_naive() > due { " " (tag("Overdue", "red")) }
+            }
+        }
         @if let Some(open) = open {
             (safe_contact_panel(&open.safe_contact, &open.safe_times, loaded.opened.domestic_abuse, None,
                 "tell the referrer there is no safe way to reach the victim"))
@@ -289,6 +296,18 @@ async fn render(desk: &Desk, service: &str, case_id: CaseId, errors: &FormErrors
         }
     };
     respond(status, staff_page(&heading, body))
+}
+
+/// The Victims' Code deadline for information about restorative justice: 5 working days after the referral, 1
+/// under enhanced rights (the same rule as the case read model's `rj_information_due`).
+fn rj_information_due(loaded: &Loaded) -> NaiveDate {
+    use casetrack_platform::clock::{
+        RJ_INFORMATION_WORKING_DAYS, RJ_INFORMATION_WORKING_DAYS_ENHANCED, working_days_after,
+    };
+    let received = loaded.history.first().map_or_else(|| Utc::now().date_naive(), |(e, _)| e.occurred_at.date_naive());
+    let days =
+        if loaded.opened.enhanced_rights { RJ_INFORMATION_WORKING_DAYS_ENHANCED } else { RJ_INFORMATION_WORKING_DAYS };
+    working_days_after(received, days)
 }
 
 fn caseworker_of(state: &Case) -> Option<&casetrack_proto::StaffName> {

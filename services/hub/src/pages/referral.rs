@@ -96,6 +96,7 @@ struct Onward {
     case_opened_at: Option<String>,
     case_status: Option<String>,
     case_status_at: Option<String>,
+    case_outcome: Option<String>,
 }
 
 async fn read_facts(hub: &Hub, referral_id: ReferralId) -> Result<ReadFacts, ApiError> {
@@ -107,7 +108,7 @@ async fn read_facts(hub: &Hub, referral_id: ReferralId) -> Result<ReadFacts, Api
         .await
         .map_err(ApiError::unavailable)?;
     let onward = sqlx::query(
-        "SELECT service, case_opened_at, case_status, case_status_at FROM hub_onward_referrals WHERE referral_id = $1 \
+        "SELECT service, case_opened_at, case_status, case_status_at, case_outcome FROM hub_onward_referrals WHERE referral_id = $1 \
          ORDER BY referred_at, service",
     )
     .bind(&id)
@@ -120,6 +121,7 @@ async fn read_facts(hub: &Hub, referral_id: ReferralId) -> Result<ReadFacts, Api
         case_opened_at: row.get(1),
         case_status: row.get(2),
         case_status_at: row.get(3),
+        case_outcome: row.get(4),
     })
     .collect();
     Ok(ReadFacts { repeat_victim: repeat.unwrap_or(0) != 0, onward })
@@ -285,7 +287,10 @@ fn common_rows(received: &ReferralReceived, loaded: &Loaded, facts: &ReadFacts) 
                 ul {
                     @for onward in &facts.onward {
                         @let (words, colour) = case_status_words(onward.case_status.as_deref().unwrap_or(""));
-                        li { (onward.service.to_uppercase()) ": " (tag(words, colour)) }
+                        li {
+                            (onward.service.to_uppercase()) ": " (tag(words, colour))
+                            @if let Some(outcome) = &onward.case_outcome { br; span.app-hint { (outcome) } }
+                        }
                     }
                 }
             },
