@@ -291,14 +291,13 @@ impl Hub {
         referral_id: ReferralId,
         request: ContactAttemptRequest,
     ) -> Result<Written, ApiError> {
-        if request.attempted_at > chrono::Utc::now() + chrono::Duration::minutes(5) {
-            return Err(ApiError::rejected("attempt_in_future", "A contact attempt cannot be recorded in the future."));
-        }
+        let time_band = casetrack_platform::contact::attempt_band(request.attempted_at, chrono::Utc::now())
+            .map_err(|why| ApiError::rejected("attempt_in_future", why))?;
         let attempt = ContactAttemptRecorded {
             referral_id,
             channel: request.channel,
             attempted_at: request.attempted_at,
-            time_band: casetrack_platform::contact::time_band(request.attempted_at),
+            time_band,
             outcome: request.outcome,
         };
         // The attempt happened when it was made, not when it was typed in: that is its domain time.

@@ -160,6 +160,22 @@ pub struct DetailsInput {
     pub postcode: Option<String>,
 }
 
+impl DetailsInput {
+    /// The details as a page's form sends them (fields `forename`, `surname`, `date_of_birth`, `phone`, `email`,
+    /// `postcode`).
+    pub fn from_form(form: &casetrack_platform::pages::FormData) -> Self {
+        let optional = |name: &str| Some(form.get(name).to_owned());
+        Self {
+            forename: form.get("forename").to_owned(),
+            surname: form.get("surname").to_owned(),
+            date_of_birth: form.get("date_of_birth").to_owned(),
+            phone: optional("phone"),
+            email: optional("email"),
+            postcode: optional("postcode"),
+        }
+    }
+}
+
 /// One thing wrong with typed details: which field, the rule's code, and what to do, in plain words.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FieldProblem {

@@ -80,6 +80,14 @@ impl AttemptRule {
     }
 }
 
+/// The time of day of an attempt made at `at`, or why it cannot be recorded (a few minutes' clock drift allowed).
+pub fn attempt_band(at: DateTime<Utc>, now: DateTime<Utc>) -> Result<TimeBand, &'static str> {
+    if at > now + chrono::Duration::minutes(5) {
+        return Err("A contact attempt cannot be recorded in the future.");
+    }
+    Ok(time_band(at))
+}
+
 /// Refuses a channel marked unsafe. `Unknown` is allowed: the officer checks safety at the start of the contact.
 pub fn check_channel(safe_contact: &SafeContact, channel: ContactChannel) -> Result<(), String> {
     match safe_contact.safety(channel) {

@@ -370,3 +370,30 @@ pub fn safe_contact_panel(
         }
     }
 }
+
+/// Why a submitted form did not save.
+#[derive(Debug)]
+pub enum Failure {
+    /// Shown on the form: the rules or the input said no.
+    Form(FormErrors),
+    /// Not the form's fault: a missing record (404) or our failure (503), shown as its own page.
+    Broken(ApiError),
+}
+
+/// A refused command shown against `field`; a missing record or an infrastructure failure stays what it is.
+pub fn refused(field: &'static str) -> impl FnOnce(ApiError) -> Failure {
+    move |error| {
+        if error.status.is_client_error() && error.status != StatusCode::NOT_FOUND {
+            Failure::Form(FormErrors::refused(field, &error))
+        } else {
+            Failure::Broken(error)
+        }
+    }
+}
+
+/// One problem with one field.
+pub fn invalid(field: &str, message: &str) -> Failure {
+    let mut errors = FormErrors::new();
+    errors.add(field, message);
+    Failure::Form(errors)
+}

@@ -621,14 +621,13 @@ impl Desk {
         case_id: CaseId,
         request: AttemptRequest,
     ) -> Result<CaseWritten, ApiError> {
-        if request.attempted_at > chrono::Utc::now() + chrono::Duration::minutes(5) {
-            return Err(ApiError::rejected("attempt_in_future", "A contact attempt cannot be recorded in the future."));
-        }
+        let time_band = casetrack_platform::contact::attempt_band(request.attempted_at, chrono::Utc::now())
+            .map_err(|why| ApiError::rejected("attempt_in_future", why))?;
         let attempt = CaseContactAttemptRecorded {
             case_id,
             channel: request.channel,
             attempted_at: request.attempted_at,
-            time_band: casetrack_platform::contact::time_band(request.attempted_at),
+            time_band,
             outcome: request.outcome,
         };
         let meta = CommandMeta::new(caseworker(service), request.attempted_at);

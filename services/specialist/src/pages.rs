@@ -15,8 +15,8 @@ use casetrack_platform::catalogue::{ServiceDefinition, ServiceKind};
 use casetrack_platform::command::{Aggregate as _, CommandError, CommandMeta, execute};
 use casetrack_platform::http::ApiError;
 use casetrack_platform::pages::{
-    FormData, FormErrors, checkboxes, failure_page, local_time, long_date, radios, respond, safe_contact_panel,
-    see_other, sentence, staff_page, summary_list, tag, text_input, textarea,
+    Failure, FormData, FormErrors, checkboxes, failure_page, invalid, local_time, long_date, radios, refused, respond,
+    safe_contact_panel, see_other, sentence, staff_page, summary_list, tag, text_input, textarea,
 };
 use casetrack_proto::contact::{AttemptOutcome, ContactChannel, OutcomeAnswer, SafeContact, Safety};
 use casetrack_proto::profile::YesNoUnknown;
@@ -610,28 +610,6 @@ fn rj_actions(
     }
 }
 
-/// Why a submitted action did not save.
-enum Failure {
-    Form(FormErrors),
-    Broken(ApiError),
-}
-
-fn refused(field: &'static str) -> impl FnOnce(ApiError) -> Failure {
-    move |error| {
-        if error.status.is_client_error() && error.status != StatusCode::NOT_FOUND {
-            Failure::Form(FormErrors::refused(field, &error))
-        } else {
-            Failure::Broken(error)
-        }
-    }
-}
-
-fn invalid(field: &str, message: &str) -> Failure {
-    let mut errors = FormErrors::new();
-    errors.add(field, message);
-    Failure::Form(errors)
-}
-
 fn date(form: &FormData, field: &str) -> Result<NaiveDate, Failure> {
     NaiveDate::parse_from_str(form.get(field), "%Y-%m-%d")
         .map_err(|_| invalid(field, "Enter the date as YYYY-MM-DD, for example 2026-11-20"))
@@ -868,14 +846,7 @@ async fn refer(State(desk): State<Desk>, Path(service): Path<String>, form: Form
     if source == "hub" || !definition.referral_sources.contains(&source) {
         errors.add("source", "Choose who referred the victim");
     }
-    let input = DetailsInput {
-        forename: form.get("forename").to_owned(),
-        surname: form.get("surname").to_owned(),
-        date_of_birth: form.get("date_of_birth").to_owned(),
-        phone: Some(form.get("phone").to_owned()),
-        email: Some(form.get("email").to_owned()),
-        postcode: None,
-    };
+    let input = DetailsInput::from_form(&form);
     let today = Utc::now().date_naive();
     let person = parse_details(&input, today).map_err(|problems| {
         for problem in problems {

@@ -27,14 +27,7 @@ pub const UPLOAD_LIMIT: usize = 64 * 1024 * 1024;
 /// field. Shared with the public self-referral form.
 pub fn read_direct(form: &FormData, on_the_phone: bool) -> Result<DirectReferral, FormErrors> {
     let mut errors = FormErrors::new();
-    let input = DetailsInput {
-        forename: form.get("forename").to_owned(),
-        surname: form.get("surname").to_owned(),
-        date_of_birth: form.get("date_of_birth").to_owned(),
-        phone: Some(form.get("phone").to_owned()),
-        email: Some(form.get("email").to_owned()),
-        postcode: Some(form.get("postcode").to_owned()),
-    };
+    let input = DetailsInput::from_form(form);
     let details = parse_details(&input, Utc::now().date_naive()).map_err(|problems| {
         for problem in &problems {
             errors.add(problem.field, problem.message.clone());

@@ -11,8 +11,8 @@ use casetrack_people::records::{PersonRecord, candidates, details};
 use casetrack_platform::command::{Aggregate as _, CommandMeta};
 use casetrack_platform::http::{ApiError, wait_for};
 use casetrack_platform::pages::{
-    FormData, FormErrors, checkboxes, failure_page, local_time, long_date, radios, respond, see_other, staff_page,
-    summary_list, tag, text_input, textarea,
+    Failure, FormData, FormErrors, checkboxes, failure_page, invalid, local_time, long_date, radios, refused, respond,
+    see_other, staff_page, summary_list, tag, text_input, textarea,
 };
 use casetrack_proto::contact::{
     AttemptOutcome, ConsentBasis, ContactChannel, OutcomeAnswer, SafeContact, Safety, TimeBand,
@@ -814,31 +814,6 @@ fn measure_label(code: &str) -> String {
 /// A stored code back to its enum value (the codes are the serde names).
 fn parse_code<T: serde::de::DeserializeOwned>(code: &str) -> Option<T> {
     serde_json::from_value(serde_json::Value::String(code.to_owned())).ok()
-}
-
-/// Why a submitted action did not save.
-enum Failure {
-    /// Shown on the form: the rules or the input said no.
-    Form(FormErrors),
-    /// Ours: nothing saved, a plain apology page.
-    Broken(ApiError),
-}
-
-/// A refused command shown against `field`; an infrastructure failure stays one.
-fn refused(field: &'static str) -> impl FnOnce(ApiError) -> Failure {
-    move |error| {
-        if error.status.is_client_error() {
-            Failure::Form(FormErrors::refused(field, &error))
-        } else {
-            Failure::Broken(error)
-        }
-    }
-}
-
-fn invalid(field: &str, message: &str) -> Failure {
-    let mut errors = FormErrors::new();
-    errors.add(field, message);
-    Failure::Form(errors)
 }
 
 /// One submitted action on the referral page.
