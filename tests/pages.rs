@@ -470,6 +470,21 @@ async fn idva_caseworker_day(idva: &Browser) {
     let base = format!("/services/idva/cases/{case}");
     idva.save(&format!("{base}/accept"), &[]).await;
     idva.save(&format!("{base}/allocate"), &[("allocate-caseworker", "s.jones")]).await;
+    // The victim says texts are safe after all, but only in the afternoon for calls.
+    let page = idva
+        .save(
+            &format!("{base}/safe-contact"),
+            &[
+                ("safe-phone", "safe"),
+                ("safe-voicemail", "unsafe"),
+                ("safe-text", "safe"),
+                ("safe-email", "unknown"),
+                ("safe-letter", "unsafe"),
+                ("safe-visit", "unsafe"),
+            ],
+        )
+        .await;
+    assert!(text(&page.body).contains("Safe: phone, text message"), "{}", text(&page.body));
     idva.save(
         &format!("{base}/attempt"),
         &[

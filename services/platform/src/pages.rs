@@ -397,3 +397,63 @@ pub fn invalid(field: &str, message: &str) -> Failure {
     errors.add(field, message);
     Failure::Form(errors)
 }
+
+/// The form that changes the safe-contact rules as the victim told them: each channel safe, unsafe or not known,
+/// the safe times of day, and (where `caution` is `Some`) a caution kept encrypted. Posts to `action`.
+pub fn safe_contact_form(
+    action: &str,
+    rules: &casetrack_proto::contact::SafeContact,
+    safe_times: &[casetrack_proto::contact::TimeBand],
+    caution: Option<&str>,
+    errors: &FormErrors,
+) -> Markup {
+    use casetrack_proto::contact::{ContactChannel, TimeBand};
+    let safety_options = [("safe", "Safe"), ("unsafe", "Unsafe"), ("unknown", "Not known")];
+    let times: Vec<(&str, &str, bool)> =
+        TimeBand::ALL.iter().map(|band| (band.code(), band.label(), safe_times.contains(band))).collect();
+    html! {
+        section.app-action #action-safe-contact {
+            details open[errors.message("safe-times").is_some()] {
+                summary { "Change safe-contact rules (as the victim told you)" }
+                form method="post" action=(action) novalidate {
+                    @for channel in ContactChannel::ALL {
+                        div.app-inline-radios {
+                            (radios(&format!("safe-{}", channel.code()), &sentence(channel.label()),
+                                &safety_options, Some(rules.safety(channel).code()), errors))
+                        }
+                    }
+                    (checkboxes("safe-times", "Safe times to phone or visit", Some("Leave all unticked if any time is safe."), &times, errors))
+                    @if let Some(caution) = caution {
+                        (textarea("safe-caution", "Caution for whoever contacts the victim (optional)",
+                            Some("For example: if a man answers, say it is the surgery. Kept encrypted. Leave empty to remove."), caution, errors))
+                    }
+                    button.app-button type="submit" { "Save safe-contact rules" }
+                }
+            }
+        }
+    }
+}
+
+/// Reads [`safe_contact_form`]: every channel must be answered; times must be from the list.
+pub fn read_safe_contact(
+    form: &FormData,
+) -> Result<(casetrack_proto::contact::SafeContact, Vec<casetrack_proto::contact::TimeBand>), Failure> {
+    use casetrack_proto::contact::{ContactChannel, SafeContact, Safety, TimeBand};
+    let code = |text: &str| serde_json::Value::String(text.to_owned());
+    let mut rules = SafeContact::default();
+    for channel in ContactChannel::ALL {
+        let field = format!("safe-{}", channel.code());
+        match serde_json::from_value::<Safety>(code(form.get(&field))) {
+            Ok(safety) => rules.set(channel, safety),
+            Err(_) => return Err(invalid(&field, &format!("Choose whether {} is safe", channel.label()))),
+        }
+    }
+    let mut safe_times = Vec::new();
+    for band in form.all("safe-times") {
+        match serde_json::from_value::<TimeBand>(code(&band)) {
+            Ok(band) => safe_times.push(band),
+            Err(_) => return Err(invalid("safe-times", "Choose times of day from the list")),
+        }
+    }
+    Ok((rules, safe_times))
+}

@@ -559,6 +559,8 @@ fn actions(definition: &ServiceDefinition, case_id: CaseId, state: &Case, errors
                 }
             }
         }
+        (casetrack_platform::pages::safe_contact_form(&format!("/services/{}/cases/{case_id}/safe-contact", definition.code),
+            &open.safe_contact, &open.safe_times, None, errors))
         (f("allocate", "Allocate to a caseworker", "Allocate", text_input("allocate-caseworker", "Caseworker's user name", None, "", errors)))
         (f("note", "Add a note", "Save note", note_fields(errors)))
         (f("withdraw", "Withdrawn by the referrer", "Record withdrawal", textarea("withdraw-reason", "Why was it withdrawn?", None, "", errors)))
@@ -675,6 +677,12 @@ async fn perform(
                 .map_err(refused("attempt-channel"))
         }
         "unable" => desk.record_unable_to_contact(service, id).await.map_err(refused("action-unable")),
+        "safe-contact" => {
+            let (safe_contact, safe_times) = casetrack_platform::pages::read_safe_contact(form)?;
+            desk.update_safe_contact(service, id, crate::api::SafeContactRequest { safe_contact, safe_times })
+                .await
+                .map_err(refused("safe-phone"))
+        }
         "risk" => {
             let checklist: RiskChecklist = choice(form, "risk-checklist", "Choose the checklist")?;
             let questions = match checklist {

@@ -572,28 +572,14 @@ fn safe_contact_form(
     errors: &FormErrors,
     caution: Option<&str>,
 ) -> Markup {
-    let safety_options = [("safe", "Safe"), ("unsafe", "Unsafe"), ("unknown", "Not known")];
-    let times: Vec<(&str, &str, bool)> =
-        TimeBand::ALL.iter().map(|band| (band.code(), band.label(), open.safe_times.contains(band))).collect();
-    html! {
-        section.app-action #action-safe-contact {
-            details {
-                summary { "Change safe-contact rules (as the victim told you)" }
-                form method="post" action={ "/hub/referrals/" (referral_id) "/safe-contact" } novalidate {
-                    @for channel in ContactChannel::ALL {
-                        div.app-inline-radios {
-                            (radios(&format!("safe-{}", channel.code()), &casetrack_platform::pages::sentence(channel.label()),
-                                &safety_options, Some(open.safe_contact.safety(channel).code()), errors))
-                        }
-                    }
-                    (checkboxes("safe-times", "Safe times to phone or visit", Some("Leave all unticked if any time is safe."), &times, errors))
-                    (textarea("safe-caution", "Caution for whoever contacts the victim (optional)",
-                        Some("For example: if a man answers, say it is the surgery. Kept encrypted. Leave empty to remove."), caution.unwrap_or(""), errors))
-                    button.app-button type="submit" { "Save safe-contact rules" }
-                }
-            }
-        }
-    }
+    let action = format!("/hub/referrals/{referral_id}/safe-contact");
+    casetrack_platform::pages::safe_contact_form(
+        &action,
+        &open.safe_contact,
+        &open.safe_times,
+        Some(caution.unwrap_or("")),
+        errors,
+    )
 }
 
 fn duplicates_section(
@@ -952,23 +938,9 @@ async fn police_report(hub: &Hub, referral_id: ReferralId, form: &FormData) -> R
 }
 
 async fn safe_contact(hub: &Hub, referral_id: ReferralId, form: &FormData) -> Result<Written, Failure> {
-    let mut rules = SafeContact::default();
-    for channel in ContactChannel::ALL {
-        let field = format!("safe-{}", channel.code());
-        match parse_code::<Safety>(form.get(&field)) {
-            Some(safety) => rules.set(channel, safety),
-            None => return Err(invalid(&field, &format!("Choose whether {} is safe", channel.label()))),
-        }
-    }
-    let mut safe_times = Vec::new();
-    for band in form.all("safe-times") {
-        match parse_code::<TimeBand>(&band) {
-            Some(band) => safe_times.push(band),
-            None => return Err(invalid("safe-times", "Choose times of day from the list")),
-        }
-    }
+    let (safe_contact, safe_times) = casetrack_platform::pages::read_safe_contact(form)?;
     let caution = Some(form.get("safe-caution").to_owned());
-    hub.update_safe_contact(referral_id, SafeContactRequest { safe_contact: rules, safe_times, caution })
+    hub.update_safe_contact(referral_id, SafeContactRequest { safe_contact, safe_times, caution })
         .await
         .map_err(refused("safe-phone"))
 }
