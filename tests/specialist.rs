@@ -176,6 +176,13 @@ async fn one_service_cannot_touch_anothers_case(t: &Services, idva_case: &str) {
         ("notes", json!({"text": "a note"})),
         ("closure", json!({"reason": "support_completed", "answers": [{"measure": "cope", "answer": "improved"}]})),
         ("reopening", json!({"reason": "x"})),
+        ("cjs-stage", json!({"stage": "charged", "on": day})),
+        ("spo", json!({"status": "applied", "on": day})),
+        ("rj/information", json!({"on": day})),
+        ("rj/suitability", json!({"suitable": true, "reason": "x"})),
+        ("rj/offender-consent", json!({"consents": true})),
+        ("rj/form", json!({"form": "shuttle_mediation"})),
+        ("rj/outcome", json!({"outcome": "completed"})),
     ];
     for (route, body) in routes {
         let (status, answer) = post(format!("{base}/{route}"), body).await;
