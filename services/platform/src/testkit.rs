@@ -60,7 +60,7 @@ impl Drop for TestStream {
             let Ok(runtime) = tokio::runtime::Builder::new_current_thread().enable_all().build() else { return };
             runtime.block_on(async move {
                 if let Ok(client) = async_nats::connect(&config.url).await {
-                    let _ = async_nats::jetstream::new(client).delete_stream(&config.stream).await;
+                    delete_test_stream(&async_nats::jetstream::new(client), &config.stream).await;
                 }
             });
         });
@@ -72,6 +72,24 @@ impl Default for TestStream {
     fn default() -> Self {
         Self::new()
     }
+}
+
+/// A stream the test kit never deletes. nats-server 2.9 removes the account's storage directory when its last
+/// stream is deleted, and a stream created at that moment by a parallel test fails ("could not create storage
+/// directory"). With this one always there, no deletion is ever the last.
+const ANCHOR: &str = "TESTKIT_ANCHOR";
+
+/// Deletes one test's stream, making sure first that it is not the server's last stream (see [`ANCHOR`]).
+pub async fn delete_test_stream(js: &async_nats::jetstream::Context, name: &str) {
+    let anchor = async_nats::jetstream::stream::Config {
+        name: ANCHOR.into(),
+        subjects: vec!["testkit-anchor".into()],
+        max_messages: 1,
+        ..Default::default()
+    };
+    // Already there (the usual case) is as good as created.
+    let _ = js.get_or_create_stream(anchor).await;
+    let _ = js.delete_stream(name).await;
 }
 
 /// Deletes test and benchmark streams more than an hour old (left by runs that were killed before their streams
@@ -96,7 +114,7 @@ async fn sweep_abandoned_streams(url: &str) {
         }
         let made = name.rsplit('_').next().and_then(|id| Uuid::parse_str(id).ok()).and_then(|id| id.get_timestamp());
         if made.is_some_and(|ts| ts.to_unix().0 < hour_ago) {
-            let _ = js.delete_stream(&name).await;
+            delete_test_stream(&js, &name).await;
         }
     }
 }

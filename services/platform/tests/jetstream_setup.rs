@@ -60,7 +60,7 @@ async fn an_existing_stream_with_retention_limits_is_refused() {
     .unwrap();
     let error = JetStreamLog::connect(stream.config.clone()).await.err().expect("refused");
     let message = format!("{error:#}");
-    js.delete_stream(&stream.config.stream).await.unwrap();
+    casetrack_platform::testkit::delete_test_stream(&js, &stream.config.stream).await;
     assert!(message.contains("retention limits"), "{message}");
 }
 
@@ -75,5 +75,6 @@ async fn the_stream_is_created_with_file_storage_and_no_limits() {
     assert_eq!(c.storage, async_nats::jetstream::stream::StorageType::File);
     assert!(c.max_age.is_zero() && c.max_messages <= 0 && c.max_bytes <= 0);
     assert!(c.deny_delete && c.deny_purge && c.allow_direct);
-    log.delete_stream().await.unwrap();
+    drop(log);
+    casetrack_platform::testkit::delete_test_stream(&js, &stream.config.stream).await;
 }
