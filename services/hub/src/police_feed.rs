@@ -251,7 +251,7 @@ impl Fields<'_> {
 }
 
 fn offence(text: &str) -> Option<OffenceCategory> {
-    serde_json::from_value(serde_json::Value::String(text.to_ascii_lowercase())).ok()
+    casetrack_platform::codes::parse(&text.to_ascii_lowercase())
 }
 
 fn validate(record: &csv::ByteRecord, index: &[usize], line: u64, today: NaiveDate) -> Result<FeedRow, Reject> {

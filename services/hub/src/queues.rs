@@ -18,7 +18,7 @@ use sqlx::Row;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::api::Hub;
-use crate::referrals::code;
+use casetrack_platform::codes::code;
 
 pub const PAGE_SIZE: i64 = 50;
 
@@ -249,9 +249,9 @@ async fn attempts_of(hub: &Hub, ids: &[String]) -> Result<HashMap<String, Vec<(T
     for row in query.fetch_all(hub.context().db.pool()).await.map_err(ApiError::unavailable)? {
         let band: String = row.get(1);
         let outcome: String = row.get(2);
-        let (Ok(band), Ok(outcome)) = (
-            serde_json::from_value::<TimeBand>(serde_json::Value::String(band)),
-            serde_json::from_value::<AttemptOutcome>(serde_json::Value::String(outcome)),
+        let (Some(band), Some(outcome)) = (
+            casetrack_platform::codes::parse::<TimeBand>(&band),
+            casetrack_platform::codes::parse::<AttemptOutcome>(&outcome),
         ) else {
             continue;
         };

@@ -3,6 +3,7 @@
 //! months before this one; links are the people service's duplicate decisions, followed here so a rebuild of this
 //! projection alone gives the same flags).
 
+use casetrack_platform::codes::code;
 use casetrack_platform::log::{Commit, events};
 use casetrack_platform::projection::{Projection, ProjectionError, decode};
 use casetrack_proto::PersonId;
@@ -74,11 +75,6 @@ async fn refresh_repeat(tx: &mut AnyConnection, person: PersonId) -> sqlx::Resul
     .execute(&mut *tx)
     .await?;
     Ok(())
-}
-
-/// The stored code of an enum value: its serde name (`no_answer`, `police_feed`, ...).
-pub(crate) fn code<T: serde::Serialize>(value: &T) -> String {
-    serde_json::to_value(value).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
 }
 
 impl Projection for Referrals {

@@ -10,6 +10,7 @@
 //! - [`vault`]: per-person data keys, sealing of personal fields, erasure, the blind index;
 //! - [`catalogue`]: the specialist services defined in configuration (`config/services.toml`);
 //! - [`clock`]: working days in England and Wales (bank holidays as reference data) for the Victims' Code;
+//! - [`codes`]: enum values as the codes read models store and forms send;
 //! - [`config`]: the one settings struct; [`telemetry`]: tracing and Prometheus metrics;
 //! - [`http`]: errors, the common routes (`/healthz`, `/readyz`, `/metrics`, `/api/openapi.json`), serving;
 //! - [`pages`]: the page kit (layout, GOV.UK-style components, form errors) for server-rendered pages;
@@ -19,6 +20,7 @@
 
 pub mod catalogue;
 pub mod clock;
+pub mod codes;
 pub mod command;
 pub mod config;
 pub mod contact;

@@ -439,20 +439,19 @@ pub fn read_safe_contact(
     form: &FormData,
 ) -> Result<(casetrack_proto::contact::SafeContact, Vec<casetrack_proto::contact::TimeBand>), Failure> {
     use casetrack_proto::contact::{ContactChannel, SafeContact, Safety, TimeBand};
-    let code = |text: &str| serde_json::Value::String(text.to_owned());
     let mut rules = SafeContact::default();
     for channel in ContactChannel::ALL {
         let field = format!("safe-{}", channel.code());
-        match serde_json::from_value::<Safety>(code(form.get(&field))) {
-            Ok(safety) => rules.set(channel, safety),
-            Err(_) => return Err(invalid(&field, &format!("Choose whether {} is safe", channel.label()))),
+        match crate::codes::parse::<Safety>(form.get(&field)) {
+            Some(safety) => rules.set(channel, safety),
+            None => return Err(invalid(&field, &format!("Choose whether {} is safe", channel.label()))),
         }
     }
     let mut safe_times = Vec::new();
     for band in form.all("safe-times") {
-        match serde_json::from_value::<TimeBand>(code(&band)) {
-            Ok(band) => safe_times.push(band),
-            Err(_) => return Err(invalid("safe-times", "Choose times of day from the list")),
+        match crate::codes::parse::<TimeBand>(&band) {
+            Some(band) => safe_times.push(band),
+            None => return Err(invalid("safe-times", "Choose times of day from the list")),
         }
     }
     Ok((rules, safe_times))

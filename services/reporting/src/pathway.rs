@@ -5,6 +5,7 @@
 
 use std::collections::BTreeMap;
 
+use casetrack_platform::codes::code;
 use casetrack_platform::log::{Commit, events};
 use casetrack_platform::projection::{Projection, ProjectionError, decode};
 use casetrack_proto::CaseId;
@@ -85,11 +86,6 @@ async fn specialist_figure(tx: &mut AnyConnection, event: &SpecialistEvent) -> s
         | E::OffenderConsentRecorded(_) => return Ok(None),
     };
     Ok(Some(name))
-}
-
-/// The stored code of an enum value: its serde name.
-fn code<T: serde::Serialize>(value: &T) -> String {
-    serde_json::to_value(value).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
 }
 
 /// The id of the case an event is about.

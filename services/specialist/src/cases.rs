@@ -6,6 +6,7 @@ use casetrack_platform::catalogue::ServiceKind;
 use casetrack_platform::clock::{
     RJ_INFORMATION_WORKING_DAYS, RJ_INFORMATION_WORKING_DAYS_ENHANCED, working_days_after,
 };
+use casetrack_platform::codes::code;
 use casetrack_platform::log::{Commit, events};
 use casetrack_platform::projection::{Projection, ProjectionError, decode};
 use casetrack_proto::specialist::{CaseOrigin, SpecialistEvent};
@@ -43,11 +44,6 @@ impl Cases {
         query.bind(case_id.to_string()).bind(self.service.as_str()).execute(&mut *tx).await?;
         Ok(())
     }
-}
-
-/// The stored code of an enum value: its serde name.
-pub(crate) fn code<T: serde::Serialize>(value: &T) -> String {
-    serde_json::to_value(value).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
 }
 
 impl Projection for Cases {

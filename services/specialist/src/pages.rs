@@ -12,6 +12,7 @@ use axum::routing::get;
 use casetrack_people::person::{DetailsInput, parse_details};
 use casetrack_people::records::{PersonRecord, details};
 use casetrack_platform::catalogue::{ServiceDefinition, ServiceKind};
+use casetrack_platform::codes::{code, parse};
 use casetrack_platform::command::{Aggregate as _, CommandError, CommandMeta, execute};
 use casetrack_platform::http::ApiError;
 use casetrack_platform::pages::{
@@ -50,14 +51,6 @@ pub fn router(desk: Desk) -> Router {
 /// A stored code as words.
 fn words(code: &str) -> String {
     sentence(&code.replace('_', " "))
-}
-
-fn code<T: serde::Serialize>(value: &T) -> String {
-    crate::cases::code(value)
-}
-
-fn parse<T: serde::de::DeserializeOwned>(text: &str) -> Option<T> {
-    serde_json::from_value(serde_json::Value::String(text.to_owned())).ok()
 }
 
 fn status_tag(status: &str) -> Markup {

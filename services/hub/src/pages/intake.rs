@@ -35,9 +35,9 @@ pub fn read_direct(form: &FormData, on_the_phone: bool) -> Result<DirectReferral
     });
     let offence_category = match form.get("offence") {
         "" => None,
-        code => match serde_json::from_value::<OffenceCategory>(serde_json::Value::String(code.to_owned())) {
-            Ok(category) => Some(category),
-            Err(_) => {
+        code => match casetrack_platform::codes::parse::<OffenceCategory>(code) {
+            Some(category) => Some(category),
+            None => {
                 errors.add("offence", "Choose what happened from the list");
                 None
             }

@@ -8,6 +8,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use casetrack_people::records::{PersonRecord, candidates, details};
+use casetrack_platform::codes::{code, parse};
 use casetrack_platform::command::{Aggregate as _, CommandMeta};
 use casetrack_platform::http::{ApiError, wait_for};
 use casetrack_platform::pages::{
@@ -230,9 +231,9 @@ fn person_summary(person: &PersonRecord, received: &ReferralReceived) -> Markup 
     let profile = &received.profile;
     let codes = [
         ("Age band", profile.age_band.map_or_else(|| "Not known".into(), |band| band.label().to_owned())),
-        ("Gender", words(&crate::referrals::code(&profile.gender))),
+        ("Gender", words(&code(&profile.gender))),
         ("Ethnicity", profile.ethnicity.as_ref().map(|e| e.code().to_owned()).unwrap_or_else(|| "Not given".into())),
-        ("Disability", words(&crate::referrals::code(&profile.disability))),
+        ("Disability", words(&code(&profile.disability))),
     ];
     match person {
         PersonRecord::Known(details) => {
@@ -269,13 +270,13 @@ fn referral_summary(loaded: &Loaded, facts: &ReadFacts) -> Markup {
 
 fn common_rows(received: &ReferralReceived, loaded: &Loaded, facts: &ReadFacts) -> Vec<(&'static str, Markup)> {
     let mut rows = vec![
-        ("Source", html! { (words(&crate::referrals::code(&received.source))) }),
+        ("Source", html! { (words(&code(&received.source))) }),
         (
             "Offence",
-            html! { (received.offence_category.as_ref().map(|o| words(&crate::referrals::code(o))).unwrap_or_else(|| "Not given".into())) },
+            html! { (received.offence_category.as_ref().map(|o| words(&code(o))).unwrap_or_else(|| "Not given".into())) },
         ),
         ("Crime reference", html! { (crime_reference(loaded).unwrap_or_else(|| "Not reported to police".into())) }),
-        ("Consent", html! { (words(&crate::referrals::code(&received.consent))) }),
+        ("Consent", html! { (words(&code(&received.consent))) }),
     ];
     if !loaded.needs.is_empty() {
         rows.push(("Needs", html! { ul { @for need in &loaded.needs { li { (crate::needs::label(need)) } } } }));
@@ -698,13 +699,7 @@ fn describe(event: &HubEvent, catalogue: &Catalogue) -> (String, Option<String>)
             Some(
                 e.answers
                     .iter()
-                    .map(|a| {
-                        format!(
-                            "{}: {}",
-                            measure_label(&a.measure),
-                            words(&crate::referrals::code(&a.answer)).to_lowercase()
-                        )
-                    })
+                    .map(|a| format!("{}: {}", measure_label(&a.measure), words(&code(&a.answer)).to_lowercase()))
                     .collect::<Vec<_>>()
                     .join("; "),
             ),
@@ -738,12 +733,7 @@ fn describe(event: &HubEvent, catalogue: &Catalogue) -> (String, Option<String>)
         ),
         HubEvent::SupportSessionRecorded(e) => (
             "Support session".into(),
-            Some(format!(
-                "{}, {}, {} minutes.",
-                long_date(e.held_on),
-                words(&crate::referrals::code(&e.mode)).to_lowercase(),
-                e.minutes
-            )),
+            Some(format!("{}, {}, {} minutes.", long_date(e.held_on), words(&code(&e.mode)).to_lowercase(), e.minutes)),
         ),
     }
 }
@@ -797,11 +787,6 @@ fn measure_label(code: &str) -> String {
         .map_or_else(|| code.to_owned(), |m| m.label.clone())
 }
 
-/// A stored code back to its enum value (the codes are the serde names).
-fn parse_code<T: serde::de::DeserializeOwned>(code: &str) -> Option<T> {
-    serde_json::from_value(serde_json::Value::String(code.to_owned())).ok()
-}
-
 /// One submitted action on the referral page.
 pub async fn act(
     State(hub): State<Hub>,
@@ -839,7 +824,7 @@ pub async fn act(
             .await
             .map_err(refused("allocate-officer")),
         "safe-contact" => safe_contact(&hub, referral_id, &form).await,
-        "consent" => match parse_code::<ConsentBasis>(form.get("consent-basis")) {
+        "consent" => match parse::<ConsentBasis>(form.get("consent-basis")) {
             Some(basis) => {
                 let override_reason = Some(form.get("consent-reason").to_owned());
                 hub.record_consent(referral_id, ConsentRequest { basis, override_reason })
@@ -848,7 +833,7 @@ pub async fn act(
             }
             None => Err(invalid("consent-basis", "Choose what the victim said")),
         },
-        "outreach" => match parse_code::<ContactChannel>(form.get("outreach-channel")) {
+        "outreach" => match parse::<ContactChannel>(form.get("outreach-channel")) {
             Some(channel) => {
                 hub.send_outreach(referral_id, OutreachRequest { channel }).await.map_err(refused("outreach-channel"))
             }
@@ -878,7 +863,7 @@ fn local_moment(date: &str, time: &str) -> Option<DateTime<Utc>> {
 
 async fn attempt(hub: &Hub, referral_id: ReferralId, form: &FormData) -> Result<Written, Failure> {
     let mut errors = FormErrors::new();
-    let channel = parse_code::<ContactChannel>(form.get("attempt-channel"));
+    let channel = parse::<ContactChannel>(form.get("attempt-channel"));
     if channel.is_none() {
         errors.add("attempt-channel", "Choose how you tried to contact the victim");
     }
@@ -889,7 +874,7 @@ async fn attempt(hub: &Hub, referral_id: ReferralId, form: &FormData) -> Result<
             "Enter the date as YYYY-MM-DD and the time as HH:MM, for example 2026-11-20 and 18:30",
         );
     }
-    let outcome = parse_code::<AttemptOutcome>(form.get("attempt-outcome"));
+    let outcome = parse::<AttemptOutcome>(form.get("attempt-outcome"));
     if outcome.is_none() {
         errors.add("attempt-outcome", "Choose what happened");
     }
@@ -908,7 +893,7 @@ async fn close(hub: &Hub, referral_id: ReferralId, form: &FormData) -> Result<Wr
     let mut answers = Vec::new();
     for measure in &set.measures {
         let field = format!("close-{}", measure.code);
-        match parse_code::<OutcomeAnswer>(form.get(&field)) {
+        match parse::<OutcomeAnswer>(form.get(&field)) {
             Some(answer) => answers.push(ClosureAnswer { measure: measure.code.clone(), answer }),
             None => {
                 errors.add(&field, format!("Choose an answer for “{}” (not asked if it was not asked)", measure.label))
@@ -951,7 +936,7 @@ async fn session(hub: &Hub, referral_id: ReferralId, form: &FormData) -> Result<
     if held_on.is_none() {
         errors.add("session-date", "Enter the date as YYYY-MM-DD, for example 2026-11-20");
     }
-    let mode = parse_code::<SessionMode>(form.get("session-mode"));
+    let mode = parse::<SessionMode>(form.get("session-mode"));
     if mode.is_none() {
         errors.add("session-mode", "Choose how the session was held");
     }
@@ -969,7 +954,7 @@ async fn duplicate(hub: &Hub, referral_id: ReferralId, form: &FormData) -> Resul
     let loaded = load(hub, referral_id).await.map_err(Failure::Broken)?;
     let Some(loaded) = loaded else { return Err(Failure::Broken(ApiError::not_found("There is no such referral."))) };
     let other = form.get("other").parse::<PersonId>().ok();
-    let decision = parse_code::<DuplicateDecision>(form.get("decision"));
+    let decision = parse::<DuplicateDecision>(form.get("decision"));
     let (Some(other), Some(decision)) = (other, decision) else {
         return Err(invalid("duplicate", "Choose same person or different person"));
     };
