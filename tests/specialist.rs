@@ -164,7 +164,7 @@ async fn one_service_cannot_touch_anothers_case(t: &Services, idva_case: &str) {
         ("safe-contact", json!({"safe_contact": {}})),
         (
             "contact-attempts",
-            json!({"channel": "phone", "attempted_at": format!("{day}T09:00:00Z"), "outcome": "reached"}),
+            json!({"channel": "phone", "attempted_at": format!("{}T09:00:00Z", day_offset(-1)), "outcome": "reached"}),
         ),
         ("unable-to-contact", json!({})),
         ("support-declined", json!({"reason": "x"})),
