@@ -224,8 +224,7 @@ impl Hub {
         referral_id: ReferralId,
         decide: impl Fn(&Referral) -> Result<Vec<HubEvent>, ReferralRejection>,
     ) -> Result<Written, ApiError> {
-        let meta = meta.clone();
-        let executed = execute::<Referral, _>(&self.ctx.log, referral_id.0, &meta, decide).await?;
+        let executed = execute::<Referral, _>(&self.ctx.log, referral_id.0, meta, decide).await?;
         Ok(Written { referral_id, position: executed.position.map_or(0, |p| p.0) })
     }
 

@@ -39,10 +39,11 @@ pub fn working_days_after(start: NaiveDate, n: u32) -> NaiveDate {
 /// Working days from the crime report to the first contact attempt (Victims' Code).
 pub const FIRST_CONTACT_WORKING_DAYS: u32 = 2;
 
-/// Working days from a referral to restorative justice to the information about it (Victims' Code), and under
+/// Victims' Code: information about restorative justice is due within 5 working days of the referral, 1 under
 /// enhanced rights.
-pub const RJ_INFORMATION_WORKING_DAYS: u32 = 5;
-pub const RJ_INFORMATION_WORKING_DAYS_ENHANCED: u32 = 1;
+pub fn rj_information_due(referred_on: NaiveDate, enhanced_rights: bool) -> NaiveDate {
+    working_days_after(referred_on, if enhanced_rights { 1 } else { 5 })
+}
 
 #[cfg(test)]
 mod tests {

@@ -179,6 +179,11 @@ pub fn sentence(message: &str) -> String {
     }
 }
 
+/// A stored code as words: `violence_with_injury` becomes `Violence with injury`.
+pub fn words(code: &str) -> String {
+    sentence(&code.replace('_', " "))
+}
+
 /// A summary list: key and value rows.
 pub fn summary_list<'a>(rows: impl IntoIterator<Item = (&'a str, Markup)>) -> Markup {
     html! {

@@ -3,7 +3,7 @@
 //! A batch is folded in memory first (one increment per service, month and figure), then written with one upsert
 //! per key, so the cost per batch grows with the number of distinct keys, not events.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use casetrack_platform::codes::code;
 use casetrack_platform::log::{Commit, events};
@@ -141,6 +141,8 @@ impl Projection for Pathway {
     ) -> BoxFuture<'a, Result<(), ProjectionError>> {
         Box::pin(async move {
             let mut counts = BTreeMap::new();
+            // Which service each case of this batch belongs to: looked up once per case, not once per event.
+            let mut services: HashMap<CaseId, String> = HashMap::new();
             for (position, envelope) in events(commits) {
                 // Counting rule: the month is the calendar month (UTC) of the event's domain time.
                 let month = envelope.occurred_at.format("%Y-%m").to_string();
@@ -197,6 +199,7 @@ impl Projection for Pathway {
                     .bind(e.service.as_str())
                     .execute(&mut *tx)
                     .await?;
+                    services.insert(e.case_id, e.service.as_str().to_owned());
                     if e.age_band == Some(AgeBand::Under18) {
                         count(&mut counts, e.service.as_str(), month.clone(), figure::CASES_OPENED_UNDER_18.into());
                     }
@@ -204,14 +207,23 @@ impl Projection for Pathway {
                         count(&mut counts, e.service.as_str(), month.clone(), figure::CASES_OPENED_FROM_HUB.into());
                     }
                 }
-                let service: Option<String> =
-                    sqlx::query_scalar("SELECT service FROM reporting_cases WHERE case_id = $1")
-                        .bind(case_of(&event).to_string())
-                        .fetch_optional(&mut *tx)
-                        .await?;
-                if let (Some(service), Some(name)) = (service, specialist_figure(tx, &event).await?) {
-                    count(&mut counts, &service, month, name);
-                }
+                let Some(name) = specialist_figure(tx, &event).await? else { continue };
+                let case_id = case_of(&event);
+                let service = match services.get(&case_id) {
+                    Some(service) => service.clone(),
+                    None => {
+                        let service: Option<String> =
+                            sqlx::query_scalar("SELECT service FROM reporting_cases WHERE case_id = $1")
+                                .bind(case_id.to_string())
+                                .fetch_optional(&mut *tx)
+                                .await?;
+                        // A case this projection never saw opened (its service unknown) counts nowhere.
+                        let Some(service) = service else { continue };
+                        services.insert(case_id, service.clone());
+                        service
+                    }
+                };
+                count(&mut counts, &service, month, name);
             }
             for ((service, month, figure), value) in counts {
                 sqlx::query(

@@ -142,16 +142,21 @@ impl Desk {
         Ok(CaseWritten { case_id, position: executed.position.map_or(0, |p| p.0) })
     }
 
+    /// The person a case of this service is about, or 404 for a case of another service (or none).
+    async fn person_of(&self, definition: &ServiceDefinition, case_id: CaseId) -> Result<PersonId, ApiError> {
+        let (state, _) =
+            load::<Case>(&self.ctx.log, &Case::stream_id(case_id.0)).await.map_err(ApiError::unavailable)?;
+        match &state {
+            Case::Open(case) | Case::Ended { case, .. } if case.service == definition.code => Ok(case.person_id),
+            _ => Err(ApiError::not_found("There is no such case in this service.")),
+        }
+    }
+
     /// Seals `text` with the case's person's key for the event `meta` will write (plans and notes), after
     /// checking the case is this service's.
     async fn seal(&self, meta: &CommandMeta, service: &str, case_id: CaseId, text: &str) -> Result<Sealed, ApiError> {
         let definition = self.service(service)?;
-        let (state, _) =
-            load::<Case>(&self.ctx.log, &Case::stream_id(case_id.0)).await.map_err(ApiError::unavailable)?;
-        let person = match &state {
-            Case::Open(case) | Case::Ended { case, .. } if case.service == definition.code => case.person_id,
-            _ => return Err(ApiError::not_found("There is no such case in this service.")),
-        };
+        let person = self.person_of(definition, case_id).await?;
         self.ctx.vault.seal(person, meta.event_id(0), &text).await.map_err(ApiError::unavailable)
     }
 }
@@ -174,7 +179,7 @@ fn not_found_or(error: CommandError<CaseRejection>) -> ApiError {
 }
 
 /// Until accounts arrive (issue 6), callers act as a caseworker of the service they name.
-fn caseworker(service: &str) -> Actor {
+pub(crate) fn caseworker(service: &str) -> Actor {
     let role = ServiceCode::parse(service).map_or(Role::System, Role::Caseworker);
     Actor { user_id: None, role }
 }
@@ -693,12 +698,7 @@ impl Desk {
     ) -> Result<CaseWritten, ApiError> {
         not_future(request.on, "date of the MARAC hearing")?;
         let definition = self.service(service)?;
-        let (state, _) =
-            load::<Case>(&self.ctx.log, &Case::stream_id(case_id.0)).await.map_err(ApiError::unavailable)?;
-        let person = match &state {
-            Case::Open(case) | Case::Ended { case, .. } if case.service == definition.code => case.person_id,
-            _ => return Err(ApiError::not_found("There is no such case in this service.")),
-        };
+        let person = self.person_of(definition, case_id).await?;
         let year_before = request.on.checked_sub_months(chrono::Months::new(12)).unwrap_or(request.on);
         let earlier: i64 = sqlx::query_scalar(
             "SELECT COUNT(*) FROM specialist_cases WHERE person_id = $1 AND service = $2 \

@@ -3,9 +3,7 @@
 //! service changes nothing here (every update names the service).
 
 use casetrack_platform::catalogue::ServiceKind;
-use casetrack_platform::clock::{
-    RJ_INFORMATION_WORKING_DAYS, RJ_INFORMATION_WORKING_DAYS_ENHANCED, working_days_after,
-};
+use casetrack_platform::clock::rj_information_due;
 use casetrack_platform::codes::code;
 use casetrack_platform::log::{Commit, events};
 use casetrack_platform::projection::{Projection, ProjectionError, decode};
@@ -88,12 +86,7 @@ impl Projection for Cases {
                         // Victims' Code: information about restorative justice within 5 working days of the referral,
                         // 1 under enhanced rights.
                         let rj_due = (self.kind == ServiceKind::Rj).then(|| {
-                            let days = if e.enhanced_rights {
-                                RJ_INFORMATION_WORKING_DAYS_ENHANCED
-                            } else {
-                                RJ_INFORMATION_WORKING_DAYS
-                            };
-                            working_days_after(envelope.occurred_at.date_naive(), days).to_string()
+                            rj_information_due(envelope.occurred_at.date_naive(), e.enhanced_rights).to_string()
                         });
                         sqlx::query(
                             "INSERT INTO specialist_cases (case_id, service, person_id, referral_id, origin, opened_at, \

@@ -12,12 +12,13 @@ use axum::routing::get;
 use casetrack_people::person::{DetailsInput, parse_details};
 use casetrack_people::records::{PersonRecord, details};
 use casetrack_platform::catalogue::{ServiceDefinition, ServiceKind};
+use casetrack_platform::clock::rj_information_due;
 use casetrack_platform::codes::{code, parse};
 use casetrack_platform::command::{Aggregate as _, CommandError, CommandMeta, execute};
 use casetrack_platform::http::ApiError;
 use casetrack_platform::pages::{
     Failure, FormData, FormErrors, checkboxes, failure_page, invalid, local_time, long_date, radios, refused, respond,
-    safe_contact_panel, see_other, sentence, staff_page, summary_list, tag, text_input, textarea,
+    safe_contact_panel, see_other, staff_page, summary_list, tag, text_input, textarea, words,
 };
 use casetrack_proto::contact::{AttemptOutcome, ContactChannel, OutcomeAnswer, SafeContact, Safety};
 use casetrack_proto::profile::YesNoUnknown;
@@ -25,16 +26,15 @@ use casetrack_proto::specialist::{
     CaseOpened, CaseOrigin, CjsStage, ClosureReason, HighRiskReason, RiskChecklist, RiskLevel, RjForm, RjOutcome,
     SpecialistEvent, SpoStatus,
 };
-use casetrack_proto::{CaseId, CommandId, Envelope, EventContract as _, PersonId, ServiceCode};
+use casetrack_proto::{CaseId, CommandId, Envelope, EventContract as _, PersonId};
 use chrono::{NaiveDate, NaiveTime, TimeZone as _, Utc};
 use maud::{Markup, html};
-use serde::Deserialize;
 use uuid::Uuid;
 
 use crate::api::{
     AttemptRequest, CaseWritten, CaseworkerRequest, CjsRequest, CloseAnswer, CloseRequest, DateRequest, Desk,
     InterventionRequest, ListParams, NoteRequest, OffenderConsentRequest, ReasonRequest, RiskRequest, RjFormRequest,
-    RjOutcomeRequest, SpoRequest, SuitabilityRequest, TextRequest, caseload,
+    RjOutcomeRequest, SpoRequest, SuitabilityRequest, TextRequest, caseload, caseworker,
 };
 use crate::case::{self, Case, CaseStage, DASH_QUESTIONS, SDASH_QUESTIONS};
 
@@ -46,11 +46,6 @@ pub fn router(desk: Desk) -> Router {
         .route("/services/{service}/cases/{case_id}", get(case_page))
         .route("/services/{service}/cases/{case_id}/{action}", axum::routing::post(act))
         .with_state(desk)
-}
-
-/// A stored code as words.
-fn words(code: &str) -> String {
-    sentence(&code.replace('_', " "))
 }
 
 fn status_tag(status: &str) -> Markup {
@@ -163,6 +158,8 @@ fn opened(at: &str) -> String {
 struct Loaded {
     state: Case,
     opened: CaseOpened,
+    /// The day the referral was received (the case opened).
+    received_on: NaiveDate,
     history: Vec<(Envelope, SpecialistEvent)>,
 }
 
@@ -176,28 +173,22 @@ async fn load(desk: &Desk, definition: &ServiceDefinition, case_id: CaseId) -> R
             .map_err(ApiError::unavailable)?;
         state = state.apply(&event);
         if let SpecialistEvent::CaseOpened(e) = &event {
-            opened = Some(e.clone());
+            opened = Some((e.clone(), envelope.occurred_at.date_naive()));
         }
         history.push((envelope, event));
     }
     // Another service's case is not found here, as on the API.
     match opened {
-        Some(opened) if opened.service == definition.code => Ok(Loaded { state, opened, history }),
+        Some((opened, received_on)) if opened.service == definition.code => {
+            Ok(Loaded { state, opened, received_on, history })
+        }
         _ => Err(ApiError::not_found("There is no such case in this service.")),
     }
 }
 
-#[derive(Deserialize)]
-pub struct PageParams {
-    pub wait_for: Option<u64>,
-}
-
-async fn case_page(
-    State(desk): State<Desk>,
-    Path((service, case_id)): Path<(String, CaseId)>,
-    Query(params): Query<PageParams>,
-) -> Response {
-    let _ = params.wait_for;
+/// The page reads the case's own events from the log, so it never waits for a read model: a `wait_for` in the
+/// address after a save is not needed here.
+async fn case_page(State(desk): State<Desk>, Path((service, case_id)): Path<(String, CaseId)>) -> Response {
     render(&desk, &service, case_id, &FormErrors::new(), StatusCode::OK).await
 }
 
@@ -240,7 +231,7 @@ async fn render(desk: &Desk, service: &str, case_id: CaseId, errors: &FormErrors
             @if let Some(risk) = open.and_then(|o| o.risk) { (tag(&format!("{} risk", words(&code(&risk))), "orange")) }
         }
         @if definition.kind == ServiceKind::Rj && open.is_some_and(|o| o.rj.informed_on.is_none()) {
-            @let due = rj_information_due(&loaded);
+            @let due = rj_information_due(loaded.received_on, loaded.opened.enhanced_rights);
             p {
                 "Victims' Code: information about restorative justice is due by " strong { (long_date(due)) } "."
                 @if Utc::now().date_naive() > due { " " (tag("Overdue", "red")) }
@@ -289,18 +280,6 @@ async fn render(desk: &Desk, service: &str, case_id: CaseId, errors: &FormErrors
         }
     };
     respond(status, staff_page(&heading, body))
-}
-
-/// The Victims' Code deadline for information about restorative justice: 5 working days after the referral, 1
-/// under enhanced rights (the same rule as the case read model's `rj_information_due`).
-fn rj_information_due(loaded: &Loaded) -> NaiveDate {
-    use casetrack_platform::clock::{
-        RJ_INFORMATION_WORKING_DAYS, RJ_INFORMATION_WORKING_DAYS_ENHANCED, working_days_after,
-    };
-    let received = loaded.history.first().map_or_else(|| Utc::now().date_naive(), |(e, _)| e.occurred_at.date_naive());
-    let days =
-        if loaded.opened.enhanced_rights { RJ_INFORMATION_WORKING_DAYS_ENHANCED } else { RJ_INFORMATION_WORKING_DAYS };
-    working_days_after(received, days)
 }
 
 fn caseworker_of(state: &Case) -> Option<&casetrack_proto::StaffName> {
@@ -909,9 +888,4 @@ async fn refer(State(desk): State<Desk>, Path(service): Path<String>, form: Form
         )),
         Err(error) => failure_page(&ApiError::from(error)),
     }
-}
-
-fn caseworker(service: &str) -> casetrack_proto::Actor {
-    let role = ServiceCode::parse(service).map_or(casetrack_proto::Role::System, casetrack_proto::Role::Caseworker);
-    casetrack_proto::Actor { user_id: None, role }
 }

@@ -52,10 +52,7 @@ pub fn status_tag(status: &str) -> Markup {
     casetrack_platform::pages::tag(label, colour)
 }
 
-/// A stored code (`violence_with_injury`) as words (`Violence with injury`).
-pub fn words(code: &str) -> String {
-    casetrack_platform::pages::sentence(&code.replace('_', " "))
-}
+pub use casetrack_platform::pages::words;
 
 /// Offence categories of the police feed, as options.
 pub const OFFENCES: &[(&str, &str)] = &[
