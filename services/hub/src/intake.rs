@@ -112,14 +112,7 @@ async fn import_row(
 ) -> anyhow::Result<RowOutcome> {
     let Planned { row, details, key, person_id, referral_id } = planned;
     let meta = |kind: &str| {
-        let command_id = CommandId(derived(kind, &key));
-        CommandMeta {
-            command_id,
-            issued_at: received_at,
-            actor: Actor::system(),
-            correlation_id: referral_id.0,
-            causation_id: command_id.0,
-        }
+        CommandMeta::repeatable(CommandId(derived(kind, &key)), referral_id.0, Actor::system(), received_at)
     };
     // No key means the person was erased since an earlier import: nothing of theirs is written again.
     if let Some(data_key) = keys.get(&person_id) {
@@ -185,16 +178,7 @@ pub async fn take_direct(
     let key = format!("direct {submission}");
     let person_id = PersonId(derived("person", &key));
     let referral_id = ReferralId(derived("referral", &key));
-    let meta = |kind: &str| {
-        let command_id = CommandId(derived(kind, &key));
-        CommandMeta {
-            command_id,
-            issued_at: now,
-            actor: by.clone(),
-            correlation_id: referral_id.0,
-            causation_id: command_id.0,
-        }
-    };
+    let meta = |kind: &str| CommandMeta::repeatable(CommandId(derived(kind, &key)), referral_id.0, by.clone(), now);
     match casetrack_people::person::register_sealed(ctx, person_id, &referral.details, &meta("register")).await {
         Ok(_) | Err(CommandError::Rejected(PersonRejection::AlreadyRegistered)) => {}
         Err(CommandError::Rejected(rejection)) => {

@@ -47,6 +47,12 @@ impl CommandMeta {
         Self { command_id, issued_at, actor, correlation_id: command_id.0, causation_id: command_id.0 }
     }
 
+    /// Meta for a repeatable command whose id the caller derived (an import row, a form's submission id): sending
+    /// it again is stored once. `correlation_id` ties together the commands of one piece of work.
+    pub fn repeatable(command_id: CommandId, correlation_id: Uuid, actor: Actor, issued_at: DateTime<Utc>) -> Self {
+        Self { command_id, issued_at, actor, correlation_id, causation_id: command_id.0 }
+    }
+
     /// Meta for a command caused by an event: ids derived from it, so handling the event twice issues the same
     /// command twice, which the log stores once.
     pub fn caused_by(event: &Envelope, purpose: &str) -> Self {

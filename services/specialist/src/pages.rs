@@ -854,15 +854,8 @@ async fn refer(State(desk): State<Desk>, Path(service): Path<String>, form: Form
     let key = format!("specialist direct {submission}");
     let derive = |kind: &str| Uuid::new_v5(&Uuid::NAMESPACE_OID, format!("{key} {kind}").as_bytes());
     let (person_id, case_id) = (PersonId(derive("person")), CaseId(derive("case")));
-    let meta = |kind: &str| {
-        let command_id = CommandId(derive(kind));
-        CommandMeta {
-            command_id,
-            causation_id: command_id.0,
-            correlation_id: case_id.0,
-            ..CommandMeta::new(caseworker(&service), Utc::now())
-        }
-    };
+    let now = Utc::now();
+    let meta = |kind: &str| CommandMeta::repeatable(CommandId(derive(kind)), case_id.0, caseworker(&service), now);
     match casetrack_people::person::register_sealed(desk.context(), person_id, &details, &meta("register")).await {
         Ok(_) | Err(CommandError::Rejected(casetrack_people::person::PersonRejection::AlreadyRegistered)) => {}
         Err(error) => return failure_page(&ApiError::from(error)),
