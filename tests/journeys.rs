@@ -310,7 +310,7 @@ async fn journey_in_one_process_on_the_embedded_backends() {
 async fn journey_across_separate_processes_on_nats_and_postgres() {
     let (_stream, env) = split_backends().await;
     let data = TempDir::new();
-    let people = Server::start("people", data.path(), &env).await;
+    let people = Server::start("access,people", data.path(), &env).await;
     let hub = Server::start("hub", data.path(), &env).await;
     let idva = Server::start("idva", data.path(), &env).await;
     let reporting = Server::start("reporting", data.path(), &env).await;
@@ -406,9 +406,107 @@ async fn police_feed_import_in_one_process_on_the_embedded_backends() {
 async fn police_feed_import_on_nats_and_postgres() {
     let (_stream, env) = split_backends().await;
     let data = TempDir::new();
-    let reporting = Server::start("reporting", data.path(), &env).await;
+    let reporting = Server::start("access,reporting", data.path(), &env).await;
     let topology =
         Topology { people: String::new(), hub: String::new(), idva: String::new(), reporting: reporting.base.clone() };
     police_feed_journey(&topology, data.path(), &env).await;
     reporting.stop();
+}
+
+/// `casetrack report` on the test's installation; its standard output.
+fn report(data: &std::path::Path, args: &[&str]) -> String {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_casetrack"))
+        .arg("report")
+        .args(args)
+        .arg("--data-dir")
+        .arg(data)
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    String::from_utf8(output.stdout).unwrap()
+}
+
+#[tokio::test]
+async fn the_report_command_prints_the_same_figures_as_the_api() {
+    let data = TempDir::new();
+    let server = Server::start("all", data.path(), &[]).await;
+    let base = server.base.clone();
+    let (status, person) = post(
+        format!("{base}/api/people"),
+        json!({"forename": "Rhys", "surname": "Report", "date_of_birth": "1988-08-08"}),
+    )
+    .await;
+    assert_eq!(status, 201);
+    let (status, referral) = post(
+        format!("{base}/api/hub/referrals"),
+        json!({"person_id": person["person_id"], "source": "police_feed", "domestic_abuse": false}),
+    )
+    .await;
+    assert_eq!(status, 201);
+    let today = day_offset(0);
+    let api = eventually(
+        format!("{base}/api/reporting/summary?from={today}&to={today}&wait_for={}", referral["position"]),
+        |s| !s["services"].as_array().unwrap().is_empty(),
+    )
+    .await;
+    let json_report: Value =
+        serde_json::from_str(&report(data.path(), &["--from", &today, "--to", &today, "--format", "json"])).unwrap();
+    assert_eq!(json_report["services"], api["services"], "the command and the API agree");
+    // A named period: this month.
+    let month: Value =
+        serde_json::from_str(&report(data.path(), &["--period", &today[..7], "--format", "json"])).unwrap();
+    assert_eq!(month["services"], api["services"]);
+    let refused = std::process::Command::new(env!("CARGO_BIN_EXE_casetrack"))
+        .args(["report", "--period", "FY2026-28", "--data-dir"])
+        .arg(data.path())
+        .output()
+        .unwrap();
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("a financial year runs from April"));
+    let csv = report(data.path(), &["--from", &today, "--to", &today, "--format", "csv", "--service", "hub"]);
+    let mut lines = csv.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let values: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let column = |name: &str| values[header.iter().position(|h| *h == name).unwrap()];
+    assert_eq!((column("service"), column("referrals_received")), ("hub", "1"));
+    let published = report(data.path(), &["--from", &today, "--to", &today, "--format", "csv", "--publish"]);
+    assert!(published.contains("<5") && !published.lines().nth(1).unwrap().split(',').any(|v| v == "1"), "{published}");
+    // The funder's workbook: a sheet per service, the counting rules on a notes sheet, small numbers suppressed.
+    let xlsx = data.path().join("return.xlsx");
+    report(
+        data.path(),
+        &["--from", &today, "--to", &today, "--format", "xlsx", "--publish", "--output", xlsx.to_str().unwrap()],
+    );
+    let mut book = zip::ZipArchive::new(std::fs::File::open(&xlsx).unwrap()).unwrap();
+    let mut part = |name: &str| {
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut book.by_name(name).unwrap(), &mut text).unwrap();
+        text
+    };
+    let sheets = part("xl/workbook.xml");
+    assert!(sheets.contains("name=\"hub\"") && sheets.contains("name=\"Notes\""), "{sheets}");
+    let strings = part("xl/sharedStrings.xml");
+    assert!(
+        strings.contains("referrals_received")
+            && strings.contains("&lt;5")
+            && strings.contains("Figures and their counting rules")
+    );
+    let table = report(data.path(), &["--from", &today, "--to", &today]);
+    assert!(table.contains("referrals_received") && table.contains("hub"), "{table}");
+    server.stop();
+
+    // Every read model rebuilt from the log: the figures come out byte for byte the same.
+    let json_args = ["--from", "2000-01-01", "--to", "2100-12-31", "--format", "json"];
+    let before = report(data.path(), &json_args);
+    let rebuilt = std::process::Command::new(env!("CARGO_BIN_EXE_casetrack"))
+        .arg("rebuild")
+        .arg("--data-dir")
+        .arg(data.path())
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap();
+    assert!(rebuilt.status.success(), "{}", String::from_utf8_lossy(&rebuilt.stderr));
+    assert!(String::from_utf8_lossy(&rebuilt.stdout).contains("rebuilt reporting.pathway"));
+    assert_eq!(report(data.path(), &json_args), before, "identical after a rebuild");
 }

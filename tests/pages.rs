@@ -18,12 +18,14 @@ use std::time::{Duration, Instant};
 
 use casetrack_platform::testkit::TempDir;
 use reqwest::redirect::Policy;
-use support::{Server, day_offset, split_backends};
+use support::{Server, Session, day_offset, session, split_backends};
 
-/// A browser without cookies or redirects: each answer is checked as it comes.
+/// A browser that follows no redirects, so each answer is checked as it comes. Signed in, it sends the session
+/// cookie and posts each form's CSRF field, as a browser posting the page's form would.
 struct Browser {
     client: reqwest::Client,
     base: String,
+    session: Option<Session>,
 }
 
 struct Page {
@@ -33,9 +35,22 @@ struct Page {
 }
 
 impl Browser {
+    /// A signed-out visitor (the public).
     fn new(base: &str) -> Self {
         let client = reqwest::Client::builder().redirect(Policy::none()).build().unwrap();
-        Self { client, base: base.to_owned() }
+        Self { client, base: base.to_owned(), session: None }
+    }
+
+    /// Someone signed in as `role` (`hub_officer`, `caseworker:idva`, ...).
+    async fn signed_in(base: &str, role: &str) -> Self {
+        Self { session: Some(session(base, role).await), ..Self::new(base) }
+    }
+
+    fn with_cookie(&self, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        match &self.session {
+            Some(session) => request.header("cookie", &session.cookie),
+            None => request,
+        }
     }
 
     async fn answer(response: reqwest::Response) -> Page {
@@ -45,11 +60,25 @@ impl Browser {
     }
 
     async fn get(&self, path: &str) -> Page {
-        Self::answer(self.client.get(format!("{}{path}", self.base)).send().await.unwrap()).await
+        let page =
+            Self::answer(self.with_cookie(self.client.get(format!("{}{path}", self.base))).send().await.unwrap()).await;
+        // Every form that posts carries the session's CSRF token.
+        let forms = page.body.matches("method=\"post\"").count();
+        if let Some(session) = &self.session {
+            let tokens = page.body.matches(&format!("name=\"csrf\" value=\"{}\"", session.csrf)).count();
+            let public = page.body.matches("action=\"/self-referral\"").count();
+            assert_eq!(tokens, forms - public, "a form of {path} lacks the CSRF field");
+        }
+        page
     }
 
     async fn post(&self, path: &str, fields: &[(&str, &str)]) -> Page {
-        Self::answer(self.client.post(format!("{}{path}", self.base)).form(fields).send().await.unwrap()).await
+        let mut fields = fields.to_vec();
+        if let Some(session) = &self.session {
+            fields.push(("csrf", &session.csrf));
+        }
+        let request = self.with_cookie(self.client.post(format!("{}{path}", self.base)).form(&fields));
+        Self::answer(request.send().await.unwrap()).await
     }
 
     /// Posts a form that must save: answered with a redirect, which is then followed.
@@ -60,10 +89,12 @@ impl Browser {
     }
 
     async fn upload(&self, csv: String) -> Page {
+        let csrf = self.session.as_ref().map(|s| s.csrf.clone()).unwrap_or_default();
         let form = reqwest::multipart::Form::new()
+            .text("csrf", csrf)
             .part("feed", reqwest::multipart::Part::text(csv).file_name("feed.csv").mime_str("text/csv").unwrap());
-        Self::answer(self.client.post(format!("{}/hub/intake/upload", self.base)).multipart(form).send().await.unwrap())
-            .await
+        let request = self.with_cookie(self.client.post(format!("{}/hub/intake/upload", self.base)).multipart(form));
+        Self::answer(request.send().await.unwrap()).await
     }
 
     /// Reloads `path` until `done` holds (reactors in other processes work asynchronously), for at most 20 s.
@@ -534,16 +565,21 @@ async fn a_hub_officer_works_referrals_through_the_pages_in_one_process() {
     let data = TempDir::new();
     let env = [("CASETRACK_SELF_REFERRALS_PER_HOUR", LIMIT.to_string())];
     let server = Server::start("all", data.path(), &env).await;
-    let browser = Browser::new(&server.base);
+    let browser = Browser::signed_in(&server.base, "hub_officer").await;
     hub_officer_day(&browser).await;
-    public_self_referral(&browser, LIMIT).await;
-    idva_caseworker_day(&browser).await;
-    // A case of one service is not found through another's pages.
-    let idva_case = browser.eventually("/services/idva?view=all", |b| b.contains("/services/idva/cases/")).await;
+    public_self_referral(&Browser::new(&server.base), LIMIT).await;
+    let idva = Browser::signed_in(&server.base, "caseworker:idva").await;
+    idva_caseworker_day(&idva).await;
+    // A case of one service is not found through another's pages, even by that other service's caseworker.
+    let idva_case = idva.eventually("/services/idva?view=all", |b| b.contains("/services/idva/cases/")).await;
     let start = idva_case.body.find("/services/idva/cases/").unwrap() + "/services/idva/cases/".len();
     let case = &idva_case.body[start..start + 36];
-    let other = browser.get(&format!("/services/isva/cases/{case}")).await;
+    let isva = Browser::signed_in(&server.base, "caseworker:isva").await;
+    let other = isva.get(&format!("/services/isva/cases/{case}")).await;
     assert_eq!(other.status, 404);
+    // The IDVA caseworker is refused the ISVA service's pages outright.
+    let refused = idva.get(&format!("/services/isva/cases/{case}")).await;
+    assert_eq!(refused.status, 403);
     for action in [
         "accept",
         "decline",
@@ -568,11 +604,11 @@ async fn a_hub_officer_works_referrals_through_the_pages_in_one_process() {
         "note",
         "close",
     ] {
-        let refused = browser.post(&format!("/services/isva/cases/{case}/{action}"), &[("reopen-reason", "x")]).await;
+        let refused = isva.post(&format!("/services/isva/cases/{case}/{action}"), &[("reopen-reason", "x")]).await;
         assert!(matches!(refused.status, 404 | 422), "{action} on another service's case: {}", refused.status);
         assert!(!refused.body.contains("Jo Direct"), "{action} shows nothing of another service's case");
     }
-    let unchanged = browser.get(&format!("/services/idva/cases/{case}")).await;
+    let unchanged = idva.get(&format!("/services/idva/cases/{case}")).await;
     assert!(text(&unchanged.body).contains("Closed: support completed") && !unchanged.body.contains("Re-opened"));
     // The self-referral reached the hub's queue.
     let queue = browser.eventually("/hub/queues/new-referrals?source=self_referral", |b| b.contains("<tbody>")).await;
@@ -589,13 +625,13 @@ async fn a_hub_officer_works_referrals_through_the_pages_across_processes() {
     let (_stream, mut env) = split_backends().await;
     env.push(("CASETRACK_SELF_REFERRALS_PER_HOUR", LIMIT.to_string()));
     let data = TempDir::new();
-    let people = Server::start("people", data.path(), &env).await;
+    let people = Server::start("access,people", data.path(), &env).await;
     let hub = Server::start("hub", data.path(), &env).await;
     let idva = Server::start("idva", data.path(), &env).await;
-    let browser = Browser::new(&hub.base);
+    let browser = Browser::signed_in(&hub.base, "hub_officer").await;
     hub_officer_day(&browser).await;
-    public_self_referral(&browser, LIMIT).await;
-    idva_caseworker_day(&Browser::new(&idva.base)).await;
+    public_self_referral(&Browser::new(&hub.base), LIMIT).await;
+    idva_caseworker_day(&Browser::signed_in(&idva.base, "caseworker:idva").await).await;
     for server in [people, hub, idva] {
         server.stop();
     }

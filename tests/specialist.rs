@@ -365,7 +365,7 @@ async fn specialist_services_in_one_process() {
 async fn specialist_services_as_separate_processes() {
     let (_stream, env) = split_backends().await;
     let data = TempDir::new();
-    let people = Server::start("people", data.path(), &env).await;
+    let people = Server::start("access,people", data.path(), &env).await;
     let hub = Server::start("hub", data.path(), &env).await;
     let idva = Server::start("idva", data.path(), &env).await;
     let others = Server::start("isva,rj,stalking,mental_health,reporting", data.path(), &env).await;

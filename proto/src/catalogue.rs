@@ -7,6 +7,7 @@ pub fn all() -> Vec<EventVersion> {
     all.extend(crate::people::PeopleEvent::versions());
     all.extend(crate::hub::HubEvent::versions());
     all.extend(crate::specialist::SpecialistEvent::versions());
+    all.extend(crate::audit::AuditEvent::versions());
     all
 }
 
@@ -19,6 +20,7 @@ pub fn decode_any(context: &str, event_type: &str, version: u16, data: serde_jso
         "people" => check::<crate::people::PeopleEvent>(event_type, version, data),
         "hub" => check::<crate::hub::HubEvent>(event_type, version, data),
         "specialist" => check::<crate::specialist::SpecialistEvent>(event_type, version, data),
+        "audit" => check::<crate::audit::AuditEvent>(event_type, version, data),
         other => Err(format!("unknown context {other}")),
     }
 }

@@ -10,7 +10,7 @@
 //!   and the [`contract!`] macro that writes it;
 //! - [`contact`]: value types of working a referral or case (channels, safety, time bands, consent, outcomes);
 //! - [`profile`]: a victim's characteristics as codes (age band, gender, ethnicity and census group, disability);
-//! - one module per context: [`people`], [`hub`], [`specialist`];
+//! - one module per context: [`people`], [`hub`], [`specialist`], and [`audit`] (the audit trail's own stream);
 //! - [`catalogue`]: every event version of every context, used to generate `proto/schemas/` and to check that
 //!   `proto/fixtures/` holds a recorded example of each.
 //!
@@ -18,6 +18,7 @@
 //! events are past tense, never change shape once released (a new shape is a new schema version with an upcaster),
 //! and carry personal data only inside a [`Sealed`] value encrypted with the person's key.
 
+pub mod audit;
 pub mod catalogue;
 pub mod contact;
 pub mod contract;

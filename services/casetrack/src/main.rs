@@ -3,6 +3,7 @@
 
 mod bench;
 mod import;
+mod report;
 
 use std::collections::BTreeSet;
 
@@ -26,7 +27,8 @@ struct Cli {
 enum Command {
     /// Serve the selected services (all of them by default) on one listener.
     Serve {
-        /// Services to run: all, or a comma-separated list of hub, people, idva, isva, stalking, rj, reporting.
+        /// Services to run: all, or a comma-separated list of access, hub, people, idva, isva, stalking, rj,
+        /// reporting (and any other service of the catalogue).
         #[arg(long, env = "CASETRACK_SERVICES", default_value = "all")]
         services: String,
         #[command(flatten)]
@@ -50,6 +52,8 @@ enum Command {
         #[command(subcommand)]
         command: ImportCommand,
     },
+    /// The pathway figures for a period: a table, JSON or CSV (see docs/metrics.md).
+    Report(report::ReportArgs),
     /// Benchmarks of the event log (see docs/performance.md).
     Bench(bench::BenchArgs),
 }
@@ -90,6 +94,42 @@ enum AdminCommand {
         #[command(flatten)]
         settings: Settings,
     },
+    /// Create an account. Without --password-stdin, a one-time password is printed, to be changed at first sign-in.
+    CreateUser {
+        /// Sign-in name, lower case (a.khan).
+        #[arg(long)]
+        username: String,
+        /// The person's name as colleagues know it.
+        #[arg(long)]
+        name: String,
+        /// hub_officer, hub_manager, caseworker, service_manager, commissioner, auditor or administrator.
+        #[arg(long)]
+        role: String,
+        /// The service of a caseworker or service manager (idva, isva, ...).
+        #[arg(long)]
+        service: Option<String>,
+        /// Read the password from standard input instead of generating a one-time password.
+        #[arg(long)]
+        password_stdin: bool,
+        #[command(flatten)]
+        settings: Settings,
+    },
+    /// Erase the people past the retention period (--retention-months), or with --dry-run only list them.
+    Retention {
+        /// List who is due, erase nobody.
+        #[arg(long)]
+        dry_run: bool,
+        /// Judge as of this day (YYYY-MM-DD) instead of now: what a later run will find.
+        #[arg(long)]
+        as_of: Option<chrono::NaiveDate>,
+        #[command(flatten)]
+        settings: Settings,
+    },
+    /// Print every route with the permission it needs, as JSON (what `tests/access.rs` walks).
+    Routes {
+        #[command(flatten)]
+        settings: Settings,
+    },
     /// Print the subject-access export of a person as JSON (everything the people service holds about them).
     ExportPerson {
         #[arg(long)]
@@ -102,6 +142,7 @@ enum AdminCommand {
 /// What `--services` asks for.
 #[derive(Debug, Default, PartialEq, Eq)]
 struct Selection {
+    access: bool,
     people: bool,
     hub: bool,
     reporting: bool,
@@ -115,11 +156,13 @@ fn select(list: &str, catalogue: &Catalogue) -> anyhow::Result<Selection> {
     for name in list.split(',').map(str::trim).filter(|n| !n.is_empty()) {
         match name {
             "all" => {
+                selection.access = true;
                 selection.people = true;
                 selection.hub = true;
                 selection.reporting = true;
                 selection.specialist.extend(specialist.iter().map(|s| s.to_string()));
             }
+            "access" => selection.access = true,
             "people" => selection.people = true,
             "hub" => selection.hub = true,
             "reporting" => selection.reporting = true,
@@ -127,7 +170,7 @@ fn select(list: &str, catalogue: &Catalogue) -> anyhow::Result<Selection> {
                 selection.specialist.insert(other.to_owned());
             }
             other => anyhow::bail!(
-                "unknown service {other:?}; choose from all, hub, people, {}, reporting",
+                "unknown service {other:?}; choose from all, access, hub, people, {}, reporting",
                 specialist.join(", ")
             ),
         }
@@ -136,8 +179,15 @@ fn select(list: &str, catalogue: &Catalogue) -> anyhow::Result<Selection> {
     Ok(selection)
 }
 
-fn services(ctx: &Context, selection: &Selection, settings: &Settings) -> Vec<Service> {
+fn services(ctx: &Context, selection: &Selection, settings: &Settings) -> anyhow::Result<Vec<Service>> {
     let mut services = Vec::new();
+    if selection.access {
+        let access = casetrack_access::AccessSettings {
+            retention_months: settings.retention_months,
+            oidc: casetrack_access::oidc::config_from(settings)?,
+        };
+        services.push(casetrack_access::service(ctx, access));
+    }
     if selection.people {
         services.push(casetrack_people::service(ctx));
     }
@@ -160,9 +210,9 @@ fn services(ctx: &Context, selection: &Selection, settings: &Settings) -> Vec<Se
         services.push(casetrack_specialist::service(ctx, &codes));
     }
     if selection.reporting {
-        services.push(casetrack_reporting::service(ctx));
+        services.push(casetrack_reporting::service_with(ctx, settings.suppression_threshold));
     }
-    services
+    Ok(services)
 }
 
 #[tokio::main]
@@ -173,6 +223,15 @@ async fn main() -> anyhow::Result<()> {
             casetrack_platform::telemetry::init_tracing(&settings.log_format);
             let ctx = Context::connect(&settings).await?;
             let selection = select(&list, &ctx.catalogue)?;
+            let initial = settings.initial_admin_password.as_ref().map(|secret| secret.expose());
+            if let Some(password) = casetrack_platform::accounts::bootstrap_administrator(&ctx.db, initial).await? {
+                // Printed once, to the operator starting Casetrack for the first time; never logged.
+                eprintln!(
+                    "First start: created the administrator account \"admin\" with the one-time password {password} \
+                     (it must be changed at first sign-in)."
+                );
+            }
+            let services = services(&ctx, &selection, &settings)?;
             let listener = tokio::net::TcpListener::bind(settings.listen)
                 .await
                 .with_context(|| format!("failed to listen on {}", settings.listen))?;
@@ -180,13 +239,12 @@ async fn main() -> anyhow::Result<()> {
             println!("listening on http://{}", listener.local_addr()?);
             let shutdown = CancellationToken::new();
             tokio::spawn(stop_on_signal(shutdown.clone()));
-            let services = services(&ctx, &selection, &settings);
             casetrack_platform::service::serve(ctx, listener, services, shutdown).await
         }
         Command::Rebuild { projection, settings } => {
             casetrack_platform::telemetry::init_tracing(&settings.log_format);
             let ctx = Context::connect(&settings).await?;
-            let services = services(&ctx, &select("all", &ctx.catalogue)?, &settings);
+            let services = services(&ctx, &select("all", &ctx.catalogue)?, &settings)?;
             casetrack_platform::service::migrate(&ctx, &services).await?;
             let projections: Vec<_> = services
                 .iter()
@@ -200,7 +258,8 @@ async fn main() -> anyhow::Result<()> {
             for projection in projections {
                 let name = projection.name();
                 let started = std::time::Instant::now();
-                let runner = ProjectionRunner::new(ctx.db.clone(), ctx.log.clone(), projection, &ctx.projections);
+                let log = ctx.log_of(projection.as_ref()).clone();
+                let runner = ProjectionRunner::new(ctx.db.clone(), log, projection, &ctx.projections);
                 let position = runner.rebuild().await.with_context(|| format!("failed to rebuild {name}"))?;
                 println!("rebuilt {name} to log position {position} in {:.1?}", started.elapsed());
             }
@@ -209,7 +268,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Admin { command: AdminCommand::Projections { settings } } => {
             casetrack_platform::telemetry::init_tracing(&settings.log_format);
             let ctx = Context::connect(&settings).await?;
-            let services = services(&ctx, &select("all", &ctx.catalogue)?, &settings);
+            let services = services(&ctx, &select("all", &ctx.catalogue)?, &settings)?;
             casetrack_platform::service::migrate(&ctx, &services).await?;
             let head = ctx.log.head().await?;
             println!("log head: {head}");
@@ -241,7 +300,17 @@ async fn main() -> anyhow::Result<()> {
                 casetrack_proto::Actor { user_id: None, role: casetrack_proto::Role::Administrator },
                 chrono::Utc::now(),
             );
-            match casetrack_people::person::erase_person(&ctx, person, reason, &meta).await {
+            let result = casetrack_people::person::erase_person(&ctx, person, reason, &meta).await;
+            let records = [("person_id".to_owned(), person.to_string())].into();
+            casetrack_platform::access::record_offline(
+                &ctx,
+                "casetrack admin erase-person",
+                records,
+                Some(person),
+                result.is_ok(),
+            )
+            .await?;
+            match result {
                 Ok(executed) => {
                     println!("erased person {person} at log position {}", executed.position.map_or(0, |p| p.0));
                     Ok(())
@@ -252,9 +321,97 @@ async fn main() -> anyhow::Result<()> {
                 Err(error) => Err(anyhow::anyhow!("erasure failed: {error}")),
             }
         }
+        Command::Admin {
+            command: AdminCommand::CreateUser { username, name, role, service, password_stdin, settings },
+        } => {
+            casetrack_platform::telemetry::init_tracing(&settings.log_format);
+            let ctx = Context::connect(&settings).await?;
+            let username = casetrack_proto::StaffName::parse(&username).map_err(anyhow::Error::msg)?;
+            let role =
+                casetrack_platform::accounts::parse_role(&role, service.as_deref()).map_err(anyhow::Error::msg)?;
+            let password = if password_stdin {
+                let mut line = String::new();
+                std::io::stdin().read_line(&mut line).context("failed to read the password from standard input")?;
+                Some(line.trim_end_matches(['\r', '\n']).to_owned())
+            } else {
+                None
+            };
+            let generated = password.is_none().then(casetrack_platform::accounts::one_time_password);
+            let new = casetrack_platform::accounts::NewAccount {
+                username,
+                display_name: name,
+                role,
+                must_change_password: generated.is_some(),
+                password: password.or_else(|| generated.clone()),
+            };
+            let result = casetrack_platform::accounts::create_account(&ctx.db, new).await;
+            let records = match &result {
+                Ok(account) => [("account_id".to_owned(), account.account_id.0.to_string())].into(),
+                Err(_) => Default::default(),
+            };
+            casetrack_platform::access::record_offline(
+                &ctx,
+                "casetrack admin create-user",
+                records,
+                None,
+                result.is_ok(),
+            )
+            .await?;
+            match result {
+                Ok(account) => {
+                    println!("created {} ({})", account.username.as_str(), account.account_id);
+                    if let Some(password) = generated {
+                        println!("one-time password: {password}");
+                    }
+                    Ok(())
+                }
+                Err(casetrack_platform::accounts::AccountFailure::Refused(refused)) => {
+                    anyhow::bail!("not created: {refused}")
+                }
+                Err(error) => Err(error.into()),
+            }
+        }
+        Command::Admin { command: AdminCommand::Retention { dry_run, as_of, settings } } => {
+            casetrack_platform::telemetry::init_tracing(&settings.log_format);
+            anyhow::ensure!(settings.retention_months > 0, "--retention-months is 0: retention is turned off");
+            let ctx = Context::connect(&settings).await?;
+            let services = services(&ctx, &select("all", &ctx.catalogue)?, &settings)?;
+            casetrack_platform::service::migrate(&ctx, &services).await?;
+            let now = as_of.map_or_else(chrono::Utc::now, |day| day.and_time(chrono::NaiveTime::MIN).and_utc());
+            let report = casetrack_access::retention::run(&ctx, settings.retention_months, now, dry_run).await?;
+            println!("{}", serde_json::to_string_pretty(&report)?);
+            Ok(())
+        }
+        Command::Admin { command: AdminCommand::Routes { settings } } => {
+            let ctx = Context::connect(&settings).await?;
+            let services = services(&ctx, &select("all", &ctx.catalogue)?, &settings)?;
+            let (_, common) =
+                casetrack_platform::http::common_routes(ctx.clone(), utoipa::openapi::OpenApiBuilder::new().build())
+                    .into_parts();
+            let routes: Vec<serde_json::Value> = services
+                .iter()
+                .flat_map(|service| service.rules.iter())
+                .chain(common.iter())
+                .map(|rule| {
+                    serde_json::json!({"path": rule.path, "permission": rule.permission.code(),
+                        "person_level": rule.person_level})
+                })
+                .collect();
+            println!("{}", serde_json::to_string_pretty(&routes)?);
+            Ok(())
+        }
         Command::Admin { command: AdminCommand::ExportPerson { person, settings } } => {
             casetrack_platform::telemetry::init_tracing(&settings.log_format);
             let ctx = Context::connect(&settings).await?;
+            let records = [("person_id".to_owned(), person.to_string())].into();
+            casetrack_platform::access::record_offline(
+                &ctx,
+                "casetrack admin export-person",
+                records,
+                Some(person),
+                true,
+            )
+            .await?;
             let export = casetrack_people::export::export(&ctx, person)
                 .await?
                 .ok_or_else(|| anyhow::anyhow!("there is no such person"))?;
@@ -262,6 +419,7 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Bench(args) => bench::run(args).await,
+        Command::Report(args) => report::run(args).await,
     }
 }
 

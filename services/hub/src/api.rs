@@ -1,10 +1,11 @@
 //! The hub's JSON API.
 
+use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
-use axum::{Json, Router};
 use casetrack_platform::Context;
+use casetrack_platform::access::{Routes, acting};
 use casetrack_platform::command::{Aggregate, CommandMeta, execute, load};
 use casetrack_platform::http::{ApiError, ErrorBody, wait_for};
 use casetrack_proto::contact::{AttemptOutcome, ConsentBasis, ContactChannel, OutcomeAnswer, SafeContact, TimeBand};
@@ -13,7 +14,7 @@ use casetrack_proto::hub::{
     ReportedToPolice, SessionMode, SupportSessionRecorded,
 };
 use casetrack_proto::profile::VictimProfile;
-use casetrack_proto::{Actor, PersonId, ReferralId, Role, ServiceCode, StaffName};
+use casetrack_proto::{Actor, PersonId, ReferralId, ServiceCode, StaffName};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
@@ -98,29 +99,31 @@ impl Hub {
     }
 }
 
-pub fn router(ctx: Context, settings: HubSettings) -> Router {
+pub fn router(ctx: Context, settings: HubSettings) -> Routes {
+    use casetrack_platform::access::Permission::HubWork;
     let public_limit = casetrack_platform::rate_limit::AddressLimit::per_hour(settings.self_referrals_per_hour);
     let hub = Hub { ctx, settings, public_limit };
-    Router::new()
-        .route("/api/hub/referrals", post(receive_referral))
-        .route("/api/hub/queues/{queue}", get(crate::queues::queue_route))
-        .route("/api/hub/referrals/{referral_id}", get(get_referral))
-        .route("/api/hub/referrals/{referral_id}/contact-attempts", post(record_attempt_route))
-        .route("/api/hub/referrals/{referral_id}/unable-to-contact", post(unable_to_contact_route))
-        .route("/api/hub/referrals/{referral_id}/return-to-referrer", post(return_to_referrer_route))
-        .route("/api/hub/referrals/{referral_id}/support/accept", post(accept_support_route))
-        .route("/api/hub/referrals/{referral_id}/support/decline", post(decline_support_route))
-        .route("/api/hub/referrals/{referral_id}/onward-referrals", post(refer_on_route))
-        .route("/api/hub/referrals/{referral_id}/closure", post(close_route))
-        .route("/api/hub/referrals/{referral_id}/reported-to-police", post(reported_to_police_route))
-        .route("/api/hub/referrals/{referral_id}/allocation", post(allocate_route))
-        .route("/api/hub/referrals/{referral_id}/safe-contact", post(safe_contact_route))
-        .route("/api/hub/referrals/{referral_id}/outreach", post(outreach_route))
-        .route("/api/hub/referrals/{referral_id}/consent", post(consent_route))
-        .route("/api/hub/referrals/{referral_id}/needs-assessments", post(needs_route))
-        .route("/api/hub/referrals/{referral_id}/support-sessions", post(session_route))
-        .with_state(hub.clone())
-        .merge(crate::pages::router(hub))
+    let at = |action: &str| format!("/api/hub/referrals/{{referral_id}}/{action}");
+    Routes::new()
+        .route("/api/hub/referrals", HubWork, post(receive_referral))
+        .person("/api/hub/queues/{queue}", HubWork, get(crate::queues::queue_route))
+        .person("/api/hub/referrals/{referral_id}", HubWork, get(get_referral))
+        .route(&at("contact-attempts"), HubWork, post(record_attempt_route))
+        .route(&at("unable-to-contact"), HubWork, post(unable_to_contact_route))
+        .route(&at("return-to-referrer"), HubWork, post(return_to_referrer_route))
+        .route(&at("support/accept"), HubWork, post(accept_support_route))
+        .route(&at("support/decline"), HubWork, post(decline_support_route))
+        .route(&at("onward-referrals"), HubWork, post(refer_on_route))
+        .route(&at("closure"), HubWork, post(close_route))
+        .route(&at("reported-to-police"), HubWork, post(reported_to_police_route))
+        .route(&at("allocation"), HubWork, post(allocate_route))
+        .route(&at("safe-contact"), HubWork, post(safe_contact_route))
+        .route(&at("outreach"), HubWork, post(outreach_route))
+        .route(&at("consent"), HubWork, post(consent_route))
+        .route(&at("needs-assessments"), HubWork, post(needs_route))
+        .route(&at("support-sessions"), HubWork, post(session_route))
+        .merge(crate::pages::routes())
+        .with_state(hub)
 }
 
 /// A crime reference as typed: trimmed, at most 64 characters.
@@ -133,11 +136,6 @@ fn crime_reference(text: &str) -> Result<String, ApiError> {
         ));
     }
     Ok(reference.to_owned())
-}
-
-pub(crate) fn actor() -> Actor {
-    // Until accounts arrive (issue 6), API callers act as a hub officer.
-    Actor { user_id: None, role: Role::HubOfficer }
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -184,7 +182,7 @@ pub async fn receive_referral(
     State(hub): State<Hub>,
     Json(request): Json<ReceiveReferralRequest>,
 ) -> Result<(StatusCode, Json<Written>), ApiError> {
-    Ok((StatusCode::CREATED, Json(hub.receive(ReferralId::new(), request, actor()).await?)))
+    Ok((StatusCode::CREATED, Json(hub.receive(ReferralId::new(), request, acting()).await?)))
 }
 
 impl Hub {
@@ -204,7 +202,7 @@ impl Hub {
         occurred_at: chrono::DateTime<chrono::Utc>,
         decide: impl Fn(&Referral) -> Result<Vec<HubEvent>, ReferralRejection>,
     ) -> Result<Written, ApiError> {
-        self.decide_by(actor(), referral_id, occurred_at, decide).await
+        self.decide_by(acting(), referral_id, occurred_at, decide).await
     }
 
     async fn decide_by(
@@ -363,7 +361,7 @@ impl Hub {
         if caution.is_some_and(|c| c.chars().count() > 500) {
             return Err(ApiError::rejected("caution_too_long", "A caution can be at most 500 characters."));
         }
-        let meta = CommandMeta::new(actor(), chrono::Utc::now());
+        let meta = CommandMeta::new(acting(), chrono::Utc::now());
         let sealed = match caution {
             None => None,
             Some(text) => {

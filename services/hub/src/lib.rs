@@ -23,6 +23,7 @@ pub mod referrals;
 
 use std::sync::Arc;
 
+use casetrack_platform::access::PersonLookup;
 use casetrack_platform::{Context, Service};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -34,8 +35,10 @@ pub fn service(ctx: &Context) -> Service {
 }
 
 pub fn service_with(ctx: &Context, settings: HubSettings) -> Service {
-    let mut service = Service::new("hub");
-    service.router = api::router(ctx.clone(), settings);
+    let mut service = Service::new("hub").with_routes(api::router(ctx.clone(), settings));
+    service
+        .person_lookups
+        .push(PersonLookup { param: "referral_id", sql: "SELECT person_id FROM hub_referrals WHERE referral_id = $1" });
     service.openapi = api::openapi();
     service.migrations = Some(&MIGRATIONS);
     service.projections.push(Arc::new(referrals::Referrals));

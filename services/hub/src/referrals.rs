@@ -222,10 +222,20 @@ impl Projection for Referrals {
                         }
                     }
                 }
-                if let Some(PeopleEvent::DuplicateDecided(e)) = decode::<PeopleEvent>(position, envelope)? {
-                    link(tx, e.person_id, e.other_person_id, e.decision).await?;
-                    refresh_repeat(tx, e.person_id).await?;
-                    refresh_repeat(tx, e.other_person_id).await?;
+                match decode::<PeopleEvent>(position, envelope)? {
+                    Some(PeopleEvent::DuplicateDecided(e)) => {
+                        link(tx, e.person_id, e.other_person_id, e.decision).await?;
+                        refresh_repeat(tx, e.person_id).await?;
+                        refresh_repeat(tx, e.other_person_id).await?;
+                    }
+                    // Erasure: the one identifying value this read model holds in clear goes.
+                    Some(PeopleEvent::PersonErased(e)) => {
+                        sqlx::query("UPDATE hub_referrals SET crime_reference = NULL WHERE person_id = $1")
+                            .bind(e.person_id.to_string())
+                            .execute(&mut *tx)
+                            .await?;
+                    }
+                    _ => {}
                 }
                 // The closed loop: the specialist service's case, and every change that matters to the referrer,
                 // shows on the hub's referral.

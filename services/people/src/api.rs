@@ -1,16 +1,17 @@
 //! The people JSON API.
 
+use axum::Json;
 use axum::extract::State;
 use axum::extract::{Path, Query};
 use axum::http::StatusCode;
 use axum::routing::post;
-use axum::{Json, Router};
 use casetrack_platform::Context;
+use casetrack_platform::access::{Routes, acting};
 use casetrack_platform::command::CommandMeta;
 use casetrack_platform::http::wait_for;
 use casetrack_platform::http::{ApiError, ErrorBody};
+use casetrack_proto::PersonId;
 use casetrack_proto::people::DuplicateDecision;
-use casetrack_proto::{Actor, PersonId, Role};
 use serde::{Deserialize, Serialize};
 use utoipa::IntoParams;
 use utoipa::{OpenApi, ToSchema};
@@ -28,13 +29,12 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     PeopleApi::openapi()
 }
 
-pub fn router(ctx: Context) -> Router {
-    // Erasure and the subject-access export are `casetrack admin` commands until accounts and permissions exist
-    // (issue 6): over HTTP, without them, anyone could read or destroy a victim's details.
-    Router::new()
-        .route("/api/people", post(register_person))
-        .route("/api/people/{person_id}/candidates", axum::routing::get(candidates_route))
-        .route("/api/people/{person_id}/candidates/{other_person_id}/decision", post(decide_route))
+pub fn router(ctx: Context) -> Routes {
+    use casetrack_platform::access::Permission::HubWork;
+    Routes::new()
+        .route("/api/people", HubWork, post(register_person))
+        .person("/api/people/{person_id}/candidates", HubWork, axum::routing::get(candidates_route))
+        .route("/api/people/{person_id}/candidates/{other_person_id}/decision", HubWork, post(decide_route))
         .with_state(ctx)
 }
 
@@ -71,7 +71,7 @@ pub async fn register_person(
     })?;
     let person_id = PersonId::new();
     // Until accounts arrive (issue 6), API callers act as a hub officer.
-    let meta = CommandMeta::new(Actor { user_id: None, role: Role::HubOfficer }, now);
+    let meta = CommandMeta::new(acting(), now);
     let executed = crate::person::register_sealed(&ctx, person_id, &details, &meta).await?;
     let position = executed.position.map(|p| p.0).unwrap_or(0);
     Ok((StatusCode::CREATED, Json(PersonRegisteredResponse { person_id, position })))
@@ -120,7 +120,7 @@ pub async fn decide_route(
     Path((person_id, other)): Path<(PersonId, PersonId)>,
     Json(request): Json<DecisionRequest>,
 ) -> Result<Json<Decided>, ApiError> {
-    let meta = CommandMeta::new(Actor { user_id: None, role: Role::HubOfficer }, chrono::Utc::now());
+    let meta = CommandMeta::new(acting(), chrono::Utc::now());
     let executed = crate::records::decide(&ctx, person_id, other, request.decision, &meta).await?;
     Ok(Json(Decided { position: executed.position.map_or(0, |p| p.0) }))
 }

@@ -14,6 +14,7 @@ pub mod records;
 
 use std::sync::Arc;
 
+use casetrack_platform::access::PersonLookup;
 use casetrack_platform::{Context, Service};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -21,8 +22,10 @@ use tokio_util::sync::CancellationToken;
 static MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
 pub fn service(ctx: &Context) -> Service {
-    let mut service = Service::new("people");
-    service.router = api::router(ctx.clone());
+    let mut service = Service::new("people").with_routes(api::router(ctx.clone()));
+    service
+        .person_lookups
+        .push(PersonLookup { param: "person_id", sql: "SELECT person_id FROM people WHERE person_id = $1" });
     service.openapi = api::openapi();
     service.migrations = Some(&MIGRATIONS);
     service.projections.push(Arc::new(directory::Directory));

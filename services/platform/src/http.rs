@@ -10,6 +10,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde::Serialize;
 
+use crate::access::Routes;
 use crate::log::Position;
 use crate::service::Context;
 
@@ -110,25 +111,53 @@ pub fn base_openapi() -> utoipa::openapi::OpenApi {
     doc
 }
 
-/// Adds `/healthz`, `/readyz`, `/metrics`, `/api/openapi.json` and the page assets, with request metrics and
-/// security headers on every route.
-pub fn with_common_routes(app: Router, ctx: Context, openapi: utoipa::openapi::OpenApi) -> Router {
+/// The largest request body: an upload of the police feed (about 250,000 rows). Every other body is held to [`BODY_LIMIT`].
+pub const UPLOAD_LIMIT: usize = 64 * 1024 * 1024;
+/// The largest request body of anything but an upload.
+pub const BODY_LIMIT: usize = 2 * 1024 * 1024;
+
+/// The routes every process serves: `/healthz`, `/readyz`, `/metrics`, `/api/openapi.json`, the page assets and
+/// the break-glass form.
+pub fn common_routes(ctx: Context, openapi: utoipa::openapi::OpenApi) -> Routes {
+    use crate::access::Permission::{Casework, Public};
     let openapi = std::sync::Arc::new(openapi);
-    let common = Router::new()
-        .route("/healthz", get(|| async { "ok" }))
-        .route("/readyz", get(readyz))
-        .route("/metrics", get(metrics_route))
-        .route("/api/openapi.json", get(move || async move { Json(openapi.as_ref().clone()) }))
-        .route("/assets/casetrack.css", get(|| async { asset("text/css", include_str!("../assets/casetrack.css")) }))
+    Routes::new()
+        .route("/healthz", Public, get(|| async { "ok" }))
+        .route("/readyz", Public, get(readyz))
+        .route("/metrics", Public, get(metrics_route))
+        .route("/api/openapi.json", Public, get(move || async move { Json(openapi.as_ref().clone()) }))
+        .route(
+            "/assets/casetrack.css",
+            Public,
+            get(|| async { asset("text/css", include_str!("../assets/casetrack.css")) }),
+        )
         .route(
             "/assets/quick-exit.js",
+            Public,
             get(|| async { asset("text/javascript", include_str!("../assets/quick-exit.js")) }),
         )
-        .with_state(ctx);
+        .route("/break-glass", Casework, axum::routing::post(crate::access::break_glass))
+        .with_state(ctx)
+}
+
+/// Adds the common routes to `app`, then the guard (permissions, sessions, CSRF, audit) over every route declared
+/// in `rules`, request metrics, security headers and body limits.
+pub fn with_common_routes(
+    app: Router,
+    rules: Vec<crate::access::RouteRule>,
+    lookups: Vec<crate::access::PersonLookup>,
+    ctx: Context,
+    openapi: utoipa::openapi::OpenApi,
+) -> Router {
+    let (common, common_rules) = common_routes(ctx.clone(), openapi).into_parts();
+    let rules = rules.into_iter().chain(common_rules).collect();
+    let policy = ctx.sessions;
+    let guard = std::sync::Arc::new(crate::access::Guard::new(ctx, rules, lookups, policy));
     app.merge(common)
+        .layer(axum::middleware::from_fn_with_state(guard, crate::access::guard))
         .layer(axum::middleware::from_fn(security_headers))
         .layer(axum::middleware::from_fn(record_request))
-        .layer(axum::extract::DefaultBodyLimit::max(2 * 1024 * 1024))
+        .layer(axum::extract::DefaultBodyLimit::max(BODY_LIMIT))
 }
 
 #[derive(Serialize)]
@@ -172,6 +201,7 @@ async fn readyz(State(ctx): State<Context>) -> Response {
         Err(error) => Check { ok: false, error: Some(error.to_string()), head: None },
     };
     let head = head.ok();
+    let audit_head = ctx.audit.head().await.ok();
     let projections: Vec<_> = ctx
         .projections
         .all()
@@ -179,7 +209,8 @@ async fn readyz(State(ctx): State<Context>) -> Response {
         .map(|status| ProjectionReadiness {
             name: status.name(),
             position: status.position().0,
-            lag: head.map(|head| head.0.saturating_sub(status.position().0)),
+            lag: if crate::projection::reads_audit(status.name()) { audit_head } else { head }
+                .map(|head| head.0.saturating_sub(status.position().0)),
             failure: status.failure(),
             retrying: status.retrying(),
         })
@@ -190,9 +221,10 @@ async fn readyz(State(ctx): State<Context>) -> Response {
 }
 
 async fn metrics_route(State(ctx): State<Context>) -> Response {
-    if let Ok(head) = ctx.log.head().await {
+    if let (Ok(head), Ok(audit_head)) = (ctx.log.head().await, ctx.audit.head().await) {
         metrics::gauge!("casetrack_log_head_position").set(head.0 as f64);
         for status in ctx.projections.all() {
+            let head = if crate::projection::reads_audit(status.name()) { audit_head } else { head };
             let lag = head.0.saturating_sub(status.position().0);
             metrics::gauge!("casetrack_projection_lag_commits", "projection" => status.name()).set(lag as f64);
         }
@@ -212,8 +244,12 @@ fn asset(content_type: &'static str, body: &'static str) -> Response {
 /// No inline script or style, no framing, no referrer leaving the site, no content sniffing.
 async fn security_headers(request: Request, next: Next) -> Response {
     use axum::http::HeaderValue;
+    let tls = crate::access::served_over_tls(request.headers());
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
+    if tls {
+        headers.insert("strict-transport-security", HeaderValue::from_static("max-age=63072000; includeSubDomains"));
+    }
     headers.insert(
         "content-security-policy",
         HeaderValue::from_static(

@@ -1,5 +1,7 @@
 //! Casetrack's platform: what every service stands on.
 //!
+//! - [`access`]: permissions of routes, the signed-in principal, the guard (sessions, CSRF, audit trail);
+//! - [`accounts`]: accounts with argon2id passwords, server-side sessions, sign-in limits, break-glass grants;
 //! - [`log`]: the event log, one interface ([`log::EventLog`]) over NATS JetStream and an embedded SQLite file;
 //! - [`db`]: the read-model database (PostgreSQL or SQLite through sqlx) and migrations;
 //! - [`projection`]: the projection runner (rows and checkpoint in one transaction, batches, rebuild) and
@@ -18,6 +20,8 @@
 //! - [`service`]: what a service crate hands to `serve` and the shared [`service::Context`];
 //! - [`testkit`]: fresh databases and streams for tests against the real servers.
 
+pub mod access;
+pub mod accounts;
 pub mod catalogue;
 pub mod clock;
 pub mod codes;

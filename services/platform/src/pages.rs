@@ -16,26 +16,62 @@ use crate::http::ApiError;
 pub const QUICK_EXIT_URL: &str = "https://www.bbc.co.uk/weather";
 
 /// The staff sections in the header navigation.
-pub const STAFF_NAV: &[(&str, &str)] = &[
-    ("Work queues", "/hub"),
-    ("Log an inbound call", "/hub/intake/call"),
-    ("Upload police feed", "/hub/intake/upload"),
-    ("Specialist services", "/services"),
-];
+/// The menu of a role: where its work is.
+pub fn staff_nav(role: &casetrack_proto::Role) -> Vec<(String, String)> {
+    use casetrack_proto::Role;
+    let link = |label: &str, href: String| (label.to_owned(), href);
+    let mut nav = Vec::new();
+    match role {
+        Role::HubOfficer | Role::HubManager => {
+            nav.push(link("Work queues", "/hub".into()));
+            nav.push(link("Log an inbound call", "/hub/intake/call".into()));
+            nav.push(link("Upload police feed", "/hub/intake/upload".into()));
+            nav.push(link("Specialist services", "/services".into()));
+            if *role == Role::HubManager {
+                nav.push(link("Break-glass", "/hub/break-glass".into()));
+                nav.push(link("Figures", "/figures".into()));
+            }
+        }
+        Role::Caseworker(service) | Role::ServiceManager(service) => {
+            nav.push(link("Caseload", format!("/services/{service}")));
+            if matches!(role, Role::ServiceManager(_)) {
+                nav.push(link("Break-glass", format!("/services/{service}/break-glass")));
+                nav.push(link("Figures", "/figures".into()));
+            }
+        }
+        Role::Commissioner => nav.push(link("Figures", "/figures".into())),
+        Role::Auditor => nav.push(link("Audit trail", "/audit".into())),
+        Role::Administrator => nav.push(link("Accounts", "/admin/accounts".into())),
+        Role::Public | Role::System => {}
+    }
+    nav
+}
 
-/// A page for staff: header with navigation, main content, footer.
+/// A page for staff: header with the signed-in user's menu, main content, footer.
 pub fn staff_page(title: &str, body: Markup) -> Markup {
+    let principal = crate::access::current();
     document(
         title,
         html! {
             header.app-header {
                 div.app-width {
-                    a.app-header__name href="/hub" { "Casetrack" }
+                    a.app-header__name href="/" { "Casetrack" }
                     span.app-header__service { "Victim and Witness Hub" }
-                    nav aria-label="Menu" {
-                        ul.app-nav {
-                            @for (label, href) in STAFF_NAV {
-                                li { a href=(href) { (label) } }
+                    @if let Some(principal) = &principal {
+                        nav aria-label="Menu" {
+                            ul.app-nav {
+                                @for (label, href) in staff_nav(&principal.account.role) {
+                                    li { a href=(href) { (label) } }
+                                }
+                                li { a href=(crate::access::PASSWORD_PATH) { "Password" } }
+                                li {
+                                    form.app-nav__form method="post" action="/sign-out" {
+                                        (crate::access::csrf_field())
+                                        button.app-nav__button type="submit" {
+                                            "Sign out " (principal.account.display_name)
+                                        }
+                                    }
+                                }
                             }
                         }
                     }
@@ -215,13 +251,29 @@ pub fn warning(text: Markup) -> Markup {
 
 /// A text input with its label, hint and error.
 pub fn text_input(id: &str, label: &str, hint: Option<&str>, value: &str, errors: &FormErrors) -> Markup {
+    input(id, label, hint, ("text", "off"), value, errors)
+}
+
+/// A password input (`autocomplete` current-password or new-password, so password managers help).
+pub fn password_input(id: &str, label: &str, hint: Option<&str>, autocomplete: &str, errors: &FormErrors) -> Markup {
+    input(id, label, hint, ("password", autocomplete), "", errors)
+}
+
+fn input(
+    id: &str,
+    label: &str,
+    hint: Option<&str>,
+    (kind, autocomplete): (&str, &str),
+    value: &str,
+    errors: &FormErrors,
+) -> Markup {
     let error = errors.message(id).is_some();
     html! {
         div.app-form-group.app-form-group--error[error] {
             label.app-label for=(id) { (label) }
             @if let Some(hint) = hint { div.app-hint #{ (id) "-hint" } { (hint) } }
             (errors.inline(id))
-            input.app-input.app-input--error[error] #(id) name=(id) type="text" value=(value) autocomplete="off"
+            input.app-input.app-input--error[error] #(id) name=(id) type=(kind) value=(value) autocomplete=(autocomplete)
                 aria-describedby=[hint.map(|_| format!("{id}-hint"))];
         }
     }
@@ -421,6 +473,7 @@ pub fn safe_contact_form(
             details open[errors.message("safe-times").is_some()] {
                 summary { "Change safe-contact rules (as the victim told you)" }
                 form method="post" action=(action) novalidate {
+                    (crate::access::csrf_field())
                     @for channel in ContactChannel::ALL {
                         div.app-inline-radios {
                             (radios(&format!("safe-{}", channel.code()), &sentence(channel.label()),
@@ -460,4 +513,45 @@ pub fn read_safe_contact(
         }
     }
     Ok((rules, safe_times))
+}
+
+/// The manager's list of break-glass grants on an area's records (`hub`, or a service code): who opened which
+/// record outside their role, why, and until when.
+pub async fn break_glass_page(db: &crate::db::ReadDb, area: &str, title: &str) -> Response {
+    let grants = match crate::accounts::grants_for(db, area).await {
+        Ok(grants) => grants,
+        Err(error) => return failure_page(&ApiError::unavailable(error)),
+    };
+    let at = |seconds: i64| DateTime::from_timestamp(seconds, 0).map(local_time).unwrap_or_default();
+    let link = |record: &str| {
+        if area == "hub" { format!("/hub/referrals/{record}") } else { format!("/services/{area}/cases/{record}") }
+    };
+    respond(
+        StatusCode::OK,
+        staff_page(
+            title,
+            html! {
+                h1.app-heading-l { (title) }
+                p.app-body { "Each opening was given a reason. Every page opened under it is in the audit trail." }
+                @if grants.is_empty() {
+                    p.app-body { "No record has been opened outside a role." }
+                } @else {
+                    table.app-table {
+                        thead { tr { th { "Who" } th { "Record" } th { "Reason" } th { "Opened" } th { "Until" } } }
+                        tbody {
+                            @for grant in &grants {
+                                tr {
+                                    td { (grant.username) }
+                                    td { a.app-link href=(link(&grant.record_id)) { (grant.record_id) } }
+                                    td { (grant.reason) }
+                                    td { (at(grant.granted_at)) }
+                                    td { (at(grant.expires_at)) }
+                                }
+                            }
+                        }
+                    }
+                }
+            },
+        ),
+    )
 }

@@ -42,9 +42,28 @@ pub enum ProjectionError {
 
 /// A read model fed by the log. Implementations must be deterministic and free of side effects (rebuild
 /// replays them), and write only through the transaction they are given.
+/// The log a projection reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// The case history: every context's events.
+    Events,
+    /// The audit trail's own stream.
+    Audit,
+}
+
+/// Projections of the audit trail are named `audit.*` (checked when their runner starts), so that their lag is
+/// measured against the audit stream's head.
+pub fn reads_audit(name: &str) -> bool {
+    name.starts_with("audit.")
+}
+
 pub trait Projection: Send + Sync + 'static {
     /// Unique, stable name: the checkpoint's key and the `--projection` argument of `casetrack rebuild`.
     fn name(&self) -> &'static str;
+    /// Which log it reads: the case history (the default) or the audit trail.
+    fn source(&self) -> Source {
+        Source::Events
+    }
     /// The tables this projection owns; a rebuild empties them.
     fn tables(&self) -> &'static [&'static str];
     /// Empties this projection's rows before a rebuild. By default, every row of [`Projection::tables`].
@@ -226,6 +245,11 @@ pub struct ProjectionRunner {
 
 impl ProjectionRunner {
     pub fn new(db: ReadDb, log: EventLog, projection: Arc<dyn Projection>, registry: &Registry) -> Self {
+        assert_eq!(
+            projection.source() == Source::Audit,
+            reads_audit(projection.name()),
+            "projections of the audit trail, and only they, are named audit.*"
+        );
         let status = registry.status(projection.name());
         Self { db, log, projection, status }
     }

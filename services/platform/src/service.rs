@@ -9,6 +9,8 @@ use sqlx::migrate::Migrator;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
+use crate::access::{PersonLookup, RouteRule, Routes};
+use crate::accounts::SessionPolicy;
 use crate::catalogue::Catalogue;
 use crate::config::Settings;
 use crate::db::ReadDb;
@@ -23,11 +25,15 @@ use crate::vault::{MasterKey, Vault};
 #[derive(Clone)]
 pub struct Context {
     pub log: EventLog,
+    /// The audit trail's own log stream (the same log in tests that build a context by hand).
+    pub audit: EventLog,
     pub db: ReadDb,
     pub vault: Vault,
     pub projections: Registry,
     /// The specialist services defined in configuration.
     pub catalogue: Arc<Catalogue>,
+    /// How long sessions live.
+    pub sessions: SessionPolicy,
 }
 
 impl std::fmt::Debug for Context {
@@ -43,15 +49,19 @@ impl Context {
             std::fs::create_dir_all(&settings.data_dir)
                 .with_context(|| format!("failed to create the data folder {}", settings.data_dir.display()))?;
         }
-        let log = match &settings.nats_url {
+        let (log, audit) = match &settings.nats_url {
             Some(url) => {
                 let mut config = JetStreamConfig::new(url.clone());
                 config.stream = settings.nats_stream.clone();
                 config.subject_prefix = settings.nats_subject_prefix.clone();
                 config.replicas = settings.nats_replicas;
-                EventLog::new(JetStreamLog::connect(config).await?)
+                let audit = EventLog::new(JetStreamLog::connect(config.audit()).await?);
+                (EventLog::new(JetStreamLog::connect(config).await?), audit)
             }
-            None => EventLog::new(SqliteLog::open(&settings.data_dir.join("events.db")).await?),
+            None => (
+                EventLog::new(SqliteLog::open(&settings.data_dir.join("events.db")).await?),
+                EventLog::new(SqliteLog::open(&settings.data_dir.join("audit.db")).await?),
+            ),
         };
         let db = ReadDb::connect(&settings.read_model_url()).await?;
         let master = match &settings.master_key {
@@ -62,12 +72,40 @@ impl Context {
             Some(path) => Catalogue::load(path)?,
             None => Catalogue::shipped(),
         };
-        Ok(Self::new(log, db, master).with_catalogue(catalogue))
+        let mut ctx = Self::new(log, db, master).with_catalogue(catalogue).with_audit(audit);
+        ctx.sessions = SessionPolicy {
+            idle: std::time::Duration::from_secs(u64::from(settings.session_idle_minutes) * 60),
+            absolute: std::time::Duration::from_secs(u64::from(settings.session_hours) * 3600),
+        };
+        Ok(ctx)
     }
 
     pub fn new(log: EventLog, db: ReadDb, master: MasterKey) -> Self {
         let vault = Vault::new(db.clone(), master);
-        Self { log, db, vault, projections: Registry::default(), catalogue: Arc::new(Catalogue::shipped()) }
+        let audit = log.clone();
+        Self {
+            log,
+            audit,
+            db,
+            vault,
+            projections: Registry::default(),
+            catalogue: Arc::new(Catalogue::shipped()),
+            sessions: SessionPolicy::default(),
+        }
+    }
+
+    /// The log `projection` reads.
+    pub fn log_of(&self, projection: &dyn Projection) -> &EventLog {
+        match projection.source() {
+            crate::projection::Source::Events => &self.log,
+            crate::projection::Source::Audit => &self.audit,
+        }
+    }
+
+    /// Keeps the audit trail in `audit`, apart from the case history.
+    pub fn with_audit(mut self, audit: EventLog) -> Self {
+        self.audit = audit;
+        self
     }
 
     pub fn with_catalogue(mut self, catalogue: Catalogue) -> Self {
@@ -80,22 +118,42 @@ impl Context {
 pub struct Service {
     pub name: &'static str,
     pub router: Router,
+    /// Every route of `router` with the permission it needs (set together by [`Service::with_routes`]).
+    pub rules: Vec<RouteRule>,
+    /// How the audit trail finds the person behind this service's record ids.
+    pub person_lookups: Vec<PersonLookup>,
     pub openapi: utoipa::openapi::OpenApi,
     pub migrations: Option<&'static Migrator>,
     pub projections: Vec<Arc<dyn Projection>>,
     pub reactors: Vec<Arc<dyn Reactor>>,
+    /// Scheduled jobs, started with the service and stopped with it.
+    pub jobs: Vec<Job>,
 }
+
+/// A job that runs beside the service until its token is cancelled.
+pub type Job = Box<dyn FnOnce(CancellationToken) -> futures::future::BoxFuture<'static, ()> + Send>;
 
 impl Service {
     pub fn new(name: &'static str) -> Self {
         Self {
             name,
             router: Router::new(),
+            rules: Vec::new(),
+            person_lookups: Vec::new(),
             openapi: utoipa::openapi::OpenApiBuilder::new().build(),
             migrations: None,
             projections: Vec::new(),
             reactors: Vec::new(),
+            jobs: Vec::new(),
         }
+    }
+
+    /// Sets the service's routes and their permissions.
+    pub fn with_routes(mut self, routes: Routes) -> Self {
+        let (router, rules) = routes.into_parts();
+        self.router = router;
+        self.rules = rules;
+        self
     }
 }
 
@@ -123,21 +181,30 @@ pub async fn serve(
     let runners = CancellationToken::new();
     let mut tasks = tokio::task::JoinSet::new();
     let mut app = Router::new();
+    let mut rules = Vec::new();
+    let mut lookups = Vec::new();
     let mut openapi = crate::http::base_openapi();
     let names: Vec<&str> = services.iter().map(|s| s.name).collect();
     for service in services {
         for projection in service.projections {
-            let runner = ProjectionRunner::new(ctx.db.clone(), ctx.log.clone(), projection, &ctx.projections);
+            let log = ctx.log_of(projection.as_ref()).clone();
+            let runner = ProjectionRunner::new(ctx.db.clone(), log, projection, &ctx.projections);
             tasks.spawn(runner.run(runners.clone()));
         }
         for reactor in service.reactors {
             let runner = ReactorRunner::new(ctx.db.clone(), ctx.log.clone(), reactor, &ctx.projections);
             tasks.spawn(runner.run(runners.clone()));
         }
+        for job in service.jobs {
+            tasks.spawn(job(runners.clone()));
+        }
         openapi.merge(service.openapi);
         app = app.merge(service.router);
+        rules.extend(service.rules);
+        lookups.extend(service.person_lookups);
     }
-    let app = crate::http::with_common_routes(app, ctx.clone(), openapi);
+    let app = crate::http::with_common_routes(app, rules, lookups, ctx.clone(), openapi);
+    tasks.spawn(sweep_sessions(ctx.clone(), runners.clone()));
     let address = listener.local_addr()?;
     tracing::info!(%address, services = ?names, log = ctx.log.kind(), database = ?ctx.db.backend(), "serving");
     // Peer addresses reach the handlers (rate limits on public forms), never the logs.
@@ -147,4 +214,17 @@ pub async fn serve(
     while tasks.join_next().await.is_some() {}
     tracing::info!("stopped");
     result.context("the HTTP server failed")
+}
+
+/// Deletes expired sessions and old sign-in failures every ten minutes.
+async fn sweep_sessions(ctx: Context, stop: CancellationToken) {
+    loop {
+        if let Err(error) = crate::accounts::sweep(&ctx.db, ctx.sessions).await {
+            tracing::warn!(error = %error, "session housekeeping failed; it runs again in ten minutes");
+        }
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            _ = tokio::time::sleep(std::time::Duration::from_secs(600)) => {}
+        }
+    }
 }

@@ -60,7 +60,9 @@ impl Drop for TestStream {
             let Ok(runtime) = tokio::runtime::Builder::new_current_thread().enable_all().build() else { return };
             runtime.block_on(async move {
                 if let Ok(client) = async_nats::connect(&config.url).await {
-                    delete_test_stream(&async_nats::jetstream::new(client), &config.stream).await;
+                    let js = async_nats::jetstream::new(client);
+                    delete_test_stream(&js, &config.audit().stream).await;
+                    delete_test_stream(&js, &config.stream).await;
                 }
             });
         });
@@ -112,7 +114,12 @@ async fn sweep_abandoned_streams(url: &str) {
         if !(name.starts_with("TEST_") || name.starts_with("BENCH_")) {
             continue;
         }
-        let made = name.rsplit('_').next().and_then(|id| Uuid::parse_str(id).ok()).and_then(|id| id.get_timestamp());
+        let made = name
+            .trim_end_matches("_AUDIT")
+            .rsplit('_')
+            .next()
+            .and_then(|id| Uuid::parse_str(id).ok())
+            .and_then(|id| id.get_timestamp());
         if made.is_some_and(|ts| ts.to_unix().0 < hour_ago) {
             delete_test_stream(&js, &name).await;
         }

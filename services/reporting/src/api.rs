@@ -2,10 +2,11 @@
 
 use std::collections::BTreeMap;
 
+use axum::Json;
 use axum::extract::{Query, State};
 use axum::routing::get;
-use axum::{Json, Router};
 use casetrack_platform::Context;
+use casetrack_platform::access::{Permission, Routes};
 use casetrack_platform::http::{ApiError, ErrorBody, wait_for};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
@@ -22,8 +23,14 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     ReportingApi::openapi()
 }
 
-pub fn router(ctx: Context) -> Router {
-    Router::new().route("/api/reporting/summary", get(summary)).with_state(ctx)
+pub fn router(ctx: Context, threshold: u64) -> Routes {
+    let pages = Routes::new()
+        .route("/figures", Permission::Figures, get(crate::pages::figures_page))
+        .with_state(crate::pages::FiguresState { ctx: ctx.clone(), threshold });
+    Routes::new()
+        .route("/api/reporting/summary", Permission::Figures, get(summary))
+        .with_state((ctx, threshold))
+        .merge(pages)
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -66,25 +73,53 @@ pub struct ServiceFigures {
     pub other: BTreeMap<String, i64>,
 }
 
-fn parse_day(value: &str, field: &str) -> Result<NaiveDate, ApiError> {
+pub(crate) fn parse_day(value: &str, field: &str) -> Result<NaiveDate, ApiError> {
     NaiveDate::parse_from_str(value, "%Y-%m-%d").map_err(|_| {
         ApiError::rejected("date_invalid", format!("Enter {field} as YYYY-MM-DD, for example 2026-04-01."))
     })
 }
 
-/// Pathway figures per service for a period. Every figure's counting rule is in docs/metrics.md.
+/// Pathway figures per service for a period. Every figure's counting rule is in docs/metrics.md. For a
+/// commissioner, counts from 1 to 4 (the threshold in force minus one) are the string "<5".
 #[utoipa::path(get, path = "/api/reporting/summary", params(SummaryParams),
     responses((status = 200, body = Summary), (status = 422, body = ErrorBody), (status = 503, body = ErrorBody)))]
 pub async fn summary(
-    State(ctx): State<Context>,
+    State((ctx, threshold)): State<(Context, u64)>,
     Query(params): Query<SummaryParams>,
-) -> Result<Json<Summary>, ApiError> {
+) -> Result<Json<serde_json::Value>, ApiError> {
     let from = parse_day(&params.from, "the start date")?;
     let to = parse_day(&params.to, "the end date")?;
     if from > to {
         return Err(ApiError::rejected("period_reversed", "The start date must be on or before the end date."));
     }
     wait_for(&ctx, "reporting.pathway", params.wait_for).await?;
+    let services = figures(&ctx, from, to).await?;
+    let mut summary =
+        serde_json::to_value(Summary { from: params.from, to: params.to, services }).map_err(ApiError::unavailable)?;
+    // A commissioner never sees a small count: it is the string "<5" (for the threshold in force) instead.
+    if casetrack_platform::access::current().is_some_and(|p| p.account.role == casetrack_proto::Role::Commissioner) {
+        suppress_small(&mut summary, threshold);
+    }
+    Ok(Json(summary))
+}
+
+/// Replaces every count from 1 to threshold - 1 in `value` by "<threshold".
+pub fn suppress_small(value: &mut serde_json::Value, threshold: u64) {
+    match value {
+        serde_json::Value::Number(n)
+            if n.as_u64()
+                .is_some_and(|n| crate::suppression::one(n, threshold) == crate::suppression::Shown::Small) =>
+        {
+            *value = serde_json::Value::String(crate::suppression::Shown::Small.text(threshold));
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(|item| suppress_small(item, threshold)),
+        serde_json::Value::Object(fields) => fields.values_mut().for_each(|field| suppress_small(field, threshold)),
+        _ => {}
+    }
+}
+
+/// The figures per service for the months from `from` to `to` (by calendar month for now).
+pub async fn figures(ctx: &Context, from: NaiveDate, to: NaiveDate) -> Result<Vec<ServiceFigures>, ApiError> {
     let rows = sqlx::query(
         "SELECT service, figure, CAST(SUM(value) AS BIGINT) FROM reporting_monthly WHERE month >= $1 AND month <= $2 \
          GROUP BY service, figure ORDER BY service, figure",
@@ -122,5 +157,5 @@ pub async fn summary(
         };
         *slot = value;
     }
-    Ok(Json(Summary { from: params.from, to: params.to, services: services.into_values().collect() }))
+    Ok(services.into_values().collect())
 }

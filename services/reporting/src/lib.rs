@@ -1,12 +1,19 @@
 //! Outcome reporting: pathway figures derived from events only. It consumes every event and never commands.
 //!
 //! - [`pathway`]: the `reporting.pathway` projection (monthly counts per service and figure);
-//! - [`api`]: `GET /api/reporting/summary`.
+//! - [`api`]: `GET /api/reporting/summary`;
+//! - [`pages`]: the figures page for commissioners and managers (small numbers suppressed);
+//! - [`periods`]: months, financial-year quarters and financial years by name;
+//! - [`suppression`]: small-number suppression, with secondary suppression audited so that no small count can
+//!   be worked out (for what commissioners see and what is published).
 //!
 //! Every figure has its counting rule in `docs/metrics.md`.
 
 pub mod api;
+pub mod pages;
 pub mod pathway;
+pub mod periods;
+pub mod suppression;
 
 use std::sync::Arc;
 
@@ -16,9 +23,16 @@ use tokio_util::sync::CancellationToken;
 
 static MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
+/// The small-number threshold when none is set: counts from 1 to 4 are shown as "<5".
+pub const DEFAULT_THRESHOLD: u64 = 5;
+
 pub fn service(ctx: &Context) -> Service {
-    let mut service = Service::new("reporting");
-    service.router = api::router(ctx.clone());
+    service_with(ctx, DEFAULT_THRESHOLD)
+}
+
+/// The service with a small-number threshold of its own (`--suppression-threshold`).
+pub fn service_with(ctx: &Context, threshold: u64) -> Service {
+    let mut service = Service::new("reporting").with_routes(api::router(ctx.clone(), threshold));
     service.openapi = api::openapi();
     service.migrations = Some(&MIGRATIONS);
     service.projections.push(Arc::new(pathway::Pathway));

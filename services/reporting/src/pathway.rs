@@ -121,6 +121,12 @@ fn case_of(event: &SpecialistEvent) -> CaseId {
 
 type Key = (String, String, String);
 
+/// The calendar month (YYYY-MM) in England and Wales of a moment: 00:30 BST on 1 July is July, though it is 30 June
+/// in UTC.
+pub fn month_of(at: chrono::DateTime<chrono::Utc>) -> String {
+    at.with_timezone(&chrono_tz::Europe::London).format("%Y-%m").to_string()
+}
+
 fn count(counts: &mut BTreeMap<Key, i64>, service: &str, month: String, figure: String) {
     *counts.entry((service.to_owned(), month, figure)).or_default() += 1;
 }
@@ -144,8 +150,8 @@ impl Projection for Pathway {
             // Which service each case of this batch belongs to: looked up once per case, not once per event.
             let mut services: HashMap<CaseId, String> = HashMap::new();
             for (position, envelope) in events(commits) {
-                // Counting rule: the month is the calendar month (UTC) of the event's domain time.
-                let month = envelope.occurred_at.format("%Y-%m").to_string();
+                // Counting rule: the month is the calendar month, in England and Wales, of the domain time.
+                let month = month_of(envelope.occurred_at);
                 let hub_figure = match decode::<HubEvent>(position, envelope)? {
                     Some(HubEvent::ReferralReceived(e)) => {
                         if e.source == ReferralSource::SelfReferral {
@@ -239,5 +245,16 @@ impl Projection for Pathway {
             }
             Ok(())
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn months_are_counted_in_england_and_wales() {
+        let at = |text: &str| chrono::DateTime::parse_from_rfc3339(text).unwrap().to_utc();
+        assert_eq!(super::month_of(at("2026-06-30T23:30:00Z")), "2026-07", "00:30 BST on 1 July");
+        assert_eq!(super::month_of(at("2026-12-31T23:30:00Z")), "2026-12", "GMT in winter");
+        assert_eq!(super::month_of(at("2026-03-31T23:30:00Z")), "2026-04", "the clocks went forward on 29 March");
     }
 }

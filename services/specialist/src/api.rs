@@ -4,11 +4,12 @@
 //! routes for it answers 404, for reading and for every change. (Who may use which service's routes arrives with
 //! accounts, issue 6; until then callers act as a caseworker of the service named.)
 
+use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
-use axum::{Json, Router};
 use casetrack_platform::Context;
+use casetrack_platform::access::{Routes, acting};
 use casetrack_platform::catalogue::ServiceDefinition;
 use casetrack_platform::command::{Aggregate as _, CommandError, CommandMeta, execute, load};
 use casetrack_platform::http::{ApiError, ErrorBody, wait_for};
@@ -19,7 +20,7 @@ use casetrack_proto::specialist::{
     CaseContactAttemptRecorded, CaseOpened, CaseOrigin, CjsStage, ClosureReason, HighRiskReason, InterventionRecorded,
     RiskChecklist, RiskLevel, RjForm, RjOutcome, SpecialistEvent, SpoStatus,
 };
-use casetrack_proto::{Actor, CaseId, PersonId, Role, Sealed, ServiceCode, StaffName};
+use casetrack_proto::{CaseId, PersonId, Sealed, ServiceCode, StaffName};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
@@ -119,7 +120,7 @@ impl Desk {
         case_id: CaseId,
         decide: impl Fn(&Case, &ServiceDefinition) -> Result<Vec<SpecialistEvent>, CaseRejection>,
     ) -> Result<CaseWritten, ApiError> {
-        let meta = CommandMeta::new(caseworker(service), chrono::Utc::now());
+        let meta = CommandMeta::new(acting(), chrono::Utc::now());
         self.decide_with(&meta, service, case_id, decide).await
     }
 
@@ -178,43 +179,39 @@ fn not_found_or(error: CommandError<CaseRejection>) -> ApiError {
     }
 }
 
-/// Until accounts arrive (issue 6), callers act as a caseworker of the service they name.
-pub(crate) fn caseworker(service: &str) -> Actor {
-    let role = ServiceCode::parse(service).map_or(Role::System, Role::Caseworker);
-    Actor { user_id: None, role }
-}
-
-pub fn router(ctx: Context, services: Vec<ServiceCode>) -> Router {
+pub fn router(ctx: Context, services: Vec<ServiceCode>) -> Routes {
+    use casetrack_platform::access::Permission::ServiceWork;
     let desk = Desk::new(ctx, services);
     let base = "/api/specialist/{service}/cases/{case_id}";
-    Router::new()
-        .route("/api/specialist/{service}/cases", get(list_cases).post(refer_directly))
-        .route(base, get(get_case))
-        .route(&format!("{base}/accept"), post(accept_route))
-        .route(&format!("{base}/decline"), post(decline_route))
-        .route(&format!("{base}/withdraw"), post(withdraw_route))
-        .route(&format!("{base}/allocation"), post(allocate_route))
-        .route(&format!("{base}/safe-contact"), post(safe_contact_route))
-        .route(&format!("{base}/contact-attempts"), post(attempt_route))
-        .route(&format!("{base}/unable-to-contact"), post(unable_route))
-        .route(&format!("{base}/support-declined"), post(support_declined_route))
-        .route(&format!("{base}/risk-assessments"), post(risk_route))
-        .route(&format!("{base}/marac-referral"), post(marac_referral_route))
-        .route(&format!("{base}/marac-hearing"), post(marac_hearing_route))
-        .route(&format!("{base}/plan"), post(plan_route))
-        .route(&format!("{base}/interventions"), post(intervention_route))
-        .route(&format!("{base}/notes"), post(note_route))
-        .route(&format!("{base}/closure"), post(close_route))
-        .route(&format!("{base}/reopening"), post(reopen_route))
-        .route(&format!("{base}/cjs-stage"), post(cjs_route))
-        .route(&format!("{base}/spo"), post(spo_route))
-        .route(&format!("{base}/rj/information"), post(rj_information_route))
-        .route(&format!("{base}/rj/suitability"), post(rj_suitability_route))
-        .route(&format!("{base}/rj/offender-consent"), post(rj_consent_route))
-        .route(&format!("{base}/rj/form"), post(rj_form_route))
-        .route(&format!("{base}/rj/outcome"), post(rj_outcome_route))
-        .with_state(desk.clone())
-        .merge(crate::pages::router(desk))
+    let at = |action: &str| format!("{base}/{action}");
+    Routes::new()
+        .person("/api/specialist/{service}/cases", ServiceWork, get(list_cases).post(refer_directly))
+        .person(base, ServiceWork, get(get_case))
+        .route(&at("accept"), ServiceWork, post(accept_route))
+        .route(&at("decline"), ServiceWork, post(decline_route))
+        .route(&at("withdraw"), ServiceWork, post(withdraw_route))
+        .route(&at("allocation"), ServiceWork, post(allocate_route))
+        .route(&at("safe-contact"), ServiceWork, post(safe_contact_route))
+        .route(&at("contact-attempts"), ServiceWork, post(attempt_route))
+        .route(&at("unable-to-contact"), ServiceWork, post(unable_route))
+        .route(&at("support-declined"), ServiceWork, post(support_declined_route))
+        .route(&at("risk-assessments"), ServiceWork, post(risk_route))
+        .route(&at("marac-referral"), ServiceWork, post(marac_referral_route))
+        .route(&at("marac-hearing"), ServiceWork, post(marac_hearing_route))
+        .route(&at("plan"), ServiceWork, post(plan_route))
+        .route(&at("interventions"), ServiceWork, post(intervention_route))
+        .route(&at("notes"), ServiceWork, post(note_route))
+        .route(&at("closure"), ServiceWork, post(close_route))
+        .route(&at("reopening"), ServiceWork, post(reopen_route))
+        .route(&at("cjs-stage"), ServiceWork, post(cjs_route))
+        .route(&at("spo"), ServiceWork, post(spo_route))
+        .route(&at("rj/information"), ServiceWork, post(rj_information_route))
+        .route(&at("rj/suitability"), ServiceWork, post(rj_suitability_route))
+        .route(&at("rj/offender-consent"), ServiceWork, post(rj_consent_route))
+        .route(&at("rj/form"), ServiceWork, post(rj_form_route))
+        .route(&at("rj/outcome"), ServiceWork, post(rj_outcome_route))
+        .merge(crate::pages::routes())
+        .with_state(desk)
 }
 
 #[derive(Serialize, ToSchema)]
@@ -450,7 +447,7 @@ pub async fn refer_directly(
         enhanced_rights: request.enhanced_rights,
         age_band: request.date_of_birth.and_then(|born| AgeBand::at(born, today)),
     };
-    let meta = CommandMeta::new(caseworker(&service), chrono::Utc::now());
+    let meta = CommandMeta::new(acting(), chrono::Utc::now());
     let executed = execute::<Case, _>(&desk.ctx.log, case_id.0, &meta, |state| case::open(state, command.clone()))
         .await
         .map_err(ApiError::from)?;
@@ -635,7 +632,7 @@ impl Desk {
             time_band,
             outcome: request.outcome,
         };
-        let meta = CommandMeta::new(caseworker(service), request.attempted_at);
+        let meta = CommandMeta::new(acting(), request.attempted_at);
         self.decide_with(&meta, service, case_id, |state, _| case::record_attempt(state, attempt.clone())).await
     }
 
@@ -721,7 +718,7 @@ impl Desk {
         request: TextRequest,
     ) -> Result<CaseWritten, ApiError> {
         let plan = text(&request.text, "plan")?;
-        let meta = CommandMeta::new(caseworker(service), chrono::Utc::now());
+        let meta = CommandMeta::new(acting(), chrono::Utc::now());
         let sealed = self.seal(&meta, service, case_id, &plan).await?;
         self.decide_with(&meta, service, case_id, |state, _| {
             case::record_plan(state, case_id, sealed.clone(), request.review_on)
@@ -761,7 +758,7 @@ impl Desk {
         request: NoteRequest,
     ) -> Result<CaseWritten, ApiError> {
         let note = text(&request.text, "note")?;
-        let meta = CommandMeta::new(caseworker(service), chrono::Utc::now());
+        let meta = CommandMeta::new(acting(), chrono::Utc::now());
         let sealed = self.seal(&meta, service, case_id, &note).await?;
         self.decide_with(&meta, service, case_id, |state, _| {
             case::add_note(state, case_id, sealed.clone(), request.restricted)

@@ -17,6 +17,7 @@ pub mod pages;
 
 use std::sync::Arc;
 
+use casetrack_platform::access::PersonLookup;
 use casetrack_platform::catalogue::ServiceKind;
 use casetrack_platform::{Context, Service};
 use casetrack_proto::ServiceCode;
@@ -26,8 +27,10 @@ use tokio_util::sync::CancellationToken;
 static MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
 pub fn service(ctx: &Context, services: &[ServiceCode]) -> Service {
-    let mut service = Service::new("specialist");
-    service.router = api::router(ctx.clone(), services.to_vec());
+    let mut service = Service::new("specialist").with_routes(api::router(ctx.clone(), services.to_vec()));
+    service
+        .person_lookups
+        .push(PersonLookup { param: "case_id", sql: "SELECT person_id FROM specialist_cases WHERE case_id = $1" });
     service.openapi = api::openapi();
     service.migrations = Some(&MIGRATIONS);
     for code in services {

@@ -4,13 +4,13 @@
 //! and a page for a referral made directly to the service. Forms post and redirect, or show the same page with an
 //! error summary naming the rule, as the hub's pages do (ADR 5).
 
-use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::get;
 use casetrack_people::person::{DetailsInput, parse_details};
 use casetrack_people::records::{PersonRecord, details};
+use casetrack_platform::access::Routes;
 use casetrack_platform::catalogue::{ServiceDefinition, ServiceKind};
 use casetrack_platform::clock::rj_information_due;
 use casetrack_platform::codes::{code, parse};
@@ -34,18 +34,26 @@ use uuid::Uuid;
 use crate::api::{
     AttemptRequest, CaseWritten, CaseworkerRequest, CjsRequest, CloseAnswer, CloseRequest, DateRequest, Desk,
     InterventionRequest, ListParams, NoteRequest, OffenderConsentRequest, ReasonRequest, RiskRequest, RjFormRequest,
-    RjOutcomeRequest, SpoRequest, SuitabilityRequest, TextRequest, caseload, caseworker,
+    RjOutcomeRequest, SpoRequest, SuitabilityRequest, TextRequest, caseload,
 };
 use crate::case::{self, Case, CaseStage, DASH_QUESTIONS, SDASH_QUESTIONS};
 
-pub fn router(desk: Desk) -> Router {
-    Router::new()
-        .route("/services", get(index))
-        .route("/services/{service}", get(caseload_page))
-        .route("/services/{service}/refer", get(refer_form).post(refer))
-        .route("/services/{service}/cases/{case_id}", get(case_page))
-        .route("/services/{service}/cases/{case_id}/{action}", axum::routing::post(act))
-        .with_state(desk)
+/// The services' pages (state added by the caller).
+pub fn routes() -> Routes<Desk> {
+    use casetrack_platform::access::Permission::{Casework, ServiceManagement, ServiceWork};
+    Routes::new()
+        .route("/services", Casework, get(index))
+        .person("/services/{service}", ServiceWork, get(caseload_page))
+        .route("/services/{service}/refer", ServiceWork, get(refer_form).post(refer))
+        .person("/services/{service}/cases/{case_id}", ServiceWork, get(case_page))
+        .route("/services/{service}/cases/{case_id}/{action}", ServiceWork, axum::routing::post(act))
+        .route("/services/{service}/break-glass", ServiceManagement, get(break_glass_list))
+}
+
+/// The service manager's list of break-glass openings of the service's cases.
+async fn break_glass_list(State(desk): State<Desk>, Path(service): Path<String>) -> Response {
+    let title = format!("{} cases opened outside a role", service.to_uppercase());
+    casetrack_platform::pages::break_glass_page(&desk.context().db, &service, &title).await
 }
 
 fn status_tag(status: &str) -> Markup {
@@ -416,6 +424,7 @@ fn form(
         section.app-action #{ "action-" (action) } {
             h3.app-heading-s { (title) }
             form method="post" action={ "/services/" (definition.code) "/cases/" (case_id) "/" (action) } novalidate {
+                (casetrack_platform::access::csrf_field())
                 (fields)
                 button.app-button type="submit" { (submit) }
             }
@@ -798,6 +807,7 @@ fn refer_page(
             span.app-caption { (definition.name) }
             h1.app-heading-l { "Record a direct referral" }
             form method="post" action={ "/services/" (definition.code) "/refer" } novalidate {
+                (casetrack_platform::access::csrf_field())
                 input type="hidden" name="submission" value=(submission);
                 (radios("source", "Who referred the victim?", &sources, None, errors))
                 (text_input("forename", "First name", None, &value("forename"), errors))
@@ -855,7 +865,9 @@ async fn refer(State(desk): State<Desk>, Path(service): Path<String>, form: Form
     let derive = |kind: &str| Uuid::new_v5(&Uuid::NAMESPACE_OID, format!("{key} {kind}").as_bytes());
     let (person_id, case_id) = (PersonId(derive("person")), CaseId(derive("case")));
     let now = Utc::now();
-    let meta = |kind: &str| CommandMeta::repeatable(CommandId(derive(kind)), case_id.0, caseworker(&service), now);
+    let meta = |kind: &str| {
+        CommandMeta::repeatable(CommandId(derive(kind)), case_id.0, casetrack_platform::access::acting(), now)
+    };
     match casetrack_people::person::register_sealed(desk.context(), person_id, &details, &meta("register")).await {
         Ok(_) | Err(CommandError::Rejected(casetrack_people::person::PersonRejection::AlreadyRegistered)) => {}
         Err(error) => return failure_page(&ApiError::from(error)),

@@ -20,9 +20,6 @@ use crate::api::Hub;
 use crate::intake::{DirectReferral, take_direct};
 use crate::police_feed;
 
-/// The largest police feed the upload page takes (about 250,000 rows).
-pub const UPLOAD_LIMIT: usize = 64 * 1024 * 1024;
-
 /// The victim's details and the facts of the referral as typed on the call or public form, validated field by
 /// field. Shared with the public self-referral form.
 pub fn read_direct(form: &FormData, on_the_phone: bool) -> Result<DirectReferral, FormErrors> {
@@ -132,6 +129,7 @@ fn call_page(form: Option<&FormData>, errors: &FormErrors, submission: Uuid) -> 
             h1.app-heading-l { "Log an inbound call" }
             p { "A victim has phoned the hub to ask for support. Their referral starts as contacted." }
             form method="post" action="/hub/intake/call" novalidate {
+                (casetrack_platform::access::csrf_field())
                 input type="hidden" name="submission" value=(submission);
                 (direct_fields(form, errors, true))
                 (checkboxes("enhanced_rights", "Victims' Code", None, &[("yes", "Entitled to enhanced rights", false)], errors))
@@ -147,7 +145,7 @@ pub async fn log_call(State(hub): State<Hub>, form: FormData) -> Response {
         Ok(direct) => direct,
         Err(errors) => return respond(StatusCode::UNPROCESSABLE_ENTITY, call_page(Some(&form), &errors, submission)),
     };
-    match take_direct(hub.context(), submission, direct, crate::api::actor(), Utc::now()).await {
+    match take_direct(hub.context(), submission, direct, casetrack_platform::access::acting(), Utc::now()).await {
         Ok((referral_id, position)) => see_other(&format!("/hub/referrals/{referral_id}?wait_for={position}")),
         Err(error) => failure_page(&ApiError::from(error)),
     }
@@ -206,6 +204,7 @@ fn upload_page(errors: &FormErrors, result: Option<&UploadResult>) -> Markup {
             }
             p { "A CSV file with a header row, as the police send it. A bad row never stops the good ones; it is listed with its line and column. Uploading the same file again creates nothing new." }
             form method="post" action="/hub/intake/upload" enctype="multipart/form-data" novalidate {
+                (casetrack_platform::access::csrf_field())
                 div.app-form-group.app-form-group--error[errors.message("feed").is_some()] {
                     label.app-label for="feed" { "Police feed file (CSV)" }
                     (errors.inline("feed"))

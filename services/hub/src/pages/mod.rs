@@ -12,28 +12,36 @@ pub mod queues;
 pub mod referral;
 pub mod self_referral;
 
-use axum::Router;
 use axum::routing::get;
+use casetrack_platform::access::Routes;
 use maud::{Markup, html};
 
 use crate::api::Hub;
 
-pub fn router(hub: Hub) -> Router {
-    Router::new()
-        .route("/hub", get(queues::home))
-        .route("/hub/queues/{queue}", get(queues::queue_page))
-        .route("/hub/referrals/{referral_id}", get(referral::referral_page))
-        .route("/hub/referrals/{referral_id}/{action}", axum::routing::post(referral::act))
-        .route("/hub/intake/call", get(intake::call_form).post(intake::log_call))
+/// The hub's pages (state added by the caller) and the public self-referral form.
+pub fn routes() -> Routes<Hub> {
+    use casetrack_platform::access::Permission::{HubManagement, HubWork, Public};
+    Routes::new()
+        .route("/hub", HubWork, get(queues::home))
+        .person("/hub/queues/{queue}", HubWork, get(queues::queue_page))
+        .person("/hub/referrals/{referral_id}", HubWork, get(referral::referral_page))
+        .route("/hub/referrals/{referral_id}/{action}", HubWork, axum::routing::post(referral::act))
+        .route("/hub/intake/call", HubWork, get(intake::call_form).post(intake::log_call))
         .route(
             "/hub/intake/upload",
+            HubWork,
             get(intake::upload_form)
                 .post(intake::upload)
-                .layer(axum::extract::DefaultBodyLimit::max(intake::UPLOAD_LIMIT)),
+                .layer(axum::extract::DefaultBodyLimit::max(casetrack_platform::http::UPLOAD_LIMIT)),
         )
-        .route("/self-referral", get(self_referral::form).post(self_referral::submit))
-        .route("/self-referral/thanks", get(self_referral::thanks))
-        .with_state(hub)
+        .route("/hub/break-glass", HubManagement, get(break_glass_list))
+        .route("/self-referral", Public, get(self_referral::form).post(self_referral::submit))
+        .route("/self-referral/thanks", Public, get(self_referral::thanks))
+}
+
+/// The hub manager's list of break-glass openings of hub referrals.
+async fn break_glass_list(axum::extract::State(hub): axum::extract::State<Hub>) -> axum::response::Response {
+    casetrack_platform::pages::break_glass_page(&hub.context().db, "hub", "Hub referrals opened outside a role").await
 }
 
 /// A status as a coloured tag.

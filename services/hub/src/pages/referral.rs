@@ -20,7 +20,7 @@ use casetrack_proto::contact::{
 };
 use casetrack_proto::hub::{HubEvent, ReferralReceived, ReferralSource, SessionMode};
 use casetrack_proto::people::DuplicateDecision;
-use casetrack_proto::{Actor, Envelope, EventContract as _, EventId, PersonId, ReferralId, Role, Sealed, ServiceCode};
+use casetrack_proto::{Actor, Envelope, EventContract as _, EventId, PersonId, ReferralId, Sealed, ServiceCode};
 use chrono::{DateTime, NaiveDate, NaiveTime, TimeZone as _, Utc};
 use maud::{Markup, html};
 use serde::Deserialize;
@@ -168,6 +168,9 @@ async fn render(hub: &Hub, referral_id: ReferralId, errors: &FormErrors, status:
             (flag(loaded.received.enhanced_rights, "Enhanced rights", "purple"))
             (flag(loaded.received.domestic_abuse, "Domestic abuse", "red"))
             (flag(facts.repeat_victim, "Repeat victim", "yellow"))
+        }
+        @if casetrack_platform::access::current().is_some_and(|p| p.account.role == casetrack_proto::Role::HubManager) {
+            p.app-body { a.app-link href={ "/people/" (person_id) } { "Data protection requests for this person" } }
         }
         (safety_panel(&loaded, caution.as_deref()))
         div.app-grid {
@@ -322,6 +325,7 @@ fn form(referral_id: ReferralId, action: &str, title: &str, submit: &str, fields
         section.app-action #{ "action-" (action) } {
             h3.app-heading-s { (title) }
             form method="post" action={ "/hub/referrals/" (referral_id) "/" (action) } novalidate {
+                (casetrack_platform::access::csrf_field())
                 (fields)
                 button.app-button type="submit" { (submit) }
             }
@@ -605,6 +609,7 @@ fn duplicates_section(
                     }
                 }
                 form method="post" action={ "/hub/referrals/" (referral_id) "/duplicate" } {
+                    (casetrack_platform::access::csrf_field())
                     input type="hidden" name="other" value=(candidate.person_id);
                     button.app-button.app-button--secondary type="submit" name="decision" value="linked" { "Same person" }
                     button.app-button.app-button--secondary type="submit" name="decision" value="rejected" { "Different person" }
@@ -651,15 +656,7 @@ fn moment(at: &str) -> String {
 }
 
 fn who(actor: &Actor) -> String {
-    let role = match &actor.role {
-        Role::HubOfficer => "a hub officer".to_owned(),
-        Role::HubManager => "a hub manager".to_owned(),
-        Role::Caseworker(service) => format!("a {} caseworker", service.as_str().to_uppercase()),
-        Role::ServiceManager(service) => format!("a {} manager", service.as_str().to_uppercase()),
-        Role::Public => "the victim, online".to_owned(),
-        Role::System => "Casetrack (import)".to_owned(),
-        other => format!("{other:?}").to_lowercase(),
-    };
+    let role = casetrack_platform::accounts::role_label(&actor.role);
     match actor.user_id {
         Some(user) => format!("{role} ({user})"),
         None => role,
@@ -958,7 +955,7 @@ async fn duplicate(hub: &Hub, referral_id: ReferralId, form: &FormData) -> Resul
     let (Some(other), Some(decision)) = (other, decision) else {
         return Err(invalid("duplicate", "Choose same person or different person"));
     };
-    let meta = CommandMeta::new(crate::api::actor(), Utc::now());
+    let meta = CommandMeta::new(casetrack_platform::access::acting(), Utc::now());
     let executed = casetrack_people::records::decide(hub.context(), loaded.received.person_id, other, decision, &meta)
         .await
         .map_err(|error| refused("duplicate")(ApiError::from(error)))?;

@@ -61,6 +61,15 @@ impl JetStreamConfig {
             cache_capacity: 50_000,
         }
     }
+
+    /// The audit trail's stream beside this one: `<stream>_AUDIT` on subjects `<prefix>_audit.>`, so that neither
+    /// stream's subjects overlap the other's.
+    pub fn audit(&self) -> Self {
+        let mut config = self.clone();
+        config.stream = format!("{}_AUDIT", self.stream);
+        config.subject_prefix = format!("{}_audit", self.subject_prefix);
+        config
+    }
 }
 
 #[derive(Clone)]

@@ -1,0 +1,235 @@
+//! Data protection, for hub managers: a person's subject-access export (everything Casetrack holds about them,
+//! sealed values opened, restricted notes marked for review before release) and their erasure.
+//!
+//! The export finds the person's referrals and cases through the hub's and the services' read models (the shared
+//! database) and reads each one's history from the log, the source of truth.
+
+use axum::extract::{Path, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use casetrack_people::export::SubjectAccessExport;
+use casetrack_people::person::erase_person;
+use casetrack_platform::Context;
+use casetrack_platform::access::{acting, csrf_field};
+use casetrack_platform::command::{CommandError, CommandMeta};
+use casetrack_platform::http::ApiError;
+use casetrack_platform::pages::{
+    FormData, FormErrors, failure_page, radios, respond, see_other, staff_page, text_input,
+};
+use casetrack_platform::vault::VaultError;
+use casetrack_proto::people::ErasureReason;
+use casetrack_proto::{Envelope, PersonId, Sealed, StreamId};
+use maud::html;
+use serde::Serialize;
+use sqlx::Row as _;
+
+/// Everything held about one person.
+#[derive(Debug, Serialize)]
+pub struct FullExport {
+    #[serde(flatten)]
+    pub person: SubjectAccessExport,
+    /// Their hub referrals, each with its whole history.
+    pub referrals: Vec<RecordExport>,
+    /// Their cases with specialist services, each with its whole history.
+    pub cases: Vec<RecordExport>,
+    /// What a person must review before the export is released (restricted notes: DOMAIN, "notes that may be
+    /// withheld"), as "case <id>: note of <date>".
+    pub for_review: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct RecordExport {
+    pub id: String,
+    /// `hub`, or the specialist service's code.
+    pub service: String,
+    pub events: Vec<ExportedEvent>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ExportedEvent {
+    #[serde(rename = "type")]
+    pub event_type: String,
+    pub occurred_at: chrono::DateTime<chrono::Utc>,
+    pub actor: casetrack_proto::Actor,
+    /// The event's recorded data, sealed values replaced by a marker.
+    pub data: serde_json::Value,
+    /// The sealed value (a caution, a plan, a note), opened; absent once the person is erased.
+    pub opened: Option<String>,
+    /// A restricted note: marked for review, it may be withheld from the person.
+    pub restricted: bool,
+}
+
+/// The field holding a sealed text, per event type.
+fn sealed_field(event_type: &str) -> Option<&'static str> {
+    match event_type {
+        "SafeContactUpdated" => Some("caution"),
+        "PlanRecorded" => Some("plan"),
+        "CaseNoteAdded" => Some("note"),
+        _ => None,
+    }
+}
+
+async fn export_events(
+    ctx: &Context,
+    person_id: PersonId,
+    envelopes: &[Envelope],
+    open_sealed: bool,
+) -> anyhow::Result<Vec<ExportedEvent>> {
+    let mut exported = Vec::with_capacity(envelopes.len());
+    for envelope in envelopes {
+        let mut data = envelope.data.clone();
+        let mut opened = None;
+        if let Some(field) = sealed_field(&envelope.event_type)
+            && let Some(value) = data.get_mut(field).filter(|v| !v.is_null())
+        {
+            let sealed: Sealed = serde_json::from_value(value.take())?;
+            *value = serde_json::Value::String("(sealed; opened below)".into());
+            if open_sealed {
+                opened = match ctx.vault.open::<String>(person_id, envelope.id, &sealed).await {
+                    Ok(text) => Some(text),
+                    Err(VaultError::Erased) => None,
+                    Err(error) => return Err(error.into()),
+                };
+            }
+        }
+        let restricted = envelope.event_type == "CaseNoteAdded" && data["restricted"] == serde_json::Value::Bool(true);
+        exported.push(ExportedEvent {
+            event_type: envelope.event_type.clone(),
+            occurred_at: envelope.occurred_at,
+            actor: envelope.actor.clone(),
+            data,
+            opened,
+            restricted,
+        });
+    }
+    Ok(exported)
+}
+
+/// The whole export; `None` when there is no such person. Without `open_sealed`, cautions, plans and notes stay
+/// sealed (`opened` is empty): for a page that shows only what the export holds, not its contents.
+pub async fn full_export(ctx: &Context, person_id: PersonId, open_sealed: bool) -> anyhow::Result<Option<FullExport>> {
+    let Some(person) = casetrack_people::export::export(ctx, person_id).await? else { return Ok(None) };
+    let id = person_id.0.to_string();
+    let referral_ids: Vec<String> =
+        sqlx::query_scalar("SELECT referral_id FROM hub_referrals WHERE person_id = $1 ORDER BY received_at")
+            .bind(&id)
+            .fetch_all(ctx.db.pool())
+            .await?;
+    let cases = sqlx::query("SELECT case_id, service FROM specialist_cases WHERE person_id = $1 ORDER BY opened_at")
+        .bind(&id)
+        .fetch_all(ctx.db.pool())
+        .await?;
+    let mut export = FullExport { person, referrals: Vec::new(), cases: Vec::new(), for_review: Vec::new() };
+    for referral_id in referral_ids {
+        let stream = StreamId::new("hub", "referral", referral_id.parse()?)?;
+        let events = export_events(ctx, person_id, &ctx.log.read_stream(&stream).await?, open_sealed).await?;
+        export.referrals.push(RecordExport { id: referral_id, service: "hub".into(), events });
+    }
+    for row in cases {
+        let case_id: String = row.get("case_id");
+        let stream = StreamId::new("specialist", "case", case_id.parse()?)?;
+        let events = export_events(ctx, person_id, &ctx.log.read_stream(&stream).await?, open_sealed).await?;
+        for event in events.iter().filter(|e| e.restricted) {
+            export.for_review.push(format!("case {case_id}: restricted note of {}", event.occurred_at.date_naive()));
+        }
+        export.cases.push(RecordExport { id: case_id, service: row.get("service"), events });
+    }
+    Ok(Some(export))
+}
+
+fn person_id(text: &str) -> Option<PersonId> {
+    uuid::Uuid::parse_str(text).ok().map(PersonId)
+}
+
+/// `GET /people/{person_id}`: the person's data-protection page.
+pub async fn person_page(State(ctx): State<Context>, Path(id): Path<String>) -> Response {
+    render(&ctx, &id, &FormErrors::new(), StatusCode::OK).await
+}
+
+async fn render(ctx: &Context, id: &str, errors: &FormErrors, status: StatusCode) -> Response {
+    let Some(person) = person_id(id) else { return failure_page(&ApiError::not_found("There is no such person.")) };
+    let export = match full_export(ctx, person, false).await {
+        Ok(Some(export)) => export,
+        Ok(None) => return failure_page(&ApiError::not_found("There is no such person.")),
+        Err(error) => return failure_page(&ApiError::unavailable(error)),
+    };
+    respond(
+        status,
+        staff_page(
+            "Data protection",
+            html! {
+                (errors.summary())
+                h1.app-heading-l { "Data protection requests" }
+                p.app-body { "Person " code { (person) } ": "
+                    @if export.person.erased { strong { "erased" } ". Their details can never be read again; the figures "
+                        "still count what happened." }
+                    @else { (export.referrals.len()) " referrals, " (export.cases.len()) " cases with services." }
+                }
+                h2.app-heading-m { "Subject access" }
+                p.app-body { a.app-link href={ "/people/" (person) "/export.json" } { "Download everything held about them (JSON)" } }
+                @if !export.for_review.is_empty() {
+                    p.app-body { (export.for_review.len()) " restricted notes are marked in it for review before release." }
+                }
+                @if !export.person.erased {
+                    h2.app-heading-m { "Erasure" }
+                    p.app-body { "Erasing destroys the person's key: their name, contact details, cautions, plans and "
+                        "notes can never be read again, by anyone. It cannot be undone." }
+                    form method="post" action={ "/people/" (person) "/erasure" } novalidate {
+                        (csrf_field())
+                        (radios("reason", "Why", &[("request", "The person asked (right to erasure)"), ("retention", "The retention period has run out")], None, errors))
+                        (text_input("confirm", "Type ERASE to confirm", None, "", errors))
+                        button.app-button.app-button--warning type="submit" { "Erase this person" }
+                    }
+                }
+            },
+        ),
+    )
+}
+
+/// `GET /people/{person_id}/export.json`.
+pub async fn export_download(State(ctx): State<Context>, Path(id): Path<String>) -> Response {
+    let Some(person) = person_id(&id) else { return ApiError::not_found("There is no such person.").into_response() };
+    match full_export(&ctx, person, true).await {
+        Ok(Some(export)) => (
+            [
+                (header::CONTENT_TYPE, "application/json"),
+                (header::CONTENT_DISPOSITION, "attachment; filename=\"subject-access.json\""),
+                (header::CACHE_CONTROL, "no-store"),
+            ],
+            axum::Json(export),
+        )
+            .into_response(),
+        Ok(None) => ApiError::not_found("There is no such person.").into_response(),
+        Err(error) => ApiError::unavailable(error).into_response(),
+    }
+}
+
+/// `POST /people/{person_id}/erasure`.
+pub async fn erase(State(ctx): State<Context>, Path(id): Path<String>, form: FormData) -> Response {
+    let Some(person) = person_id(&id) else { return failure_page(&ApiError::not_found("There is no such person.")) };
+    let mut errors = FormErrors::new();
+    let reason = match form.get("reason") {
+        "request" => Some(ErasureReason::Request),
+        "retention" => Some(ErasureReason::Retention),
+        _ => {
+            errors.add("reason", "Choose why the person is erased.");
+            None
+        }
+    };
+    if form.get("confirm") != "ERASE" {
+        errors.add("confirm", "Type ERASE, in capitals, to confirm.");
+    }
+    let Some(reason) = reason.filter(|_| errors.is_empty()) else {
+        return render(&ctx, &id, &errors, StatusCode::UNPROCESSABLE_ENTITY).await;
+    };
+    let meta = CommandMeta::new(acting(), chrono::Utc::now());
+    match erase_person(&ctx, person, reason, &meta).await {
+        Ok(_) => see_other(&format!("/people/{person}")),
+        Err(CommandError::Rejected(rejection)) => {
+            let mut errors = FormErrors::new();
+            errors.add("confirm", rejection.to_string());
+            render(&ctx, &id, &errors, StatusCode::UNPROCESSABLE_ENTITY).await
+        }
+        Err(error) => failure_page(&ApiError::from(error)),
+    }
+}

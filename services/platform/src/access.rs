@@ -1,0 +1,703 @@
+//! Access: what every route needs ([`Permission`]), who is asking ([`Principal`]), and the guard that checks one
+//! against the other on every request, keeps forms safe from cross-site forgery and writes the audit trail.
+//!
+//! Routes are declared through [`Routes`], which keeps each path's permission beside it. The guard looks the
+//! matched path up in the table of every declared route: a path missing from it is refused (fail closed), and
+//! `tests/access.rs` walks the whole table as every role. See `docs/adr/0007-access-and-audit.md`.
+
+use std::collections::{BTreeMap, HashMap};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::extract::{ConnectInfo, FromRequestParts, MatchedPath, RawPathParams, Request, State};
+use axum::http::{HeaderMap, Method, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::MethodRouter;
+use axum::{Json, Router};
+use casetrack_proto::audit::{AccessDecision, AccessRecorded, AuditEvent};
+use casetrack_proto::{Actor, CommandId, EventId, PersonId, Role, StreamId};
+use maud::{Markup, html};
+
+use crate::accounts::{self, Account, SessionPolicy};
+use crate::http::{ApiError, ErrorBody, ErrorDetail};
+use crate::log::{AppendRequest, ExpectedVersion, NewEvent};
+use crate::service::Context;
+
+/// The session cookie's name.
+pub const SESSION_COOKIE: &str = "casetrack_session";
+/// The hidden form field, or the `x-csrf-token` header of API calls, carrying the session's CSRF token.
+pub const CSRF_FIELD: &str = "csrf";
+pub const CSRF_HEADER: &str = "x-csrf-token";
+/// Where signed-out visitors of a page are sent.
+pub const SIGN_IN_PATH: &str = "/sign-in";
+/// The one page a user with a one-time password may use until they choose their own.
+pub const PASSWORD_PATH: &str = "/account/password";
+/// How long a break-glass grant lasts.
+pub const BREAK_GLASS_TTL: Duration = Duration::from_secs(30 * 60);
+
+/// What a route needs. Each role's reach is [`Permission::allows`]; the table in `docs/adr/0007` says the same in
+/// words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Permission {
+    /// Anyone, signed in or not: health checks, assets, the public self-referral form, sign-in.
+    Public,
+    /// Any signed-in account: home, own password, sign-out.
+    SignedIn,
+    /// Anyone who works cases: hub officers and managers, caseworkers and service managers.
+    Casework,
+    /// The hub's referrals and the people directory: hub officers and hub managers.
+    HubWork,
+    /// The hub's oversight (break-glass list, data-protection requests): hub managers.
+    HubManagement,
+    /// One specialist service's cases, the `{service}` of the path: its caseworkers and its manager.
+    ServiceWork,
+    /// One specialist service's oversight: its manager.
+    ServiceManagement,
+    /// Aggregate figures, never a person: commissioners, hub managers and service managers.
+    Figures,
+    /// The audit trail: auditors.
+    Audit,
+    /// Accounts: administrators (and nothing of cases).
+    Accounts,
+}
+
+impl Permission {
+    /// Every permission, for the route walk and the documentation.
+    pub const ALL: [Self; 10] = [
+        Self::Public,
+        Self::SignedIn,
+        Self::Casework,
+        Self::HubWork,
+        Self::HubManagement,
+        Self::ServiceWork,
+        Self::ServiceManagement,
+        Self::Figures,
+        Self::Audit,
+        Self::Accounts,
+    ];
+
+    /// The permission's code, as `casetrack admin routes` prints it.
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Public => "public",
+            Self::SignedIn => "signed_in",
+            Self::Casework => "casework",
+            Self::HubWork => "hub_work",
+            Self::HubManagement => "hub_management",
+            Self::ServiceWork => "service_work",
+            Self::ServiceManagement => "service_management",
+            Self::Figures => "figures",
+            Self::Audit => "audit",
+            Self::Accounts => "accounts",
+        }
+    }
+
+    /// Whether `role` may use a route needing this permission, for the `{service}` of the path when it has one.
+    pub fn allows(self, role: &Role, service: Option<&str>) -> bool {
+        let own_service = |s: &casetrack_proto::ServiceCode| service == Some(s.as_str());
+        match self {
+            Self::Public | Self::SignedIn => !matches!(role, Role::Public | Role::System),
+            Self::Casework => {
+                matches!(role, Role::HubOfficer | Role::HubManager | Role::Caseworker(_) | Role::ServiceManager(_))
+            }
+            Self::HubWork => matches!(role, Role::HubOfficer | Role::HubManager),
+            Self::HubManagement => matches!(role, Role::HubManager),
+            Self::ServiceWork => match role {
+                Role::Caseworker(s) | Role::ServiceManager(s) => own_service(s),
+                _ => false,
+            },
+            Self::ServiceManagement => matches!(role, Role::ServiceManager(s) if own_service(s)),
+            Self::Figures => matches!(role, Role::Commissioner | Role::HubManager | Role::ServiceManager(_)),
+            Self::Audit => matches!(role, Role::Auditor),
+            Self::Accounts => matches!(role, Role::Administrator),
+        }
+    }
+
+    /// Break-glass applies to views of case records only, and only for people who work cases.
+    fn breakable(self, role: &Role) -> bool {
+        matches!(self, Self::HubWork | Self::ServiceWork) && Self::Casework.allows(role, None)
+    }
+}
+
+/// One declared route: its path (as matched, with placeholders), what it needs, and whether a view of it shows a
+/// person's record (such views are written to the audit trail; every command is, whatever the route).
+#[derive(Debug, Clone)]
+pub struct RouteRule {
+    pub path: String,
+    pub permission: Permission,
+    pub person_level: bool,
+}
+
+/// A router whose every route states its permission.
+pub struct Routes<S = ()> {
+    router: Router<S>,
+    rules: Vec<RouteRule>,
+}
+
+impl<S: Clone + Send + Sync + 'static> Default for Routes<S> {
+    fn default() -> Self {
+        Self { router: Router::new(), rules: Vec::new() }
+    }
+}
+
+impl<S: Clone + Send + Sync + 'static> Routes<S> {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A route that shows no person's record (a list of work is person-level: use [`Routes::person`]).
+    pub fn route(self, path: &str, permission: Permission, handler: MethodRouter<S>) -> Self {
+        self.add(path, permission, false, handler)
+    }
+
+    /// A route whose views show a person's record: every view is written to the audit trail.
+    pub fn person(self, path: &str, permission: Permission, handler: MethodRouter<S>) -> Self {
+        self.add(path, permission, true, handler)
+    }
+
+    fn add(mut self, path: &str, permission: Permission, person_level: bool, handler: MethodRouter<S>) -> Self {
+        self.router = self.router.route(path, handler);
+        self.rules.push(RouteRule { path: path.to_owned(), permission, person_level });
+        self
+    }
+
+    pub fn merge(mut self, other: Routes<S>) -> Self {
+        self.router = self.router.merge(other.router);
+        self.rules.extend(other.rules);
+        self
+    }
+
+    /// Gives the routes their state.
+    pub fn with_state<S2: Clone + Send + Sync + 'static>(self, state: S) -> Routes<S2> {
+        Routes { router: self.router.with_state(state), rules: self.rules }
+    }
+}
+
+impl Routes<()> {
+    pub fn into_parts(self) -> (Router, Vec<RouteRule>) {
+        (self.router, self.rules)
+    }
+}
+
+/// How to find the person behind a record id of a path: `sql` takes the id as `$1` and returns `person_id`.
+#[derive(Debug, Clone, Copy)]
+pub struct PersonLookup {
+    pub param: &'static str,
+    pub sql: &'static str,
+}
+
+/// The signed-in user of the current request.
+#[derive(Debug, Clone)]
+pub struct Principal {
+    pub account: Account,
+    pub csrf: String,
+}
+
+impl Principal {
+    pub fn actor(&self) -> Actor {
+        Actor::user(self.account.account_id, self.account.role.clone())
+    }
+}
+
+tokio::task_local! {
+    static CURRENT: Option<Arc<Principal>>;
+}
+
+/// The signed-in user of the request being handled, if any. The guard sets it around every handler.
+pub fn current() -> Option<Arc<Principal>> {
+    CURRENT.try_with(Clone::clone).ok().flatten()
+}
+
+/// The actor of the request being handled: the signed-in user. Commands are stamped from the session, never from
+/// what a request says about itself.
+///
+/// # Panics
+/// Outside a signed-in request. Code outside requests (imports, reactors, scheduled jobs) names its actor itself;
+/// every route that commands needs a signed-in permission, so a panic here is a bug in a route's declaration.
+pub fn acting() -> Actor {
+    current().expect("acting() is only called while handling a signed-in request").actor()
+}
+
+/// The hidden CSRF field every staff form carries.
+pub fn csrf_field() -> Markup {
+    let token = current().map(|p| p.csrf.clone()).unwrap_or_default();
+    html! { input type="hidden" name=(CSRF_FIELD) value=(token); }
+}
+
+/// What the guard needs: the declared routes, how to find a record's person, and the session policy.
+pub struct Guard {
+    ctx: Context,
+    rules: HashMap<String, RouteRule>,
+    lookups: Vec<PersonLookup>,
+    policy: SessionPolicy,
+}
+
+impl Guard {
+    pub fn new(ctx: Context, rules: Vec<RouteRule>, lookups: Vec<PersonLookup>, policy: SessionPolicy) -> Self {
+        let rules = rules.into_iter().map(|rule| (rule.path.clone(), rule)).collect();
+        Self { ctx, rules, lookups, policy }
+    }
+
+    async fn person_of(&self, params: &[(String, String)]) -> Option<PersonId> {
+        for (name, value) in params {
+            if let Some(lookup) = self.lookups.iter().find(|l| l.param == name) {
+                let found: Option<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(lookup.sql))
+                    .bind(value)
+                    .fetch_optional(self.ctx.db.pool())
+                    .await
+                    .ok()
+                    .flatten();
+                if let Some(id) = found.and_then(|id| id.parse().ok()) {
+                    return Some(PersonId(id));
+                }
+            }
+        }
+        None
+    }
+}
+
+/// The session token from the request's cookie, if any.
+pub fn session_token(headers: &HeaderMap) -> Option<String> {
+    headers.get_all(header::COOKIE).iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(';')).find_map(|pair| {
+        let (name, value) = pair.trim().split_once('=')?;
+        (name == SESSION_COOKIE && !value.is_empty()).then(|| value.to_owned())
+    })
+}
+
+/// The `Set-Cookie` value for a new session. Secure unless the request reached a loopback name over plain HTTP
+/// (a small office's machine, where browsers treat http://localhost as secure anyway).
+pub fn session_cookie(token: &str, headers: &HeaderMap) -> String {
+    let secure = if served_over_tls(headers) || !loopback_host(headers) { "; Secure" } else { "" };
+    format!("{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict{secure}")
+}
+
+/// The `Set-Cookie` value that removes the session cookie.
+pub fn clear_session_cookie() -> String {
+    format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0")
+}
+
+/// Whether the request came over TLS, as the reverse proxy in front says (`X-Forwarded-Proto: https`).
+pub fn served_over_tls(headers: &HeaderMap) -> bool {
+    headers.get("x-forwarded-proto").and_then(|v| v.to_str().ok()).is_some_and(|v| v.eq_ignore_ascii_case("https"))
+}
+
+fn loopback_host(headers: &HeaderMap) -> bool {
+    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or_default();
+    let name = host.rsplit_once(':').map_or(host, |(name, port)| if port.contains(']') { host } else { name });
+    matches!(name, "localhost" | "127.0.0.1" | "[::1]")
+}
+
+/// A request a browser says came from another site: `Sec-Fetch-Site` other than same-origin (or none, a typed
+/// address), or an `Origin` naming another host. An `Origin` of "null" proves nothing: browsers send it for our own
+/// forms, because pages are served with `Referrer-Policy: no-referrer`.
+fn cross_site(headers: &HeaderMap) -> bool {
+    let header = |name| headers.get(name).and_then(|v: &axum::http::HeaderValue| v.to_str().ok());
+    if let Some(site) = header("sec-fetch-site")
+        && !matches!(site, "same-origin" | "none")
+    {
+        return true;
+    }
+    let Some(origin) = header(header::ORIGIN.as_str()).filter(|o| *o != "null") else { return false };
+    let host = header(header::HOST.as_str()).unwrap_or_default();
+    let origin_host = origin.split_once("://").map_or(origin, |(_, rest)| rest);
+    origin_host != host
+}
+
+fn is_command(method: &Method) -> bool {
+    !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
+}
+
+/// A page or an API refusal, in the form the caller reads.
+fn refusal(api: bool, status: StatusCode, code: &'static str, message: &str, page: Option<Markup>) -> Response {
+    if api {
+        let body = ErrorBody { error: ErrorDetail { code: code.into(), message: message.into() } };
+        return (status, Json(body)).into_response();
+    }
+    let content = page.unwrap_or_else(|| html! { p.app-body { (message) } });
+    crate::pages::respond(
+        status,
+        crate::pages::staff_page(
+            "You cannot open this",
+            html! {
+                h1.app-heading-l { "You cannot open this" }
+                (content)
+                p.app-body { a.app-link href="/" { "Go to your home page" } }
+            },
+        ),
+    )
+}
+
+fn break_glass_offer(area: &str, record: &str, return_to: &str) -> Markup {
+    html! {
+        p.app-body { "This record belongs to a service outside your role. Open it only if a person's safety or "
+            "their support depends on it now." }
+        form method="post" action="/break-glass" novalidate {
+            (csrf_field())
+            input type="hidden" name="area" value=(area);
+            input type="hidden" name="record" value=(record);
+            input type="hidden" name="return_to" value=(return_to);
+            div.app-form-group {
+                label.app-label for="reason" { "Why do you need to open it?" }
+                div.app-hint { "Your reason, your name and every page you open are recorded and shown to the "
+                    "service's manager. Access lasts 30 minutes." }
+                textarea.app-textarea #reason name="reason" rows="3" {}
+            }
+            button.app-button.app-button--warning type="submit" { "Open the record and record my reason" }
+        }
+    }
+}
+
+/// The guard, run on every request after routing (so the matched path is known).
+pub async fn guard(State(guard): State<Arc<Guard>>, request: Request, next: Next) -> Response {
+    let Some(route) = request.extensions().get::<MatchedPath>().map(|p| p.as_str().to_owned()) else {
+        // No route matched: the 404 fallback.
+        return next.run(request).await;
+    };
+    let api = route.starts_with("/api/");
+    let Some(rule) = guard.rules.get(&route) else {
+        tracing::error!(route, "refused a request to a route that declares no permission");
+        return refusal(
+            api,
+            StatusCode::FORBIDDEN,
+            "no_permission_declared",
+            "This address is not open to anyone.",
+            None,
+        );
+    };
+    let method = request.method().clone();
+    let command = is_command(&method);
+    let (mut parts, body) = request.into_parts();
+    let params: Vec<(String, String)> = RawPathParams::from_request_parts(&mut parts, &())
+        .await
+        .map(|raw| raw.iter().map(|(n, v)| (n.to_owned(), v.to_owned())).collect())
+        .unwrap_or_default();
+    let address = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|info| info.0.ip().to_string());
+    if command && cross_site(&parts.headers) {
+        return refusal(api, StatusCode::FORBIDDEN, "cross_site", "A form from another site was refused.", None);
+    }
+    let principal = match session_token(&parts.headers) {
+        Some(token) => match accounts::resume_session(&guard.ctx.db, &token, guard.policy).await {
+            Ok(found) => found.map(|(account, csrf)| Arc::new(Principal { account, csrf })),
+            Err(error) => return ApiError::unavailable(error).into_response(),
+        },
+        None => None,
+    };
+    if rule.permission == Permission::Public {
+        let request = Request::from_parts(parts, body);
+        return CURRENT.scope(principal, next.run(request)).await;
+    }
+    let Some(principal) = principal else {
+        if api {
+            return refusal(api, StatusCode::UNAUTHORIZED, "signed_out", "Sign in first.", None);
+        }
+        let next_path = if method == Method::GET { parts.uri.path() } else { "/" };
+        let target =
+            format!("{SIGN_IN_PATH}?{}", serde_urlencoded::to_string([("next", next_path)]).unwrap_or_default());
+        return crate::pages::see_other(&target);
+    };
+    if principal.account.must_change_password && route != PASSWORD_PATH && route != "/sign-out" {
+        if api {
+            return refusal(
+                api,
+                StatusCode::FORBIDDEN,
+                "password_change_required",
+                "Choose your own password first.",
+                None,
+            );
+        }
+        return crate::pages::see_other(PASSWORD_PATH);
+    }
+    let service = params.iter().find(|(name, _)| name == "service").map(|(_, value)| value.as_str());
+    let record = params.iter().find(|(name, _)| name == "referral_id" || name == "case_id").map(|(_, v)| v.clone());
+    let mut decision = AccessDecision::Allowed;
+    let mut reason = None;
+    let breakable =
+        !command && rule.person_level && record.is_some() && rule.permission.breakable(&principal.account.role);
+    if !rule.permission.allows(&principal.account.role, service) {
+        decision = AccessDecision::Refused;
+        if breakable && let Some(record) = &record {
+            match accounts::live_grant(&guard.ctx.db, principal.account.account_id, record).await {
+                Ok(Some(given)) => {
+                    decision = AccessDecision::BreakGlass;
+                    reason = Some(given);
+                }
+                Ok(None) => {}
+                Err(error) => return ApiError::unavailable(error).into_response(),
+            }
+        }
+    }
+    let audited = command || rule.person_level;
+    let entry = |status: u16, decision: AccessDecision, person_id: Option<PersonId>| AccessRecorded {
+        user_id: Some(principal.account.account_id),
+        username: Some(principal.account.username.as_str().to_owned()),
+        role: Some(principal.account.role.clone()),
+        method: method.as_str().to_owned(),
+        route: route.clone(),
+        records: params.iter().cloned().collect::<BTreeMap<_, _>>(),
+        person_id,
+        address: address.clone(),
+        decision,
+        status,
+        break_glass_reason: reason.clone(),
+    };
+    if decision == AccessDecision::Refused {
+        let person_id = if audited { guard.person_of(&params).await } else { None };
+        if audited && let Err(error) = record_access(&guard.ctx, entry(403, decision, person_id)).await {
+            tracing::error!(error = %format!("{error:#}"), route, "could not write a refusal to the audit trail");
+        }
+        let message = if rule.permission == Permission::ServiceWork || rule.permission == Permission::ServiceManagement
+        {
+            "This belongs to a service your account does not work in."
+        } else {
+            "Your role does not include this."
+        };
+        // Rendered as the signed-in user, so that the page's forms carry their CSRF token.
+        let page = || {
+            let offer = (breakable && !api).then(|| {
+                let area = service.unwrap_or("hub");
+                break_glass_offer(area, record.as_deref().unwrap_or_default(), parts.uri.path())
+            });
+            refusal(api, StatusCode::FORBIDDEN, "not_permitted", message, offer)
+        };
+        return CURRENT.sync_scope(Some(principal.clone()), page);
+    }
+    let body = if command {
+        match check_csrf(&parts.headers, body, &principal.csrf).await {
+            Ok(body) => body,
+            Err(response) => return response,
+        }
+    } else {
+        body
+    };
+    let request = Request::from_parts(parts, body);
+    let response = CURRENT.scope(Some(principal.clone()), next.run(request)).await;
+    if audited {
+        let status = response.status().as_u16();
+        let decision = if status == 403 { AccessDecision::Refused } else { decision };
+        // Looked up after the handler, which waited for its read model when asked to.
+        let person_id = guard.person_of(&params).await;
+        if let Err(error) = record_access(&guard.ctx, entry(status, decision, person_id)).await {
+            tracing::error!(error = %format!("{error:#}"), route, "could not write to the audit trail");
+            if !command {
+                // A view that cannot be recorded is not shown. (A command is already in the case history, with
+                // its actor, in the event it wrote.)
+                return ApiError::unavailable(error).into_response();
+            }
+        }
+    }
+    response
+}
+
+/// `POST /break-glass`: a user who works cases opens a record outside their scope, giving a reason. The grant
+/// lasts [`BREAK_GLASS_TTL`], is listed for the record's manager, and every view under it is flagged in the trail.
+pub async fn break_glass(State(ctx): State<Context>, form: crate::pages::FormData) -> Response {
+    let Some(principal) = current() else { return crate::pages::see_other(SIGN_IN_PATH) };
+    let (area, record, return_to, reason) =
+        (form.get("area"), form.get("record"), form.get("return_to"), form.get("reason"));
+    let valid_return = return_to.starts_with('/') && !return_to.starts_with("//") && return_to.contains(record);
+    let valid_area = area == "hub" || casetrack_proto::ServiceCode::parse(area).is_ok();
+    if !Permission::Casework.allows(&principal.account.role, None)
+        || record.is_empty()
+        || uuid::Uuid::parse_str(record).is_err()
+        || !valid_return
+        || !valid_area
+    {
+        return refusal(
+            false,
+            StatusCode::FORBIDDEN,
+            "not_permitted",
+            "Your role cannot open records outside it.",
+            None,
+        );
+    }
+    match accounts::grant_break_glass(&ctx.db, &principal.account, area, record, reason, BREAK_GLASS_TTL).await {
+        Ok(()) => crate::pages::see_other(return_to),
+        Err(accounts::AccountFailure::Refused(refused)) => {
+            let page = html! {
+                div.app-error-summary role="alert" { p { (refused.to_string()) } }
+                (break_glass_offer(area, record, return_to))
+            };
+            refusal(false, StatusCode::UNPROCESSABLE_ENTITY, "reason_needed", "", Some(page))
+        }
+        Err(accounts::AccountFailure::Database(error)) => crate::pages::failure_page(&ApiError::unavailable(error)),
+    }
+}
+
+/// Checks a command's CSRF token: the `x-csrf-token` header (API calls), or the `csrf` field of a form (the body is
+/// read, checked and handed on unchanged).
+async fn check_csrf(headers: &HeaderMap, body: Body, expected: &str) -> Result<Body, Response> {
+    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+    let refused = |api_call: bool| {
+        refusal(
+            api_call,
+            StatusCode::FORBIDDEN,
+            "csrf",
+            "This form has expired or did not come from Casetrack. Go back, refresh the page and try again; nothing \
+             was saved.",
+            None,
+        )
+    };
+    if let Some(token) = headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok()) {
+        return if constant_time_eq(token, expected) { Ok(body) } else { Err(refused(true)) };
+    }
+    // Only an upload (multipart) may be large; any other form is held to the ordinary limit.
+    let limit = if content_type.starts_with("multipart/form-data") {
+        crate::http::UPLOAD_LIMIT
+    } else {
+        crate::http::BODY_LIMIT
+    };
+    let bytes = axum::body::to_bytes(body, limit)
+        .await
+        .map_err(|_| refusal(false, StatusCode::PAYLOAD_TOO_LARGE, "too_large", "What was sent is too large.", None))?;
+    let token = if content_type.starts_with("application/x-www-form-urlencoded") {
+        serde_urlencoded::from_bytes::<Vec<(String, String)>>(&bytes)
+            .ok()
+            .and_then(|fields| fields.into_iter().find(|(name, _)| name == CSRF_FIELD).map(|(_, value)| value))
+    } else if content_type.starts_with("multipart/form-data") {
+        multipart_field(&content_type, bytes.clone(), CSRF_FIELD).await
+    } else {
+        None
+    };
+    let form = !content_type.starts_with("application/json");
+    match token {
+        Some(token) if constant_time_eq(&token, expected) => Ok(Body::from(bytes)),
+        _ => Err(refused(!form)),
+    }
+}
+
+async fn multipart_field(content_type: &str, bytes: bytes::Bytes, wanted: &str) -> Option<String> {
+    let boundary = multer::parse_boundary(content_type).ok()?;
+    let stream = futures::stream::once(async move { Ok::<_, std::io::Error>(bytes) });
+    let mut multipart = multer::Multipart::new(stream, boundary);
+    while let Ok(Some(field)) = multipart.next_field().await {
+        if field.name() == Some(wanted) {
+            return field.text().await.ok();
+        }
+    }
+    None
+}
+
+fn constant_time_eq(a: &str, b: &str) -> bool {
+    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// Records something done outside a request (a `casetrack admin` command, the retention job) in the audit trail:
+/// `what` names it (`casetrack admin erase-person`), `records` the ids it touched. The operator at the command line
+/// is known only as the machine's, so the role is Casetrack itself.
+pub async fn record_offline(
+    ctx: &Context,
+    what: &str,
+    records: BTreeMap<String, String>,
+    person_id: Option<PersonId>,
+    succeeded: bool,
+) -> anyhow::Result<()> {
+    record_access(
+        ctx,
+        AccessRecorded {
+            user_id: None,
+            username: None,
+            role: Some(Role::System),
+            method: "RUN".into(),
+            route: what.to_owned(),
+            records,
+            person_id,
+            address: None,
+            decision: AccessDecision::Allowed,
+            status: if succeeded { 200 } else { 500 },
+            break_glass_reason: None,
+        },
+    )
+    .await
+}
+
+/// Appends one entry to the audit trail (its own stream). Entries of one user on one day share a log stream.
+pub async fn record_access(ctx: &Context, entry: AccessRecorded) -> anyhow::Result<()> {
+    let now = chrono::Utc::now();
+    let user = entry.user_id.map_or(uuid::Uuid::nil(), |id| id.0);
+    let day = now.date_naive().to_string();
+    let stream_key = uuid::Uuid::new_v5(&user, day.as_bytes());
+    let actor = match (&entry.user_id, &entry.role) {
+        (Some(user_id), Some(role)) => Actor::user(*user_id, role.clone()),
+        _ => Actor { user_id: None, role: Role::Public },
+    };
+    let event = AuditEvent::AccessRecorded(entry);
+    let id = uuid::Uuid::now_v7();
+    ctx.audit
+        .append(AppendRequest {
+            stream: StreamId::new("audit", "user", stream_key)?,
+            expected: ExpectedVersion::Any,
+            command_id: CommandId(id),
+            actor,
+            correlation_id: id,
+            causation_id: id,
+            events: vec![NewEvent::from_contract(EventId(id), now, &event)],
+        })
+        .await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use casetrack_proto::ServiceCode;
+
+    use super::*;
+
+    #[test]
+    fn a_caseworker_reaches_their_own_service_only() {
+        let idva = Role::Caseworker(ServiceCode::parse("idva").unwrap());
+        assert!(Permission::ServiceWork.allows(&idva, Some("idva")));
+        assert!(!Permission::ServiceWork.allows(&idva, Some("isva")));
+        assert!(!Permission::ServiceManagement.allows(&idva, Some("idva")));
+        assert!(!Permission::HubWork.allows(&idva, None));
+        assert!(Permission::Casework.allows(&idva, None));
+    }
+
+    #[test]
+    fn a_commissioner_sees_figures_and_nothing_of_a_person() {
+        let role = Role::Commissioner;
+        assert!(Permission::Figures.allows(&role, None));
+        for permission in [
+            Permission::Casework,
+            Permission::HubWork,
+            Permission::ServiceWork,
+            Permission::Audit,
+            Permission::Accounts,
+        ] {
+            assert!(!permission.allows(&role, Some("idva")), "{permission:?}");
+        }
+        assert!(!Permission::HubWork.breakable(&role));
+    }
+
+    #[test]
+    fn forged_origins_are_cross_site() {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::HOST, "casetrack.example:443".parse().unwrap());
+        assert!(!cross_site(&headers), "no Origin: a same-site navigation or a program");
+        headers.insert(header::ORIGIN, "https://casetrack.example:443".parse().unwrap());
+        assert!(!cross_site(&headers));
+        headers.insert(header::ORIGIN, "https://evil.example".parse().unwrap());
+        assert!(cross_site(&headers));
+        headers.insert(header::ORIGIN, "null".parse().unwrap());
+        assert!(!cross_site(&headers), "our own forms, sent under no-referrer");
+        headers.insert("sec-fetch-site", "same-origin".parse().unwrap());
+        assert!(!cross_site(&headers));
+        headers.insert("sec-fetch-site", "cross-site".parse().unwrap());
+        assert!(cross_site(&headers));
+    }
+
+    #[test]
+    fn cookies_are_secure_except_on_a_loopback_name() {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::HOST, "127.0.0.1:8080".parse().unwrap());
+        assert!(!session_cookie("t", &headers).contains("Secure"));
+        headers.insert("x-forwarded-proto", "https".parse().unwrap());
+        assert!(session_cookie("t", &headers).contains("Secure"));
+        let mut remote = HeaderMap::new();
+        remote.insert(header::HOST, "casetrack.example".parse().unwrap());
+        let cookie = session_cookie("t", &remote);
+        assert!(cookie.contains("Secure") && cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"));
+    }
+}

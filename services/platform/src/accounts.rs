@@ -1,0 +1,630 @@
+//! Accounts, passwords and server-side sessions, in the shared database so that one sign-in works on every
+//! service process. Passwords are hashed with argon2id; a session cookie holds a random token of which only a
+//! SHA-256 hash is stored; every session carries its own CSRF token. See `docs/adr/0007-access-and-audit.md`.
+
+use std::time::Duration;
+
+use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use casetrack_proto::{Role, ServiceCode, StaffName, UserId};
+use rand::RngCore as _;
+use sha2::{Digest as _, Sha256};
+use sqlx::Row as _;
+
+use crate::db::ReadDb;
+
+/// Passwords: at least this long (NCSC: length, not composition rules), at most 128 characters.
+pub const MIN_PASSWORD_CHARS: usize = 12;
+const MAX_PASSWORD_CHARS: usize = 128;
+
+/// Failed sign-ins counted over this window.
+pub const FAILURE_WINDOW: Duration = Duration::from_secs(15 * 60);
+/// Failed sign-ins for one account within the window before it is refused for the rest of the window.
+pub const FAILURES_PER_ACCOUNT: i64 = 5;
+/// Failed sign-ins from one address within the window (any accounts) before that address is refused.
+pub const FAILURES_PER_ADDRESS: i64 = 20;
+
+/// How long sessions live.
+#[derive(Debug, Clone, Copy)]
+pub struct SessionPolicy {
+    /// Signed out after this long without a request.
+    pub idle: Duration,
+    /// Signed out this long after signing in, however busy.
+    pub absolute: Duration,
+}
+
+impl Default for SessionPolicy {
+    fn default() -> Self {
+        Self { idle: Duration::from_secs(30 * 60), absolute: Duration::from_secs(10 * 60 * 60) }
+    }
+}
+
+/// One account, as the session and the pages see it. Never holds the password hash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Account {
+    pub account_id: UserId,
+    pub username: StaffName,
+    pub display_name: String,
+    pub role: Role,
+    pub must_change_password: bool,
+    pub disabled: bool,
+}
+
+/// What a new account needs.
+#[derive(Debug, Clone)]
+pub struct NewAccount {
+    pub username: StaffName,
+    pub display_name: String,
+    pub role: Role,
+    /// None: the account signs in only through the identity provider.
+    pub password: Option<String>,
+    /// The user must choose their own password at first sign-in (a one-time password was given to them).
+    pub must_change_password: bool,
+}
+
+/// Why an account change or a sign-in was refused, in words for the person at the screen.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AccountError {
+    #[error("{0}")]
+    Invalid(String),
+    #[error("There is already an account called {0}.")]
+    UsernameTaken(String),
+    #[error("The user name or password is not right.")]
+    WrongCredentials,
+    #[error("Too many failed sign-ins. Wait 15 minutes and try again, or ask an administrator.")]
+    TooManyAttempts,
+    #[error("There is no such account.")]
+    NoSuchAccount,
+}
+
+/// A failure of ours (database), kept apart from the refusals above.
+#[derive(Debug, thiserror::Error)]
+pub enum AccountFailure {
+    #[error(transparent)]
+    Refused(#[from] AccountError),
+    #[error("the accounts database failed: {0}")]
+    Database(#[from] sqlx::Error),
+}
+
+pub type AccountResult<T> = Result<T, AccountFailure>;
+
+/// A role as stored: its code and, for per-service roles, the service.
+pub fn role_code(role: &Role) -> (&'static str, Option<&str>) {
+    match role {
+        Role::HubOfficer => ("hub_officer", None),
+        Role::HubManager => ("hub_manager", None),
+        Role::Caseworker(service) => ("caseworker", Some(service.as_str())),
+        Role::ServiceManager(service) => ("service_manager", Some(service.as_str())),
+        Role::Commissioner => ("commissioner", None),
+        Role::Auditor => ("auditor", None),
+        Role::Administrator => ("administrator", None),
+        Role::Public => ("public", None),
+        Role::System => ("system", None),
+    }
+}
+
+/// The role an account may hold, from its code and service. Public and System are not account roles.
+pub fn parse_role(code: &str, service: Option<&str>) -> Result<Role, String> {
+    let service = || -> Result<ServiceCode, String> {
+        let code = service.filter(|s| !s.is_empty()).ok_or("a caseworker or service manager needs a service")?;
+        ServiceCode::parse(code)
+    };
+    match code {
+        "hub_officer" => Ok(Role::HubOfficer),
+        "hub_manager" => Ok(Role::HubManager),
+        "caseworker" => Ok(Role::Caseworker(service()?)),
+        "service_manager" => Ok(Role::ServiceManager(service()?)),
+        "commissioner" => Ok(Role::Commissioner),
+        "auditor" => Ok(Role::Auditor),
+        "administrator" => Ok(Role::Administrator),
+        other => Err(format!(
+            "{other:?} is not a role; choose hub_officer, hub_manager, caseworker, service_manager, commissioner, \
+             auditor or administrator"
+        )),
+    }
+}
+
+/// The account roles, for pickers and documentation.
+pub const ACCOUNT_ROLES: &[(&str, &str)] = &[
+    ("hub_officer", "Hub officer"),
+    ("hub_manager", "Hub manager"),
+    ("caseworker", "Caseworker (one service)"),
+    ("service_manager", "Service manager (one service)"),
+    ("commissioner", "Commissioner (figures only)"),
+    ("auditor", "Auditor (audit trail only)"),
+    ("administrator", "Administrator (accounts only)"),
+];
+
+/// A role in words: "a hub officer", "an IDVA caseworker".
+pub fn role_label(role: &Role) -> String {
+    match role {
+        Role::HubOfficer => "a hub officer".to_owned(),
+        Role::HubManager => "a hub manager".to_owned(),
+        Role::Caseworker(service) => format!("a {} caseworker", service.as_str().to_uppercase()),
+        Role::ServiceManager(service) => format!("a {} manager", service.as_str().to_uppercase()),
+        Role::Commissioner => "a commissioner".to_owned(),
+        Role::Auditor => "an auditor".to_owned(),
+        Role::Administrator => "an administrator".to_owned(),
+        Role::Public => "the victim, online".to_owned(),
+        Role::System => "Casetrack (import)".to_owned(),
+    }
+}
+
+fn check_password(password: &str) -> Result<(), AccountError> {
+    let chars = password.chars().count();
+    if chars < MIN_PASSWORD_CHARS {
+        return Err(AccountError::Invalid(format!(
+            "The password must be at least {MIN_PASSWORD_CHARS} characters. A few unrelated words make a good one."
+        )));
+    }
+    if chars > MAX_PASSWORD_CHARS {
+        return Err(AccountError::Invalid(format!("The password can be at most {MAX_PASSWORD_CHARS} characters.")));
+    }
+    Ok(())
+}
+
+/// An argon2id hash (the crate's defaults: OWASP's minimum of 19 MiB, 2 passes), in PHC string form.
+pub fn hash_password(password: &str) -> String {
+    let salt = SaltString::generate(&mut rand::rngs::OsRng);
+    Argon2::default().hash_password(password.as_bytes(), &salt).expect("argon2 accepts any password").to_string()
+}
+
+fn verify_password(password: &str, hash: &str) -> bool {
+    PasswordHash::new(hash).is_ok_and(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
+}
+
+/// A one-time password: 20 characters from an alphabet without look-alikes.
+pub fn one_time_password() -> String {
+    const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+    let mut bytes = [0u8; 20];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    bytes.iter().map(|b| ALPHABET[*b as usize % ALPHABET.len()] as char).collect()
+}
+
+fn random_token() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+fn token_hash(token: &str) -> String {
+    URL_SAFE_NO_PAD.encode(Sha256::digest(token.as_bytes()))
+}
+
+fn now_seconds() -> i64 {
+    chrono::Utc::now().timestamp()
+}
+
+const ACCOUNT_COLUMNS: &str =
+    "account_id, username, display_name, role, service, must_change_password, disabled, password_hash";
+
+fn account_from_row(row: &sqlx::any::AnyRow) -> Option<(Account, Option<String>)> {
+    let id: String = row.get("account_id");
+    let role: String = row.get("role");
+    let service: Option<String> = row.get("service");
+    let account = Account {
+        account_id: UserId(id.parse().ok()?),
+        username: StaffName::parse(&row.get::<String, _>("username")).ok()?,
+        display_name: row.get("display_name"),
+        role: parse_role(&role, service.as_deref()).ok()?,
+        must_change_password: row.get::<i64, _>("must_change_password") != 0,
+        disabled: row.get::<i64, _>("disabled") != 0,
+    };
+    Some((account, row.get("password_hash")))
+}
+
+/// Creates an account. The user name must be free; the password (when given) long enough.
+pub async fn create_account(db: &ReadDb, new: NewAccount) -> AccountResult<Account> {
+    let display_name = new.display_name.trim().to_owned();
+    if display_name.is_empty() || display_name.chars().count() > 100 {
+        return Err(AccountError::Invalid(
+            "Give the person's name as colleagues know it (1 to 100 characters).".into(),
+        ))?;
+    }
+    if matches!(new.role, Role::Public | Role::System) {
+        return Err(AccountError::Invalid("That is not a role an account can hold.".into()))?;
+    }
+    let hash = match &new.password {
+        Some(password) => {
+            check_password(password)?;
+            Some(hash_password(password))
+        }
+        None => None,
+    };
+    let account = Account {
+        account_id: UserId::new(),
+        username: new.username,
+        display_name,
+        role: new.role,
+        must_change_password: new.must_change_password,
+        disabled: false,
+    };
+    let (role, service) = role_code(&account.role);
+    let inserted = sqlx::query(
+        "INSERT INTO accounts (account_id, username, display_name, role, service, password_hash, \
+         must_change_password, disabled, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, 0, $8) \
+         ON CONFLICT (username) DO NOTHING",
+    )
+    .bind(account.account_id.0.to_string())
+    .bind(account.username.as_str())
+    .bind(&account.display_name)
+    .bind(role)
+    .bind(service)
+    .bind(hash)
+    .bind(i64::from(account.must_change_password))
+    .bind(chrono::Utc::now().to_rfc3339())
+    .execute(db.pool())
+    .await?;
+    if inserted.rows_affected() == 0 {
+        return Err(AccountError::UsernameTaken(account.username.as_str().to_owned()))?;
+    }
+    Ok(account)
+}
+
+/// On the first start of an installation with no accounts, creates `admin` (administrator) with `password`, or a
+/// generated one-time password that must be changed at first sign-in. Returns the password it generated, if it
+/// created the account with one; None when accounts already exist (or another process created it first).
+pub async fn bootstrap_administrator(db: &ReadDb, password: Option<&str>) -> AccountResult<Option<String>> {
+    let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM accounts").fetch_one(db.pool()).await?;
+    if count > 0 {
+        return Ok(None);
+    }
+    let generated = password.is_none().then(one_time_password);
+    let new = NewAccount {
+        username: StaffName::parse("admin").expect("a valid name"),
+        display_name: "Administrator".into(),
+        role: Role::Administrator,
+        password: Some(password.map_or_else(|| generated.clone().unwrap_or_default(), str::to_owned)),
+        must_change_password: generated.is_some(),
+    };
+    match create_account(db, new).await {
+        Ok(_) => Ok(generated),
+        Err(AccountFailure::Refused(AccountError::UsernameTaken(_))) => Ok(None),
+        Err(error) => Err(error),
+    }
+}
+
+pub async fn find_account(db: &ReadDb, account_id: UserId) -> AccountResult<Option<Account>> {
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE account_id = $1")))
+        .bind(account_id.0.to_string())
+        .fetch_optional(db.pool())
+        .await?;
+    Ok(row.as_ref().and_then(account_from_row).map(|(account, _)| account))
+}
+
+pub async fn list_accounts(db: &ReadDb) -> AccountResult<Vec<Account>> {
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {ACCOUNT_COLUMNS} FROM accounts ORDER BY username")))
+        .fetch_all(db.pool())
+        .await?;
+    Ok(rows.iter().filter_map(account_from_row).map(|(account, _)| account).collect())
+}
+
+async fn recent_failures(db: &ReadDb, column: &str, value: &str) -> sqlx::Result<i64> {
+    let since = now_seconds() - FAILURE_WINDOW.as_secs() as i64;
+    sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+        "SELECT COUNT(*) FROM sign_in_failures WHERE {column} = $1 AND at >= $2"
+    )))
+    .bind(value)
+    .bind(since)
+    .fetch_one(db.pool())
+    .await
+}
+
+/// Checks a user name and password. Refused while the account or the address has too many recent failures;
+/// a wrong user name costs the same time as a wrong password, so neither can be told from the other.
+pub async fn authenticate(db: &ReadDb, username: &str, password: &str, address: &str) -> AccountResult<Account> {
+    let username = username.trim().to_lowercase();
+    if recent_failures(db, "username", &username).await? >= FAILURES_PER_ACCOUNT
+        || recent_failures(db, "address", address).await? >= FAILURES_PER_ADDRESS
+    {
+        return Err(AccountError::TooManyAttempts)?;
+    }
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE username = $1")))
+        .bind(&username)
+        .fetch_optional(db.pool())
+        .await?;
+    let found = row.as_ref().and_then(account_from_row);
+    let verified = match &found {
+        Some((account, Some(hash))) => verify_password(password, hash) && !account.disabled,
+        _ => {
+            // Spend the same effort as a real check.
+            verify_password(password, DUMMY_HASH.get_or_init(|| hash_password("not a real password")));
+            false
+        }
+    };
+    if !verified {
+        sqlx::query("INSERT INTO sign_in_failures (at, username, address) VALUES ($1, $2, $3)")
+            .bind(now_seconds())
+            .bind(&username)
+            .bind(address)
+            .execute(db.pool())
+            .await?;
+        return Err(AccountError::WrongCredentials)?;
+    }
+    sqlx::query("DELETE FROM sign_in_failures WHERE username = $1").bind(&username).execute(db.pool()).await?;
+    Ok(found.expect("verified implies found").0)
+}
+
+static DUMMY_HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+/// Sets a new password (an administrator's reset, with `must_change` set). Every session of the account ends: whoever
+/// held the old password is out.
+pub async fn set_password(db: &ReadDb, account_id: UserId, password: &str, must_change: bool) -> AccountResult<()> {
+    store_password(db, account_id, password, must_change, None).await
+}
+
+async fn store_password(
+    db: &ReadDb,
+    account_id: UserId,
+    password: &str,
+    must_change: bool,
+    keep_session: Option<&str>,
+) -> AccountResult<()> {
+    check_password(password)?;
+    let updated =
+        sqlx::query("UPDATE accounts SET password_hash = $1, must_change_password = $2 WHERE account_id = $3")
+            .bind(hash_password(password))
+            .bind(i64::from(must_change))
+            .bind(account_id.0.to_string())
+            .execute(db.pool())
+            .await?;
+    if updated.rows_affected() == 0 {
+        return Err(AccountError::NoSuchAccount)?;
+    }
+    sqlx::query("DELETE FROM sessions WHERE account_id = $1 AND token_hash <> $2")
+        .bind(account_id.0.to_string())
+        .bind(keep_session.map(token_hash).unwrap_or_default())
+        .execute(db.pool())
+        .await?;
+    Ok(())
+}
+
+/// Changes one's own password: the current one must be right. The session it was changed in stays; every other
+/// session of the account ends.
+pub async fn change_own_password(
+    db: &ReadDb,
+    account: &Account,
+    current: &str,
+    new: &str,
+    session_token: &str,
+) -> AccountResult<()> {
+    let hash: Option<String> = sqlx::query_scalar("SELECT password_hash FROM accounts WHERE account_id = $1")
+        .bind(account.account_id.0.to_string())
+        .fetch_optional(db.pool())
+        .await?
+        .flatten();
+    if !hash.is_some_and(|hash| verify_password(current, &hash)) {
+        return Err(AccountError::Invalid("Your current password is not right.".into()))?;
+    }
+    if current == new {
+        return Err(AccountError::Invalid("Choose a password different from the current one.".into()))?;
+    }
+    store_password(db, account.account_id, new, false, Some(session_token)).await
+}
+
+/// Disables (or enables again) an account. Disabling ends its sessions at once.
+pub async fn set_disabled(db: &ReadDb, account_id: UserId, disabled: bool) -> AccountResult<()> {
+    let updated = sqlx::query("UPDATE accounts SET disabled = $1 WHERE account_id = $2")
+        .bind(i64::from(disabled))
+        .bind(account_id.0.to_string())
+        .execute(db.pool())
+        .await?;
+    if updated.rows_affected() == 0 {
+        return Err(AccountError::NoSuchAccount)?;
+    }
+    if disabled {
+        sqlx::query("DELETE FROM sessions WHERE account_id = $1")
+            .bind(account_id.0.to_string())
+            .execute(db.pool())
+            .await?;
+    }
+    Ok(())
+}
+
+/// A new session's secrets: the cookie's token (shown once, stored only hashed) and its CSRF token.
+#[derive(Debug, Clone)]
+pub struct NewSession {
+    pub token: String,
+    pub csrf: String,
+}
+
+/// Starts a session for a signed-in account.
+pub async fn start_session(db: &ReadDb, account_id: UserId) -> sqlx::Result<NewSession> {
+    let session = NewSession { token: random_token(), csrf: random_token() };
+    let now = now_seconds();
+    sqlx::query(
+        "INSERT INTO sessions (token_hash, account_id, csrf_token, created_at, last_seen) VALUES ($1, $2, $3, $4, $4)",
+    )
+    .bind(token_hash(&session.token))
+    .bind(account_id.0.to_string())
+    .bind(&session.csrf)
+    .bind(now)
+    .execute(db.pool())
+    .await?;
+    Ok(session)
+}
+
+/// The account behind a session token, with the session's CSRF token, if the session is live: not idle past the
+/// limit, not older than the absolute limit, and its account not disabled. A live session's idle clock restarts
+/// (written at most once a minute).
+pub async fn resume_session(
+    db: &ReadDb,
+    token: &str,
+    policy: SessionPolicy,
+) -> sqlx::Result<Option<(Account, String)>> {
+    let hash = token_hash(token);
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT s.csrf_token, s.created_at, s.last_seen, {} FROM sessions s JOIN accounts a ON a.account_id = \
+         s.account_id WHERE s.token_hash = $1",
+        ACCOUNT_COLUMNS.split(", ").map(|c| format!("a.{c}")).collect::<Vec<_>>().join(", ")
+    )))
+    .bind(&hash)
+    .fetch_optional(db.pool())
+    .await?;
+    let Some(row) = row else { return Ok(None) };
+    let now = now_seconds();
+    let created: i64 = row.get("created_at");
+    let last_seen: i64 = row.get("last_seen");
+    let expired = now - last_seen > policy.idle.as_secs() as i64 || now - created > policy.absolute.as_secs() as i64;
+    let account = account_from_row(&row).map(|(account, _)| account);
+    match account {
+        Some(account) if !expired && !account.disabled => {
+            if now - last_seen >= 60 {
+                sqlx::query("UPDATE sessions SET last_seen = $1 WHERE token_hash = $2")
+                    .bind(now)
+                    .bind(&hash)
+                    .execute(db.pool())
+                    .await?;
+            }
+            Ok(Some((account, row.get("csrf_token"))))
+        }
+        _ => {
+            end_session(db, token).await?;
+            Ok(None)
+        }
+    }
+}
+
+/// Ends a session (signing out).
+pub async fn end_session(db: &ReadDb, token: &str) -> sqlx::Result<()> {
+    sqlx::query("DELETE FROM sessions WHERE token_hash = $1").bind(token_hash(token)).execute(db.pool()).await?;
+    Ok(())
+}
+
+/// Deletes expired sessions and old sign-in failures (housekeeping; expired sessions are refused anyway).
+pub async fn sweep(db: &ReadDb, policy: SessionPolicy) -> sqlx::Result<()> {
+    let now = now_seconds();
+    sqlx::query("DELETE FROM sessions WHERE last_seen < $1 OR created_at < $2")
+        .bind(now - policy.idle.as_secs() as i64)
+        .bind(now - policy.absolute.as_secs() as i64)
+        .execute(db.pool())
+        .await?;
+    sqlx::query("DELETE FROM sign_in_failures WHERE at < $1")
+        .bind(now - FAILURE_WINDOW.as_secs() as i64)
+        .execute(db.pool())
+        .await?;
+    Ok(())
+}
+
+/// A break-glass grant: `account` may open `record` (of `area`: hub or a service code) until `expires_at`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Grant {
+    pub username: String,
+    pub area: String,
+    pub record_id: String,
+    pub reason: String,
+    pub granted_at: i64,
+    pub expires_at: i64,
+}
+
+/// Records a break-glass grant for `ttl`.
+pub async fn grant_break_glass(
+    db: &ReadDb,
+    account: &Account,
+    area: &str,
+    record_id: &str,
+    reason: &str,
+    ttl: Duration,
+) -> AccountResult<()> {
+    let reason = reason.trim();
+    if reason.chars().count() < 10 || reason.chars().count() > 500 {
+        return Err(AccountError::Invalid(
+            "Say why you need to open this record (10 to 500 characters). Your reason is recorded and shown to the \
+             service's manager."
+                .into(),
+        ))?;
+    }
+    let now = now_seconds();
+    sqlx::query(
+        "INSERT INTO break_glass (grant_id, account_id, username, area, record_id, reason, granted_at, expires_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(uuid::Uuid::now_v7().to_string())
+    .bind(account.account_id.0.to_string())
+    .bind(account.username.as_str())
+    .bind(area)
+    .bind(record_id)
+    .bind(reason)
+    .bind(now)
+    .bind(now + ttl.as_secs() as i64)
+    .execute(db.pool())
+    .await?;
+    Ok(())
+}
+
+/// The reason of a live grant for this account and record, if there is one.
+pub async fn live_grant(db: &ReadDb, account_id: UserId, record_id: &str) -> sqlx::Result<Option<String>> {
+    sqlx::query_scalar(
+        "SELECT reason FROM break_glass WHERE account_id = $1 AND record_id = $2 AND expires_at > $3 \
+         ORDER BY granted_at DESC LIMIT 1",
+    )
+    .bind(account_id.0.to_string())
+    .bind(record_id)
+    .bind(now_seconds())
+    .fetch_optional(db.pool())
+    .await
+}
+
+/// Every grant on an area's records, newest first (the service manager's list).
+pub async fn grants_for(db: &ReadDb, area: &str) -> sqlx::Result<Vec<Grant>> {
+    let rows = sqlx::query(
+        "SELECT username, area, record_id, reason, granted_at, expires_at FROM break_glass WHERE area = $1 \
+         ORDER BY granted_at DESC LIMIT 500",
+    )
+    .bind(area)
+    .fetch_all(db.pool())
+    .await?;
+    Ok(rows
+        .iter()
+        .map(|row| Grant {
+            username: row.get("username"),
+            area: row.get("area"),
+            record_id: row.get("record_id"),
+            reason: row.get("reason"),
+            granted_at: row.get("granted_at"),
+            expires_at: row.get("expires_at"),
+        })
+        .collect())
+}
+
+/// The account an identity provider's user signs in to: the one linked to their subject, or else the unlinked
+/// account whose user name is the provider's `preferred_username`, which is linked to the subject from then on.
+/// A disabled account, or none, is refused.
+pub async fn account_for_subject(db: &ReadDb, subject: &str, username: Option<&str>) -> AccountResult<Account> {
+    let by_subject =
+        sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE oidc_subject = $1")))
+            .bind(subject)
+            .fetch_optional(db.pool())
+            .await?;
+    let found = match by_subject.as_ref().and_then(account_from_row) {
+        Some((account, _)) => Some(account),
+        None => match username.map(|name| name.trim().to_lowercase()) {
+            Some(name) => {
+                let linked =
+                    sqlx::query("UPDATE accounts SET oidc_subject = $1 WHERE username = $2 AND oidc_subject IS NULL")
+                        .bind(subject)
+                        .bind(&name)
+                        .execute(db.pool())
+                        .await?;
+                if linked.rows_affected() == 1 {
+                    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+                        "SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE username = $1"
+                    )))
+                    .bind(&name)
+                    .fetch_optional(db.pool())
+                    .await?;
+                    row.as_ref().and_then(account_from_row).map(|(account, _)| account)
+                } else {
+                    None
+                }
+            }
+            None => None,
+        },
+    };
+    match found {
+        Some(account) if !account.disabled => Ok(account),
+        _ => Err(AccountError::NoSuchAccount)?,
+    }
+}
