@@ -197,10 +197,12 @@ async fn journey(t: &Topology) -> String {
     let (from, to) = (day_offset(-1), day_offset(0));
     let summary = eventually(format!("{}/api/reporting/summary?from={from}&to={to}", t.reporting), |s| {
         s["services"].as_array().is_some_and(|services| {
-            services.iter().any(|s| s["service"] == "idva" && s["cases_opened"] == 1)
-                && services
-                    .iter()
-                    .any(|s| s["service"] == "hub" && s["closed"] == 1 && s["self_referrals_reported_to_police"] == 1)
+            services.iter().any(|s| s["service"] == "idva" && s["activity"]["cases_opened"] == 1)
+                && services.iter().any(|s| {
+                    s["service"] == "hub"
+                        && s["activity"]["closed"] == 1
+                        && s["activity"]["self_referrals_reported_to_police"] == 1
+                })
         })
     })
     .await;
@@ -216,10 +218,11 @@ async fn journey(t: &Topology) -> String {
         "self_referrals_reported_to_police",
     ]
     .iter()
-    .map(|f| hub[f].as_i64().unwrap())
+    .map(|f| hub["activity"][f].as_i64().unwrap())
     .collect();
     assert_eq!(figures, vec![4, 4, 1, 1, 1, 1, 1, 1], "{hub}");
-    assert_eq!(hub["onward_referrals"]["idva"].as_i64(), Some(1));
+    assert_eq!(hub["activity"]["onward_referrals.idva"].as_i64(), Some(1));
+    assert_eq!(hub["onward_referrals"]["idva"].as_i64(), Some(1), "of the referrals received, one went to the IDVA");
 
     // The common routes answer on every process.
     for base in [&t.people, &t.hub, &t.idva, &t.reporting] {
@@ -498,7 +501,10 @@ async fn the_report_command_prints_the_same_figures_as_the_api() {
 
     // Every read model rebuilt from the log: the figures come out byte for byte the same.
     let json_args = ["--from", "2000-01-01", "--to", "2100-12-31", "--format", "json"];
+    let by_args = ["--from", "2000-01-01", "--to", "2100-12-31", "--format", "json", "--by", "repeat_victim"];
     let before = report(data.path(), &json_args);
+    let before_by = report(data.path(), &by_args);
+    assert!(before_by.contains("\"breakdown\""), "{before_by}");
     let rebuilt = std::process::Command::new(env!("CARGO_BIN_EXE_casetrack"))
         .arg("rebuild")
         .arg("--data-dir")
@@ -507,6 +513,8 @@ async fn the_report_command_prints_the_same_figures_as_the_api() {
         .output()
         .unwrap();
     assert!(rebuilt.status.success(), "{}", String::from_utf8_lossy(&rebuilt.stderr));
-    assert!(String::from_utf8_lossy(&rebuilt.stdout).contains("rebuilt reporting.pathway"));
+    let rebuilt = String::from_utf8_lossy(&rebuilt.stdout);
+    assert!(rebuilt.contains("rebuilt reporting.pathway") && rebuilt.contains("rebuilt reporting.cohort"), "{rebuilt}");
     assert_eq!(report(data.path(), &json_args), before, "identical after a rebuild");
+    assert_eq!(report(data.path(), &by_args), before_by, "the breakdown too");
 }

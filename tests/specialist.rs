@@ -314,14 +314,15 @@ async fn figures(t: &Services) {
     let today = day_offset(0);
     let url = format!("{}/api/reporting/summary?from={}&to={today}", t.others, day_offset(-1));
     let summary = eventually(url, |s| {
-        s["services"]
-            .as_array()
-            .is_some_and(|all| all.iter().any(|s| s["service"] == "mental_health" && s["cases_closed"] == 1))
+        s["services"].as_array().is_some_and(|all| {
+            all.iter().any(|s| s["service"] == "mental_health" && s["activity"]["cases_closed"] == 1)
+        })
     })
     .await;
-    let of = |service: &str| {
+    let service = |service: &str| {
         summary["services"].as_array().unwrap().iter().find(|s| s["service"] == service).unwrap().clone()
     };
+    let of = |name: &str| service(name)["activity"].clone();
     let idva = of("idva");
     for (figure, value) in [
         ("cases_opened", 1),
@@ -335,6 +336,27 @@ async fn figures(t: &Services) {
     ] {
         assert_eq!(idva[figure], value, "idva {figure}: {idva}");
     }
+    // The cohort: of the cases received in the period, where they are now.
+    let cohort = service("idva");
+    for (figure, value) in [
+        ("referrals_received", 1),
+        ("victims_referred", 1),
+        ("accepted", 1),
+        ("contacted", 1),
+        ("high_risk", 1),
+        ("closed", 1),
+        ("open", 0),
+    ] {
+        assert_eq!(cohort[figure], value, "idva cohort {figure}: {cohort}");
+    }
+    // A case from the hub is counted under what the hub's referral was (source "hub", its offence category).
+    let by_source = eventually(
+        format!("{}/api/reporting/summary?from={}&to={today}&service=idva&by=source", t.others, day_offset(-1)),
+        |s| s["services"].as_array().is_some_and(|all| !all.is_empty()),
+    )
+    .await;
+    let rows = by_source["services"][0]["breakdown"].as_array().unwrap();
+    assert!(rows.iter().any(|row| row["value"] == "hub" && row["referrals_received"] == 1), "{by_source}");
     assert_eq!(of("isva")["cases_opened_under_18"], 1);
     let rj = of("rj");
     assert_eq!(

@@ -1,5 +1,5 @@
-//! `casetrack report`: the pathway figures for a period, printed as a table or written as JSON or CSV, from the
-//! same read model and code as the API and the figures page. `--publish` suppresses small numbers, as for
+//! `casetrack report`: the pathway figures for a period, printed as a table or written as JSON, CSV or a workbook,
+//! from the same read models and code as the API and the dashboard. `--publish` suppresses small numbers, as for
 //! commissioners.
 
 use std::io::Write as _;
@@ -7,6 +7,7 @@ use std::io::Write as _;
 use anyhow::Context as _;
 use casetrack_platform::Context;
 use casetrack_platform::config::Settings;
+use casetrack_reporting::report::Request;
 use chrono::NaiveDate;
 
 #[derive(clap::Args)]
@@ -23,6 +24,10 @@ pub struct ReportArgs {
     /// Only this service (hub, idva, ...).
     #[arg(long)]
     service: Option<String>,
+    /// Break the funnel down by one dimension: source, offence, domestic_abuse, age_band, gender, ethnic_group,
+    /// bame, disability or repeat_victim.
+    #[arg(long)]
+    by: Option<String>,
     /// table (for reading), json, csv, or xlsx (a workbook shaped like a funder's return: a sheet per service and
     /// the counting rules on a notes sheet; needs --output).
     #[arg(long, default_value = "table", value_parser = ["table", "json", "csv", "xlsx"])]
@@ -37,27 +42,8 @@ pub struct ReportArgs {
     settings: Settings,
 }
 
-/// One service's figures as (name, value) pairs, nested maps flattened (`onward_referrals.idva`).
-fn flatten(prefix: &str, value: &serde_json::Value, out: &mut Vec<(String, serde_json::Value)>) {
-    match value {
-        serde_json::Value::Object(fields) => {
-            for (name, field) in fields {
-                let name = if prefix.is_empty() { name.clone() } else { format!("{prefix}.{name}") };
-                flatten(&name, field, out);
-            }
-        }
-        other => out.push((prefix.to_owned(), other.clone())),
-    }
-}
-
-fn cell(value: &serde_json::Value) -> String {
-    match value {
-        serde_json::Value::String(text) => text.clone(),
-        other => other.to_string(),
-    }
-}
-
 pub async fn run(args: ReportArgs) -> anyhow::Result<()> {
+    use casetrack_reporting::export;
     casetrack_platform::telemetry::init_tracing(&args.settings.log_format);
     let (from, to) = match &args.period {
         Some(text) => {
@@ -66,110 +52,31 @@ pub async fn run(args: ReportArgs) -> anyhow::Result<()> {
         }
         None => (args.from.expect("clap requires --from"), args.to.expect("clap requires --to")),
     };
-    anyhow::ensure!(from <= to, "--from must be on or before --to");
+    let request = Request { from, to, service: args.service.clone(), by: args.by.clone() };
+    request.check().map_err(|error| anyhow::anyhow!(error.message))?;
     let ctx = Context::connect(&args.settings).await?;
     let reporting = casetrack_reporting::service(&ctx);
     casetrack_platform::service::migrate(&ctx, &[reporting]).await?;
-    let mut services =
-        casetrack_reporting::api::figures(&ctx, from, to).await.map_err(|error| anyhow::anyhow!(error.message))?;
+    let mut report =
+        casetrack_reporting::report::report(&ctx, &request).await.map_err(|error| anyhow::anyhow!(error.message))?;
     if let Some(only) = &args.service {
-        services.retain(|figures| &figures.service == only);
-        anyhow::ensure!(!services.is_empty(), "no figures for a service called {only:?} in this period");
+        anyhow::ensure!(!report.services.is_empty(), "no figures for a service called {only:?} in this period");
     }
-    let mut report = serde_json::json!({"from": from, "to": to, "services": services});
     if args.publish {
-        casetrack_reporting::api::suppress_small(&mut report, args.settings.suppression_threshold);
+        report = casetrack_reporting::report::publish(report, args.settings.suppression_threshold);
     }
-    let rows: Vec<Vec<(String, serde_json::Value)>> = report["services"]
-        .as_array()
-        .expect("services is a list")
-        .iter()
-        .map(|service| {
-            let mut pairs = Vec::new();
-            flatten("", service, &mut pairs);
-            pairs
-        })
-        .collect();
-    let mut columns: Vec<String> = Vec::new();
-    for row in &rows {
-        for (name, _) in row {
-            if !columns.contains(name) {
-                columns.push(name.clone());
-            }
+    let bytes = match args.format.as_str() {
+        "xlsx" => {
+            anyhow::ensure!(args.output.is_some(), "--format xlsx needs --output FILE.xlsx");
+            export::workbook(&report)?
         }
-    }
-    let value_of = |row: &[(String, serde_json::Value)], column: &str| {
-        row.iter().find(|(name, _)| name == column).map_or_else(|| "0".to_owned(), |(_, v)| cell(v))
-    };
-    if args.format == "xlsx" {
-        let path = args.output.as_ref().context("--format xlsx needs --output FILE.xlsx")?;
-        return workbook((from, to), &rows, path);
-    }
-    let text = match args.format.as_str() {
-        "json" => format!("{}\n", serde_json::to_string_pretty(&report)?),
-        "csv" => {
-            let mut writer = csv::Writer::from_writer(Vec::new());
-            writer.write_record(&columns)?;
-            for row in &rows {
-                writer.write_record(columns.iter().map(|column| value_of(row, column)))?;
-            }
-            String::from_utf8(writer.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?)?
-        }
-        _ => {
-            // One block per service: a figure a line, so that many figures stay readable in a terminal.
-            let mut out = format!("Figures from {from} to {to}\n");
-            for row in &rows {
-                out.push('\n');
-                let width = row.iter().map(|(name, _)| name.len()).max().unwrap_or(0);
-                for (name, value) in row {
-                    out.push_str(&format!("{name:<width$}  {:>8}\n", cell(value)));
-                }
-            }
-            out
-        }
+        "json" => format!("{}\n", serde_json::to_string_pretty(&report)?).into_bytes(),
+        "csv" => export::csv(&report)?.into_bytes(),
+        _ => export::table(&report).into_bytes(),
     };
     match &args.output {
-        Some(path) => std::fs::write(path, text).with_context(|| format!("failed to write {}", path.display()))?,
-        None => std::io::stdout().write_all(text.as_bytes())?,
+        Some(path) => std::fs::write(path, bytes).with_context(|| format!("failed to write {}", path.display()))?,
+        None => std::io::stdout().write_all(&bytes)?,
     }
-    Ok(())
-}
-
-/// The counting rules, as the notes sheet of a workbook carries them.
-const COUNTING_RULES: &str = include_str!("../../../docs/metrics.md");
-
-/// A workbook: a sheet per service (figure, value), then the counting rules.
-fn workbook(
-    (from, to): (NaiveDate, NaiveDate),
-    rows: &[Vec<(String, serde_json::Value)>],
-    path: &std::path::Path,
-) -> anyhow::Result<()> {
-    use rust_xlsxwriter::{Format, Workbook};
-    let mut book = Workbook::new();
-    let bold = Format::new().set_bold();
-    for row in rows {
-        let service = row.iter().find(|(name, _)| name == "service").map(|(_, v)| cell(v)).unwrap_or_default();
-        let sheet = book.add_worksheet();
-        sheet.set_name(service.chars().take(31).collect::<String>())?;
-        sheet.set_column_width(0, 40)?;
-        sheet.write_with_format(0, 0, format!("{} from {from} to {to}", service.to_uppercase()), &bold)?;
-        sheet.write_with_format(2, 0, "Figure", &bold)?;
-        sheet.write_with_format(2, 1, "Value", &bold)?;
-        for (i, (name, value)) in row.iter().filter(|(name, _)| name != "service").enumerate() {
-            let at = 3 + i as u32;
-            sheet.write(at, 0, name)?;
-            match value.as_f64() {
-                Some(number) => sheet.write(at, 1, number)?,
-                None => sheet.write(at, 1, cell(value))?,
-            };
-        }
-    }
-    let notes = book.add_worksheet();
-    notes.set_name("Notes")?;
-    notes.set_column_width(0, 120)?;
-    for (i, line) in COUNTING_RULES.lines().enumerate() {
-        notes.write(i as u32, 0, line)?;
-    }
-    book.save(path).with_context(|| format!("failed to write {}", path.display()))?;
     Ok(())
 }

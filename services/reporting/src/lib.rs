@@ -1,6 +1,8 @@
 //! Outcome reporting: pathway figures derived from events only. It consumes every event and never commands.
 //!
-//! - [`pathway`]: the `reporting.pathway` projection (monthly counts per service and figure);
+//! - [`pathway`]: the `reporting.pathway` projection (activity: daily counts per service and figure);
+//! - [`cohort`]: the `reporting.cohort` projection (where the referrals received in a period are now, by
+//!   dimension);
 //! - [`api`]: `GET /api/reporting/summary`;
 //! - [`pages`]: the figures page for commissioners and managers (small numbers suppressed);
 //! - [`periods`]: months, financial-year quarters and financial years by name;
@@ -10,9 +12,12 @@
 //! Every figure has its counting rule in `docs/metrics.md`.
 
 pub mod api;
+pub mod cohort;
+pub mod export;
 pub mod pages;
 pub mod pathway;
 pub mod periods;
+pub mod report;
 pub mod suppression;
 
 use std::sync::Arc;
@@ -36,6 +41,7 @@ pub fn service_with(ctx: &Context, threshold: u64) -> Service {
     service.openapi = api::openapi();
     service.migrations = Some(&MIGRATIONS);
     service.projections.push(Arc::new(pathway::Pathway));
+    service.projections.push(Arc::new(cohort::Cohort));
     service
 }
 

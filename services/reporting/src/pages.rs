@@ -1,19 +1,29 @@
-//! The figures page: the pathway's headline figures per service for a period, small numbers suppressed. For
-//! commissioners (who never see a person), hub managers and service managers. The full dashboard (funnel, trends,
-//! comparisons, downloads) is issue 5.
+//! The figures dashboard for commissioners (who never see a person), hub managers and service managers: the funnel,
+//! where the referrals are now, monthly trends, service comparison, time to first contact and outcome shares, as
+//! charts drawn on the server as SVG (readable without JavaScript), each with its numbers in a table beside it;
+//! period, service and breakdown pickers; and a CSV or workbook download of what is on screen. A commissioner sees
+//! the published figures: small numbers, and what would give one away, hidden.
+
+use std::collections::BTreeMap;
 
 use axum::extract::{Query, State};
-use axum::http::StatusCode;
-use axum::response::Response;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
 use casetrack_platform::Context;
-use casetrack_platform::pages::{FormErrors, failure_page, long_date, respond, staff_page, text_input};
+use casetrack_platform::access::{Permission, Routes};
+use casetrack_platform::http::ApiError;
+use casetrack_platform::pages::{FormErrors, failure_page, long_date, respond, staff_page, text_input, words};
+use casetrack_proto::Role;
 use chrono::Utc;
-use maud::html;
-use serde::Deserialize;
+use maud::{Markup, html};
+use serde_json::Value;
 
-use crate::api::{ServiceFigures, figures, parse_day};
+use crate::api::SummaryParams;
+use crate::cohort::{DIMENSIONS, dimension_label, stage, state};
 use crate::periods::financial_year_of;
-use crate::suppression::one;
+use crate::report::{Report, Request, monthly, publish, report};
+use crate::suppression::{Shown, suppress_line};
 
 #[derive(Clone)]
 pub struct FiguresState {
@@ -22,63 +32,134 @@ pub struct FiguresState {
     pub threshold: u64,
 }
 
-#[derive(Debug, Default, Deserialize)]
-pub struct Period {
-    #[serde(default)]
-    from: String,
-    #[serde(default)]
-    to: String,
-    /// A named period (`2026-07`, `FY2026-27`, `FY2026-27 Q1`), instead of from and to.
-    #[serde(default)]
-    period: String,
+pub fn routes(state: FiguresState) -> Routes {
+    Routes::new()
+        .route("/figures", Permission::Figures, get(figures_page))
+        .route("/figures/export.csv", Permission::Figures, get(export_csv))
+        .route("/figures/export.xlsx", Permission::Figures, get(export_xlsx))
+        .with_state(state)
 }
 
-/// How one figure is read from a service's figures.
-type Read = fn(&ServiceFigures) -> i64;
+fn commissioner() -> bool {
+    casetrack_platform::access::current().is_some_and(|p| p.account.role == Role::Commissioner)
+}
 
-/// The columns: each figure's label and how to read it from a service's figures (docs/metrics.md has the rules).
-const COLUMNS: &[(&str, Read)] = &[
-    ("Referrals received", |f| f.referrals_received),
-    ("Contacted", |f| f.contacted),
-    ("Supported", |f| f.supported),
-    ("Declined", |f| f.declined),
-    ("Unable to contact", |f| f.unable_to_contact),
-    ("No safe contact route", |f| f.no_safe_contact),
-    ("Closed", |f| f.closed),
-    ("Self-referrals", |f| f.self_referrals),
-];
-
-/// `GET /figures?from=YYYY-MM-DD&to=YYYY-MM-DD` (default: this financial year so far).
-pub async fn figures_page(State(state): State<FiguresState>, Query(period): Query<Period>) -> Response {
+/// The request the page's parameters make; without dates, this financial year so far.
+fn request_of(params: &SummaryParams) -> Result<Request, ApiError> {
     let today = Utc::now().date_naive();
-    let mut errors = FormErrors::new();
-    let named = match period.period.trim() {
-        "" => None,
-        text => crate::periods::parse(text).map_err(|problem| errors.add("period", problem)).ok(),
-    };
-    let (from_text, to_text) = match named {
-        Some(named) => (named.from.to_string(), named.to.to_string()),
-        None => (
-            if period.from.is_empty() { financial_year_of(today).from.to_string() } else { period.from.clone() },
-            if period.to.is_empty() { today.to_string() } else { period.to.clone() },
-        ),
-    };
-    let from = parse_day(&from_text, "the start date").map_err(|e| errors.add("from", e.message)).ok();
-    let to = parse_day(&to_text, "the end date").map_err(|e| errors.add("to", e.message)).ok();
-    let rows = match (from, to) {
-        (Some(from), Some(to)) if from <= to => match figures(&state.ctx, from, to).await {
-            Ok(rows) => rows,
-            Err(error) => return failure_page(&error),
-        },
-        (Some(_), Some(_)) => {
-            errors.add("to", "The end date must be on or after the start date.");
-            Vec::new()
+    let mut params = SummaryParams { wait_for: None, ..clone_params(params) };
+    if params.period.trim().is_empty() {
+        if params.from.trim().is_empty() {
+            params.from = financial_year_of(today).from.to_string();
         }
-        _ => Vec::new(),
+        if params.to.trim().is_empty() {
+            params.to = today.to_string();
+        }
+    }
+    params.request()
+}
+
+fn clone_params(params: &SummaryParams) -> SummaryParams {
+    SummaryParams {
+        from: params.from.clone(),
+        to: params.to.clone(),
+        period: params.period.clone(),
+        service: params.service.clone(),
+        by: params.by.clone(),
+        wait_for: params.wait_for,
+    }
+}
+
+/// The report a signed-in user may see: published for a commissioner.
+async fn report_for(state: &FiguresState, request: &Request) -> Result<Report, ApiError> {
+    let report = report(&state.ctx, request).await?;
+    Ok(if commissioner() { publish(report, state.threshold) } else { report })
+}
+
+/// The download's query: the same figures as on screen.
+fn query_of(request: &Request) -> String {
+    let mut query = format!("from={}&to={}", request.from, request.to);
+    if let Some(service) = &request.service {
+        query.push_str(&format!("&service={service}"));
+    }
+    if let Some(by) = &request.by {
+        query.push_str(&format!("&by={by}"));
+    }
+    query
+}
+
+async fn export_csv(State(state): State<FiguresState>, Query(params): Query<SummaryParams>) -> Response {
+    let request = match request_of(&params) {
+        Ok(request) => request,
+        Err(error) => return error.into_response(),
     };
+    match report_for(&state, &request).await {
+        Ok(report) => match crate::export::csv(&report) {
+            Ok(text) => download(text.into_bytes(), "text/csv; charset=utf-8", &request, "csv"),
+            Err(error) => ApiError::unavailable(error).into_response(),
+        },
+        Err(error) => error.into_response(),
+    }
+}
+
+async fn export_xlsx(State(state): State<FiguresState>, Query(params): Query<SummaryParams>) -> Response {
+    let request = match request_of(&params) {
+        Ok(request) => request,
+        Err(error) => return error.into_response(),
+    };
+    match report_for(&state, &request).await {
+        Ok(report) => match crate::export::workbook(&report) {
+            Ok(bytes) => {
+                download(bytes, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", &request, "xlsx")
+            }
+            Err(error) => ApiError::unavailable(error).into_response(),
+        },
+        Err(error) => error.into_response(),
+    }
+}
+
+fn download(bytes: Vec<u8>, content_type: &'static str, request: &Request, extension: &str) -> Response {
+    let name = format!("casetrack-figures-{}-to-{}.{extension}", request.from, request.to);
+    (
+        [
+            (header::CONTENT_TYPE, content_type.to_owned()),
+            (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{name}\"")),
+        ],
+        bytes,
+    )
+        .into_response()
+}
+
+/// `GET /figures?period=|from=&to=&service=&by=`.
+pub async fn figures_page(State(state): State<FiguresState>, Query(params): Query<SummaryParams>) -> Response {
+    let mut errors = FormErrors::new();
+    let request = match request_of(&params) {
+        Ok(request) => Some(request),
+        Err(error) => {
+            let field = match error.code {
+                "period_invalid" => "period",
+                "dimension_unknown" => "by",
+                "period_reversed" => "to",
+                _ if params.from.trim().parse::<chrono::NaiveDate>().is_err() => "from",
+                _ => "to",
+            };
+            errors.add(field, error.message);
+            None
+        }
+    };
+    let (report, months) = match &request {
+        Some(request) => match (report_for(&state, request).await, monthly(&state.ctx, request).await) {
+            (Ok(report), Ok(months)) => (Some(report), months),
+            (Err(error), _) | (_, Err(error)) => return failure_page(&error),
+        },
+        None => (None, BTreeMap::new()),
+    };
+    let services = crate::report::services(&state.ctx).await.unwrap_or_default();
+    let published = commissioner();
     let threshold = state.threshold;
-    let shown = |n: i64| one(u64::try_from(n).unwrap_or_default(), threshold).text(threshold);
     let status = if errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
+    let from_text = request.as_ref().map_or(params.from.clone(), |r| r.from.to_string());
+    let to_text = request.as_ref().map_or(params.to.clone(), |r| r.to.to_string());
     respond(
         status,
         staff_page(
@@ -86,42 +167,258 @@ pub async fn figures_page(State(state): State<FiguresState>, Query(period): Quer
             html! {
                 (errors.summary())
                 h1.app-heading-l { "Figures" }
-                @if let (Some(from), Some(to)) = (from, to) {
-                    p.app-body { "From " (long_date(from)) " to " (long_date(to)) ", by calendar month. Counts from 1 to "
-                        (threshold - 1) " are shown as “<" (threshold) "”, so that nobody can be recognised from them. "
-                        "How each figure is counted: docs/metrics.md." }
-                }
                 form.app-filter method="get" action="/figures" {
-                    (text_input("period", "Period", Some("2026-07, FY2026-27 or FY2026-27 Q1"), &period.period, &errors))
-                    button.app-button type="submit" { "Show" }
-                }
-                form.app-filter method="get" action="/figures" {
-                    (text_input("from", "From (YYYY-MM-DD)", None, &from_text, &errors))
+                    (text_input("period", "Named period", Some("2026-07, FY2026-27 or FY2026-27 Q1"), &params.period, &errors))
+                    (text_input("from", "Or from (YYYY-MM-DD)", None, &from_text, &errors))
                     (text_input("to", "To (YYYY-MM-DD)", None, &to_text, &errors))
+                    (select("service", "Service", &std::iter::once(("", "All services".to_owned()))
+                        .chain(services.iter().map(|s| (s.as_str(), s.to_uppercase()))).collect::<Vec<_>>(), params.service.trim(), &errors))
+                    (select("by", "Break down by", &std::iter::once(("", "Nothing".to_owned()))
+                        .chain(DIMENSIONS.iter().map(|d| (*d, dimension_label(d).to_owned()))).collect::<Vec<_>>(), params.by.trim(), &errors))
                     button.app-button type="submit" { "Show" }
                 }
-                @if errors.is_empty() {
-                    @if rows.is_empty() {
-                        p.app-body { "Nothing was recorded in this period." }
-                    } @else {
-                        table.app-table {
-                            caption.app-visually-hidden { "Figures per service" }
-                            thead { tr {
-                                th scope="col" { "Service" }
-                                @for (label, _) in COLUMNS { th scope="col" { (label) } }
-                            } }
-                            tbody {
-                                @for row in &rows {
-                                    tr {
-                                        th scope="row" { (row.service.to_uppercase()) }
-                                        @for (_, read) in COLUMNS { td { (shown(read(row))) } }
-                                    }
-                                }
-                            }
+                @if let (Some(request), Some(report)) = (&request, &report) {
+                    p.app-body {
+                        "Referrals received from " (long_date(request.from)) " to " (long_date(request.to))
+                        " (days in England and Wales), and where they are now. "
+                        @if published {
+                            "Counts from 1 to " (threshold - 1) " are shown as “<" (threshold) "”, and a count that would let one be worked out as “[c]”, so that nobody can be recognised. "
                         }
+                        "How each figure is counted: the notes sheet of the workbook, and docs/metrics.md."
+                    }
+                    p.app-body {
+                        "Download what is on this page: "
+                        a.app-link href={ "/figures/export.csv?" (query_of(request)) } { "CSV" }
+                        " or "
+                        a.app-link href={ "/figures/export.xlsx?" (query_of(request)) } { "workbook (XLSX)" }
+                        "."
+                    }
+                    @if report.services.is_empty() {
+                        p.app-body { "Nothing was recorded in this period." }
+                    }
+                    @if report.services.len() > 1 {
+                        (comparison(report))
+                    }
+                    @for service in &report.services {
+                        (service_section(&serde_json::to_value(service).unwrap_or_default(), months.get(&service.service), published, threshold, request.by.as_deref()))
                     }
                 }
             },
         ),
     )
+}
+
+fn select(id: &str, label: &str, options: &[(&str, String)], chosen: &str, errors: &FormErrors) -> Markup {
+    html! {
+        div.app-form-group.app-form-group--error[errors.message(id).is_some()] {
+            label.app-label for=(id) { (label) }
+            (errors.inline(id))
+            select.app-select #(id) name=(id) {
+                @for (value, text) in options {
+                    option value=(value) selected[*value == chosen] { (text) }
+                }
+            }
+        }
+    }
+}
+
+fn shown(value: &Value) -> String {
+    crate::export::cell(value)
+}
+
+/// A horizontal bar chart, its numbers in the table beside it. A hidden count has no bar, only its mark.
+fn bar_chart(id: &str, title: &str, bars: &[(String, Value)], percent: bool) -> Markup {
+    let max = bars.iter().filter_map(|(_, v)| v.as_f64()).fold(0.0_f64, f64::max).max(1.0);
+    let (label_width, bar_width, row) = (230.0, 330.0, 28.0);
+    let height = row * bars.len() as f64 + 10.0;
+    let text_of = |v: &Value| match v.as_f64() {
+        Some(n) if percent => format!("{:.0}%", n * 100.0),
+        _ => shown(v),
+    };
+    html! {
+        h3.app-heading-s { (title) }
+        div.app-chart {
+            svg role="img" aria-labelledby={ (id) "-title" } width="640" height=(height) viewBox={ "0 0 640 " (height) } xmlns="http://www.w3.org/2000/svg" {
+                title #{ (id) "-title" } { (title) }
+                @for (i, (label, value)) in bars.iter().enumerate() {
+                    @let y = 5.0 + row * i as f64;
+                    text x="0" y=(y + 18.0) font-size="14" fill="#0b0c0c" { (label) }
+                    @if let Some(n) = value.as_f64() {
+                        rect x=(label_width) y=(y + 3.0) width=(bar_width * n / max) height=(row - 8.0) fill="#1d70b8" {}
+                        text x=(label_width + bar_width * n / max + 6.0) y=(y + 18.0) font-size="14" fill="#0b0c0c" { (text_of(value)) }
+                    } @else {
+                        text x=(label_width) y=(y + 18.0) font-size="14" fill="#505a5f" { (text_of(value)) }
+                    }
+                }
+            }
+            table.app-table {
+                caption.app-visually-hidden { (title) }
+                tbody {
+                    @for (label, value) in bars {
+                        tr { th scope="row" { (label) } td { (text_of(value)) } }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Monthly trend lines: referrals received, contacted and supported per month received. A hidden month has no point
+/// (its line joins the months either side); the table gives its mark.
+fn trend_chart(id: &str, title: &str, months: &[String], series: &[(&str, Vec<Value>)]) -> Markup {
+    let max = series.iter().flat_map(|(_, v)| v.iter().filter_map(Value::as_f64)).fold(1.0_f64, f64::max);
+    let (left, top, width, height) = (50.0, 20.0, 540.0, 200.0);
+    let step = if months.len() > 1 { width / (months.len() - 1) as f64 } else { 0.0 };
+    let point = |i: usize, n: f64| (left + step * i as f64, top + height - height * n / max);
+    let styles = [("#1d70b8", ""), ("#00703c", "6 4"), ("#d4351c", "2 3")];
+    html! {
+        h3.app-heading-s { (title) }
+        div.app-chart {
+            svg role="img" aria-labelledby={ (id) "-title" } width="640" height="290" viewBox="0 0 640 290" xmlns="http://www.w3.org/2000/svg" {
+                title #{ (id) "-title" } { (title) }
+                line x1=(left) y1=(top + height) x2=(left + width) y2=(top + height) stroke="#0b0c0c" {}
+                line x1=(left) y1=(top) x2=(left) y2=(top + height) stroke="#0b0c0c" {}
+                text x="0" y=(top + 5.0) font-size="12" { (max) }
+                text x="0" y=(top + height) font-size="12" { "0" }
+                @for (i, month) in months.iter().enumerate() {
+                    text x=(left + step * i as f64 - 20.0) y=(top + height + 18.0) font-size="12" { (month) }
+                }
+                @for (k, (name, values)) in series.iter().enumerate() {
+                    @let (colour, dash) = styles[k % styles.len()];
+                    @let points: Vec<String> = values.iter().enumerate().filter_map(|(i, v)| v.as_f64().map(|n| { let (x, y) = point(i, n); format!("{x:.1},{y:.1}") })).collect();
+                    polyline points=(points.join(" ")) fill="none" stroke=(colour) stroke-width="3" stroke-dasharray=(dash) {}
+                    @for (i, v) in values.iter().enumerate() {
+                        @if let Some(n) = v.as_f64() {
+                            @let (x, y) = point(i, n);
+                            circle cx=(x) cy=(y) r="4" fill=(colour) {}
+                        }
+                    }
+                    line x1=(left + 160.0 * k as f64) y1="270" x2=(left + 160.0 * k as f64 + 30.0) y2="270" stroke=(colour) stroke-width="3" stroke-dasharray=(dash) {}
+                    text x=(left + 160.0 * k as f64 + 36.0) y="275" font-size="13" { (words(name)) }
+                }
+            }
+            table.app-table {
+                caption.app-visually-hidden { (title) }
+                thead { tr { th scope="col" { "Month" } @for (name, _) in series { th scope="col" { (words(name)) } } } }
+                tbody {
+                    @for (i, month) in months.iter().enumerate() {
+                        tr { th scope="row" { (month) } @for (_, values) in series { td { (shown(&values[i])) } } }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Referrals received and contacted per service.
+fn comparison(report: &Report) -> Markup {
+    let bars: Vec<(String, Value)> = report
+        .services
+        .iter()
+        .map(|s| (s.service.to_uppercase(), s.funnel.get(stage::RECEIVED).cloned().unwrap_or_default()))
+        .collect();
+    html! {
+        h2.app-heading-m { "Services compared" }
+        (bar_chart("comparison", "Referrals received, per service", &bars, false))
+    }
+}
+
+fn service_section(
+    service: &Value,
+    months: Option<&BTreeMap<String, BTreeMap<String, i64>>>,
+    published: bool,
+    threshold: u64,
+    by: Option<&str>,
+) -> Markup {
+    let name = shown(&service["service"]);
+    let id = |part: &str| format!("{name}-{part}");
+    let funnel_names: &[&str] = if name == "hub" {
+        &[stage::RECEIVED, stage::CONTACT_ATTEMPTED, stage::CONTACTED, stage::SUPPORTED]
+    } else {
+        &[stage::RECEIVED, stage::ACCEPTED, stage::CONTACT_ATTEMPTED, stage::CONTACTED]
+    };
+    let funnel: Vec<(String, Value)> = funnel_names.iter().map(|f| (words(f), service[*f].clone())).collect();
+    let states: Vec<(String, Value)> =
+        state::ALL.iter().filter(|s| service[**s] != 0).map(|s| (words(s), service[*s].clone())).collect();
+    let outcomes: Vec<(String, Value)> = service["outcomes"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .map(|(measure, o)| (words(measure), o["share_improved"].clone()))
+        .collect();
+    let first = &service["first_contact"];
+    let month_names: Vec<String> = months.map(|m| m.keys().cloned().collect()).unwrap_or_default();
+    let series: Vec<(&str, Vec<Value>)> = [stage::RECEIVED, stage::CONTACTED, stage::SUPPORTED]
+        .into_iter()
+        .filter(|f| name == "hub" || *f != stage::SUPPORTED)
+        .map(|f| {
+            let line: Vec<u64> = month_names
+                .iter()
+                .map(|m| months.and_then(|x| x[m].get(f)).copied().unwrap_or(0).max(0) as u64)
+                .collect();
+            let values = if published {
+                // The months add up to the period's figure: suppressed as a line with that total.
+                suppress_line(&line, threshold)
+                    .0
+                    .into_iter()
+                    .map(|s| match s {
+                        Shown::Count(n) => Value::from(n),
+                        other => Value::from(other.text(threshold)),
+                    })
+                    .collect()
+            } else {
+                line.into_iter().map(Value::from).collect()
+            };
+            (f, values)
+        })
+        .collect();
+    html! {
+        section {
+            h2.app-heading-m { (name.to_uppercase()) }
+            (bar_chart(&id("funnel"), &format!("{}: the funnel of referrals received", name.to_uppercase()), &funnel, false))
+            @if !states.is_empty() {
+                (bar_chart(&id("states"), &format!("{}: where they are now", name.to_uppercase()), &states, false))
+            }
+            p.app-body {
+                "Distinct victims referred: " (shown(&service["victims_referred"])) ". "
+                @if name == "hub" {
+                    "Self-referrals: " (shown(&service[stage::SELF_REFERRALS])) ", of whom went on to report to police: "
+                    (shown(&service[stage::SELF_REFERRALS_REPORTED])) ". "
+                    "First contact attempts: " (shown(&first["attempted"]))
+                    @if let (Some(median), Some(p90)) = (first["median_days"].as_i64(), first["p90_days"].as_i64()) {
+                        ", median " (median) " days and 90th percentile " (p90) " days after the crime report"
+                    }
+                    @if let Some(share) = first["share_within_deadline"].as_f64() {
+                        ", " (format!("{:.0}%", share * 100.0)) " within the Victims' Code's 2 working days"
+                    }
+                    "."
+                }
+            }
+            @if !outcomes.is_empty() {
+                (bar_chart(&id("outcomes"), &format!("{}: share improved, per outcome measure, at closures in the period", name.to_uppercase()), &outcomes, true))
+            }
+            @if month_names.len() > 1 {
+                (trend_chart(&id("trend"), &format!("{}: referrals per month received", name.to_uppercase()), &month_names, &series))
+            }
+            @if let (Some(by), Some(rows)) = (by, service["breakdown"].as_array()) {
+                table.app-table {
+                    caption { (name.to_uppercase()) " by " (dimension_label(by).to_lowercase()) }
+                    thead { tr {
+                        th scope="col" { (dimension_label(by)) }
+                        @for f in funnel_names { th scope="col" { (words(f)) } }
+                        th scope="col" { "Open" }
+                    } }
+                    tbody {
+                        @for row in rows {
+                            tr {
+                                th scope="row" { (words(&shown(&row["value"]))) }
+                                @for f in funnel_names { td { (shown(&row[*f])) } }
+                                td { (shown(&row[state::OPEN])) }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
 }

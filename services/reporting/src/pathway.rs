@@ -1,6 +1,6 @@
-//! `reporting.pathway`: monthly counts per service and figure.
+//! `reporting.pathway`: activity counts (what happened in a period) per day, service and figure.
 //!
-//! A batch is folded in memory first (one increment per service, month and figure), then written with one upsert
+//! A batch is folded in memory first (one increment per service, day and figure), then written with one upsert
 //! per key, so the cost per batch grows with the number of distinct keys, not events.
 
 use std::collections::{BTreeMap, HashMap};
@@ -9,7 +9,8 @@ use casetrack_platform::codes::code;
 use casetrack_platform::log::{Commit, events};
 use casetrack_platform::projection::{Projection, ProjectionError, decode};
 use casetrack_proto::CaseId;
-use casetrack_proto::hub::{HubEvent, ReferralSource};
+use casetrack_proto::contact::OutcomeAnswer;
+use casetrack_proto::hub::{HubEvent, MeasureAnswer, ReferralSource};
 use casetrack_proto::profile::AgeBand;
 use casetrack_proto::specialist::{CaseOrigin, RiskLevel, SpecialistEvent};
 use futures::future::BoxFuture;
@@ -36,6 +37,23 @@ pub mod figure {
     pub const OUTREACH_SENT: &str = "outreach_sent";
     pub const CASES_OPENED_UNDER_18: &str = "cases_opened_under_18";
     pub const CASES_OPENED_FROM_HUB: &str = "cases_opened_from_hub";
+    /// `measure.<name>.asked` and `measure.<name>.improved`: outcome measures answered at closure.
+    pub const MEASURE_PREFIX: &str = "measure.";
+}
+
+/// The outcome-measure figures of a closure: each measure asked (answered anything but "not asked"), and each
+/// improved.
+fn measures(counts: &mut BTreeMap<Key, i64>, service: &str, day: &str, answers: &[MeasureAnswer]) {
+    for answer in answers {
+        if answer.answer == OutcomeAnswer::NotAsked {
+            continue;
+        }
+        let name = format!("{}{}", figure::MEASURE_PREFIX, answer.measure);
+        count(counts, service, day.to_owned(), format!("{name}.asked"));
+        if answer.answer == OutcomeAnswer::Improved {
+            count(counts, service, day.to_owned(), format!("{name}.improved"));
+        }
+    }
 }
 
 /// Once-per-case facts, marked in `reporting_cases`: true when this event is the first to mark it.
@@ -89,7 +107,7 @@ async fn specialist_figure(tx: &mut AnyConnection, event: &SpecialistEvent) -> s
 }
 
 /// The id of the case an event is about.
-fn case_of(event: &SpecialistEvent) -> CaseId {
+pub(crate) fn case_of(event: &SpecialistEvent) -> CaseId {
     use SpecialistEvent as E;
     match event {
         E::CaseOpened(e) => e.case_id,
@@ -121,14 +139,14 @@ fn case_of(event: &SpecialistEvent) -> CaseId {
 
 type Key = (String, String, String);
 
-/// The calendar month (YYYY-MM) in England and Wales of a moment: 00:30 BST on 1 July is July, though it is 30 June
-/// in UTC.
-pub fn month_of(at: chrono::DateTime<chrono::Utc>) -> String {
-    at.with_timezone(&chrono_tz::Europe::London).format("%Y-%m").to_string()
+/// The day (YYYY-MM-DD) in England and Wales of a moment: 00:30 BST on 1 July is 1 July, though it is 30 June in
+/// UTC.
+pub fn day_of(at: chrono::DateTime<chrono::Utc>) -> String {
+    crate::cohort::day_of(at).to_string()
 }
 
-fn count(counts: &mut BTreeMap<Key, i64>, service: &str, month: String, figure: String) {
-    *counts.entry((service.to_owned(), month, figure)).or_default() += 1;
+fn count(counts: &mut BTreeMap<Key, i64>, service: &str, day: String, figure: String) {
+    *counts.entry((service.to_owned(), day, figure)).or_default() += 1;
 }
 
 impl Projection for Pathway {
@@ -137,7 +155,7 @@ impl Projection for Pathway {
     }
 
     fn tables(&self) -> &'static [&'static str] {
-        &["reporting_monthly", "reporting_contacted", "reporting_cases"]
+        &["reporting_daily", "reporting_contacted", "reporting_cases"]
     }
 
     fn apply<'a>(
@@ -150,18 +168,18 @@ impl Projection for Pathway {
             // Which service each case of this batch belongs to: looked up once per case, not once per event.
             let mut services: HashMap<CaseId, String> = HashMap::new();
             for (position, envelope) in events(commits) {
-                // Counting rule: the month is the calendar month, in England and Wales, of the domain time.
-                let month = month_of(envelope.occurred_at);
+                // Counting rule: the day is the calendar day, in England and Wales, of the domain time.
+                let day = day_of(envelope.occurred_at);
                 let hub_figure = match decode::<HubEvent>(position, envelope)? {
                     Some(HubEvent::ReferralReceived(e)) => {
                         if e.source == ReferralSource::SelfReferral {
-                            count(&mut counts, "hub", month.clone(), figure::SELF_REFERRALS.into());
+                            count(&mut counts, "hub", day.clone(), figure::SELF_REFERRALS.into());
                         }
                         Some(figure::REFERRALS_RECEIVED.to_owned())
                     }
                     Some(HubEvent::ReportedToPolice(_)) => Some(figure::SELF_REFERRALS_REPORTED.to_owned()),
                     Some(HubEvent::ContactAttemptRecorded(e)) => {
-                        count(&mut counts, "hub", month.clone(), figure::CONTACT_ATTEMPTS.into());
+                        count(&mut counts, "hub", day.clone(), figure::CONTACT_ATTEMPTS.into());
                         // Contacted once per referral: at its first reached attempt.
                         let first_reach = e.outcome.reached()
                                 && sqlx::query(
@@ -178,7 +196,10 @@ impl Projection for Pathway {
                     Some(HubEvent::SupportDeclined(_)) => Some(figure::DECLINED.to_owned()),
                     Some(HubEvent::UnableToContactRecorded(_)) => Some(figure::UNABLE_TO_CONTACT.to_owned()),
                     Some(HubEvent::ReturnedToReferrer(_)) => Some(figure::NO_SAFE_CONTACT.to_owned()),
-                    Some(HubEvent::ReferralClosed(_)) => Some(figure::CLOSED.to_owned()),
+                    Some(HubEvent::ReferralClosed(e)) => {
+                        measures(&mut counts, "hub", &day, &e.answers);
+                        Some(figure::CLOSED.to_owned())
+                    }
                     Some(HubEvent::OnwardReferralMade(e)) => {
                         Some(format!("{}{}", figure::ONWARD_PREFIX, e.target_service))
                     }
@@ -194,7 +215,7 @@ impl Projection for Pathway {
                     | None => None,
                 };
                 if let Some(name) = hub_figure {
-                    count(&mut counts, "hub", month.clone(), name);
+                    count(&mut counts, "hub", day.clone(), name);
                 }
                 let Some(event) = decode::<SpecialistEvent>(position, envelope)? else { continue };
                 if let SpecialistEvent::CaseOpened(e) = &event {
@@ -207,10 +228,10 @@ impl Projection for Pathway {
                     .await?;
                     services.insert(e.case_id, e.service.as_str().to_owned());
                     if e.age_band == Some(AgeBand::Under18) {
-                        count(&mut counts, e.service.as_str(), month.clone(), figure::CASES_OPENED_UNDER_18.into());
+                        count(&mut counts, e.service.as_str(), day.clone(), figure::CASES_OPENED_UNDER_18.into());
                     }
                     if matches!(e.origin, CaseOrigin::Hub { .. }) {
-                        count(&mut counts, e.service.as_str(), month.clone(), figure::CASES_OPENED_FROM_HUB.into());
+                        count(&mut counts, e.service.as_str(), day.clone(), figure::CASES_OPENED_FROM_HUB.into());
                     }
                 }
                 let Some(name) = specialist_figure(tx, &event).await? else { continue };
@@ -229,15 +250,18 @@ impl Projection for Pathway {
                         service
                     }
                 };
-                count(&mut counts, &service, month, name);
+                if let SpecialistEvent::CaseClosed(e) = &event {
+                    measures(&mut counts, &service, &day, &e.answers);
+                }
+                count(&mut counts, &service, day, name);
             }
-            for ((service, month, figure), value) in counts {
+            for ((service, day, figure), value) in counts {
                 sqlx::query(
-                    "INSERT INTO reporting_monthly (service, month, figure, value) VALUES ($1, $2, $3, $4) \
-                     ON CONFLICT (service, month, figure) DO UPDATE SET value = reporting_monthly.value + excluded.value",
+                    "INSERT INTO reporting_daily (service, day, figure, value) VALUES ($1, $2, $3, $4) \
+                     ON CONFLICT (day, service, figure) DO UPDATE SET value = reporting_daily.value + excluded.value",
                 )
                 .bind(service)
-                .bind(month)
+                .bind(day)
                 .bind(figure)
                 .bind(value)
                 .execute(&mut *tx)
@@ -251,10 +275,10 @@ impl Projection for Pathway {
 #[cfg(test)]
 mod tests {
     #[test]
-    fn months_are_counted_in_england_and_wales() {
+    fn days_are_counted_in_england_and_wales() {
         let at = |text: &str| chrono::DateTime::parse_from_rfc3339(text).unwrap().to_utc();
-        assert_eq!(super::month_of(at("2026-06-30T23:30:00Z")), "2026-07", "00:30 BST on 1 July");
-        assert_eq!(super::month_of(at("2026-12-31T23:30:00Z")), "2026-12", "GMT in winter");
-        assert_eq!(super::month_of(at("2026-03-31T23:30:00Z")), "2026-04", "the clocks went forward on 29 March");
+        assert_eq!(super::day_of(at("2026-06-30T23:30:00Z")), "2026-07-01", "00:30 BST on 1 July");
+        assert_eq!(super::day_of(at("2026-12-31T23:30:00Z")), "2026-12-31", "GMT in winter");
+        assert_eq!(super::day_of(at("2026-03-31T23:30:00Z")), "2026-04-01", "the clocks went forward on 29 March");
     }
 }

@@ -168,6 +168,34 @@ impl Grid {
     }
 }
 
+/// A line of counts with their total beside it (a breakdown, or states that add up to the referrals received):
+/// the cells and the total as published. It is a one-row table, so its column totals are its cells: a cell is shown
+/// as the more hidden of the two.
+pub fn suppress_line(cells: &[u64], threshold: u64) -> (Vec<Shown>, Shown) {
+    if cells.is_empty() {
+        return (Vec::new(), Shown::Count(0));
+    }
+    let published = suppress(&[cells.to_vec()], threshold);
+    let worst = |a: Shown, b: Shown| match (a, b) {
+        (Shown::Small, _) | (_, Shown::Small) => Shown::Small,
+        (Shown::Hidden, _) | (_, Shown::Hidden) => Shown::Hidden,
+        (count, _) => count,
+    };
+    let line = published.cells[0].iter().zip(&published.column_totals).map(|(&a, &b)| worst(a, b)).collect();
+    (line, worst(published.row_totals[0], published.total))
+}
+
+/// A part and the whole it is part of (improved of those asked, on time of those attempted): the part is hidden
+/// when the rest (whole minus part) is small, since it would give that away.
+pub fn part_of(part: u64, whole: u64, threshold: u64) -> (Shown, Shown) {
+    let rest = whole.saturating_sub(part);
+    let shown_part = match one(part, threshold) {
+        Shown::Count(_) if one(rest, threshold) == Shown::Small => Shown::Hidden,
+        shown => shown,
+    };
+    (shown_part, one(whole, threshold))
+}
+
 /// A single count shown on its own (no totals beside it): small counts hidden.
 pub fn one(count: u64, threshold: u64) -> Shown {
     if count > 0 && count < threshold { Shown::Small } else { Shown::Count(count) }
@@ -310,6 +338,32 @@ mod tests {
         let published = assert_safe(&[vec![2], vec![40]]);
         assert_eq!(published.cells[0][0], Shown::Small);
         assert_eq!(published.row_totals[0], Shown::Small, "the row total of a one-cell row is the cell");
+    }
+
+    #[test]
+    fn a_line_and_its_total_give_nothing_away() {
+        for line in [vec![1, 9], vec![3, 0, 0], vec![2, 2, 30], vec![4, 1, 6, 8], vec![0, 7, 9], vec![1]] {
+            let (cells, total) = suppress_line(&line, T);
+            // The same line as a table whose column totals are its cells, as an adversary reads it.
+            let published =
+                Published { cells: vec![cells.clone()], row_totals: vec![total], column_totals: cells.clone(), total };
+            let disclosed: Vec<_> = disclosed(std::slice::from_ref(&line), &published)
+                .into_iter()
+                .filter(|&(r, c)| r == 0 && c < line.len() && cells[c] == Shown::Small)
+                .collect();
+            assert!(disclosed.is_empty(), "{line:?} published as {cells:?} {total:?} gives away {disclosed:?}");
+            for (&shown, &n) in cells.iter().zip(&line) {
+                match shown {
+                    Shown::Count(c) => assert!(c == n && !(1..T).contains(&n), "{line:?}"),
+                    Shown::Small => assert!((1..T).contains(&n), "{line:?}"),
+                    Shown::Hidden => {}
+                }
+            }
+        }
+        assert_eq!(part_of(8, 10, T), (Shown::Hidden, Shown::Count(10)), "10 asked, 8 improved: 2 did not");
+        assert_eq!(part_of(3, 10, T), (Shown::Small, Shown::Count(10)));
+        assert_eq!(part_of(10, 10, T), (Shown::Count(10), Shown::Count(10)));
+        assert_eq!(part_of(5, 12, T), (Shown::Count(5), Shown::Count(12)));
     }
 
     #[test]

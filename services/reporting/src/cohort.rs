@@ -1,0 +1,543 @@
+//! `reporting.cohort`: of the referrals received in a period, where are they now, by every dimension commissioners
+//! report by.
+//!
+//! A hub referral, or a specialist service's case, is a *unit*. `reporting_units` holds one row per unit: the
+//! dimension values it is counted under (fixed when it was received), the stages it has reached and the state it
+//! is in now. `reporting_cohort` holds the counts per service, day received (England and Wales), dimension, value
+//! and figure. When a unit reaches a stage, its count goes up in every dimension at once; when its state changes,
+//! it moves from the old state's count to the new one's. So every figure of a period is a sum over days, and a
+//! breakdown by any dimension is a sum over the same rows.
+//!
+//! A batch is folded in memory: one read per unit it touches (units received in the batch need none), one write
+//! per unit changed, one upsert per count changed.
+
+use std::collections::{BTreeMap, HashMap};
+
+use casetrack_platform::clock::{FIRST_CONTACT_WORKING_DAYS, working_days_after};
+use casetrack_platform::codes::code;
+use casetrack_platform::log::{Commit, events};
+use casetrack_platform::projection::{Projection, ProjectionError, decode};
+use casetrack_proto::contact::ConsentBasis;
+use casetrack_proto::hub::{HubEvent, ReferralSource};
+use casetrack_proto::profile::{CensusGroup, VictimProfile};
+use casetrack_proto::specialist::{CaseOrigin, RiskLevel, SpecialistEvent};
+use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
+use futures::future::BoxFuture;
+use sqlx::{AnyConnection, Row};
+
+pub struct Cohort;
+
+/// The dimensions a cohort can be broken down by, as named in the API (`by=`) and stored (each is a column of
+/// `reporting_units`). Every unit also counts under the dimension `all`, value `all`.
+pub const DIMENSIONS: [&str; 9] = [
+    "source",
+    "offence",
+    "domestic_abuse",
+    "age_band",
+    "gender",
+    "ethnic_group",
+    "bame",
+    "disability",
+    "repeat_victim",
+];
+
+/// What each dimension is called on a page.
+pub fn dimension_label(dimension: &str) -> &'static str {
+    match dimension {
+        "source" => "Referral source",
+        "offence" => "Offence category",
+        "domestic_abuse" => "Domestic abuse",
+        "age_band" => "Age band",
+        "gender" => "Gender",
+        "ethnic_group" => "Ethnic group (census)",
+        "bame" => "BAME roll-up",
+        "disability" => "Disability",
+        "repeat_victim" => "Repeat victim",
+        _ => "All",
+    }
+}
+
+/// Figures of the funnel (stages: counted once a unit reaches them, never taken back).
+pub mod stage {
+    pub const RECEIVED: &str = "referrals_received";
+    pub const CONTACT_ATTEMPTED: &str = "contact_attempted";
+    pub const CONTACTED: &str = "contacted";
+    pub const SUPPORTED: &str = "supported";
+    pub const ACCEPTED: &str = "accepted";
+    pub const HIGH_RISK: &str = "high_risk";
+    pub const SELF_REFERRALS: &str = "self_referrals";
+    pub const SELF_REFERRALS_REPORTED: &str = "self_referrals_reported_to_police";
+    pub const ONWARD_PREFIX: &str = "onward_referrals.";
+    /// `first_attempt_days.N`: days from the crime report (or the referral) to the first attempt, 31 for 31 or
+    /// more.
+    pub const FIRST_ATTEMPT_DAYS_PREFIX: &str = "first_attempt_days.";
+    pub const FIRST_ATTEMPT_ON_TIME: &str = "first_attempt_within_deadline";
+    /// Days counted one by one in the histogram; longer waits count as this many.
+    pub const FIRST_ATTEMPT_DAYS_CAP: i64 = 31;
+}
+
+/// Where a unit is now: exactly one state each, so the states of a cohort add up to the referrals received.
+pub mod state {
+    pub const OPEN: &str = "open";
+    pub const NOT_WORKED: &str = "not_worked";
+    pub const DECLINED: &str = "declined";
+    pub const UNABLE_TO_CONTACT: &str = "unable_to_contact";
+    pub const NO_SAFE_CONTACT: &str = "no_safe_contact";
+    pub const CLOSED: &str = "closed";
+    pub const DECLINED_BY_SERVICE: &str = "declined_by_service";
+    pub const WITHDRAWN: &str = "withdrawn";
+    /// Every state, in the order a page shows them.
+    pub const ALL: [&str; 8] =
+        [OPEN, NOT_WORKED, DECLINED, UNABLE_TO_CONTACT, NO_SAFE_CONTACT, CLOSED, DECLINED_BY_SERVICE, WITHDRAWN];
+}
+
+const NOT_KNOWN: &str = "not_known";
+
+/// A referral or case as this projection keeps it.
+#[derive(Debug, Clone)]
+struct Unit {
+    id: String,
+    service: String,
+    person_id: String,
+    received_day: String,
+    received_at: String,
+    /// One value per [`DIMENSIONS`] entry.
+    values: Vec<String>,
+    /// Stages reached (figure names), comma-separated when stored.
+    stages: Vec<String>,
+    state: String,
+    /// Where the Victims' Code clock for the first attempt starts (hub referrals only).
+    clock_start: Option<String>,
+    stored: bool,
+    changed: bool,
+}
+
+type Key = (String, String, String, String, String);
+
+/// The batch's counts and units.
+#[derive(Default)]
+struct Fold {
+    counts: BTreeMap<Key, i64>,
+    units: HashMap<String, Unit>,
+}
+
+impl Fold {
+    fn add(&mut self, id: &str, figure: &str, delta: i64) {
+        let unit = &self.units[id];
+        let mut pairs = vec![("all", "all")];
+        pairs.extend(DIMENSIONS.iter().zip(&unit.values).map(|(d, v)| (*d, v.as_str())));
+        for (dimension, value) in pairs {
+            let key = (
+                unit.service.clone(),
+                unit.received_day.clone(),
+                dimension.to_owned(),
+                value.to_owned(),
+                figure.to_owned(),
+            );
+            *self.counts.entry(key).or_default() += delta;
+        }
+    }
+
+    /// Counts `figure` for the unit the first time it reaches it; false when it had already.
+    fn reach(&mut self, id: &str, figure: &str) -> bool {
+        let unit = self.units.get_mut(id).expect("loaded");
+        if unit.stages.iter().any(|s| s == figure) {
+            return false;
+        }
+        unit.stages.push(figure.to_owned());
+        unit.changed = true;
+        self.add(id, figure, 1);
+        true
+    }
+
+    /// Moves the unit to `state`.
+    fn enter(&mut self, id: &str, state: &str) {
+        let unit = self.units.get_mut(id).expect("loaded");
+        if unit.state == state {
+            return;
+        }
+        let old = std::mem::replace(&mut unit.state, state.to_owned());
+        unit.changed = true;
+        self.add(id, &old, -1);
+        self.add(id, state, 1);
+    }
+
+    fn receive(&mut self, unit: Unit) {
+        let (id, state) = (unit.id.clone(), unit.state.clone());
+        self.units.insert(id.clone(), unit);
+        self.add(&id, stage::RECEIVED, 1);
+        self.add(&id, &state, 1);
+    }
+
+    /// Makes sure the unit is in the batch; false when this projection never saw it received.
+    async fn load(&mut self, tx: &mut AnyConnection, id: &str) -> sqlx::Result<bool> {
+        if self.units.contains_key(id) {
+            return Ok(true);
+        }
+        let row = sqlx::query(
+            "SELECT service, person_id, received_day, received_at, source, offence, domestic_abuse, age_band, gender, \
+             ethnic_group, bame, disability, repeat_victim, stages, state, clock_start FROM reporting_units WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(row) = row else { return Ok(false) };
+        let stages: String = row.get(13);
+        let unit = Unit {
+            id: id.to_owned(),
+            service: row.get(0),
+            person_id: row.get(1),
+            received_day: row.get(2),
+            received_at: row.get(3),
+            values: (4..13).map(|i| row.get::<String, _>(i)).collect(),
+            stages: stages.split(',').filter(|s| !s.is_empty()).map(str::to_owned).collect(),
+            state: row.get(14),
+            clock_start: row.get(15),
+            stored: true,
+            changed: false,
+        };
+        self.units.insert(id.to_owned(), unit);
+        Ok(true)
+    }
+
+    /// Whether the person had another unit of the same service received in the 12 months before `at`.
+    async fn repeat(
+        &self,
+        tx: &mut AnyConnection,
+        service: &str,
+        person: &str,
+        at: DateTime<Utc>,
+    ) -> sqlx::Result<bool> {
+        let window = stamp(at.checked_sub_months(chrono::Months::new(12)).unwrap_or(at));
+        let now = stamp(at);
+        let in_batch = self.units.values().any(|u| {
+            !u.stored && u.service == service && u.person_id == person && u.received_at >= window && u.received_at < now
+        });
+        if in_batch {
+            return Ok(true);
+        }
+        let stored: Option<i64> = sqlx::query_scalar(
+            "SELECT 1 FROM reporting_units WHERE service = $1 AND person_id = $2 AND received_at >= $3 \
+             AND received_at < $4 LIMIT 1",
+        )
+        .bind(service)
+        .bind(person)
+        .bind(&window)
+        .bind(&now)
+        .fetch_optional(&mut *tx)
+        .await?;
+        Ok(stored.is_some())
+    }
+
+    async fn write(self, tx: &mut AnyConnection) -> sqlx::Result<()> {
+        let mut units: Vec<&Unit> = self.units.values().filter(|u| u.changed || !u.stored).collect();
+        units.sort_by(|a, b| a.id.cmp(&b.id));
+        for unit in units {
+            let stages = unit.stages.join(",");
+            if unit.stored {
+                sqlx::query("UPDATE reporting_units SET stages = $1, state = $2 WHERE id = $3")
+                    .bind(stages)
+                    .bind(&unit.state)
+                    .bind(&unit.id)
+                    .execute(&mut *tx)
+                    .await?;
+                continue;
+            }
+            let mut query = sqlx::query(
+                "INSERT INTO reporting_units (id, service, person_id, received_day, received_at, source, offence, \
+                 domestic_abuse, age_band, gender, ethnic_group, bame, disability, repeat_victim, stages, state, \
+                 clock_start) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
+            )
+            .bind(&unit.id)
+            .bind(&unit.service)
+            .bind(&unit.person_id)
+            .bind(&unit.received_day)
+            .bind(&unit.received_at);
+            for value in &unit.values {
+                query = query.bind(value);
+            }
+            query.bind(stages).bind(&unit.state).bind(&unit.clock_start).execute(&mut *tx).await?;
+        }
+        for ((service, day, dimension, value, figure), delta) in self.counts {
+            if delta == 0 {
+                continue;
+            }
+            sqlx::query(
+                "INSERT INTO reporting_cohort (service, day, dimension, value, figure, count) \
+                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (dimension, day, service, value, figure) \
+                 DO UPDATE SET count = reporting_cohort.count + excluded.count",
+            )
+            .bind(service)
+            .bind(day)
+            .bind(dimension)
+            .bind(value)
+            .bind(figure)
+            .bind(delta)
+            .execute(&mut *tx)
+            .await?;
+        }
+        Ok(())
+    }
+}
+
+/// A moment as stored: fixed width, so that text order is time order.
+fn stamp(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(SecondsFormat::Micros, true)
+}
+
+/// The day in England and Wales of a moment.
+pub fn day_of(at: DateTime<Utc>) -> NaiveDate {
+    at.with_timezone(&chrono_tz::Europe::London).date_naive()
+}
+
+fn yes_no(flag: bool) -> String {
+    if flag { "yes" } else { "no" }.to_owned()
+}
+
+/// The BAME roll-up: Black, Asian and minority ethnic are the census groups other than White; not stated stays
+/// apart.
+fn bame(group: Option<CensusGroup>) -> &'static str {
+    match group {
+        Some(CensusGroup::White) => "white",
+        None | Some(CensusGroup::NotStated) => "not_stated",
+        Some(_) => "bame",
+    }
+}
+
+/// The profile's dimension values after source, offence and domestic abuse (see [`DIMENSIONS`]).
+fn profile_values(profile: &VictimProfile) -> [String; 5] {
+    let group = profile.ethnicity.as_ref().map(|e| e.census_group());
+    [
+        profile.age_band.as_ref().map_or_else(|| NOT_KNOWN.to_owned(), code),
+        code(&profile.gender),
+        group.as_ref().map_or_else(|| "not_stated".to_owned(), code),
+        bame(group).to_owned(),
+        code(&profile.disability),
+    ]
+}
+
+impl Projection for Cohort {
+    fn name(&self) -> &'static str {
+        "reporting.cohort"
+    }
+
+    fn tables(&self) -> &'static [&'static str] {
+        &["reporting_units", "reporting_cohort"]
+    }
+
+    fn apply<'a>(
+        &'a self,
+        tx: &'a mut AnyConnection,
+        commits: &'a [Commit],
+    ) -> BoxFuture<'a, Result<(), ProjectionError>> {
+        Box::pin(async move {
+            let mut fold = Fold::default();
+            for (position, envelope) in events(commits) {
+                if let Some(event) = decode::<HubEvent>(position, envelope)? {
+                    hub(tx, &mut fold, event, envelope.occurred_at).await?;
+                }
+                if let Some(event) = decode::<SpecialistEvent>(position, envelope)? {
+                    specialist(tx, &mut fold, event, envelope.occurred_at).await?;
+                }
+            }
+            fold.write(tx).await?;
+            Ok(())
+        })
+    }
+}
+
+async fn hub(tx: &mut AnyConnection, fold: &mut Fold, event: HubEvent, at: DateTime<Utc>) -> sqlx::Result<()> {
+    use HubEvent as E;
+    if let E::ReferralReceived(e) = &event {
+        let id = e.referral_id.to_string();
+        if fold.load(tx, &id).await? {
+            return Ok(()); // received once; a redelivery changes nothing
+        }
+        let person = e.person_id.to_string();
+        let repeat = fold.repeat(tx, "hub", &person, at).await?;
+        let received_day = day_of(at);
+        let mut values = vec![
+            code(&e.source),
+            e.offence_category.as_ref().map_or_else(|| NOT_KNOWN.to_owned(), code),
+            yes_no(e.domestic_abuse),
+        ];
+        values.extend(profile_values(&e.profile));
+        values.push(yes_no(repeat));
+        fold.receive(Unit {
+            id: id.clone(),
+            service: "hub".into(),
+            person_id: person,
+            received_day: received_day.to_string(),
+            received_at: stamp(at),
+            values,
+            stages: Vec::new(),
+            state: if e.consent == ConsentBasis::Withheld { state::NOT_WORKED } else { state::OPEN }.into(),
+            clock_start: Some(e.crime_reported_on.unwrap_or(received_day).to_string()),
+            stored: false,
+            changed: true,
+        });
+        if e.source == ReferralSource::SelfReferral {
+            fold.reach(&id, stage::SELF_REFERRALS);
+        }
+        return Ok(());
+    }
+    let referral = match &event {
+        E::ContactAttemptRecorded(e) => e.referral_id,
+        E::SupportAccepted(e) => e.referral_id,
+        E::SupportDeclined(e) => e.referral_id,
+        E::UnableToContactRecorded(e) => e.referral_id,
+        E::ReturnedToReferrer(e) => e.referral_id,
+        E::ReferralClosed(e) => e.referral_id,
+        E::ReportedToPolice(e) => e.referral_id,
+        E::OnwardReferralMade(e) => e.referral_id,
+        // Not where a referral stands.
+        E::ReferralReceived(_)
+        | E::ReferralAllocated(_)
+        | E::SafeContactUpdated(_)
+        | E::ConsentRecorded(_)
+        | E::OutreachSent(_)
+        | E::NeedsAssessed(_)
+        | E::SupportSessionRecorded(_) => return Ok(()),
+    };
+    let id = referral.to_string();
+    // A referral this projection never saw received counts nowhere.
+    if !fold.load(tx, &id).await? {
+        return Ok(());
+    }
+    match event {
+        E::ContactAttemptRecorded(e) => {
+            if fold.reach(&id, stage::CONTACT_ATTEMPTED) {
+                first_attempt(fold, &id, day_of(e.attempted_at));
+            }
+            if e.outcome.reached() {
+                fold.reach(&id, stage::CONTACTED);
+            }
+            // A referral first recorded as not to be worked is worked from its first attempt.
+            if fold.units[&id].state == state::NOT_WORKED {
+                fold.enter(&id, state::OPEN);
+            }
+        }
+        E::SupportAccepted(_) => {
+            fold.reach(&id, stage::SUPPORTED);
+        }
+        E::SupportDeclined(_) => fold.enter(&id, state::DECLINED),
+        E::UnableToContactRecorded(_) => fold.enter(&id, state::UNABLE_TO_CONTACT),
+        E::ReturnedToReferrer(_) => fold.enter(&id, state::NO_SAFE_CONTACT),
+        E::ReferralClosed(_) => fold.enter(&id, state::CLOSED),
+        E::ReportedToPolice(_) if fold.units[&id].stages.iter().any(|s| s == stage::SELF_REFERRALS) => {
+            fold.reach(&id, stage::SELF_REFERRALS_REPORTED);
+        }
+        E::OnwardReferralMade(e) => {
+            fold.reach(&id, &format!("{}{}", stage::ONWARD_PREFIX, e.target_service));
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// The first attempt's timing: days from the clock's start, and whether it met the Victims' Code deadline.
+fn first_attempt(fold: &mut Fold, id: &str, attempted_on: NaiveDate) {
+    let Some(start) = fold.units[id].clock_start.as_deref().and_then(|d| d.parse::<NaiveDate>().ok()) else {
+        return;
+    };
+    let days = (attempted_on - start).num_days().clamp(0, stage::FIRST_ATTEMPT_DAYS_CAP);
+    fold.add(id, &format!("{}{days}", stage::FIRST_ATTEMPT_DAYS_PREFIX), 1);
+    if attempted_on <= working_days_after(start, FIRST_CONTACT_WORKING_DAYS) {
+        fold.add(id, stage::FIRST_ATTEMPT_ON_TIME, 1);
+    }
+}
+
+async fn specialist(
+    tx: &mut AnyConnection,
+    fold: &mut Fold,
+    event: SpecialistEvent,
+    at: DateTime<Utc>,
+) -> sqlx::Result<()> {
+    use SpecialistEvent as E;
+    if let E::CaseOpened(e) = &event {
+        let id = e.case_id.to_string();
+        if fold.load(tx, &id).await? {
+            return Ok(());
+        }
+        let service = e.service.as_str().to_owned();
+        let person = e.person_id.to_string();
+        let repeat = fold.repeat(tx, &service, &person, at).await?;
+        // A case from the hub is counted under what the hub's referral was counted under; a direct one under what
+        // its referral says (domestic abuse, age band), the rest not known.
+        let from_hub = match &e.origin {
+            CaseOrigin::Hub { referral_id, .. } => {
+                let referral = referral_id.to_string();
+                fold.load(tx, &referral).await?.then(|| fold.units[&referral].values.clone())
+            }
+            CaseOrigin::Direct { .. } => None,
+        };
+        let mut values = match from_hub {
+            Some(mut values) => {
+                values[0] = "hub".into();
+                values
+            }
+            None => {
+                let source = match &e.origin {
+                    CaseOrigin::Direct { source } => source.clone(),
+                    CaseOrigin::Hub { .. } => "hub".into(),
+                };
+                vec![
+                    source,
+                    NOT_KNOWN.into(),
+                    yes_no(e.domestic_abuse),
+                    e.age_band.as_ref().map_or_else(|| NOT_KNOWN.to_owned(), code),
+                    "unknown".into(),
+                    "not_stated".into(),
+                    "not_stated".into(),
+                    "unknown".into(),
+                    String::new(),
+                ]
+            }
+        };
+        values[2] = yes_no(e.domestic_abuse);
+        if let Some(band) = &e.age_band {
+            values[3] = code(band);
+        }
+        values[8] = yes_no(repeat);
+        fold.receive(Unit {
+            id,
+            service,
+            person_id: person,
+            received_day: day_of(at).to_string(),
+            received_at: stamp(at),
+            values,
+            stages: Vec::new(),
+            state: state::OPEN.into(),
+            clock_start: None,
+            stored: false,
+            changed: true,
+        });
+        return Ok(());
+    }
+    let id = crate::pathway::case_of(&event).to_string();
+    if !fold.load(tx, &id).await? {
+        return Ok(());
+    }
+    match event {
+        E::ReferralAccepted(_) => {
+            fold.reach(&id, stage::ACCEPTED);
+        }
+        E::ReferralDeclinedByService(_) => fold.enter(&id, state::DECLINED_BY_SERVICE),
+        E::ReferralWithdrawn(_) => fold.enter(&id, state::WITHDRAWN),
+        E::CaseContactAttemptRecorded(e) => {
+            fold.reach(&id, stage::CONTACT_ATTEMPTED);
+            if e.outcome.reached() {
+                fold.reach(&id, stage::CONTACTED);
+            }
+        }
+        E::CaseUnableToContactRecorded(_) => fold.enter(&id, state::UNABLE_TO_CONTACT),
+        E::CaseSupportDeclined(_) => fold.enter(&id, state::DECLINED),
+        E::CaseClosed(_) => fold.enter(&id, state::CLOSED),
+        E::CaseReopened(_) => fold.enter(&id, state::OPEN),
+        E::RiskAssessed(e) if e.level == RiskLevel::High => {
+            fold.reach(&id, stage::HIGH_RISK);
+        }
+        _ => {}
+    }
+    Ok(())
+}

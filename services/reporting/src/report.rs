@@ -1,0 +1,466 @@
+//! The figures of a period, per service, as the API, the report command, the exports and the dashboard show them:
+//! the cohort funnel (of the referrals received in the period, where they are now), distinct victims, the time to
+//! first contact, outcome measures at closure and the activity counts (what happened in the period), optionally
+//! broken down by one dimension. Counting rules: `docs/metrics.md`.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use casetrack_platform::Context;
+use casetrack_platform::http::ApiError;
+use chrono::NaiveDate;
+use serde::Serialize;
+use serde_json::Value;
+use sqlx::Row;
+use utoipa::ToSchema;
+
+use crate::cohort::{DIMENSIONS, stage, state};
+use crate::pathway::figure;
+use crate::suppression::{Shown, one, part_of, suppress, suppress_line};
+
+/// The funnel's figures, in the order they are shown; every service has each (zero when it does not apply).
+pub const FUNNEL: [&str; 17] = [
+    stage::RECEIVED,
+    "victims_referred",
+    stage::CONTACT_ATTEMPTED,
+    stage::CONTACTED,
+    stage::SUPPORTED,
+    stage::ACCEPTED,
+    stage::HIGH_RISK,
+    stage::SELF_REFERRALS,
+    stage::SELF_REFERRALS_REPORTED,
+    state::OPEN,
+    state::NOT_WORKED,
+    state::DECLINED,
+    state::DECLINED_BY_SERVICE,
+    state::WITHDRAWN,
+    state::UNABLE_TO_CONTACT,
+    state::NO_SAFE_CONTACT,
+    state::CLOSED,
+];
+
+/// What to report.
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    /// Only this service.
+    pub service: Option<String>,
+    /// Broken down by this dimension (one of [`DIMENSIONS`]).
+    pub by: Option<String>,
+}
+
+impl Request {
+    /// Checks the request: which rule a bad one breaks, in words for the person asking.
+    pub fn check(&self) -> Result<(), ApiError> {
+        if self.from > self.to {
+            return Err(ApiError::rejected("period_reversed", "The start date must be on or before the end date."));
+        }
+        if let Some(by) = &self.by
+            && !DIMENSIONS.contains(&by.as_str())
+        {
+            return Err(ApiError::rejected(
+                "dimension_unknown",
+                format!("Figures cannot be broken down by {by:?}. Choose one of: {}.", DIMENSIONS.join(", ")),
+            ));
+        }
+        Ok(())
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Report {
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    pub by: Option<String>,
+    pub services: Vec<ServiceReport>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ServiceReport {
+    pub service: String,
+    /// The cohort funnel: `referrals_received`, `victims_referred`, the stages reached and the states now
+    /// (docs/metrics.md, "Cohort").
+    #[serde(flatten)]
+    #[schema(value_type = BTreeMap<String, i64>)]
+    pub funnel: BTreeMap<String, Value>,
+    /// Of the referrals received in the period, how many were referred on, per target service.
+    #[schema(value_type = BTreeMap<String, i64>)]
+    pub onward_referrals: BTreeMap<String, Value>,
+    pub first_contact: FirstContact,
+    /// Per outcome measure, the answers given at closures in the period.
+    pub outcomes: BTreeMap<String, Outcome>,
+    /// What happened in the period (docs/metrics.md, "Activity").
+    #[schema(value_type = BTreeMap<String, i64>)]
+    pub activity: BTreeMap<String, Value>,
+    /// The funnel per value of the dimension asked for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub breakdown: Option<Vec<Breakdown>>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Breakdown {
+    pub value: String,
+    #[serde(flatten)]
+    #[schema(value_type = BTreeMap<String, i64>)]
+    pub funnel: BTreeMap<String, Value>,
+}
+
+/// Time from the crime report (or the referral, without one) to the first contact attempt, for the referrals
+/// received in the period that have had one.
+#[derive(Debug, Serialize, ToSchema, Default)]
+pub struct FirstContact {
+    #[schema(value_type = i64)]
+    pub attempted: Value,
+    /// Days, 31 meaning 31 or more.
+    pub median_days: Option<i64>,
+    pub p90_days: Option<i64>,
+    /// First attempts made within the Victims' Code deadline (2 working days).
+    #[schema(value_type = i64)]
+    pub within_deadline: Value,
+    pub share_within_deadline: Option<f64>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Outcome {
+    #[schema(value_type = i64)]
+    pub asked: Value,
+    #[schema(value_type = i64)]
+    pub improved: Value,
+    pub share_improved: Option<f64>,
+}
+
+/// The counts of one service as read from the read models.
+#[derive(Default)]
+struct Counts {
+    cohort: BTreeMap<String, i64>,
+    victims: i64,
+    activity: BTreeMap<String, i64>,
+    /// Per value of the dimension: figure -> count, and victims.
+    breakdown: BTreeMap<String, (BTreeMap<String, i64>, i64)>,
+}
+
+fn db(error: sqlx::Error) -> ApiError {
+    ApiError::unavailable(error)
+}
+
+/// Reads the counts of every service (or one) for the request.
+async fn counts(ctx: &Context, request: &Request) -> Result<BTreeMap<String, Counts>, ApiError> {
+    let from = request.from.to_string();
+    let to = request.to.to_string();
+    let only = request.service.clone().unwrap_or_default();
+    let mut services: BTreeMap<String, Counts> = BTreeMap::new();
+    let pool = ctx.db.pool();
+    let rows = sqlx::query(
+        "SELECT service, figure, CAST(SUM(count) AS BIGINT) FROM reporting_cohort WHERE dimension = 'all' \
+         AND day >= $1 AND day <= $2 AND ($3 = '' OR service = $3) GROUP BY service, figure",
+    )
+    .bind(&from)
+    .bind(&to)
+    .bind(&only)
+    .fetch_all(pool)
+    .await
+    .map_err(db)?;
+    for row in rows {
+        services.entry(row.get(0)).or_default().cohort.insert(row.get(1), row.get(2));
+    }
+    let rows = sqlx::query(
+        "SELECT service, CAST(COUNT(DISTINCT person_id) AS BIGINT) FROM reporting_units \
+         WHERE received_day >= $1 AND received_day <= $2 AND ($3 = '' OR service = $3) GROUP BY service",
+    )
+    .bind(&from)
+    .bind(&to)
+    .bind(&only)
+    .fetch_all(pool)
+    .await
+    .map_err(db)?;
+    for row in rows {
+        services.entry(row.get(0)).or_default().victims = row.get(1);
+    }
+    let rows = sqlx::query(
+        "SELECT service, figure, CAST(SUM(value) AS BIGINT) FROM reporting_daily WHERE day >= $1 AND day <= $2 \
+         AND ($3 = '' OR service = $3) GROUP BY service, figure",
+    )
+    .bind(&from)
+    .bind(&to)
+    .bind(&only)
+    .fetch_all(pool)
+    .await
+    .map_err(db)?;
+    for row in rows {
+        services.entry(row.get(0)).or_default().activity.insert(row.get(1), row.get(2));
+    }
+    if let Some(by) = &request.by {
+        let rows = sqlx::query(
+            "SELECT service, value, figure, CAST(SUM(count) AS BIGINT) FROM reporting_cohort WHERE dimension = $1 \
+             AND day >= $2 AND day <= $3 AND ($4 = '' OR service = $4) GROUP BY service, value, figure",
+        )
+        .bind(by)
+        .bind(&from)
+        .bind(&to)
+        .bind(&only)
+        .fetch_all(pool)
+        .await
+        .map_err(db)?;
+        for row in rows {
+            let counts = services.entry(row.get(0)).or_default();
+            counts.breakdown.entry(row.get(1)).or_default().0.insert(row.get(2), row.get(3));
+        }
+        // `by` is one of DIMENSIONS (checked), each a column of reporting_units.
+        let sql = format!(
+            "SELECT service, {by}, CAST(COUNT(DISTINCT person_id) AS BIGINT) FROM reporting_units \
+             WHERE received_day >= $1 AND received_day <= $2 AND ($3 = '' OR service = $3) GROUP BY service, {by}"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(&from)
+            .bind(&to)
+            .bind(&only)
+            .fetch_all(pool)
+            .await
+            .map_err(db)?;
+        for row in rows {
+            let counts = services.entry(row.get(0)).or_default();
+            counts.breakdown.entry(row.get(1)).or_default().1 = row.get(2);
+        }
+    }
+    Ok(services)
+}
+
+/// Median and 90th percentile of a histogram of days.
+fn percentiles(histogram: &BTreeMap<i64, i64>) -> (Option<i64>, Option<i64>) {
+    let total: i64 = histogram.values().sum();
+    let at = |share_num: i64, share_den: i64| {
+        // The smallest day by which at least this share of first attempts were made.
+        let mut seen = 0;
+        histogram.iter().find_map(|(&day, &n)| {
+            seen += n;
+            (seen * share_den >= total * share_num).then_some(day)
+        })
+    };
+    if total == 0 { (None, None) } else { (at(1, 2), at(9, 10)) }
+}
+
+fn share(part: i64, whole: i64) -> Option<f64> {
+    // Rounded to three places, so that the same counts always print the same.
+    (whole > 0).then(|| (part as f64 * 1000.0 / whole as f64).round() / 1000.0)
+}
+
+fn funnel_of(cohort: &BTreeMap<String, i64>, victims: i64) -> BTreeMap<String, Value> {
+    FUNNEL
+        .iter()
+        .map(|&name| {
+            let n = if name == "victims_referred" { victims } else { cohort.get(name).copied().unwrap_or(0) };
+            (name.to_owned(), Value::from(n))
+        })
+        .collect()
+}
+
+/// The figures for a request, every count as it is (for staff).
+pub async fn report(ctx: &Context, request: &Request) -> Result<Report, ApiError> {
+    request.check()?;
+    let services = counts(ctx, request).await?;
+    let services = services
+        .into_iter()
+        .map(|(service, counts)| {
+            let onward = counts
+                .cohort
+                .iter()
+                .filter_map(|(name, &n)| Some((name.strip_prefix(stage::ONWARD_PREFIX)?.to_owned(), Value::from(n))))
+                .collect();
+            let histogram: BTreeMap<i64, i64> = counts
+                .cohort
+                .iter()
+                .filter_map(|(name, &n)| Some((name.strip_prefix(stage::FIRST_ATTEMPT_DAYS_PREFIX)?.parse().ok()?, n)))
+                .collect();
+            let attempted: i64 = histogram.values().sum();
+            let within = counts.cohort.get(stage::FIRST_ATTEMPT_ON_TIME).copied().unwrap_or(0);
+            let (median_days, p90_days) = percentiles(&histogram);
+            let mut outcomes: BTreeMap<String, (i64, i64)> = BTreeMap::new();
+            let mut activity = BTreeMap::new();
+            for (name, &n) in &counts.activity {
+                if let Some(measure) = name.strip_prefix(figure::MEASURE_PREFIX) {
+                    if let Some(measure) = measure.strip_suffix(".asked") {
+                        outcomes.entry(measure.to_owned()).or_default().0 = n;
+                    } else if let Some(measure) = measure.strip_suffix(".improved") {
+                        outcomes.entry(measure.to_owned()).or_default().1 = n;
+                    }
+                } else {
+                    activity.insert(name.clone(), Value::from(n));
+                }
+            }
+            let breakdown = request.by.as_ref().map(|_| {
+                counts
+                    .breakdown
+                    .iter()
+                    .map(|(value, (cohort, victims))| Breakdown {
+                        value: value.clone(),
+                        funnel: funnel_of(cohort, *victims),
+                    })
+                    .collect()
+            });
+            ServiceReport {
+                service,
+                funnel: funnel_of(&counts.cohort, counts.victims),
+                onward_referrals: onward,
+                first_contact: FirstContact {
+                    attempted: attempted.into(),
+                    median_days,
+                    p90_days,
+                    within_deadline: within.into(),
+                    share_within_deadline: share(within, attempted),
+                },
+                outcomes: outcomes
+                    .into_iter()
+                    .map(|(measure, (asked, improved))| {
+                        let outcome = Outcome {
+                            asked: asked.into(),
+                            improved: improved.into(),
+                            share_improved: share(improved, asked),
+                        };
+                        (measure, outcome)
+                    })
+                    .collect(),
+                activity,
+                breakdown,
+            }
+        })
+        .collect();
+    Ok(Report { from: request.from, to: request.to, by: request.by.clone(), services })
+}
+
+fn count_of(value: &Value) -> u64 {
+    value.as_u64().unwrap_or(0)
+}
+
+fn text(shown: Shown, threshold: u64) -> Value {
+    match shown {
+        Shown::Count(n) => Value::from(n),
+        other => Value::from(other.text(threshold)),
+    }
+}
+
+/// The states, in the order of [`state::ALL`].
+fn states_of(funnel: &BTreeMap<String, Value>) -> Vec<u64> {
+    state::ALL.iter().map(|s| funnel.get(*s).map_or(0, count_of)).collect()
+}
+
+/// Suppresses a funnel's counts in place: the states add up to the referrals received, so they are suppressed as a
+/// line with that total; every stage on its own. `states` and `received` are what a table around them decided.
+fn suppress_funnel(funnel: &mut BTreeMap<String, Value>, states: &[Shown], received: Shown, threshold: u64) {
+    for (name, shown) in state::ALL.iter().zip(states) {
+        funnel.insert((*name).to_owned(), text(*shown, threshold));
+    }
+    funnel.insert(stage::RECEIVED.to_owned(), text(received, threshold));
+    for (name, value) in funnel.iter_mut() {
+        if value.is_u64() && !state::ALL.contains(&name.as_str()) && name != stage::RECEIVED {
+            *value = text(one(count_of(value), threshold), threshold);
+        }
+    }
+}
+
+/// The report as published (for a commissioner, or `--publish`): small counts hidden, and whatever would give one
+/// away hidden too (docs/metrics.md, "Small numbers").
+pub fn publish(mut report: Report, threshold: u64) -> Report {
+    for service in &mut report.services {
+        let states = states_of(&service.funnel);
+        match &mut service.breakdown {
+            // With a breakdown: values by states is a table whose row totals are each value's referrals received
+            // and whose grand total is the service's.
+            Some(rows) if !rows.is_empty() => {
+                let cells: Vec<Vec<u64>> = rows.iter().map(|row| states_of(&row.funnel)).collect();
+                let table = suppress(&cells, threshold);
+                // Every other figure of the breakdown is a line whose total is the service's figure.
+                let others: Vec<String> = rows[0]
+                    .funnel
+                    .keys()
+                    .filter(|name| !state::ALL.contains(&name.as_str()) && *name != stage::RECEIVED)
+                    .cloned()
+                    .collect();
+                for name in &others {
+                    let line: Vec<u64> = rows.iter().map(|row| row.funnel.get(name).map_or(0, count_of)).collect();
+                    let (cells, total) = suppress_line(&line, threshold);
+                    for (row, shown) in rows.iter_mut().zip(cells) {
+                        row.funnel.insert(name.clone(), text(shown, threshold));
+                    }
+                    service.funnel.insert(name.clone(), text(total, threshold));
+                }
+                for (i, row) in rows.iter_mut().enumerate() {
+                    suppress_funnel(&mut row.funnel, &table.cells[i], table.row_totals[i], threshold);
+                }
+                let received = table.total;
+                suppress_funnel(&mut service.funnel, &table.column_totals, received, threshold);
+            }
+            // Without one, the states are a line whose total is the referrals received.
+            _ => {
+                let (shown, total) = suppress_line(&states, threshold);
+                suppress_funnel(&mut service.funnel, &shown, total, threshold);
+            }
+        }
+        for value in service.onward_referrals.values_mut().chain(service.activity.values_mut()) {
+            *value = text(one(count_of(value), threshold), threshold);
+        }
+        let first = &mut service.first_contact;
+        let (within, attempted) = part_of(count_of(&first.within_deadline), count_of(&first.attempted), threshold);
+        if !matches!((within, attempted), (Shown::Count(_), Shown::Count(_))) {
+            first.share_within_deadline = None;
+        }
+        if !matches!(attempted, Shown::Count(_)) {
+            (first.median_days, first.p90_days) = (None, None);
+        }
+        (first.within_deadline, first.attempted) = (text(within, threshold), text(attempted, threshold));
+        for outcome in service.outcomes.values_mut() {
+            let (improved, asked) = part_of(count_of(&outcome.improved), count_of(&outcome.asked), threshold);
+            if !matches!((improved, asked), (Shown::Count(_), Shown::Count(_))) {
+                outcome.share_improved = None;
+            }
+            (outcome.improved, outcome.asked) = (text(improved, threshold), text(asked, threshold));
+        }
+    }
+    report
+}
+
+/// The months of the period, and per month the funnel's headline figures of the referrals received in it (for the
+/// trend lines), per service.
+pub async fn monthly(
+    ctx: &Context,
+    request: &Request,
+) -> Result<BTreeMap<String, BTreeMap<String, BTreeMap<String, i64>>>, ApiError> {
+    let rows = sqlx::query(
+        "SELECT service, SUBSTR(day, 1, 7), figure, CAST(SUM(count) AS BIGINT) FROM reporting_cohort \
+         WHERE dimension = 'all' AND day >= $1 AND day <= $2 AND ($3 = '' OR service = $3) \
+         AND figure IN ('referrals_received', 'contacted', 'supported') GROUP BY service, SUBSTR(day, 1, 7), figure",
+    )
+    .bind(request.from.to_string())
+    .bind(request.to.to_string())
+    .bind(request.service.clone().unwrap_or_default())
+    .fetch_all(ctx.db.pool())
+    .await
+    .map_err(db)?;
+    let mut out: BTreeMap<String, BTreeMap<String, BTreeMap<String, i64>>> = BTreeMap::new();
+    for row in rows {
+        out.entry(row.get(0)).or_default().entry(row.get(1)).or_default().insert(row.get(2), row.get(3));
+    }
+    Ok(out)
+}
+
+/// Every service named in the read models (for a picker).
+pub async fn services(ctx: &Context) -> Result<BTreeSet<String>, ApiError> {
+    let rows: Vec<String> = sqlx::query_scalar("SELECT DISTINCT service FROM reporting_daily")
+        .fetch_all(ctx.db.pool())
+        .await
+        .map_err(db)?;
+    Ok(rows.into_iter().collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentiles_are_the_first_day_reaching_the_share() {
+        let histogram: BTreeMap<i64, i64> = [(0, 4), (1, 3), (2, 2), (5, 1)].into();
+        assert_eq!(percentiles(&histogram), (Some(1), Some(2)));
+        assert_eq!(percentiles(&BTreeMap::new()), (None, None));
+        assert_eq!(share(2, 3), Some(0.667));
+        assert_eq!(share(1, 0), None);
+    }
+}

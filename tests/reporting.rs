@@ -1,0 +1,184 @@
+//! The figures of a known cohort, on both backends: the funnel, distinct victims, repeat victims, time to first
+//! contact, outcome measures, breakdowns by dimension, what a commissioner sees of them (small numbers and what
+//! would give one away hidden), the dashboard and its downloads. Counting rules: docs/metrics.md.
+
+mod support;
+
+use casetrack_platform::testkit::TempDir;
+use chrono::NaiveDate;
+use reqwest::Method;
+use serde_json::{Value, json};
+use support::{Server, day_offset, eventually, post, request, session, split_backends};
+
+/// Receives a referral; returns its id.
+async fn receive(base: &str, person: &str, body: Value) -> String {
+    let mut body = body;
+    body["person_id"] = json!(person);
+    let (status, referral) = post(format!("{base}/api/hub/referrals"), body).await;
+    assert_eq!(status, 201, "{referral}");
+    referral["referral_id"].as_str().unwrap().to_owned()
+}
+
+async fn person(base: &str, forename: &str) -> String {
+    let (status, person) = post(
+        format!("{base}/api/people"),
+        json!({"forename": forename, "surname": "Cohort", "date_of_birth": "1985-05-05"}),
+    )
+    .await;
+    assert_eq!(status, 201, "{person}");
+    person["person_id"].as_str().unwrap().to_owned()
+}
+
+/// The text of a page or download, as `role`.
+async fn text(url: &str, role: &str) -> (u16, String, Vec<u8>) {
+    let base = &url[..url[8..].find('/').map_or(url.len(), |i| i + 8)];
+    let session = session(base, role).await;
+    let response = reqwest::Client::new().get(url).header("cookie", session.cookie).send().await.unwrap();
+    let status = response.status().as_u16();
+    let bytes = response.bytes().await.unwrap().to_vec();
+    (status, String::from_utf8_lossy(&bytes).into_owned(), bytes)
+}
+
+async fn cohort(base: &str) {
+    // Seven referrals: Fern twice (a repeat victim), female, White British, police, domestic abuse; five others,
+    // male, ethnicity not given, self-referrals.
+    let fern = person(base, "Fern").await;
+    let police = json!({"source": "police_feed", "offence_category": "violence_with_injury", "domestic_abuse": true,
+        "crime_reported_on": day_offset(-3),
+        "profile": {"gender": "female", "ethnicity": "W1", "age_band": "25_34", "disability": "no"}});
+    let first = receive(base, &fern, police.clone()).await;
+    receive(base, &fern, police).await;
+    let mut others = Vec::new();
+    for name in ["Gale", "Heath", "Isla", "Jory", "Kit"] {
+        let id = person(base, name).await;
+        let self_referral = json!({"source": "self_referral", "offence_category": "theft", "domestic_abuse": false,
+            "profile": {"gender": "male"}});
+        others.push(receive(base, &id, self_referral).await);
+    }
+    // Fern's first referral: reached yesterday, supported, closed with the measures answered.
+    let at = format!("{base}/api/hub/referrals/{first}");
+    let yesterday = day_offset(-1);
+    let attempt = json!({"channel": "phone", "attempted_at": format!("{yesterday}T10:00:00Z"), "outcome": "reached"});
+    assert_eq!(post(format!("{at}/contact-attempts"), attempt).await.0, 200);
+    assert_eq!(post(format!("{at}/support/accept"), json!({})).await.0, 200);
+    let answers =
+        json!({"answers": [{"measure": "cope", "answer": "improved"}, {"measure": "safer", "answer": "no_change"}]});
+    let (status, closed) = post(format!("{at}/closure"), answers).await;
+    assert_eq!(status, 200, "{closed}");
+    // One other tried once without an answer.
+    let attempt = json!({"channel": "phone", "attempted_at": format!("{yesterday}T11:00:00Z"), "outcome": "no_answer"});
+    assert_eq!(post(format!("{base}/api/hub/referrals/{}/contact-attempts", others[0]), attempt).await.0, 200);
+
+    let period = format!("from={}&to={}", day_offset(-7), day_offset(1));
+    let summary = format!("{base}/api/reporting/summary?{period}&service=hub&by=gender");
+    let report =
+        eventually(summary.clone(), |s| s["services"][0]["closed"] == 1 && s["services"][0]["contact_attempted"] == 2)
+            .await;
+    let hub = &report["services"][0];
+    let expected = [
+        ("referrals_received", 7),
+        ("victims_referred", 6),
+        ("contact_attempted", 2),
+        ("contacted", 1),
+        ("supported", 1),
+        ("self_referrals", 5),
+        ("closed", 1),
+        ("open", 6),
+        ("declined", 0),
+        ("unable_to_contact", 0),
+        ("no_safe_contact", 0),
+    ];
+    for (figure, value) in expected {
+        assert_eq!(hub[figure], value, "{figure}: {hub}");
+    }
+    assert_eq!(hub["activity"]["referrals_received"], 7, "received in the period, as activity too");
+    // Time to first contact: 2 days after the crime report, within 2 working days or not as the calendar says.
+    let reported: NaiveDate = day_offset(-3).parse().unwrap();
+    let within = yesterday.parse::<NaiveDate>().unwrap() <= casetrack_platform::clock::working_days_after(reported, 2);
+    let first_contact = &hub["first_contact"];
+    assert_eq!(first_contact["attempted"], 2, "{first_contact}");
+    assert_eq!(first_contact["within_deadline"].as_i64(), Some(1 + i64::from(within)), "{first_contact}");
+    assert_eq!(hub["outcomes"]["cope"], json!({"asked": 1, "improved": 1, "share_improved": 1.0}));
+    assert_eq!(hub["outcomes"]["safer"], json!({"asked": 1, "improved": 0, "share_improved": 0.0}));
+    let rows = hub["breakdown"].as_array().unwrap();
+    let row = |value: &str| rows.iter().find(|r| r["value"] == value).unwrap_or_else(|| panic!("{value}: {hub}"));
+    assert_eq!(
+        (row("female")["referrals_received"].as_i64(), row("female")["victims_referred"].as_i64()),
+        (Some(2), Some(1))
+    );
+    assert_eq!((row("male")["referrals_received"].as_i64(), row("male")["open"].as_i64()), (Some(5), Some(5)));
+
+    // The other dimensions: repeat victims, the BAME roll-up, source.
+    let by = |dimension: &str| format!("{base}/api/reporting/summary?{period}&service=hub&by={dimension}");
+    let (_, repeat) = request(Method::GET, &by("repeat_victim"), Some("hub_manager"), None).await;
+    let rows = repeat["services"][0]["breakdown"].as_array().unwrap().clone();
+    let count = |rows: &[Value], value: &str| {
+        rows.iter().find(|r| r["value"] == value).map_or(0, |r| r["referrals_received"].as_i64().unwrap())
+    };
+    assert_eq!((count(&rows, "yes"), count(&rows, "no")), (1, 6), "Fern's second referral is a repeat: {repeat}");
+    let (_, bame) = request(Method::GET, &by("bame"), Some("hub_manager"), None).await;
+    let rows = bame["services"][0]["breakdown"].as_array().unwrap().clone();
+    assert_eq!((count(&rows, "white"), count(&rows, "not_stated"), count(&rows, "bame")), (2, 5, 0), "{bame}");
+    let (status, refused) = request(Method::GET, &by("shoe_size"), Some("hub_manager"), None).await;
+    assert_eq!((status, refused["error"]["code"].as_str()), (422, Some("dimension_unknown")), "{refused}");
+
+    // A commissioner: female (2) is small, and male (5) with the total (7) would give it away, so one more is hidden.
+    let (status, published) = request(Method::GET, &summary, Some("commissioner"), None).await;
+    assert_eq!(status, 200, "{published}");
+    let hub = &published["services"][0];
+    let rows = hub["breakdown"].as_array().unwrap();
+    let female = &rows.iter().find(|r| r["value"] == "female").unwrap()["referrals_received"];
+    let male = &rows.iter().find(|r| r["value"] == "male").unwrap()["referrals_received"];
+    assert_eq!(female, "<5", "{hub}");
+    assert!(!(male.is_number() && hub["referrals_received"].is_number()), "2 = 7 - 5 must not be workable: {hub}");
+    assert_eq!(hub["supported"], "<5");
+    assert_eq!(hub["outcomes"]["cope"]["share_improved"], Value::Null, "a share of a small count is not shown");
+    fn small(value: &Value) -> bool {
+        match value {
+            Value::Number(n) => n.as_u64().is_some_and(|n| (1..5).contains(&n)),
+            Value::Array(items) => items.iter().any(small),
+            Value::Object(fields) => fields.values().any(small),
+            _ => false,
+        }
+    }
+    assert!(!small(&published), "no count from 1 to 4 anywhere: {published}");
+
+    // The dashboard: charts drawn as SVG with their numbers in tables; the commissioner's suppressed.
+    let page = format!("{base}/figures?{period}&by=gender");
+    let (status, html, _) = text(&page, "commissioner").await;
+    assert_eq!(status, 200);
+    assert!(html.contains("<svg") && html.contains("<table") && html.contains("&lt;5"), "{html}");
+    assert!(!html.contains("Fern") && !html.contains("Cohort"), "no person on the dashboard");
+    let (status, html, _) = text(&page, "hub_manager").await;
+    assert_eq!(status, 200);
+    assert!(html.contains("HUB: the funnel of referrals received") && !html.contains("&lt;5"), "{html}");
+    let (status, bad, _) = text(&format!("{base}/figures?period=FY2026-28"), "hub_manager").await;
+    assert_eq!(status, 422, "{bad}");
+    // Downloads of what is on screen.
+    let (status, csv, _) =
+        text(&format!("{base}/figures/export.csv?{period}&service=hub&by=gender"), "commissioner").await;
+    assert_eq!(status, 200);
+    let mut lines = csv.lines();
+    assert!(lines.next().unwrap().starts_with("service,gender,referrals_received,victims_referred"), "{csv}");
+    assert!(csv.contains("hub,female,<5"), "{csv}");
+    let (status, _, xlsx) = text(&format!("{base}/figures/export.xlsx?{period}"), "hub_manager").await;
+    assert_eq!(status, 200);
+    assert_eq!(&xlsx[..2], b"PK", "a workbook is a zip");
+}
+
+#[tokio::test]
+async fn a_known_cohort_on_the_embedded_backends() {
+    let data = TempDir::new();
+    let server = Server::start("all", data.path(), &[]).await;
+    cohort(&server.base).await;
+    server.stop();
+}
+
+#[tokio::test]
+async fn a_known_cohort_on_nats_and_postgres() {
+    let (_stream, env) = split_backends().await;
+    let data = TempDir::new();
+    let server = Server::start("all", data.path(), &env).await;
+    cohort(&server.base).await;
+    server.stop();
+}
