@@ -92,6 +92,7 @@ async fn cohort(base: &str) {
         assert_eq!(hub[figure], value, "{figure}: {hub}");
     }
     assert_eq!(hub["activity"]["referrals_received"], 7, "received in the period, as activity too");
+    assert_eq!(hub["caseload"], json!({"open_at_end": 6, "open_at_end_under_18": 0}), "all but the closed one");
     // Time to first contact: 2 days after the crime report, within 2 working days or not as the calendar says.
     let reported: NaiveDate = day_offset(-3).parse().unwrap();
     let within = yesterday.parse::<NaiveDate>().unwrap() <= casetrack_platform::clock::working_days_after(reported, 2);
@@ -154,6 +155,22 @@ async fn cohort(base: &str) {
     assert!(html.contains("HUB: the funnel of referrals received") && !html.contains("&lt;5"), "{html}");
     let (status, bad, _) = text(&format!("{base}/figures?period=FY2026-28"), "hub_manager").await;
     assert_eq!(status, 422, "{bad}");
+    // Drill-down, for staff who work the hub's referrals: from a figure to the referrals behind it.
+    let drill = |query: &str| format!("{base}/figures/referrals?{period}&service=hub&{query}");
+    let (status, closed, _) = text(&drill("figure=closed"), "hub_manager").await;
+    assert_eq!(status, 200, "{closed}");
+    assert!(closed.contains(&format!("/hub/referrals/{first}")), "{closed}");
+    assert_eq!(closed.matches("/hub/referrals/").count(), 1, "{closed}");
+    let (_, open, _) = text(&drill("figure=open"), "hub_officer").await;
+    assert_eq!(open.matches("/hub/referrals/").count(), 6, "{open}");
+    let (_, female, _) = text(&drill("figure=referrals_received&by=gender&value=female"), "hub_manager").await;
+    assert_eq!(female.matches("/hub/referrals/").count(), 2, "{female}");
+    let (status, _, _) = text(&drill("figure=open"), "commissioner").await;
+    assert_eq!(status, 403, "a commissioner never sees the referrals behind a figure");
+    let (status, _, _) = text(&drill("figure=open"), "caseworker:idva").await;
+    assert_eq!(status, 403, "another service's referrals");
+    let (status, _, _) = text(&drill("figure=shoe_size"), "hub_manager").await;
+    assert_eq!(status, 422);
     // Downloads of what is on screen.
     let (status, csv, _) =
         text(&format!("{base}/figures/export.csv?{period}&service=hub&by=gender"), "commissioner").await;

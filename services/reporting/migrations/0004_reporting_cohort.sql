@@ -13,7 +13,8 @@ DELETE FROM reporting_cases;
 DELETE FROM projection_checkpoints WHERE name = 'reporting.pathway';
 
 -- reporting.cohort: one row per hub referral or specialist case, with the dimension values it is counted under
--- (fixed when received), the stages it has reached (comma-separated figure names) and its state now.
+-- (fixed when received), the stages it has reached (comma-separated figure names), its state now and the day it
+-- ended (none while open).
 CREATE TABLE reporting_units (
     id             TEXT PRIMARY KEY,
     service        TEXT NOT NULL,
@@ -31,10 +32,12 @@ CREATE TABLE reporting_units (
     repeat_victim  TEXT NOT NULL,
     stages         TEXT NOT NULL,
     state          TEXT NOT NULL,
-    clock_start    TEXT
+    clock_start    TEXT,
+    ended_day      TEXT
 );
 CREATE INDEX reporting_units_person ON reporting_units (person_id, service, received_at);
 CREATE INDEX reporting_units_received ON reporting_units (service, received_day, person_id);
+CREATE INDEX reporting_units_ended ON reporting_units (service, ended_day);
 
 -- The cohort's counts: units received on `day` by `service`, under `value` of `dimension`, at `figure` (a stage
 -- reached or the state they are in now).

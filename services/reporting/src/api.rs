@@ -11,10 +11,10 @@ use chrono::NaiveDate;
 use serde::Deserialize;
 use utoipa::{IntoParams, OpenApi};
 
-use crate::report::{Breakdown, FirstContact, Outcome, Report, Request, ServiceReport, publish, report};
+use crate::report::{Breakdown, Caseload, FirstContact, Outcome, Report, Request, ServiceReport, publish, report};
 
 #[derive(OpenApi)]
-#[openapi(paths(summary), components(schemas(Report, ServiceReport, Breakdown, FirstContact, Outcome)))]
+#[openapi(paths(summary), components(schemas(Report, ServiceReport, Breakdown, FirstContact, Caseload, Outcome)))]
 struct ReportingApi;
 
 pub fn openapi() -> utoipa::openapi::OpenApi {

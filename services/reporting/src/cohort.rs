@@ -108,6 +108,8 @@ struct Unit {
     state: String,
     /// Where the Victims' Code clock for the first attempt starts (hub referrals only).
     clock_start: Option<String>,
+    /// The day it ended (declined, unable to contact, closed, ...); none while open.
+    ended_day: Option<String>,
     stored: bool,
     changed: bool,
 }
@@ -150,12 +152,13 @@ impl Fold {
         true
     }
 
-    /// Moves the unit to `state`.
-    fn enter(&mut self, id: &str, state: &str) {
+    /// Moves the unit to `state` on the day `on`.
+    fn enter(&mut self, id: &str, state: &str, on: NaiveDate) {
         let unit = self.units.get_mut(id).expect("loaded");
         if unit.state == state {
             return;
         }
+        unit.ended_day = (state != state::OPEN && state != state::NOT_WORKED).then(|| on.to_string());
         let old = std::mem::replace(&mut unit.state, state.to_owned());
         unit.changed = true;
         self.add(id, &old, -1);
@@ -176,7 +179,8 @@ impl Fold {
         }
         let row = sqlx::query(
             "SELECT service, person_id, received_day, received_at, source, offence, domestic_abuse, age_band, gender, \
-             ethnic_group, bame, disability, repeat_victim, stages, state, clock_start FROM reporting_units WHERE id = $1",
+             ethnic_group, bame, disability, repeat_victim, stages, state, clock_start, ended_day FROM reporting_units \
+             WHERE id = $1",
         )
         .bind(id)
         .fetch_optional(&mut *tx)
@@ -193,6 +197,7 @@ impl Fold {
             stages: stages.split(',').filter(|s| !s.is_empty()).map(str::to_owned).collect(),
             state: row.get(14),
             clock_start: row.get(15),
+            ended_day: row.get(16),
             stored: true,
             changed: false,
         };
@@ -235,9 +240,10 @@ impl Fold {
         for unit in units {
             let stages = unit.stages.join(",");
             if unit.stored {
-                sqlx::query("UPDATE reporting_units SET stages = $1, state = $2 WHERE id = $3")
+                sqlx::query("UPDATE reporting_units SET stages = $1, state = $2, ended_day = $3 WHERE id = $4")
                     .bind(stages)
                     .bind(&unit.state)
+                    .bind(&unit.ended_day)
                     .bind(&unit.id)
                     .execute(&mut *tx)
                     .await?;
@@ -246,7 +252,8 @@ impl Fold {
             let mut query = sqlx::query(
                 "INSERT INTO reporting_units (id, service, person_id, received_day, received_at, source, offence, \
                  domestic_abuse, age_band, gender, ethnic_group, bame, disability, repeat_victim, stages, state, \
-                 clock_start) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
+                 clock_start, ended_day) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, \
+                 $16, $17, $18)",
             )
             .bind(&unit.id)
             .bind(&unit.service)
@@ -256,7 +263,13 @@ impl Fold {
             for value in &unit.values {
                 query = query.bind(value);
             }
-            query.bind(stages).bind(&unit.state).bind(&unit.clock_start).execute(&mut *tx).await?;
+            query
+                .bind(stages)
+                .bind(&unit.state)
+                .bind(&unit.clock_start)
+                .bind(&unit.ended_day)
+                .execute(&mut *tx)
+                .await?;
         }
         for ((service, day, dimension, value, figure), delta) in self.counts {
             if delta == 0 {
@@ -373,6 +386,7 @@ async fn hub(tx: &mut AnyConnection, fold: &mut Fold, event: HubEvent, at: DateT
             stages: Vec::new(),
             state: if e.consent == ConsentBasis::Withheld { state::NOT_WORKED } else { state::OPEN }.into(),
             clock_start: Some(e.crime_reported_on.unwrap_or(received_day).to_string()),
+            ended_day: None,
             stored: false,
             changed: true,
         });
@@ -414,16 +428,16 @@ async fn hub(tx: &mut AnyConnection, fold: &mut Fold, event: HubEvent, at: DateT
             }
             // A referral first recorded as not to be worked is worked from its first attempt.
             if fold.units[&id].state == state::NOT_WORKED {
-                fold.enter(&id, state::OPEN);
+                fold.enter(&id, state::OPEN, day_of(at));
             }
         }
         E::SupportAccepted(_) => {
             fold.reach(&id, stage::SUPPORTED);
         }
-        E::SupportDeclined(_) => fold.enter(&id, state::DECLINED),
-        E::UnableToContactRecorded(_) => fold.enter(&id, state::UNABLE_TO_CONTACT),
-        E::ReturnedToReferrer(_) => fold.enter(&id, state::NO_SAFE_CONTACT),
-        E::ReferralClosed(_) => fold.enter(&id, state::CLOSED),
+        E::SupportDeclined(_) => fold.enter(&id, state::DECLINED, day_of(at)),
+        E::UnableToContactRecorded(_) => fold.enter(&id, state::UNABLE_TO_CONTACT, day_of(at)),
+        E::ReturnedToReferrer(_) => fold.enter(&id, state::NO_SAFE_CONTACT, day_of(at)),
+        E::ReferralClosed(_) => fold.enter(&id, state::CLOSED, day_of(at)),
         E::ReportedToPolice(_) if fold.units[&id].stages.iter().any(|s| s == stage::SELF_REFERRALS) => {
             fold.reach(&id, stage::SELF_REFERRALS_REPORTED);
         }
@@ -509,6 +523,7 @@ async fn specialist(
             stages: Vec::new(),
             state: state::OPEN.into(),
             clock_start: None,
+            ended_day: None,
             stored: false,
             changed: true,
         });
@@ -522,18 +537,18 @@ async fn specialist(
         E::ReferralAccepted(_) => {
             fold.reach(&id, stage::ACCEPTED);
         }
-        E::ReferralDeclinedByService(_) => fold.enter(&id, state::DECLINED_BY_SERVICE),
-        E::ReferralWithdrawn(_) => fold.enter(&id, state::WITHDRAWN),
+        E::ReferralDeclinedByService(_) => fold.enter(&id, state::DECLINED_BY_SERVICE, day_of(at)),
+        E::ReferralWithdrawn(_) => fold.enter(&id, state::WITHDRAWN, day_of(at)),
         E::CaseContactAttemptRecorded(e) => {
             fold.reach(&id, stage::CONTACT_ATTEMPTED);
             if e.outcome.reached() {
                 fold.reach(&id, stage::CONTACTED);
             }
         }
-        E::CaseUnableToContactRecorded(_) => fold.enter(&id, state::UNABLE_TO_CONTACT),
-        E::CaseSupportDeclined(_) => fold.enter(&id, state::DECLINED),
-        E::CaseClosed(_) => fold.enter(&id, state::CLOSED),
-        E::CaseReopened(_) => fold.enter(&id, state::OPEN),
+        E::CaseUnableToContactRecorded(_) => fold.enter(&id, state::UNABLE_TO_CONTACT, day_of(at)),
+        E::CaseSupportDeclined(_) => fold.enter(&id, state::DECLINED, day_of(at)),
+        E::CaseClosed(_) => fold.enter(&id, state::CLOSED, day_of(at)),
+        E::CaseReopened(_) => fold.enter(&id, state::OPEN, day_of(at)),
         E::RiskAssessed(e) if e.level == RiskLevel::High => {
             fold.reach(&id, stage::HIGH_RISK);
         }

@@ -37,7 +37,148 @@ pub fn routes(state: FiguresState) -> Routes {
         .route("/figures", Permission::Figures, get(figures_page))
         .route("/figures/export.csv", Permission::Figures, get(export_csv))
         .route("/figures/export.xlsx", Permission::Figures, get(export_xlsx))
+        .person("/figures/referrals", Permission::Casework, get(drill_down))
         .with_state(state)
+}
+
+/// The service whose referrals or cases the signed-in user works (hub staff: the hub), if any.
+fn own_service() -> Option<String> {
+    let principal = casetrack_platform::access::current()?;
+    match &principal.account.role {
+        Role::HubOfficer | Role::HubManager => Some("hub".into()),
+        Role::Caseworker(service) | Role::ServiceManager(service) => Some(service.as_str().to_owned()),
+        _ => None,
+    }
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct DrillDown {
+    #[serde(default)]
+    from: String,
+    #[serde(default)]
+    to: String,
+    #[serde(default)]
+    period: String,
+    #[serde(default)]
+    service: String,
+    #[serde(default)]
+    by: String,
+    /// The funnel figure: `referrals_received`, a stage (`contacted`, ...) or a state (`open`, ...).
+    #[serde(default)]
+    figure: String,
+    /// The dimension value, with `by`.
+    #[serde(default)]
+    value: String,
+}
+
+/// Most referrals one drill-down lists.
+const DRILL_DOWN_LIMIT: i64 = 500;
+
+/// `GET /figures/referrals?from&to&service&figure[&by&value]`: the referrals (or cases) behind one figure of the
+/// cohort, for staff who work that service's cases (never a commissioner). Each links to its record, where the
+/// view is audited as usual.
+pub async fn drill_down(State(state): State<FiguresState>, Query(params): Query<DrillDown>) -> Response {
+    let period = SummaryParams {
+        from: params.from.clone(),
+        to: params.to.clone(),
+        period: params.period.clone(),
+        service: params.service.clone(),
+        by: params.by.clone(),
+        wait_for: None,
+    };
+    let request = match request_of(&period) {
+        Ok(request) => request,
+        Err(error) => return failure_page(&error),
+    };
+    let Some(own) = own_service() else {
+        return failure_page(&ApiError::not_found("There is no list of referrals for your role."));
+    };
+    let service = request.service.clone().unwrap_or_else(|| own.clone());
+    if service != own {
+        let error = ApiError {
+            status: StatusCode::FORBIDDEN,
+            code: "other_service",
+            message: format!("You can list the referrals of your own service ({own}) only."),
+        };
+        return failure_page(&error);
+    }
+    let figure = match params.figure.trim() {
+        "" | "victims_referred" => stage::RECEIVED.to_owned(),
+        figure if crate::report::FUNNEL.contains(&figure) => figure.to_owned(),
+        figure => {
+            let error = ApiError::rejected("figure_unknown", format!("There is no figure called {figure:?} to list."));
+            return failure_page(&error);
+        }
+    };
+    let condition = if figure == stage::RECEIVED {
+        "$4 = $4"
+    } else if state::ALL.contains(&figure.as_str()) {
+        "state = $4"
+    } else {
+        "(',' || stages || ',') LIKE ('%,' || $4 || ',%')"
+    };
+    // `by` is one of DIMENSIONS (checked by request_of), each a column of reporting_units.
+    let (by_condition, value) = match &request.by {
+        Some(by) => (format!("AND {by} = $5"), params.value.trim().to_owned()),
+        None => ("AND $5 = $5".to_owned(), String::new()),
+    };
+    let sql = format!(
+        "SELECT id, received_day, state FROM reporting_units WHERE service = $1 AND received_day >= $2 \
+         AND received_day <= $3 AND {condition} {by_condition} ORDER BY received_day, id LIMIT {}",
+        DRILL_DOWN_LIMIT + 1
+    );
+    let rows: Vec<(String, String, String)> = match sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(&service)
+        .bind(request.from.to_string())
+        .bind(request.to.to_string())
+        .bind(&figure)
+        .bind(&value)
+        .fetch_all(state.ctx.db.pool())
+        .await
+    {
+        Ok(rows) => rows,
+        Err(error) => return failure_page(&ApiError::unavailable(error)),
+    };
+    let more = rows.len() as i64 > DRILL_DOWN_LIMIT;
+    let link = |id: &str| {
+        if service == "hub" { format!("/hub/referrals/{id}") } else { format!("/services/{service}/cases/{id}") }
+    };
+    let title = format!("{}: {}", service.to_uppercase(), words(&figure));
+    respond(
+        StatusCode::OK,
+        staff_page(
+            &title,
+            html! {
+                h1.app-heading-l { (title) }
+                p.app-body {
+                    "Received from " (long_date(request.from)) " to " (long_date(request.to))
+                    @if let Some(by) = &request.by { ", " (dimension_label(by).to_lowercase()) " " (words(&value)) }
+                    ". Opening a referral is recorded in the audit trail, as everywhere."
+                }
+                @if rows.is_empty() {
+                    p.app-body { "There are none." }
+                } @else {
+                    table.app-table {
+                        caption.app-visually-hidden { (title) }
+                        thead { tr { th scope="col" { "Referral" } th scope="col" { "Received" } th scope="col" { "Now" } } }
+                        tbody {
+                            @for (id, day, now) in rows.iter().take(DRILL_DOWN_LIMIT as usize) {
+                                tr {
+                                    td { a.app-link href=(link(id)) { (id[..8].to_uppercase()) } }
+                                    td { (day) }
+                                    td { (words(now)) }
+                                }
+                            }
+                        }
+                    }
+                    @if more {
+                        p.app-body { "Only the first " (DRILL_DOWN_LIMIT) " are listed: choose a shorter period or a breakdown." }
+                    }
+                }
+                p.app-body { a.app-link href={ "/figures?" (query_of(&request)) } { "Back to the figures" } }
+            },
+        ),
+    )
 }
 
 fn commissioner() -> bool {
@@ -200,7 +341,7 @@ pub async fn figures_page(State(state): State<FiguresState>, Query(params): Quer
                         (comparison(report))
                     }
                     @for service in &report.services {
-                        (service_section(&serde_json::to_value(service).unwrap_or_default(), months.get(&service.service), published, threshold, request.by.as_deref()))
+                        (service_section(&serde_json::to_value(service).unwrap_or_default(), months.get(&service.service), published, threshold, request))
                     }
                 }
             },
@@ -328,9 +469,13 @@ fn service_section(
     months: Option<&BTreeMap<String, BTreeMap<String, i64>>>,
     published: bool,
     threshold: u64,
-    by: Option<&str>,
+    request: &Request,
 ) -> Markup {
+    let by = request.by.as_deref();
     let name = shown(&service["service"]);
+    // Staff who work this service's cases can open the referrals behind a figure; a commissioner never.
+    let period = format!("from={}&to={}", request.from, request.to);
+    let drill = (!published && own_service().as_deref() == Some(name.as_str())).then_some(period.as_str());
     let id = |part: &str| format!("{name}-{part}");
     let funnel_names: &[&str] = if name == "hub" {
         &[stage::RECEIVED, stage::CONTACT_ATTEMPTED, stage::CONTACTED, stage::SUPPORTED]
@@ -376,11 +521,23 @@ fn service_section(
         section {
             h2.app-heading-m { (name.to_uppercase()) }
             (bar_chart(&id("funnel"), &format!("{}: the funnel of referrals received", name.to_uppercase()), &funnel, false))
+            @if let Some(query) = drill {
+                p.app-body {
+                    "List the referrals behind a figure: "
+                    @for (i, f) in funnel_names.iter().chain(state::ALL.iter().filter(|s| service[**s] != 0)).enumerate() {
+                        @if i > 0 { ", " }
+                        a.app-link href={ "/figures/referrals?" (query) "&service=" (name) "&figure=" (f) } { (words(f).to_lowercase()) }
+                    }
+                    "."
+                }
+            }
             @if !states.is_empty() {
                 (bar_chart(&id("states"), &format!("{}: where they are now", name.to_uppercase()), &states, false))
             }
             p.app-body {
                 "Distinct victims referred: " (shown(&service["victims_referred"])) ". "
+                "Open at the end of the period: " (shown(&service["caseload"]["open_at_end"]))
+                " (of them referred as children: " (shown(&service["caseload"]["open_at_end_under_18"])) "). "
                 @if name == "hub" {
                     "Self-referrals: " (shown(&service[stage::SELF_REFERRALS])) ", of whom went on to report to police: "
                     (shown(&service[stage::SELF_REFERRALS_REPORTED])) ". "
@@ -411,7 +568,13 @@ fn service_section(
                     tbody {
                         @for row in rows {
                             tr {
-                                th scope="row" { (words(&shown(&row["value"]))) }
+                                th scope="row" {
+                                    @if let Some(query) = drill {
+                                        a.app-link href={ "/figures/referrals?" (query) "&service=" (name) "&by=" (by) "&value=" (shown(&row["value"])) } { (words(&shown(&row["value"]))) }
+                                    } @else {
+                                        (words(&shown(&row["value"])))
+                                    }
+                                }
                                 @for f in funnel_names { td { (shown(&row[*f])) } }
                                 td { (shown(&row[state::OPEN])) }
                             }

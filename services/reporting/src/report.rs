@@ -87,6 +87,7 @@ pub struct ServiceReport {
     #[schema(value_type = BTreeMap<String, i64>)]
     pub onward_referrals: BTreeMap<String, Value>,
     pub first_contact: FirstContact,
+    pub caseload: Caseload,
     /// Per outcome measure, the answers given at closures in the period.
     pub outcomes: BTreeMap<String, Outcome>,
     /// What happened in the period (docs/metrics.md, "Activity").
@@ -120,6 +121,16 @@ pub struct FirstContact {
     pub share_within_deadline: Option<f64>,
 }
 
+/// The caseload at the end of the period: units received by its last day and not ended by then (a case re-opened
+/// counts as open from its first receipt), and of them the ones whose victim was under 18 when referred.
+#[derive(Debug, Serialize, ToSchema, Default)]
+pub struct Caseload {
+    #[schema(value_type = i64)]
+    pub open_at_end: Value,
+    #[schema(value_type = i64)]
+    pub open_at_end_under_18: Value,
+}
+
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Outcome {
     #[schema(value_type = i64)]
@@ -134,6 +145,8 @@ pub struct Outcome {
 struct Counts {
     cohort: BTreeMap<String, i64>,
     victims: i64,
+    /// Open at the period's end, and of them under 18.
+    caseload: (i64, i64),
     activity: BTreeMap<String, i64>,
     /// Per value of the dimension: figure -> count, and victims.
     breakdown: BTreeMap<String, (BTreeMap<String, i64>, i64)>,
@@ -188,6 +201,19 @@ async fn counts(ctx: &Context, request: &Request) -> Result<BTreeMap<String, Cou
     .map_err(db)?;
     for row in rows {
         services.entry(row.get(0)).or_default().activity.insert(row.get(1), row.get(2));
+    }
+    let rows = sqlx::query(
+        "SELECT service, CAST(COUNT(*) AS BIGINT), CAST(SUM(CASE WHEN age_band = 'under_18' THEN 1 ELSE 0 END) AS BIGINT) \
+         FROM reporting_units WHERE received_day <= $1 AND (ended_day IS NULL OR ended_day > $1) \
+         AND ($2 = '' OR service = $2) GROUP BY service",
+    )
+    .bind(&to)
+    .bind(&only)
+    .fetch_all(pool)
+    .await
+    .map_err(db)?;
+    for row in rows {
+        services.entry(row.get(0)).or_default().caseload = (row.get(1), row.get(2));
     }
     if let Some(by) = &request.by {
         let rows = sqlx::query(
@@ -308,6 +334,10 @@ pub async fn report(ctx: &Context, request: &Request) -> Result<Report, ApiError
                     within_deadline: within.into(),
                     share_within_deadline: share(within, attempted),
                 },
+                caseload: Caseload {
+                    open_at_end: counts.caseload.0.into(),
+                    open_at_end_under_18: counts.caseload.1.into(),
+                },
                 outcomes: outcomes
                     .into_iter()
                     .map(|(measure, (asked, improved))| {
@@ -407,6 +437,10 @@ pub fn publish(mut report: Report, threshold: u64) -> Report {
             (first.median_days, first.p90_days) = (None, None);
         }
         (first.within_deadline, first.attempted) = (text(within, threshold), text(attempted, threshold));
+        let caseload = &mut service.caseload;
+        let (under_18, open) =
+            part_of(count_of(&caseload.open_at_end_under_18), count_of(&caseload.open_at_end), threshold);
+        (caseload.open_at_end_under_18, caseload.open_at_end) = (text(under_18, threshold), text(open, threshold));
         for outcome in service.outcomes.values_mut() {
             let (improved, asked) = part_of(count_of(&outcome.improved), count_of(&outcome.asked), threshold);
             if !matches!((improved, asked), (Shown::Count(_), Shown::Count(_))) {
