@@ -199,3 +199,46 @@ async fn a_known_cohort_on_nats_and_postgres() {
     cohort(&server.base).await;
     server.stop();
 }
+
+/// `casetrack demo`: a made-up year given through the real commands, none refused, and figures to show.
+async fn demo_year(data: &std::path::Path, env: &[(&str, String)]) {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_casetrack"));
+    command.args(["demo", "--referrals", "120", "--data-dir"]).arg(data).env("RUST_LOG", "warn");
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    let output = command.output().unwrap();
+    let (out, err) = (String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    assert!(output.status.success(), "{out} {err}");
+    assert!(out.contains("commands given") && !out.contains("refused"), "{out}");
+    assert!(err.contains("demo account demo.commissioner: one-time password"), "{err}");
+    let server = Server::start("all", data, env).await;
+    let base = server.base.clone();
+    let period = format!("from={}&to={}", day_offset(-370), day_offset(1));
+    let report = eventually(format!("{base}/api/reporting/summary?{period}"), |s| {
+        let services = s["services"].as_array().cloned().unwrap_or_default();
+        let of = |name: &str| services.iter().find(|x| x["service"] == name).cloned().unwrap_or_default();
+        // 120 hub referrals; 12 + 4 direct IDVA cases (and the hub's onward referrals) as the intake follows.
+        of("hub")["referrals_received"] == 120 && of("idva")["referrals_received"].as_i64().is_some_and(|n| n >= 16)
+    })
+    .await;
+    let hub = report["services"].as_array().unwrap().iter().find(|s| s["service"] == "hub").unwrap().clone();
+    for figure in ["contacted", "supported", "closed", "declined", "unable_to_contact"] {
+        assert!(hub[figure].as_i64().unwrap() > 0, "{figure}: {hub}");
+    }
+    assert!(hub["outcomes"]["cope"]["asked"].as_i64().unwrap() > 0, "{hub}");
+    server.stop();
+}
+
+#[tokio::test]
+async fn a_demo_year_on_the_embedded_backends() {
+    let data = TempDir::new();
+    demo_year(data.path(), &[]).await;
+}
+
+#[tokio::test]
+async fn a_demo_year_on_nats_and_postgres() {
+    let (_stream, env) = split_backends().await;
+    let data = TempDir::new();
+    demo_year(data.path(), &env).await;
+}

@@ -2,6 +2,7 @@
 //! service crates and the platform.
 
 mod bench;
+mod demo;
 mod import;
 mod report;
 
@@ -31,6 +32,9 @@ enum Command {
         /// reporting (and any other service of the catalogue).
         #[arg(long, env = "CASETRACK_SERVICES", default_value = "all")]
         services: String,
+        /// On an empty log, fill it with a made-up year (as `casetrack demo`) while serving: for trying Casetrack.
+        #[arg(long)]
+        demo: bool,
         #[command(flatten)]
         settings: Settings,
     },
@@ -56,6 +60,13 @@ enum Command {
     Report(report::ReportArgs),
     /// Benchmarks of the event log (see docs/performance.md).
     Bench(bench::BenchArgs),
+    /// Give a made-up year of referrals through the real commands, for trying Casetrack (never on live data).
+    Demo {
+        #[command(flatten)]
+        demo: demo::DemoArgs,
+        #[command(flatten)]
+        settings: Settings,
+    },
 }
 
 #[derive(Subcommand)]
@@ -219,7 +230,7 @@ fn services(ctx: &Context, selection: &Selection, settings: &Settings) -> anyhow
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
-        Command::Serve { services: list, settings } => {
+        Command::Serve { services: list, demo, settings } => {
             casetrack_platform::telemetry::init_tracing(&settings.log_format);
             let ctx = Context::connect(&settings).await?;
             let selection = select(&list, &ctx.catalogue)?;
@@ -239,6 +250,18 @@ async fn main() -> anyhow::Result<()> {
             println!("listening on http://{}", listener.local_addr()?);
             let shutdown = CancellationToken::new();
             tokio::spawn(stop_on_signal(shutdown.clone()));
+            if demo && ctx.log.head().await?.0 == 0 {
+                casetrack_platform::service::migrate(&ctx, &services).await?;
+                // The figures fill in while it runs: the projections follow the log as usual.
+                let demo_ctx = ctx.clone();
+                tokio::spawn(async move {
+                    let args = demo::DemoArgs { referrals: 4000, seed: 2026 };
+                    match demo::generate(&demo_ctx, &args).await {
+                        Ok(done) => eprintln!("{}", done.summary()),
+                        Err(error) => eprintln!("the demo year could not be made: {error:#}"),
+                    }
+                });
+            }
             casetrack_platform::service::serve(ctx, listener, services, shutdown).await
         }
         Command::Rebuild { projection, settings } => {
@@ -419,6 +442,18 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Bench(args) => bench::run(args).await,
+        Command::Demo { demo: args, settings } => {
+            casetrack_platform::telemetry::init_tracing(&settings.log_format);
+            let ctx = Context::connect(&settings).await?;
+            // The commands read their services' read models: their tables must exist.
+            let every = services(&ctx, &select("all", &ctx.catalogue)?, &settings)?;
+            casetrack_platform::service::migrate(&ctx, &every).await?;
+            let started = std::time::Instant::now();
+            let done = demo::generate(&ctx, &args).await?;
+            println!("{} in {:.0?}", done.summary(), started.elapsed());
+            anyhow::ensure!(done.refused == 0, "the rules refused {} of the demo's commands", done.refused);
+            Ok(())
+        }
         Command::Report(args) => report::run(args).await,
     }
 }

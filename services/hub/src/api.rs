@@ -85,6 +85,12 @@ pub struct Hub {
 }
 
 impl Hub {
+    /// The hub's commands on `ctx` (the router builds one; `casetrack demo` too).
+    pub fn new(ctx: Context, settings: HubSettings) -> Self {
+        let public_limit = casetrack_platform::rate_limit::AddressLimit::per_hour(settings.self_referrals_per_hour);
+        Self { ctx, settings, public_limit }
+    }
+
     pub fn context(&self) -> &Context {
         &self.ctx
     }
@@ -101,8 +107,7 @@ impl Hub {
 
 pub fn router(ctx: Context, settings: HubSettings) -> Routes {
     use casetrack_platform::access::Permission::HubWork;
-    let public_limit = casetrack_platform::rate_limit::AddressLimit::per_hour(settings.self_referrals_per_hour);
-    let hub = Hub { ctx, settings, public_limit };
+    let hub = Hub::new(ctx, settings);
     let at = |action: &str| format!("/api/hub/referrals/{{referral_id}}/{action}");
     Routes::new()
         .route("/api/hub/referrals", HubWork, post(receive_referral))
@@ -192,7 +197,7 @@ impl Hub {
         referral_id: ReferralId,
         decide: impl Fn(&Referral) -> Result<Vec<HubEvent>, ReferralRejection>,
     ) -> Result<Written, ApiError> {
-        self.decide_at(referral_id, chrono::Utc::now(), decide).await
+        self.decide_at(referral_id, casetrack_platform::clock::now(), decide).await
     }
 
     /// The same, for something that happened at `occurred_at` (a contact attempt recorded after the call).
@@ -233,7 +238,7 @@ impl Hub {
         request: ReceiveReferralRequest,
         by: Actor,
     ) -> Result<Written, ApiError> {
-        let now = chrono::Utc::now();
+        let now = casetrack_platform::clock::now();
         let crime_reference = match request.crime_reference.as_deref().map(str::trim).filter(|r| !r.is_empty()) {
             Some(reference) => Some(crime_reference(reference)?),
             None => None,
@@ -288,8 +293,9 @@ impl Hub {
         referral_id: ReferralId,
         request: ContactAttemptRequest,
     ) -> Result<Written, ApiError> {
-        let time_band = casetrack_platform::contact::attempt_band(request.attempted_at, chrono::Utc::now())
-            .map_err(|why| ApiError::rejected("attempt_in_future", why))?;
+        let time_band =
+            casetrack_platform::contact::attempt_band(request.attempted_at, casetrack_platform::clock::now())
+                .map_err(|why| ApiError::rejected("attempt_in_future", why))?;
         let attempt = ContactAttemptRecorded {
             referral_id,
             channel: request.channel,
@@ -308,7 +314,7 @@ impl Hub {
 
     /// Closes the referral with the victim's answers to the outcome measures in force today.
     pub async fn close(&self, referral_id: ReferralId, request: ClosureRequest) -> Result<Written, ApiError> {
-        let today = chrono::Utc::now().date_naive();
+        let today = casetrack_platform::clock::now().date_naive();
         let set = crate::measures::in_force(today)
             .ok_or_else(|| ApiError::unavailable(anyhow::anyhow!("no outcome-measure list is in force on {today}")))?;
         let mut answers = Vec::with_capacity(request.answers.len());
@@ -335,7 +341,7 @@ impl Hub {
         referral_id: ReferralId,
         request: PoliceReportRequest,
     ) -> Result<Written, ApiError> {
-        if request.reported_on > chrono::Utc::now().date_naive() {
+        if request.reported_on > casetrack_platform::clock::now().date_naive() {
             return Err(ApiError::rejected(
                 "reported_in_future",
                 "The date reported to police cannot be in the future.",
@@ -361,7 +367,7 @@ impl Hub {
         if caution.is_some_and(|c| c.chars().count() > 500) {
             return Err(ApiError::rejected("caution_too_long", "A caution can be at most 500 characters."));
         }
-        let meta = CommandMeta::new(acting(), chrono::Utc::now());
+        let meta = CommandMeta::new(acting(), casetrack_platform::clock::now());
         let sealed = match caution {
             None => None,
             Some(text) => {
@@ -403,7 +409,7 @@ impl Hub {
     }
 
     pub async fn record_session(&self, referral_id: ReferralId, request: SessionRequest) -> Result<Written, ApiError> {
-        if request.held_on > chrono::Utc::now().date_naive() {
+        if request.held_on > casetrack_platform::clock::now().date_naive() {
             return Err(ApiError::rejected("session_in_future", "A support session cannot be recorded in the future."));
         }
         let session = SupportSessionRecorded {

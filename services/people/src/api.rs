@@ -64,17 +64,21 @@ pub async fn register_person(
     State(ctx): State<Context>,
     Json(request): Json<RegisterPersonRequest>,
 ) -> Result<(StatusCode, Json<PersonRegisteredResponse>), ApiError> {
-    let now = chrono::Utc::now();
-    let details = crate::person::parse_details(&request, now.date_naive()).map_err(|problems| {
+    Ok((StatusCode::CREATED, Json(register(&ctx, &request).await?)))
+}
+
+/// Registers a person (their details sealed with a new data key), as the signed-in user.
+pub async fn register(ctx: &Context, request: &RegisterPersonRequest) -> Result<PersonRegisteredResponse, ApiError> {
+    let now = casetrack_platform::clock::now();
+    let details = crate::person::parse_details(request, now.date_naive()).map_err(|problems| {
         let first = &problems[0];
         ApiError::rejected(first.code, first.message.clone())
     })?;
     let person_id = PersonId::new();
-    // Until accounts arrive (issue 6), API callers act as a hub officer.
     let meta = CommandMeta::new(acting(), now);
-    let executed = crate::person::register_sealed(&ctx, person_id, &details, &meta).await?;
+    let executed = crate::person::register_sealed(ctx, person_id, &details, &meta).await?;
     let position = executed.position.map(|p| p.0).unwrap_or(0);
-    Ok((StatusCode::CREATED, Json(PersonRegisteredResponse { person_id, position })))
+    Ok(PersonRegisteredResponse { person_id, position })
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -120,7 +124,7 @@ pub async fn decide_route(
     Path((person_id, other)): Path<(PersonId, PersonId)>,
     Json(request): Json<DecisionRequest>,
 ) -> Result<Json<Decided>, ApiError> {
-    let meta = CommandMeta::new(acting(), chrono::Utc::now());
+    let meta = CommandMeta::new(acting(), casetrack_platform::clock::now());
     let executed = crate::records::decide(&ctx, person_id, other, request.decision, &meta).await?;
     Ok(Json(Decided { position: executed.position.map_or(0, |p| p.0) }))
 }

@@ -211,6 +211,13 @@ pub fn current() -> Option<Arc<Principal>> {
     CURRENT.try_with(Clone::clone).ok().flatten()
 }
 
+/// Runs `work` as `account`, as if it were a request of theirs: for work done on a user's behalf outside a request
+/// (`casetrack demo` giving its commands as its demo staff).
+pub async fn as_account<F: std::future::Future>(account: Account, work: F) -> F::Output {
+    let principal = Principal { account, csrf: String::new() };
+    CURRENT.scope(Some(Arc::new(principal)), work).await
+}
+
 /// The actor of the request being handled: the signed-in user. Commands are stamped from the session, never from
 /// what a request says about itself.
 ///

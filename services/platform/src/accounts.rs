@@ -263,11 +263,13 @@ pub async fn create_account(db: &ReadDb, new: NewAccount) -> AccountResult<Accou
     Ok(account)
 }
 
-/// On the first start of an installation with no accounts, creates `admin` (administrator) with `password`, or a
-/// generated one-time password that must be changed at first sign-in. Returns the password it generated, if it
-/// created the account with one; None when accounts already exist (or another process created it first).
+/// On the first start of an installation with no administrator, creates `admin` (administrator) with `password`,
+/// or a generated one-time password that must be changed at first sign-in. Returns the password it generated, if
+/// it created the account with one; None when an administrator already exists (or another process created it
+/// first). (Other accounts may exist before: `casetrack demo` makes its demo staff.)
 pub async fn bootstrap_administrator(db: &ReadDb, password: Option<&str>) -> AccountResult<Option<String>> {
-    let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM accounts").fetch_one(db.pool()).await?;
+    let count: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM accounts WHERE role = 'administrator'").fetch_one(db.pool()).await?;
     if count > 0 {
         return Ok(None);
     }

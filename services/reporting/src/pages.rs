@@ -296,6 +296,15 @@ pub async fn figures_page(State(state): State<FiguresState>, Query(params): Quer
         None => (None, BTreeMap::new()),
     };
     let services = crate::report::services(&state.ctx).await.unwrap_or_default();
+    // Outcome measures by the labels the services' lists give them.
+    let labels: BTreeMap<String, String> = state
+        .ctx
+        .catalogue
+        .codes()
+        .iter()
+        .filter_map(|code| state.ctx.catalogue.get(code.as_str()))
+        .flat_map(|definition| definition.outcome_measures.iter().map(|m| (m.code.clone(), m.label.clone())))
+        .collect();
     let published = commissioner();
     let threshold = state.threshold;
     let status = if errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
@@ -341,7 +350,7 @@ pub async fn figures_page(State(state): State<FiguresState>, Query(params): Quer
                         (comparison(report))
                     }
                     @for service in &report.services {
-                        (service_section(&serde_json::to_value(service).unwrap_or_default(), months.get(&service.service), published, threshold, request))
+                        (service_section(&serde_json::to_value(service).unwrap_or_default(), months.get(&service.service), published, threshold, request, &labels))
                     }
                 }
             },
@@ -470,6 +479,7 @@ fn service_section(
     published: bool,
     threshold: u64,
     request: &Request,
+    labels: &BTreeMap<String, String>,
 ) -> Markup {
     let by = request.by.as_deref();
     let name = shown(&service["service"]);
@@ -489,7 +499,9 @@ fn service_section(
         .as_object()
         .into_iter()
         .flatten()
-        .map(|(measure, o)| (words(measure), o["share_improved"].clone()))
+        .map(|(measure, o)| {
+            (labels.get(measure).cloned().unwrap_or_else(|| words(measure)), o["share_improved"].clone())
+        })
         .collect();
     let first = &service["first_contact"];
     let month_names: Vec<String> = months.map(|m| m.keys().cloned().collect()).unwrap_or_default();

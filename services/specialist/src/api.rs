@@ -120,7 +120,7 @@ impl Desk {
         case_id: CaseId,
         decide: impl Fn(&Case, &ServiceDefinition) -> Result<Vec<SpecialistEvent>, CaseRejection>,
     ) -> Result<CaseWritten, ApiError> {
-        let meta = CommandMeta::new(acting(), chrono::Utc::now());
+        let meta = CommandMeta::new(acting(), casetrack_platform::clock::now());
         self.decide_with(&meta, service, case_id, decide).await
     }
 
@@ -335,7 +335,7 @@ pub async fn caseload(desk: &Desk, service: &str, params: &ListParams) -> Result
     let service = desk.service(service)?.code.clone();
     wait_for_cases(desk, &service, params.wait_for).await?;
     let open = "status IN ('awaiting_decision', 'awaiting_contact', 'engaged')";
-    let today = chrono::Utc::now().date_naive().to_string();
+    let today = casetrack_platform::clock::now().date_naive().to_string();
     let (condition, bind) = match params.view.as_deref().unwrap_or("all") {
         "all" => ("1 = 1".to_owned(), None),
         "unallocated" => (format!("{open} AND caseworker IS NULL"), None),
@@ -421,37 +421,45 @@ pub async fn refer_directly(
     Path(service): Path<String>,
     Json(request): Json<DirectReferralRequest>,
 ) -> Result<(StatusCode, Json<CaseWritten>), ApiError> {
-    let definition = desk.service(&service)?;
-    let source = request.source.trim().to_lowercase();
-    if source == "hub" || !definition.referral_sources.contains(&source) {
-        let sources: Vec<&str> =
-            definition.referral_sources.iter().map(String::as_str).filter(|s| *s != "hub").collect();
-        return Err(ApiError::rejected(
-            "unknown_source",
-            format!("{} takes direct referrals from {}", definition.name, sources.join(", ")),
-        ));
+    Ok((StatusCode::CREATED, Json(desk.refer_directly(&service, request).await?)))
+}
+
+impl Desk {
+    /// Opens a case for a referral made directly to `service`.
+    pub async fn refer_directly(&self, service: &str, request: DirectReferralRequest) -> Result<CaseWritten, ApiError> {
+        let desk = self;
+        let definition = desk.service(service)?;
+        let source = request.source.trim().to_lowercase();
+        if source == "hub" || !definition.referral_sources.contains(&source) {
+            let sources: Vec<&str> =
+                definition.referral_sources.iter().map(String::as_str).filter(|s| *s != "hub").collect();
+            return Err(ApiError::rejected(
+                "unknown_source",
+                format!("{} takes direct referrals from {}", definition.name, sources.join(", ")),
+            ));
+        }
+        let today = casetrack_platform::clock::now().date_naive();
+        if request.date_of_birth.is_some_and(|born| born > today) {
+            return Err(ApiError::rejected("date_of_birth_in_future", "The date of birth cannot be in the future."));
+        }
+        let case_id = CaseId::new();
+        let command = CaseOpened {
+            case_id,
+            service: definition.code.clone(),
+            person_id: request.person_id,
+            origin: CaseOrigin::Direct { source },
+            safe_contact: request.safe_contact,
+            safe_times: request.safe_times,
+            domestic_abuse: request.domestic_abuse,
+            enhanced_rights: request.enhanced_rights,
+            age_band: request.date_of_birth.and_then(|born| AgeBand::at(born, today)),
+        };
+        let meta = CommandMeta::new(acting(), casetrack_platform::clock::now());
+        let executed = execute::<Case, _>(&desk.ctx.log, case_id.0, &meta, |state| case::open(state, command.clone()))
+            .await
+            .map_err(ApiError::from)?;
+        Ok(CaseWritten { case_id, position: executed.position.map_or(0, |p| p.0) })
     }
-    let today = chrono::Utc::now().date_naive();
-    if request.date_of_birth.is_some_and(|born| born > today) {
-        return Err(ApiError::rejected("date_of_birth_in_future", "The date of birth cannot be in the future."));
-    }
-    let case_id = CaseId::new();
-    let command = CaseOpened {
-        case_id,
-        service: definition.code.clone(),
-        person_id: request.person_id,
-        origin: CaseOrigin::Direct { source },
-        safe_contact: request.safe_contact,
-        safe_times: request.safe_times,
-        domestic_abuse: request.domestic_abuse,
-        enhanced_rights: request.enhanced_rights,
-        age_band: request.date_of_birth.and_then(|born| AgeBand::at(born, today)),
-    };
-    let meta = CommandMeta::new(acting(), chrono::Utc::now());
-    let executed = execute::<Case, _>(&desk.ctx.log, case_id.0, &meta, |state| case::open(state, command.clone()))
-        .await
-        .map_err(ApiError::from)?;
-    Ok((StatusCode::CREATED, Json(CaseWritten { case_id, position: executed.position.map_or(0, |p| p.0) })))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -554,7 +562,7 @@ pub struct CloseAnswer {
 }
 
 fn not_future(day: NaiveDate, what: &str) -> Result<(), ApiError> {
-    if day > chrono::Utc::now().date_naive() {
+    if day > casetrack_platform::clock::now().date_naive() {
         return Err(ApiError::rejected("date_in_future", format!("The {what} cannot be in the future.")));
     }
     Ok(())
@@ -623,8 +631,9 @@ impl Desk {
         case_id: CaseId,
         request: AttemptRequest,
     ) -> Result<CaseWritten, ApiError> {
-        let time_band = casetrack_platform::contact::attempt_band(request.attempted_at, chrono::Utc::now())
-            .map_err(|why| ApiError::rejected("attempt_in_future", why))?;
+        let time_band =
+            casetrack_platform::contact::attempt_band(request.attempted_at, casetrack_platform::clock::now())
+                .map_err(|why| ApiError::rejected("attempt_in_future", why))?;
         let attempt = CaseContactAttemptRecorded {
             case_id,
             channel: request.channel,
@@ -658,7 +667,7 @@ impl Desk {
         case_id: CaseId,
         request: RiskRequest,
     ) -> Result<CaseWritten, ApiError> {
-        if request.review_on.is_some_and(|day| day < chrono::Utc::now().date_naive()) {
+        if request.review_on.is_some_and(|day| day < casetrack_platform::clock::now().date_naive()) {
             return Err(ApiError::rejected("review_in_past", "The review date cannot be in the past."));
         }
         let assessment = Assessment {
@@ -718,7 +727,7 @@ impl Desk {
         request: TextRequest,
     ) -> Result<CaseWritten, ApiError> {
         let plan = text(&request.text, "plan")?;
-        let meta = CommandMeta::new(acting(), chrono::Utc::now());
+        let meta = CommandMeta::new(acting(), casetrack_platform::clock::now());
         let sealed = self.seal(&meta, service, case_id, &plan).await?;
         self.decide_with(&meta, service, case_id, |state, _| {
             case::record_plan(state, case_id, sealed.clone(), request.review_on)
@@ -758,7 +767,7 @@ impl Desk {
         request: NoteRequest,
     ) -> Result<CaseWritten, ApiError> {
         let note = text(&request.text, "note")?;
-        let meta = CommandMeta::new(acting(), chrono::Utc::now());
+        let meta = CommandMeta::new(acting(), casetrack_platform::clock::now());
         let sealed = self.seal(&meta, service, case_id, &note).await?;
         self.decide_with(&meta, service, case_id, |state, _| {
             case::add_note(state, case_id, sealed.clone(), request.restricted)
