@@ -2,6 +2,7 @@
 //! service crates and the platform.
 
 mod bench;
+mod bench_reporting;
 mod demo;
 mod import;
 mod report;
@@ -60,6 +61,8 @@ enum Command {
     Report(report::ReportArgs),
     /// Benchmarks of the event log (see docs/performance.md).
     Bench(bench::BenchArgs),
+    /// Times the dashboard's and report's queries over many made-up referrals (see docs/performance.md).
+    BenchReporting(bench_reporting::BenchReportingArgs),
     /// Give a made-up year of referrals through the real commands, for trying Casetrack (never on live data).
     Demo {
         #[command(flatten)]
@@ -442,6 +445,7 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Bench(args) => bench::run(args).await,
+        Command::BenchReporting(args) => bench_reporting::run(args).await,
         Command::Demo { demo: args, settings } => {
             casetrack_platform::telemetry::init_tracing(&settings.log_format);
             let ctx = Context::connect(&settings).await?;

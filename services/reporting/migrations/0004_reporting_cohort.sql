@@ -36,11 +36,10 @@ CREATE TABLE reporting_units (
     ended_day      TEXT
 );
 CREATE INDEX reporting_units_person ON reporting_units (person_id, service, received_at);
-CREATE INDEX reporting_units_received ON reporting_units (service, received_day, person_id);
-CREATE INDEX reporting_units_ended ON reporting_units (service, ended_day);
+CREATE INDEX reporting_units_received ON reporting_units (received_day, service, person_id);
 
 -- The cohort's counts: units received on `day` by `service`, under `value` of `dimension`, at `figure` (a stage
--- reached or the state they are in now).
+-- reached or the state they are in now). Under the dimension `caseload`, units opened and ended on `day` instead.
 CREATE TABLE reporting_cohort (
     service   TEXT NOT NULL,
     day       TEXT NOT NULL,

@@ -93,6 +93,11 @@ pub mod state {
 
 const NOT_KNOWN: &str = "not_known";
 
+/// The pseudo-dimension of the caseload's running counts (never a breakdown: not in [`DIMENSIONS`]).
+pub const CASELOAD: &str = "caseload";
+pub const CASELOAD_OPENED: &str = "opened";
+pub const CASELOAD_ENDED: &str = "ended";
+
 /// A referral or case as this projection keeps it.
 #[derive(Debug, Clone)]
 struct Unit {
@@ -116,6 +121,28 @@ struct Unit {
 
 type Key = (String, String, String, String, String);
 
+/// The dimension under which a dimension's counts are kept per month as well as per day (`month:gender`), so that
+/// a long period sums months, not days.
+pub fn monthly(dimension: &str) -> String {
+    format!("month:{dimension}")
+}
+
+/// Counts `delta` for the day and, under [`monthly`], for its month (`YYYY-MM`).
+fn count(
+    counts: &mut BTreeMap<Key, i64>,
+    service: &str,
+    day: &str,
+    dimension: &str,
+    value: &str,
+    figure: &str,
+    delta: i64,
+) {
+    for (day, dimension) in [(day.to_owned(), dimension.to_owned()), (day[..7].to_owned(), monthly(dimension))] {
+        let key = (service.to_owned(), day, dimension, value.to_owned(), figure.to_owned());
+        *counts.entry(key).or_default() += delta;
+    }
+}
+
 /// The batch's counts and units.
 #[derive(Default)]
 struct Fold {
@@ -128,15 +155,9 @@ impl Fold {
         let unit = &self.units[id];
         let mut pairs = vec![("all", "all")];
         pairs.extend(DIMENSIONS.iter().zip(&unit.values).map(|(d, v)| (*d, v.as_str())));
+        let (service, day) = (unit.service.clone(), unit.received_day.clone());
         for (dimension, value) in pairs {
-            let key = (
-                unit.service.clone(),
-                unit.received_day.clone(),
-                dimension.to_owned(),
-                value.to_owned(),
-                figure.to_owned(),
-            );
-            *self.counts.entry(key).or_default() += delta;
+            count(&mut self.counts, &service, &day, dimension, value, figure, delta);
         }
     }
 
@@ -158,18 +179,40 @@ impl Fold {
         if unit.state == state {
             return;
         }
-        unit.ended_day = (state != state::OPEN && state != state::NOT_WORKED).then(|| on.to_string());
+        let ends = |s: &str| s != state::OPEN && s != state::NOT_WORKED;
+        let (was_ended, now_ended) = (ends(&unit.state), ends(state));
+        unit.ended_day = now_ended.then(|| on.to_string());
         let old = std::mem::replace(&mut unit.state, state.to_owned());
         unit.changed = true;
         self.add(id, &old, -1);
         self.add(id, state, 1);
+        match (was_ended, now_ended) {
+            (false, true) => self.caseload(id, on, CASELOAD_ENDED, 1),
+            (true, false) => self.caseload(id, on, CASELOAD_ENDED, -1),
+            _ => {}
+        }
     }
 
     fn receive(&mut self, unit: Unit) {
-        let (id, state) = (unit.id.clone(), unit.state.clone());
+        let (id, state, day) = (unit.id.clone(), unit.state.clone(), unit.received_day.clone());
         self.units.insert(id.clone(), unit);
         self.add(&id, stage::RECEIVED, 1);
         self.add(&id, &state, 1);
+        if let Ok(day) = day.parse() {
+            self.caseload(&id, day, CASELOAD_OPENED, 1);
+        }
+    }
+
+    /// The caseload's running counts, on the day things happened (not the day received): units opened and ended
+    /// per day, so the caseload open at the end of any day is a sum over the days before it. Under the dimension
+    /// `caseload`, value `all` and, for units referred under 18, `under_18` too.
+    fn caseload(&mut self, id: &str, on: NaiveDate, figure: &str, delta: i64) {
+        let unit = &self.units[id];
+        let child = unit.values[3] == "under_18";
+        let (service, day) = (unit.service.clone(), on.to_string());
+        for value in std::iter::once("all").chain(child.then_some("under_18")) {
+            count(&mut self.counts, &service, &day, CASELOAD, value, figure, delta);
+        }
     }
 
     /// Makes sure the unit is in the batch; false when this projection never saw it received.

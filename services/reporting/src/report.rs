@@ -122,7 +122,7 @@ pub struct FirstContact {
 }
 
 /// The caseload at the end of the period: units received by its last day and not ended by then (a case re-opened
-/// counts as open from its first receipt), and of them the ones whose victim was under 18 when referred.
+/// is open again from the day it was re-opened), and of them the ones whose victim was under 18 when referred.
 #[derive(Debug, Serialize, ToSchema, Default)]
 pub struct Caseload {
     #[schema(value_type = i64)]
@@ -156,94 +156,117 @@ fn db(error: sqlx::Error) -> ApiError {
     ApiError::unavailable(error)
 }
 
+/// Where the rows of a dimension for a period are: whole months in its monthly rows, the days before the first
+/// whole month and after the last in its daily rows (so a year sums 12 rows per value and figure, not 365).
+const SPAN: &str = "((dimension = $1 AND ((day >= $2 AND day <= $3) OR (day >= $4 AND day <= $5))) \
+                    OR (dimension = $6 AND day >= $7 AND day <= $8))";
+
+/// The eight values [`SPAN`] takes for `dimension` from `from` to `to`.
+fn span(dimension: &str, from: NaiveDate, to: NaiveDate) -> Vec<String> {
+    use chrono::Datelike;
+    let none = || ("9".to_owned(), "0".to_owned()); // an empty range
+    let month_start = |day: NaiveDate| day.with_day(1).expect("every month has a first day");
+    let first_whole = if from.day() == 1 {
+        from
+    } else {
+        month_start(from).checked_add_months(chrono::Months::new(1)).unwrap_or(from)
+    };
+    let next = to.succ_opt().unwrap_or(to);
+    let last_whole_end = if next.day() == 1 { to } else { month_start(to).pred_opt().unwrap_or(to) };
+    let (lead, trail, months) = if first_whole <= last_whole_end {
+        let lead = if from < first_whole {
+            (from.to_string(), first_whole.pred_opt().unwrap_or(from).to_string())
+        } else {
+            none()
+        };
+        let trail = if last_whole_end < to {
+            (last_whole_end.succ_opt().unwrap_or(to).to_string(), to.to_string())
+        } else {
+            none()
+        };
+        let months = (first_whole.format("%Y-%m").to_string(), last_whole_end.format("%Y-%m").to_string());
+        (lead, trail, months)
+    } else {
+        ((from.to_string(), to.to_string()), none(), none())
+    };
+    vec![dimension.to_owned(), lead.0, lead.1, trail.0, trail.1, crate::cohort::monthly(dimension), months.0, months.1]
+}
+
+fn as_strs(values: &[String]) -> Vec<&str> {
+    values.iter().map(String::as_str).collect()
+}
+
+/// Runs `sql` with `binds`, its `{service}` made `AND service = $n` for one service or nothing for all (two plain
+/// statements rather than one with an `OR`, so that the planner can use the indexes either way).
+async fn rows(
+    ctx: &Context,
+    sql: &str,
+    binds: &[&str],
+    service: Option<&str>,
+) -> Result<Vec<sqlx::any::AnyRow>, ApiError> {
+    let filter = service.map(|_| format!("AND service = ${}", binds.len() + 1)).unwrap_or_default();
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql.replace("{service}", &filter)));
+    for value in binds {
+        query = query.bind(*value);
+    }
+    if let Some(service) = service {
+        query = query.bind(service);
+    }
+    query.fetch_all(ctx.db.pool()).await.map_err(db)
+}
+
 /// Reads the counts of every service (or one) for the request.
 async fn counts(ctx: &Context, request: &Request) -> Result<BTreeMap<String, Counts>, ApiError> {
-    let from = request.from.to_string();
-    let to = request.to.to_string();
-    let only = request.service.clone().unwrap_or_default();
+    let (from, to) = (request.from.to_string(), request.to.to_string());
+    let only = request.service.as_deref();
     let mut services: BTreeMap<String, Counts> = BTreeMap::new();
-    let pool = ctx.db.pool();
-    let rows = sqlx::query(
-        "SELECT service, figure, CAST(SUM(count) AS BIGINT) FROM reporting_cohort WHERE dimension = 'all' \
-         AND day >= $1 AND day <= $2 AND ($3 = '' OR service = $3) GROUP BY service, figure",
-    )
-    .bind(&from)
-    .bind(&to)
-    .bind(&only)
-    .fetch_all(pool)
-    .await
-    .map_err(db)?;
-    for row in rows {
+    let sql = format!(
+        "SELECT service, figure, CAST(SUM(count) AS BIGINT) FROM reporting_cohort WHERE {SPAN} {{service}} \
+         GROUP BY service, figure"
+    );
+    let all = span("all", request.from, request.to);
+    for row in rows(ctx, &sql, &as_strs(&all), only).await? {
         services.entry(row.get(0)).or_default().cohort.insert(row.get(1), row.get(2));
     }
-    let rows = sqlx::query(
-        "SELECT service, CAST(COUNT(DISTINCT person_id) AS BIGINT) FROM reporting_units \
-         WHERE received_day >= $1 AND received_day <= $2 AND ($3 = '' OR service = $3) GROUP BY service",
-    )
-    .bind(&from)
-    .bind(&to)
-    .bind(&only)
-    .fetch_all(pool)
-    .await
-    .map_err(db)?;
-    for row in rows {
+    let sql = "SELECT service, CAST(COUNT(DISTINCT person_id) AS BIGINT) FROM reporting_units \
+               WHERE received_day >= $1 AND received_day <= $2 {service} GROUP BY service";
+    for row in rows(ctx, sql, &[&from, &to], only).await? {
         services.entry(row.get(0)).or_default().victims = row.get(1);
     }
-    let rows = sqlx::query(
-        "SELECT service, figure, CAST(SUM(value) AS BIGINT) FROM reporting_daily WHERE day >= $1 AND day <= $2 \
-         AND ($3 = '' OR service = $3) GROUP BY service, figure",
-    )
-    .bind(&from)
-    .bind(&to)
-    .bind(&only)
-    .fetch_all(pool)
-    .await
-    .map_err(db)?;
-    for row in rows {
+    let sql = "SELECT service, figure, CAST(SUM(value) AS BIGINT) FROM reporting_daily WHERE day >= $1 \
+               AND day <= $2 {service} GROUP BY service, figure";
+    for row in rows(ctx, sql, &[&from, &to], only).await? {
         services.entry(row.get(0)).or_default().activity.insert(row.get(1), row.get(2));
     }
-    let rows = sqlx::query(
-        "SELECT service, CAST(COUNT(*) AS BIGINT), CAST(SUM(CASE WHEN age_band = 'under_18' THEN 1 ELSE 0 END) AS BIGINT) \
-         FROM reporting_units WHERE received_day <= $1 AND (ended_day IS NULL OR ended_day > $1) \
-         AND ($2 = '' OR service = $2) GROUP BY service",
-    )
-    .bind(&to)
-    .bind(&only)
-    .fetch_all(pool)
-    .await
-    .map_err(db)?;
-    for row in rows {
-        services.entry(row.get(0)).or_default().caseload = (row.get(1), row.get(2));
+    // Open at the end: opened minus ended, on every day up to the last.
+    let sql = format!(
+        "SELECT service, value, CAST(SUM(CASE WHEN figure = 'opened' THEN count ELSE -count END) AS BIGINT) \
+         FROM reporting_cohort WHERE {SPAN} {{service}} GROUP BY service, value"
+    );
+    let since = NaiveDate::from_ymd_opt(2000, 1, 1).expect("a valid date").min(request.to);
+    let caseload = span(crate::cohort::CASELOAD, since, request.to);
+    for row in rows(ctx, &sql, &as_strs(&caseload), only).await? {
+        let value: String = row.get(1);
+        let open: i64 = row.get(2);
+        let caseload = &mut services.entry(row.get(0)).or_default().caseload;
+        if value == "under_18" { caseload.1 = open } else { caseload.0 = open }
     }
     if let Some(by) = &request.by {
-        let rows = sqlx::query(
-            "SELECT service, value, figure, CAST(SUM(count) AS BIGINT) FROM reporting_cohort WHERE dimension = $1 \
-             AND day >= $2 AND day <= $3 AND ($4 = '' OR service = $4) GROUP BY service, value, figure",
-        )
-        .bind(by)
-        .bind(&from)
-        .bind(&to)
-        .bind(&only)
-        .fetch_all(pool)
-        .await
-        .map_err(db)?;
-        for row in rows {
+        let sql = format!(
+            "SELECT service, value, figure, CAST(SUM(count) AS BIGINT) FROM reporting_cohort WHERE {SPAN} \
+             {{service}} GROUP BY service, value, figure"
+        );
+        let breakdown = span(by, request.from, request.to);
+        for row in rows(ctx, &sql, &as_strs(&breakdown), only).await? {
             let counts = services.entry(row.get(0)).or_default();
             counts.breakdown.entry(row.get(1)).or_default().0.insert(row.get(2), row.get(3));
         }
         // `by` is one of DIMENSIONS (checked), each a column of reporting_units.
         let sql = format!(
             "SELECT service, {by}, CAST(COUNT(DISTINCT person_id) AS BIGINT) FROM reporting_units \
-             WHERE received_day >= $1 AND received_day <= $2 AND ($3 = '' OR service = $3) GROUP BY service, {by}"
+             WHERE received_day >= $1 AND received_day <= $2 {{service}} GROUP BY service, {by}"
         );
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(&from)
-            .bind(&to)
-            .bind(&only)
-            .fetch_all(pool)
-            .await
-            .map_err(db)?;
-        for row in rows {
+        for row in rows(ctx, &sql, &[&from, &to], only).await? {
             let counts = services.entry(row.get(0)).or_default();
             counts.breakdown.entry(row.get(1)).or_default().1 = row.get(2);
         }
@@ -458,17 +481,13 @@ pub async fn monthly(
     ctx: &Context,
     request: &Request,
 ) -> Result<BTreeMap<String, BTreeMap<String, BTreeMap<String, i64>>>, ApiError> {
-    let rows = sqlx::query(
-        "SELECT service, SUBSTR(day, 1, 7), figure, CAST(SUM(count) AS BIGINT) FROM reporting_cohort \
-         WHERE dimension = 'all' AND day >= $1 AND day <= $2 AND ($3 = '' OR service = $3) \
-         AND figure IN ('referrals_received', 'contacted', 'supported') GROUP BY service, SUBSTR(day, 1, 7), figure",
-    )
-    .bind(request.from.to_string())
-    .bind(request.to.to_string())
-    .bind(request.service.clone().unwrap_or_default())
-    .fetch_all(ctx.db.pool())
-    .await
-    .map_err(db)?;
+    let sql = format!(
+        "SELECT service, SUBSTR(day, 1, 7), figure, CAST(SUM(count) AS BIGINT) FROM reporting_cohort WHERE {SPAN} \
+         {{service}} AND figure IN ('referrals_received', 'contacted', 'supported') \
+         GROUP BY service, SUBSTR(day, 1, 7), figure"
+    );
+    let all = span("all", request.from, request.to);
+    let rows = rows(ctx, &sql, &as_strs(&all), request.service.as_deref()).await?;
     let mut out: BTreeMap<String, BTreeMap<String, BTreeMap<String, i64>>> = BTreeMap::new();
     for row in rows {
         out.entry(row.get(0)).or_default().entry(row.get(1)).or_default().insert(row.get(2), row.get(3));
@@ -488,6 +507,23 @@ pub async fn services(ctx: &Context) -> Result<BTreeSet<String>, ApiError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_period_is_whole_months_and_the_days_either_side() {
+        let day = |text: &str| text.parse::<NaiveDate>().unwrap();
+        let span_of = |from: &str, to: &str| span("all", day(from), day(to))[1..].to_vec();
+        // A financial year: twelve months, no days.
+        assert_eq!(span_of("2026-04-01", "2027-03-31"), ["9", "0", "9", "0", "month:all", "2026-04", "2027-03"]);
+        // Days either side of whole months.
+        assert_eq!(
+            span_of("2026-04-15", "2026-07-02"),
+            ["2026-04-15", "2026-04-30", "2026-07-01", "2026-07-02", "month:all", "2026-05", "2026-06"]
+        );
+        // Inside one month: days only.
+        assert_eq!(span_of("2026-04-15", "2026-04-20"), ["2026-04-15", "2026-04-20", "9", "0", "month:all", "9", "0"]);
+        assert_eq!(span_of("2026-02-01", "2026-02-28"), ["9", "0", "9", "0", "month:all", "2026-02", "2026-02"]);
+        assert_eq!(span_of("2026-04-02", "2026-05-30"), ["2026-04-02", "2026-05-30", "9", "0", "month:all", "9", "0"]);
+    }
 
     #[test]
     fn percentiles_are_the_first_day_reaching_the_share() {
