@@ -96,6 +96,22 @@ const CASELOAD_SQL: &str = "INSERT INTO reporting_cohort (service, day, dimensio
         WHERE age_band = 'under_18' AND ended_day IS NOT NULL) AS moves \
     GROUP BY 1, 2, 4, 5";
 
+/// The ties between each person's consecutive units of a service, per value of `dimension`.
+fn ties_sql(dimension: &str) -> String {
+    let value = if dimension == "all" { "'all'".to_owned() } else { dimension.to_owned() };
+    format!(
+        "INSERT INTO reporting_ties (service, dimension, value, prev_day, day, count) \
+         SELECT service, '{dimension}', value, prev_day, received_day, COUNT(*) FROM ( \
+           SELECT service, {value} AS value, received_day, LAG(received_day) OVER \
+             (PARTITION BY service, person_id, {value} ORDER BY received_at, id) AS prev_day FROM reporting_units) t \
+         WHERE prev_day IS NOT NULL GROUP BY 1, 2, 3, 4, 5"
+    )
+}
+
+const MONTHLY_TIES_SQL: &str = "INSERT INTO reporting_ties (service, dimension, value, prev_day, day, count) \
+    SELECT service, 'month:' || dimension, value, SUBSTR(prev_day, 1, 7), SUBSTR(day, 1, 7), SUM(count) \
+    FROM reporting_ties GROUP BY 1, 2, 3, 4, 5";
+
 /// Every dimension's counts per month too, as `reporting.cohort` keeps them.
 const MONTHLY_SQL: &str = "INSERT INTO reporting_cohort (service, day, dimension, value, figure, count) \
     SELECT service, SUBSTR(day, 1, 7), 'month:' || dimension, value, figure, SUM(count) FROM reporting_cohort \
@@ -117,7 +133,7 @@ pub async fn run(args: BenchReportingArgs) -> anyhow::Result<()> {
     let pool = ctx.db.pool();
     if !args.reuse {
         let started = Instant::now();
-        for table in ["reporting_units", "reporting_cohort", "reporting_daily"] {
+        for table in ["reporting_units", "reporting_cohort", "reporting_daily", "reporting_ties"] {
             sqlx::query(sqlx::AssertSqlSafe(format!("TRUNCATE {table}"))).execute(pool).await?;
         }
         sqlx::query(sqlx::AssertSqlSafe(units_sql()))
@@ -132,6 +148,10 @@ pub async fn run(args: BenchReportingArgs) -> anyhow::Result<()> {
         sqlx::query(DAILY_SQL).execute(pool).await?;
         sqlx::query(CASELOAD_SQL).execute(pool).await?;
         sqlx::query(MONTHLY_SQL).execute(pool).await?;
+        for dimension in std::iter::once("all").chain(DIMENSIONS) {
+            sqlx::query(sqlx::AssertSqlSafe(ties_sql(dimension))).execute(pool).await?;
+        }
+        sqlx::query(MONTHLY_TIES_SQL).execute(pool).await?;
         sqlx::query("ANALYZE").execute(pool).await?;
         println!("read models filled in {:.0?}", started.elapsed());
     }

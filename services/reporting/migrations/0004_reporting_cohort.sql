@@ -49,3 +49,16 @@ CREATE TABLE reporting_cohort (
     count     BIGINT NOT NULL,
     PRIMARY KEY (dimension, day, service, value, figure)
 );
+
+-- Ties between a person's consecutive units of a service (per dimension value, and for `all`): the distinct
+-- victims of a period are its units minus the ties with both ends inside it. Under `month:<dimension>`, the same
+-- ties by month.
+CREATE TABLE reporting_ties (
+    service   TEXT NOT NULL,
+    dimension TEXT NOT NULL,
+    value     TEXT NOT NULL,
+    prev_day  TEXT NOT NULL,
+    day       TEXT NOT NULL,
+    count     BIGINT NOT NULL,
+    PRIMARY KEY (dimension, prev_day, day, service, value)
+);

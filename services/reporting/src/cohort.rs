@@ -147,7 +147,24 @@ fn count(
 #[derive(Default)]
 struct Fold {
     counts: BTreeMap<Key, i64>,
+    /// Ties between a person's consecutive units: (service, dimension, value, previous day, day).
+    ties: BTreeMap<Key, i64>,
     units: HashMap<String, Unit>,
+}
+
+/// Another unit of the same person and service, as [`Fold::link`] needs it.
+struct Sibling {
+    id: String,
+    received_at: String,
+    received_day: String,
+    values: Vec<String>,
+}
+
+/// Whether the person had another unit of the same service received in the 12 months before `at`.
+fn repeat_in(history: &[Sibling], at: DateTime<Utc>) -> bool {
+    let window = stamp(at.checked_sub_months(chrono::Months::new(12)).unwrap_or(at));
+    let now = stamp(at);
+    history.iter().any(|s| s.received_at >= window && s.received_at < now)
 }
 
 impl Fold {
@@ -248,33 +265,69 @@ impl Fold {
         Ok(true)
     }
 
-    /// Whether the person had another unit of the same service received in the 12 months before `at`.
-    async fn repeat(
-        &self,
-        tx: &mut AnyConnection,
-        service: &str,
-        person: &str,
-        at: DateTime<Utc>,
-    ) -> sqlx::Result<bool> {
-        let window = stamp(at.checked_sub_months(chrono::Months::new(12)).unwrap_or(at));
-        let now = stamp(at);
-        let in_batch = self.units.values().any(|u| {
-            !u.stored && u.service == service && u.person_id == person && u.received_at >= window && u.received_at < now
-        });
-        if in_batch {
-            return Ok(true);
-        }
-        let stored: Option<i64> = sqlx::query_scalar(
-            "SELECT 1 FROM reporting_units WHERE service = $1 AND person_id = $2 AND received_at >= $3 \
-             AND received_at < $4 LIMIT 1",
+    /// The person's other units of the same service, stored or received earlier in this batch.
+    async fn history(&self, tx: &mut AnyConnection, service: &str, person: &str) -> sqlx::Result<Vec<Sibling>> {
+        let rows = sqlx::query(
+            "SELECT id, received_at, received_day, source, offence, domestic_abuse, age_band, gender, ethnic_group, \
+             bame, disability, repeat_victim FROM reporting_units WHERE person_id = $1 AND service = $2",
         )
-        .bind(service)
         .bind(person)
-        .bind(&window)
-        .bind(&now)
-        .fetch_optional(&mut *tx)
+        .bind(service)
+        .fetch_all(&mut *tx)
         .await?;
-        Ok(stored.is_some())
+        let mut history: Vec<Sibling> = rows
+            .iter()
+            .map(|row| Sibling {
+                id: row.get(0),
+                received_at: row.get(1),
+                received_day: row.get(2),
+                values: (3..12).map(|i| row.get::<String, _>(i)).collect(),
+            })
+            .collect();
+        history.extend(self.units.values().filter(|u| !u.stored && u.service == service && u.person_id == person).map(
+            |u| Sibling {
+                id: u.id.clone(),
+                received_at: u.received_at.clone(),
+                received_day: u.received_day.clone(),
+                values: u.values.clone(),
+            },
+        ));
+        Ok(history)
+    }
+
+    /// Links the unit into its person's chains: per dimension value (and for `all`), each unit of a person is tied
+    /// to the one before it, so that the distinct victims of a period are its referrals minus the ties inside it.
+    /// A unit received out of order takes its place in the chain: the one after it is tied to it instead.
+    fn link(&mut self, id: &str, history: &[Sibling]) {
+        let unit = &self.units[id];
+        let (service, day) = (unit.service.clone(), unit.received_day.clone());
+        let me = (unit.received_at.clone(), unit.id.clone());
+        let mut keys: Vec<(&str, String, Option<usize>)> = vec![("all", "all".to_owned(), None)];
+        keys.extend(DIMENSIONS.iter().enumerate().map(|(i, d)| (*d, unit.values[i].clone(), Some(i))));
+        for (dimension, value, index) in keys {
+            let order = |s: &Sibling| (s.received_at.clone(), s.id.clone());
+            let same = history.iter().filter(|s| s.id != me.1 && index.is_none_or(|i| s.values[i] == value));
+            let before = same.clone().filter(|s| order(s) < me).max_by_key(|s| order(s));
+            let after = same.filter(|s| order(s) > me).min_by_key(|s| order(s));
+            let mut tie = |prev: &str, next: &str, delta: i64| {
+                for (dimension, prev, next) in [
+                    (dimension.to_owned(), prev.to_owned(), next.to_owned()),
+                    (monthly(dimension), prev[..7].to_owned(), next[..7].to_owned()),
+                ] {
+                    let key = (service.clone(), dimension, value.clone(), prev, next);
+                    *self.ties.entry(key).or_default() += delta;
+                }
+            };
+            if let Some(before) = before {
+                tie(&before.received_day, &day, 1);
+            }
+            if let Some(after) = after {
+                if let Some(before) = before {
+                    tie(&before.received_day, &after.received_day, -1);
+                }
+                tie(&day, &after.received_day, 1);
+            }
+        }
     }
 
     async fn write(self, tx: &mut AnyConnection) -> sqlx::Result<()> {
@@ -313,6 +366,24 @@ impl Fold {
                 .bind(&unit.ended_day)
                 .execute(&mut *tx)
                 .await?;
+        }
+        for ((service, dimension, value, prev, day), delta) in self.ties {
+            if delta == 0 {
+                continue;
+            }
+            sqlx::query(
+                "INSERT INTO reporting_ties (service, dimension, value, prev_day, day, count) \
+                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (dimension, prev_day, day, service, value) \
+                 DO UPDATE SET count = reporting_ties.count + excluded.count",
+            )
+            .bind(service)
+            .bind(dimension)
+            .bind(value)
+            .bind(prev)
+            .bind(day)
+            .bind(delta)
+            .execute(&mut *tx)
+            .await?;
         }
         for ((service, day, dimension, value, figure), delta) in self.counts {
             if delta == 0 {
@@ -378,7 +449,7 @@ impl Projection for Cohort {
     }
 
     fn tables(&self) -> &'static [&'static str] {
-        &["reporting_units", "reporting_cohort"]
+        &["reporting_units", "reporting_cohort", "reporting_ties"]
     }
 
     fn apply<'a>(
@@ -410,7 +481,8 @@ async fn hub(tx: &mut AnyConnection, fold: &mut Fold, event: HubEvent, at: DateT
             return Ok(()); // received once; a redelivery changes nothing
         }
         let person = e.person_id.to_string();
-        let repeat = fold.repeat(tx, "hub", &person, at).await?;
+        let history = fold.history(tx, "hub", &person).await?;
+        let repeat = repeat_in(&history, at);
         let received_day = day_of(at);
         let mut values = vec![
             code(&e.source),
@@ -433,6 +505,7 @@ async fn hub(tx: &mut AnyConnection, fold: &mut Fold, event: HubEvent, at: DateT
             stored: false,
             changed: true,
         });
+        fold.link(&id, &history);
         if e.source == ReferralSource::SelfReferral {
             fold.reach(&id, stage::SELF_REFERRALS);
         }
@@ -518,7 +591,8 @@ async fn specialist(
         }
         let service = e.service.as_str().to_owned();
         let person = e.person_id.to_string();
-        let repeat = fold.repeat(tx, &service, &person, at).await?;
+        let history = fold.history(tx, &service, &person).await?;
+        let repeat = repeat_in(&history, at);
         // A case from the hub is counted under what the hub's referral was counted under; a direct one under what
         // its referral says (domestic abuse, age band), the rest not known.
         let from_hub = match &e.origin {
@@ -557,7 +631,7 @@ async fn specialist(
         }
         values[8] = yes_no(repeat);
         fold.receive(Unit {
-            id,
+            id: id.clone(),
             service,
             person_id: person,
             received_day: day_of(at).to_string(),
@@ -570,6 +644,7 @@ async fn specialist(
             stored: false,
             changed: true,
         });
+        fold.link(&id, &history);
         return Ok(());
     }
     let id = crate::pathway::case_of(&event).to_string();
@@ -598,4 +673,67 @@ async fn specialist(
         _ => {}
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn unit(id: &str, day: &str) -> Unit {
+        Unit {
+            id: id.into(),
+            service: "hub".into(),
+            person_id: "p".into(),
+            received_day: day.into(),
+            received_at: format!("{day}T10:00:00.000000Z"),
+            values: vec!["x".into(); DIMENSIONS.len()],
+            stages: Vec::new(),
+            state: state::OPEN.into(),
+            clock_start: None,
+            ended_day: None,
+            stored: false,
+            changed: true,
+        }
+    }
+
+    fn sibling(unit: &Unit) -> Sibling {
+        Sibling {
+            id: unit.id.clone(),
+            received_at: unit.received_at.clone(),
+            received_day: unit.received_day.clone(),
+            values: unit.values.clone(),
+        }
+    }
+
+    /// The ties of dimension `all` by day, without zeros.
+    fn ties(fold: &Fold) -> Vec<(String, String, i64)> {
+        fold.ties
+            .iter()
+            .filter(|((_, dimension, ..), n)| dimension == "all" && **n != 0)
+            .map(|((_, _, _, prev, day), n)| (prev.clone(), day.clone(), *n))
+            .collect()
+    }
+
+    #[test]
+    fn a_unit_received_out_of_order_takes_its_place_in_the_chain() {
+        let mut fold = Fold::default();
+        let (a, c, b) = (unit("a", "2026-05-10"), unit("c", "2026-05-30"), unit("b", "2026-05-20"));
+        fold.receive(a.clone());
+        fold.link("a", &[]);
+        fold.receive(c.clone());
+        fold.link("c", &[sibling(&a)]);
+        assert_eq!(ties(&fold), [("2026-05-10".to_owned(), "2026-05-30".to_owned(), 1)]);
+        fold.receive(b);
+        fold.link("b", &[sibling(&a), sibling(&c)]);
+        // a - b - c: two ties, so the period holding all three counts one victim.
+        assert_eq!(
+            ties(&fold),
+            [
+                ("2026-05-10".to_owned(), "2026-05-20".to_owned(), 1),
+                ("2026-05-20".to_owned(), "2026-05-30".to_owned(), 1)
+            ]
+        );
+        let monthly: i64 = fold.ties.iter().filter(|((_, d, ..), _)| d == "month:all").map(|(_, n)| n).sum();
+        assert_eq!(monthly, 2, "the same ties by month");
+    }
 }

@@ -192,6 +192,18 @@ fn span(dimension: &str, from: NaiveDate, to: NaiveDate) -> Vec<String> {
     vec![dimension.to_owned(), lead.0, lead.1, trail.0, trail.1, crate::cohort::monthly(dimension), months.0, months.1]
 }
 
+/// The dimension and bounds of the ties inside a period: by month when the period is whole months (a financial
+/// year, a quarter), by day otherwise.
+fn tie_span(dimension: &str, from: NaiveDate, to: NaiveDate) -> Vec<String> {
+    use chrono::Datelike;
+    let whole_months = from.day() == 1 && to.succ_opt().is_some_and(|next| next.day() == 1);
+    if whole_months {
+        vec![crate::cohort::monthly(dimension), from.format("%Y-%m").to_string(), to.format("%Y-%m").to_string()]
+    } else {
+        vec![dimension.to_owned(), from.to_string(), to.to_string()]
+    }
+}
+
 fn as_strs(values: &[String]) -> Vec<&str> {
     values.iter().map(String::as_str).collect()
 }
@@ -228,10 +240,12 @@ async fn counts(ctx: &Context, request: &Request) -> Result<BTreeMap<String, Cou
     for row in rows(ctx, &sql, &as_strs(&all), only).await? {
         services.entry(row.get(0)).or_default().cohort.insert(row.get(1), row.get(2));
     }
-    let sql = "SELECT service, CAST(COUNT(DISTINCT person_id) AS BIGINT) FROM reporting_units \
-               WHERE received_day >= $1 AND received_day <= $2 {service} GROUP BY service";
-    for row in rows(ctx, sql, &[&from, &to], only).await? {
-        services.entry(row.get(0)).or_default().victims = row.get(1);
+    // Distinct victims: the referrals received minus the ties between a person's consecutive referrals inside the
+    // period (counted below as negative victims, then the referrals added).
+    let ties = "SELECT service, value, CAST(SUM(count) AS BIGINT) FROM reporting_ties WHERE dimension = $1 \
+                AND prev_day >= $2 AND prev_day <= $3 AND day <= $3 {service} GROUP BY service, value";
+    for row in rows(ctx, ties, &as_strs(&tie_span("all", request.from, request.to)), only).await? {
+        services.entry(row.get(0)).or_default().victims = -row.get::<i64, _>(2);
     }
     let sql = "SELECT service, figure, CAST(SUM(value) AS BIGINT) FROM reporting_daily WHERE day >= $1 \
                AND day <= $2 {service} GROUP BY service, figure";
@@ -261,14 +275,16 @@ async fn counts(ctx: &Context, request: &Request) -> Result<BTreeMap<String, Cou
             let counts = services.entry(row.get(0)).or_default();
             counts.breakdown.entry(row.get(1)).or_default().0.insert(row.get(2), row.get(3));
         }
-        // `by` is one of DIMENSIONS (checked), each a column of reporting_units.
-        let sql = format!(
-            "SELECT service, {by}, CAST(COUNT(DISTINCT person_id) AS BIGINT) FROM reporting_units \
-             WHERE received_day >= $1 AND received_day <= $2 {{service}} GROUP BY service, {by}"
-        );
-        for row in rows(ctx, &sql, &[&from, &to], only).await? {
+        for row in rows(ctx, ties, &as_strs(&tie_span(by, request.from, request.to)), only).await? {
             let counts = services.entry(row.get(0)).or_default();
-            counts.breakdown.entry(row.get(1)).or_default().1 = row.get(2);
+            counts.breakdown.entry(row.get(1)).or_default().1 = -row.get::<i64, _>(2);
+        }
+    }
+    for counts in services.values_mut() {
+        let received = |cohort: &BTreeMap<String, i64>| cohort.get(stage::RECEIVED).copied().unwrap_or(0);
+        counts.victims += received(&counts.cohort);
+        for (cohort, victims) in counts.breakdown.values_mut() {
+            *victims += received(cohort);
         }
     }
     Ok(services)
