@@ -29,7 +29,7 @@ pub fn router(ctx: Context, threshold: u64) -> Routes {
         .merge(crate::pages::routes(state))
 }
 
-#[derive(Debug, Default, Deserialize, IntoParams)]
+#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
 pub struct SummaryParams {
     /// First day of the period, YYYY-MM-DD (days in England and Wales).
     #[serde(default)]

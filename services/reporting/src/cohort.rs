@@ -367,44 +367,35 @@ impl Fold {
                 .execute(&mut *tx)
                 .await?;
         }
-        for ((service, dimension, value, prev, day), delta) in self.ties {
-            if delta == 0 {
-                continue;
-            }
-            sqlx::query(
-                "INSERT INTO reporting_ties (service, dimension, value, prev_day, day, count) \
-                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (dimension, prev_day, day, service, value) \
-                 DO UPDATE SET count = reporting_ties.count + excluded.count",
-            )
-            .bind(service)
-            .bind(dimension)
-            .bind(value)
-            .bind(prev)
-            .bind(day)
-            .bind(delta)
-            .execute(&mut *tx)
-            .await?;
-        }
-        for ((service, day, dimension, value, figure), delta) in self.counts {
-            if delta == 0 {
-                continue;
-            }
-            sqlx::query(
-                "INSERT INTO reporting_cohort (service, day, dimension, value, figure, count) \
-                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (dimension, day, service, value, figure) \
-                 DO UPDATE SET count = reporting_cohort.count + excluded.count",
-            )
-            .bind(service)
-            .bind(day)
-            .bind(dimension)
-            .bind(value)
-            .bind(figure)
-            .bind(delta)
-            .execute(&mut *tx)
-            .await?;
-        }
+        let ties = ["service", "dimension", "value", "prev_day", "day"];
+        add_counts(tx, "reporting_ties", ties, "dimension, prev_day, day, service, value", self.ties).await?;
+        let counts = ["service", "day", "dimension", "value", "figure"];
+        add_counts(tx, "reporting_cohort", counts, "dimension, day, service, value, figure", self.counts).await?;
         Ok(())
     }
+}
+
+/// Adds each delta to its row of `table` (the five `columns` of the key, then `count`), making the row if missing.
+async fn add_counts(
+    tx: &mut AnyConnection,
+    table: &str,
+    columns: [&str; 5],
+    conflict: &str,
+    deltas: BTreeMap<Key, i64>,
+) -> sqlx::Result<()> {
+    let sql = format!(
+        "INSERT INTO {table} ({}, count) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT ({conflict}) \
+         DO UPDATE SET count = {table}.count + excluded.count",
+        columns.join(", ")
+    );
+    for ((a, b, c, d, e), delta) in deltas {
+        if delta == 0 {
+            continue;
+        }
+        let query = sqlx::query(sqlx::AssertSqlSafe(sql.clone()));
+        query.bind(a).bind(b).bind(c).bind(d).bind(e).bind(delta).execute(&mut *tx).await?;
+    }
+    Ok(())
 }
 
 /// A moment as stored: fixed width, so that text order is time order.

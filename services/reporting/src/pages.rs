@@ -188,7 +188,7 @@ fn commissioner() -> bool {
 /// The request the page's parameters make; without dates, this financial year so far.
 fn request_of(params: &SummaryParams) -> Result<Request, ApiError> {
     let today = Utc::now().date_naive();
-    let mut params = SummaryParams { wait_for: None, ..clone_params(params) };
+    let mut params = SummaryParams { wait_for: None, ..params.clone() };
     if params.period.trim().is_empty() {
         if params.from.trim().is_empty() {
             params.from = financial_year_of(today).from.to_string();
@@ -198,17 +198,6 @@ fn request_of(params: &SummaryParams) -> Result<Request, ApiError> {
         }
     }
     params.request()
-}
-
-fn clone_params(params: &SummaryParams) -> SummaryParams {
-    SummaryParams {
-        from: params.from.clone(),
-        to: params.to.clone(),
-        period: params.period.clone(),
-        service: params.service.clone(),
-        by: params.by.clone(),
-        wait_for: params.wait_for,
-    }
 }
 
 /// The report a signed-in user may see: published for a commissioner.
