@@ -218,3 +218,34 @@ pub async fn run(args: BenchReportingArgs) -> anyhow::Result<()> {
     );
     Ok(())
 }
+
+/// `casetrack bench-rebuild`: the log of the installation read back raw (every commit, no processing), then every
+/// read model rebuilt from it, one after another as `casetrack rebuild` does; events per second of each, and
+/// their ratio.
+pub async fn rebuild(
+    ctx: &Context,
+    projections: Vec<std::sync::Arc<dyn casetrack_platform::projection::Projection>>,
+) -> anyhow::Result<()> {
+    use futures::StreamExt;
+    let head = ctx.log.head().await?;
+    let started = Instant::now();
+    let mut commits = ctx.log.subscribe(casetrack_platform::log::Position(0)).await?;
+    let mut events = 0_u64;
+    while let Some(commit) = commits.next().await {
+        let commit = commit?;
+        events += commit.events.len() as u64;
+        if commit.position >= head {
+            break;
+        }
+    }
+    let raw = started.elapsed();
+    let raw_rate = events as f64 / raw.as_secs_f64();
+    println!("raw read-back: {events} events ({} commits) in {raw:.1?}: {raw_rate:.0} events/s", head.0);
+    let took = crate::rebuild(ctx, projections).await?;
+    let rate = events as f64 / took.as_secs_f64();
+    println!(
+        "rebuild of every read model: {took:.1?}: {rate:.0} events/s, {:.0}% of the raw read-back",
+        100.0 * rate / raw_rate
+    );
+    Ok(())
+}

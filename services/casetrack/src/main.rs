@@ -63,6 +63,11 @@ enum Command {
     Bench(bench::BenchArgs),
     /// Times the dashboard's and report's queries over many made-up referrals (see docs/performance.md).
     BenchReporting(bench_reporting::BenchReportingArgs),
+    /// Times a rebuild of every read model against a raw read of the same log (see docs/performance.md).
+    BenchRebuild {
+        #[command(flatten)]
+        settings: Settings,
+    },
     /// Give a made-up year of referrals through the real commands, for trying Casetrack (never on live data).
     Demo {
         #[command(flatten)]
@@ -281,14 +286,7 @@ async fn main() -> anyhow::Result<()> {
                 let known: Vec<_> = services.iter().flat_map(|s| s.projections.iter().map(|p| p.name())).collect();
                 anyhow::bail!("no projection named {:?}; known: {}", projection.unwrap_or_default(), known.join(", "));
             }
-            for projection in projections {
-                let name = projection.name();
-                let started = std::time::Instant::now();
-                let log = ctx.log_of(projection.as_ref()).clone();
-                let runner = ProjectionRunner::new(ctx.db.clone(), log, projection, &ctx.projections);
-                let position = runner.rebuild().await.with_context(|| format!("failed to rebuild {name}"))?;
-                println!("rebuilt {name} to log position {position} in {:.1?}", started.elapsed());
-            }
+            rebuild(&ctx, projections).await?;
             Ok(())
         }
         Command::Admin { command: AdminCommand::Projections { settings } } => {
@@ -446,6 +444,14 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Bench(args) => bench::run(args).await,
         Command::BenchReporting(args) => bench_reporting::run(args).await,
+        Command::BenchRebuild { settings } => {
+            casetrack_platform::telemetry::init_tracing(&settings.log_format);
+            let ctx = Context::connect(&settings).await?;
+            let services = services(&ctx, &select("all", &ctx.catalogue)?, &settings)?;
+            casetrack_platform::service::migrate(&ctx, &services).await?;
+            let projections = services.iter().flat_map(|s| s.projections.iter().cloned()).collect();
+            bench_reporting::rebuild(&ctx, projections).await
+        }
         Command::Demo { demo: args, settings } => {
             casetrack_platform::telemetry::init_tracing(&settings.log_format);
             let ctx = Context::connect(&settings).await?;
@@ -478,6 +484,23 @@ async fn stop_on_signal(shutdown: CancellationToken) {
     }
     tracing::info!("shutting down");
     shutdown.cancel();
+}
+
+/// Rebuilds `projections` one after another from the start of their log, saying how long each took.
+pub async fn rebuild(
+    ctx: &Context,
+    projections: Vec<std::sync::Arc<dyn casetrack_platform::projection::Projection>>,
+) -> anyhow::Result<std::time::Duration> {
+    let started = std::time::Instant::now();
+    for projection in projections {
+        let name = projection.name();
+        let started = std::time::Instant::now();
+        let log = ctx.log_of(projection.as_ref()).clone();
+        let runner = ProjectionRunner::new(ctx.db.clone(), log, projection, &ctx.projections);
+        let position = runner.rebuild().await.with_context(|| format!("failed to rebuild {name}"))?;
+        println!("rebuilt {name} to log position {position} in {:.1?}", started.elapsed());
+    }
+    Ok(started.elapsed())
 }
 
 #[cfg(test)]
