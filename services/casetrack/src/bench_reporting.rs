@@ -38,8 +38,7 @@ const SERVICES: &str = "ARRAY['hub','hub','hub','idva','isva','stalking','rj']";
 fn units_sql() -> String {
     format!(
         "INSERT INTO reporting_units (id, service, person_id, received_day, received_at, source, offence, \
-         domestic_abuse, age_band, gender, ethnic_group, bame, disability, repeat_victim, stages, state, clock_start, \
-         ended_day) \
+         domestic_abuse, age_band, gender, ethnic_group, bame, disability, repeat_victim, stages, state, clock_start) \
          SELECT 'u' || g, ({SERVICES})[1 + g % 7], 'p' || (g % ($1 * 85 / 100)), \
            to_char(DATE '2016-04-01' + (g % 3650)::int, 'YYYY-MM-DD'), \
            to_char(DATE '2016-04-01' + (g % 3650)::int, 'YYYY-MM-DD') || 'T10:00:00.000000Z', \
@@ -56,9 +55,7 @@ fn units_sql() -> String {
            (ARRAY['','contact_attempted','contact_attempted,contacted','contact_attempted,contacted,supported',\
              'contact_attempted,contacted,supported'])[1 + (g / 29) % 5], \
            (ARRAY['open','closed','closed','closed','declined','unable_to_contact','no_safe_contact'])[1 + (g / 31) % 7], \
-           to_char(DATE '2016-04-01' + (g % 3650)::int, 'YYYY-MM-DD'), \
-           CASE WHEN (g / 31) % 7 = 0 THEN NULL \
-             ELSE to_char(DATE '2016-04-01' + (g % 3650)::int + 30, 'YYYY-MM-DD') END \
+           to_char(DATE '2016-04-01' + (g % 3650)::int, 'YYYY-MM-DD') \
          FROM generate_series(1, $1) AS g"
     )
 }
@@ -86,14 +83,13 @@ const DAILY_SQL: &str = "INSERT INTO reporting_daily (day, service, figure, valu
       'no_safe_contact','closed','self_referrals','measure.cope.asked','measure.cope.improved',\
       'measure.safer.asked','measure.safer.improved','cases_opened','interventions']) AS f";
 
-/// The caseload's running counts: units opened on the day received, ended on the day they ended.
+/// The caseload's running counts: units opened on the day received and, unless still open, ended 30 days later.
 const CASELOAD_SQL: &str = "INSERT INTO reporting_cohort (service, day, dimension, value, figure, count) \
-    SELECT service, day, 'caseload', value, figure, COUNT(*) FROM ( \
-      SELECT service, received_day AS day, 'all' AS value, 'opened' AS figure FROM reporting_units \
-      UNION ALL SELECT service, ended_day, 'all', 'ended' FROM reporting_units WHERE ended_day IS NOT NULL \
-      UNION ALL SELECT service, received_day, 'under_18', 'opened' FROM reporting_units WHERE age_band = 'under_18' \
-      UNION ALL SELECT service, ended_day, 'under_18', 'ended' FROM reporting_units \
-        WHERE age_band = 'under_18' AND ended_day IS NOT NULL) AS moves \
+    SELECT moves.service, moves.day, 'caseload', v.value, moves.figure, COUNT(*) FROM ( \
+      SELECT service, received_day AS day, 'opened' AS figure, age_band FROM reporting_units \
+      UNION ALL SELECT service, to_char(received_day::date + 30, 'YYYY-MM-DD'), 'ended', age_band \
+        FROM reporting_units WHERE state NOT IN ('open', 'not_worked')) AS moves \
+    CROSS JOIN LATERAL (SELECT 'all' UNION ALL SELECT 'under_18' WHERE moves.age_band = 'under_18') AS v(value) \
     GROUP BY 1, 2, 4, 5";
 
 /// The ties between each person's consecutive units of a service, per value of `dimension`.

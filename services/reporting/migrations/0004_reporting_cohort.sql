@@ -13,8 +13,7 @@ DELETE FROM reporting_cases;
 DELETE FROM projection_checkpoints WHERE name = 'reporting.pathway';
 
 -- reporting.cohort: one row per hub referral or specialist case, with the dimension values it is counted under
--- (fixed when received), the stages it has reached (comma-separated figure names), its state now and the day it
--- ended (none while open).
+-- (fixed when received), the stages it has reached (comma-separated figure names), and its state now.
 CREATE TABLE reporting_units (
     id             TEXT PRIMARY KEY,
     service        TEXT NOT NULL,
@@ -32,8 +31,7 @@ CREATE TABLE reporting_units (
     repeat_victim  TEXT NOT NULL,
     stages         TEXT NOT NULL,
     state          TEXT NOT NULL,
-    clock_start    TEXT,
-    ended_day      TEXT
+    clock_start    TEXT
 );
 CREATE INDEX reporting_units_person ON reporting_units (person_id, service, received_at);
 CREATE INDEX reporting_units_received ON reporting_units (received_day, service, person_id);

@@ -114,8 +114,6 @@ struct Unit {
     state: String,
     /// Where the Victims' Code clock for the first attempt starts (hub referrals only).
     clock_start: Option<String>,
-    /// The day it ended (declined, unable to contact, closed, ...); none while open.
-    ended_day: Option<String>,
     stored: bool,
     changed: bool,
 }
@@ -204,7 +202,6 @@ impl Fold {
         }
         let ends = |s: &str| s != state::OPEN && s != state::NOT_WORKED;
         let (was_ended, now_ended) = (ends(&unit.state), ends(state));
-        unit.ended_day = now_ended.then(|| on.to_string());
         let old = std::mem::replace(&mut unit.state, state.to_owned());
         unit.changed = true;
         self.add(id, &old, -1);
@@ -255,7 +252,7 @@ impl Fold {
         for chunk in ids.chunks(ROWS_PER_STATEMENT) {
             let sql = format!(
                 "SELECT id, service, person_id, received_day, received_at, source, offence, domestic_abuse, age_band, \
-                 gender, ethnic_group, bame, disability, repeat_victim, stages, state, clock_start, ended_day \
+                 gender, ethnic_group, bame, disability, repeat_victim, stages, state, clock_start \
                  FROM reporting_units WHERE id IN ({})",
                 placeholder_list(1, chunk.len())
             );
@@ -275,7 +272,6 @@ impl Fold {
                     stages: stages.split(',').filter(|s| !s.is_empty()).map(str::to_owned).collect(),
                     state: row.get(15),
                     clock_start: row.get(16),
-                    ended_day: row.get(17),
                     stored: true,
                     changed: false,
                 };
@@ -375,12 +371,12 @@ impl Fold {
         // Many rows a statement: new units inserted, changed ones given their stages, state and end.
         for chunk in units.chunks(ROWS_PER_STATEMENT / 4) {
             let rows: Vec<String> =
-                (0..chunk.len()).map(|i| format!("({})", placeholder_list(i * 18 + 1, 18))).collect();
+                (0..chunk.len()).map(|i| format!("({})", placeholder_list(i * 17 + 1, 17))).collect();
             let sql = format!(
                 "INSERT INTO reporting_units (id, service, person_id, received_day, received_at, source, offence, \
                  domestic_abuse, age_band, gender, ethnic_group, bame, disability, repeat_victim, stages, state, \
-                 clock_start, ended_day) VALUES {} ON CONFLICT (id) DO UPDATE SET stages = excluded.stages, \
-                 state = excluded.state, ended_day = excluded.ended_day",
+                 clock_start) VALUES {} ON CONFLICT (id) DO UPDATE SET stages = excluded.stages, \
+                 state = excluded.state",
                 rows.join(", ")
             );
             let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
@@ -394,8 +390,7 @@ impl Fold {
                 for value in &unit.values {
                     query = query.bind(value);
                 }
-                query =
-                    query.bind(unit.stages.join(",")).bind(&unit.state).bind(&unit.clock_start).bind(&unit.ended_day);
+                query = query.bind(unit.stages.join(",")).bind(&unit.state).bind(&unit.clock_start);
             }
             query.execute(&mut *tx).await?;
         }
@@ -596,7 +591,6 @@ async fn hub(tx: &mut AnyConnection, fold: &mut Fold, event: HubEvent, at: DateT
             stages: Vec::new(),
             state: if e.consent == ConsentBasis::Withheld { state::NOT_WORKED } else { state::OPEN }.into(),
             clock_start: Some(e.crime_reported_on.unwrap_or(received_day).to_string()),
-            ended_day: None,
             stored: false,
             changed: true,
         });
@@ -718,7 +712,6 @@ async fn specialist(
             stages: Vec::new(),
             state: state::OPEN.into(),
             clock_start: None,
-            ended_day: None,
             stored: false,
             changed: true,
         });
@@ -768,7 +761,6 @@ mod tests {
             stages: Vec::new(),
             state: state::OPEN.into(),
             clock_start: None,
-            ended_day: None,
             stored: false,
             changed: true,
         }
