@@ -12,7 +12,6 @@ use std::collections::BTreeSet;
 use anyhow::Context as _;
 use casetrack_platform::catalogue::Catalogue;
 use casetrack_platform::config::Settings;
-use casetrack_platform::projection::ProjectionRunner;
 use casetrack_platform::{Context, Service};
 use casetrack_proto::ServiceCode;
 use clap::{Parser, Subcommand};
@@ -486,19 +485,22 @@ async fn stop_on_signal(shutdown: CancellationToken) {
     shutdown.cancel();
 }
 
-/// Rebuilds `projections` one after another from the start of their log, saying how long each took.
+/// Rebuilds `projections` from the start of their logs, each log read once for all of its projections, saying how
+/// long each took.
 pub async fn rebuild(
     ctx: &Context,
     projections: Vec<std::sync::Arc<dyn casetrack_platform::projection::Projection>>,
 ) -> anyhow::Result<std::time::Duration> {
+    use casetrack_platform::projection::{Source, rebuild_all};
     let started = std::time::Instant::now();
-    for projection in projections {
-        let name = projection.name();
-        let started = std::time::Instant::now();
-        let log = ctx.log_of(projection.as_ref()).clone();
-        let runner = ProjectionRunner::new(ctx.db.clone(), log, projection, &ctx.projections);
-        let position = runner.rebuild().await.with_context(|| format!("failed to rebuild {name}"))?;
-        println!("rebuilt {name} to log position {position} in {:.1?}", started.elapsed());
+    let (audit, events): (Vec<_>, Vec<_>) = projections.into_iter().partition(|p| p.source() == Source::Audit);
+    for (log, projections) in [(&ctx.log, events), (&ctx.audit, audit)] {
+        if projections.is_empty() {
+            continue;
+        }
+        for rebuilt in rebuild_all(&ctx.db, log, projections, &ctx.projections).await? {
+            println!("rebuilt {} to log position {} ({:.1?} applying)", rebuilt.name, rebuilt.position, rebuilt.busy);
+        }
     }
     Ok(started.elapsed())
 }

@@ -2,37 +2,29 @@
 //! and filter on, and the repeat-victim flag (another referral of the same or a linked person received in the 12
 //! months before this one; links are the people service's duplicate decisions, followed here so a rebuild of this
 //! projection alone gives the same flags).
+//!
+//! A batch is applied in three steps: the rows its events touch are read up front, a few hundred keys a statement;
+//! the events are folded into them in memory, in order, as the statements they replace would have changed them;
+//! the changed rows are written back many a statement. The cost of a batch grows with the rows it touches, not its
+//! events, and a rebuild, which hands over thousands of events at once, writes each row a few times in all.
 
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use casetrack_platform::clock::{FIRST_CONTACT_WORKING_DAYS, working_days_after};
 use casetrack_platform::codes::code;
+use casetrack_platform::db::{Cell, OnConflict, fetch_in, write_rows};
 use casetrack_platform::log::{Commit, events};
 use casetrack_platform::projection::{Projection, ProjectionError, decode};
-use casetrack_proto::PersonId;
-use casetrack_proto::ReferralId;
+use casetrack_proto::Envelope;
 use casetrack_proto::contact::{ConsentBasis, OutcomeAnswer};
 use casetrack_proto::hub::HubEvent;
 use casetrack_proto::people::{DuplicateDecision, PeopleEvent};
 use casetrack_proto::specialist::{CaseOrigin, SpecialistEvent};
 use futures::future::BoxFuture;
-
-use casetrack_platform::clock::{FIRST_CONTACT_WORKING_DAYS, working_days_after};
-use sqlx::AnyConnection;
+use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, Row as _};
 
 pub struct Referrals;
-
-async fn set_status(
-    tx: &mut AnyConnection,
-    referral_id: ReferralId,
-    status: &str,
-    ended_at: Option<&str>,
-) -> sqlx::Result<()> {
-    sqlx::query("UPDATE hub_referrals SET status = $1, ended_at = COALESCE($2, ended_at) WHERE referral_id = $3")
-        .bind(status)
-        .bind(ended_at)
-        .bind(referral_id.to_string())
-        .execute(&mut *tx)
-        .await?;
-    Ok(())
-}
 
 /// What a specialist event tells the referrer, when it tells them anything: the case's new status.
 fn loop_status(event: &SpecialistEvent) -> Option<(casetrack_proto::CaseId, &'static str)> {
@@ -48,33 +40,495 @@ fn loop_status(event: &SpecialistEvent) -> Option<(casetrack_proto::CaseId, &'st
     })
 }
 
-/// Records (or, when the latest decision rejects it, removes) a link between two people, both ways.
-async fn link(tx: &mut AnyConnection, a: PersonId, b: PersonId, decision: DuplicateDecision) -> sqlx::Result<()> {
-    for (one, other) in [(a, b), (b, a)] {
-        let sql = match decision {
-            DuplicateDecision::Linked => {
-                "INSERT INTO hub_person_links (person_id, other_person_id) VALUES ($1, $2) ON CONFLICT DO NOTHING"
-            }
-            DuplicateDecision::Rejected => "DELETE FROM hub_person_links WHERE person_id = $1 AND other_person_id = $2",
-        };
-        sqlx::query(sql).bind(one.to_string()).bind(other.to_string()).execute(&mut *tx).await?;
-    }
-    Ok(())
+const REFERRAL_COLUMNS: [&str; 21] = [
+    "referral_id",
+    "person_id",
+    "source",
+    "offence_category",
+    "domestic_abuse",
+    "crime_reference",
+    "crime_reported_on",
+    "received_at",
+    "status",
+    "attempts",
+    "ended_at",
+    "enhanced_rights",
+    "officer",
+    "first_attempt_due",
+    "first_attempt_at",
+    "needs",
+    "needs_assessed_at",
+    "sessions",
+    "outreach_sent_at",
+    "repeat_window_start",
+    "repeat_victim",
+];
+
+/// A row of `hub_referrals`.
+#[derive(Debug, Clone)]
+struct Referral {
+    referral_id: String,
+    person_id: String,
+    source: String,
+    offence_category: Option<String>,
+    domestic_abuse: i64,
+    crime_reference: Option<String>,
+    crime_reported_on: Option<String>,
+    received_at: String,
+    status: String,
+    attempts: i64,
+    ended_at: Option<String>,
+    enhanced_rights: i64,
+    officer: Option<String>,
+    first_attempt_due: Option<String>,
+    first_attempt_at: Option<String>,
+    needs: Option<String>,
+    needs_assessed_at: Option<String>,
+    sessions: i64,
+    outreach_sent_at: Option<String>,
+    repeat_window_start: Option<String>,
+    repeat_victim: i64,
 }
 
-/// Re-derives the repeat-victim flag of every referral of `person`.
-async fn refresh_repeat(tx: &mut AnyConnection, person: PersonId) -> sqlx::Result<()> {
-    sqlx::query(
-        "UPDATE hub_referrals SET repeat_victim = CASE WHEN EXISTS (SELECT 1 FROM hub_referrals o \
-         WHERE o.referral_id <> hub_referrals.referral_id AND o.received_at < hub_referrals.received_at \
-         AND o.received_at >= hub_referrals.repeat_window_start AND (o.person_id = hub_referrals.person_id \
-         OR o.person_id IN (SELECT l.other_person_id FROM hub_person_links l WHERE l.person_id = hub_referrals.person_id))) \
-         THEN 1 ELSE 0 END WHERE person_id = $1",
-    )
-    .bind(person.to_string())
-    .execute(&mut *tx)
-    .await?;
-    Ok(())
+impl Referral {
+    fn read(row: &AnyRow) -> sqlx::Result<Self> {
+        Ok(Self {
+            referral_id: row.try_get("referral_id")?,
+            person_id: row.try_get("person_id")?,
+            source: row.try_get("source")?,
+            offence_category: row.try_get("offence_category")?,
+            domestic_abuse: row.try_get("domestic_abuse")?,
+            crime_reference: row.try_get("crime_reference")?,
+            crime_reported_on: row.try_get("crime_reported_on")?,
+            received_at: row.try_get("received_at")?,
+            status: row.try_get("status")?,
+            attempts: row.try_get("attempts")?,
+            ended_at: row.try_get("ended_at")?,
+            enhanced_rights: row.try_get("enhanced_rights")?,
+            officer: row.try_get("officer")?,
+            first_attempt_due: row.try_get("first_attempt_due")?,
+            first_attempt_at: row.try_get("first_attempt_at")?,
+            needs: row.try_get("needs")?,
+            needs_assessed_at: row.try_get("needs_assessed_at")?,
+            sessions: row.try_get("sessions")?,
+            outreach_sent_at: row.try_get("outreach_sent_at")?,
+            repeat_window_start: row.try_get("repeat_window_start")?,
+            repeat_victim: row.try_get("repeat_victim")?,
+        })
+    }
+
+    fn cells(&self) -> Vec<Cell> {
+        vec![
+            self.referral_id.clone().into(),
+            self.person_id.clone().into(),
+            self.source.clone().into(),
+            self.offence_category.clone().into(),
+            self.domestic_abuse.into(),
+            self.crime_reference.clone().into(),
+            self.crime_reported_on.clone().into(),
+            self.received_at.clone().into(),
+            self.status.clone().into(),
+            self.attempts.into(),
+            self.ended_at.clone().into(),
+            self.enhanced_rights.into(),
+            self.officer.clone().into(),
+            self.first_attempt_due.clone().into(),
+            self.first_attempt_at.clone().into(),
+            self.needs.clone().into(),
+            self.needs_assessed_at.clone().into(),
+            self.sessions.into(),
+            self.outreach_sent_at.clone().into(),
+            self.repeat_window_start.clone().into(),
+            self.repeat_victim.into(),
+        ]
+    }
+
+    /// Ends the referral with `status`, keeping the first end if it had one.
+    fn end(&mut self, status: &str, at: &str) {
+        self.status = status.to_owned();
+        self.ended_at.get_or_insert_with(|| at.to_owned());
+    }
+}
+
+const ONWARD_COLUMNS: [&str; 8] = [
+    "referral_id",
+    "service",
+    "referred_at",
+    "case_id",
+    "case_opened_at",
+    "case_status",
+    "case_status_at",
+    "case_outcome",
+];
+
+/// A row of `hub_onward_referrals`.
+#[derive(Debug, Clone)]
+struct Onward {
+    referral_id: String,
+    service: String,
+    referred_at: String,
+    case_id: Option<String>,
+    case_opened_at: Option<String>,
+    case_status: Option<String>,
+    case_status_at: Option<String>,
+    case_outcome: Option<String>,
+}
+
+impl Onward {
+    fn read(row: &AnyRow) -> sqlx::Result<Self> {
+        Ok(Self {
+            referral_id: row.try_get("referral_id")?,
+            service: row.try_get("service")?,
+            referred_at: row.try_get("referred_at")?,
+            case_id: row.try_get("case_id")?,
+            case_opened_at: row.try_get("case_opened_at")?,
+            case_status: row.try_get("case_status")?,
+            case_status_at: row.try_get("case_status_at")?,
+            case_outcome: row.try_get("case_outcome")?,
+        })
+    }
+
+    fn cells(&self) -> Vec<Cell> {
+        vec![
+            self.referral_id.clone().into(),
+            self.service.clone().into(),
+            self.referred_at.clone().into(),
+            self.case_id.clone().into(),
+            self.case_opened_at.clone().into(),
+            self.case_status.clone().into(),
+            self.case_status_at.clone().into(),
+            self.case_outcome.clone().into(),
+        ]
+    }
+}
+
+/// An event of a batch this projection reads, decoded once.
+enum Read<'a> {
+    Hub(&'a Envelope, HubEvent),
+    People(PeopleEvent),
+    Specialist(&'a Envelope, SpecialistEvent),
+}
+
+/// The rows a batch touches, as its events leave them.
+#[derive(Default)]
+struct Fold {
+    referrals: HashMap<String, Referral>,
+    changed: BTreeSet<String>,
+    onward: HashMap<(String, String), Onward>,
+    onward_by_case: HashMap<String, (String, String)>,
+    onward_changed: BTreeSet<(String, String)>,
+    attempts: Vec<Vec<Cell>>,
+    /// Each loaded person's links, as the batch leaves them.
+    links: HashMap<String, BTreeSet<String>>,
+    /// The latest decision of the batch on each pair of people, both ways round.
+    decisions: BTreeMap<(String, String), DuplicateDecision>,
+}
+
+impl Fold {
+    fn referral(&mut self, id: &str) -> Option<&mut Referral> {
+        let referral = self.referrals.get_mut(id)?;
+        self.changed.insert(id.to_owned());
+        Some(referral)
+    }
+
+    fn onward_of_case(&mut self, case_id: &str) -> Option<&mut Onward> {
+        let key = self.onward_by_case.get(case_id)?.clone();
+        let onward = self.onward.get_mut(&key)?;
+        self.onward_changed.insert(key);
+        Some(onward)
+    }
+
+    fn hub(&mut self, envelope: &Envelope, event: HubEvent) {
+        let at = envelope.occurred_at.to_rfc3339();
+        let id = envelope.subject.id().to_string();
+        match event {
+            HubEvent::ReferralReceived(e) => {
+                if self.referrals.contains_key(&id) {
+                    return;
+                }
+                let clock_starts = e.crime_reported_on.unwrap_or_else(|| envelope.occurred_at.date_naive());
+                let due = working_days_after(clock_starts, FIRST_CONTACT_WORKING_DAYS);
+                let window =
+                    envelope.occurred_at.checked_sub_months(chrono::Months::new(12)).unwrap_or(envelope.occurred_at);
+                let referral = Referral {
+                    referral_id: id.clone(),
+                    person_id: e.person_id.to_string(),
+                    source: code(&e.source),
+                    offence_category: e.offence_category.as_ref().map(code),
+                    domestic_abuse: i64::from(e.domestic_abuse),
+                    crime_reference: e.crime_reference,
+                    crime_reported_on: e.crime_reported_on.map(|d| d.to_string()),
+                    received_at: at,
+                    status: if e.consent == ConsentBasis::Withheld { "not_worked" } else { "awaiting_contact" }.into(),
+                    attempts: 0,
+                    ended_at: None,
+                    enhanced_rights: i64::from(e.enhanced_rights),
+                    officer: None,
+                    first_attempt_due: Some(due.to_string()),
+                    first_attempt_at: None,
+                    needs: None,
+                    needs_assessed_at: None,
+                    sessions: 0,
+                    outreach_sent_at: None,
+                    repeat_window_start: Some(window.to_rfc3339()),
+                    repeat_victim: 0,
+                };
+                self.referrals.insert(id.clone(), referral);
+                self.changed.insert(id);
+            }
+            HubEvent::ContactAttemptRecorded(e) => {
+                self.attempts.push(vec![
+                    id.clone().into(),
+                    i64::from(envelope.version).into(),
+                    code(&e.channel).into(),
+                    e.attempted_at.to_rfc3339().into(),
+                    code(&e.time_band).into(),
+                    code(&e.outcome).into(),
+                ]);
+                let Some(referral) = self.referral(&id) else { return };
+                referral.attempts += 1;
+                if e.outcome.reached() && referral.status == "awaiting_contact" {
+                    referral.status = "contacted".into();
+                }
+                referral.first_attempt_at.get_or_insert_with(|| e.attempted_at.to_rfc3339());
+            }
+            HubEvent::OnwardReferralMade(e) => {
+                let key = (id.clone(), e.target_service.as_str().to_owned());
+                if !self.onward.contains_key(&key) {
+                    let onward = Onward {
+                        referral_id: id,
+                        service: key.1.clone(),
+                        referred_at: at,
+                        case_id: None,
+                        case_opened_at: None,
+                        case_status: None,
+                        case_status_at: None,
+                        case_outcome: None,
+                    };
+                    self.onward.insert(key.clone(), onward);
+                    self.onward_changed.insert(key);
+                }
+            }
+            // Safe-contact rules and consent are read from the referral itself, where the decisions use them.
+            HubEvent::SafeContactUpdated(_) | HubEvent::ConsentRecorded(_) => {}
+            event => {
+                let Some(referral) = self.referral(&id) else { return };
+                match event {
+                    HubEvent::ReferralAllocated(e) => referral.officer = Some(e.officer.as_str().to_owned()),
+                    HubEvent::NeedsAssessed(e) => {
+                        referral.needs = Some(e.needs.join(","));
+                        referral.needs_assessed_at = Some(at);
+                    }
+                    HubEvent::SupportSessionRecorded(_) => referral.sessions += 1,
+                    HubEvent::OutreachSent(_) => {
+                        referral.outreach_sent_at.get_or_insert(at);
+                    }
+                    HubEvent::SupportAccepted(_) => referral.status = "supported".into(),
+                    HubEvent::UnableToContactRecorded(_) => referral.end("unable_to_contact", &at),
+                    HubEvent::ReturnedToReferrer(_) => referral.end("returned_to_referrer", &at),
+                    HubEvent::SupportDeclined(_) => referral.end("declined", &at),
+                    HubEvent::ReferralClosed(_) => referral.end("closed", &at),
+                    HubEvent::ReportedToPolice(e) => {
+                        referral.crime_reference = Some(e.crime_reference);
+                        referral.crime_reported_on = Some(e.reported_on.to_string());
+                    }
+                    HubEvent::ReferralReceived(_)
+                    | HubEvent::ContactAttemptRecorded(_)
+                    | HubEvent::OnwardReferralMade(_)
+                    | HubEvent::SafeContactUpdated(_)
+                    | HubEvent::ConsentRecorded(_) => unreachable!("handled above"),
+                }
+            }
+        }
+    }
+
+    fn people(&mut self, event: PeopleEvent) {
+        match event {
+            PeopleEvent::DuplicateDecided(e) => {
+                let (a, b) = (e.person_id.to_string(), e.other_person_id.to_string());
+                for (one, other) in [(a.clone(), b.clone()), (b, a)] {
+                    let links = self.links.entry(one.clone()).or_default();
+                    match e.decision {
+                        DuplicateDecision::Linked => links.insert(other.clone()),
+                        DuplicateDecision::Rejected => links.remove(&other),
+                    };
+                    self.decisions.insert((one, other), e.decision);
+                }
+            }
+            // Erasure: the one identifying value this read model holds in clear goes.
+            PeopleEvent::PersonErased(e) => {
+                let person = e.person_id.to_string();
+                let ids: Vec<String> =
+                    self.referrals.values().filter(|r| r.person_id == person).map(|r| r.referral_id.clone()).collect();
+                for id in ids {
+                    if let Some(referral) = self.referral(&id) {
+                        referral.crime_reference = None;
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// The closed loop: the specialist service's case, and every change that matters to the referrer, shows on the
+    /// hub's referral.
+    fn specialist(&mut self, envelope: &Envelope, event: SpecialistEvent) {
+        let at = envelope.occurred_at.to_rfc3339();
+        match event {
+            SpecialistEvent::CaseOpened(e) => {
+                if let CaseOrigin::Hub { referral_id, .. } = e.origin {
+                    let key = (referral_id.to_string(), e.service.as_str().to_owned());
+                    if let Some(onward) = self.onward.get_mut(&key) {
+                        let case_id = e.case_id.to_string();
+                        onward.case_id = Some(case_id.clone());
+                        onward.case_opened_at = Some(at.clone());
+                        onward.case_status = Some("received".into());
+                        onward.case_status_at = Some(at);
+                        self.onward_by_case.insert(case_id, key.clone());
+                        self.onward_changed.insert(key);
+                    }
+                }
+            }
+            SpecialistEvent::CaseClosed(e) => {
+                let asked: Vec<_> = e.answers.iter().filter(|a| a.answer != OutcomeAnswer::NotAsked).collect();
+                let improved = asked.iter().filter(|a| a.answer == OutcomeAnswer::Improved).count();
+                if let Some(onward) = self.onward_of_case(&e.case_id.to_string()) {
+                    onward.case_status = Some("closed".into());
+                    onward.case_status_at = Some(at);
+                    onward.case_outcome =
+                        Some(format!("{improved} of {} outcome measures asked improved", asked.len()));
+                }
+            }
+            event => {
+                if let Some((case_id, status)) = loop_status(&event)
+                    && let Some(onward) = self.onward_of_case(&case_id.to_string())
+                {
+                    onward.case_status = Some(status.into());
+                    onward.case_status_at = Some(at);
+                }
+            }
+        }
+    }
+
+    /// Re-derives the repeat-victim flag of every referral of `people`: another referral of the same or a linked
+    /// person received in the 12 months before it. Every referral of them and of the people linked to them is in
+    /// the fold.
+    fn refresh_repeat(&mut self, people: &BTreeSet<String>) {
+        let mut by_person: HashMap<&str, Vec<(&str, &str)>> = HashMap::new();
+        for referral in self.referrals.values() {
+            by_person.entry(&referral.person_id).or_default().push((&referral.referral_id, &referral.received_at));
+        }
+        let none = BTreeSet::new();
+        let mut flags = Vec::new();
+        for person in people {
+            let related: Vec<&str> = std::iter::once(person.as_str())
+                .chain(self.links.get(person).unwrap_or(&none).iter().map(String::as_str))
+                .collect();
+            for &(id, _) in by_person.get(person.as_str()).map(Vec::as_slice).unwrap_or_default() {
+                let referral = &self.referrals[id];
+                let repeat = referral.repeat_window_start.as_deref().is_some_and(|window| {
+                    related.iter().flat_map(|p| by_person.get(p).map(Vec::as_slice).unwrap_or_default()).any(
+                        |&(other, received)| {
+                            other != id && received < referral.received_at.as_str() && received >= window
+                        },
+                    )
+                });
+                if i64::from(repeat) != referral.repeat_victim {
+                    flags.push((id.to_owned(), repeat));
+                }
+            }
+        }
+        for (id, repeat) in flags {
+            if let Some(referral) = self.referral(&id) {
+                referral.repeat_victim = i64::from(repeat);
+            }
+        }
+    }
+}
+
+const SELECT_REFERRALS: &str = "SELECT referral_id, person_id, source, offence_category, domestic_abuse, \
+     crime_reference, crime_reported_on, received_at, status, attempts, ended_at, enhanced_rights, officer, \
+     first_attempt_due, first_attempt_at, needs, needs_assessed_at, sessions, outreach_sent_at, \
+     repeat_window_start, repeat_victim FROM hub_referrals WHERE";
+
+const SELECT_ONWARD: &str = "SELECT referral_id, service, referred_at, case_id, case_opened_at, case_status, \
+     case_status_at, case_outcome FROM hub_onward_referrals WHERE";
+
+impl Fold {
+    async fn load_referrals(&mut self, tx: &mut AnyConnection, by: &str, keys: &BTreeSet<String>) -> sqlx::Result<()> {
+        let keys: Vec<String> = keys.iter().cloned().collect();
+        for row in fetch_in(tx, &format!("{SELECT_REFERRALS} {by} IN"), &keys).await? {
+            let referral = Referral::read(&row)?;
+            self.referrals.entry(referral.referral_id.clone()).or_insert(referral);
+        }
+        Ok(())
+    }
+
+    async fn load_onward(&mut self, tx: &mut AnyConnection, by: &str, keys: &BTreeSet<String>) -> sqlx::Result<()> {
+        let keys: Vec<String> = keys.iter().cloned().collect();
+        for row in fetch_in(tx, &format!("{SELECT_ONWARD} {by} IN"), &keys).await? {
+            let onward = Onward::read(&row)?;
+            let key = (onward.referral_id.clone(), onward.service.clone());
+            if let Some(case_id) = &onward.case_id {
+                self.onward_by_case.insert(case_id.clone(), key.clone());
+            }
+            self.onward.entry(key).or_insert(onward);
+        }
+        Ok(())
+    }
+
+    /// Reads the stored links of `people` the fold does not hold yet.
+    async fn load_links(&mut self, tx: &mut AnyConnection, people: &BTreeSet<String>) -> sqlx::Result<()> {
+        let missing: Vec<String> = people.iter().filter(|p| !self.links.contains_key(*p)).cloned().collect();
+        for person in &missing {
+            self.links.insert(person.clone(), BTreeSet::new());
+        }
+        let select = "SELECT person_id, other_person_id FROM hub_person_links WHERE person_id IN";
+        for row in fetch_in(tx, select, &missing).await? {
+            let person: String = row.try_get("person_id")?;
+            self.links.entry(person).or_default().insert(row.try_get("other_person_id")?);
+        }
+        Ok(())
+    }
+
+    async fn write(self, tx: &mut AnyConnection) -> sqlx::Result<()> {
+        let referrals: Vec<Vec<Cell>> = self.changed.iter().map(|id| self.referrals[id].cells()).collect();
+        write_rows(tx, "hub_referrals", &REFERRAL_COLUMNS, OnConflict::Replace(&["referral_id"]), &referrals).await?;
+        let onward: Vec<Vec<Cell>> = self.onward_changed.iter().map(|key| self.onward[key].cells()).collect();
+        write_rows(
+            tx,
+            "hub_onward_referrals",
+            &ONWARD_COLUMNS,
+            OnConflict::Replace(&["referral_id", "service"]),
+            &onward,
+        )
+        .await?;
+        let columns = ["referral_id", "attempt_no", "channel", "attempted_at", "time_band", "outcome"];
+        write_rows(
+            tx,
+            "hub_contact_attempts",
+            &columns,
+            OnConflict::Ignore(&["referral_id", "attempt_no"]),
+            &self.attempts,
+        )
+        .await?;
+        let mut linked = Vec::new();
+        for ((one, other), decision) in self.decisions {
+            match decision {
+                DuplicateDecision::Linked => linked.push(vec![one.into(), other.into()]),
+                DuplicateDecision::Rejected => {
+                    sqlx::query("DELETE FROM hub_person_links WHERE person_id = $1 AND other_person_id = $2")
+                        .bind(one)
+                        .bind(other)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+            }
+        }
+        let columns = ["person_id", "other_person_id"];
+        write_rows(tx, "hub_person_links", &columns, OnConflict::Ignore(&["person_id", "other_person_id"]), &linked)
+            .await
+    }
 }
 
 impl Projection for Referrals {
@@ -92,196 +546,83 @@ impl Projection for Referrals {
         commits: &'a [Commit],
     ) -> BoxFuture<'a, Result<(), ProjectionError>> {
         Box::pin(async move {
+            // What the batch says, decoded once, and the keys of the rows it touches.
+            let mut read = Vec::new();
+            let mut referral_ids = BTreeSet::new();
+            let mut received_by = BTreeSet::new();
+            let mut decided = BTreeSet::new();
+            let mut erased = BTreeSet::new();
+            let mut onward_referrals = BTreeSet::new();
+            let mut onward_cases = BTreeSet::new();
             for (position, envelope) in events(commits) {
-                let at = envelope.occurred_at.to_rfc3339();
                 if let Some(event) = decode::<HubEvent>(position, envelope)? {
-                    match event {
+                    referral_ids.insert(envelope.subject.id().to_string());
+                    match &event {
                         HubEvent::ReferralReceived(e) => {
-                            let clock_starts = e.crime_reported_on.unwrap_or_else(|| envelope.occurred_at.date_naive());
-                            let due = working_days_after(clock_starts, FIRST_CONTACT_WORKING_DAYS);
-                            let window = envelope
-                                .occurred_at
-                                .checked_sub_months(chrono::Months::new(12))
-                                .unwrap_or(envelope.occurred_at);
-                            sqlx::query(
-                                    "INSERT INTO hub_referrals (referral_id, person_id, source, offence_category, \
-                                     domestic_abuse, crime_reference, crime_reported_on, received_at, status, enhanced_rights, \
-                                     first_attempt_due, repeat_window_start) \
-                                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT (referral_id) DO NOTHING",
-                                )
-                                .bind(e.referral_id.to_string())
-                                .bind(e.person_id.to_string())
-                                .bind(code(&e.source))
-                                .bind(e.offence_category.as_ref().map(code))
-                                .bind(i64::from(e.domestic_abuse))
-                                .bind(e.crime_reference)
-                                .bind(e.crime_reported_on.map(|d| d.to_string()))
-                                .bind(&at)
-                                .bind(if e.consent == ConsentBasis::Withheld {
-                                    "not_worked"
-                                } else {
-                                    "awaiting_contact"
-                                })
-                                .bind(i64::from(e.enhanced_rights))
-                                .bind(due.to_string())
-                                .bind(window.to_rfc3339())
-                                .execute(&mut *tx)
-                                .await?;
-                            refresh_repeat(tx, e.person_id).await?;
+                            received_by.insert(e.person_id.to_string());
                         }
-                        HubEvent::ReferralAllocated(e) => {
-                            sqlx::query("UPDATE hub_referrals SET officer = $1 WHERE referral_id = $2")
-                                .bind(e.officer.as_str())
-                                .bind(e.referral_id.to_string())
-                                .execute(&mut *tx)
-                                .await?;
+                        HubEvent::OnwardReferralMade(_) => {
+                            onward_referrals.insert(envelope.subject.id().to_string());
                         }
-                        HubEvent::NeedsAssessed(e) => {
-                            sqlx::query(
-                                "UPDATE hub_referrals SET needs = $1, needs_assessed_at = $2 WHERE referral_id = $3",
-                            )
-                            .bind(e.needs.join(","))
-                            .bind(&at)
-                            .bind(e.referral_id.to_string())
-                            .execute(&mut *tx)
-                            .await?;
-                        }
-                        HubEvent::SupportSessionRecorded(e) => {
-                            sqlx::query("UPDATE hub_referrals SET sessions = sessions + 1 WHERE referral_id = $1")
-                                .bind(e.referral_id.to_string())
-                                .execute(&mut *tx)
-                                .await?;
-                        }
-                        HubEvent::OutreachSent(e) => {
-                            sqlx::query(
-                                "UPDATE hub_referrals SET outreach_sent_at = COALESCE(outreach_sent_at, $1) \
-                                 WHERE referral_id = $2",
-                            )
-                            .bind(&at)
-                            .bind(e.referral_id.to_string())
-                            .execute(&mut *tx)
-                            .await?;
-                        }
-                        // Safe-contact rules and consent are read from the referral itself, where the decisions use
-                        // them.
-                        HubEvent::SafeContactUpdated(_) | HubEvent::ConsentRecorded(_) => {}
-                        HubEvent::ContactAttemptRecorded(e) => {
-                            let id = e.referral_id.to_string();
-                            sqlx::query(
-                                    "INSERT INTO hub_contact_attempts (referral_id, attempt_no, channel, attempted_at, time_band, outcome) \
-                                     VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (referral_id, attempt_no) DO NOTHING",
-                                )
-                                .bind(&id)
-                                .bind(i64::from(envelope.version))
-                                .bind(code(&e.channel))
-                                .bind(e.attempted_at.to_rfc3339())
-                                .bind(code(&e.time_band))
-                                .bind(code(&e.outcome))
-                                .execute(&mut *tx)
-                                .await?;
-                            sqlx::query(
-                                "UPDATE hub_referrals SET attempts = attempts + 1, status = CASE WHEN $1 = 1 AND \
-                                     status = 'awaiting_contact' THEN 'contacted' ELSE status END, \
-                                     first_attempt_at = COALESCE(first_attempt_at, $2) WHERE referral_id = $3",
-                            )
-                            .bind(i64::from(e.outcome.reached()))
-                            .bind(e.attempted_at.to_rfc3339())
-                            .bind(&id)
-                            .execute(&mut *tx)
-                            .await?;
-                        }
-                        HubEvent::SupportAccepted(e) => set_status(tx, e.referral_id, "supported", None).await?,
-                        HubEvent::UnableToContactRecorded(e) => {
-                            set_status(tx, e.referral_id, "unable_to_contact", Some(&at)).await?
-                        }
-                        HubEvent::ReturnedToReferrer(e) => {
-                            set_status(tx, e.referral_id, "returned_to_referrer", Some(&at)).await?
-                        }
-                        HubEvent::SupportDeclined(e) => set_status(tx, e.referral_id, "declined", Some(&at)).await?,
-                        HubEvent::ReferralClosed(e) => set_status(tx, e.referral_id, "closed", Some(&at)).await?,
-                        HubEvent::ReportedToPolice(e) => {
-                            sqlx::query(
-                                    "UPDATE hub_referrals SET crime_reference = $1, crime_reported_on = $2 WHERE referral_id = $3",
-                                )
-                                .bind(&e.crime_reference)
-                                .bind(e.reported_on.to_string())
-                                .bind(e.referral_id.to_string())
-                                .execute(&mut *tx)
-                                .await?;
-                        }
-                        HubEvent::OnwardReferralMade(e) => {
-                            sqlx::query(
-                                    "INSERT INTO hub_onward_referrals (referral_id, service, referred_at) VALUES ($1, $2, $3) \
-                                     ON CONFLICT (referral_id, service) DO NOTHING",
-                                )
-                                .bind(e.referral_id.to_string())
-                                .bind(e.target_service.as_str())
-                                .bind(&at)
-                                .execute(&mut *tx)
-                                .await?;
-                        }
+                        _ => {}
                     }
-                }
-                match decode::<PeopleEvent>(position, envelope)? {
-                    Some(PeopleEvent::DuplicateDecided(e)) => {
-                        link(tx, e.person_id, e.other_person_id, e.decision).await?;
-                        refresh_repeat(tx, e.person_id).await?;
-                        refresh_repeat(tx, e.other_person_id).await?;
-                    }
-                    // Erasure: the one identifying value this read model holds in clear goes.
-                    Some(PeopleEvent::PersonErased(e)) => {
-                        sqlx::query("UPDATE hub_referrals SET crime_reference = NULL WHERE person_id = $1")
-                            .bind(e.person_id.to_string())
-                            .execute(&mut *tx)
-                            .await?;
-                    }
-                    _ => {}
-                }
-                // The closed loop: the specialist service's case, and every change that matters to the referrer,
-                // shows on the hub's referral.
-                match decode::<SpecialistEvent>(position, envelope)? {
-                    Some(SpecialistEvent::CaseOpened(e)) => {
-                        if let CaseOrigin::Hub { referral_id, .. } = e.origin {
-                            sqlx::query(
-                                "UPDATE hub_onward_referrals SET case_id = $1, case_opened_at = $2, \
-                                 case_status = 'received', case_status_at = $2 WHERE referral_id = $3 AND service = $4",
-                            )
-                            .bind(e.case_id.to_string())
-                            .bind(&at)
-                            .bind(referral_id.to_string())
-                            .bind(e.service.as_str())
-                            .execute(&mut *tx)
-                            .await?;
+                    read.push(Read::Hub(envelope, event));
+                } else if let Some(event) = decode::<PeopleEvent>(position, envelope)? {
+                    match &event {
+                        PeopleEvent::DuplicateDecided(e) => {
+                            decided.insert(e.person_id.to_string());
+                            decided.insert(e.other_person_id.to_string());
                         }
-                    }
-                    Some(SpecialistEvent::CaseClosed(e)) => {
-                        let asked: Vec<_> = e.answers.iter().filter(|a| a.answer != OutcomeAnswer::NotAsked).collect();
-                        let improved = asked.iter().filter(|a| a.answer == OutcomeAnswer::Improved).count();
-                        sqlx::query(
-                            "UPDATE hub_onward_referrals SET case_status = 'closed', case_status_at = $1, case_outcome = $2 \
-                             WHERE case_id = $3",
-                        )
-                        .bind(&at)
-                        .bind(format!("{improved} of {} outcome measures asked improved", asked.len()))
-                        .bind(e.case_id.to_string())
-                        .execute(&mut *tx)
-                        .await?;
-                    }
-                    Some(event) => {
-                        if let Some((case_id, status)) = loop_status(&event) {
-                            sqlx::query(
-                                "UPDATE hub_onward_referrals SET case_status = $1, case_status_at = $2 WHERE case_id = $3",
-                            )
-                            .bind(status)
-                            .bind(&at)
-                            .bind(case_id.to_string())
-                            .execute(&mut *tx)
-                            .await?;
+                        PeopleEvent::PersonErased(e) => {
+                            erased.insert(e.person_id.to_string());
                         }
+                        _ => continue,
                     }
-                    None => {}
+                    read.push(Read::People(event));
+                } else if let Some(event) = decode::<SpecialistEvent>(position, envelope)? {
+                    match &event {
+                        SpecialistEvent::CaseOpened(e) => match &e.origin {
+                            CaseOrigin::Hub { referral_id, .. } => onward_referrals.insert(referral_id.to_string()),
+                            CaseOrigin::Direct { .. } => continue,
+                        },
+                        SpecialistEvent::CaseClosed(e) => onward_cases.insert(e.case_id.to_string()),
+                        other => match loop_status(other) {
+                            Some((case_id, _)) => onward_cases.insert(case_id.to_string()),
+                            None => continue,
+                        },
+                    };
+                    read.push(Read::Specialist(envelope, event));
                 }
             }
+            if read.is_empty() {
+                return Ok(());
+            }
+            // The repeat-victim flags to re-derive: every referral of a person with a new referral or a new
+            // decision, and of the people linked to someone with a new referral (a late-received earlier referral
+            // makes their later ones repeats).
+            let mut fold = Fold::default();
+            let mut people: BTreeSet<String> = received_by.union(&decided).cloned().collect();
+            fold.load_links(tx, &people).await?;
+            let linked: BTreeSet<String> = received_by.iter().flat_map(|p| fold.links[p].iter().cloned()).collect();
+            people.extend(linked);
+            fold.load_links(tx, &people).await?;
+            let mut whose: BTreeSet<String> = people.iter().flat_map(|p| fold.links[p].iter().cloned()).collect();
+            whose.extend(people.iter().cloned());
+            whose.extend(erased);
+            fold.load_referrals(tx, "referral_id", &referral_ids).await?;
+            fold.load_referrals(tx, "person_id", &whose).await?;
+            fold.load_onward(tx, "referral_id", &onward_referrals).await?;
+            fold.load_onward(tx, "case_id", &onward_cases).await?;
+            // The batch's events, in order, over the stored rows (the decisions over the stored links).
+            for event in read {
+                match event {
+                    Read::Hub(envelope, event) => fold.hub(envelope, event),
+                    Read::People(event) => fold.people(event),
+                    Read::Specialist(envelope, event) => fold.specialist(envelope, event),
+                }
+            }
+            fold.refresh_repeat(&people);
+            fold.write(tx).await?;
             Ok(())
         })
     }

@@ -10,7 +10,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::migrate::Migrator;
-use sqlx::{Any, AnyPool, Connection, Transaction};
+use sqlx::{Any, AnyConnection, AnyPool, Connection, Transaction};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DbBackend {
@@ -103,6 +103,143 @@ pub fn placeholder_list(first: usize, count: usize) -> String {
 /// `($1, $2), ($3, $4), ...`: `rows` groups of `width` numbered placeholders for a multi-row insert.
 pub fn placeholder_rows(rows: usize, width: usize) -> String {
     (0..rows).map(|row| format!("({})", placeholder_list(row * width + 1, width))).collect::<Vec<_>>().join(", ")
+}
+
+/// Most parameters one batched statement binds (PostgreSQL allows 65,535, SQLite 32,766).
+const PARAMS_PER_STATEMENT: usize = 2_000;
+
+/// How many keys one `IN (...)` look-up binds.
+pub const KEYS_PER_LOOKUP: usize = 500;
+
+/// Placeholders for `count` parameters numbered from `first`: `$first, ...` on PostgreSQL, `?, ...` on SQLite.
+/// SQLite's driver finds each numbered parameter by its name, a search that costs the square of their number in a
+/// long statement; anonymous `?` parameters are bound in order, so they must be numbered from 1 and bound in order.
+pub fn params(connection: &AnyConnection, first: usize, count: usize) -> String {
+    if is_sqlite(connection) { vec!["?"; count].join(", ") } else { placeholder_list(first, count) }
+}
+
+fn is_sqlite(connection: &AnyConnection) -> bool {
+    connection.backend_name() == <sqlx::Sqlite as sqlx::Database>::NAME
+}
+
+/// A value of a read-model row: read models hold text and whole numbers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Cell {
+    Text(Option<String>),
+    Int(Option<i64>),
+}
+
+impl From<String> for Cell {
+    fn from(value: String) -> Self {
+        Self::Text(Some(value))
+    }
+}
+
+impl From<&str> for Cell {
+    fn from(value: &str) -> Self {
+        Self::Text(Some(value.to_owned()))
+    }
+}
+
+impl From<Option<String>> for Cell {
+    fn from(value: Option<String>) -> Self {
+        Self::Text(value)
+    }
+}
+
+impl From<i64> for Cell {
+    fn from(value: i64) -> Self {
+        Self::Int(Some(value))
+    }
+}
+
+impl From<Option<i64>> for Cell {
+    fn from(value: Option<i64>) -> Self {
+        Self::Int(value)
+    }
+}
+
+impl From<bool> for Cell {
+    fn from(value: bool) -> Self {
+        Self::Int(Some(i64::from(value)))
+    }
+}
+
+/// What a batched write does with a row whose key is already there.
+#[derive(Debug, Clone, Copy)]
+pub enum OnConflict<'a> {
+    /// Keep the stored row.
+    Ignore(&'a [&'a str]),
+    /// Replace every column but the key's.
+    Replace(&'a [&'a str]),
+    /// Replace these columns only.
+    Update(&'a [&'a str], &'a [&'a str]),
+    /// Add the new row's value of this column to the stored one (a count).
+    Add(&'a [&'a str], &'a str),
+}
+
+/// Writes `rows` (each with a cell per column, in order) into `table`, many rows a statement. The table, column
+/// and key names are the caller's constants, never input.
+pub async fn write_rows(
+    tx: &mut AnyConnection,
+    table: &str,
+    columns: &[&str],
+    on_conflict: OnConflict<'_>,
+    rows: &[Vec<Cell>],
+) -> sqlx::Result<()> {
+    let width = columns.len();
+    let conflict = match on_conflict {
+        OnConflict::Ignore(key) => format!("ON CONFLICT ({}) DO NOTHING", key.join(", ")),
+        OnConflict::Replace(key) => {
+            let set: Vec<String> = columns
+                .iter()
+                .filter(|column| !key.contains(column))
+                .map(|column| format!("{column} = excluded.{column}"))
+                .collect();
+            format!("ON CONFLICT ({}) DO UPDATE SET {}", key.join(", "), set.join(", "))
+        }
+        OnConflict::Update(key, set) => {
+            let set: Vec<String> = set.iter().map(|column| format!("{column} = excluded.{column}")).collect();
+            format!("ON CONFLICT ({}) DO UPDATE SET {}", key.join(", "), set.join(", "))
+        }
+        OnConflict::Add(key, column) => {
+            format!("ON CONFLICT ({}) DO UPDATE SET {column} = {table}.{column} + excluded.{column}", key.join(", "))
+        }
+    };
+    if rows.is_empty() {
+        return Ok(());
+    }
+    for chunk in rows.chunks((PARAMS_PER_STATEMENT / width).max(1)) {
+        let values: Vec<String> =
+            (0..chunk.len()).map(|row| format!("({})", params(tx, row * width + 1, width))).collect();
+        let sql = format!("INSERT INTO {table} ({}) VALUES {} {conflict}", columns.join(", "), values.join(", "));
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for row in chunk {
+            debug_assert_eq!(row.len(), width, "a cell per column");
+            for cell in row {
+                query = match cell {
+                    Cell::Text(value) => query.bind(value.clone()),
+                    Cell::Int(value) => query.bind(*value),
+                };
+            }
+        }
+        query.execute(&mut *tx).await?;
+    }
+    Ok(())
+}
+
+/// Reads the rows of `select`, a query ending in `IN` with no parameters of its own, for `keys`, a few hundred keys
+/// a statement.
+pub async fn fetch_in(tx: &mut AnyConnection, select: &str, keys: &[String]) -> sqlx::Result<Vec<sqlx::any::AnyRow>> {
+    let mut rows = Vec::new();
+    for chunk in keys.chunks(KEYS_PER_LOOKUP) {
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(format!("{select} ({})", params(tx, 1, chunk.len()))));
+        for key in chunk {
+            query = query.bind(key.as_str());
+        }
+        rows.extend(query.fetch_all(&mut *tx).await?);
+    }
+    Ok(rows)
 }
 
 #[cfg(test)]

@@ -301,6 +301,12 @@ impl ProjectionRunner {
 
     /// Empties the projection's tables, resets its checkpoint and replays the whole log up to its current head.
     pub async fn rebuild(&self) -> anyhow::Result<Position> {
+        self.reset().await?;
+        self.catch_up().await
+    }
+
+    /// Empties the projection's tables and resets its checkpoint, in one transaction.
+    async fn reset(&self) -> sqlx::Result<()> {
         let mut tx = self.db.begin().await?;
         self.projection.reset(&mut tx).await?;
         sqlx::query("DELETE FROM projection_checkpoints WHERE name = $1")
@@ -309,7 +315,7 @@ impl ProjectionRunner {
             .await?;
         tx.commit().await?;
         self.status.position.send_replace(Position(0));
-        self.catch_up().await
+        Ok(())
     }
 
     /// Applies one batch and moves the checkpoint from `checkpoint` to the batch's last position, in one transaction.
@@ -394,6 +400,106 @@ impl ProjectionRunner {
             }
         }
     }
+}
+
+/// Most events a rebuild hands each projection at once. Large, because projections read the rows a batch touches
+/// up front and write many rows a statement: the fewer the batches, the fewer the statements per event.
+pub const REBUILD_BATCH_EVENTS: usize = 20_000;
+
+/// How a rebuild went, per projection.
+#[derive(Debug, Clone)]
+pub struct Rebuilt {
+    pub name: &'static str,
+    pub position: Position,
+    /// Time spent applying batches (the projections run side by side, so these add up to more than the whole).
+    pub busy: Duration,
+}
+
+/// Empties `projections` and replays `log` into all of them from one read of it: each batch of commits is read and
+/// decoded from the log once and handed to every projection, each applying it in its own transaction with its own
+/// checkpoint, side by side. Stops at the log's head as it was at the start. A failure (poison included) stops the
+/// rebuild and names the projection; what was applied stays, with its checkpoint, so the live runner resumes.
+pub async fn rebuild_all(
+    db: &ReadDb,
+    log: &EventLog,
+    projections: Vec<Arc<dyn Projection>>,
+    registry: &Registry,
+) -> anyhow::Result<Vec<Rebuilt>> {
+    use anyhow::Context as _;
+    let head = log.head().await?;
+    let mut runners = Vec::new();
+    for projection in projections {
+        let runner = ProjectionRunner::new(db.clone(), log.clone(), projection, registry);
+        runner.reset().await.with_context(|| format!("failed to empty {}", runner.projection.name()))?;
+        runners.push(runner);
+    }
+    // SQLite has one writer at a time: projections waiting for its lock with a batch half-folded only add
+    // switches between threads, so they take turns. PostgreSQL applies them side by side.
+    let writers = Arc::new(tokio::sync::Semaphore::new(match db.backend() {
+        crate::db::DbBackend::Sqlite => 1,
+        crate::db::DbBackend::Postgres => runners.len().max(1),
+    }));
+    let mut senders = Vec::new();
+    let mut tasks = tokio::task::JoinSet::new();
+    for runner in runners {
+        let writers = writers.clone();
+        let (sender, mut batches) = tokio::sync::mpsc::channel::<Arc<Vec<Commit>>>(2);
+        senders.push(sender);
+        tasks.spawn(async move {
+            let name = runner.projection.name();
+            let mut checkpoint = Position(0);
+            let mut busy = Duration::ZERO;
+            while let Some(batch) = batches.recv().await {
+                let _turn = writers.acquire().await.expect("the semaphore is never closed");
+                let started = std::time::Instant::now();
+                let last = batch.last().map(|commit| commit.position).unwrap_or(checkpoint);
+                runner
+                    .apply_batch(checkpoint, &batch)
+                    .await
+                    .map_err(anyhow::Error::from)
+                    .with_context(|| format!("failed to rebuild {name}"))?;
+                busy += started.elapsed();
+                checkpoint = last;
+                runner.status.position.send_replace(last);
+            }
+            anyhow::Ok(Rebuilt { name, position: checkpoint, busy })
+        });
+    }
+    let reader = async {
+        if head.0 == 0 {
+            return anyhow::Ok(());
+        }
+        let mut commits = log.subscribe(Position(0)).await?;
+        let mut batch = Vec::new();
+        let mut events = 0;
+        while let Some(commit) = commits.next().await {
+            let commit = commit?;
+            let position = commit.position;
+            events += commit.events.len();
+            batch.push(commit);
+            if events >= REBUILD_BATCH_EVENTS || position >= head {
+                let shared = Arc::new(std::mem::take(&mut batch));
+                events = 0;
+                for sender in &senders {
+                    // A projection that stopped has dropped its receiver; its error is reported below.
+                    let _ = sender.send(shared.clone()).await;
+                }
+            }
+            if position >= head {
+                break;
+            }
+        }
+        anyhow::Ok(())
+    };
+    let read = reader.await;
+    drop(senders);
+    let mut rebuilt = Vec::new();
+    while let Some(done) = tasks.join_next().await {
+        rebuilt.push(done.context("a projection's rebuild panicked")??);
+    }
+    read.context("failed to read the log")?;
+    rebuilt.sort_by_key(|r| r.name);
+    Ok(rebuilt)
 }
 
 /// Decodes an event of context `E` for a projection: `None` for other contexts, poison for an event of this

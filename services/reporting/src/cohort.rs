@@ -15,7 +15,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use casetrack_platform::clock::{FIRST_CONTACT_WORKING_DAYS, working_days_after};
 use casetrack_platform::codes::code;
-use casetrack_platform::db::placeholder_list;
+use casetrack_platform::db::{Cell, OnConflict, fetch_in, write_rows};
 use casetrack_platform::log::{Commit, events};
 use casetrack_platform::projection::{Projection, ProjectionError, decode};
 use casetrack_proto::contact::ConsentBasis;
@@ -249,36 +249,27 @@ impl Fold {
 
     /// Reads the stored units among `ids` into the batch; the rest are remembered as missing.
     async fn fetch_units(&mut self, tx: &mut AnyConnection, ids: &[String]) -> sqlx::Result<()> {
-        for chunk in ids.chunks(ROWS_PER_STATEMENT) {
-            let sql = format!(
-                "SELECT id, service, person_id, received_day, received_at, source, offence, domestic_abuse, age_band, \
-                 gender, ethnic_group, bame, disability, repeat_victim, stages, state, clock_start \
-                 FROM reporting_units WHERE id IN ({})",
-                placeholder_list(1, chunk.len())
-            );
-            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-            for id in chunk {
-                query = query.bind(id);
-            }
-            for row in query.fetch_all(&mut *tx).await? {
-                let stages: String = row.get(14);
-                let unit = Unit {
-                    id: row.get(0),
-                    service: row.get(1),
-                    person_id: row.get(2),
-                    received_day: row.get(3),
-                    received_at: row.get(4),
-                    values: (5..14).map(|i| row.get::<String, _>(i)).collect(),
-                    stages: stages.split(',').filter(|s| !s.is_empty()).map(str::to_owned).collect(),
-                    state: row.get(15),
-                    clock_start: row.get(16),
-                    stored: true,
-                    changed: false,
-                };
-                self.units.entry(unit.id.clone()).or_insert(unit);
-            }
-            self.missing.extend(chunk.iter().filter(|id| !self.units.contains_key(*id)).cloned());
+        let select = "SELECT id, service, person_id, received_day, received_at, source, offence, domestic_abuse, \
+             age_band, gender, ethnic_group, bame, disability, repeat_victim, stages, state, clock_start \
+             FROM reporting_units WHERE id IN";
+        for row in fetch_in(tx, select, ids).await? {
+            let stages: String = row.get(14);
+            let unit = Unit {
+                id: row.get(0),
+                service: row.get(1),
+                person_id: row.get(2),
+                received_day: row.get(3),
+                received_at: row.get(4),
+                values: (5..14).map(|i| row.get::<String, _>(i)).collect(),
+                stages: stages.split(',').filter(|s| !s.is_empty()).map(str::to_owned).collect(),
+                state: row.get(15),
+                clock_start: row.get(16),
+                stored: true,
+                changed: false,
+            };
+            self.units.entry(unit.id.clone()).or_insert(unit);
         }
+        self.missing.extend(ids.iter().filter(|id| !self.units.contains_key(*id)).cloned());
         Ok(())
     }
 
@@ -287,27 +278,22 @@ impl Fold {
         for pair in people {
             self.histories.entry(pair.clone()).or_default();
         }
-        let persons: Vec<&String> =
-            people.iter().map(|(_, person)| person).collect::<std::collections::BTreeSet<_>>().into_iter().collect();
-        for chunk in persons.chunks(ROWS_PER_STATEMENT) {
-            let sql = format!(
-                "SELECT id, received_at, received_day, source, offence, domestic_abuse, age_band, gender, ethnic_group, \
-                 bame, disability, repeat_victim, service, person_id FROM reporting_units WHERE person_id IN ({})",
-                placeholder_list(1, chunk.len())
-            );
-            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-            for person in chunk {
-                query = query.bind(*person);
-            }
-            for row in query.fetch_all(&mut *tx).await? {
-                let sibling = Sibling {
-                    id: row.get(0),
-                    received_at: row.get(1),
-                    received_day: row.get(2),
-                    values: (3..12).map(|i| row.get::<String, _>(i)).collect(),
-                };
-                self.histories.entry((row.get(12), row.get(13))).or_default().push(sibling);
-            }
+        let persons: Vec<String> = people
+            .iter()
+            .map(|(_, person)| person.clone())
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let select = "SELECT id, received_at, received_day, source, offence, domestic_abuse, age_band, gender, \
+             ethnic_group, bame, disability, repeat_victim, service, person_id FROM reporting_units WHERE person_id IN";
+        for row in fetch_in(tx, select, &persons).await? {
+            let sibling = Sibling {
+                id: row.get(0),
+                received_at: row.get(1),
+                received_day: row.get(2),
+                values: (3..12).map(|i| row.get::<String, _>(i)).collect(),
+            };
+            self.histories.entry((row.get(12), row.get(13))).or_default().push(sibling);
         }
         Ok(())
     }
@@ -368,32 +354,42 @@ impl Fold {
     async fn write(self, tx: &mut AnyConnection) -> sqlx::Result<()> {
         let mut units: Vec<&Unit> = self.units.values().filter(|u| u.changed || !u.stored).collect();
         units.sort_by(|a, b| a.id.cmp(&b.id));
-        // Many rows a statement: new units inserted, changed ones given their stages, state and end.
-        for chunk in units.chunks(ROWS_PER_STATEMENT / 4) {
-            let rows: Vec<String> =
-                (0..chunk.len()).map(|i| format!("({})", placeholder_list(i * 17 + 1, 17))).collect();
-            let sql = format!(
-                "INSERT INTO reporting_units (id, service, person_id, received_day, received_at, source, offence, \
-                 domestic_abuse, age_band, gender, ethnic_group, bame, disability, repeat_victim, stages, state, \
-                 clock_start) VALUES {} ON CONFLICT (id) DO UPDATE SET stages = excluded.stages, \
-                 state = excluded.state",
-                rows.join(", ")
-            );
-            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-            for unit in chunk {
-                query = query
-                    .bind(&unit.id)
-                    .bind(&unit.service)
-                    .bind(&unit.person_id)
-                    .bind(&unit.received_day)
-                    .bind(&unit.received_at);
-                for value in &unit.values {
-                    query = query.bind(value);
-                }
-                query = query.bind(unit.stages.join(",")).bind(&unit.state).bind(&unit.clock_start);
-            }
-            query.execute(&mut *tx).await?;
-        }
+        // Many rows a statement: new units inserted, changed ones given their stages and state.
+        let rows: Vec<Vec<Cell>> = units
+            .iter()
+            .map(|unit| {
+                let mut row: Vec<Cell> = vec![
+                    unit.id.clone().into(),
+                    unit.service.clone().into(),
+                    unit.person_id.clone().into(),
+                    unit.received_day.clone().into(),
+                    unit.received_at.clone().into(),
+                ];
+                row.extend(unit.values.iter().map(|value| Cell::from(value.clone())));
+                row.extend([unit.stages.join(",").into(), unit.state.clone().into(), unit.clock_start.clone().into()]);
+                row
+            })
+            .collect();
+        let columns = [
+            "id",
+            "service",
+            "person_id",
+            "received_day",
+            "received_at",
+            "source",
+            "offence",
+            "domestic_abuse",
+            "age_band",
+            "gender",
+            "ethnic_group",
+            "bame",
+            "disability",
+            "repeat_victim",
+            "stages",
+            "state",
+            "clock_start",
+        ];
+        write_rows(tx, "reporting_units", &columns, OnConflict::Update(&["id"], &["stages", "state"]), &rows).await?;
         let ties = ["service", "dimension", "value", "prev_day", "day"];
         add_counts(tx, "reporting_ties", ties, "dimension, prev_day, day, service, value", self.ties).await?;
         let counts = ["service", "day", "dimension", "value", "figure"];
@@ -402,8 +398,7 @@ impl Fold {
     }
 }
 
-/// Adds each delta to its row of `table` (the five `columns` of the key, then `count`), making the row if missing:
-/// many rows a statement.
+/// Adds each delta to its row of `table` (the five `columns` of the key, then `count`), making the row if missing.
 async fn add_counts(
     tx: &mut AnyConnection,
     table: &str,
@@ -411,28 +406,15 @@ async fn add_counts(
     conflict: &str,
     deltas: BTreeMap<Key, i64>,
 ) -> sqlx::Result<()> {
-    let deltas: Vec<(Key, i64)> = deltas.into_iter().filter(|(_, delta)| *delta != 0).collect();
-    for chunk in deltas.chunks(ROWS_PER_STATEMENT) {
-        let rows: Vec<String> = (0..chunk.len()).map(|i| format!("({})", placeholder_list(i * 6 + 1, 6))).collect();
-        let sql = format!(
-            "INSERT INTO {table} ({}, count) VALUES {} ON CONFLICT ({conflict}) \
-             DO UPDATE SET count = {table}.count + excluded.count",
-            columns.join(", "),
-            rows.join(", ")
-        );
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-        for ((a, b, c, d, e), delta) in chunk {
-            query = query.bind(a).bind(b).bind(c).bind(d).bind(e).bind(*delta);
-        }
-        query.execute(&mut *tx).await?;
-    }
-    Ok(())
+    let rows: Vec<Vec<Cell>> = deltas
+        .into_iter()
+        .filter(|(_, delta)| *delta != 0)
+        .map(|((a, b, c, d, e), delta)| vec![a.into(), b.into(), c.into(), d.into(), e.into(), delta.into()])
+        .collect();
+    let key: Vec<&str> = conflict.split(", ").collect();
+    let [a, b, c, d, e] = columns;
+    write_rows(tx, table, &[a, b, c, d, e, "count"], OnConflict::Add(&key, "count"), &rows).await
 }
-
-/// Rows one multi-row statement writes or reads. Kept to a few hundred parameters: SQLite's driver finds each
-/// `$n` parameter by name, which costs the square of their number (a profile of 2,400 a statement showed most of the
-/// rebuild's time in `sqlite3_bind_parameter_name`).
-const ROWS_PER_STATEMENT: usize = 64;
 
 /// A moment as stored: fixed width, so that text order is time order.
 fn stamp(at: DateTime<Utc>) -> String {
