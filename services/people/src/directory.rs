@@ -1,5 +1,6 @@
 //! `people.directory`: who is known, by blind match key. No plaintext ever reaches this table.
 
+use casetrack_platform::db::{Cell, OnConflict, write_rows};
 use casetrack_platform::log::{Commit, events};
 use casetrack_platform::projection::{Projection, ProjectionError, decode};
 use casetrack_proto::people::{DuplicateDecision, PeopleEvent};
@@ -23,19 +24,24 @@ impl Projection for Directory {
         commits: &'a [Commit],
     ) -> BoxFuture<'a, Result<(), ProjectionError>> {
         Box::pin(async move {
+            // Registrations, by far the most of the people events, are written many a statement: gathered until
+            // the end of the batch or the next other event, so that every event still lands in order.
+            let mut registered = Vec::new();
             for (position, envelope) in events(commits) {
-                match decode::<PeopleEvent>(position, envelope)? {
-                    Some(PeopleEvent::PersonRegistered(e)) => {
-                        sqlx::query(
-                            "INSERT INTO people (person_id, match_key, registered_at) VALUES ($1, $2, $3) \
-                                 ON CONFLICT (person_id) DO NOTHING",
-                        )
-                        .bind(e.person_id.to_string())
-                        .bind(&e.match_key)
-                        .bind(envelope.occurred_at.to_rfc3339())
-                        .execute(&mut *tx)
-                        .await?;
-                    }
+                let event = decode::<PeopleEvent>(position, envelope)?;
+                if let Some(PeopleEvent::PersonRegistered(e)) = event {
+                    registered.push(vec![
+                        Cell::from(e.person_id.to_string()),
+                        e.match_key.into(),
+                        envelope.occurred_at.to_rfc3339().into(),
+                    ]);
+                    continue;
+                }
+                if event.is_some() {
+                    register(tx, std::mem::take(&mut registered)).await?;
+                }
+                match event {
+                    Some(PeopleEvent::PersonRegistered(_)) => unreachable!("gathered above"),
                     Some(PeopleEvent::DuplicateDecided(e)) => {
                         let decision = match e.decision {
                             DuplicateDecision::Linked => "linked",
@@ -63,7 +69,14 @@ impl Projection for Directory {
                     None => {}
                 }
             }
+            register(tx, registered).await?;
             Ok(())
         })
     }
+}
+
+/// Writes registrations; a person already known keeps their row.
+async fn register(tx: &mut AnyConnection, rows: Vec<Vec<Cell>>) -> sqlx::Result<()> {
+    let columns = ["person_id", "match_key", "registered_at"];
+    write_rows(tx, "people", &columns, OnConflict::Ignore(&["person_id"]), &rows).await
 }

@@ -128,7 +128,7 @@ pub fn monthly(dimension: &str) -> String {
 
 /// Counts `delta` for the day and, under [`monthly`], for its month (`YYYY-MM`).
 fn count(
-    counts: &mut BTreeMap<Key, i64>,
+    counts: &mut HashMap<Key, i64>,
     service: &str,
     day: &str,
     dimension: &str,
@@ -145,14 +145,18 @@ fn count(
 /// The batch's counts and units.
 #[derive(Default)]
 struct Fold {
-    counts: BTreeMap<Key, i64>,
+    counts: HashMap<Key, i64>,
     /// Ties between a person's consecutive units: (service, dimension, value, previous day, day).
-    ties: BTreeMap<Key, i64>,
+    ties: HashMap<Key, i64>,
     units: HashMap<String, Unit>,
     /// Ids looked for and not stored: never received, as far as this projection knows.
     missing: std::collections::HashSet<String>,
     /// Stored units per (service, person), as the batch began.
     histories: HashMap<(String, String), Vec<Sibling>>,
+    /// Counts per unit and figure, not yet spread over the unit's dimensions (see [`Fold::add`]).
+    unit_counts: HashMap<(String, String), i64>,
+    /// Units received in this batch per (service, person).
+    received: HashMap<(String, String), Vec<String>>,
 }
 
 /// Another unit of the same person and service, as [`Fold::link`] needs it.
@@ -172,13 +176,25 @@ fn repeat_in(history: &[Sibling], at: DateTime<Utc>) -> bool {
 }
 
 impl Fold {
+    /// Counts `delta` of `figure` for the unit, under each of its dimensions' values, on the day it was received.
+    /// Kept per unit until the batch is written: most of a batch's changes to a unit cancel out (it enters a state
+    /// and leaves it), and each that is left is counted under twenty keys.
     fn add(&mut self, id: &str, figure: &str, delta: i64) {
-        let unit = &self.units[id];
-        let mut pairs = vec![("all", "all")];
-        pairs.extend(DIMENSIONS.iter().zip(&unit.values).map(|(d, v)| (*d, v.as_str())));
-        let (service, day) = (unit.service.clone(), unit.received_day.clone());
-        for (dimension, value) in pairs {
-            count(&mut self.counts, &service, &day, dimension, value, figure, delta);
+        *self.unit_counts.entry((id.to_owned(), figure.to_owned())).or_default() += delta;
+    }
+
+    /// Spreads the units' counts over their dimensions.
+    fn spread(&mut self) {
+        for ((id, figure), delta) in std::mem::take(&mut self.unit_counts) {
+            if delta == 0 {
+                continue;
+            }
+            let unit = &self.units[&id];
+            let mut pairs = vec![("all", "all")];
+            pairs.extend(DIMENSIONS.iter().zip(&unit.values).map(|(d, v)| (*d, v.as_str())));
+            for (dimension, value) in pairs {
+                count(&mut self.counts, &unit.service, &unit.received_day, dimension, value, &figure, delta);
+            }
         }
     }
 
@@ -215,6 +231,7 @@ impl Fold {
 
     fn receive(&mut self, unit: Unit) {
         let (id, state, day) = (unit.id.clone(), unit.state.clone(), unit.received_day.clone());
+        self.received.entry((unit.service.clone(), unit.person_id.clone())).or_default().push(id.clone());
         self.units.insert(id.clone(), unit);
         self.add(&id, stage::RECEIVED, 1);
         self.add(&id, &state, 1);
@@ -305,14 +322,13 @@ impl Fold {
             self.fetch_histories(tx, std::slice::from_ref(&key)).await?;
         }
         let mut history: Vec<Sibling> = self.histories[&key].clone();
-        history.extend(self.units.values().filter(|u| !u.stored && u.service == service && u.person_id == person).map(
-            |u| Sibling {
-                id: u.id.clone(),
-                received_at: u.received_at.clone(),
-                received_day: u.received_day.clone(),
-                values: u.values.clone(),
-            },
-        ));
+        let received = self.received.get(&key).map(Vec::as_slice).unwrap_or_default();
+        history.extend(received.iter().map(|id| &self.units[id]).map(|u| Sibling {
+            id: u.id.clone(),
+            received_at: u.received_at.clone(),
+            received_day: u.received_day.clone(),
+            values: u.values.clone(),
+        }));
         Ok(history)
     }
 
@@ -351,7 +367,8 @@ impl Fold {
         }
     }
 
-    async fn write(self, tx: &mut AnyConnection) -> sqlx::Result<()> {
+    async fn write(mut self, tx: &mut AnyConnection) -> sqlx::Result<()> {
+        self.spread();
         let mut units: Vec<&Unit> = self.units.values().filter(|u| u.changed || !u.stored).collect();
         units.sort_by(|a, b| a.id.cmp(&b.id));
         // Many rows a statement: new units inserted, changed ones given their stages and state.
@@ -404,8 +421,10 @@ async fn add_counts(
     table: &str,
     columns: [&str; 5],
     conflict: &str,
-    deltas: BTreeMap<Key, i64>,
+    deltas: HashMap<Key, i64>,
 ) -> sqlx::Result<()> {
+    // In key order, so that a batch always writes the same statements.
+    let deltas: BTreeMap<Key, i64> = deltas.into_iter().collect();
     let rows: Vec<Vec<Cell>> = deltas
         .into_iter()
         .filter(|(_, delta)| *delta != 0)

@@ -1,11 +1,13 @@
 //! `reporting.pathway`: activity counts (what happened in a period) per day, service and figure.
 //!
-//! A batch is folded in memory first (one increment per service, day and figure), then written with one upsert
-//! per key, so the cost per batch grows with the number of distinct keys, not events.
+//! A batch reads the marks it needs (referrals already contacted, cases' services and once-per-case facts) up
+//! front, is folded in memory (one increment per service, day and figure), then written many rows a statement, so
+//! the cost per batch grows with the number of distinct keys, not events.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use casetrack_platform::codes::code;
+use casetrack_platform::db::{Cell, OnConflict, fetch_in, write_rows};
 use casetrack_platform::log::{Commit, events};
 use casetrack_platform::projection::{Projection, ProjectionError, decode};
 use casetrack_proto::CaseId;
@@ -14,7 +16,7 @@ use casetrack_proto::hub::{HubEvent, MeasureAnswer, ReferralSource};
 use casetrack_proto::profile::AgeBand;
 use casetrack_proto::specialist::{CaseOrigin, RiskLevel, SpecialistEvent};
 use futures::future::BoxFuture;
-use sqlx::AnyConnection;
+use sqlx::{AnyConnection, Row as _};
 
 pub struct Pathway;
 
@@ -56,32 +58,34 @@ fn measures(counts: &mut BTreeMap<Key, i64>, service: &str, day: &str, answers: 
     }
 }
 
-/// Once-per-case facts, marked in `reporting_cases`: true when this event is the first to mark it.
-async fn first_for_case(tx: &mut AnyConnection, case_id: CaseId, column: &'static str) -> sqlx::Result<bool> {
-    let sql = format!("UPDATE reporting_cases SET {column} = 1 WHERE case_id = $1 AND {column} = 0");
-    let done = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(case_id.to_string()).execute(&mut *tx).await?;
-    Ok(done.rows_affected() == 1)
+/// A case as this projection keeps it in `reporting_cases`: its service, and the once-per-case facts marked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Case {
+    service: String,
+    engaged: bool,
+    high_risk: bool,
 }
 
 /// The figure a specialist event adds to its case's service, if any (`docs/metrics.md`, specialist services).
-async fn specialist_figure(tx: &mut AnyConnection, event: &SpecialistEvent) -> sqlx::Result<Option<String>> {
+/// Engaged and high risk count once per case: the first time, marked on the case.
+fn specialist_figure(case: &mut Case, event: &SpecialistEvent) -> Option<String> {
     use SpecialistEvent as E;
     let name = match event {
-        E::CaseOpened(_) => return Ok(Some(figure::CASES_OPENED.into())),
+        E::CaseOpened(_) => return Some(figure::CASES_OPENED.into()),
         E::ReferralAccepted(_) => "referrals_accepted".into(),
         E::ReferralDeclinedByService(_) => "declined_by_service".into(),
         E::ReferralWithdrawn(_) => "withdrawn".into(),
         E::CaseContactAttemptRecorded(e) => {
-            if !(e.outcome.reached() && first_for_case(tx, e.case_id, "engaged").await?) {
-                return Ok(None);
+            if !e.outcome.reached() || std::mem::replace(&mut case.engaged, true) {
+                return None;
             }
             "engaged".into()
         }
         E::CaseUnableToContactRecorded(_) => "unable_to_contact".into(),
         E::CaseSupportDeclined(_) => "declined_by_victim".into(),
         E::RiskAssessed(e) => {
-            if !(e.level == RiskLevel::High && first_for_case(tx, e.case_id, "high_risk").await?) {
-                return Ok(None);
+            if e.level != RiskLevel::High || std::mem::replace(&mut case.high_risk, true) {
+                return None;
             }
             "high_risk".into()
         }
@@ -101,9 +105,9 @@ async fn specialist_figure(tx: &mut AnyConnection, event: &SpecialistEvent) -> s
         | E::CaseNoteAdded(_)
         | E::CjsStageRecorded(_)
         | E::RjSuitabilityAssessed(_)
-        | E::OffenderConsentRecorded(_) => return Ok(None),
+        | E::OffenderConsentRecorded(_) => return None,
     };
-    Ok(Some(name))
+    Some(name)
 }
 
 /// The id of the case an event is about.
@@ -164,69 +168,60 @@ impl Projection for Pathway {
         commits: &'a [Commit],
     ) -> BoxFuture<'a, Result<(), ProjectionError>> {
         Box::pin(async move {
-            let mut counts = BTreeMap::new();
-            // Which service each case of this batch belongs to: looked up once per case, not once per event.
-            let mut services: HashMap<CaseId, String> = HashMap::new();
+            // The batch decoded once, with the referrals and cases whose marks it reads.
+            let mut read = Vec::new();
+            let (mut reached, mut case_ids) = (BTreeSet::new(), BTreeSet::new());
             for (position, envelope) in events(commits) {
+                if let Some(event) = decode::<HubEvent>(position, envelope)? {
+                    if let HubEvent::ContactAttemptRecorded(e) = &event
+                        && e.outcome.reached()
+                    {
+                        reached.insert(e.referral_id.to_string());
+                    }
+                    read.push((envelope, Event::Hub(event)));
+                } else if let Some(event) = decode::<SpecialistEvent>(position, envelope)? {
+                    case_ids.insert(case_of(&event).to_string());
+                    read.push((envelope, Event::Specialist(event)));
+                }
+            }
+            if read.is_empty() {
+                return Ok(());
+            }
+            let reached: Vec<String> = reached.into_iter().collect();
+            let select = "SELECT referral_id FROM reporting_contacted WHERE referral_id IN";
+            let mut contacted = HashSet::new();
+            for row in fetch_in(tx, select, &reached).await? {
+                contacted.insert(row.try_get::<String, _>(0)?);
+            }
+            let case_ids: Vec<String> = case_ids.into_iter().collect();
+            let select = "SELECT case_id, service, engaged, high_risk FROM reporting_cases WHERE case_id IN";
+            let mut cases: BTreeMap<String, Case> = BTreeMap::new();
+            for row in fetch_in(tx, select, &case_ids).await? {
+                let case = Case {
+                    service: row.try_get(1)?,
+                    engaged: row.try_get::<i64, _>(2)? != 0,
+                    high_risk: row.try_get::<i64, _>(3)? != 0,
+                };
+                cases.insert(row.try_get(0)?, case);
+            }
+            let stored_cases = cases.clone();
+            let mut newly_contacted = Vec::new();
+            let mut counts = BTreeMap::new();
+            for (envelope, event) in read {
                 // Counting rule: the day is the calendar day, in England and Wales, of the domain time.
                 let day = day_of(envelope.occurred_at);
-                let hub_figure = match decode::<HubEvent>(position, envelope)? {
-                    Some(HubEvent::ReferralReceived(e)) => {
-                        if e.source == ReferralSource::SelfReferral {
-                            count(&mut counts, "hub", day.clone(), figure::SELF_REFERRALS.into());
+                let event = match event {
+                    Event::Hub(event) => {
+                        if let Some(name) = hub_figure(&mut counts, &day, &mut contacted, &mut newly_contacted, event) {
+                            count(&mut counts, "hub", day, name);
                         }
-                        Some(figure::REFERRALS_RECEIVED.to_owned())
+                        continue;
                     }
-                    Some(HubEvent::ReportedToPolice(_)) => Some(figure::SELF_REFERRALS_REPORTED.to_owned()),
-                    Some(HubEvent::ContactAttemptRecorded(e)) => {
-                        count(&mut counts, "hub", day.clone(), figure::CONTACT_ATTEMPTS.into());
-                        // Contacted once per referral: at its first reached attempt.
-                        let first_reach = e.outcome.reached()
-                                && sqlx::query(
-                                    "INSERT INTO reporting_contacted (referral_id) VALUES ($1) ON CONFLICT (referral_id) DO NOTHING",
-                                )
-                                .bind(e.referral_id.to_string())
-                                .execute(&mut *tx)
-                                .await?
-                                .rows_affected()
-                                    == 1;
-                        first_reach.then(|| figure::CONTACTED.to_owned())
-                    }
-                    Some(HubEvent::SupportAccepted(_)) => Some(figure::SUPPORTED.to_owned()),
-                    Some(HubEvent::SupportDeclined(_)) => Some(figure::DECLINED.to_owned()),
-                    Some(HubEvent::UnableToContactRecorded(_)) => Some(figure::UNABLE_TO_CONTACT.to_owned()),
-                    Some(HubEvent::ReturnedToReferrer(_)) => Some(figure::NO_SAFE_CONTACT.to_owned()),
-                    Some(HubEvent::ReferralClosed(e)) => {
-                        measures(&mut counts, "hub", &day, &e.answers);
-                        Some(figure::CLOSED.to_owned())
-                    }
-                    Some(HubEvent::OnwardReferralMade(e)) => {
-                        Some(format!("{}{}", figure::ONWARD_PREFIX, e.target_service))
-                    }
-                    // A reassessment is not a second assessed victim.
-                    Some(HubEvent::NeedsAssessed(e)) => (!e.reassessment).then(|| figure::NEEDS_ASSESSED.to_owned()),
-                    Some(HubEvent::SupportSessionRecorded(_)) => Some(figure::SUPPORT_SESSIONS.to_owned()),
-                    Some(HubEvent::OutreachSent(_)) => Some(figure::OUTREACH_SENT.to_owned()),
-                    // Who holds a referral, how to reach the victim and their consent to pass details on are not
-                    // figures.
-                    Some(
-                        HubEvent::ReferralAllocated(_) | HubEvent::SafeContactUpdated(_) | HubEvent::ConsentRecorded(_),
-                    )
-                    | None => None,
+                    Event::Specialist(event) => event,
                 };
-                if let Some(name) = hub_figure {
-                    count(&mut counts, "hub", day.clone(), name);
-                }
-                let Some(event) = decode::<SpecialistEvent>(position, envelope)? else { continue };
                 if let SpecialistEvent::CaseOpened(e) = &event {
-                    sqlx::query(
-                        "INSERT INTO reporting_cases (case_id, service) VALUES ($1, $2) ON CONFLICT (case_id) DO NOTHING",
-                    )
-                    .bind(e.case_id.to_string())
-                    .bind(e.service.as_str())
-                    .execute(&mut *tx)
-                    .await?;
-                    services.insert(e.case_id, e.service.as_str().to_owned());
+                    let case = Case { service: e.service.as_str().to_owned(), engaged: false, high_risk: false };
+                    cases.entry(e.case_id.to_string()).or_insert(case);
                     if e.age_band == Some(AgeBand::Under18) {
                         count(&mut counts, e.service.as_str(), day.clone(), figure::CASES_OPENED_UNDER_18.into());
                     }
@@ -234,41 +229,90 @@ impl Projection for Pathway {
                         count(&mut counts, e.service.as_str(), day.clone(), figure::CASES_OPENED_FROM_HUB.into());
                     }
                 }
-                let Some(name) = specialist_figure(tx, &event).await? else { continue };
-                let case_id = case_of(&event);
-                let service = match services.get(&case_id) {
-                    Some(service) => service.clone(),
-                    None => {
-                        let service: Option<String> =
-                            sqlx::query_scalar("SELECT service FROM reporting_cases WHERE case_id = $1")
-                                .bind(case_id.to_string())
-                                .fetch_optional(&mut *tx)
-                                .await?;
-                        // A case this projection never saw opened (its service unknown) counts nowhere.
-                        let Some(service) = service else { continue };
-                        services.insert(case_id, service.clone());
-                        service
-                    }
-                };
+                // A case this projection never saw opened (its service unknown) counts nowhere.
+                let Some(case) = cases.get_mut(&case_of(&event).to_string()) else { continue };
+                let Some(name) = specialist_figure(case, &event) else { continue };
+                let service = case.service.clone();
                 if let SpecialistEvent::CaseClosed(e) = &event {
                     measures(&mut counts, &service, &day, &e.answers);
                 }
                 count(&mut counts, &service, day, name);
             }
-            for ((service, day, figure), value) in counts {
-                sqlx::query(
-                    "INSERT INTO reporting_daily (service, day, figure, value) VALUES ($1, $2, $3, $4) \
-                     ON CONFLICT (day, service, figure) DO UPDATE SET value = reporting_daily.value + excluded.value",
-                )
-                .bind(service)
-                .bind(day)
-                .bind(figure)
-                .bind(value)
-                .execute(&mut *tx)
-                .await?;
-            }
+            let contacted_rows: Vec<Vec<Cell>> = newly_contacted.into_iter().map(|id| vec![Cell::from(id)]).collect();
+            let key = ["referral_id"];
+            write_rows(tx, "reporting_contacted", &key, OnConflict::Ignore(&key), &contacted_rows).await?;
+            let case_rows: Vec<Vec<Cell>> = cases
+                .into_iter()
+                .filter(|(id, case)| stored_cases.get(id) != Some(case))
+                .map(|(id, case)| vec![id.into(), case.service.into(), case.engaged.into(), case.high_risk.into()])
+                .collect();
+            let columns = ["case_id", "service", "engaged", "high_risk"];
+            write_rows(tx, "reporting_cases", &columns, OnConflict::Replace(&["case_id"]), &case_rows).await?;
+            let count_rows: Vec<Vec<Cell>> = counts
+                .into_iter()
+                .map(|((service, day, figure), value)| vec![service.into(), day.into(), figure.into(), value.into()])
+                .collect();
+            let columns = ["service", "day", "figure", "value"];
+            write_rows(
+                tx,
+                "reporting_daily",
+                &columns,
+                OnConflict::Add(&["day", "service", "figure"], "value"),
+                &count_rows,
+            )
+            .await?;
             Ok(())
         })
+    }
+}
+
+/// An event of a batch this projection counts.
+enum Event {
+    Hub(HubEvent),
+    Specialist(SpecialistEvent),
+}
+
+/// The figure a hub event adds on `day`, if any, counting the extra figures some events add on the way.
+fn hub_figure(
+    counts: &mut BTreeMap<Key, i64>,
+    day: &str,
+    contacted: &mut HashSet<String>,
+    newly_contacted: &mut Vec<String>,
+    event: HubEvent,
+) -> Option<String> {
+    match event {
+        HubEvent::ReferralReceived(e) => {
+            if e.source == ReferralSource::SelfReferral {
+                count(counts, "hub", day.to_owned(), figure::SELF_REFERRALS.into());
+            }
+            Some(figure::REFERRALS_RECEIVED.to_owned())
+        }
+        HubEvent::ReportedToPolice(_) => Some(figure::SELF_REFERRALS_REPORTED.to_owned()),
+        HubEvent::ContactAttemptRecorded(e) => {
+            count(counts, "hub", day.to_owned(), figure::CONTACT_ATTEMPTS.into());
+            // Contacted once per referral: at its first reached attempt.
+            let id = e.referral_id.to_string();
+            let first_reach = e.outcome.reached() && contacted.insert(id.clone());
+            if first_reach {
+                newly_contacted.push(id);
+            }
+            first_reach.then(|| figure::CONTACTED.to_owned())
+        }
+        HubEvent::SupportAccepted(_) => Some(figure::SUPPORTED.to_owned()),
+        HubEvent::SupportDeclined(_) => Some(figure::DECLINED.to_owned()),
+        HubEvent::UnableToContactRecorded(_) => Some(figure::UNABLE_TO_CONTACT.to_owned()),
+        HubEvent::ReturnedToReferrer(_) => Some(figure::NO_SAFE_CONTACT.to_owned()),
+        HubEvent::ReferralClosed(e) => {
+            measures(counts, "hub", day, &e.answers);
+            Some(figure::CLOSED.to_owned())
+        }
+        HubEvent::OnwardReferralMade(e) => Some(format!("{}{}", figure::ONWARD_PREFIX, e.target_service)),
+        // A reassessment is not a second assessed victim.
+        HubEvent::NeedsAssessed(e) => (!e.reassessment).then(|| figure::NEEDS_ASSESSED.to_owned()),
+        HubEvent::SupportSessionRecorded(_) => Some(figure::SUPPORT_SESSIONS.to_owned()),
+        HubEvent::OutreachSent(_) => Some(figure::OUTREACH_SENT.to_owned()),
+        // Who holds a referral, how to reach the victim and their consent to pass details on are not figures.
+        HubEvent::ReferralAllocated(_) | HubEvent::SafeContactUpdated(_) | HubEvent::ConsentRecorded(_) => None,
     }
 }
 
