@@ -218,8 +218,14 @@ async fn demo_year(data: &std::path::Path, env: &[(&str, String)]) {
     let report = eventually(format!("{base}/api/reporting/summary?{period}"), |s| {
         let services = s["services"].as_array().cloned().unwrap_or_default();
         let of = |name: &str| services.iter().find(|x| x["service"] == name).cloned().unwrap_or_default();
-        // 120 hub referrals; 12 + 4 direct IDVA cases (and the hub's onward referrals) as the intake follows.
-        of("hub")["referrals_received"] == 120 && of("idva")["referrals_received"].as_i64().is_some_and(|n| n >= 16)
+        // 120 hub referrals; 12 + 4 direct IDVA cases (and the hub's onward referrals) as the intake follows. The
+        // demo gives commands only: the hub's onward referrals become cases when the server's reactor opens them,
+        // and then show as opened on the referrals they came from.
+        let hub = of("hub");
+        hub["referrals_received"] == 120
+            && of("idva")["referrals_received"].as_i64().is_some_and(|n| n >= 16)
+            && hub["onward_referrals"]["idva"].as_i64().is_some_and(|n| n > 0)
+            && hub["onward_outcomes"]["idva"]["opened"] == hub["onward_referrals"]["idva"]
     })
     .await;
     let hub = report["services"].as_array().unwrap().iter().find(|s| s["service"] == "hub").unwrap().clone();
@@ -227,6 +233,12 @@ async fn demo_year(data: &std::path::Path, env: &[(&str, String)]) {
         assert!(hub[figure].as_i64().unwrap() > 0, "{figure}: {hub}");
     }
     assert!(hub["outcomes"]["cope"]["asked"].as_i64().unwrap() > 0, "{hub}");
+    // What became of the onward referrals: each opened as a case, counted on the referral it came from, and no
+    // further yet (nobody has worked those cases).
+    for (service, milestones) in hub["onward_outcomes"].as_object().unwrap() {
+        assert_eq!(milestones.as_object().unwrap().keys().collect::<Vec<_>>(), ["opened"], "{service}: {hub}");
+        assert_eq!(milestones["opened"], hub["onward_referrals"][service], "{service}: {hub}");
+    }
     server.stop();
 }
 

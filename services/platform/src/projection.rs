@@ -404,7 +404,7 @@ impl ProjectionRunner {
 
 /// Most events a rebuild hands each projection at once. Large, because projections read the rows a batch touches
 /// up front and write many rows a statement: the fewer the batches, the fewer the statements per event.
-pub const REBUILD_BATCH_EVENTS: usize = 20_000;
+pub const REBUILD_BATCH_EVENTS: usize = 100_000;
 
 /// How a rebuild went, per projection.
 #[derive(Debug, Clone)]

@@ -69,6 +69,10 @@ pub mod stage {
     pub const SELF_REFERRALS: &str = "self_referrals";
     pub const SELF_REFERRALS_REPORTED: &str = "self_referrals_reported_to_police";
     pub const ONWARD_PREFIX: &str = "onward_referrals.";
+    /// `onward_outcome.<service>.<milestone>`: what became of the referral's onward referral to a service, each
+    /// milestone counted once (`opened`, `accepted`, `contacted`, `closed`, `declined_by_service`, `withdrawn`,
+    /// `declined`, `unable_to_contact`).
+    pub const ONWARD_OUTCOME_PREFIX: &str = "onward_outcome.";
     /// `first_attempt_days.N`: days from the crime report (or the referral) to the first attempt, 31 for 31 or
     /// more.
     pub const FIRST_ATTEMPT_DAYS_PREFIX: &str = "first_attempt_days.";
@@ -114,6 +118,8 @@ struct Unit {
     state: String,
     /// Where the Victims' Code clock for the first attempt starts (hub referrals only).
     clock_start: Option<String>,
+    /// The hub referral a specialist case came from.
+    origin: Option<String>,
     stored: bool,
     changed: bool,
 }
@@ -210,6 +216,18 @@ impl Fold {
         true
     }
 
+    /// Counts a milestone of a case on the hub referral it came from, once (`onward_outcome.<service>.<milestone>`),
+    /// when that referral is known here.
+    fn onward(&mut self, case_id: &str, milestone: &str) {
+        let case = &self.units[case_id];
+        let Some(origin) = case.origin.clone() else { return };
+        if !self.units.contains_key(&origin) {
+            return;
+        }
+        let figure = format!("{}{}.{milestone}", stage::ONWARD_OUTCOME_PREFIX, case.service);
+        self.reach(&origin, &figure);
+    }
+
     /// Moves the unit to `state` on the day `on`.
     fn enter(&mut self, id: &str, state: &str, on: NaiveDate) {
         let unit = self.units.get_mut(id).expect("loaded");
@@ -267,7 +285,7 @@ impl Fold {
     /// Reads the stored units among `ids` into the batch; the rest are remembered as missing.
     async fn fetch_units(&mut self, tx: &mut AnyConnection, ids: &[String]) -> sqlx::Result<()> {
         let select = "SELECT id, service, person_id, received_day, received_at, source, offence, domestic_abuse, \
-             age_band, gender, ethnic_group, bame, disability, repeat_victim, stages, state, clock_start \
+             age_band, gender, ethnic_group, bame, disability, repeat_victim, stages, state, clock_start, origin \
              FROM reporting_units WHERE id IN";
         for row in fetch_in(tx, select, ids).await? {
             let stages: String = row.get(14);
@@ -281,6 +299,7 @@ impl Fold {
                 stages: stages.split(',').filter(|s| !s.is_empty()).map(str::to_owned).collect(),
                 state: row.get(15),
                 clock_start: row.get(16),
+                origin: row.get(17),
                 stored: true,
                 changed: false,
             };
@@ -383,7 +402,12 @@ impl Fold {
                     unit.received_at.clone().into(),
                 ];
                 row.extend(unit.values.iter().map(|value| Cell::from(value.clone())));
-                row.extend([unit.stages.join(",").into(), unit.state.clone().into(), unit.clock_start.clone().into()]);
+                row.extend([
+                    unit.stages.join(",").into(),
+                    unit.state.clone().into(),
+                    unit.clock_start.clone().into(),
+                    unit.origin.clone().into(),
+                ]);
                 row
             })
             .collect();
@@ -405,6 +429,7 @@ impl Fold {
             "stages",
             "state",
             "clock_start",
+            "origin",
         ];
         write_rows(tx, "reporting_units", &columns, OnConflict::Update(&["id"], &["stages", "state"]), &rows).await?;
         let ties = ["service", "dimension", "value", "prev_day", "day"];
@@ -501,6 +526,14 @@ impl Projection for Cohort {
                 event.needs(&mut ids, &mut people);
             }
             fold.fetch_units(tx, &ids).await?;
+            // The hub referrals the batch's cases came from, for what became of the onward referrals.
+            let origins: Vec<String> = fold
+                .units
+                .values()
+                .filter_map(|unit| unit.origin.clone())
+                .filter(|origin| !fold.units.contains_key(origin))
+                .collect();
+            fold.fetch_units(tx, &origins).await?;
             fold.fetch_histories(tx, &people).await?;
             for (event, at) in decoded {
                 match event {
@@ -592,6 +625,7 @@ async fn hub(tx: &mut AnyConnection, fold: &mut Fold, event: HubEvent, at: DateT
             stages: Vec::new(),
             state: if e.consent == ConsentBasis::Withheld { state::NOT_WORKED } else { state::OPEN }.into(),
             clock_start: Some(e.crime_reported_on.unwrap_or(received_day).to_string()),
+            origin: None,
             stored: false,
             changed: true,
         });
@@ -668,12 +702,13 @@ async fn specialist(
         let repeat = repeat_in(&history, at);
         // A case from the hub is counted under what the hub's referral was counted under; a direct one under what
         // its referral says (domestic abuse, age band), the rest not known.
-        let from_hub = match &e.origin {
-            CaseOrigin::Hub { referral_id, .. } => {
-                let referral = referral_id.to_string();
-                fold.load(tx, &referral).await?.then(|| fold.units[&referral].values.clone())
-            }
+        let origin = match &e.origin {
+            CaseOrigin::Hub { referral_id, .. } => Some(referral_id.to_string()),
             CaseOrigin::Direct { .. } => None,
+        };
+        let from_hub = match &origin {
+            Some(referral) => fold.load(tx, referral).await?.then(|| fold.units[referral].values.clone()),
+            None => None,
         };
         let mut values = match from_hub {
             Some(mut values) => {
@@ -713,15 +748,31 @@ async fn specialist(
             stages: Vec::new(),
             state: state::OPEN.into(),
             clock_start: None,
+            origin,
             stored: false,
             changed: true,
         });
         fold.link(&id, &history);
+        fold.onward(&id, "opened");
         return Ok(());
     }
     let id = crate::pathway::case_of(&event).to_string();
     if !fold.load(tx, &id).await? {
         return Ok(());
+    }
+    // What the case's milestones tell the referral it came from.
+    let milestone = match &event {
+        E::ReferralAccepted(_) => Some(stage::ACCEPTED),
+        E::CaseContactAttemptRecorded(e) if e.outcome.reached() => Some(stage::CONTACTED),
+        E::ReferralDeclinedByService(_) => Some(state::DECLINED_BY_SERVICE),
+        E::ReferralWithdrawn(_) => Some(state::WITHDRAWN),
+        E::CaseUnableToContactRecorded(_) => Some(state::UNABLE_TO_CONTACT),
+        E::CaseSupportDeclined(_) => Some(state::DECLINED),
+        E::CaseClosed(_) => Some(state::CLOSED),
+        _ => None,
+    };
+    if let Some(milestone) = milestone {
+        fold.onward(&id, milestone);
     }
     match event {
         E::ReferralAccepted(_) => {
@@ -762,9 +813,36 @@ mod tests {
             stages: Vec::new(),
             state: state::OPEN.into(),
             clock_start: None,
+            origin: None,
             stored: false,
             changed: true,
         }
+    }
+
+    #[test]
+    fn what_became_of_an_onward_referral_counts_once_on_the_referral() {
+        let mut fold = Fold::default();
+        fold.receive(unit("r", "2026-05-01"));
+        let mut case = unit("c", "2026-05-03");
+        (case.service, case.origin) = ("idva".into(), Some("r".into()));
+        fold.receive(case);
+        let mut direct = unit("d", "2026-05-03");
+        (direct.service, direct.origin) = ("idva".into(), None);
+        fold.receive(direct);
+        let mut orphan = unit("o", "2026-05-03");
+        (orphan.service, orphan.origin) = ("idva".into(), Some("never-received".into()));
+        fold.receive(orphan);
+        for (case, milestone) in
+            [("c", "accepted"), ("c", "accepted"), ("c", "closed"), ("d", "closed"), ("o", "closed")]
+        {
+            fold.onward(case, milestone);
+        }
+        let of = |id: &str, figure: &str| fold.unit_counts.get(&(id.to_owned(), figure.to_owned())).copied();
+        assert_eq!(of("r", "onward_outcome.idva.accepted"), Some(1), "once, however often");
+        assert_eq!(of("r", "onward_outcome.idva.closed"), Some(1));
+        assert_eq!(of("c", "onward_outcome.idva.closed"), None, "counted on the referral, not the case");
+        let onward = fold.unit_counts.keys().filter(|(_, figure)| figure.starts_with("onward_outcome.")).count();
+        assert_eq!(onward, 2, "a direct case, and one whose referral was never received here, count nowhere");
     }
 
     fn sibling(unit: &Unit) -> Sibling {
@@ -782,6 +860,8 @@ mod tests {
             .iter()
             .filter(|((_, dimension, ..), n)| dimension == "all" && **n != 0)
             .map(|((_, _, _, prev, day), n)| (prev.clone(), day.clone(), *n))
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
             .collect()
     }
 

@@ -86,6 +86,12 @@ pub struct ServiceReport {
     /// Of the referrals received in the period, how many were referred on, per target service.
     #[schema(value_type = BTreeMap<String, i64>)]
     pub onward_referrals: BTreeMap<String, Value>,
+    /// What became of those onward referrals, per target service: how many reached each milestone there
+    /// (`opened`, `accepted`, `contacted`, `closed`, `declined_by_service`, `withdrawn`, `declined`,
+    /// `unable_to_contact`; docs/metrics.md).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    #[schema(value_type = BTreeMap<String, BTreeMap<String, i64>>)]
+    pub onward_outcomes: BTreeMap<String, BTreeMap<String, Value>>,
     pub first_contact: FirstContact,
     pub caseload: Caseload,
     /// Per outcome measure, the answers given at closures in the period.
@@ -331,6 +337,14 @@ pub async fn report(ctx: &Context, request: &Request) -> Result<Report, ApiError
                 .iter()
                 .filter_map(|(name, &n)| Some((name.strip_prefix(stage::ONWARD_PREFIX)?.to_owned(), Value::from(n))))
                 .collect();
+            let mut onward_outcomes: BTreeMap<String, BTreeMap<String, Value>> = BTreeMap::new();
+            for (name, &n) in &counts.cohort {
+                if let Some((target, milestone)) =
+                    name.strip_prefix(stage::ONWARD_OUTCOME_PREFIX).and_then(|rest| rest.split_once('.'))
+                {
+                    onward_outcomes.entry(target.to_owned()).or_default().insert(milestone.to_owned(), n.into());
+                }
+            }
             let histogram: BTreeMap<i64, i64> = counts
                 .cohort
                 .iter()
@@ -366,6 +380,7 @@ pub async fn report(ctx: &Context, request: &Request) -> Result<Report, ApiError
                 service,
                 funnel: funnel_of(&counts.cohort, counts.victims),
                 onward_referrals: onward,
+                onward_outcomes,
                 first_contact: FirstContact {
                     attempted: attempted.into(),
                     median_days,
@@ -470,7 +485,8 @@ pub fn publish(mut report: Report, threshold: u64) -> Report {
                 suppress_funnel(&mut service.funnel, &shown, total, threshold);
             }
         }
-        for value in service.onward_referrals.values_mut().chain(service.activity.values_mut()) {
+        let outcomes = service.onward_outcomes.values_mut().flat_map(|milestones| milestones.values_mut());
+        for value in service.onward_referrals.values_mut().chain(outcomes).chain(service.activity.values_mut()) {
             *value = text(one(count_of(value), threshold), threshold);
         }
         let first = &mut service.first_contact;
