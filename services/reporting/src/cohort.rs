@@ -411,26 +411,12 @@ impl Fold {
                 row
             })
             .collect();
-        let columns = [
-            "id",
-            "service",
-            "person_id",
-            "received_day",
-            "received_at",
-            "source",
-            "offence",
-            "domestic_abuse",
-            "age_band",
-            "gender",
-            "ethnic_group",
-            "bame",
-            "disability",
-            "repeat_victim",
-            "stages",
-            "state",
-            "clock_start",
-            "origin",
-        ];
+        // The unit's own columns, its dimensions' values (a column each, named as the dimension), then its progress.
+        let columns: Vec<&str> = ["id", "service", "person_id", "received_day", "received_at"]
+            .into_iter()
+            .chain(DIMENSIONS)
+            .chain(["stages", "state", "clock_start", "origin"])
+            .collect();
         write_rows(tx, "reporting_units", &columns, OnConflict::Update(&["id"], &["stages", "state"]), &rows).await?;
         let ties = ["service", "dimension", "value", "prev_day", "day"];
         add_counts(tx, "reporting_ties", ties, "dimension, prev_day, day, service, value", self.ties).await?;
