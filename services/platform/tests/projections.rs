@@ -8,7 +8,9 @@ use std::time::Duration;
 
 use casetrack_platform::db::ReadDb;
 use casetrack_platform::log::{AppendRequest, Commit, EventLog, ExpectedVersion, NewEvent, Position};
-use casetrack_platform::projection::{Projection, ProjectionError, ProjectionRunner, Registry, decode};
+use casetrack_platform::projection::{
+    Projection, ProjectionError, ProjectionRunner, Registry, decode, load_checkpoint, rebuild_all,
+};
 use casetrack_platform::testkit::{TempDir, TestStream, fresh_postgres, fresh_sqlite, open_sqlite_log};
 use casetrack_proto::hub::HubEvent;
 use casetrack_proto::{Actor, CommandId, EventId, StreamId};
@@ -160,6 +162,12 @@ async fn rebuild_gives_identical_rows(log: EventLog, db: ReadDb) {
     assert_eq!(runner.rebuild().await.unwrap(), head);
     assert_eq!(dump(&db).await, before);
     assert_eq!(before.len(), 200);
+    // `casetrack rebuild`: the log read once for every projection, in large batches, checkpoints moved.
+    let projections: Vec<Arc<dyn Projection>> = vec![Counter::new(0, false)];
+    let rebuilt = rebuild_all(&db, &log, projections, &registry).await.unwrap();
+    assert_eq!(rebuilt.iter().map(|r| (r.name, r.position)).collect::<Vec<_>>(), [("test.counter", head)]);
+    assert_eq!(dump(&db).await, before);
+    assert_eq!(load_checkpoint(&db, "test.counter").await.unwrap(), head);
 }
 
 /// A hub projection that must understand hub events.
