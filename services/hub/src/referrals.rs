@@ -446,18 +446,11 @@ impl Fold {
     }
 }
 
-const SELECT_REFERRALS: &str = "SELECT referral_id, person_id, source, offence_category, domestic_abuse, \
-     crime_reference, crime_reported_on, received_at, status, attempts, ended_at, enhanced_rights, officer, \
-     first_attempt_due, first_attempt_at, needs, needs_assessed_at, sessions, outreach_sent_at, \
-     repeat_window_start, repeat_victim FROM hub_referrals WHERE";
-
-const SELECT_ONWARD: &str = "SELECT referral_id, service, referred_at, case_id, case_opened_at, case_status, \
-     case_status_at, case_outcome FROM hub_onward_referrals WHERE";
-
 impl Fold {
     async fn load_referrals(&mut self, tx: &mut AnyConnection, by: &str, keys: &BTreeSet<String>) -> sqlx::Result<()> {
         let keys: Vec<String> = keys.iter().cloned().collect();
-        for row in fetch_in(tx, &format!("{SELECT_REFERRALS} {by} IN"), &keys).await? {
+        let select = format!("SELECT {} FROM hub_referrals WHERE {by} IN", REFERRAL_COLUMNS.join(", "));
+        for row in fetch_in(tx, &select, &keys).await? {
             let referral = Referral::read(&row)?;
             self.referrals.entry(referral.referral_id.clone()).or_insert(referral);
         }
@@ -466,7 +459,8 @@ impl Fold {
 
     async fn load_onward(&mut self, tx: &mut AnyConnection, by: &str, keys: &BTreeSet<String>) -> sqlx::Result<()> {
         let keys: Vec<String> = keys.iter().cloned().collect();
-        for row in fetch_in(tx, &format!("{SELECT_ONWARD} {by} IN"), &keys).await? {
+        let select = format!("SELECT {} FROM hub_onward_referrals WHERE {by} IN", ONWARD_COLUMNS.join(", "));
+        for row in fetch_in(tx, &select, &keys).await? {
             let onward = Onward::read(&row)?;
             let key = (onward.referral_id.clone(), onward.service.clone());
             if let Some(case_id) = &onward.case_id {

@@ -106,13 +106,13 @@ pub fn placeholder_rows(rows: usize, width: usize) -> String {
 }
 
 /// How many keys one `IN (...)` look-up binds.
-pub const KEYS_PER_LOOKUP: usize = 500;
+const KEYS_PER_LOOKUP: usize = 500;
 
-/// Placeholders for `count` parameters numbered from `first`: `$first, ...` on PostgreSQL, `?, ...` on SQLite.
+/// Placeholders for a statement's `count` parameters, bound in order: `$1, ...` on PostgreSQL, `?, ...` on SQLite.
 /// SQLite's driver finds each numbered parameter by its name, a search that costs the square of their number in a
-/// long statement; anonymous `?` parameters are bound in order, so they must be numbered from 1 and bound in order.
-pub fn params(connection: &AnyConnection, first: usize, count: usize) -> String {
-    if is_sqlite(connection) { vec!["?"; count].join(", ") } else { placeholder_list(first, count) }
+/// long statement; anonymous `?` parameters are bound in order.
+fn params(connection: &AnyConnection, count: usize) -> String {
+    if is_sqlite(connection) { vec!["?"; count].join(", ") } else { placeholder_list(1, count) }
 }
 
 fn is_sqlite(connection: &AnyConnection) -> bool {
@@ -237,7 +237,7 @@ pub async fn write_rows(
 pub async fn fetch_in(tx: &mut AnyConnection, select: &str, keys: &[String]) -> sqlx::Result<Vec<sqlx::any::AnyRow>> {
     let mut rows = Vec::new();
     for chunk in keys.chunks(KEYS_PER_LOOKUP) {
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(format!("{select} ({})", params(tx, 1, chunk.len()))));
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(format!("{select} ({})", params(tx, chunk.len()))));
         for key in chunk {
             query = query.bind(key.as_str());
         }

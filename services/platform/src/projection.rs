@@ -411,7 +411,8 @@ pub const REBUILD_BATCH_EVENTS: usize = 100_000;
 pub struct Rebuilt {
     pub name: &'static str,
     pub position: Position,
-    /// Time spent applying batches (the projections run side by side, so these add up to more than the whole).
+    /// Time spent applying batches: on PostgreSQL, where projections apply side by side, these add up to more than
+    /// the whole; on SQLite, where they take turns, waiting for a turn is left out.
     pub busy: Duration,
 }
 

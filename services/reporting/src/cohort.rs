@@ -419,9 +419,10 @@ impl Fold {
             .collect();
         write_rows(tx, "reporting_units", &columns, OnConflict::Update(&["id"], &["stages", "state"]), &rows).await?;
         let ties = ["service", "dimension", "value", "prev_day", "day"];
-        add_counts(tx, "reporting_ties", ties, "dimension, prev_day, day, service, value", self.ties).await?;
+        add_counts(tx, "reporting_ties", ties, ["dimension", "prev_day", "day", "service", "value"], self.ties).await?;
         let counts = ["service", "day", "dimension", "value", "figure"];
-        add_counts(tx, "reporting_cohort", counts, "dimension, day, service, value, figure", self.counts).await?;
+        add_counts(tx, "reporting_cohort", counts, ["dimension", "day", "service", "value", "figure"], self.counts)
+            .await?;
         Ok(())
     }
 }
@@ -431,7 +432,7 @@ async fn add_counts(
     tx: &mut AnyConnection,
     table: &str,
     columns: [&str; 5],
-    conflict: &str,
+    key: [&str; 5],
     deltas: HashMap<Key, i64>,
 ) -> sqlx::Result<()> {
     // In key order, so that a batch always writes the same statements.
@@ -441,7 +442,6 @@ async fn add_counts(
         .filter(|(_, delta)| *delta != 0)
         .map(|((a, b, c, d, e), delta)| vec![a.into(), b.into(), c.into(), d.into(), e.into(), delta.into()])
         .collect();
-    let key: Vec<&str> = conflict.split(", ").collect();
     let [a, b, c, d, e] = columns;
     write_rows(tx, table, &[a, b, c, d, e, "count"], OnConflict::Add(&key, "count"), &rows).await
 }
