@@ -224,25 +224,34 @@ pub async fn write_rows(
     let source = if sqlite { "json_each($1) WHERE true" } else { "jsonb_array_elements(CAST($1 AS TEXT)::jsonb) AS r" };
     let sql =
         format!("INSERT INTO {table} ({}) SELECT {} FROM {source} {conflict}", columns.join(", "), values.join(", "));
+    let started = std::time::Instant::now();
     for chunk in rows.chunks(ROWS_PER_WRITE) {
         debug_assert!(chunk.iter().all(|row| row.len() == columns.len()), "a cell per column");
         let json = serde_json::to_string(chunk).expect("cells always serialise");
         sqlx::query(sqlx::AssertSqlSafe(sql.clone())).bind(json).execute(&mut *tx).await?;
     }
+    tracing::debug!(table, rows = rows.len(), elapsed = ?started.elapsed(), "rows written");
     Ok(())
 }
 
-/// Reads the rows of `select`, a query ending in `IN` with no parameters of its own, for `keys`, a few hundred keys
-/// a statement.
+/// Reads the rows of `select`, a query ending in `IN` with no parameters of its own, for `keys` (each once, however
+/// often given), a few hundred keys a statement.
 pub async fn fetch_in(tx: &mut AnyConnection, select: &str, keys: &[String]) -> sqlx::Result<Vec<sqlx::any::AnyRow>> {
-    let mut rows = Vec::new();
+    let (mut rows, started) = (Vec::new(), std::time::Instant::now());
+    // Each key once: a batch often names the same row many times.
+    let keys: Vec<&str> =
+        keys.iter().map(String::as_str).collect::<std::collections::BTreeSet<_>>().into_iter().collect();
     for chunk in keys.chunks(KEYS_PER_LOOKUP) {
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(format!("{select} ({})", params(tx, chunk.len()))));
+        // Planned afresh each time (not a cached statement): a generic plan made while a rebuild's tables were
+        // nearly empty scans them whole once they have grown, which took seconds a statement.
+        let mut query =
+            sqlx::query(sqlx::AssertSqlSafe(format!("{select} ({})", params(tx, chunk.len())))).persistent(false);
         for key in chunk {
-            query = query.bind(key.as_str());
+            query = query.bind(*key);
         }
         rows.extend(query.fetch_all(&mut *tx).await?);
     }
+    tracing::debug!(select, keys = keys.len(), rows = rows.len(), elapsed = ?started.elapsed(), "rows read");
     Ok(rows)
 }
 

@@ -11,7 +11,9 @@
 //! A batch is folded in memory: one read per unit it touches (units received in the batch need none), one write
 //! per unit changed, one upsert per count changed.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+
+use rustc_hash::{FxHashMap, FxHashSet};
 
 use casetrack_platform::clock::{FIRST_CONTACT_WORKING_DAYS, working_days_after};
 use casetrack_platform::codes::code;
@@ -22,7 +24,7 @@ use casetrack_proto::contact::ConsentBasis;
 use casetrack_proto::hub::{HubEvent, ReferralSource};
 use casetrack_proto::profile::{CensusGroup, VictimProfile};
 use casetrack_proto::specialist::{CaseOrigin, RiskLevel, SpecialistEvent};
-use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, SecondsFormat, Utc};
 use futures::future::BoxFuture;
 use sqlx::{AnyConnection, Row};
 
@@ -132,37 +134,77 @@ pub fn monthly(dimension: &str) -> String {
     format!("month:{dimension}")
 }
 
-/// Counts `delta` for the day and, under [`monthly`], for its month (`YYYY-MM`).
-fn count(
-    counts: &mut HashMap<Key, i64>,
-    service: &str,
-    day: &str,
-    dimension: &str,
-    value: &str,
-    figure: &str,
-    delta: i64,
-) {
-    for (day, dimension) in [(day.to_owned(), dimension.to_owned()), (day[..7].to_owned(), monthly(dimension))] {
-        let key = (service.to_owned(), day, dimension, value.to_owned(), figure.to_owned());
-        *counts.entry(key).or_default() += delta;
+/// The names a batch counts under (services, dimensions, values, figures), each given a number once: a count's key
+/// is then a few numbers, not five strings to allocate, hash and compare (which was most of the fold's time).
+#[derive(Default)]
+struct Names {
+    numbers: FxHashMap<String, u32>,
+    names: Vec<String>,
+}
+
+impl Names {
+    fn number(&mut self, name: &str) -> u32 {
+        if let Some(number) = self.numbers.get(name) {
+            return *number;
+        }
+        let number = u32::try_from(self.names.len()).expect("fewer than 4 billion names in a batch");
+        self.names.push(name.to_owned());
+        self.numbers.insert(name.to_owned(), number);
+        number
     }
+
+    fn name(&self, number: u32) -> &str {
+        &self.names[number as usize]
+    }
+}
+
+/// A row of `reporting_cohort`, its names numbered by [`Names`]. `by_month` counts under [`monthly`] of the
+/// dimension, on the month of `day`.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+struct CountKey {
+    service: u32,
+    day: NaiveDate,
+    by_month: bool,
+    dimension: u32,
+    value: u32,
+    figure: u32,
+}
+
+impl CountKey {
+    /// The row's key as stored: (service, day or `YYYY-MM`, dimension or `month:<dimension>`, value, figure).
+    fn stored(&self, names: &Names) -> Key {
+        let (day, dimension) = match self.by_month {
+            false => (self.day.to_string(), names.name(self.dimension).to_owned()),
+            true => (self.day.format("%Y-%m").to_string(), monthly(names.name(self.dimension))),
+        };
+        let name = |number| names.name(number).to_owned();
+        (name(self.service), day, dimension, name(self.value), name(self.figure))
+    }
+}
+
+/// Counts `delta` for the day and, under [`monthly`], for its month.
+fn count(counts: &mut FxHashMap<CountKey, i64>, key: CountKey, delta: i64) {
+    *counts.entry(key).or_default() += delta;
+    let month = key.day.with_day(1).expect("every month has a first day");
+    *counts.entry(CountKey { day: month, by_month: true, ..key }).or_default() += delta;
 }
 
 /// The batch's counts and units.
 #[derive(Default)]
 struct Fold {
-    counts: HashMap<Key, i64>,
+    counts: FxHashMap<CountKey, i64>,
+    names: Names,
     /// Ties between a person's consecutive units: (service, dimension, value, previous day, day).
-    ties: HashMap<Key, i64>,
-    units: HashMap<String, Unit>,
+    ties: FxHashMap<Key, i64>,
+    units: FxHashMap<String, Unit>,
     /// Ids looked for and not stored: never received, as far as this projection knows.
-    missing: std::collections::HashSet<String>,
+    missing: FxHashSet<String>,
     /// Stored units per (service, person), as the batch began.
-    histories: HashMap<(String, String), Vec<Sibling>>,
+    histories: FxHashMap<(String, String), Vec<Sibling>>,
     /// Counts per unit and figure, not yet spread over the unit's dimensions (see [`Fold::add`]).
-    unit_counts: HashMap<(String, String), i64>,
+    unit_counts: FxHashMap<(String, String), i64>,
     /// Units received in this batch per (service, person).
-    received: HashMap<(String, String), Vec<String>>,
+    received: FxHashMap<(String, String), Vec<String>>,
 }
 
 /// Another unit of the same person and service, as [`Fold::link`] needs it.
@@ -196,10 +238,15 @@ impl Fold {
                 continue;
             }
             let unit = &self.units[&id];
+            let Ok(day) = unit.received_day.parse::<NaiveDate>() else { continue };
+            let names = &mut self.names;
+            let (service, figure) = (names.number(&unit.service), names.number(&figure));
             let mut pairs = vec![("all", "all")];
             pairs.extend(DIMENSIONS.iter().zip(&unit.values).map(|(d, v)| (*d, v.as_str())));
             for (dimension, value) in pairs {
-                count(&mut self.counts, &unit.service, &unit.received_day, dimension, value, &figure, delta);
+                let (dimension, value) = (names.number(dimension), names.number(value));
+                let key = CountKey { service, day, by_month: false, dimension, value, figure };
+                count(&mut self.counts, key, delta);
             }
         }
     }
@@ -264,9 +311,11 @@ impl Fold {
     fn caseload(&mut self, id: &str, on: NaiveDate, figure: &str, delta: i64) {
         let unit = &self.units[id];
         let child = unit.values[3] == "under_18";
-        let (service, day) = (unit.service.clone(), on.to_string());
+        let names = &mut self.names;
+        let (service, dimension, figure) = (names.number(&unit.service), names.number(CASELOAD), names.number(figure));
         for value in std::iter::once("all").chain(child.then_some("under_18")) {
-            count(&mut self.counts, &service, &day, CASELOAD, value, figure, delta);
+            let key = CountKey { service, day: on, by_month: false, dimension, value: names.number(value), figure };
+            count(&mut self.counts, key, delta);
         }
     }
 
@@ -421,8 +470,9 @@ impl Fold {
         let ties = ["service", "dimension", "value", "prev_day", "day"];
         add_counts(tx, "reporting_ties", ties, ["dimension", "prev_day", "day", "service", "value"], self.ties).await?;
         let counts = ["service", "day", "dimension", "value", "figure"];
-        add_counts(tx, "reporting_cohort", counts, ["dimension", "day", "service", "value", "figure"], self.counts)
-            .await?;
+        let names = &self.names;
+        let deltas = self.counts.iter().map(|(key, delta)| (key.stored(names), *delta)).collect();
+        add_counts(tx, "reporting_cohort", counts, ["dimension", "day", "service", "value", "figure"], deltas).await?;
         Ok(())
     }
 }
@@ -433,7 +483,7 @@ async fn add_counts(
     table: &str,
     columns: [&str; 5],
     key: [&str; 5],
-    deltas: HashMap<Key, i64>,
+    deltas: FxHashMap<Key, i64>,
 ) -> sqlx::Result<()> {
     // In key order, so that a batch always writes the same statements.
     let deltas: BTreeMap<Key, i64> = deltas.into_iter().collect();
