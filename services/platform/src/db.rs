@@ -49,7 +49,7 @@ impl ReadDb {
                     if backend == DbBackend::Sqlite {
                         sqlx::raw_sql(
                             "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 10000; \
-                             PRAGMA foreign_keys = ON;",
+                             PRAGMA foreign_keys = ON; PRAGMA cache_size = -32768;",
                         )
                         .execute(&mut *connection)
                         .await?;
@@ -120,7 +120,7 @@ fn is_sqlite(connection: &AnyConnection) -> bool {
 }
 
 /// A value of a read-model row: read models hold text and whole numbers.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
 #[serde(untagged)]
 pub enum Cell {
     Text(Option<String>),

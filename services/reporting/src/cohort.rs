@@ -11,7 +11,7 @@
 //! A batch is folded in memory: one read per unit it touches (units received in the batch need none), one write
 //! per unit changed, one upsert per count changed.
 
-use std::collections::BTreeMap;
+use std::cmp::Ordering;
 
 use rustc_hash::{FxHashMap, FxHashSet};
 
@@ -485,14 +485,16 @@ async fn add_counts(
     key: [&str; 5],
     deltas: FxHashMap<Key, i64>,
 ) -> sqlx::Result<()> {
-    // In key order, so that a batch always writes the same statements.
-    let deltas: BTreeMap<Key, i64> = deltas.into_iter().collect();
-    let rows: Vec<Vec<Cell>> = deltas
+    let [a, b, c, d, e] = columns;
+    let mut rows: Vec<Vec<Cell>> = deltas
         .into_iter()
         .filter(|(_, delta)| *delta != 0)
         .map(|((a, b, c, d, e), delta)| vec![a.into(), b.into(), c.into(), d.into(), e.into(), delta.into()])
         .collect();
-    let [a, b, c, d, e] = columns;
+    // In the primary key's order: the same statements for the same batch, and the index filled in order (about a
+    // quarter faster on PostgreSQL than in hash order).
+    let order: Vec<usize> = key.iter().map(|k| columns.iter().position(|c| c == k).expect("a key column")).collect();
+    rows.sort_unstable_by(|x, y| order.iter().map(|&i| x[i].cmp(&y[i])).find(|o| o.is_ne()).unwrap_or(Ordering::Equal));
     write_rows(tx, table, &[a, b, c, d, e, "count"], OnConflict::Add(&key, "count"), &rows).await
 }
 

@@ -118,8 +118,8 @@ impl Cases {
         Self { service, kind, name }
     }
 
-    /// Folds one event into the batch's cases (`None` for a case of another service, or one never opened here).
-    fn fold(&self, cases: &mut BTreeMap<String, Option<Case>>, envelope: &Envelope, event: SpecialistEvent) {
+    /// Folds one event into the batch's cases of this service (an event about any other case changes nothing).
+    fn fold(&self, cases: &mut BTreeMap<String, Case>, envelope: &Envelope, event: SpecialistEvent) {
         let id = envelope.subject.id().to_string();
         let at = envelope.occurred_at.to_rfc3339();
         if let SpecialistEvent::CaseOpened(e) = &event {
@@ -146,10 +146,10 @@ impl Cases {
                 let due = rj_information_due(envelope.occurred_at.date_naive(), e.enhanced_rights);
                 case.set("rj_information_due", due.to_string());
             }
-            cases.insert(id, Some(case));
+            cases.insert(id, case);
             return;
         }
-        let Some(Some(case)) = cases.get_mut(&id) else { return };
+        let Some(case) = cases.get_mut(&id) else { return };
         use SpecialistEvent as E;
         match event {
             E::CaseOpened(_) => unreachable!("handled above"),
@@ -251,19 +251,18 @@ impl Projection for Cases {
             if read.is_empty() {
                 return Ok(());
             }
-            // The stored cases the batch names: this service's to fold into, another's (`None`) to leave alone.
+            // The stored cases of this service the batch names (a service code is letters, digits and underscores,
+            // checked when parsed, so it can stand in the statement).
             let ids: Vec<String> = ids.into_iter().collect();
             let select = format!(
-                "SELECT {} FROM specialist_cases WHERE case_id IN",
-                COLUMNS.iter().map(|(column, _)| *column).collect::<Vec<_>>().join(", ")
+                "SELECT {} FROM specialist_cases WHERE service = '{}' AND case_id IN",
+                COLUMNS.iter().map(|(column, _)| *column).collect::<Vec<_>>().join(", "),
+                self.service.as_str()
             );
-            let mut cases: BTreeMap<String, Option<Case>> = BTreeMap::new();
+            let mut cases: BTreeMap<String, Case> = BTreeMap::new();
             for row in fetch_in(tx, &select, &ids).await? {
                 let case = Case::read(&row)?;
-                let id = case.text("case_id").unwrap_or_default().to_owned();
-                // Another service's case: never touched here.
-                let ours = case.text("service") == Some(self.service.as_str());
-                cases.insert(id, ours.then_some(case));
+                cases.insert(case.text("case_id").unwrap_or_default().to_owned(), case);
             }
             let before = cases.clone();
             for (envelope, event) in read {
@@ -271,11 +270,8 @@ impl Projection for Cases {
             }
             let changed: Vec<Vec<Cell>> = cases
                 .iter()
-                .filter_map(|(id, case)| {
-                    let case = case.as_ref()?;
-                    let unchanged = before.get(id).and_then(Option::as_ref).is_some_and(|b| b.0 == case.0);
-                    (!unchanged).then(|| case.0.clone())
-                })
+                .filter(|(id, case)| before.get(*id).is_none_or(|b| b.0 != case.0))
+                .map(|(_, case)| case.0.clone())
                 .collect();
             let columns: Vec<&str> = COLUMNS.iter().map(|(column, _)| *column).collect();
             write_rows(tx, "specialist_cases", &columns, OnConflict::Replace(&["case_id"]), &changed).await?;
