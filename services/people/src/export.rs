@@ -28,7 +28,7 @@ pub async fn export(ctx: &Context, person_id: PersonId) -> anyhow::Result<Option
     }
     let mut export = SubjectAccessExport { person_id, erased: false, details: None, events: Vec::new() };
     for envelope in &envelopes {
-        let event = PeopleEvent::from_data(&envelope.event_type, envelope.schema_version, envelope.data.clone())?;
+        let event = PeopleEvent::from_data(&envelope.event_type, envelope.schema_version, &envelope.data)?;
         export.events.push(serde_json::json!({
             "type": envelope.event_type,
             "occurred_at": envelope.occurred_at,

@@ -25,7 +25,7 @@ pub async fn details(ctx: &Context, person_id: PersonId) -> anyhow::Result<Perso
     let envelopes = ctx.log.read_stream(&Person::stream_id(person_id.0)).await?;
     let mut record = PersonRecord::Unknown;
     for envelope in &envelopes {
-        match PeopleEvent::from_data(&envelope.event_type, envelope.schema_version, envelope.data.clone())? {
+        match PeopleEvent::from_data(&envelope.event_type, envelope.schema_version, &envelope.data)? {
             PeopleEvent::PersonRegistered(registered) => {
                 record = match ctx.vault.open::<PersonalDetails>(person_id, envelope.id, &registered.details).await {
                     Ok(details) => PersonRecord::Known(details),

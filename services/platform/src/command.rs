@@ -107,7 +107,7 @@ pub async fn load<A: Aggregate>(log: &EventLog, stream: &StreamId) -> anyhow::Re
     let version = events.last().map(|e| e.version).unwrap_or(0);
     let mut state = A::default();
     for envelope in events {
-        let event = A::Event::from_data(&envelope.event_type, envelope.schema_version, envelope.data)?;
+        let event = A::Event::from_data(&envelope.event_type, envelope.schema_version, &envelope.data)?;
         state = state.apply(&event);
     }
     Ok((state, version))

@@ -221,7 +221,8 @@ pub async fn write_rows(
             (false, Cell::Int(_)) => format!("CAST(r ->> {i} AS BIGINT)"),
         })
         .collect();
-    let source = if sqlite { "jsonb_each($1) WHERE true" } else { "jsonb_array_elements(CAST($1 AS TEXT)::jsonb) AS r" };
+    let source =
+        if sqlite { "jsonb_each($1) WHERE true" } else { "jsonb_array_elements(CAST($1 AS TEXT)::jsonb) AS r" };
     let sql =
         format!("INSERT INTO {table} ({}) SELECT {} FROM {source} {conflict}", columns.join(", "), values.join(", "));
     let started = std::time::Instant::now();

@@ -527,7 +527,7 @@ pub fn decode<E: casetrack_proto::EventContract>(
     if envelope.subject.context() != E::CONTEXT {
         return Ok(None);
     }
-    E::from_data(&envelope.event_type, envelope.schema_version, envelope.data.clone())
+    E::from_data(&envelope.event_type, envelope.schema_version, &envelope.data)
         .map(Some)
         .map_err(|source| ProjectionError::Decode { position, source })
 }

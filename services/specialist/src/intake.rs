@@ -33,7 +33,7 @@ impl Reactor for Intake {
                 return Ok(());
             }
             let HubEvent::OnwardReferralMade(referral) =
-                HubEvent::from_data(&envelope.event_type, envelope.schema_version, envelope.data.clone())?
+                HubEvent::from_data(&envelope.event_type, envelope.schema_version, &envelope.data)?
             else {
                 return Ok(());
             };

@@ -177,7 +177,7 @@ async fn load(desk: &Desk, definition: &ServiceDefinition, case_id: CaseId) -> R
     let mut opened = None;
     let mut history = Vec::new();
     for envelope in envelopes {
-        let event = SpecialistEvent::from_data(&envelope.event_type, envelope.schema_version, envelope.data.clone())
+        let event = SpecialistEvent::from_data(&envelope.event_type, envelope.schema_version, &envelope.data)
             .map_err(ApiError::unavailable)?;
         state = state.apply(&event);
         if let SpecialistEvent::CaseOpened(e) = &event {

@@ -51,7 +51,7 @@ async fn redelivery_never_opens_a_second_case(log: EventLog, again: EventLog) {
     let events = log.read_stream(&StreamId::new("specialist", "case", case_id.0).unwrap()).await.unwrap();
     assert_eq!(events.len(), 1, "exactly one case event");
     let SpecialistEvent::CaseOpened(opened) =
-        SpecialistEvent::from_data(&events[0].event_type, events[0].schema_version, events[0].data.clone()).unwrap()
+        SpecialistEvent::from_data(&events[0].event_type, events[0].schema_version, &events[0].data).unwrap()
     else {
         panic!("the case's first event is CaseOpened, not {}", events[0].event_type);
     };

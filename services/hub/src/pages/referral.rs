@@ -71,7 +71,7 @@ async fn load(hub: &Hub, referral_id: ReferralId) -> Result<Option<Loaded>, ApiE
     let mut needs = Vec::new();
     let mut caution = None;
     for envelope in envelopes {
-        let event = HubEvent::from_data(&envelope.event_type, envelope.schema_version, envelope.data.clone())
+        let event = HubEvent::from_data(&envelope.event_type, envelope.schema_version, &envelope.data)
             .map_err(ApiError::unavailable)?;
         state = state.apply(&event);
         match &event {
