@@ -4,7 +4,8 @@
 //!
 //! Referrals arrive on working days through the year; hub officers try to reach each victim at different times of
 //! day, support most of those they reach, refer some on, and close with the cope-and-recover measures; the IDVA,
-//! ISVA and stalking services take direct referrals and work them. The people are made up (names like "Demo
+//! ISVA and stalking services take direct referrals and work them. About one hub victim in seven is referred again
+//! during the year (a repeat victim). The people are made up (names like "Demo
 //! Person 17"); nobody real is in it. The same seed gives the same year.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -123,6 +124,18 @@ struct Story {
     index: u32,
     received: DateTime<Utc>,
     rng: StdRng,
+    /// The earlier hub story whose victim this one is about again (a repeat victim).
+    repeat_of: Option<u32>,
+}
+
+/// A victim as the hub first recorded them, for their later referrals.
+#[derive(Clone)]
+struct Victim {
+    person_id: PersonId,
+    born: NaiveDate,
+    gender: &'static str,
+    ethnicity: &'static str,
+    disability: &'static str,
 }
 
 struct Demo<'a> {
@@ -135,9 +148,23 @@ struct Demo<'a> {
     commands: AtomicUsize,
     refused: AtomicUsize,
     first_refusal: std::sync::Mutex<Option<String>>,
+    /// The hub stories' victims, by story, for the repeat victims' later referrals.
+    victims: std::sync::Mutex<std::collections::HashMap<u32, Victim>>,
 }
 
 impl Demo<'_> {
+    /// The victim of an earlier story, once it has registered them (stories run a few at a time, and the earlier
+    /// one started first). None when it never did (a refused registration): the later story then has its own.
+    async fn victim_of(&self, story: u32) -> Option<Victim> {
+        for _ in 0..1000 {
+            if let Some(victim) = self.victims.lock().expect("not poisoned").get(&story) {
+                return Some(victim.clone());
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+        None
+    }
+
     /// Gives one command as `who` at `when`; a refusal is counted and the story goes on without it.
     async fn give<T, F>(&self, who: &Account, when: DateTime<Utc>, command: F) -> Option<T>
     where
@@ -172,7 +199,14 @@ impl Demo<'_> {
     async fn hub_story(&self, mut story: Story) -> Option<()> {
         use casetrack_hub::referral::{accept_support, decline_support, return_to_referrer};
         let received = story.received;
-        let (person_id, born) = self.person(&mut story, received).await?;
+        let earlier = match story.repeat_of {
+            Some(index) => self.victim_of(index).await,
+            None => None,
+        };
+        let (person_id, born) = match &earlier {
+            Some(victim) => (victim.person_id, victim.born),
+            None => self.person(&mut story, received).await?,
+        };
         let rng = &mut story.rng;
         let source = *pick(rng, &[("police_feed", 70), ("self_referral", 18), ("partner", 12)]);
         let offence = *pick(
@@ -215,6 +249,10 @@ impl Demo<'_> {
             ],
         );
         let disability = *pick(rng, &[("yes", 14), ("no", 60), ("unknown", 26)]);
+        // A repeat victim is who they were the first time.
+        let victim = earlier.unwrap_or(Victim { person_id, born, gender, ethnicity, disability });
+        let (gender, ethnicity, disability) = (victim.gender, victim.ethnicity, victim.disability);
+        self.victims.lock().expect("not poisoned").entry(story.index).or_insert(victim);
         let age_band = casetrack_proto::profile::AgeBand::at(born, received.date_naive());
         let mut profile = json!({"gender": gender, "disability": disability, "age_band": age_band});
         if !ethnicity.is_empty() {
@@ -430,22 +468,29 @@ pub async fn generate(ctx: &Context, args: &DemoArgs) -> anyhow::Result<Generate
         commands: AtomicUsize::new(0),
         refused: AtomicUsize::new(0),
         first_refusal: std::sync::Mutex::new(None),
+        victims: std::sync::Mutex::new(std::collections::HashMap::new()),
     };
     let mut rng = StdRng::seed_from_u64(args.seed);
     let today = Utc::now().date_naive();
     let hub_stories = arrivals(&mut rng, args.referrals, today);
     // Direct referrals to the specialist services, in proportion to the hub's.
     let direct = [("idva", "police", 10), ("idva", "marac", 4), ("isva", "sarc", 5), ("stalking", "police", 3)];
+    // About one victim in seven referred to the hub has been referred before this year (repeat victims), each
+    // about someone whose story began well before (stories run 16 at a time, in order of arrival).
     let mut stories: Vec<(Story, Option<(&str, &str)>)> = hub_stories
         .into_iter()
         .enumerate()
-        .map(|(i, at)| (Story { index: i as u32, received: at, rng: StdRng::seed_from_u64(rng.r#gen()) }, None))
+        .map(|(i, at)| {
+            let index = i as u32;
+            let repeat_of = (index >= 64 && rng.gen_bool(0.15)).then(|| rng.gen_range(0..index - 32));
+            (Story { index, received: at, rng: StdRng::seed_from_u64(rng.r#gen()), repeat_of }, None)
+        })
         .collect();
     for (service, source, per_hundred) in direct {
         for at in arrivals(&mut rng, args.referrals * per_hundred / 100, today) {
             let index = stories.len() as u32;
             stories.push((
-                Story { index, received: at, rng: StdRng::seed_from_u64(rng.r#gen()) },
+                Story { index, received: at, rng: StdRng::seed_from_u64(rng.r#gen()), repeat_of: None },
                 Some((service, source)),
             ));
         }
