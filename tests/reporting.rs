@@ -230,12 +230,18 @@ async fn demo_year(data: &std::path::Path, env: &[(&str, String)]) {
     })
     .await;
     let hub = report["services"].as_array().unwrap().iter().find(|s| s["service"] == "hub").unwrap().clone();
+    let onward_idva = hub["onward_referrals"]["idva"].as_i64().unwrap();
     for figure in ["contacted", "supported", "closed", "declined", "unable_to_contact"] {
         assert!(hub[figure].as_i64().unwrap() > 0, "{figure}: {hub}");
     }
     assert!(hub["outcomes"]["cope"]["asked"].as_i64().unwrap() > 0, "{hub}");
     // Some victims are referred twice: fewer victims than referrals.
     assert!(hub["victims_referred"].as_i64().unwrap() < 120, "{hub}");
+    // The dashboard shows them too, per service referred to.
+    let (status, html, _) = text(&format!("{base}/figures?{period}"), "hub_manager").await;
+    assert_eq!(status, 200);
+    let idva = format!("<th scope=\"row\">IDVA</th><td>{}</td><td>{}</td>", onward_idva, onward_idva);
+    assert!(html.contains("HUB: onward referrals and what became of them") && html.contains(&idva), "{html}");
     // What became of the onward referrals: each opened as a case, counted on the referral it came from, and no
     // further yet (nobody has worked those cases).
     for (service, milestones) in hub["onward_outcomes"].as_object().unwrap() {

@@ -72,9 +72,19 @@ pub mod stage {
     pub const SELF_REFERRALS_REPORTED: &str = "self_referrals_reported_to_police";
     pub const ONWARD_PREFIX: &str = "onward_referrals.";
     /// `onward_outcome.<service>.<milestone>`: what became of the referral's onward referral to a service, each
-    /// milestone counted once (`opened`, `accepted`, `contacted`, `closed`, `declined_by_service`, `withdrawn`,
-    /// `declined`, `unable_to_contact`).
+    /// milestone of [`ONWARD_MILESTONES`] counted once.
     pub const ONWARD_OUTCOME_PREFIX: &str = "onward_outcome.";
+    /// What can become of an onward referral, in the order a page shows it.
+    pub const ONWARD_MILESTONES: [&str; 8] = [
+        "opened",
+        "accepted",
+        "contacted",
+        "closed",
+        "declined_by_service",
+        "withdrawn",
+        "declined",
+        "unable_to_contact",
+    ];
     /// `first_attempt_days.N`: days from the crime report (or the referral) to the first attempt, 31 for 31 or
     /// more.
     pub const FIRST_ATTEMPT_DAYS_PREFIX: &str = "first_attempt_days.";

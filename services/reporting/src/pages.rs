@@ -462,6 +462,32 @@ fn comparison(report: &Report) -> Markup {
     }
 }
 
+/// The service's onward referrals per target service, and what became of them (each milestone counted once per
+/// referral, so a row reads as a funnel).
+fn onward_table(name: &str, onward: &serde_json::Map<String, Value>, outcomes: &Value) -> Markup {
+    html! {
+        table.app-table {
+            caption { (name.to_uppercase()) ": onward referrals and what became of them" }
+            thead { tr {
+                th scope="col" { "Referred to" }
+                th scope="col" { "Referred" }
+                @for milestone in stage::ONWARD_MILESTONES { th scope="col" { (words(milestone)) } }
+            } }
+            tbody {
+                @for (target, referred) in onward {
+                    tr {
+                        th scope="row" { (target.to_uppercase()) }
+                        td { (shown(referred)) }
+                        @for milestone in stage::ONWARD_MILESTONES {
+                            td { (shown(outcomes[target].get(milestone).unwrap_or(&Value::from(0)))) }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
 fn service_section(
     service: &Value,
     months: Option<&BTreeMap<String, BTreeMap<String, i64>>>,
@@ -551,6 +577,9 @@ fn service_section(
                     }
                     "."
                 }
+            }
+            @if let Some(onward) = service["onward_referrals"].as_object().filter(|o| !o.is_empty()) {
+                (onward_table(&name, onward, &service["onward_outcomes"]))
             }
             @if !outcomes.is_empty() {
                 (bar_chart(&id("outcomes"), &format!("{}: share improved, per outcome measure, at closures in the period", name.to_uppercase()), &outcomes, true))
