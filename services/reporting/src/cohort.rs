@@ -192,16 +192,10 @@ impl CountKey {
     }
 }
 
-/// Counts `delta` for the day and, under [`monthly`], for its month.
-fn count(counts: &mut FxHashMap<CountKey, i64>, key: CountKey, delta: i64) {
-    *counts.entry(key).or_default() += delta;
-    let month = key.day.with_day(1).expect("every month has a first day");
-    *counts.entry(CountKey { day: month, by_month: true, ..key }).or_default() += delta;
-}
-
 /// The batch's counts and units.
 #[derive(Default)]
 struct Fold {
+    /// Counts by day; each is counted under its month too (under [`monthly`] of its dimension) when written.
     counts: FxHashMap<CountKey, i64>,
     names: Names,
     /// Ties between a person's consecutive units: (service, dimension, value, previous day, day).
@@ -212,7 +206,7 @@ struct Fold {
     /// Stored units per (service, person), as the batch began.
     histories: FxHashMap<(String, String), Vec<Sibling>>,
     /// Counts per unit and figure, not yet spread over the unit's dimensions (see [`Fold::add`]).
-    unit_counts: FxHashMap<(String, String), i64>,
+    unit_counts: FxHashMap<String, FxHashMap<u32, i64>>,
     /// Units received in this batch per (service, person).
     received: FxHashMap<(String, String), Vec<String>>,
 }
@@ -238,25 +232,27 @@ impl Fold {
     /// Kept per unit until the batch is written: most of a batch's changes to a unit cancel out (it enters a state
     /// and leaves it), and each that is left is counted under twenty keys.
     fn add(&mut self, id: &str, figure: &str, delta: i64) {
-        *self.unit_counts.entry((id.to_owned(), figure.to_owned())).or_default() += delta;
+        let figure = self.names.number(figure);
+        match self.unit_counts.get_mut(id) {
+            Some(counts) => *counts.entry(figure).or_default() += delta,
+            None => drop(self.unit_counts.insert(id.to_owned(), FxHashMap::from_iter([(figure, delta)]))),
+        }
     }
 
     /// Spreads the units' counts over their dimensions.
     fn spread(&mut self) {
-        for ((id, figure), delta) in std::mem::take(&mut self.unit_counts) {
-            if delta == 0 {
-                continue;
-            }
+        for (id, figures) in std::mem::take(&mut self.unit_counts) {
             let unit = &self.units[&id];
             let Ok(day) = unit.received_day.parse::<NaiveDate>() else { continue };
             let names = &mut self.names;
-            let (service, figure) = (names.number(&unit.service), names.number(&figure));
-            let mut pairs = vec![("all", "all")];
-            pairs.extend(DIMENSIONS.iter().zip(&unit.values).map(|(d, v)| (*d, v.as_str())));
-            for (dimension, value) in pairs {
-                let (dimension, value) = (names.number(dimension), names.number(value));
-                let key = CountKey { service, day, by_month: false, dimension, value, figure };
-                count(&mut self.counts, key, delta);
+            let service = names.number(&unit.service);
+            let mut pairs = vec![(names.number("all"), names.number("all"))];
+            pairs.extend(DIMENSIONS.iter().zip(&unit.values).map(|(d, v)| (names.number(d), names.number(v))));
+            for (figure, delta) in figures.into_iter().filter(|(_, delta)| *delta != 0) {
+                for &(dimension, value) in &pairs {
+                    let key = CountKey { service, day, by_month: false, dimension, value, figure };
+                    *self.counts.entry(key).or_default() += delta;
+                }
             }
         }
     }
@@ -325,7 +321,7 @@ impl Fold {
         let (service, dimension, figure) = (names.number(&unit.service), names.number(CASELOAD), names.number(figure));
         for value in std::iter::once("all").chain(child.then_some("under_18")) {
             let key = CountKey { service, day: on, by_month: false, dimension, value: names.number(value), figure };
-            count(&mut self.counts, key, delta);
+            *self.counts.entry(key).or_default() += delta;
         }
     }
 
@@ -480,8 +476,14 @@ impl Fold {
         let ties = ["service", "dimension", "value", "prev_day", "day"];
         add_counts(tx, "reporting_ties", ties, ["dimension", "prev_day", "day", "service", "value"], self.ties).await?;
         let counts = ["service", "day", "dimension", "value", "figure"];
+        // Each day's count goes to its month's too, added up here: once per key, not once per change.
+        let mut months: FxHashMap<CountKey, i64> = FxHashMap::default();
+        for (key, delta) in &self.counts {
+            let month = key.day.with_day(1).expect("every month has a first day");
+            *months.entry(CountKey { day: month, by_month: true, ..*key }).or_default() += delta;
+        }
         let names = &self.names;
-        let deltas = self.counts.iter().map(|(key, delta)| (key.stored(names), *delta)).collect();
+        let deltas = self.counts.iter().chain(&months).map(|(key, delta)| (key.stored(names), *delta)).collect();
         add_counts(tx, "reporting_cohort", counts, ["dimension", "day", "service", "value", "figure"], deltas).await?;
         Ok(())
     }
@@ -885,11 +887,12 @@ mod tests {
         {
             fold.onward(case, milestone);
         }
-        let of = |id: &str, figure: &str| fold.unit_counts.get(&(id.to_owned(), figure.to_owned())).copied();
+        let of = |id: &str, figure: &str| fold.unit_counts.get(id)?.get(fold.names.numbers.get(figure)?).copied();
         assert_eq!(of("r", "onward_outcome.idva.accepted"), Some(1), "once, however often");
         assert_eq!(of("r", "onward_outcome.idva.closed"), Some(1));
         assert_eq!(of("c", "onward_outcome.idva.closed"), None, "counted on the referral, not the case");
-        let onward = fold.unit_counts.keys().filter(|(_, figure)| figure.starts_with("onward_outcome.")).count();
+        let figures = fold.unit_counts.values().flat_map(|figures| figures.keys());
+        let onward = figures.filter(|figure| fold.names.name(**figure).starts_with("onward_outcome.")).count();
         assert_eq!(onward, 2, "a direct case, and one whose referral was never received here, count nowhere");
     }
 
