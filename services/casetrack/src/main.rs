@@ -17,6 +17,11 @@ use casetrack_proto::ServiceCode;
 use clap::{Parser, Subcommand};
 use tokio_util::sync::CancellationToken;
 
+/// mimalloc instead of the system allocator: projections fold batches of 100,000 events into short-lived maps and
+/// strings, and glibc's allocator spent a fifth of a rebuild's CPU consolidating and freeing them.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(name = "casetrack", version, about = "Case and referral tracking for victim services")]
 struct Cli {
