@@ -5,7 +5,7 @@
 mod support;
 
 use casetrack_platform::testkit::TempDir;
-use chrono::NaiveDate;
+use chrono::{Datelike as _, NaiveDate};
 use reqwest::Method;
 use serde_json::{Value, json};
 use support::{Server, day_offset, eventually, post, request, session, split_backends};
@@ -108,6 +108,18 @@ async fn cohort(base: &str) {
         (Some(2), Some(1))
     );
     assert_eq!((row("male")["referrals_received"].as_i64(), row("male")["open"].as_i64()), (Some(5), Some(5)));
+
+    // Whole financial years count distinct victims from their ties by year: the same six people, Fern once.
+    let today: NaiveDate = day_offset(0).parse().unwrap();
+    let begins = if today.month() >= 4 { today.year() } else { today.year() - 1 };
+    let years = format!("from={}-04-01&to={}-03-31", begins - 1, begins + 1);
+    let url = format!("{base}/api/reporting/summary?{years}&service=hub&by=gender");
+    let (_, two_years) = request(Method::GET, &url, Some("hub_manager"), None).await;
+    let hub = &two_years["services"][0];
+    assert_eq!((hub["referrals_received"].as_i64(), hub["victims_referred"].as_i64()), (Some(7), Some(6)), "{hub}");
+    let rows = hub["breakdown"].as_array().unwrap();
+    let female = rows.iter().find(|r| r["value"] == "female").unwrap();
+    assert_eq!((female["referrals_received"].as_i64(), female["victims_referred"].as_i64()), (Some(2), Some(1)));
 
     // The other dimensions: repeat victims, the BAME roll-up, source.
     let by = |dimension: &str| format!("{base}/api/reporting/summary?{period}&service=hub&by={dimension}");

@@ -106,7 +106,13 @@ fn ties_sql(dimension: &str) -> String {
 
 const MONTHLY_TIES_SQL: &str = "INSERT INTO reporting_ties (service, dimension, value, prev_day, day, count) \
     SELECT service, 'month:' || dimension, value, SUBSTR(prev_day, 1, 7), SUBSTR(day, 1, 7), SUM(count) \
-    FROM reporting_ties GROUP BY 1, 2, 3, 4, 5";
+    FROM reporting_ties WHERE dimension NOT LIKE '%:%' GROUP BY 1, 2, 3, 4, 5";
+
+/// The same ties by financial year (April to March, named by the year it begins in), from the daily ones.
+const YEARLY_TIES_SQL: &str = "INSERT INTO reporting_ties (service, dimension, value, prev_day, day, count) \
+    SELECT service, 'fy:' || dimension, value, \
+      to_char(prev_day::date - INTERVAL '3 months', 'YYYY'), to_char(day::date - INTERVAL '3 months', 'YYYY'), \
+      SUM(count) FROM reporting_ties WHERE dimension NOT LIKE '%:%' GROUP BY 1, 2, 3, 4, 5";
 
 /// Every dimension's counts per month too, as `reporting.cohort` keeps them.
 const MONTHLY_SQL: &str = "INSERT INTO reporting_cohort (service, day, dimension, value, figure, count) \
@@ -147,6 +153,7 @@ pub async fn run(args: BenchReportingArgs) -> anyhow::Result<()> {
         for dimension in std::iter::once("all").chain(DIMENSIONS) {
             sqlx::query(sqlx::AssertSqlSafe(ties_sql(dimension))).execute(pool).await?;
         }
+        sqlx::query(YEARLY_TIES_SQL).execute(pool).await?;
         sqlx::query(MONTHLY_TIES_SQL).execute(pool).await?;
         sqlx::query("ANALYZE").execute(pool).await?;
         println!("read models filled in {:.0?}", started.elapsed());

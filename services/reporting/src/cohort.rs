@@ -144,6 +144,24 @@ pub fn monthly(dimension: &str) -> String {
     format!("month:{dimension}")
 }
 
+/// The dimension under which ties are kept per financial year as well (`fy:gender`, between `2024` and `2025`, the
+/// years April to March begin in), so that a period of whole financial years sums a few rows per value, not one
+/// per pair of months.
+pub fn yearly(dimension: &str) -> String {
+    format!("fy:{dimension}")
+}
+
+/// The financial year (April to March) a `YYYY-MM-DD` day falls in, by the year it begins in: `2025` for
+/// 2025-04-01 to 2026-03-31.
+pub fn financial_year(day: &str) -> String {
+    let (year, month) = (&day[..4], &day[5..7]);
+    if month >= "04" {
+        year.to_owned()
+    } else {
+        year.parse::<i32>().map_or_else(|_| year.to_owned(), |year| format!("{:04}", year - 1))
+    }
+}
+
 /// The names a batch counts under (services, dimensions, values, figures), each given a number once: a count's key
 /// is then a few numbers, not five strings to allocate, hash and compare (which was most of the fold's time).
 #[derive(Default)]
@@ -424,6 +442,7 @@ impl Fold {
                 for (dimension, prev, next) in [
                     (dimension.to_owned(), prev.to_owned(), next.to_owned()),
                     (monthly(dimension), prev[..7].to_owned(), next[..7].to_owned()),
+                    (yearly(dimension), financial_year(prev), financial_year(next)),
                 ] {
                     let key = (service.clone(), dimension, value.clone(), prev, next);
                     *self.ties.entry(key).or_default() += delta;
@@ -937,5 +956,20 @@ mod tests {
         );
         let monthly: i64 = fold.ties.iter().filter(|((_, d, ..), _)| d == "month:all").map(|(_, n)| n).sum();
         assert_eq!(monthly, 2, "the same ties by month");
+        let yearly: Vec<_> = fold
+            .ties
+            .iter()
+            .filter(|((_, d, ..), n)| d == "fy:all" && **n != 0)
+            .map(|((.., p, d), n)| (p, d, n))
+            .collect();
+        assert_eq!(yearly, [(&"2026".to_owned(), &"2026".to_owned(), &2)], "and by financial year");
+    }
+
+    #[test]
+    fn a_financial_year_runs_april_to_march() {
+        assert_eq!(super::financial_year("2026-03-31"), "2025");
+        assert_eq!(super::financial_year("2026-04-01"), "2026");
+        assert_eq!(super::financial_year("2026-12-31"), "2026");
+        assert_eq!(super::financial_year("2000-01-15"), "1999");
     }
 }

@@ -198,12 +198,17 @@ fn span(dimension: &str, from: NaiveDate, to: NaiveDate) -> Vec<String> {
     vec![dimension.to_owned(), lead.0, lead.1, trail.0, trail.1, crate::cohort::monthly(dimension), months.0, months.1]
 }
 
-/// The dimension and bounds of the ties inside a period: by month when the period is whole months (a financial
-/// year, a quarter), by day otherwise.
+/// The dimension and bounds of the ties inside a period: by financial year when the period is whole financial
+/// years, by month when it is whole months (a quarter), by day otherwise.
 fn tie_span(dimension: &str, from: NaiveDate, to: NaiveDate) -> Vec<String> {
     use chrono::Datelike;
-    let whole_months = from.day() == 1 && to.succ_opt().is_some_and(|next| next.day() == 1);
-    if whole_months {
+    let next = to.succ_opt();
+    let whole_months = from.day() == 1 && next.is_some_and(|next| next.day() == 1);
+    let whole_years = whole_months && from.month() == 4 && next.is_some_and(|next| next.month() == 4);
+    if whole_years {
+        let year = |day: NaiveDate| crate::cohort::financial_year(&day.to_string());
+        vec![crate::cohort::yearly(dimension), year(from), year(to)]
+    } else if whole_months {
         vec![crate::cohort::monthly(dimension), from.format("%Y-%m").to_string(), to.format("%Y-%m").to_string()]
     } else {
         vec![dimension.to_owned(), from.to_string(), to.to_string()]
