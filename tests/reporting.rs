@@ -117,6 +117,7 @@ async fn cohort(base: &str) {
     let (_, two_years) = request(Method::GET, &url, Some("hub_manager"), None).await;
     let hub = &two_years["services"][0];
     assert_eq!((hub["referrals_received"].as_i64(), hub["victims_referred"].as_i64()), (Some(7), Some(6)), "{hub}");
+    assert_eq!(hub["activity"]["referrals_received"], 7, "the same activity from whole months: {hub}");
     let rows = hub["breakdown"].as_array().unwrap();
     let female = rows.iter().find(|r| r["value"] == "female").unwrap();
     assert_eq!((female["referrals_received"].as_i64(), female["victims_referred"].as_i64()), (Some(2), Some(1)));

@@ -114,6 +114,10 @@ const YEARLY_TIES_SQL: &str = "INSERT INTO reporting_ties (service, dimension, v
       to_char(prev_day::date - INTERVAL '3 months', 'YYYY'), to_char(day::date - INTERVAL '3 months', 'YYYY'), \
       SUM(count) FROM reporting_ties WHERE dimension NOT LIKE '%:%' GROUP BY 1, 2, 3, 4, 5";
 
+/// The activity counts per month too, as `reporting.pathway` keeps them.
+const ACTIVITY_MONTHLY_SQL: &str = "INSERT INTO reporting_activity_monthly (month, service, figure, value) \
+    SELECT SUBSTR(day, 1, 7), service, figure, SUM(value) FROM reporting_daily GROUP BY 1, 2, 3";
+
 /// Every dimension's counts per month too, as `reporting.cohort` keeps them.
 const MONTHLY_SQL: &str = "INSERT INTO reporting_cohort (service, day, dimension, value, figure, count) \
     SELECT service, SUBSTR(day, 1, 7), 'month:' || dimension, value, figure, SUM(count) FROM reporting_cohort \
@@ -135,7 +139,9 @@ pub async fn run(args: BenchReportingArgs) -> anyhow::Result<()> {
     let pool = ctx.db.pool();
     if !args.reuse {
         let started = Instant::now();
-        for table in ["reporting_units", "reporting_cohort", "reporting_daily", "reporting_ties"] {
+        for table in
+            ["reporting_units", "reporting_cohort", "reporting_daily", "reporting_activity_monthly", "reporting_ties"]
+        {
             sqlx::query(sqlx::AssertSqlSafe(format!("TRUNCATE {table}"))).execute(pool).await?;
         }
         sqlx::query(sqlx::AssertSqlSafe(units_sql()))
@@ -148,6 +154,7 @@ pub async fn run(args: BenchReportingArgs) -> anyhow::Result<()> {
             sqlx::query(sqlx::AssertSqlSafe(cohort_sql(dimension))).execute(pool).await?;
         }
         sqlx::query(DAILY_SQL).execute(pool).await?;
+        sqlx::query(ACTIVITY_MONTHLY_SQL).execute(pool).await?;
         sqlx::query(CASELOAD_SQL).execute(pool).await?;
         sqlx::query(MONTHLY_SQL).execute(pool).await?;
         for dimension in std::iter::once("all").chain(DIMENSIONS) {

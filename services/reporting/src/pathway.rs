@@ -159,7 +159,7 @@ impl Projection for Pathway {
     }
 
     fn tables(&self) -> &'static [&'static str] {
-        &["reporting_daily", "reporting_contacted", "reporting_cases"]
+        &["reporting_daily", "reporting_activity_monthly", "reporting_contacted", "reporting_cases"]
     }
 
     fn apply<'a>(
@@ -248,10 +248,29 @@ impl Projection for Pathway {
                 .collect();
             let columns = ["case_id", "service", "engaged", "high_risk"];
             write_rows(tx, "reporting_cases", &columns, OnConflict::Replace(&["case_id"]), &case_rows).await?;
-            let count_rows: Vec<Vec<Cell>> = counts
-                .into_iter()
-                .map(|((service, day, figure), value)| vec![service.into(), day.into(), figure.into(), value.into()])
-                .collect();
+            // Each day's count goes to its month's too, added up here: once per key, not once per change.
+            let mut months: BTreeMap<Key, i64> = BTreeMap::new();
+            for ((service, day, figure), value) in &counts {
+                *months.entry((service.clone(), day[..7].to_owned(), figure.clone())).or_default() += value;
+            }
+            let rows = |counts: BTreeMap<Key, i64>| -> Vec<Vec<Cell>> {
+                counts
+                    .into_iter()
+                    .map(|((service, day, figure), value)| {
+                        vec![service.into(), day.into(), figure.into(), value.into()]
+                    })
+                    .collect()
+            };
+            let columns = ["service", "month", "figure", "value"];
+            write_rows(
+                tx,
+                "reporting_activity_monthly",
+                &columns,
+                OnConflict::Add(&["month", "service", "figure"], "value"),
+                &rows(months),
+            )
+            .await?;
+            let count_rows = rows(counts);
             let columns = ["service", "day", "figure", "value"];
             write_rows(
                 tx,

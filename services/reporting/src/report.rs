@@ -240,7 +240,6 @@ async fn rows(
 
 /// Reads the counts of every service (or one) for the request.
 async fn counts(ctx: &Context, request: &Request) -> Result<BTreeMap<String, Counts>, ApiError> {
-    let (from, to) = (request.from.to_string(), request.to.to_string());
     let only = request.service.as_deref();
     let mut services: BTreeMap<String, Counts> = BTreeMap::new();
     let sql = format!(
@@ -258,9 +257,15 @@ async fn counts(ctx: &Context, request: &Request) -> Result<BTreeMap<String, Cou
     for row in rows(ctx, ties, &as_strs(&tie_span("all", request.from, request.to)), only).await? {
         services.entry(row.get(0)).or_default().victims = -row.get::<i64, _>(2);
     }
-    let sql = "SELECT service, figure, CAST(SUM(value) AS BIGINT) FROM reporting_daily WHERE day >= $1 \
-               AND day <= $2 {service} GROUP BY service, figure";
-    for row in rows(ctx, sql, &[&from, &to], only).await? {
+    // What happened in the period: its whole months' counts and the days' either side.
+    let sql = "SELECT service, figure, CAST(SUM(value) AS BIGINT) FROM (\
+                 SELECT service, figure, value FROM reporting_daily \
+                 WHERE ((day >= $1 AND day <= $2) OR (day >= $3 AND day <= $4)) {service} \
+                 UNION ALL SELECT service, figure, value FROM reporting_activity_monthly \
+                 WHERE month >= $5 AND month <= $6 {service}) AS activity GROUP BY service, figure";
+    let activity = span("", request.from, request.to);
+    let binds = [&activity[1..5], &activity[6..8]].concat();
+    for row in rows(ctx, sql, &as_strs(&binds), only).await? {
         services.entry(row.get(0)).or_default().activity.insert(row.get(1), row.get(2));
     }
     // Open at the end: opened minus ended, on every day up to the last.
@@ -540,7 +545,7 @@ pub async fn monthly(
 
 /// Every service named in the read models (for a picker).
 pub async fn services(ctx: &Context) -> Result<BTreeSet<String>, ApiError> {
-    let rows: Vec<String> = sqlx::query_scalar("SELECT DISTINCT service FROM reporting_daily")
+    let rows: Vec<String> = sqlx::query_scalar("SELECT DISTINCT service FROM reporting_activity_monthly")
         .fetch_all(ctx.db.pool())
         .await
         .map_err(db)?;
