@@ -257,7 +257,7 @@ async fn counts(ctx: &Context, request: &Request) -> Result<BTreeMap<String, Cou
     for row in rows(ctx, ties, &as_strs(&tie_span("all", request.from, request.to)), only).await? {
         services.entry(row.get(0)).or_default().victims = -row.get::<i64, _>(2);
     }
-    // What happened in the period: its whole months' counts and the days' either side.
+    // What happened in the period: its whole months' counts and the days either side.
     let sql = "SELECT service, figure, CAST(SUM(value) AS BIGINT) FROM (\
                  SELECT service, figure, value FROM reporting_daily \
                  WHERE ((day >= $1 AND day <= $2) OR (day >= $3 AND day <= $4)) {service} \
