@@ -253,33 +253,19 @@ impl Projection for Pathway {
             for ((service, day, figure), value) in &counts {
                 *months.entry((service.clone(), day[..7].to_owned(), figure.clone())).or_default() += value;
             }
-            let rows = |counts: BTreeMap<Key, i64>| -> Vec<Vec<Cell>> {
-                counts
+            for (table, period, counts) in
+                [("reporting_daily", "day", counts), ("reporting_activity_monthly", "month", months)]
+            {
+                let rows: Vec<Vec<Cell>> = counts
                     .into_iter()
                     .map(|((service, day, figure), value)| {
                         vec![service.into(), day.into(), figure.into(), value.into()]
                     })
-                    .collect()
-            };
-            let columns = ["service", "month", "figure", "value"];
-            write_rows(
-                tx,
-                "reporting_activity_monthly",
-                &columns,
-                OnConflict::Add(&["month", "service", "figure"], "value"),
-                &rows(months),
-            )
-            .await?;
-            let count_rows = rows(counts);
-            let columns = ["service", "day", "figure", "value"];
-            write_rows(
-                tx,
-                "reporting_daily",
-                &columns,
-                OnConflict::Add(&["day", "service", "figure"], "value"),
-                &count_rows,
-            )
-            .await?;
+                    .collect();
+                let columns = ["service", period, "figure", "value"];
+                write_rows(tx, table, &columns, OnConflict::Add(&[period, "service", "figure"], "value"), &rows)
+                    .await?;
+            }
             Ok(())
         })
     }
