@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use casetrack_platform::clock::{FIRST_CONTACT_WORKING_DAYS, working_days_after};
 use casetrack_platform::codes::code;
 use casetrack_platform::db::{Cell, OnConflict, fetch_in, write_rows};
-use casetrack_platform::log::{Commit, events};
+use casetrack_platform::log::{Commit, begun, events};
 use casetrack_platform::projection::{Projection, ProjectionError, decode};
 use casetrack_proto::Envelope;
 use casetrack_proto::contact::{ConsentBasis, OutcomeAnswer};
@@ -23,6 +23,7 @@ use casetrack_proto::specialist::{CaseOrigin, SpecialistEvent};
 use futures::future::BoxFuture;
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row as _};
+use uuid::Uuid;
 
 pub struct Referrals;
 
@@ -550,13 +551,13 @@ impl Projection for Referrals {
             let mut onward_cases = BTreeSet::new();
             for (position, envelope) in events(commits) {
                 if let Some(event) = decode::<HubEvent>(position, envelope)? {
-                    referral_ids.insert(envelope.subject.id().to_string());
+                    referral_ids.insert(envelope.subject.id());
                     match &event {
                         HubEvent::ReferralReceived(e) => {
                             received_by.insert(e.person_id.to_string());
                         }
                         HubEvent::OnwardReferralMade(_) => {
-                            onward_referrals.insert(envelope.subject.id().to_string());
+                            onward_referrals.insert(envelope.subject.id());
                         }
                         _ => {}
                     }
@@ -576,12 +577,12 @@ impl Projection for Referrals {
                 } else if let Some(event) = decode::<SpecialistEvent>(position, envelope)? {
                     match &event {
                         SpecialistEvent::CaseOpened(e) => match &e.origin {
-                            CaseOrigin::Hub { referral_id, .. } => onward_referrals.insert(referral_id.to_string()),
+                            CaseOrigin::Hub { referral_id, .. } => onward_referrals.insert(referral_id.0),
                             CaseOrigin::Direct { .. } => continue,
                         },
-                        SpecialistEvent::CaseClosed(e) => onward_cases.insert(e.case_id.to_string()),
+                        SpecialistEvent::CaseClosed(e) => onward_cases.insert(e.case_id.0),
                         other => match loop_status(other) {
-                            Some((case_id, _)) => onward_cases.insert(case_id.to_string()),
+                            Some((case_id, _)) => onward_cases.insert(case_id.0),
                             None => continue,
                         },
                     };
@@ -603,10 +604,16 @@ impl Projection for Referrals {
             let mut whose: BTreeSet<String> = people.iter().flat_map(|p| fold.links[p].iter().cloned()).collect();
             whose.extend(people.iter().cloned());
             whose.extend(erased);
-            fold.load_referrals(tx, "referral_id", &referral_ids).await?;
+            // Referrals and cases the batch begins have no rows stored yet (onward referrals are made on the
+            // referral's own stream, and a case is linked to one by the case's first event).
+            let begun = begun(commits);
+            let stored = |ids: BTreeSet<Uuid>| -> BTreeSet<String> {
+                ids.into_iter().filter(|id| !begun.contains(id)).map(|id| id.to_string()).collect()
+            };
+            fold.load_referrals(tx, "referral_id", &stored(referral_ids)).await?;
             fold.load_referrals(tx, "person_id", &whose).await?;
-            fold.load_onward(tx, "referral_id", &onward_referrals).await?;
-            fold.load_onward(tx, "case_id", &onward_cases).await?;
+            fold.load_onward(tx, "referral_id", &stored(onward_referrals)).await?;
+            fold.load_onward(tx, "case_id", &stored(onward_cases)).await?;
             // The batch's events, in order, over the stored rows (the decisions over the stored links).
             for event in read {
                 match event {

@@ -18,7 +18,7 @@ use rustc_hash::{FxHashMap, FxHashSet};
 use casetrack_platform::clock::{FIRST_CONTACT_WORKING_DAYS, working_days_after};
 use casetrack_platform::codes::code;
 use casetrack_platform::db::{Cell, OnConflict, fetch_in, write_rows};
-use casetrack_platform::log::{Commit, events};
+use casetrack_platform::log::{Commit, begun, events};
 use casetrack_platform::projection::{Projection, ProjectionError, decode};
 use casetrack_proto::contact::ConsentBasis;
 use casetrack_proto::hub::{HubEvent, ReferralSource};
@@ -594,13 +594,17 @@ impl Projection for Cohort {
             for (event, _) in &decoded {
                 event.needs(&mut ids, &mut people);
             }
+            // The referrals and cases the batch receives were stored by none before it.
+            let begun: FxHashSet<String> = begun(commits).iter().map(ToString::to_string).collect();
+            ids.retain(|id| !begun.contains(id));
+            fold.missing.extend(begun);
             fold.fetch_units(tx, &ids).await?;
             // The hub referrals the batch's cases came from, for what became of the onward referrals.
             let origins: Vec<String> = fold
                 .units
                 .values()
                 .filter_map(|unit| unit.origin.clone())
-                .filter(|origin| !fold.units.contains_key(origin))
+                .filter(|origin| !fold.units.contains_key(origin) && !fold.missing.contains(origin))
                 .collect();
             fold.fetch_units(tx, &origins).await?;
             fold.fetch_histories(tx, &people).await?;

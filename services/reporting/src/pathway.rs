@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use casetrack_platform::codes::code;
 use casetrack_platform::db::{Cell, OnConflict, fetch_in, write_rows};
-use casetrack_platform::log::{Commit, events};
+use casetrack_platform::log::{Commit, begun, events};
 use casetrack_platform::projection::{Projection, ProjectionError, decode};
 use casetrack_proto::CaseId;
 use casetrack_proto::contact::OutcomeAnswer;
@@ -169,18 +169,23 @@ impl Projection for Pathway {
     ) -> BoxFuture<'a, Result<(), ProjectionError>> {
         Box::pin(async move {
             // The batch decoded once, with the referrals and cases whose marks it reads.
+            // (Referrals and cases the batch begins have no marks stored yet: not read.)
+            let begun = begun(commits);
             let mut read = Vec::new();
             let (mut reached, mut case_ids) = (BTreeSet::new(), BTreeSet::new());
             for (position, envelope) in events(commits) {
                 if let Some(event) = decode::<HubEvent>(position, envelope)? {
                     if let HubEvent::ContactAttemptRecorded(e) = &event
                         && e.outcome.reached()
+                        && !begun.contains(&e.referral_id.0)
                     {
                         reached.insert(e.referral_id.to_string());
                     }
                     read.push((envelope, Event::Hub(event)));
                 } else if let Some(event) = decode::<SpecialistEvent>(position, envelope)? {
-                    case_ids.insert(case_of(&event).to_string());
+                    if !begun.contains(&case_of(&event).0) {
+                        case_ids.insert(case_of(&event).to_string());
+                    }
                     read.push((envelope, Event::Specialist(event)));
                 }
             }

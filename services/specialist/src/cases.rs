@@ -11,12 +11,13 @@ use casetrack_platform::catalogue::ServiceKind;
 use casetrack_platform::clock::rj_information_due;
 use casetrack_platform::codes::code;
 use casetrack_platform::db::{Cell, OnConflict, fetch_in, write_rows};
-use casetrack_platform::log::{Commit, events};
+use casetrack_platform::log::{Commit, begun, events};
 use casetrack_platform::projection::{Projection, ProjectionError, decode};
 use casetrack_proto::specialist::{CaseOrigin, SpecialistEvent};
-use casetrack_proto::{Envelope, ServiceCode};
+use casetrack_proto::{Envelope, EventContract as _, ServiceCode};
 use futures::future::BoxFuture;
 use sqlx::{AnyConnection, Row as _};
+use uuid::Uuid;
 
 /// The columns of `specialist_cases`, in the order a [`Case`] holds them, and whether each holds a number.
 const COLUMNS: [(&str, bool); 29] = [
@@ -240,20 +241,31 @@ impl Projection for Cases {
         commits: &'a [Commit],
     ) -> BoxFuture<'a, Result<(), ProjectionError>> {
         Box::pin(async move {
-            let mut read = Vec::new();
-            let mut ids = BTreeSet::new();
+            // Every service's projection sees every case's events; it decodes only those of its own cases: the
+            // ones the batch opens for this service (known from their first event) and the stored ones.
+            let begun = begun(commits);
+            let mut opened = BTreeSet::new();
+            let mut stored_ids = BTreeSet::new();
             for (position, envelope) in events(commits) {
-                if let Some(event) = decode::<SpecialistEvent>(position, envelope)? {
-                    ids.insert(envelope.subject.id().to_string());
-                    read.push((envelope, event));
+                if envelope.subject.context() != SpecialistEvent::CONTEXT {
+                    continue;
+                }
+                let id = envelope.subject.id();
+                if !begun.contains(&id) {
+                    stored_ids.insert(id);
+                } else if envelope.version == 1
+                    && let Some(SpecialistEvent::CaseOpened(e)) = decode::<SpecialistEvent>(position, envelope)?
+                    && e.service == self.service
+                {
+                    opened.insert(id);
                 }
             }
-            if read.is_empty() {
+            if opened.is_empty() && stored_ids.is_empty() {
                 return Ok(());
             }
             // The stored cases of this service the batch names (a service code is letters, digits and underscores,
             // checked when parsed, so it can stand in the statement).
-            let ids: Vec<String> = ids.into_iter().collect();
+            let ids: Vec<String> = stored_ids.iter().map(ToString::to_string).collect();
             let select = format!(
                 "SELECT {} FROM specialist_cases WHERE service = '{}' AND case_id IN",
                 COLUMNS.iter().map(|(column, _)| *column).collect::<Vec<_>>().join(", "),
@@ -263,6 +275,22 @@ impl Projection for Cases {
             for row in fetch_in(tx, &select, &ids).await? {
                 let case = Case::read(&row)?;
                 cases.insert(case.text("case_id").unwrap_or_default().to_owned(), case);
+            }
+            // This service's cases: opened in the batch, or stored.
+            let mine: BTreeSet<Uuid> = opened
+                .into_iter()
+                .chain(stored_ids.into_iter().filter(|id| cases.contains_key(&id.to_string())))
+                .collect();
+            let mut read = Vec::new();
+            for (position, envelope) in events(commits) {
+                if envelope.subject.context() != SpecialistEvent::CONTEXT {
+                    continue;
+                }
+                if mine.contains(&envelope.subject.id())
+                    && let Some(event) = decode::<SpecialistEvent>(position, envelope)?
+                {
+                    read.push((envelope, event));
+                }
             }
             let before = cases.clone();
             for (envelope, event) in read {
