@@ -4,6 +4,9 @@
 
 mod support;
 
+use std::collections::BTreeMap;
+
+use casetrack_platform::db::{DbBackend, ReadDb};
 use casetrack_platform::testkit::TempDir;
 use chrono::{Datelike as _, NaiveDate};
 use reqwest::Method;
@@ -213,17 +216,29 @@ async fn a_known_cohort_on_nats_and_postgres() {
     server.stop();
 }
 
-/// `casetrack demo`: a made-up year given through the real commands, none refused, and figures to show.
-async fn demo_year(data: &std::path::Path, env: &[(&str, String)]) {
+/// Runs `casetrack` with `args` on the data directory and backends of `env`; returns its standard output and error.
+fn casetrack(data: &std::path::Path, env: &[(&str, String)], args: &[&str]) -> (String, String) {
     let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_casetrack"));
-    command.args(["demo", "--referrals", "120", "--data-dir"]).arg(data).env("RUST_LOG", "warn");
+    command.args(args).arg("--data-dir").arg(data).env("RUST_LOG", "warn");
     for (name, value) in env {
         command.env(name, value);
     }
     let output = command.output().unwrap();
     let (out, err) = (String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
-    assert!(output.status.success(), "{out} {err}");
+    assert!(output.status.success(), "casetrack {args:?}: {out} {err}");
+    (out.into_owned(), err.into_owned())
+}
+
+/// `casetrack demo` of 120 hub referrals (and the specialist services' direct referrals).
+fn demo(data: &std::path::Path, env: &[(&str, String)]) -> (String, String) {
+    let (out, err) = casetrack(data, env, &["demo", "--referrals", "120"]);
     assert!(out.contains("commands given") && !out.contains("refused"), "{out}");
+    (out, err)
+}
+
+/// `casetrack demo`: a made-up year given through the real commands, none refused, and figures to show.
+async fn demo_year(data: &std::path::Path, env: &[(&str, String)]) {
+    let (_, err) = demo(data, env);
     assert!(err.contains("demo account demo.commissioner: one-time password"), "{err}");
     let server = Server::start("all", data, env).await;
     let base = server.base.clone();
@@ -275,4 +290,98 @@ async fn a_demo_year_on_nats_and_postgres() {
     let (_stream, env) = split_backends().await;
     let data = TempDir::new();
     demo_year(data.path(), &env).await;
+}
+
+/// The read database of `casetrack` run with `data` and `env`.
+async fn read_db(data: &std::path::Path, env: &[(&str, String)]) -> ReadDb {
+    let url = env
+        .iter()
+        .find(|(name, _)| *name == "CASETRACK_DATABASE_URL")
+        .map_or_else(|| format!("sqlite://{}?mode=ro", data.join("casetrack.db").display()), |(_, url)| url.clone());
+    ReadDb::connect(&url).await.unwrap()
+}
+
+/// Every table of the read database but the checkpoints (which note when they moved), each row as text, sorted.
+async fn read_models(data: &std::path::Path, env: &[(&str, String)]) -> BTreeMap<String, Vec<String>> {
+    let db = read_db(data, env).await;
+    let postgres = db.backend() == DbBackend::Postgres;
+    let tables: Vec<String> = sqlx::query_scalar(if postgres {
+        "SELECT CAST(tablename AS TEXT) FROM pg_tables WHERE schemaname = current_schema()"
+    } else {
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+    })
+    .fetch_all(db.pool())
+    .await
+    .unwrap();
+    let mut models = BTreeMap::new();
+    for table in tables.into_iter().filter(|t| t != "projection_checkpoints" && t != "_sqlx_migrations") {
+        let select = if postgres {
+            format!("SELECT CAST({table}.* AS TEXT) FROM {table}")
+        } else {
+            let query = format!("SELECT name FROM pragma_table_info('{table}')");
+            let columns: Vec<String> =
+                sqlx::query_scalar(sqlx::AssertSqlSafe(query)).fetch_all(db.pool()).await.unwrap();
+            let quoted: Vec<String> = columns.iter().map(|c| format!("quote({c})")).collect();
+            format!("SELECT {} FROM {table}", quoted.join(" || ',' || "))
+        };
+        let mut rows: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(select)).fetch_all(db.pool()).await.unwrap();
+        rows.sort();
+        models.insert(table, rows);
+    }
+    db.pool().close().await;
+    models
+}
+
+/// The read models' tables of counts (the last column), each row a sum of changes.
+const COUNT_TABLES: [&str; 4] = ["reporting_cohort", "reporting_ties", "reporting_daily", "reporting_activity_monthly"];
+
+/// A rebuild that hands the projections the log a few events at a time leaves every read model row for row as one
+/// that hands it over at once: what a batch reads of the rows before it (and what it skips reading: the streams it
+/// begins, the people and cases a rebuild has not stored yet) must change nothing.
+async fn rebuilt_in_small_batches(data: &std::path::Path, env: &[(&str, String)]) {
+    demo(data, env);
+    casetrack(data, env, &["rebuild"]);
+    let whole = read_models(data, env).await;
+    for table in ["hub_referrals", "reporting_units", "reporting_cohort", "reporting_ties", "specialist_cases"] {
+        assert!(whole.get(table).is_some_and(|rows| rows.len() > 10), "{table}: {:?}", whole.get(table));
+    }
+    // Victims referred again, in later batches: what a batch must read of the rows before it.
+    let db = read_db(data, env).await;
+    let sql = "SELECT COUNT(*) FROM hub_referrals WHERE repeat_victim = 1";
+    let repeats: i64 = sqlx::query_scalar(sql).fetch_one(db.pool()).await.unwrap();
+    db.pool().close().await;
+    assert!(repeats > 0, "the demo has repeat victims");
+    let (out, _) = casetrack(data, env, &["rebuild", "--batch-events", "25"]);
+    assert!(out.contains("rebuilt reporting.cohort"), "{out}");
+    let small = read_models(data, env).await;
+    assert_eq!(whole.keys().collect::<Vec<_>>(), small.keys().collect::<Vec<_>>());
+    for (table, rows) in &whole {
+        // A count that went up and back down within a batch is never written; across batches it stays as a 0.
+        let counted = |rows: &[String]| -> Vec<String> {
+            let counts = COUNT_TABLES.contains(&table.as_str());
+            rows.iter().filter(|row| !(counts && (row.ends_with(",0") || row.ends_with(",0)")))).cloned().collect()
+        };
+        let (whole, small) = (counted(rows), counted(&small[table]));
+        let only =
+            |a: &[String], b: &[String]| -> Vec<String> { a.iter().filter(|r| !b.contains(r)).cloned().collect() };
+        assert!(
+            whole == small,
+            "{table} after a rebuild 25 events at a time: only in the whole {:?}; only in the small {:?}",
+            only(&whole, &small),
+            only(&small, &whole)
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_rebuild_in_small_batches_on_the_embedded_backends() {
+    let data = TempDir::new();
+    rebuilt_in_small_batches(data.path(), &[]).await;
+}
+
+#[tokio::test]
+async fn a_rebuild_in_small_batches_on_nats_and_postgres() {
+    let (_stream, env) = split_backends().await;
+    let data = TempDir::new();
+    rebuilt_in_small_batches(data.path(), &env).await;
 }

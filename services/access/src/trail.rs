@@ -7,9 +7,8 @@ use axum::response::{IntoResponse, Response};
 use casetrack_platform::Context;
 use casetrack_platform::accounts::role_code;
 use casetrack_platform::http::ApiError;
-use casetrack_platform::log::{Commit, events};
 use casetrack_platform::pages::{failure_page, local_time, respond, staff_page, text_input};
-use casetrack_platform::projection::{Projection, ProjectionError, Source, decode};
+use casetrack_platform::projection::{Batch, Known, Projection, ProjectionError, Source, decode};
 use casetrack_proto::audit::{AccessDecision, AuditEvent};
 use futures::future::BoxFuture;
 use maud::html;
@@ -34,10 +33,11 @@ impl Projection for AuditTrail {
     fn apply<'a>(
         &'a self,
         tx: &'a mut AnyConnection,
-        commits: &'a [Commit],
+        batch: &'a Batch,
+        _: &'a mut Known,
     ) -> BoxFuture<'a, Result<(), ProjectionError>> {
         Box::pin(async move {
-            for (position, envelope) in events(commits) {
+            for (position, envelope) in batch.events() {
                 let Some(AuditEvent::AccessRecorded(entry)) = decode::<AuditEvent>(position, envelope)? else {
                     continue;
                 };

@@ -251,7 +251,7 @@ pub async fn rebuild(
     let raw = started.elapsed();
     let raw_rate = events as f64 / raw.as_secs_f64();
     println!("raw read-back: {events} events ({} commits) in {raw:.1?}: {raw_rate:.0} events/s", head.0);
-    let took = crate::rebuild(ctx, projections).await?;
+    let took = crate::rebuild(ctx, projections, casetrack_platform::projection::REBUILD_BATCH_EVENTS).await?;
     let rate = events as f64 / took.as_secs_f64();
     println!(
         "rebuild of every read model: {took:.1?}: {rate:.0} events/s, {:.0}% of the raw read-back",

@@ -48,6 +48,11 @@ enum Command {
         /// Only this projection (see `casetrack admin projections`).
         #[arg(long)]
         projection: Option<String>,
+        /// About how many events each projection applies a transaction. Smaller batches hold less in memory and
+        /// take longer; the read models come out the same.
+        #[arg(long, default_value_t = casetrack_platform::projection::REBUILD_BATCH_EVENTS as u64,
+              value_parser = clap::value_parser!(u64).range(1..))]
+        batch_events: u64,
         #[command(flatten)]
         settings: Settings,
     },
@@ -276,7 +281,7 @@ async fn main() -> anyhow::Result<()> {
             }
             casetrack_platform::service::serve(ctx, listener, services, shutdown).await
         }
-        Command::Rebuild { projection, settings } => {
+        Command::Rebuild { projection, batch_events, settings } => {
             casetrack_platform::telemetry::init_tracing(&settings.log_format);
             let ctx = Context::connect(&settings).await?;
             let services = services(&ctx, &select("all", &ctx.catalogue)?, &settings)?;
@@ -290,7 +295,7 @@ async fn main() -> anyhow::Result<()> {
                 let known: Vec<_> = services.iter().flat_map(|s| s.projections.iter().map(|p| p.name())).collect();
                 anyhow::bail!("no projection named {:?}; known: {}", projection.unwrap_or_default(), known.join(", "));
             }
-            rebuild(&ctx, projections).await?;
+            rebuild(&ctx, projections, usize::try_from(batch_events)?).await?;
             Ok(())
         }
         Command::Admin { command: AdminCommand::Projections { settings } } => {
@@ -495,6 +500,7 @@ async fn stop_on_signal(shutdown: CancellationToken) {
 pub async fn rebuild(
     ctx: &Context,
     projections: Vec<std::sync::Arc<dyn casetrack_platform::projection::Projection>>,
+    batch_events: usize,
 ) -> anyhow::Result<std::time::Duration> {
     use casetrack_platform::projection::{Source, rebuild_all};
     let started = std::time::Instant::now();
@@ -503,7 +509,7 @@ pub async fn rebuild(
         if projections.is_empty() {
             continue;
         }
-        for rebuilt in rebuild_all(&ctx.db, log, projections, &ctx.projections).await? {
+        for rebuilt in rebuild_all(&ctx.db, log, projections, &ctx.projections, batch_events).await? {
             println!("rebuilt {} to log position {} ({:.1?} applying)", rebuilt.name, rebuilt.position, rebuilt.busy);
         }
     }

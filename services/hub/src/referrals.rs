@@ -13,8 +13,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use casetrack_platform::clock::{FIRST_CONTACT_WORKING_DAYS, working_days_after};
 use casetrack_platform::codes::code;
 use casetrack_platform::db::{Cell, OnConflict, fetch_in, write_rows};
-use casetrack_platform::log::{Commit, begun, events};
-use casetrack_platform::projection::{Projection, ProjectionError, decode};
+use casetrack_platform::projection::{Batch, Known, Projection, ProjectionError};
 use casetrack_proto::Envelope;
 use casetrack_proto::contact::{ConsentBasis, OutcomeAnswer};
 use casetrack_proto::hub::HubEvent;
@@ -205,9 +204,22 @@ impl Onward {
 
 /// An event of a batch this projection reads, decoded once.
 enum Read<'a> {
-    Hub(&'a Envelope, HubEvent),
-    People(PeopleEvent),
-    Specialist(&'a Envelope, SpecialistEvent),
+    Hub(&'a Envelope, &'a HubEvent),
+    People(&'a PeopleEvent),
+    Specialist(&'a Envelope, &'a SpecialistEvent),
+}
+
+/// What a rebuild notes it has stored ([`Known`]): referrals, people with referrals, people with links, onward
+/// referrals by referral, and by case.
+const REFERRAL: &str = "referral";
+const PERSON: &str = "person";
+const LINKED: &str = "linked";
+const ONWARD: &str = "onward";
+const ONWARD_CASE: &str = "onward_case";
+
+/// A person's id as stored.
+fn parse_id(text: String) -> sqlx::Result<Uuid> {
+    Uuid::parse_str(&text).map_err(|e| sqlx::Error::Decode(Box::new(e)))
 }
 
 /// The rows a batch touches, as its events leave them.
@@ -220,9 +232,9 @@ struct Fold {
     onward_changed: BTreeSet<(String, String)>,
     attempts: Vec<Vec<Cell>>,
     /// Each loaded person's links, as the batch leaves them.
-    links: HashMap<String, BTreeSet<String>>,
+    links: HashMap<Uuid, BTreeSet<Uuid>>,
     /// The latest decision of the batch on each pair of people, both ways round.
-    decisions: BTreeMap<(String, String), DuplicateDecision>,
+    decisions: BTreeMap<(Uuid, Uuid), DuplicateDecision>,
 }
 
 impl Fold {
@@ -239,7 +251,7 @@ impl Fold {
         Some(onward)
     }
 
-    fn hub(&mut self, envelope: &Envelope, event: HubEvent) {
+    fn hub(&mut self, envelope: &Envelope, event: &HubEvent) {
         let at = envelope.occurred_at.to_rfc3339();
         let id = envelope.subject.id().to_string();
         match event {
@@ -257,7 +269,7 @@ impl Fold {
                     source: code(&e.source),
                     offence_category: e.offence_category.as_ref().map(code),
                     domestic_abuse: i64::from(e.domestic_abuse),
-                    crime_reference: e.crime_reference,
+                    crime_reference: e.crime_reference.clone(),
                     crime_reported_on: e.crime_reported_on.map(|d| d.to_string()),
                     received_at: at,
                     status: if e.consent == ConsentBasis::Withheld { "not_worked" } else { "awaiting_contact" }.into(),
@@ -330,7 +342,7 @@ impl Fold {
                     HubEvent::SupportDeclined(_) => referral.end("declined", &at),
                     HubEvent::ReferralClosed(_) => referral.end("closed", &at),
                     HubEvent::ReportedToPolice(e) => {
-                        referral.crime_reference = Some(e.crime_reference);
+                        referral.crime_reference = Some(e.crime_reference.clone());
                         referral.crime_reported_on = Some(e.reported_on.to_string());
                     }
                     HubEvent::ReferralReceived(_)
@@ -343,14 +355,14 @@ impl Fold {
         }
     }
 
-    fn people(&mut self, event: PeopleEvent) {
+    fn people(&mut self, event: &PeopleEvent) {
         match event {
             PeopleEvent::DuplicateDecided(e) => {
-                let (a, b) = (e.person_id.to_string(), e.other_person_id.to_string());
-                for (one, other) in [(a.clone(), b.clone()), (b, a)] {
-                    let links = self.links.entry(one.clone()).or_default();
+                let (a, b) = (e.person_id.0, e.other_person_id.0);
+                for (one, other) in [(a, b), (b, a)] {
+                    let links = self.links.entry(one).or_default();
                     match e.decision {
-                        DuplicateDecision::Linked => links.insert(other.clone()),
+                        DuplicateDecision::Linked => links.insert(other),
                         DuplicateDecision::Rejected => links.remove(&other),
                     };
                     self.decisions.insert((one, other), e.decision);
@@ -373,11 +385,11 @@ impl Fold {
 
     /// The closed loop: the specialist service's case, and every change that matters to the referrer, shows on the
     /// hub's referral.
-    fn specialist(&mut self, envelope: &Envelope, event: SpecialistEvent) {
+    fn specialist(&mut self, envelope: &Envelope, event: &SpecialistEvent) {
         let at = envelope.occurred_at.to_rfc3339();
         match event {
             SpecialistEvent::CaseOpened(e) => {
-                if let CaseOrigin::Hub { referral_id, .. } = e.origin {
+                if let CaseOrigin::Hub { referral_id, .. } = &e.origin {
                     let key = (referral_id.to_string(), e.service.as_str().to_owned());
                     if let Some(onward) = self.onward.get_mut(&key) {
                         let case_id = e.case_id.to_string();
@@ -401,7 +413,7 @@ impl Fold {
                 }
             }
             event => {
-                if let Some((case_id, status)) = loop_status(&event)
+                if let Some((case_id, status)) = loop_status(event)
                     && let Some(onward) = self.onward_of_case(&case_id.to_string())
                 {
                     onward.case_status = Some(status.into());
@@ -414,7 +426,7 @@ impl Fold {
     /// Re-derives the repeat-victim flag of every referral of `people`: another referral of the same or a linked
     /// person received in the 12 months before it. Every referral of them and of the people linked to them is in
     /// the fold.
-    fn refresh_repeat(&mut self, people: &BTreeSet<String>) {
+    fn refresh_repeat(&mut self, people: &BTreeSet<Uuid>) {
         let mut by_person: HashMap<&str, Vec<(&str, &str)>> = HashMap::new();
         for referral in self.referrals.values() {
             by_person.entry(&referral.person_id).or_default().push((&referral.referral_id, &referral.received_at));
@@ -422,13 +434,13 @@ impl Fold {
         let none = BTreeSet::new();
         let mut flags = Vec::new();
         for person in people {
-            let related: Vec<&str> = std::iter::once(person.as_str())
-                .chain(self.links.get(person).unwrap_or(&none).iter().map(String::as_str))
-                .collect();
+            let related: Vec<String> =
+                std::iter::once(person).chain(self.links.get(person).unwrap_or(&none)).map(Uuid::to_string).collect();
+            let person = person.to_string();
             for &(id, _) in by_person.get(person.as_str()).map(Vec::as_slice).unwrap_or_default() {
                 let referral = &self.referrals[id];
                 let repeat = referral.repeat_window_start.as_deref().is_some_and(|window| {
-                    related.iter().flat_map(|p| by_person.get(p).map(Vec::as_slice).unwrap_or_default()).any(
+                    related.iter().flat_map(|p| by_person.get(p.as_str()).map(Vec::as_slice).unwrap_or_default()).any(
                         |&(other, received)| {
                             other != id && received < referral.received_at.as_str() && received >= window
                         },
@@ -472,16 +484,23 @@ impl Fold {
         Ok(())
     }
 
-    /// Reads the stored links of `people` the fold does not hold yet.
-    async fn load_links(&mut self, tx: &mut AnyConnection, people: &BTreeSet<String>) -> sqlx::Result<()> {
-        let missing: Vec<String> = people.iter().filter(|p| !self.links.contains_key(*p)).cloned().collect();
-        for person in &missing {
-            self.links.insert(person.clone(), BTreeSet::new());
-        }
+    /// Reads the stored links of `people` the fold does not hold yet, of those among `stored` (who may have some).
+    async fn load_links(
+        &mut self,
+        tx: &mut AnyConnection,
+        people: &BTreeSet<Uuid>,
+        stored: &BTreeSet<String>,
+    ) -> sqlx::Result<()> {
+        let missing: Vec<String> = people
+            .iter()
+            .filter(|p| self.links.insert(**p, BTreeSet::new()).is_none())
+            .map(Uuid::to_string)
+            .filter(|p| stored.contains(p))
+            .collect();
         let select = "SELECT person_id, other_person_id FROM hub_person_links WHERE person_id IN";
         for row in fetch_in(tx, select, &missing).await? {
-            let person: String = row.try_get("person_id")?;
-            self.links.entry(person).or_default().insert(row.try_get("other_person_id")?);
+            let person = parse_id(row.try_get("person_id")?)?;
+            self.links.entry(person).or_default().insert(parse_id(row.try_get("other_person_id")?)?);
         }
         Ok(())
     }
@@ -509,6 +528,7 @@ impl Fold {
         .await?;
         let mut linked = Vec::new();
         for ((one, other), decision) in self.decisions {
+            let (one, other) = (one.to_string(), other.to_string());
             match decision {
                 DuplicateDecision::Linked => linked.push(vec![one.into(), other.into()]),
                 DuplicateDecision::Rejected => {
@@ -538,10 +558,14 @@ impl Projection for Referrals {
     fn apply<'a>(
         &'a self,
         tx: &'a mut AnyConnection,
-        commits: &'a [Commit],
+        batch: &'a Batch,
+        known: &'a mut Known,
     ) -> BoxFuture<'a, Result<(), ProjectionError>> {
         Box::pin(async move {
-            // What the batch says, decoded once, and the keys of the rows it touches.
+            // What the batch says, and the keys of the rows it touches.
+            let hub = batch.decoded::<HubEvent>().await?;
+            let people_events = batch.decoded::<PeopleEvent>().await?;
+            let specialist = batch.decoded::<SpecialistEvent>().await?;
             let mut read = Vec::new();
             let mut referral_ids = BTreeSet::new();
             let mut received_by = BTreeSet::new();
@@ -549,12 +573,13 @@ impl Projection for Referrals {
             let mut erased = BTreeSet::new();
             let mut onward_referrals = BTreeSet::new();
             let mut onward_cases = BTreeSet::new();
-            for (position, envelope) in events(commits) {
-                if let Some(event) = decode::<HubEvent>(position, envelope)? {
+            let decoded = hub.iter().zip(people_events).zip(specialist);
+            for ((_, envelope), ((hub, people), specialist)) in batch.events().zip(decoded) {
+                if let Some(event) = hub {
                     referral_ids.insert(envelope.subject.id());
-                    match &event {
+                    match event {
                         HubEvent::ReferralReceived(e) => {
-                            received_by.insert(e.person_id.to_string());
+                            received_by.insert(e.person_id.0);
                         }
                         HubEvent::OnwardReferralMade(_) => {
                             onward_referrals.insert(envelope.subject.id());
@@ -562,20 +587,20 @@ impl Projection for Referrals {
                         _ => {}
                     }
                     read.push(Read::Hub(envelope, event));
-                } else if let Some(event) = decode::<PeopleEvent>(position, envelope)? {
-                    match &event {
+                } else if let Some(event) = people {
+                    match event {
                         PeopleEvent::DuplicateDecided(e) => {
-                            decided.insert(e.person_id.to_string());
-                            decided.insert(e.other_person_id.to_string());
+                            decided.insert(e.person_id.0);
+                            decided.insert(e.other_person_id.0);
                         }
                         PeopleEvent::PersonErased(e) => {
-                            erased.insert(e.person_id.to_string());
+                            erased.insert(e.person_id.0);
                         }
                         _ => continue,
                     }
                     read.push(Read::People(event));
-                } else if let Some(event) = decode::<SpecialistEvent>(position, envelope)? {
-                    match &event {
+                } else if let Some(event) = specialist {
+                    match event {
                         SpecialistEvent::CaseOpened(e) => match &e.origin {
                             CaseOrigin::Hub { referral_id, .. } => onward_referrals.insert(referral_id.0),
                             CaseOrigin::Direct { .. } => continue,
@@ -592,28 +617,29 @@ impl Projection for Referrals {
             if read.is_empty() {
                 return Ok(());
             }
+            // Rows are read only under keys that may have some: not those of the streams the batch begins
+            // (onward referrals are made on the referral's own stream, and a case is linked to one by the case's
+            // first event), nor, in a rebuild, those this run never stored.
+            let begun = batch.begun();
+            let stored = |kind: &'static str, ids: &BTreeSet<Uuid>| -> BTreeSet<String> {
+                ids.iter().filter(|id| !begun.contains(id) && known.may_have(kind, **id)).map(Uuid::to_string).collect()
+            };
             // The repeat-victim flags to re-derive: every referral of a person with a new referral or a new
             // decision, and of the people linked to someone with a new referral (a late-received earlier referral
             // makes their later ones repeats).
             let mut fold = Fold::default();
-            let mut people: BTreeSet<String> = received_by.union(&decided).cloned().collect();
-            fold.load_links(tx, &people).await?;
-            let linked: BTreeSet<String> = received_by.iter().flat_map(|p| fold.links[p].iter().cloned()).collect();
+            let mut people: BTreeSet<Uuid> = received_by.union(&decided).copied().collect();
+            fold.load_links(tx, &people, &stored(LINKED, &people)).await?;
+            let linked: BTreeSet<Uuid> = received_by.iter().flat_map(|p| fold.links[p].iter().copied()).collect();
             people.extend(linked);
-            fold.load_links(tx, &people).await?;
-            let mut whose: BTreeSet<String> = people.iter().flat_map(|p| fold.links[p].iter().cloned()).collect();
-            whose.extend(people.iter().cloned());
+            fold.load_links(tx, &people, &stored(LINKED, &people)).await?;
+            let mut whose: BTreeSet<Uuid> = people.iter().flat_map(|p| fold.links[p].iter().copied()).collect();
+            whose.extend(people.iter().copied());
             whose.extend(erased);
-            // Referrals and cases the batch begins have no rows stored yet (onward referrals are made on the
-            // referral's own stream, and a case is linked to one by the case's first event).
-            let begun = begun(commits);
-            let stored = |ids: BTreeSet<Uuid>| -> BTreeSet<String> {
-                ids.into_iter().filter(|id| !begun.contains(id)).map(|id| id.to_string()).collect()
-            };
-            fold.load_referrals(tx, "referral_id", &stored(referral_ids)).await?;
-            fold.load_referrals(tx, "person_id", &whose).await?;
-            fold.load_onward(tx, "referral_id", &stored(onward_referrals)).await?;
-            fold.load_onward(tx, "case_id", &stored(onward_cases)).await?;
+            fold.load_referrals(tx, "referral_id", &stored(REFERRAL, &referral_ids)).await?;
+            fold.load_referrals(tx, "person_id", &stored(PERSON, &whose)).await?;
+            fold.load_onward(tx, "referral_id", &stored(ONWARD, &onward_referrals)).await?;
+            fold.load_onward(tx, "case_id", &stored(ONWARD_CASE, &onward_cases)).await?;
             // The batch's events, in order, over the stored rows (the decisions over the stored links).
             for event in read {
                 match event {
@@ -624,6 +650,26 @@ impl Projection for Referrals {
             }
             fold.refresh_repeat(&people);
             fold.write(tx).await?;
+            for ((_, envelope), event) in batch.events().zip(hub) {
+                match event {
+                    Some(HubEvent::ReferralReceived(e)) => {
+                        known.store(REFERRAL, envelope.subject.id());
+                        known.store(PERSON, e.person_id.0);
+                    }
+                    Some(HubEvent::OnwardReferralMade(_)) => known.store(ONWARD, envelope.subject.id()),
+                    _ => {}
+                }
+            }
+            for (_, event) in batch.events().zip(specialist) {
+                if let Some(SpecialistEvent::CaseOpened(e)) = event
+                    && let CaseOrigin::Hub { .. } = e.origin
+                {
+                    known.store(ONWARD_CASE, e.case_id.0);
+                }
+            }
+            for person in decided {
+                known.store(LINKED, person);
+            }
             Ok(())
         })
     }

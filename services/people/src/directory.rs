@@ -1,8 +1,7 @@
 //! `people.directory`: who is known, by blind match key. No plaintext ever reaches this table.
 
 use casetrack_platform::db::{Cell, OnConflict, write_rows};
-use casetrack_platform::log::{Commit, events};
-use casetrack_platform::projection::{Projection, ProjectionError, decode};
+use casetrack_platform::projection::{Batch, Known, Projection, ProjectionError};
 use casetrack_proto::people::{DuplicateDecision, PeopleEvent};
 use futures::future::BoxFuture;
 use sqlx::AnyConnection;
@@ -21,18 +20,19 @@ impl Projection for Directory {
     fn apply<'a>(
         &'a self,
         tx: &'a mut AnyConnection,
-        commits: &'a [Commit],
+        batch: &'a Batch,
+        _: &'a mut Known,
     ) -> BoxFuture<'a, Result<(), ProjectionError>> {
         Box::pin(async move {
             // Registrations, by far the most of the people events, are written many a statement: gathered until
             // the end of the batch or the next other event, so that every event still lands in order.
             let mut registered = Vec::new();
-            for (position, envelope) in events(commits) {
-                let event = decode::<PeopleEvent>(position, envelope)?;
+            let decoded = batch.decoded::<PeopleEvent>().await?;
+            for ((_, envelope), event) in batch.events().zip(decoded) {
                 if let Some(PeopleEvent::PersonRegistered(e)) = event {
                     registered.push(vec![
                         Cell::from(e.person_id.to_string()),
-                        e.match_key.into(),
+                        e.match_key.clone().into(),
                         envelope.occurred_at.to_rfc3339().into(),
                     ]);
                     continue;

@@ -7,9 +7,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use casetrack_platform::db::ReadDb;
-use casetrack_platform::log::{AppendRequest, Commit, EventLog, ExpectedVersion, NewEvent, Position};
+use casetrack_platform::log::{AppendRequest, EventLog, ExpectedVersion, NewEvent, Position};
 use casetrack_platform::projection::{
-    Projection, ProjectionError, ProjectionRunner, Registry, decode, load_checkpoint, rebuild_all,
+    Batch, Known, Projection, ProjectionError, ProjectionRunner, REBUILD_BATCH_EVENTS, Registry, load_checkpoint,
+    rebuild_all,
 };
 use casetrack_platform::testkit::{TempDir, TestStream, fresh_postgres, fresh_sqlite, open_sqlite_log};
 use casetrack_proto::hub::HubEvent;
@@ -44,9 +45,11 @@ impl Projection for Counter {
     fn apply<'a>(
         &'a self,
         tx: &'a mut AnyConnection,
-        commits: &'a [Commit],
+        batch: &'a Batch,
+        _known: &'a mut Known,
     ) -> BoxFuture<'a, Result<(), ProjectionError>> {
         Box::pin(async move {
+            let commits = batch.commits();
             for (index, commit) in commits.iter().enumerate() {
                 for event in &commit.events {
                     sqlx::query("INSERT INTO test_counted (event_id, position) VALUES ($1, $2)")
@@ -164,7 +167,7 @@ async fn rebuild_gives_identical_rows(log: EventLog, db: ReadDb) {
     assert_eq!(before.len(), 200);
     // `casetrack rebuild`: the log read once for every projection, in large batches, checkpoints moved.
     let projections: Vec<Arc<dyn Projection>> = vec![Counter::new(0, false)];
-    let rebuilt = rebuild_all(&db, &log, projections, &registry).await.unwrap();
+    let rebuilt = rebuild_all(&db, &log, projections, &registry, REBUILD_BATCH_EVENTS).await.unwrap();
     assert_eq!(rebuilt.iter().map(|r| (r.name, r.position)).collect::<Vec<_>>(), [("test.counter", head)]);
     assert_eq!(dump(&db).await, before);
     assert_eq!(load_checkpoint(&db, "test.counter").await.unwrap(), head);
@@ -185,14 +188,12 @@ impl Projection for HubReader {
     fn apply<'a>(
         &'a self,
         _tx: &'a mut AnyConnection,
-        commits: &'a [Commit],
+        batch: &'a Batch,
+        _known: &'a mut Known,
     ) -> BoxFuture<'a, Result<(), ProjectionError>> {
         Box::pin(async move {
-            for commit in commits {
-                for event in &commit.events {
-                    decode::<HubEvent>(commit.position, event)?;
-                }
-            }
+            // Through the batch's shared decoding, which must report the poison to each projection that asks.
+            batch.decoded::<HubEvent>().await?;
             Ok(())
         })
     }

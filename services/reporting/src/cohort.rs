@@ -18,8 +18,7 @@ use rustc_hash::{FxHashMap, FxHashSet};
 use casetrack_platform::clock::{FIRST_CONTACT_WORKING_DAYS, working_days_after};
 use casetrack_platform::codes::code;
 use casetrack_platform::db::{Cell, OnConflict, fetch_in, write_rows};
-use casetrack_platform::log::{Commit, begun, events};
-use casetrack_platform::projection::{Projection, ProjectionError, decode};
+use casetrack_platform::projection::{Batch, Known, Projection, ProjectionError};
 use casetrack_proto::contact::ConsentBasis;
 use casetrack_proto::hub::{HubEvent, ReferralSource};
 use casetrack_proto::profile::{CensusGroup, VictimProfile};
@@ -27,6 +26,7 @@ use casetrack_proto::specialist::{CaseOrigin, RiskLevel, SpecialistEvent};
 use chrono::{DateTime, Datelike, NaiveDate, SecondsFormat, Utc};
 use futures::future::BoxFuture;
 use sqlx::{AnyConnection, Row};
+use uuid::Uuid;
 
 pub struct Cohort;
 
@@ -577,28 +577,32 @@ impl Projection for Cohort {
     fn apply<'a>(
         &'a self,
         tx: &'a mut AnyConnection,
-        commits: &'a [Commit],
+        batch: &'a Batch,
+        known: &'a mut Known,
     ) -> BoxFuture<'a, Result<(), ProjectionError>> {
         Box::pin(async move {
+            let (hubs, specialists) = (batch.decoded::<HubEvent>().await?, batch.decoded::<SpecialistEvent>().await?);
             let mut decoded = Vec::new();
-            for (position, envelope) in events(commits) {
-                if let Some(event) = decode::<HubEvent>(position, envelope)? {
+            for (((_, envelope), hub), specialist) in batch.events().zip(hubs).zip(specialists) {
+                if let Some(event) = hub {
                     decoded.push((Event::Hub(event), envelope.occurred_at));
-                } else if let Some(event) = decode::<SpecialistEvent>(position, envelope)? {
+                } else if let Some(event) = specialist {
                     decoded.push((Event::Specialist(event), envelope.occurred_at));
                 }
             }
-            // Every unit and every person's history the batch needs, read in a few statements.
+            // Every unit and every person's history the batch needs, read in a few statements. Not read: the
+            // referrals and cases the batch receives (stored by none before it), and in a rebuild, the units and
+            // people it never stored.
             let mut fold = Fold::default();
-            let (mut ids, mut people) = (Vec::new(), Vec::new());
+            let mut needs = Needs::default();
             for (event, _) in &decoded {
-                event.needs(&mut ids, &mut people);
+                event.needs(&mut needs);
             }
-            // The referrals and cases the batch receives were stored by none before it.
-            let begun: FxHashSet<String> = begun(commits).iter().map(ToString::to_string).collect();
-            ids.retain(|id| !begun.contains(id));
-            fold.missing.extend(begun);
-            fold.fetch_units(tx, &ids).await?;
+            let begun = batch.begun();
+            let (ids, unstored): (Vec<Uuid>, Vec<Uuid>) =
+                needs.ids.iter().partition(|id| !begun.contains(id) && known.may_have(UNIT, **id));
+            fold.missing.extend(unstored.iter().map(ToString::to_string));
+            fold.fetch_units(tx, &ids.iter().map(ToString::to_string).collect::<Vec<_>>()).await?;
             // The hub referrals the batch's cases came from, for what became of the onward referrals.
             let origins: Vec<String> = fold
                 .units
@@ -607,6 +611,11 @@ impl Projection for Cohort {
                 .filter(|origin| !fold.units.contains_key(origin) && !fold.missing.contains(origin))
                 .collect();
             fold.fetch_units(tx, &origins).await?;
+            let (people, strangers): (Vec<_>, Vec<_>) =
+                needs.people.iter().partition(|(_, person)| known.may_have(PERSON, *person));
+            let key = |(service, person): &(&str, Uuid)| ((*service).to_owned(), person.to_string());
+            fold.histories.extend(strangers.into_iter().map(|pair| (key(pair), Vec::new())));
+            let people: Vec<(String, String)> = people.into_iter().map(key).collect();
             fold.fetch_histories(tx, &people).await?;
             for (event, at) in decoded {
                 match event {
@@ -615,34 +624,56 @@ impl Projection for Cohort {
                 }
             }
             fold.write(tx).await?;
+            for id in needs.received {
+                known.store(UNIT, id);
+            }
+            for (_, person) in needs.people {
+                known.store(PERSON, person);
+            }
             Ok(())
         })
     }
 }
 
+/// What a rebuild notes it has stored ([`Known`]): units, and people with units.
+const UNIT: &str = "unit";
+const PERSON: &str = "person";
+
 /// An event this projection counts.
-enum Event {
-    Hub(HubEvent),
-    Specialist(SpecialistEvent),
+enum Event<'e> {
+    Hub(&'e HubEvent),
+    Specialist(&'e SpecialistEvent),
 }
 
-impl Event {
-    /// The units (ids) and the people's histories ((service, person)) folding it reads.
-    fn needs(&self, ids: &mut Vec<String>, people: &mut Vec<(String, String)>) {
-        match self {
+/// What folding a batch reads.
+#[derive(Default)]
+struct Needs<'e> {
+    /// The units (ids) its events are about.
+    ids: FxHashSet<Uuid>,
+    /// The units it receives.
+    received: Vec<Uuid>,
+    /// The people whose histories it reads: (service, person).
+    people: FxHashSet<(&'e str, Uuid)>,
+}
+
+impl<'e> Event<'e> {
+    fn needs(&self, needs: &mut Needs<'e>) {
+        match *self {
             Self::Hub(HubEvent::ReferralReceived(e)) => {
-                ids.push(e.referral_id.to_string());
-                people.push(("hub".into(), e.person_id.to_string()));
+                needs.ids.insert(e.referral_id.0);
+                needs.received.push(e.referral_id.0);
+                needs.people.insert(("hub", e.person_id.0));
             }
-            Self::Hub(event) => ids.extend(referral_of(event).map(|id| id.to_string())),
+            Self::Hub(event) => needs.ids.extend(referral_of(event).map(|id| id.0)),
             Self::Specialist(SpecialistEvent::CaseOpened(e)) => {
-                ids.push(e.case_id.to_string());
+                needs.ids.insert(e.case_id.0);
+                needs.received.push(e.case_id.0);
                 if let CaseOrigin::Hub { referral_id, .. } = &e.origin {
-                    ids.push(referral_id.to_string());
+                    needs.ids.insert(referral_id.0);
                 }
-                people.push((e.service.as_str().to_owned(), e.person_id.to_string()));
+                needs.people.insert((e.service.as_str(), e.person_id.0));
             }
-            Self::Specialist(event) => ids.push(crate::pathway::case_of(event).to_string()),
+            Self::Specialist(event) => drop(needs.ids.insert(crate::pathway::case_of(event).0)),
         }
     }
 }
@@ -670,9 +701,9 @@ fn referral_of(event: &HubEvent) -> Option<casetrack_proto::ReferralId> {
     })
 }
 
-async fn hub(tx: &mut AnyConnection, fold: &mut Fold, event: HubEvent, at: DateTime<Utc>) -> sqlx::Result<()> {
+async fn hub(tx: &mut AnyConnection, fold: &mut Fold, event: &HubEvent, at: DateTime<Utc>) -> sqlx::Result<()> {
     use HubEvent as E;
-    if let E::ReferralReceived(e) = &event {
+    if let E::ReferralReceived(e) = event {
         let id = e.referral_id.to_string();
         if fold.load(tx, &id).await? {
             return Ok(()); // received once; a redelivery changes nothing
@@ -708,7 +739,7 @@ async fn hub(tx: &mut AnyConnection, fold: &mut Fold, event: HubEvent, at: DateT
         }
         return Ok(());
     }
-    let Some(referral) = referral_of(&event) else { return Ok(()) };
+    let Some(referral) = referral_of(event) else { return Ok(()) };
     let id = referral.to_string();
     // A referral this projection never saw received counts nowhere.
     if !fold.load(tx, &id).await? {
@@ -760,11 +791,11 @@ fn first_attempt(fold: &mut Fold, id: &str, attempted_on: NaiveDate) {
 async fn specialist(
     tx: &mut AnyConnection,
     fold: &mut Fold,
-    event: SpecialistEvent,
+    event: &SpecialistEvent,
     at: DateTime<Utc>,
 ) -> sqlx::Result<()> {
     use SpecialistEvent as E;
-    if let E::CaseOpened(e) = &event {
+    if let E::CaseOpened(e) = event {
         let id = e.case_id.to_string();
         if fold.load(tx, &id).await? {
             return Ok(());
@@ -829,12 +860,12 @@ async fn specialist(
         fold.onward(&id, "opened");
         return Ok(());
     }
-    let id = crate::pathway::case_of(&event).to_string();
+    let id = crate::pathway::case_of(event).to_string();
     if !fold.load(tx, &id).await? {
         return Ok(());
     }
     // What the case's milestones tell the referral it came from.
-    let milestone = match &event {
+    let milestone = match event {
         E::ReferralAccepted(_) => Some(stage::ACCEPTED),
         E::CaseContactAttemptRecorded(e) if e.outcome.reached() => Some(stage::CONTACTED),
         E::ReferralDeclinedByService(_) => Some(state::DECLINED_BY_SERVICE),

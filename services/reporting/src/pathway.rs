@@ -8,13 +8,12 @@ use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use casetrack_platform::codes::code;
 use casetrack_platform::db::{Cell, OnConflict, fetch_in, write_rows};
-use casetrack_platform::log::{Commit, begun, events};
-use casetrack_platform::projection::{Projection, ProjectionError, decode};
-use casetrack_proto::CaseId;
+use casetrack_platform::projection::{Batch, Known, Projection, ProjectionError};
 use casetrack_proto::contact::OutcomeAnswer;
 use casetrack_proto::hub::{HubEvent, MeasureAnswer, ReferralSource};
 use casetrack_proto::profile::AgeBand;
 use casetrack_proto::specialist::{CaseOrigin, RiskLevel, SpecialistEvent};
+use casetrack_proto::{CaseId, ReferralId};
 use futures::future::BoxFuture;
 use sqlx::{AnyConnection, Row as _};
 
@@ -165,26 +164,30 @@ impl Projection for Pathway {
     fn apply<'a>(
         &'a self,
         tx: &'a mut AnyConnection,
-        commits: &'a [Commit],
+        batch: &'a Batch,
+        known: &'a mut Known,
     ) -> BoxFuture<'a, Result<(), ProjectionError>> {
         Box::pin(async move {
-            // The batch decoded once, with the referrals and cases whose marks it reads.
-            // (Referrals and cases the batch begins have no marks stored yet: not read.)
-            let begun = begun(commits);
+            // The batch decoded, with the referrals and cases whose marks it reads: not those it begins (no marks
+            // stored yet), nor, in a rebuild, those never marked.
+            let begun = batch.begun();
+            let (hub, specialist) = (batch.decoded::<HubEvent>().await?, batch.decoded::<SpecialistEvent>().await?);
             let mut read = Vec::new();
             let (mut reached, mut case_ids) = (BTreeSet::new(), BTreeSet::new());
-            for (position, envelope) in events(commits) {
-                if let Some(event) = decode::<HubEvent>(position, envelope)? {
-                    if let HubEvent::ContactAttemptRecorded(e) = &event
+            for (((_, envelope), hub), specialist) in batch.events().zip(hub).zip(specialist) {
+                if let Some(event) = hub {
+                    if let HubEvent::ContactAttemptRecorded(e) = event
                         && e.outcome.reached()
                         && !begun.contains(&e.referral_id.0)
+                        && known.may_have(CONTACTED, e.referral_id.0)
                     {
                         reached.insert(e.referral_id.to_string());
                     }
                     read.push((envelope, Event::Hub(event)));
-                } else if let Some(event) = decode::<SpecialistEvent>(position, envelope)? {
-                    if !begun.contains(&case_of(&event).0) {
-                        case_ids.insert(case_of(&event).to_string());
+                } else if let Some(event) = specialist {
+                    let case = case_of(event).0;
+                    if !begun.contains(&case) && known.may_have(CASE, case) {
+                        case_ids.insert(case.to_string());
                     }
                     read.push((envelope, Event::Specialist(event)));
                 }
@@ -224,7 +227,8 @@ impl Projection for Pathway {
                     }
                     Event::Specialist(event) => event,
                 };
-                if let SpecialistEvent::CaseOpened(e) = &event {
+                if let SpecialistEvent::CaseOpened(e) = event {
+                    known.store(CASE, e.case_id.0);
                     let case = Case { service: e.service.as_str().to_owned(), engaged: false, high_risk: false };
                     cases.entry(e.case_id.to_string()).or_insert(case);
                     if e.age_band == Some(AgeBand::Under18) {
@@ -235,15 +239,21 @@ impl Projection for Pathway {
                     }
                 }
                 // A case this projection never saw opened (its service unknown) counts nowhere.
-                let Some(case) = cases.get_mut(&case_of(&event).to_string()) else { continue };
-                let Some(name) = specialist_figure(case, &event) else { continue };
+                let Some(case) = cases.get_mut(&case_of(event).to_string()) else { continue };
+                let Some(name) = specialist_figure(case, event) else { continue };
                 let service = case.service.clone();
-                if let SpecialistEvent::CaseClosed(e) = &event {
+                if let SpecialistEvent::CaseClosed(e) = event {
                     measures(&mut counts, &service, &day, &e.answers);
                 }
                 count(&mut counts, &service, day, name);
             }
-            let contacted_rows: Vec<Vec<Cell>> = newly_contacted.into_iter().map(|id| vec![Cell::from(id)]).collect();
+            let contacted_rows: Vec<Vec<Cell>> = newly_contacted
+                .into_iter()
+                .map(|id| {
+                    known.store(CONTACTED, id.0);
+                    vec![Cell::from(id.to_string())]
+                })
+                .collect();
             let key = ["referral_id"];
             write_rows(tx, "reporting_contacted", &key, OnConflict::Ignore(&key), &contacted_rows).await?;
             let case_rows: Vec<Vec<Cell>> = cases
@@ -277,18 +287,22 @@ impl Projection for Pathway {
 }
 
 /// An event of a batch this projection counts.
-enum Event {
-    Hub(HubEvent),
-    Specialist(SpecialistEvent),
+enum Event<'e> {
+    Hub(&'e HubEvent),
+    Specialist(&'e SpecialistEvent),
 }
+
+/// What a rebuild notes it has stored ([`Known`]): referrals marked contacted, and cases.
+const CONTACTED: &str = "contacted";
+const CASE: &str = "case";
 
 /// The figure a hub event adds on `day`, if any, counting the extra figures some events add on the way.
 fn hub_figure(
     counts: &mut BTreeMap<Key, i64>,
     day: &str,
     contacted: &mut HashSet<String>,
-    newly_contacted: &mut Vec<String>,
-    event: HubEvent,
+    newly_contacted: &mut Vec<ReferralId>,
+    event: &HubEvent,
 ) -> Option<String> {
     match event {
         HubEvent::ReferralReceived(e) => {
@@ -302,9 +316,9 @@ fn hub_figure(
             count(counts, "hub", day.to_owned(), figure::CONTACT_ATTEMPTS.into());
             // Contacted once per referral: at its first reached attempt.
             let id = e.referral_id.to_string();
-            let first_reach = e.outcome.reached() && contacted.insert(id.clone());
+            let first_reach = e.outcome.reached() && contacted.insert(id);
             if first_reach {
-                newly_contacted.push(id);
+                newly_contacted.push(e.referral_id);
             }
             first_reach.then(|| figure::CONTACTED.to_owned())
         }

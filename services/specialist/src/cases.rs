@@ -11,13 +11,15 @@ use casetrack_platform::catalogue::ServiceKind;
 use casetrack_platform::clock::rj_information_due;
 use casetrack_platform::codes::code;
 use casetrack_platform::db::{Cell, OnConflict, fetch_in, write_rows};
-use casetrack_platform::log::{Commit, begun, events};
-use casetrack_platform::projection::{Projection, ProjectionError, decode};
+use casetrack_platform::projection::{Batch, Known, Projection, ProjectionError};
 use casetrack_proto::specialist::{CaseOrigin, SpecialistEvent};
-use casetrack_proto::{Envelope, EventContract as _, ServiceCode};
+use casetrack_proto::{Envelope, ServiceCode};
 use futures::future::BoxFuture;
 use sqlx::{AnyConnection, Row as _};
 use uuid::Uuid;
+
+/// What a rebuild notes it has stored ([`Known`]): this service's cases.
+const CASE: &str = "case";
 
 /// The columns of `specialist_cases`, in the order a [`Case`] holds them, and whether each holds a number.
 const COLUMNS: [(&str, bool); 29] = [
@@ -120,10 +122,10 @@ impl Cases {
     }
 
     /// Folds one event into the batch's cases of this service (an event about any other case changes nothing).
-    fn fold(&self, cases: &mut BTreeMap<String, Case>, envelope: &Envelope, event: SpecialistEvent) {
+    fn fold(&self, cases: &mut BTreeMap<String, Case>, envelope: &Envelope, event: &SpecialistEvent) {
         let id = envelope.subject.id().to_string();
         let at = envelope.occurred_at.to_rfc3339();
-        if let SpecialistEvent::CaseOpened(e) = &event {
+        if let SpecialistEvent::CaseOpened(e) = event {
             if e.service != self.service || cases.contains_key(&id) {
                 return;
             }
@@ -238,23 +240,26 @@ impl Projection for Cases {
     fn apply<'a>(
         &'a self,
         tx: &'a mut AnyConnection,
-        commits: &'a [Commit],
+        batch: &'a Batch,
+        known: &'a mut Known,
     ) -> BoxFuture<'a, Result<(), ProjectionError>> {
         Box::pin(async move {
-            // Every service's projection sees every case's events; it decodes only those of its own cases: the
-            // ones the batch opens for this service (known from their first event) and the stored ones.
-            let begun = begun(commits);
+            // Every service's projection sees every case's events; it folds only those of its own cases: the ones
+            // the batch opens for this service (known from their first event) and the stored ones (not read for
+            // the cases the batch opens, nor, in a rebuild, for those this run never stored).
+            let decoded = batch.decoded::<SpecialistEvent>().await?;
+            let begun = batch.begun();
             let mut opened = BTreeSet::new();
             let mut stored_ids = BTreeSet::new();
-            for (position, envelope) in events(commits) {
-                if envelope.subject.context() != SpecialistEvent::CONTEXT {
-                    continue;
-                }
+            for ((_, envelope), event) in batch.events().zip(decoded) {
+                let Some(event) = event else { continue };
                 let id = envelope.subject.id();
                 if !begun.contains(&id) {
-                    stored_ids.insert(id);
+                    if known.may_have(CASE, id) {
+                        stored_ids.insert(id);
+                    }
                 } else if envelope.version == 1
-                    && let Some(SpecialistEvent::CaseOpened(e)) = decode::<SpecialistEvent>(position, envelope)?
+                    && let SpecialistEvent::CaseOpened(e) = event
                     && e.service == self.service
                 {
                     opened.insert(id);
@@ -281,20 +286,13 @@ impl Projection for Cases {
                 .into_iter()
                 .chain(stored_ids.into_iter().filter(|id| cases.contains_key(&id.to_string())))
                 .collect();
-            let mut read = Vec::new();
-            for (position, envelope) in events(commits) {
-                if envelope.subject.context() != SpecialistEvent::CONTEXT {
-                    continue;
-                }
-                if mine.contains(&envelope.subject.id())
-                    && let Some(event) = decode::<SpecialistEvent>(position, envelope)?
-                {
-                    read.push((envelope, event));
-                }
-            }
             let before = cases.clone();
-            for (envelope, event) in read {
-                self.fold(&mut cases, envelope, event);
+            for ((_, envelope), event) in batch.events().zip(decoded) {
+                if let Some(event) = event
+                    && mine.contains(&envelope.subject.id())
+                {
+                    self.fold(&mut cases, envelope, event);
+                }
             }
             let changed: Vec<Vec<Cell>> = cases
                 .iter()
@@ -303,6 +301,9 @@ impl Projection for Cases {
                 .collect();
             let columns: Vec<&str> = COLUMNS.iter().map(|(column, _)| *column).collect();
             write_rows(tx, "specialist_cases", &columns, OnConflict::Replace(&["case_id"]), &changed).await?;
+            for id in mine {
+                known.store(CASE, id);
+            }
             Ok(())
         })
     }

@@ -24,6 +24,9 @@ use tokio_util::sync::CancellationToken;
 use crate::db::ReadDb;
 use crate::log::{Commit, EventLog, LogError, Position};
 
+mod batch;
+pub use batch::{Batch, Known, Shared};
+
 /// Most events one transaction applies.
 pub const BATCH_EVENTS: usize = 2_000;
 
@@ -82,11 +85,13 @@ pub trait Projection: Send + Sync + 'static {
             Ok(())
         })
     }
-    /// Applies a batch of commits, in order.
+    /// Applies a batch of commits, in order. `known` is what this run has stored since its tables were empty, if
+    /// it began so: the projection notes there the keys its look-ups may skip, and consults it before them.
     fn apply<'a>(
         &'a self,
         tx: &'a mut AnyConnection,
-        commits: &'a [Commit],
+        batch: &'a Batch,
+        known: &'a mut Known,
     ) -> BoxFuture<'a, Result<(), ProjectionError>>;
 }
 
@@ -360,8 +365,8 @@ impl ProjectionRunner {
     }
 
     /// Applies one batch and moves the checkpoint from `checkpoint` to the batch's last position, in one transaction.
-    async fn apply_batch(&self, checkpoint: Position, batch: &[Commit]) -> Result<(), RunError> {
-        let last = batch.last().map(|c| c.position).unwrap_or(checkpoint);
+    async fn apply_batch(&self, checkpoint: Position, batch: &Batch, known: &mut Known) -> Result<(), RunError> {
+        let last = batch.last().unwrap_or(checkpoint);
         let mut tx = self.db.begin().await.map_err(|e| RunError::Transient(e.into()))?;
         if self.db.backend() == crate::db::DbBackend::Postgres {
             // A read model can always be replayed from the log, and its checkpoint commits with its rows: a crash
@@ -377,7 +382,7 @@ impl ProjectionRunner {
         {
             return Err(RunError::Lost);
         }
-        self.projection.apply(&mut tx, batch).await?;
+        self.projection.apply(&mut tx, batch, known).await?;
         tx.commit().await.map_err(|e| RunError::Transient(e.into()))
     }
 
@@ -418,17 +423,21 @@ impl ProjectionRunner {
             if let Some(until) = until {
                 batch.retain(|commit| commit.position <= until);
             }
-            let Some(last) = batch.last().map(|commit| commit.position) else {
+            let batch = Batch::new(batch);
+            let Some(last) = batch.last() else {
                 return Ok(Stop::CaughtUp);
             };
-            match self.apply_batch(checkpoint, &batch).await {
+            // A live run resumes wherever its checkpoint is: it knows nothing of what is stored.
+            match self.apply_batch(checkpoint, &batch, &mut Known::nothing()).await {
                 Ok(()) => {}
                 Err(RunError::Poison(error)) => {
                     // Apply what came before the poison, so the read model stops exactly at it.
                     if let Some(poison) = poison_position(&error) {
-                        let before: Vec<Commit> = batch.iter().take_while(|c| c.position < poison).cloned().collect();
-                        if let Some(last) = before.last().map(|c| c.position) {
-                            self.apply_batch(checkpoint, &before).await?;
+                        let before: Vec<Commit> =
+                            batch.commits().iter().take_while(|c| c.position < poison).cloned().collect();
+                        let before = Batch::new(before);
+                        if let Some(last) = before.last() {
+                            self.apply_batch(checkpoint, &before, &mut Known::nothing()).await?;
                             self.status.position.send_replace(last);
                         }
                     }
@@ -465,8 +474,9 @@ pub struct Rebuilt {
     pub busy: Duration,
 }
 
-/// Empties `projections` and replays `log` into all of them from one read of it: each batch of commits is read and
-/// decoded from the log once and handed to every projection, each applying it in its own transaction with its own
+/// Empties `projections` and replays `log` into all of them from one read of it: each batch of commits (of about
+/// `batch_events` events, [`REBUILD_BATCH_EVENTS`] unless testing) is read and decoded from the log once and handed
+/// to every projection, each applying it in its own transaction with its own
 /// checkpoint, side by side. Stops at the log's head as it was at the start. A failure (poison included) stops the
 /// rebuild and names the projection; what was applied stays, with its checkpoint, so the live runner resumes.
 pub async fn rebuild_all(
@@ -474,6 +484,7 @@ pub async fn rebuild_all(
     log: &EventLog,
     projections: Vec<Arc<dyn Projection>>,
     registry: &Registry,
+    batch_events: usize,
 ) -> anyhow::Result<Vec<Rebuilt>> {
     use anyhow::Context as _;
     let head = log.head().await?;
@@ -493,18 +504,21 @@ pub async fn rebuild_all(
     let mut tasks = tokio::task::JoinSet::new();
     for runner in runners {
         let writers = writers.clone();
-        let (sender, mut batches) = tokio::sync::mpsc::channel::<Arc<Vec<Commit>>>(2);
+        let (sender, mut batches) = tokio::sync::mpsc::channel::<Arc<Batch>>(2);
         senders.push(sender);
         tasks.spawn(async move {
             let name = runner.projection.name();
             let mut checkpoint = Position(0);
             let mut busy = Duration::ZERO;
+            // Emptied above, and fed every batch from the log's start: what it stores, it knows. (A batch that fails
+            // ends the rebuild, so nothing it noted outlives its rollback.)
+            let mut known = Known::from_empty();
             while let Some(batch) = batches.recv().await {
                 let _turn = writers.acquire().await.expect("the semaphore is never closed");
                 let started = std::time::Instant::now();
-                let last = batch.last().map(|commit| commit.position).unwrap_or(checkpoint);
+                let last = batch.last().unwrap_or(checkpoint);
                 runner
-                    .apply_batch(checkpoint, &batch)
+                    .apply_batch(checkpoint, &batch, &mut known)
                     .await
                     .map_err(anyhow::Error::from)
                     .with_context(|| format!("failed to rebuild {name}"))?;
@@ -528,8 +542,8 @@ pub async fn rebuild_all(
             let position = commit.position;
             events += commit.events.len();
             batch.push(commit);
-            if events >= REBUILD_BATCH_EVENTS || position >= head {
-                let shared = Arc::new(std::mem::take(&mut batch));
+            if events >= batch_events || position >= head {
+                let shared = Arc::new(Batch::new(std::mem::take(&mut batch)));
                 events = 0;
                 for sender in &senders {
                     // A projection that stopped has dropped its receiver; its error is reported below.
@@ -587,7 +601,8 @@ mod tests {
         fn apply<'a>(
             &'a self,
             _: &'a mut AnyConnection,
-            _: &'a [Commit],
+            _: &'a Batch,
+            _: &'a mut Known,
         ) -> BoxFuture<'a, Result<(), ProjectionError>> {
             Box::pin(async { Ok(()) })
         }

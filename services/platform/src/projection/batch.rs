@@ -1,0 +1,162 @@
+//! What a projection is handed: a [`Batch`] of commits, with what is worked out from them once for every projection
+//! that reads it, and what its own run has [`Known`] so far.
+
+use std::collections::HashSet;
+use std::sync::OnceLock;
+
+use casetrack_proto::hub::HubEvent;
+use casetrack_proto::people::PeopleEvent;
+use casetrack_proto::specialist::SpecialistEvent;
+use casetrack_proto::{Envelope, EventContract};
+use rustc_hash::{FxHashMap, FxHashSet};
+use tokio::sync::OnceCell;
+use uuid::Uuid;
+
+use super::{ProjectionError, decode};
+use crate::log::{Commit, Position};
+
+/// Commits in log order, as one transaction of a projection applies them. A rebuild hands the same batch to every
+/// projection, so what they all need from it (which streams it begins, the events of the busy contexts decoded) is
+/// worked out by the first to ask and shared.
+pub struct Batch {
+    commits: Vec<Commit>,
+    begun: OnceLock<HashSet<Uuid>>,
+    hub: OnceCell<Decoded<HubEvent>>,
+    specialist: OnceCell<Decoded<SpecialistEvent>>,
+    people: OnceCell<Decoded<PeopleEvent>>,
+}
+
+impl std::fmt::Debug for Batch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Batch").field("commits", &self.commits.len()).finish_non_exhaustive()
+    }
+}
+
+impl Batch {
+    pub fn new(commits: Vec<Commit>) -> Self {
+        Self {
+            commits,
+            begun: OnceLock::new(),
+            hub: OnceCell::new(),
+            specialist: OnceCell::new(),
+            people: OnceCell::new(),
+        }
+    }
+
+    pub fn commits(&self) -> &[Commit] {
+        &self.commits
+    }
+
+    /// Every event, in order, each with its commit's position.
+    pub fn events(&self) -> impl Iterator<Item = (Position, &Envelope)> {
+        crate::log::events(&self.commits)
+    }
+
+    /// The position of the last commit.
+    pub fn last(&self) -> Option<Position> {
+        self.commits.last().map(|commit| commit.position)
+    }
+
+    /// The ids of the streams the batch begins: those whose first event (version 1) it holds. A runner applies
+    /// each event once, in log order, so nothing a projection keeps under such a stream's id can have been stored
+    /// before the batch: those rows need no look-up. (Only rows the stream's own events create: a row keyed by the
+    /// stream's id but made by another stream's events may well exist already.)
+    pub fn begun(&self) -> &HashSet<Uuid> {
+        self.begun.get_or_init(|| crate::log::begun(&self.commits))
+    }
+
+    /// The events of context `E`, decoded: one entry per event of [`Batch::events`], in the same order, `None` for
+    /// the other contexts'. An event of `E` that does not decode is poison for whoever asks ([`decode`]).
+    pub async fn decoded<E: Shared>(&self) -> Result<&[Option<E>], ProjectionError> {
+        let decoded = E::cell(self)
+            .get_or_init(|| async {
+                let mut events = Vec::new();
+                for (position, envelope) in self.events() {
+                    match decode::<E>(position, envelope) {
+                        Ok(event) => events.push(event),
+                        Err(_) => return Decoded { poison: Some(events.len()), events },
+                    }
+                }
+                Decoded { events, poison: None }
+            })
+            .await;
+        match decoded.poison {
+            None => Ok(&decoded.events),
+            // Decoding is deterministic: the poison fails again, and its error is not kept (it cannot be cloned).
+            Some(index) => {
+                let (position, envelope) = self.events().nth(index).expect("the poison is in the batch");
+                Err(decode::<E>(position, envelope).err().expect("the poison fails to decode again"))
+            }
+        }
+    }
+}
+
+/// A context whose events several projections decode: [`Batch::decoded`] decodes them once a batch.
+pub trait Shared: EventContract + Send + Sync + Sized + 'static {
+    #[doc(hidden)]
+    fn cell(batch: &Batch) -> &OnceCell<Decoded<Self>>;
+}
+
+impl Shared for HubEvent {
+    fn cell(batch: &Batch) -> &OnceCell<Decoded<Self>> {
+        &batch.hub
+    }
+}
+
+impl Shared for SpecialistEvent {
+    fn cell(batch: &Batch) -> &OnceCell<Decoded<Self>> {
+        &batch.specialist
+    }
+}
+
+impl Shared for PeopleEvent {
+    fn cell(batch: &Batch) -> &OnceCell<Decoded<Self>> {
+        &batch.people
+    }
+}
+
+/// A batch's events of one context, decoded up to the first that does not decode.
+#[doc(hidden)]
+pub struct Decoded<E> {
+    events: Vec<Option<E>>,
+    poison: Option<usize>,
+}
+
+/// The keys under which one run of a projection has stored rows, by kind (`"person"`, say), as far as its
+/// look-ups need them. Complete only for a run that began with the projection's tables empty and has applied every
+/// batch since (a rebuild): then a key it has not stored has no rows, and needs no look-up. A run that began
+/// anywhere else knows nothing, and looks everything up.
+///
+/// A key noted for a batch that is then rolled back only costs a look-up that finds nothing; a rebuild stops at
+/// any failure anyway.
+#[derive(Debug, Default)]
+pub struct Known {
+    keys: Option<FxHashMap<&'static str, FxHashSet<Uuid>>>,
+}
+
+impl Known {
+    /// For a run that did not begin with the tables empty.
+    pub fn nothing() -> Self {
+        Self { keys: None }
+    }
+
+    /// For a run that begins with the tables empty.
+    pub fn from_empty() -> Self {
+        Self { keys: Some(FxHashMap::default()) }
+    }
+
+    /// Whether rows of `kind` may be stored under `key`: false only when this run knows it stored none.
+    pub fn may_have(&self, kind: &'static str, key: Uuid) -> bool {
+        match &self.keys {
+            None => true,
+            Some(keys) => keys.get(kind).is_some_and(|stored| stored.contains(&key)),
+        }
+    }
+
+    /// Notes that rows of `kind` are being stored under `key`.
+    pub fn store(&mut self, kind: &'static str, key: Uuid) {
+        if let Some(keys) = &mut self.keys {
+            keys.entry(kind).or_default().insert(key);
+        }
+    }
+}
