@@ -167,19 +167,30 @@ fn db(error: sqlx::Error) -> ApiError {
 const SPAN: &str = "((dimension = $1 AND ((day >= $2 AND day <= $3) OR (day >= $4 AND day <= $5))) \
                     OR (dimension = $6 AND day >= $7 AND day <= $8))";
 
-/// The eight values [`SPAN`] takes for `dimension` from `from` to `to`.
-fn span(dimension: &str, from: NaiveDate, to: NaiveDate) -> Vec<String> {
-    use chrono::Datelike;
-    let none = || ("9".to_owned(), "0".to_owned()); // an empty range
-    let month_start = |day: NaiveDate| day.with_day(1).expect("every month has a first day");
-    let first_whole = if from.day() == 1 {
-        from
-    } else {
-        month_start(from).checked_add_months(chrono::Months::new(1)).unwrap_or(from)
-    };
-    let next = to.succ_opt().unwrap_or(to);
-    let last_whole_end = if next.day() == 1 { to } else { month_start(to).pred_opt().unwrap_or(to) };
-    let (lead, trail, months) = if first_whole <= last_whole_end {
+/// Where a period's rows are: the days before its first whole month (`lead`), the days after its last
+/// (`trail`), each as first and last day (`"9"` to `"0"` when there are none), and its whole months (`YYYY-MM`,
+/// first and last; a period inside one month has none, and all its days are its lead).
+struct Bounds {
+    lead: (String, String),
+    trail: (String, String),
+    months: (String, String),
+}
+
+impl Bounds {
+    fn of(from: NaiveDate, to: NaiveDate) -> Self {
+        use chrono::Datelike;
+        let none = || ("9".to_owned(), "0".to_owned()); // an empty range
+        let month_start = |day: NaiveDate| day.with_day(1).expect("every month has a first day");
+        let first_whole = if from.day() == 1 {
+            from
+        } else {
+            month_start(from).checked_add_months(chrono::Months::new(1)).unwrap_or(from)
+        };
+        let next = to.succ_opt().unwrap_or(to);
+        let last_whole_end = if next.day() == 1 { to } else { month_start(to).pred_opt().unwrap_or(to) };
+        if first_whole > last_whole_end {
+            return Self { lead: (from.to_string(), to.to_string()), trail: none(), months: none() };
+        }
         let lead = if from < first_whole {
             (from.to_string(), first_whole.pred_opt().unwrap_or(from).to_string())
         } else {
@@ -191,10 +202,13 @@ fn span(dimension: &str, from: NaiveDate, to: NaiveDate) -> Vec<String> {
             none()
         };
         let months = (first_whole.format("%Y-%m").to_string(), last_whole_end.format("%Y-%m").to_string());
-        (lead, trail, months)
-    } else {
-        ((from.to_string(), to.to_string()), none(), none())
-    };
+        Self { lead, trail, months }
+    }
+}
+
+/// The eight values [`SPAN`] takes for `dimension` from `from` to `to`.
+fn span(dimension: &str, from: NaiveDate, to: NaiveDate) -> Vec<String> {
+    let Bounds { lead, trail, months } = Bounds::of(from, to);
     vec![dimension.to_owned(), lead.0, lead.1, trail.0, trail.1, crate::cohort::monthly(dimension), months.0, months.1]
 }
 
@@ -263,9 +277,9 @@ async fn counts(ctx: &Context, request: &Request) -> Result<BTreeMap<String, Cou
                  WHERE ((day >= $1 AND day <= $2) OR (day >= $3 AND day <= $4)) {service} \
                  UNION ALL SELECT service, figure, value FROM reporting_activity_monthly \
                  WHERE month >= $5 AND month <= $6 {service}) AS activity GROUP BY service, figure";
-    let activity = span("", request.from, request.to);
-    let binds = [&activity[1..5], &activity[6..8]].concat();
-    for row in rows(ctx, sql, &as_strs(&binds), only).await? {
+    let Bounds { lead, trail, months } = Bounds::of(request.from, request.to);
+    let binds = [&lead.0, &lead.1, &trail.0, &trail.1, &months.0, &months.1].map(String::as_str);
+    for row in rows(ctx, sql, &binds, only).await? {
         services.entry(row.get(0)).or_default().activity.insert(row.get(1), row.get(2));
     }
     // Open at the end: opened minus ended, on every day up to the last.

@@ -160,3 +160,22 @@ impl Known {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_run_knows_only_what_it_stored_since_its_tables_were_empty() {
+        let (person, other) = (Uuid::now_v7(), Uuid::now_v7());
+        let mut live = Known::nothing();
+        live.store("person", person);
+        assert!(live.may_have("person", other), "a live run knows nothing: everything may be stored");
+        let mut rebuild = Known::from_empty();
+        assert!(!rebuild.may_have("person", person), "nothing is stored in emptied tables");
+        rebuild.store("person", person);
+        assert!(rebuild.may_have("person", person));
+        assert!(!rebuild.may_have("person", other));
+        assert!(!rebuild.may_have("linked", person), "each kind apart");
+    }
+}
