@@ -354,6 +354,10 @@ async fn rebuilt_in_small_batches(data: &std::path::Path, env: &[(&str, String)]
     let (out, _) = casetrack(data, env, &["rebuild", "--batch-events", "25"]);
     assert!(out.contains("rebuilt reporting.cohort"), "{out}");
     let small = read_models(data, env).await;
+    // The benchmark of docs/performance.md runs on the same log: raw reads either side of a rebuild.
+    let (bench, _) = casetrack(data, env, &["bench-rebuild"]);
+    assert!(bench.contains("raw read-back again") && bench.contains("% of their mean"), "{bench}");
+    assert_eq!(read_models(data, env).await, whole, "the benchmark's rebuild gives the same rows too");
     assert_eq!(whole.keys().collect::<Vec<_>>(), small.keys().collect::<Vec<_>>());
     for (table, rows) in &whole {
         // A count that went up and back down within a batch is never written; across batches it stays as a 0.
