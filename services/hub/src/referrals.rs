@@ -617,11 +617,15 @@ impl Projection for Referrals {
             if read.is_empty() {
                 return Ok(());
             }
-            // Rows are read only under keys that may have some: not those of the streams the batch begins
-            // (onward referrals are made on the referral's own stream, and a case is linked to one by the case's
-            // first event), nor, in a rebuild, those this run never stored.
-            let begun = batch.begun();
+            // Rows are read only under keys that may have some: in a rebuild, those this run has stored.
             let stored = |kind: &'static str, ids: &BTreeSet<Uuid>| -> BTreeSet<String> {
+                ids.iter().filter(|id| known.may_have(kind, **id)).map(Uuid::to_string).collect()
+            };
+            // Nor, for rows made by a stream's own events, the streams the batch begins: onward referrals are made
+            // on the referral's own stream, and a case is linked to one by the case's first event. (Not people:
+            // nothing makes a person's registration come before the referrals that name them.)
+            let begun = batch.begun();
+            let stored_streams = |kind: &'static str, ids: &BTreeSet<Uuid>| -> BTreeSet<String> {
                 ids.iter().filter(|id| !begun.contains(id) && known.may_have(kind, **id)).map(Uuid::to_string).collect()
             };
             // The repeat-victim flags to re-derive: every referral of a person with a new referral or a new
@@ -636,10 +640,10 @@ impl Projection for Referrals {
             let mut whose: BTreeSet<Uuid> = people.iter().flat_map(|p| fold.links[p].iter().copied()).collect();
             whose.extend(people.iter().copied());
             whose.extend(erased);
-            fold.load_referrals(tx, "referral_id", &stored(REFERRAL, &referral_ids)).await?;
+            fold.load_referrals(tx, "referral_id", &stored_streams(REFERRAL, &referral_ids)).await?;
             fold.load_referrals(tx, "person_id", &stored(PERSON, &whose)).await?;
-            fold.load_onward(tx, "referral_id", &stored(ONWARD, &onward_referrals)).await?;
-            fold.load_onward(tx, "case_id", &stored(ONWARD_CASE, &onward_cases)).await?;
+            fold.load_onward(tx, "referral_id", &stored_streams(ONWARD, &onward_referrals)).await?;
+            fold.load_onward(tx, "case_id", &stored_streams(ONWARD_CASE, &onward_cases)).await?;
             // The batch's events, in order, over the stored rows (the decisions over the stored links).
             for event in read {
                 match event {
