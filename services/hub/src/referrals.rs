@@ -573,6 +573,9 @@ impl Projection for Referrals {
             let mut erased = BTreeSet::new();
             let mut onward_referrals = BTreeSet::new();
             let mut onward_cases = BTreeSet::new();
+            // What this batch stores, for a rebuild's `known`: referrals received, onward referrals made, and
+            // cases opened from a hub referral.
+            let (mut received, mut made, mut opened) = (Vec::new(), Vec::new(), Vec::new());
             let decoded = hub.iter().zip(people_events).zip(specialist);
             for ((_, envelope), ((hub, people), specialist)) in batch.events().zip(decoded) {
                 if let Some(event) = hub {
@@ -580,9 +583,11 @@ impl Projection for Referrals {
                     match event {
                         HubEvent::ReferralReceived(e) => {
                             received_by.insert(e.person_id.0);
+                            received.push(envelope.subject.id());
                         }
                         HubEvent::OnwardReferralMade(_) => {
                             onward_referrals.insert(envelope.subject.id());
+                            made.push(envelope.subject.id());
                         }
                         _ => {}
                     }
@@ -602,7 +607,10 @@ impl Projection for Referrals {
                 } else if let Some(event) = specialist {
                     match event {
                         SpecialistEvent::CaseOpened(e) => match &e.origin {
-                            CaseOrigin::Hub { referral_id, .. } => onward_referrals.insert(referral_id.0),
+                            CaseOrigin::Hub { referral_id, .. } => {
+                                opened.push(e.case_id.0);
+                                onward_referrals.insert(referral_id.0)
+                            }
                             CaseOrigin::Direct { .. } => continue,
                         },
                         SpecialistEvent::CaseClosed(e) => onward_cases.insert(e.case_id.0),
@@ -654,25 +662,13 @@ impl Projection for Referrals {
             }
             fold.refresh_repeat(&people);
             fold.write(tx).await?;
-            for ((_, envelope), event) in batch.events().zip(hub) {
-                match event {
-                    Some(HubEvent::ReferralReceived(e)) => {
-                        known.store(REFERRAL, envelope.subject.id());
-                        known.store(PERSON, e.person_id.0);
-                    }
-                    Some(HubEvent::OnwardReferralMade(_)) => known.store(ONWARD, envelope.subject.id()),
-                    _ => {}
+            let (received_by, decided) = (received_by.into_iter().collect(), decided.into_iter().collect());
+            for (kind, ids) in
+                [(REFERRAL, received), (ONWARD, made), (ONWARD_CASE, opened), (PERSON, received_by), (LINKED, decided)]
+            {
+                for id in ids {
+                    known.store(kind, id);
                 }
-            }
-            for (_, event) in batch.events().zip(specialist) {
-                if let Some(SpecialistEvent::CaseOpened(e)) = event
-                    && let CaseOrigin::Hub { .. } = e.origin
-                {
-                    known.store(ONWARD_CASE, e.case_id.0);
-                }
-            }
-            for person in decided {
-                known.store(LINKED, person);
             }
             Ok(())
         })

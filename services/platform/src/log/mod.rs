@@ -104,14 +104,6 @@ pub fn events(commits: &[Commit]) -> impl Iterator<Item = (Position, &Envelope)>
     commits.iter().flat_map(|commit| commit.events.iter().map(move |event| (commit.position, event)))
 }
 
-/// The ids of the streams a batch begins: those whose first event (version 1) it holds. A runner applies
-/// each event once, in log order, so nothing a projection keeps under such a stream's id can have been stored before
-/// the batch: those rows need no look-up. (Only rows the stream's own events create: a row keyed by the stream's id
-/// but made by another stream's events may well exist already.)
-pub fn begun(commits: &[Commit]) -> std::collections::HashSet<uuid::Uuid> {
-    events(commits).filter(|(_, event)| event.version == 1).map(|(_, event)| event.subject.id()).collect()
-}
-
 #[derive(Debug, thiserror::Error)]
 pub enum LogError {
     /// Optimistic concurrency: someone else wrote to the aggregate first. Reload and decide again.

@@ -62,7 +62,9 @@ impl Batch {
     /// before the batch: those rows need no look-up. (Only rows the stream's own events create: a row keyed by the
     /// stream's id but made by another stream's events may well exist already.)
     pub fn begun(&self) -> &HashSet<Uuid> {
-        self.begun.get_or_init(|| crate::log::begun(&self.commits))
+        self.begun.get_or_init(|| {
+            self.events().filter(|(_, event)| event.version == 1).map(|(_, event)| event.subject.id()).collect()
+        })
     }
 
     /// The events of context `E`, decoded: one entry per event of [`Batch::events`], in the same order, `None` for
