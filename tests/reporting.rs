@@ -341,6 +341,7 @@ const COUNT_TABLES: [&str; 4] = ["reporting_cohort", "reporting_ties", "reportin
 async fn rebuilt_in_small_batches(data: &std::path::Path, env: &[(&str, String)]) {
     demo(data, env);
     casetrack(data, env, &["rebuild"]);
+    marks_only_open_referrals(data, env, "after a rebuild").await;
     let whole = read_models(data, env).await;
     for table in ["hub_referrals", "reporting_units", "reporting_cohort", "reporting_ties", "specialist_cases"] {
         assert!(whole.get(table).is_some_and(|rows| rows.len() > 10), "{table}: {:?}", whole.get(table));
@@ -354,6 +355,7 @@ async fn rebuilt_in_small_batches(data: &std::path::Path, env: &[(&str, String)]
     let (out, _) = casetrack(data, env, &["rebuild", "--batch-events", "25"]);
     assert!(out.contains("rebuilt reporting.cohort"), "{out}");
     let small = read_models(data, env).await;
+    marks_only_open_referrals(data, env, "after a rebuild 25 events at a time").await;
     // The benchmark of docs/performance.md runs on the same log: raw reads either side of a rebuild.
     let (bench, _) = casetrack(data, env, &["bench-rebuild"]);
     assert!(bench.contains("raw read-back again") && bench.contains("% of their mean"), "{bench}");
@@ -375,6 +377,23 @@ async fn rebuilt_in_small_batches(data: &std::path::Path, env: &[(&str, String)]
             only(&small, &whole)
         );
     }
+}
+
+/// `reporting.pathway` keeps a referral's "contacted" mark only while the referral is open (it ends after closing,
+/// declining, returning to the referrer or being unable to contact, and then takes no contact attempt).
+async fn marks_only_open_referrals(data: &std::path::Path, env: &[(&str, String)], when: &str) {
+    let db = read_db(data, env).await;
+    let count = |sql: &'static str| sqlx::query_scalar::<_, i64>(sql).fetch_one(db.pool());
+    let closed = count("SELECT COUNT(*) FROM hub_referrals WHERE status = 'closed'").await.unwrap();
+    let stale = count(
+        "SELECT COUNT(*) FROM reporting_contacted WHERE referral_id NOT IN \
+         (SELECT referral_id FROM hub_referrals WHERE ended_at IS NULL)",
+    )
+    .await
+    .unwrap();
+    db.pool().close().await;
+    assert!(closed > 0, "the demo closes referrals it supported");
+    assert_eq!(stale, 0, "{when}: contacted marks of referrals that are not open");
 }
 
 #[tokio::test]

@@ -239,21 +239,41 @@ pub async fn write_rows(
 /// often given), a few hundred keys a statement.
 pub async fn fetch_in(tx: &mut AnyConnection, select: &str, keys: &[String]) -> sqlx::Result<Vec<sqlx::any::AnyRow>> {
     let (mut rows, started) = (Vec::new(), std::time::Instant::now());
-    // Each key once: a batch often names the same row many times.
-    let keys: Vec<&str> =
-        keys.iter().map(String::as_str).collect::<std::collections::BTreeSet<_>>().into_iter().collect();
+    let keys = each_once(keys);
     for chunk in keys.chunks(KEYS_PER_LOOKUP) {
-        // Planned afresh each time (not a cached statement): a generic plan made while a rebuild's tables were
-        // nearly empty scans them whole once they have grown, which took seconds a statement.
-        let mut query =
-            sqlx::query(sqlx::AssertSqlSafe(format!("{select} ({})", params(tx, chunk.len())))).persistent(false);
-        for key in chunk {
-            query = query.bind(*key);
-        }
-        rows.extend(query.fetch_all(&mut *tx).await?);
+        rows.extend(keyed(tx, select, chunk).fetch_all(&mut *tx).await?);
     }
     tracing::debug!(select, keys = keys.len(), rows = rows.len(), elapsed = ?started.elapsed(), "rows read");
     Ok(rows)
+}
+
+/// `statement` (ending in `IN`) for `keys`, bound in order. Planned afresh each time (not a cached statement): a
+/// generic plan made while a rebuild's tables were nearly empty scans them whole once they have grown, which took
+/// seconds a statement.
+fn keyed<'q>(
+    connection: &AnyConnection,
+    statement: &str,
+    keys: &[&'q str],
+) -> sqlx::query::Query<'q, Any, sqlx::any::AnyArguments> {
+    let sql = format!("{statement} ({})", params(connection, keys.len()));
+    keys.iter().fold(sqlx::query(sqlx::AssertSqlSafe(sql)).persistent(false), |query, key| query.bind(*key))
+}
+
+/// Each key once, in order: a batch often names the same row many times.
+fn each_once(keys: &[String]) -> Vec<&str> {
+    keys.iter().map(String::as_str).collect::<std::collections::BTreeSet<_>>().into_iter().collect()
+}
+
+/// Runs `delete`, a statement ending in `IN` with no parameters of its own, for `keys` (each once, however often
+/// given), a few hundred keys a statement.
+pub async fn delete_in(tx: &mut AnyConnection, delete: &str, keys: &[String]) -> sqlx::Result<u64> {
+    let (mut deleted, started) = (0, std::time::Instant::now());
+    let keys = each_once(keys);
+    for chunk in keys.chunks(KEYS_PER_LOOKUP) {
+        deleted += keyed(tx, delete, chunk).execute(&mut *tx).await?.rows_affected();
+    }
+    tracing::debug!(delete, keys = keys.len(), deleted, elapsed = ?started.elapsed(), "rows deleted");
+    Ok(deleted)
 }
 
 #[cfg(test)]

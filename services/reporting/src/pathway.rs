@@ -3,11 +3,15 @@
 //! A batch reads the marks it needs (referrals already contacted, cases' services and once-per-case facts) up
 //! front, is folded in memory (one increment per service, day and figure), then written many rows a statement, so
 //! the cost per batch grows with the number of distinct keys, not events.
+//!
+//! A referral's "contacted" mark is kept only while the referral is open: the hub takes no contact attempt on a
+//! referral that has ended, so once it ends, the mark can never be asked for again. `reporting_contacted` holds
+//! the open referrals that have been reached, not every referral ever reached.
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use casetrack_platform::codes::code;
-use casetrack_platform::db::{Cell, OnConflict, fetch_in, write_rows};
+use casetrack_platform::db::{Cell, OnConflict, delete_in, fetch_in, write_rows};
 use casetrack_platform::projection::{Batch, Known, Projection, ProjectionError};
 use casetrack_proto::contact::OutcomeAnswer;
 use casetrack_proto::hub::{HubEvent, MeasureAnswer, ReferralSource};
@@ -213,7 +217,7 @@ impl Projection for Pathway {
                 cases.insert(row.try_get(0)?, case);
             }
             let stored_cases = cases.clone();
-            let mut newly_contacted = Vec::new();
+            let (mut newly_contacted, mut ended) = (Vec::new(), BTreeSet::new());
             let mut counts = BTreeMap::new();
             for (envelope, event) in read {
                 // Counting rule: the day is the calendar day, in England and Wales, of the domain time.
@@ -223,6 +227,7 @@ impl Projection for Pathway {
                         if let Some(name) = hub_figure(&mut counts, &day, &mut contacted, &mut newly_contacted, event) {
                             count(&mut counts, "hub", day, name);
                         }
+                        ended.extend(ending(event));
                         continue;
                     }
                     Event::Specialist(event) => event,
@@ -247,8 +252,10 @@ impl Projection for Pathway {
                 }
                 count(&mut counts, &service, day, name);
             }
+            // Marks for the referrals reached and still open; those of referrals that ended are no longer needed.
             let contacted_rows: Vec<Vec<Cell>> = newly_contacted
                 .into_iter()
+                .filter(|id| !ended.contains(id))
                 .map(|id| {
                     known.store(CONTACTED, id.0);
                     vec![Cell::from(id.to_string())]
@@ -256,6 +263,14 @@ impl Projection for Pathway {
                 .collect();
             let key = ["referral_id"];
             write_rows(tx, "reporting_contacted", &key, OnConflict::Ignore(&key), &contacted_rows).await?;
+            let mut unmarked = Vec::new();
+            for id in ended.into_iter().filter(|id| !begun.contains(&id.0)) {
+                if known.may_have(CONTACTED, id.0) {
+                    known.forget(CONTACTED, id.0);
+                    unmarked.push(id.to_string());
+                }
+            }
+            delete_in(tx, "DELETE FROM reporting_contacted WHERE referral_id IN", &unmarked).await?;
             let case_rows: Vec<Vec<Cell>> = cases
                 .into_iter()
                 .filter(|(id, case)| stored_cases.get(id) != Some(case))
@@ -295,6 +310,17 @@ enum Event<'e> {
 /// What a rebuild notes it has stored ([`Known`]): referrals marked contacted, and cases.
 const CONTACTED: &str = "contacted";
 const CASE: &str = "case";
+
+/// The referral an event ends, if it ends one: after it, the hub takes no more contact attempts for the referral.
+fn ending(event: &HubEvent) -> Option<ReferralId> {
+    match event {
+        HubEvent::UnableToContactRecorded(e) => Some(e.referral_id),
+        HubEvent::ReturnedToReferrer(e) => Some(e.referral_id),
+        HubEvent::SupportDeclined(e) => Some(e.referral_id),
+        HubEvent::ReferralClosed(e) => Some(e.referral_id),
+        _ => None,
+    }
+}
 
 /// The figure a hub event adds on `day`, if any, counting the extra figures some events add on the way.
 fn hub_figure(
