@@ -263,13 +263,13 @@ impl Projection for Pathway {
                 .collect();
             let key = ["referral_id"];
             write_rows(tx, "reporting_contacted", &key, OnConflict::Ignore(&key), &contacted_rows).await?;
-            let mut unmarked = Vec::new();
-            for id in ended.into_iter().filter(|id| !begun.contains(&id.0)) {
-                if known.may_have(CONTACTED, id.0) {
-                    known.forget(CONTACTED, id.0);
-                    unmarked.push(id.to_string());
-                }
-            }
+            // The stored marks of referrals that ended go. (A rebuild's `known` keeps their keys: no attempt comes
+            // after the end to look them up, and a key that cannot be wrong needs no care if a batch is rolled back.)
+            let unmarked: Vec<String> = ended
+                .into_iter()
+                .filter(|id| !begun.contains(&id.0) && known.may_have(CONTACTED, id.0))
+                .map(|id| id.to_string())
+                .collect();
             delete_in(tx, "DELETE FROM reporting_contacted WHERE referral_id IN", &unmarked).await?;
             let case_rows: Vec<Vec<Cell>> = cases
                 .into_iter()

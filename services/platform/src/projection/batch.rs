@@ -161,13 +161,6 @@ impl Known {
             keys.entry(kind).or_default().insert(key);
         }
     }
-
-    /// Notes that the rows of `kind` under `key` are being deleted.
-    pub fn forget(&mut self, kind: &'static str, key: Uuid) {
-        if let Some(stored) = self.keys.as_mut().and_then(|keys| keys.get_mut(kind)) {
-            stored.remove(&key);
-        }
-    }
 }
 
 #[cfg(test)]
@@ -186,7 +179,5 @@ mod tests {
         assert!(rebuild.may_have("person", person));
         assert!(!rebuild.may_have("person", other));
         assert!(!rebuild.may_have("linked", person), "each kind apart");
-        rebuild.forget("person", person);
-        assert!(!rebuild.may_have("person", person), "deleted rows are not there any more");
     }
 }
