@@ -8,7 +8,7 @@
 //! the changed rows are written back many a statement. The cost of a batch grows with the rows it touches, not its
 //! events, and a rebuild, which hands over thousands of events at once, writes each row a few times in all.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use casetrack_platform::clock::{FIRST_CONTACT_WORKING_DAYS, working_days_after};
 use casetrack_platform::codes::code;
@@ -231,6 +231,8 @@ struct Fold {
     onward_by_case: HashMap<String, (String, String)>,
     onward_changed: BTreeSet<(String, String)>,
     attempts: Vec<Vec<Cell>>,
+    /// Referrals whose stream the batch begins: nothing under their ids can be stored yet.
+    begun: HashSet<String>,
     /// Each loaded person's links, as the batch leaves them.
     links: HashMap<Uuid, BTreeSet<Uuid>>,
     /// The latest decision of the batch on each pair of people, both ways round.
@@ -287,6 +289,9 @@ impl Fold {
                     repeat_victim: 0,
                 };
                 self.referrals.insert(id.clone(), referral);
+                if envelope.version == 1 {
+                    self.begun.insert(id.clone());
+                }
                 self.changed.insert(id);
             }
             HubEvent::ContactAttemptRecorded(e) => {
@@ -506,8 +511,13 @@ impl Fold {
     }
 
     async fn write(self, tx: &mut AnyConnection) -> sqlx::Result<()> {
-        let referrals: Vec<Vec<Cell>> = self.changed.iter().map(|id| self.referrals[id].cells()).collect();
-        write_rows(tx, "hub_referrals", &REFERRAL_COLUMNS, OnConflict::Replace(&["referral_id"]), &referrals).await?;
+        // The rows of referrals the batch begins are new: inserted, not upserted.
+        let (new, stored): (Vec<&String>, Vec<&String>) = self.changed.iter().partition(|id| self.begun.contains(*id));
+        let rows =
+            |ids: Vec<&String>| -> Vec<Vec<Cell>> { ids.into_iter().map(|id| self.referrals[id].cells()).collect() };
+        write_rows(tx, "hub_referrals", &REFERRAL_COLUMNS, OnConflict::New, &rows(new)).await?;
+        write_rows(tx, "hub_referrals", &REFERRAL_COLUMNS, OnConflict::Replace(&["referral_id"]), &rows(stored))
+            .await?;
         let onward: Vec<Vec<Cell>> = self.onward_changed.iter().map(|key| self.onward[key].cells()).collect();
         write_rows(
             tx,
@@ -518,14 +528,13 @@ impl Fold {
         )
         .await?;
         let columns = ["referral_id", "attempt_no", "channel", "attempted_at", "time_band", "outcome"];
-        write_rows(
-            tx,
-            "hub_contact_attempts",
-            &columns,
-            OnConflict::Ignore(&["referral_id", "attempt_no"]),
-            &self.attempts,
-        )
-        .await?;
+        let (new, stored): (Vec<Vec<Cell>>, Vec<Vec<Cell>>) = self
+            .attempts
+            .into_iter()
+            .partition(|row| matches!(&row[0], Cell::Text(Some(id)) if self.begun.contains(id)));
+        write_rows(tx, "hub_contact_attempts", &columns, OnConflict::New, &new).await?;
+        let key = ["referral_id", "attempt_no"];
+        write_rows(tx, "hub_contact_attempts", &columns, OnConflict::Ignore(&key), &stored).await?;
         let mut linked = Vec::new();
         for ((one, other), decision) in self.decisions {
             let (one, other) = (one.to_string(), other.to_string());

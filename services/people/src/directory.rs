@@ -30,11 +30,14 @@ impl Projection for Directory {
             let decoded = batch.decoded::<PeopleEvent>().await?;
             for ((_, envelope), event) in batch.events().zip(decoded) {
                 if let Some(PeopleEvent::PersonRegistered(e)) = event {
-                    registered.push(vec![
-                        Cell::from(e.person_id.to_string()),
-                        e.match_key.clone().into(),
-                        envelope.occurred_at.to_rfc3339().into(),
-                    ]);
+                    registered.push((
+                        envelope.version == 1,
+                        vec![
+                            Cell::from(e.person_id.to_string()),
+                            e.match_key.clone().into(),
+                            envelope.occurred_at.to_rfc3339().into(),
+                        ],
+                    ));
                     continue;
                 }
                 if event.is_some() {
@@ -75,8 +78,12 @@ impl Projection for Directory {
     }
 }
 
-/// Writes registrations; a person already known keeps their row.
-async fn register(tx: &mut AnyConnection, rows: Vec<Vec<Cell>>) -> sqlx::Result<()> {
+/// Writes registrations, each with whether it begins its person's stream (so nothing of theirs can be stored yet:
+/// inserted, not upserted); a person already known keeps their row.
+async fn register(tx: &mut AnyConnection, rows: Vec<(bool, Vec<Cell>)>) -> sqlx::Result<()> {
     let columns = ["person_id", "match_key", "registered_at"];
-    write_rows(tx, "people", &columns, OnConflict::Ignore(&["person_id"]), &rows).await
+    let (new, stored): (Vec<_>, Vec<_>) = rows.into_iter().partition(|(first, _)| *first);
+    let cells = |rows: Vec<(bool, Vec<Cell>)>| -> Vec<Vec<Cell>> { rows.into_iter().map(|(_, row)| row).collect() };
+    write_rows(tx, "people", &columns, OnConflict::New, &cells(new)).await?;
+    write_rows(tx, "people", &columns, OnConflict::Ignore(&["person_id"]), &cells(stored)).await
 }

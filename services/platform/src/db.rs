@@ -166,6 +166,10 @@ impl From<bool> for Cell {
 /// What a batched write does with a row whose key is already there.
 #[derive(Debug, Clone, Copy)]
 pub enum OnConflict<'a> {
+    /// Nothing: the caller knows every row is new (made by the first event of a stream the batch begins, or by
+    /// one a rebuild has not stored before), so a plain `INSERT` will do, which costs PostgreSQL about a sixth
+    /// less than an upsert. A row already there is an error, never a silent overwrite.
+    New,
     /// Keep the stored row.
     Ignore(&'a [&'a str]),
     /// Replace every column but the key's.
@@ -179,10 +183,11 @@ pub enum OnConflict<'a> {
 /// Rows one batched write sends, as one JSON parameter.
 const ROWS_PER_WRITE: usize = 5_000;
 
-/// Writes `rows` (each with a cell per column, in order) into `table`, thousands of rows a statement. The rows
-/// travel as one JSON array parameter that the database takes apart (`json_each` on SQLite,
-/// `jsonb_array_elements` on PostgreSQL): binding a parameter per value costs more than the database's own work.
-/// The table, column and key names are the caller's constants, never input.
+/// Writes `rows` (each with a cell per column, in order) into `table`, thousands of rows a statement: binding a
+/// parameter per value costs more than the database's own work. The rows travel as one text parameter that the
+/// database takes apart: on PostgreSQL, delimited text (see [`delimited`]), which it splits in about half the time
+/// it takes to parse the same rows as JSON; on SQLite, and for rows whose text holds a delimiter, a JSON array
+/// (`json_each`, `jsonb_array_elements`). The table, column and key names are the caller's constants, never input.
 pub async fn write_rows(
     tx: &mut AnyConnection,
     table: &str,
@@ -192,6 +197,7 @@ pub async fn write_rows(
 ) -> sqlx::Result<()> {
     let Some(first) = rows.first() else { return Ok(()) };
     let conflict = match on_conflict {
+        OnConflict::New => String::new(),
         OnConflict::Ignore(key) => format!("ON CONFLICT ({}) DO NOTHING", key.join(", ")),
         OnConflict::Replace(key) => {
             let set: Vec<String> = columns
@@ -209,30 +215,80 @@ pub async fn write_rows(
             format!("ON CONFLICT ({}) DO UPDATE SET {column} = {table}.{column} + excluded.{column}", key.join(", "))
         }
     };
-    // Each value taken out of the row's JSON array by position; numbers cast back on PostgreSQL, where `->>` gives
-    // text. (SQLite's `->>` gives a number for a JSON number; its upsert needs the `WHERE true`.)
+    // Each value taken out of the row by position; numbers cast back where the source gives text. (SQLite's `->>`
+    // gives a number for a JSON number; its upsert needs the `WHERE true`.)
     let sqlite = is_sqlite(tx);
-    let values: Vec<String> = first
-        .iter()
-        .enumerate()
-        .map(|(i, cell)| match (sqlite, cell) {
-            (true, _) => format!("value ->> {i}"),
-            (false, Cell::Text(_)) => format!("r ->> {i}"),
-            (false, Cell::Int(_)) => format!("CAST(r ->> {i} AS BIGINT)"),
-        })
-        .collect();
-    let source =
-        if sqlite { "jsonb_each($1) WHERE true" } else { "jsonb_array_elements(CAST($1 AS TEXT)::jsonb) AS r" };
-    let sql =
-        format!("INSERT INTO {table} ({}) SELECT {} FROM {source} {conflict}", columns.join(", "), values.join(", "));
+    let insert = |source: &str, value: &dyn Fn(usize) -> String| {
+        let values: Vec<String> = first
+            .iter()
+            .enumerate()
+            .map(|(i, cell)| match (sqlite, cell) {
+                (true, _) | (false, Cell::Text(_)) => value(i),
+                (false, Cell::Int(_)) => format!("CAST({} AS BIGINT)", value(i)),
+            })
+            .collect();
+        format!("INSERT INTO {table} ({}) SELECT {} FROM {source} {conflict}", columns.join(", "), values.join(", "))
+    };
+    let json_sql = if sqlite {
+        insert("jsonb_each($1) WHERE true", &|i| format!("value ->> {i}"))
+    } else {
+        insert("jsonb_array_elements(CAST($1 AS TEXT)::jsonb) AS r", &|i| format!("r ->> {i}"))
+    };
+    // `OFFSET 0` keeps the split rows a subquery of their own: flattened, each column would split its row again.
+    let delimited_sql = (!sqlite).then(|| {
+        insert(
+            "(SELECT string_to_array(r, E'\\x1f', E'\\x01') AS r FROM string_to_table($1, E'\\x1e') AS r OFFSET 0) AS r",
+            &|i| format!("r[{}]", i + 1),
+        )
+    });
     let started = std::time::Instant::now();
     for chunk in rows.chunks(ROWS_PER_WRITE) {
         debug_assert!(chunk.iter().all(|row| row.len() == columns.len()), "a cell per column");
-        let json = serde_json::to_string(chunk).expect("cells always serialise");
-        sqlx::query(sqlx::AssertSqlSafe(sql.clone())).bind(json).execute(&mut *tx).await?;
+        let (sql, text) = match delimited_sql.as_ref().and_then(|sql| Some((sql, delimited(chunk)?))) {
+            Some((sql, text)) => (sql, text),
+            None => (&json_sql, serde_json::to_string(chunk).expect("cells always serialise")),
+        };
+        sqlx::query(sqlx::AssertSqlSafe(sql.clone())).bind(text).execute(&mut *tx).await?;
     }
     tracing::debug!(table, rows = rows.len(), elapsed = ?started.elapsed(), "rows written");
     Ok(())
+}
+
+/// Ends a row in [`delimited`] text.
+const ROW_END: char = '\x1e';
+/// Ends a cell in [`delimited`] text.
+const CELL_END: char = '\x1f';
+/// A missing value (NULL) in [`delimited`] text.
+const NO_VALUE: char = '\x01';
+
+/// `rows` as text PostgreSQL splits with `string_to_table` and `string_to_array`: cells separated by the ASCII unit
+/// separator, rows by the record separator, a missing value written as the single character 0x01. `None` when a
+/// cell's text holds one of those characters, or a row of one column is an empty text (which would split to no
+/// cells at all): such rows go as JSON.
+fn delimited(rows: &[Vec<Cell>]) -> Option<String> {
+    use std::fmt::Write as _;
+    let mut text = String::with_capacity(rows.len() * rows.first().map_or(0, Vec::len) * 16);
+    for (r, row) in rows.iter().enumerate() {
+        if r > 0 {
+            text.push(ROW_END);
+        }
+        for (c, cell) in row.iter().enumerate() {
+            if c > 0 {
+                text.push(CELL_END);
+            }
+            match cell {
+                Cell::Text(Some(value)) => {
+                    if value.contains([ROW_END, CELL_END, NO_VALUE]) || (value.is_empty() && row.len() == 1) {
+                        return None;
+                    }
+                    text.push_str(value);
+                }
+                Cell::Int(Some(value)) => write!(text, "{value}").expect("writing to a String cannot fail"),
+                Cell::Text(None) | Cell::Int(None) => text.push(NO_VALUE),
+            }
+        }
+    }
+    Some(text)
 }
 
 /// Reads the rows of `select`, a query ending in `IN` with no parameters of its own, for `keys` (each once, however
@@ -282,5 +338,21 @@ mod tests {
     fn placeholders_are_numbered_in_order() {
         assert_eq!(super::placeholder_list(3, 2), "$3, $4");
         assert_eq!(super::placeholder_rows(2, 3), "($1, $2, $3), ($4, $5, $6)");
+    }
+
+    #[test]
+    fn rows_go_as_delimited_text_unless_their_text_holds_a_mark() {
+        use super::{Cell, delimited};
+        let rows = vec![
+            vec![Cell::from("a"), Cell::Text(None), Cell::from(-7), Cell::from("")],
+            vec![Cell::from("b c"), Cell::from(""), Cell::Int(None), Cell::from("d")],
+        ];
+        assert_eq!(delimited(&rows).as_deref(), Some("a\x1f\x01\x1f-7\x1f\x1eb c\x1f\x1f\x01\x1fd"));
+        for mark in ["\x1e", "\x1f", "\x01"] {
+            let rows = vec![vec![Cell::from("a"), Cell::from(format!("x{mark}y"))]];
+            assert_eq!(delimited(&rows), None, "a cell holding {mark:?} goes as JSON");
+        }
+        assert_eq!(delimited(&[vec![Cell::from("")]]), None, "a row of one empty cell would split to none");
+        assert_eq!(delimited(&[vec![Cell::from("x")]]).as_deref(), Some("x"));
     }
 }

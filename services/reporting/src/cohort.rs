@@ -465,33 +465,35 @@ impl Fold {
         let mut units: Vec<&Unit> = self.units.values().filter(|u| u.changed || !u.stored).collect();
         units.sort_by(|a, b| a.id.cmp(&b.id));
         // Many rows a statement: new units inserted, changed ones given their stages and state.
-        let rows: Vec<Vec<Cell>> = units
-            .iter()
-            .map(|unit| {
-                let mut row: Vec<Cell> = vec![
-                    unit.id.clone().into(),
-                    unit.service.clone().into(),
-                    unit.person_id.clone().into(),
-                    unit.received_day.clone().into(),
-                    unit.received_at.clone().into(),
-                ];
-                row.extend(unit.values.iter().map(|value| Cell::from(value.clone())));
-                row.extend([
-                    unit.stages.join(",").into(),
-                    unit.state.clone().into(),
-                    unit.clock_start.clone().into(),
-                    unit.origin.clone().into(),
-                ]);
-                row
-            })
-            .collect();
+        let row = |unit: &&Unit| {
+            let mut row: Vec<Cell> = vec![
+                unit.id.clone().into(),
+                unit.service.clone().into(),
+                unit.person_id.clone().into(),
+                unit.received_day.clone().into(),
+                unit.received_at.clone().into(),
+            ];
+            row.extend(unit.values.iter().map(|value| Cell::from(value.clone())));
+            row.extend([
+                unit.stages.join(",").into(),
+                unit.state.clone().into(),
+                unit.clock_start.clone().into(),
+                unit.origin.clone().into(),
+            ]);
+            row
+        };
         // The unit's own columns, its dimensions' values (a column each, named as the dimension), then its progress.
         let columns: Vec<&str> = ["id", "service", "person_id", "received_day", "received_at"]
             .into_iter()
             .chain(DIMENSIONS)
             .chain(["stages", "state", "clock_start", "origin"])
             .collect();
-        write_rows(tx, "reporting_units", &columns, OnConflict::Update(&["id"], &["stages", "state"]), &rows).await?;
+        // A unit the fold did not read was never stored ([`Fold::load`] looks for it before receiving it).
+        let (stored, new): (Vec<&Unit>, Vec<&Unit>) = units.into_iter().partition(|unit| unit.stored);
+        let new: Vec<Vec<Cell>> = new.iter().map(row).collect();
+        write_rows(tx, "reporting_units", &columns, OnConflict::New, &new).await?;
+        let stored: Vec<Vec<Cell>> = stored.iter().map(row).collect();
+        write_rows(tx, "reporting_units", &columns, OnConflict::Update(&["id"], &["stages", "state"]), &stored).await?;
         let ties = ["service", "dimension", "value", "prev_day", "day"];
         add_counts(tx, "reporting_ties", ties, ["dimension", "prev_day", "day", "service", "value"], self.ties).await?;
         let counts = ["service", "day", "dimension", "value", "figure"];

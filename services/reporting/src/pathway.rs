@@ -271,13 +271,19 @@ impl Projection for Pathway {
                 .map(|id| id.to_string())
                 .collect();
             delete_in(tx, "DELETE FROM reporting_contacted WHERE referral_id IN", &unmarked).await?;
-            let case_rows: Vec<Vec<Cell>> = cases
-                .into_iter()
-                .filter(|(id, case)| stored_cases.get(id) != Some(case))
-                .map(|(id, case)| vec![id.into(), case.service.into(), case.engaged.into(), case.high_risk.into()])
-                .collect();
+            // Cases not read above were never stored: their rows are inserted; the stored ones that changed replaced.
+            let (mut new, mut changed) = (Vec::new(), Vec::new());
+            for (id, case) in cases {
+                let stored = stored_cases.get(&id);
+                if stored == Some(&case) {
+                    continue;
+                }
+                let row = vec![id.into(), case.service.into(), case.engaged.into(), case.high_risk.into()];
+                if stored.is_none() { new.push(row) } else { changed.push(row) }
+            }
             let columns = ["case_id", "service", "engaged", "high_risk"];
-            write_rows(tx, "reporting_cases", &columns, OnConflict::Replace(&["case_id"]), &case_rows).await?;
+            write_rows(tx, "reporting_cases", &columns, OnConflict::New, &new).await?;
+            write_rows(tx, "reporting_cases", &columns, OnConflict::Replace(&["case_id"]), &changed).await?;
             // Each day's count goes to its month's too, added up here: once per key, not once per change.
             let mut months: BTreeMap<Key, i64> = BTreeMap::new();
             for ((service, day, figure), value) in &counts {

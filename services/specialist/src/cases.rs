@@ -294,12 +294,17 @@ impl Projection for Cases {
                     self.fold(&mut cases, envelope, event);
                 }
             }
-            let changed: Vec<Vec<Cell>> = cases
-                .iter()
-                .filter(|(id, case)| before.get(*id).is_none_or(|b| b.0 != case.0))
-                .map(|(_, case)| case.0.clone())
-                .collect();
+            // The cases the batch opens are new rows (inserted); the stored ones that changed are replaced.
+            let (mut new, mut changed): (Vec<Vec<Cell>>, Vec<Vec<Cell>>) = (Vec::new(), Vec::new());
+            for (id, case) in &cases {
+                match before.get(id) {
+                    None => new.push(case.0.clone()),
+                    Some(stored) if stored.0 != case.0 => changed.push(case.0.clone()),
+                    Some(_) => {}
+                }
+            }
             let columns: Vec<&str> = COLUMNS.iter().map(|(column, _)| *column).collect();
+            write_rows(tx, "specialist_cases", &columns, OnConflict::New, &new).await?;
             write_rows(tx, "specialist_cases", &columns, OnConflict::Replace(&["case_id"]), &changed).await?;
             for id in mine {
                 known.store(CASE, id);
