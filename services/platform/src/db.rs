@@ -167,7 +167,7 @@ impl From<bool> for Cell {
 #[derive(Debug, Clone, Copy)]
 pub enum OnConflict<'a> {
     /// Nothing: the caller knows every row is new (made by the first event of a stream the batch begins, or by
-    /// one a rebuild has not stored before), so a plain `INSERT` will do, which costs PostgreSQL about a sixth
+    /// one a rebuild has not stored before), so a plain `INSERT` will do, which costs PostgreSQL about 15%
     /// less than an upsert. A row already there is an error, never a silent overwrite.
     New,
     /// Keep the stored row.
@@ -180,7 +180,7 @@ pub enum OnConflict<'a> {
     Add(&'a [&'a str], &'a str),
 }
 
-/// Rows one batched write sends, as one JSON parameter.
+/// Rows one statement of a batched write sends, as one parameter.
 const ROWS_PER_WRITE: usize = 5_000;
 
 /// Writes `rows` (each with a cell per column, in order) into `table`, thousands of rows a statement: binding a
