@@ -229,10 +229,12 @@ pub async fn write_rows(
             .collect();
         format!("INSERT INTO {table} ({}) SELECT {} FROM {source} {conflict}", columns.join(", "), values.join(", "))
     };
-    let json_sql = if sqlite {
-        insert("jsonb_each($1) WHERE true", &|i| format!("value ->> {i}"))
-    } else {
-        insert("jsonb_array_elements(CAST($1 AS TEXT)::jsonb) AS r", &|i| format!("r ->> {i}"))
+    let json_sql = || {
+        if sqlite {
+            insert("jsonb_each($1) WHERE true", &|i| format!("value ->> {i}"))
+        } else {
+            insert("jsonb_array_elements(CAST($1 AS TEXT)::jsonb) AS r", &|i| format!("r ->> {i}"))
+        }
     };
     // `OFFSET 0` keeps the split rows a subquery of their own: flattened, each column would split its row again.
     let delimited_sql = (!sqlite).then(|| {
@@ -244,11 +246,11 @@ pub async fn write_rows(
     let started = std::time::Instant::now();
     for chunk in rows.chunks(ROWS_PER_WRITE) {
         debug_assert!(chunk.iter().all(|row| row.len() == columns.len()), "a cell per column");
-        let (sql, text) = match delimited_sql.as_ref().and_then(|sql| Some((sql, delimited(chunk)?))) {
-            Some((sql, text)) => (sql, text),
-            None => (&json_sql, serde_json::to_string(chunk).expect("cells always serialise")),
+        let (sql, text) = match delimited_sql.as_ref().and_then(|sql| Some((sql.clone(), delimited(chunk)?))) {
+            Some(delimited) => delimited,
+            None => (json_sql(), serde_json::to_string(chunk).expect("cells always serialise")),
         };
-        sqlx::query(sqlx::AssertSqlSafe(sql.clone())).bind(text).execute(&mut *tx).await?;
+        sqlx::query(sqlx::AssertSqlSafe(sql)).bind(text).execute(&mut *tx).await?;
     }
     tracing::debug!(table, rows = rows.len(), elapsed = ?started.elapsed(), "rows written");
     Ok(())

@@ -318,13 +318,25 @@ const CONTACTED: &str = "contacted";
 const CASE: &str = "case";
 
 /// The referral an event ends, if it ends one: after it, the hub takes no more contact attempts for the referral.
+/// Every event is named, so that a new one has to be placed here.
 fn ending(event: &HubEvent) -> Option<ReferralId> {
+    use HubEvent as E;
     match event {
-        HubEvent::UnableToContactRecorded(e) => Some(e.referral_id),
-        HubEvent::ReturnedToReferrer(e) => Some(e.referral_id),
-        HubEvent::SupportDeclined(e) => Some(e.referral_id),
-        HubEvent::ReferralClosed(e) => Some(e.referral_id),
-        _ => None,
+        E::UnableToContactRecorded(e) => Some(e.referral_id),
+        E::ReturnedToReferrer(e) => Some(e.referral_id),
+        E::SupportDeclined(e) => Some(e.referral_id),
+        E::ReferralClosed(e) => Some(e.referral_id),
+        E::ReferralReceived(_)
+        | E::ContactAttemptRecorded(_)
+        | E::SupportAccepted(_)
+        | E::OnwardReferralMade(_)
+        | E::ReportedToPolice(_)
+        | E::ReferralAllocated(_)
+        | E::SafeContactUpdated(_)
+        | E::OutreachSent(_)
+        | E::NeedsAssessed(_)
+        | E::SupportSessionRecorded(_)
+        | E::ConsentRecorded(_) => None,
     }
 }
 
