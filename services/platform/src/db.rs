@@ -62,7 +62,25 @@ impl ReadDb {
             .context("failed to connect to the read-model database")?;
         let db = Self { pool, backend };
         db.migrate("platform", &PLATFORM_MIGRATIONS).await?;
+        if let Some(collation) = db.collation().await.context("failed to read the database's locale")?
+            && !compares_bytes(&collation)
+        {
+            tracing::warn!(
+                %collation,
+                "the read-model database is not in the C locale: PostgreSQL compares every text key by the locale's \
+                 rules, which costs it more CPU, and sorts text unlike the embedded database (see docs/operations.md)"
+            );
+        }
         Ok(db)
+    }
+
+    /// The collation the PostgreSQL database sorts text by (`None` on SQLite, which compares bytes).
+    pub async fn collation(&self) -> sqlx::Result<Option<String>> {
+        if self.backend != DbBackend::Postgres {
+            return Ok(None);
+        }
+        let sql = "SELECT CAST(datcollate AS TEXT) FROM pg_database WHERE datname = current_database()";
+        sqlx::query_scalar(sql).fetch_one(&self.pool).await.map(Some)
     }
 
     pub fn backend(&self) -> DbBackend {
@@ -93,6 +111,12 @@ impl ReadDb {
         let mut connection = self.pool.acquire().await?;
         connection.ping().await
     }
+}
+
+/// Whether a PostgreSQL collation compares text byte by byte. (`C.UTF-8` sorts as `C` does, but PostgreSQL 15
+/// compares by it through the locale, the slower way: docs/performance.md.)
+pub fn compares_bytes(collation: &str) -> bool {
+    matches!(collation, "C" | "POSIX")
 }
 
 /// `$first, $first+1, ...`: `count` numbered placeholders, portable between PostgreSQL and SQLite.

@@ -159,18 +159,21 @@ pub async fn open_sqlite_log(dir: &Path) -> EventLog {
     EventLog::new(SqliteLog::open(&dir.join("events.db")).await.expect("open the embedded log"))
 }
 
-/// Creates a fresh PostgreSQL database and returns its URL.
+/// Creates a fresh PostgreSQL database in the `C` locale, as docs/operations.md asks, and returns its URL.
 pub async fn fresh_postgres_url() -> String {
+    fresh_postgres_url_in("C").await
+}
+
+/// Creates a fresh PostgreSQL database in `locale` (one the server's machine has) and returns its URL.
+pub async fn fresh_postgres_url_in(locale: &str) -> String {
     use sqlx::Connection;
     let admin = postgres_admin_url();
     let mut connection = sqlx::PgConnection::connect(&admin)
         .await
         .unwrap_or_else(|error| panic!("tests need PostgreSQL at {admin} (scripts/test starts one): {error}"));
     let name = format!("casetrack_t_{}", unique());
-    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-        .execute(&mut connection)
-        .await
-        .expect("create a test database");
+    let create = format!("CREATE DATABASE {name} TEMPLATE template0 ENCODING 'UTF8' LOCALE '{locale}'");
+    sqlx::raw_sql(sqlx::AssertSqlSafe(create)).execute(&mut connection).await.expect("create a test database");
     let base = admin.rsplit_once('/').map(|(base, _)| base).unwrap_or(&admin);
     format!("{base}/{name}")
 }

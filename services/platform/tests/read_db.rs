@@ -1,8 +1,8 @@
 //! `db::write_rows` against the real backends: every kind of value a read model holds comes back as it was
 //! written, whichever way the rows travelled (delimited text or JSON), and each kind of conflict does what it says.
 
-use casetrack_platform::db::{Cell, OnConflict, ReadDb, write_rows};
-use casetrack_platform::testkit::{TempDir, fresh_postgres, fresh_sqlite};
+use casetrack_platform::db::{Cell, OnConflict, ReadDb, compares_bytes, write_rows};
+use casetrack_platform::testkit::{TempDir, fresh_postgres, fresh_postgres_url_in, fresh_sqlite};
 use sqlx::Row as _;
 
 const COLUMNS: [&str; 4] = ["id", "label", "note", "count"];
@@ -144,3 +144,18 @@ macro_rules! on_both_backends {
 }
 
 on_both_backends!(every_value_comes_back_as_written, many_rows_and_each_kind_of_conflict);
+
+/// Start-up warns of a PostgreSQL database whose collation is not `C`: the test kit's databases are made in `C`, as
+/// docs/operations.md asks; one in `C.UTF-8` (what Debian's server gives by default) is told apart; SQLite has none.
+#[tokio::test]
+async fn a_database_not_in_the_c_locale_is_told_apart() {
+    let c = fresh_postgres().await.collation().await.expect("read the collation");
+    assert_eq!(c.as_deref(), Some("C"));
+    assert!(compares_bytes("C"));
+    let other = ReadDb::connect(&fresh_postgres_url_in("C.UTF-8").await).await.expect("connect");
+    let collation = other.collation().await.expect("read the collation").expect("PostgreSQL has one");
+    assert_eq!(collation, "C.UTF-8");
+    assert!(!compares_bytes(&collation));
+    let dir = TempDir::new();
+    assert_eq!(fresh_sqlite(dir.path()).await.collation().await.expect("SQLite"), None);
+}
