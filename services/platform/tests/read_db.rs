@@ -1,5 +1,6 @@
 //! `db::write_rows` against the real backends: every kind of value a read model holds comes back as it was
 //! written, whichever way the rows travelled (delimited text or JSON), and each kind of conflict does what it says.
+//! And how a PostgreSQL database not in the `C` locale is told apart.
 
 use casetrack_platform::db::{Cell, OnConflict, ReadDb, compares_bytes, write_rows};
 use casetrack_platform::testkit::{TempDir, fresh_postgres, fresh_postgres_url_in, fresh_sqlite};
@@ -146,7 +147,7 @@ macro_rules! on_both_backends {
 on_both_backends!(every_value_comes_back_as_written, many_rows_and_each_kind_of_conflict);
 
 /// Start-up warns of a PostgreSQL database whose collation is not `C`: the test kit's databases are made in `C`, as
-/// docs/operations.md asks; one in `C.UTF-8` (what Debian's server gives by default) is told apart; SQLite has none.
+/// docs/operations.md asks; one in `C.UTF-8` (this machine's server's default) is told apart; SQLite has none.
 #[tokio::test]
 async fn a_database_not_in_the_c_locale_is_told_apart() {
     let c = fresh_postgres().await.collation().await.expect("read the collation");
