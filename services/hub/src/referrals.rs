@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use casetrack_platform::clock::{FIRST_CONTACT_WORKING_DAYS, working_days_after};
 use casetrack_platform::codes::code;
-use casetrack_platform::db::{Cell, OnConflict, fetch_in, write_rows};
+use casetrack_platform::db::{Cell, OnConflict, Rows, fetch_in, write_rows};
 use casetrack_platform::projection::{Batch, Known, Projection, ProjectionError};
 use casetrack_proto::Envelope;
 use casetrack_proto::contact::{ConsentBasis, OutcomeAnswer};
@@ -512,12 +512,11 @@ impl Fold {
 
     async fn write(self, tx: &mut AnyConnection) -> sqlx::Result<()> {
         // The rows of referrals the batch begins are new: inserted, not upserted.
-        let (new, stored): (Vec<&String>, Vec<&String>) = self.changed.iter().partition(|id| self.begun.contains(*id));
-        let rows =
-            |ids: Vec<&String>| -> Vec<Vec<Cell>> { ids.into_iter().map(|id| self.referrals[id].cells()).collect() };
-        write_rows(tx, "hub_referrals", &REFERRAL_COLUMNS, OnConflict::New, &rows(new)).await?;
-        write_rows(tx, "hub_referrals", &REFERRAL_COLUMNS, OnConflict::Replace(&["referral_id"]), &rows(stored))
-            .await?;
+        let mut referrals = Rows::default();
+        for id in &self.changed {
+            referrals.push(self.begun.contains(id), self.referrals[id].cells());
+        }
+        referrals.write(tx, "hub_referrals", &REFERRAL_COLUMNS, OnConflict::Replace(&["referral_id"])).await?;
         let onward: Vec<Vec<Cell>> = self.onward_changed.iter().map(|key| self.onward[key].cells()).collect();
         write_rows(
             tx,
@@ -528,13 +527,12 @@ impl Fold {
         )
         .await?;
         let columns = ["referral_id", "attempt_no", "channel", "attempted_at", "time_band", "outcome"];
-        let (new, stored): (Vec<Vec<Cell>>, Vec<Vec<Cell>>) = self
-            .attempts
-            .into_iter()
-            .partition(|row| matches!(&row[0], Cell::Text(Some(id)) if self.begun.contains(id)));
-        write_rows(tx, "hub_contact_attempts", &columns, OnConflict::New, &new).await?;
+        let mut attempts = Rows::default();
+        for row in self.attempts {
+            attempts.push(matches!(&row[0], Cell::Text(Some(id)) if self.begun.contains(id)), row);
+        }
         let key = ["referral_id", "attempt_no"];
-        write_rows(tx, "hub_contact_attempts", &columns, OnConflict::Ignore(&key), &stored).await?;
+        attempts.write(tx, "hub_contact_attempts", &columns, OnConflict::Ignore(&key)).await?;
         let mut linked = Vec::new();
         for ((one, other), decision) in self.decisions {
             let (one, other) = (one.to_string(), other.to_string());

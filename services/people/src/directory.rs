@@ -1,6 +1,6 @@
 //! `people.directory`: who is known, by blind match key. No plaintext ever reaches this table.
 
-use casetrack_platform::db::{Cell, OnConflict, write_rows};
+use casetrack_platform::db::{Cell, OnConflict, Rows};
 use casetrack_platform::projection::{Batch, Known, Projection, ProjectionError};
 use casetrack_proto::people::{DuplicateDecision, PeopleEvent};
 use futures::future::BoxFuture;
@@ -26,18 +26,19 @@ impl Projection for Directory {
         Box::pin(async move {
             // Registrations, by far the most of the people events, are written many a statement: gathered until
             // the end of the batch or the next other event, so that every event still lands in order.
-            let mut registered = Vec::new();
+            let mut registered = Rows::default();
             let decoded = batch.decoded::<PeopleEvent>().await?;
             for ((_, envelope), event) in batch.events().zip(decoded) {
                 if let Some(PeopleEvent::PersonRegistered(e)) = event {
-                    registered.push((
+                    // A registration that begins its person's stream: nothing of theirs can be stored yet.
+                    registered.push(
                         envelope.version == 1,
                         vec![
                             Cell::from(e.person_id.to_string()),
                             e.match_key.clone().into(),
                             envelope.occurred_at.to_rfc3339().into(),
                         ],
-                    ));
+                    );
                     continue;
                 }
                 if event.is_some() {
@@ -78,12 +79,8 @@ impl Projection for Directory {
     }
 }
 
-/// Writes registrations, each with whether it begins its person's stream (so nothing of theirs can be stored yet:
-/// inserted, not upserted); a person already known keeps their row.
-async fn register(tx: &mut AnyConnection, rows: Vec<(bool, Vec<Cell>)>) -> sqlx::Result<()> {
+/// Writes registrations; a person already known keeps their row.
+async fn register(tx: &mut AnyConnection, rows: Rows) -> sqlx::Result<()> {
     let columns = ["person_id", "match_key", "registered_at"];
-    let (new, stored): (Vec<_>, Vec<_>) = rows.into_iter().partition(|(first, _)| *first);
-    let cells = |rows: Vec<(bool, Vec<Cell>)>| -> Vec<Vec<Cell>> { rows.into_iter().map(|(_, row)| row).collect() };
-    write_rows(tx, "people", &columns, OnConflict::New, &cells(new)).await?;
-    write_rows(tx, "people", &columns, OnConflict::Ignore(&["person_id"]), &cells(stored)).await
+    rows.write(tx, "people", &columns, OnConflict::Ignore(&["person_id"])).await
 }

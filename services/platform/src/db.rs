@@ -207,6 +207,33 @@ pub enum OnConflict<'a> {
 /// Rows one statement of a batched write sends, as one parameter.
 const ROWS_PER_WRITE: usize = 5_000;
 
+/// A table's rows as a projection makes them, each known to be new or not. New means nothing can be stored under
+/// its key yet: made by the first event of a stream the batch begins, or looked for and not found. [`Rows::write`]
+/// inserts the new ones ([`OnConflict::New`]) and writes the others by the rule given.
+#[derive(Debug, Default)]
+pub struct Rows {
+    new: Vec<Vec<Cell>>,
+    others: Vec<Vec<Cell>>,
+}
+
+impl Rows {
+    pub fn push(&mut self, new: bool, row: Vec<Cell>) {
+        if new { self.new.push(row) } else { self.others.push(row) }
+    }
+
+    /// Inserts the new rows, then writes the others with `on_conflict`.
+    pub async fn write(
+        &self,
+        tx: &mut AnyConnection,
+        table: &str,
+        columns: &[&str],
+        on_conflict: OnConflict<'_>,
+    ) -> sqlx::Result<()> {
+        write_rows(tx, table, columns, OnConflict::New, &self.new).await?;
+        write_rows(tx, table, columns, on_conflict, &self.others).await
+    }
+}
+
 /// Writes `rows` (each with a cell per column, in order) into `table`, thousands of rows a statement: binding a
 /// parameter per value costs more than the database's own work. The rows travel as one text parameter that the
 /// database takes apart: on PostgreSQL, delimited text (see [`delimited`]), which it splits in about half the time

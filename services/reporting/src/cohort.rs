@@ -17,7 +17,7 @@ use rustc_hash::{FxHashMap, FxHashSet};
 
 use casetrack_platform::clock::{FIRST_CONTACT_WORKING_DAYS, working_days_after};
 use casetrack_platform::codes::code;
-use casetrack_platform::db::{Cell, OnConflict, fetch_in, write_rows};
+use casetrack_platform::db::{Cell, OnConflict, Rows, fetch_in, write_rows};
 use casetrack_platform::projection::{Batch, Known, Projection, ProjectionError};
 use casetrack_proto::contact::ConsentBasis;
 use casetrack_proto::hub::{HubEvent, ReferralSource};
@@ -489,11 +489,11 @@ impl Fold {
             .chain(["stages", "state", "clock_start", "origin"])
             .collect();
         // A unit the fold did not read was never stored ([`Fold::load`] looks for it before receiving it).
-        let (stored, new): (Vec<&Unit>, Vec<&Unit>) = units.into_iter().partition(|unit| unit.stored);
-        let new: Vec<Vec<Cell>> = new.iter().map(row).collect();
-        write_rows(tx, "reporting_units", &columns, OnConflict::New, &new).await?;
-        let stored: Vec<Vec<Cell>> = stored.iter().map(row).collect();
-        write_rows(tx, "reporting_units", &columns, OnConflict::Update(&["id"], &["stages", "state"]), &stored).await?;
+        let mut rows = Rows::default();
+        for unit in &units {
+            rows.push(!unit.stored, row(unit));
+        }
+        rows.write(tx, "reporting_units", &columns, OnConflict::Update(&["id"], &["stages", "state"])).await?;
         let ties = ["service", "dimension", "value", "prev_day", "day"];
         add_counts(tx, "reporting_ties", ties, ["dimension", "prev_day", "day", "service", "value"], self.ties).await?;
         let counts = ["service", "day", "dimension", "value", "figure"];

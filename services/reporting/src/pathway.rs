@@ -11,7 +11,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use casetrack_platform::codes::code;
-use casetrack_platform::db::{Cell, OnConflict, delete_in, fetch_in, write_rows};
+use casetrack_platform::db::{Cell, OnConflict, Rows, delete_in, fetch_in, write_rows};
 use casetrack_platform::projection::{Batch, Known, Projection, ProjectionError};
 use casetrack_proto::contact::OutcomeAnswer;
 use casetrack_proto::hub::{HubEvent, MeasureAnswer, ReferralSource};
@@ -272,18 +272,17 @@ impl Projection for Pathway {
                 .collect();
             delete_in(tx, "DELETE FROM reporting_contacted WHERE referral_id IN", &unmarked).await?;
             // Cases not read above were never stored: their rows are inserted; the stored ones that changed replaced.
-            let (mut new, mut changed) = (Vec::new(), Vec::new());
+            let mut case_rows = Rows::default();
             for (id, case) in cases {
                 let stored = stored_cases.get(&id);
                 if stored == Some(&case) {
                     continue;
                 }
                 let row = vec![id.into(), case.service.into(), case.engaged.into(), case.high_risk.into()];
-                if stored.is_none() { new.push(row) } else { changed.push(row) }
+                case_rows.push(stored.is_none(), row);
             }
             let columns = ["case_id", "service", "engaged", "high_risk"];
-            write_rows(tx, "reporting_cases", &columns, OnConflict::New, &new).await?;
-            write_rows(tx, "reporting_cases", &columns, OnConflict::Replace(&["case_id"]), &changed).await?;
+            case_rows.write(tx, "reporting_cases", &columns, OnConflict::Replace(&["case_id"])).await?;
             // Each day's count goes to its month's too, added up here: once per key, not once per change.
             let mut months: BTreeMap<Key, i64> = BTreeMap::new();
             for ((service, day, figure), value) in &counts {

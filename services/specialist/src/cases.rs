@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use casetrack_platform::catalogue::ServiceKind;
 use casetrack_platform::clock::rj_information_due;
 use casetrack_platform::codes::code;
-use casetrack_platform::db::{Cell, OnConflict, fetch_in, write_rows};
+use casetrack_platform::db::{Cell, OnConflict, Rows, fetch_in};
 use casetrack_platform::projection::{Batch, Known, Projection, ProjectionError};
 use casetrack_proto::specialist::{CaseOrigin, SpecialistEvent};
 use casetrack_proto::{Envelope, ServiceCode};
@@ -295,17 +295,15 @@ impl Projection for Cases {
                 }
             }
             // The cases the batch opens are new rows (inserted); the stored ones that changed are replaced.
-            let (mut new, mut changed): (Vec<Vec<Cell>>, Vec<Vec<Cell>>) = (Vec::new(), Vec::new());
+            let mut rows = Rows::default();
             for (id, case) in &cases {
                 match before.get(id) {
-                    None => new.push(case.0.clone()),
-                    Some(stored) if stored.0 != case.0 => changed.push(case.0.clone()),
-                    Some(_) => {}
+                    Some(stored) if stored.0 == case.0 => {}
+                    stored => rows.push(stored.is_none(), case.0.clone()),
                 }
             }
             let columns: Vec<&str> = COLUMNS.iter().map(|(column, _)| *column).collect();
-            write_rows(tx, "specialist_cases", &columns, OnConflict::New, &new).await?;
-            write_rows(tx, "specialist_cases", &columns, OnConflict::Replace(&["case_id"]), &changed).await?;
+            rows.write(tx, "specialist_cases", &columns, OnConflict::Replace(&["case_id"])).await?;
             for id in mine {
                 known.store(CASE, id);
             }
