@@ -37,9 +37,9 @@ pub trait EventContract: Sized + Clone + Send + Sync + 'static {
     /// The payload, as it goes into the envelope's `data`.
     fn to_data(&self) -> serde_json::Value;
 
-    /// Decodes a payload of any released version, upcasting older versions to the current shape. Reads the payload
-    /// where it lies: a projection decodes every event of its context, and copying each first cost as much again.
-    fn from_data(event_type: &str, schema_version: u16, data: &serde_json::Value) -> Result<Self, DecodeError>;
+    /// Decodes a payload of any released version, upcasting older versions to the current shape. Reads the event
+    /// straight from the payload's text: a projection decodes every event of its context.
+    fn from_data(event_type: &str, schema_version: u16, data: &crate::Payload) -> Result<Self, DecodeError>;
 
     /// Every released version of every event of this context.
     fn versions() -> Vec<EventVersion>;
@@ -105,7 +105,7 @@ macro_rules! contract {
             fn from_data(
                 event_type: &str,
                 schema_version: u16,
-                data: &serde_json::Value,
+                data: &$crate::Payload,
             ) -> Result<Self, $crate::DecodeError> {
                 let shape = |source| $crate::DecodeError::Shape {
                     event_type: event_type.to_owned(),
@@ -114,12 +114,12 @@ macro_rules! contract {
                 };
                 match (event_type, schema_version) {
                     $(
-                        (stringify!($variant), $version) => <$payload as serde::Deserialize>::deserialize(data)
+                        (stringify!($variant), $version) => serde_json::from_str::<$payload>(data.get())
                             .map(Self::$variant)
                             .map_err(shape),
                     )+
                     $( $(
-                        (stringify!($old_variant), $old_version) => <$old_payload as serde::Deserialize>::deserialize(data)
+                        (stringify!($old_variant), $old_version) => serde_json::from_str::<$old_payload>(data.get())
                             .map(|old| Self::$old_variant(old.into()))
                             .map_err(shape),
                     )+ )?

@@ -10,10 +10,10 @@ use uuid::Uuid;
 
 use crate::ids::{EventId, UserId};
 
-/// One event as stored in the log. `D` is the payload: `serde_json::Value` inside the log, a context's event enum
-/// once decoded by [`crate::EventContract`].
+/// One event as stored in the log. `D` is the payload: its JSON text ([`Payload`]) inside the log, a context's event
+/// enum once decoded by [`crate::EventContract`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-pub struct Envelope<D = serde_json::Value> {
+pub struct Envelope<D = Payload> {
     /// UUIDv7, unique across the log.
     pub id: EventId,
     /// Stable type name, e.g. `ReferralReceived`.
@@ -54,6 +54,48 @@ impl<D> Envelope<D> {
             causation_id: self.causation_id,
             data: f(self.data),
         }
+    }
+}
+
+/// An event's payload as the JSON text it is stored as. Only the context that owns the event looks inside it
+/// ([`crate::EventContract::from_data`] reads its typed event straight from the text); the log, and everything that
+/// only passes events along, keep the text as read. Reading it back as a tree of values instead cost a rebuild a
+/// tree of small allocations per event, built by the thread that read the log and freed by another.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Payload(Box<serde_json::value::RawValue>);
+
+impl Payload {
+    /// The JSON text of `value`.
+    pub fn from_value(value: &serde_json::Value) -> Self {
+        Self(serde_json::value::to_raw_value(value).expect("a JSON value serialises"))
+    }
+
+    /// The JSON text, as stored.
+    pub fn get(&self) -> &str {
+        self.0.get()
+    }
+
+    /// Parses the text into a value, for code that edits or walks a payload it does not decode (exports, tests).
+    pub fn to_value(&self) -> serde_json::Result<serde_json::Value> {
+        serde_json::from_str(self.get())
+    }
+}
+
+/// Two payloads are equal when their texts are: the log stores and returns a payload's text unchanged.
+impl PartialEq for Payload {
+    fn eq(&self, other: &Self) -> bool {
+        self.get() == other.get()
+    }
+}
+
+impl JsonSchema for Payload {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        serde_json::Value::schema_name()
+    }
+
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        serde_json::Value::json_schema(generator)
     }
 }
 

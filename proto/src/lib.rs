@@ -30,7 +30,7 @@ pub mod profile;
 pub mod specialist;
 
 pub use contract::{DecodeError, EventContract, EventVersion};
-pub use envelope::{Actor, Envelope, Role, StreamId, StreamIdError};
+pub use envelope::{Actor, Envelope, Payload, Role, StreamId, StreamIdError};
 pub use ids::*;
 
 /// The JSON Schema of the envelope itself (payload left open).

@@ -77,7 +77,7 @@ async fn export_events(
 ) -> anyhow::Result<Vec<ExportedEvent>> {
     let mut exported = Vec::with_capacity(envelopes.len());
     for envelope in envelopes {
-        let mut data = envelope.data.clone();
+        let mut data = envelope.data.to_value()?;
         let mut opened = None;
         if let Some(field) = sealed_field(&envelope.event_type)
             && let Some(value) = data.get_mut(field).filter(|v| !v.is_null())

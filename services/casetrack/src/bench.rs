@@ -43,7 +43,7 @@ fn event() -> NewEvent {
         schema_version: 1,
         occurred_at: chrono::Utc::now(),
         // 300 bytes of payload data.
-        data: serde_json::json!({ "body": "x".repeat(288) }),
+        data: casetrack_proto::Payload::from_value(&serde_json::json!({ "body": "x".repeat(288) })),
     }
 }
 

@@ -53,7 +53,7 @@ pub struct NewEvent {
     pub event_type: String,
     pub schema_version: u16,
     pub occurred_at: DateTime<Utc>,
-    pub data: serde_json::Value,
+    pub data: casetrack_proto::Payload,
 }
 
 impl NewEvent {
@@ -63,7 +63,7 @@ impl NewEvent {
             event_type: event.event_type().to_owned(),
             schema_version: event.schema_version(),
             occurred_at,
-            data: event.to_data(),
+            data: casetrack_proto::Payload::from_value(&event.to_data()),
         }
     }
 }
