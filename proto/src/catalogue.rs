@@ -12,9 +12,9 @@ pub fn all() -> Vec<EventVersion> {
 }
 
 /// Decodes the payload of any event of any context, for tools that do not know the context in advance.
-pub fn decode_any(context: &str, event_type: &str, version: u16, data: serde_json::Value) -> Result<(), String> {
-    fn check<E: EventContract>(t: &str, v: u16, d: serde_json::Value) -> Result<(), String> {
-        E::from_data(t, v, &crate::Payload::from_value(&d)).map(|_| ()).map_err(|e| e.to_string())
+pub fn decode_any(context: &str, event_type: &str, version: u16, data: &crate::Payload) -> Result<(), String> {
+    fn check<E: EventContract>(t: &str, v: u16, d: &crate::Payload) -> Result<(), String> {
+        E::from_data(t, v, d).map(|_| ()).map_err(|e| e.to_string())
     }
     match context {
         "people" => check::<crate::people::PeopleEvent>(event_type, version, data),

@@ -89,7 +89,12 @@ impl PartialEq for Payload {
     }
 }
 
+/// Any JSON, as the schema of `data` always said: each event version's own schema is in `proto/schemas/<context>/`.
 impl JsonSchema for Payload {
+    fn inline_schema() -> bool {
+        true
+    }
+
     fn schema_name() -> std::borrow::Cow<'static, str> {
         serde_json::Value::schema_name()
     }
@@ -238,5 +243,27 @@ mod tests {
         assert!(StreamId::new("hub", "*", Uuid::nil()).is_err());
         assert!(StreamId::parse("hub.referral.not-a-uuid").is_err());
         assert!(StreamId::parse("hub").is_err());
+    }
+
+    #[test]
+    fn a_payload_keeps_its_text_through_an_envelope() {
+        // Not the order or spacing serde_json would write: the log hands back what it was given.
+        let text = r#"{"b": 1, "a": {"c": [true, null]}}"#;
+        let envelope = format!(
+            r#"{{"id":"{id}","type":"T","schema_version":1,"subject":"hub.referral.{id}","version":1,
+            "occurred_at":"2026-11-24T10:00:00Z","recorded_at":"2026-11-24T10:00:01Z",
+            "actor":{{"user_id":null,"role":{{"role":"system"}}}},"correlation_id":"{id}","causation_id":"{id}",
+            "data":{text}}}"#,
+            id = Uuid::nil()
+        );
+        let read: Envelope = serde_json::from_str(&envelope).unwrap();
+        assert_eq!(read.data.get(), text);
+        let again: Envelope = serde_json::from_str(&serde_json::to_string(&read).unwrap()).unwrap();
+        assert_eq!(again, read);
+        assert_eq!(read.data.to_value().unwrap(), serde_json::json!({"a": {"c": [true, null]}, "b": 1}));
+        assert_ne!(
+            Payload::from_value(&serde_json::json!({"b": 2})),
+            Payload::from_value(&serde_json::json!({"b": 1}))
+        );
     }
 }

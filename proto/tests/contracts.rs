@@ -83,7 +83,7 @@ fn every_event_version_has_a_fixture_that_still_deserialises() {
             envelope.subject.context(),
             &envelope.event_type,
             envelope.schema_version,
-            envelope.data,
+            &envelope.data,
         ) {
             failures.push(format!("{}: {error}", path.display()));
         }

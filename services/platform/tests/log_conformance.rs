@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use casetrack_platform::log::{AppendRequest, Commit, EventLog, ExpectedVersion, LogError, NewEvent, Position};
 use casetrack_platform::testkit::{TempDir, TestStream, open_sqlite_log};
-use casetrack_proto::{Actor, CommandId, EventId, StreamId};
+use casetrack_proto::{Actor, CommandId, EventId, Payload, StreamId};
 use futures::StreamExt;
 use uuid::Uuid;
 
@@ -32,13 +32,18 @@ fn stream() -> StreamId {
     StreamId::new("test", "thing", Uuid::now_v7()).unwrap()
 }
 
+/// The `n` an [`event`] carries.
+fn n_of(envelope: &casetrack_proto::Envelope) -> i64 {
+    envelope.data.to_value().unwrap()["n"].as_i64().unwrap()
+}
+
 fn event(n: u32) -> NewEvent {
     NewEvent {
         id: EventId::new(),
         event_type: "ThingHappened".into(),
         schema_version: 1,
         occurred_at: chrono::Utc::now(),
-        data: serde_json::json!({ "n": n, "padding": "x".repeat(200) }),
+        data: Payload::from_value(&serde_json::json!({ "n": n, "padding": "x".repeat(200) })),
     }
 }
 
@@ -74,7 +79,7 @@ async fn append_read_and_global_order(h: impl Harness) {
 
     let events = log.read_stream(&a).await.unwrap();
     let versions: Vec<u32> = events.iter().map(|e| e.version).collect();
-    let ns: Vec<i64> = events.iter().map(|e| e.data["n"].as_i64().unwrap()).collect();
+    let ns: Vec<i64> = events.iter().map(|e| n_of(e)).collect();
     assert_eq!((versions, ns), (vec![1, 2, 3], vec![1, 2, 4]));
     assert!(events.iter().all(|e| e.subject == a));
 
@@ -189,7 +194,7 @@ async fn a_thousand_event_aggregate_loads(h: impl Harness) {
     let cold = h.open().await;
     let events = cold.read_stream(&target).await.unwrap();
     assert_eq!(events.len(), 1000);
-    assert!(events.iter().enumerate().all(|(i, e)| e.version == i as u32 + 1 && e.data["n"] == i as u64));
+    assert!(events.iter().enumerate().all(|(i, e)| e.version == i as u32 + 1 && n_of(e) == i as i64));
 }
 
 async fn an_empty_commit_is_refused_and_writes_nothing(h: impl Harness) {

@@ -14,7 +14,7 @@ use casetrack_platform::projection::{
 };
 use casetrack_platform::testkit::{TempDir, TestStream, fresh_postgres, fresh_sqlite, open_sqlite_log};
 use casetrack_proto::hub::HubEvent;
-use casetrack_proto::{Actor, CommandId, EventId, StreamId};
+use casetrack_proto::{Actor, CommandId, EventId, Payload, StreamId};
 use futures::future::BoxFuture;
 use sqlx::AnyConnection;
 use tokio_util::sync::CancellationToken;
@@ -91,7 +91,7 @@ async fn append_commits(log: &EventLog, commits: usize, per_commit: usize) -> Po
                 event_type: "ThingHappened".into(),
                 schema_version: 1,
                 occurred_at: chrono::Utc::now(),
-                data: serde_json::json!({}),
+                data: Payload::from_value(&serde_json::json!({})),
             })
             .collect();
         last = log
@@ -214,7 +214,7 @@ async fn an_undecodable_event_stops_the_projection_at_its_position(log: EventLog
                 event_type: "ReferralReceived".into(),
                 schema_version: 1,
                 occurred_at: chrono::Utc::now(),
-                data: serde_json::json!({"not": "a referral"}),
+                data: Payload::from_value(&serde_json::json!({"not": "a referral"})),
             }],
         })
         .await
