@@ -79,7 +79,7 @@ async fn append_read_and_global_order(h: impl Harness) {
 
     let events = log.read_stream(&a).await.unwrap();
     let versions: Vec<u32> = events.iter().map(|e| e.version).collect();
-    let ns: Vec<i64> = events.iter().map(|e| n_of(e)).collect();
+    let ns: Vec<i64> = events.iter().map(n_of).collect();
     assert_eq!((versions, ns), (vec![1, 2, 3], vec![1, 2, 4]));
     assert!(events.iter().all(|e| e.subject == a));
 
