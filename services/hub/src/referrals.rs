@@ -8,7 +8,7 @@
 //! the changed rows are written back many a statement. The cost of a batch grows with the rows it touches, not its
 //! events, and a rebuild, which hands over thousands of events at once, writes each row a few times in all.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet};
 
 use casetrack_platform::clock::{FIRST_CONTACT_WORKING_DAYS, working_days_after};
 use casetrack_platform::codes::code;
@@ -20,6 +20,7 @@ use casetrack_proto::hub::HubEvent;
 use casetrack_proto::people::{DuplicateDecision, PeopleEvent};
 use casetrack_proto::specialist::{CaseOrigin, SpecialistEvent};
 use futures::future::BoxFuture;
+use rustc_hash::{FxHashMap, FxHashSet};
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row as _};
 use uuid::Uuid;
@@ -222,27 +223,29 @@ fn parse_id(text: String) -> sqlx::Result<Uuid> {
     Uuid::parse_str(&text).map_err(|e| sqlx::Error::Decode(Box::new(e)))
 }
 
-/// The rows a batch touches, as its events leave them.
+/// The rows a batch touches, as its events leave them. Referrals are kept by their ids as numbers: hashed and
+/// compared as 16 bytes, not 36 characters (in the same order: hyphenated lowercase hex sorts as the bytes do).
 #[derive(Default)]
 struct Fold {
-    referrals: HashMap<String, Referral>,
-    changed: BTreeSet<String>,
-    onward: HashMap<(String, String), Onward>,
-    onward_by_case: HashMap<String, (String, String)>,
+    referrals: FxHashMap<Uuid, Referral>,
+    changed: BTreeSet<Uuid>,
+    onward: FxHashMap<(String, String), Onward>,
+    onward_by_case: FxHashMap<String, (String, String)>,
     onward_changed: BTreeSet<(String, String)>,
-    attempts: Vec<Vec<Cell>>,
+    /// Rows of `hub_contact_attempts`, with their referral's id.
+    attempts: Vec<(Uuid, Vec<Cell>)>,
     /// Referrals whose stream the batch begins: nothing under their ids can be stored yet.
-    begun: HashSet<String>,
+    begun: FxHashSet<Uuid>,
     /// Each loaded person's links, as the batch leaves them.
-    links: HashMap<Uuid, BTreeSet<Uuid>>,
+    links: FxHashMap<Uuid, BTreeSet<Uuid>>,
     /// The latest decision of the batch on each pair of people, both ways round.
     decisions: BTreeMap<(Uuid, Uuid), DuplicateDecision>,
 }
 
 impl Fold {
-    fn referral(&mut self, id: &str) -> Option<&mut Referral> {
-        let referral = self.referrals.get_mut(id)?;
-        self.changed.insert(id.to_owned());
+    fn referral(&mut self, id: Uuid) -> Option<&mut Referral> {
+        let referral = self.referrals.get_mut(&id)?;
+        self.changed.insert(id);
         Some(referral)
     }
 
@@ -254,8 +257,9 @@ impl Fold {
     }
 
     fn hub(&mut self, envelope: &Envelope, event: &HubEvent) {
-        let at = envelope.occurred_at.to_rfc3339();
-        let id = envelope.subject.id().to_string();
+        // When it happened, as stored: written out only for the events that store it.
+        let at = || envelope.occurred_at.to_rfc3339();
+        let id = envelope.subject.id();
         match event {
             HubEvent::ReferralReceived(e) => {
                 if self.referrals.contains_key(&id) {
@@ -266,14 +270,14 @@ impl Fold {
                 let window =
                     envelope.occurred_at.checked_sub_months(chrono::Months::new(12)).unwrap_or(envelope.occurred_at);
                 let referral = Referral {
-                    referral_id: id.clone(),
+                    referral_id: id.to_string(),
                     person_id: e.person_id.to_string(),
                     source: code(&e.source),
                     offence_category: e.offence_category.as_ref().map(code),
                     domestic_abuse: i64::from(e.domestic_abuse),
                     crime_reference: e.crime_reference.clone(),
                     crime_reported_on: e.crime_reported_on.map(|d| d.to_string()),
-                    received_at: at,
+                    received_at: at(),
                     status: if e.consent == ConsentBasis::Withheld { "not_worked" } else { "awaiting_contact" }.into(),
                     attempts: 0,
                     ended_at: None,
@@ -288,22 +292,25 @@ impl Fold {
                     repeat_window_start: Some(window.to_rfc3339()),
                     repeat_victim: 0,
                 };
-                self.referrals.insert(id.clone(), referral);
+                self.referrals.insert(id, referral);
                 if envelope.version == 1 {
-                    self.begun.insert(id.clone());
+                    self.begun.insert(id);
                 }
                 self.changed.insert(id);
             }
             HubEvent::ContactAttemptRecorded(e) => {
-                self.attempts.push(vec![
-                    id.clone().into(),
-                    i64::from(envelope.version).into(),
-                    code(&e.channel).into(),
-                    e.attempted_at.to_rfc3339().into(),
-                    code(&e.time_band).into(),
-                    code(&e.outcome).into(),
-                ]);
-                let Some(referral) = self.referral(&id) else { return };
+                self.attempts.push((
+                    id,
+                    vec![
+                        id.to_string().into(),
+                        i64::from(envelope.version).into(),
+                        code(&e.channel).into(),
+                        e.attempted_at.to_rfc3339().into(),
+                        code(&e.time_band).into(),
+                        code(&e.outcome).into(),
+                    ],
+                ));
+                let Some(referral) = self.referral(id) else { return };
                 referral.attempts += 1;
                 if e.outcome.reached() && referral.status == "awaiting_contact" {
                     referral.status = "contacted".into();
@@ -311,12 +318,12 @@ impl Fold {
                 referral.first_attempt_at.get_or_insert_with(|| e.attempted_at.to_rfc3339());
             }
             HubEvent::OnwardReferralMade(e) => {
-                let key = (id.clone(), e.target_service.as_str().to_owned());
+                let key = (id.to_string(), e.target_service.as_str().to_owned());
                 if !self.onward.contains_key(&key) {
                     let onward = Onward {
-                        referral_id: id,
+                        referral_id: key.0.clone(),
                         service: key.1.clone(),
-                        referred_at: at,
+                        referred_at: at(),
                         case_id: None,
                         case_opened_at: None,
                         case_status: None,
@@ -330,22 +337,22 @@ impl Fold {
             // Safe-contact rules and consent are read from the referral itself, where the decisions use them.
             HubEvent::SafeContactUpdated(_) | HubEvent::ConsentRecorded(_) => {}
             event => {
-                let Some(referral) = self.referral(&id) else { return };
+                let Some(referral) = self.referral(id) else { return };
                 match event {
                     HubEvent::ReferralAllocated(e) => referral.officer = Some(e.officer.as_str().to_owned()),
                     HubEvent::NeedsAssessed(e) => {
                         referral.needs = Some(e.needs.join(","));
-                        referral.needs_assessed_at = Some(at);
+                        referral.needs_assessed_at = Some(at());
                     }
                     HubEvent::SupportSessionRecorded(_) => referral.sessions += 1,
                     HubEvent::OutreachSent(_) => {
-                        referral.outreach_sent_at.get_or_insert(at);
+                        referral.outreach_sent_at.get_or_insert_with(at);
                     }
                     HubEvent::SupportAccepted(_) => referral.status = "supported".into(),
-                    HubEvent::UnableToContactRecorded(_) => referral.end("unable_to_contact", &at),
-                    HubEvent::ReturnedToReferrer(_) => referral.end("returned_to_referrer", &at),
-                    HubEvent::SupportDeclined(_) => referral.end("declined", &at),
-                    HubEvent::ReferralClosed(_) => referral.end("closed", &at),
+                    HubEvent::UnableToContactRecorded(_) => referral.end("unable_to_contact", &at()),
+                    HubEvent::ReturnedToReferrer(_) => referral.end("returned_to_referrer", &at()),
+                    HubEvent::SupportDeclined(_) => referral.end("declined", &at()),
+                    HubEvent::ReferralClosed(_) => referral.end("closed", &at()),
                     HubEvent::ReportedToPolice(e) => {
                         referral.crime_reference = Some(e.crime_reference.clone());
                         referral.crime_reported_on = Some(e.reported_on.to_string());
@@ -376,10 +383,10 @@ impl Fold {
             // Erasure: the one identifying value this read model holds in clear goes.
             PeopleEvent::PersonErased(e) => {
                 let person = e.person_id.to_string();
-                let ids: Vec<String> =
-                    self.referrals.values().filter(|r| r.person_id == person).map(|r| r.referral_id.clone()).collect();
+                let ids: Vec<Uuid> =
+                    self.referrals.iter().filter(|(_, r)| r.person_id == person).map(|(id, _)| *id).collect();
                 for id in ids {
-                    if let Some(referral) = self.referral(&id) {
+                    if let Some(referral) = self.referral(id) {
                         referral.crime_reference = None;
                     }
                 }
@@ -432,9 +439,9 @@ impl Fold {
     /// person received in the 12 months before it. Every referral of them and of the people linked to them is in
     /// the fold.
     fn refresh_repeat(&mut self, people: &BTreeSet<Uuid>) {
-        let mut by_person: HashMap<&str, Vec<(&str, &str)>> = HashMap::new();
-        for referral in self.referrals.values() {
-            by_person.entry(&referral.person_id).or_default().push((&referral.referral_id, &referral.received_at));
+        let mut by_person: FxHashMap<&str, Vec<(Uuid, &str)>> = FxHashMap::default();
+        for (id, referral) in &self.referrals {
+            by_person.entry(&referral.person_id).or_default().push((*id, &referral.received_at));
         }
         let none = BTreeSet::new();
         let mut flags = Vec::new();
@@ -443,7 +450,7 @@ impl Fold {
                 std::iter::once(person).chain(self.links.get(person).unwrap_or(&none)).map(Uuid::to_string).collect();
             let person = person.to_string();
             for &(id, _) in by_person.get(person.as_str()).map(Vec::as_slice).unwrap_or_default() {
-                let referral = &self.referrals[id];
+                let referral = &self.referrals[&id];
                 let repeat = referral.repeat_window_start.as_deref().is_some_and(|window| {
                     related.iter().flat_map(|p| by_person.get(p.as_str()).map(Vec::as_slice).unwrap_or_default()).any(
                         |&(other, received)| {
@@ -452,12 +459,12 @@ impl Fold {
                     )
                 });
                 if i64::from(repeat) != referral.repeat_victim {
-                    flags.push((id.to_owned(), repeat));
+                    flags.push((id, repeat));
                 }
             }
         }
         for (id, repeat) in flags {
-            if let Some(referral) = self.referral(&id) {
+            if let Some(referral) = self.referral(id) {
                 referral.repeat_victim = i64::from(repeat);
             }
         }
@@ -470,7 +477,7 @@ impl Fold {
         let select = format!("SELECT {} FROM hub_referrals WHERE {by} IN", REFERRAL_COLUMNS.join(", "));
         for row in fetch_in(tx, &select, &keys).await? {
             let referral = Referral::read(&row)?;
-            self.referrals.entry(referral.referral_id.clone()).or_insert(referral);
+            self.referrals.entry(parse_id(referral.referral_id.clone())?).or_insert(referral);
         }
         Ok(())
     }
@@ -528,8 +535,8 @@ impl Fold {
         .await?;
         let columns = ["referral_id", "attempt_no", "channel", "attempted_at", "time_band", "outcome"];
         let mut attempts = Rows::default();
-        for row in self.attempts {
-            attempts.push(matches!(&row[0], Cell::Text(Some(id)) if self.begun.contains(id)), row);
+        for (id, row) in self.attempts {
+            attempts.push(self.begun.contains(&id), row);
         }
         let key = ["referral_id", "attempt_no"];
         attempts.write(tx, "hub_contact_attempts", &columns, OnConflict::Ignore(&key)).await?;

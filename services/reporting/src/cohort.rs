@@ -134,6 +134,8 @@ struct Unit {
     origin: Option<String>,
     stored: bool,
     changed: bool,
+    /// Counts per figure (numbered by [`Names`]) not yet spread over the unit's dimensions (see [`Fold::add`]).
+    counts: Vec<(u32, i64)>,
 }
 
 type Key = (String, String, String, String, String);
@@ -164,10 +166,23 @@ pub fn financial_year(day: &str) -> String {
 
 /// The names a batch counts under (services, dimensions, values, figures), each given a number once: a count's key
 /// is then a few numbers, not five strings to allocate, hash and compare (which was most of the fold's time).
-#[derive(Default)]
 struct Names {
     numbers: FxHashMap<String, u32>,
     names: Vec<String>,
+}
+
+/// The number of `all` (the dimension and its one value); `DIMENSIONS[i]` is numbered `i + 1`.
+const ALL: u32 = 0;
+
+impl Default for Names {
+    fn default() -> Self {
+        let mut names = Self { numbers: FxHashMap::default(), names: Vec::new() };
+        for name in std::iter::once("all").chain(DIMENSIONS) {
+            names.number(name);
+        }
+        debug_assert_eq!(names.names.len(), DIMENSIONS.len() + 1, "the dimensions are distinct, and none is `all`");
+        names
+    }
 }
 
 impl Names {
@@ -210,21 +225,64 @@ impl CountKey {
     }
 }
 
+/// A row of `reporting_ties` by day, its names numbered by [`Names`]: a tie between a person's consecutive units of
+/// `service` with `value` of `dimension`, received on `prev` and on `day`. Each is counted by month and by
+/// financial year too when written (see [`Fold::stored_ties`]).
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+struct TieKey {
+    service: u32,
+    dimension: u32,
+    value: u32,
+    prev: NaiveDate,
+    day: NaiveDate,
+}
+
+/// The days of a tie as stored: by day (`YYYY-MM-DD`), by month (`YYYY-MM`, under [`monthly`] of the dimension) or by
+/// financial year (the year it begins in, under [`yearly`] of the dimension).
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+enum Span {
+    Day,
+    Month,
+    Year,
+}
+
+impl Span {
+    /// The first day of the span holding `day`.
+    fn start(self, day: NaiveDate) -> NaiveDate {
+        match self {
+            Self::Day => day,
+            Self::Month => day.with_day(1).expect("every month has a first day"),
+            Self::Year => crate::periods::financial_year_of(day).from,
+        }
+    }
+
+    /// The row's key as stored, for a tie whose days are already [`Span::start`]s.
+    fn stored(self, names: &Names, tie: &TieKey) -> Key {
+        let name = |number| names.name(number).to_owned();
+        let dimension = names.name(tie.dimension);
+        let (dimension, format) = match self {
+            Self::Day => (dimension.to_owned(), "%Y-%m-%d"),
+            Self::Month => (monthly(dimension), "%Y-%m"),
+            Self::Year => (yearly(dimension), "%Y"),
+        };
+        let day = |day: NaiveDate| day.format(format).to_string();
+        (name(tie.service), dimension, name(tie.value), day(tie.prev), day(tie.day))
+    }
+}
+
 /// The batch's counts and units.
 #[derive(Default)]
 struct Fold {
     /// Counts by day; each is counted under its month too (under [`monthly`] of its dimension) when written.
     counts: FxHashMap<CountKey, i64>,
     names: Names,
-    /// Ties between a person's consecutive units: (service, dimension, value, previous day, day).
-    ties: FxHashMap<Key, i64>,
+    /// Ties between a person's consecutive units, by day.
+    ties: FxHashMap<TieKey, i64>,
     units: FxHashMap<String, Unit>,
     /// Ids looked for and not stored: never received, as far as this projection knows.
     missing: FxHashSet<String>,
     /// Stored units per (service, person), as the batch began.
     histories: FxHashMap<(String, String), Vec<Sibling>>,
-    /// Counts per unit and figure, not yet spread over the unit's dimensions (see [`Fold::add`]).
-    unit_counts: FxHashMap<String, FxHashMap<u32, i64>>,
     /// Units received in this batch per (service, person).
     received: FxHashMap<(String, String), Vec<String>>,
 }
@@ -251,21 +309,27 @@ impl Fold {
     /// and leaves it), and each that is left is counted under twenty keys.
     fn add(&mut self, id: &str, figure: &str, delta: i64) {
         let figure = self.names.number(figure);
-        match self.unit_counts.get_mut(id) {
-            Some(counts) => *counts.entry(figure).or_default() += delta,
-            None => drop(self.unit_counts.insert(id.to_owned(), FxHashMap::from_iter([(figure, delta)]))),
+        let counts = &mut self.units.get_mut(id).expect("loaded").counts;
+        match counts.iter_mut().find(|(f, _)| *f == figure) {
+            Some((_, count)) => *count += delta,
+            None => counts.push((figure, delta)),
         }
     }
 
     /// Spreads the units' counts over their dimensions.
     fn spread(&mut self) {
-        for (id, figures) in std::mem::take(&mut self.unit_counts) {
-            let unit = &self.units[&id];
+        for unit in self.units.values_mut() {
+            let figures = std::mem::take(&mut unit.counts);
+            if figures.is_empty() {
+                continue;
+            }
             let Ok(day) = unit.received_day.parse::<NaiveDate>() else { continue };
             let names = &mut self.names;
             let service = names.number(&unit.service);
-            let mut pairs = vec![(names.number("all"), names.number("all"))];
-            pairs.extend(DIMENSIONS.iter().zip(&unit.values).map(|(d, v)| (names.number(d), names.number(v))));
+            let mut pairs = [(ALL, ALL); DIMENSIONS.len() + 1];
+            for (i, value) in unit.values.iter().enumerate() {
+                pairs[i + 1] = (i as u32 + 1, names.number(value));
+            }
             for (figure, delta) in figures.into_iter().filter(|(_, delta)| *delta != 0) {
                 for &(dimension, value) in &pairs {
                     let key = CountKey { service, day, by_month: false, dimension, value, figure };
@@ -375,6 +439,7 @@ impl Fold {
                 origin: row.get(17),
                 stored: true,
                 changed: false,
+                counts: Vec::new(),
             };
             self.units.entry(unit.id.clone()).or_insert(unit);
         }
@@ -429,35 +494,53 @@ impl Fold {
     /// A unit received out of order takes its place in the chain: the one after it is tied to it instead.
     fn link(&mut self, id: &str, history: &[Sibling]) {
         let unit = &self.units[id];
-        let (service, day) = (unit.service.clone(), unit.received_day.clone());
-        let me = (unit.received_at.clone(), unit.id.clone());
-        let mut keys: Vec<(&str, String, Option<usize>)> = vec![("all", "all".to_owned(), None)];
-        keys.extend(DIMENSIONS.iter().enumerate().map(|(i, d)| (*d, unit.values[i].clone(), Some(i))));
-        for (dimension, value, index) in keys {
-            let order = |s: &Sibling| (s.received_at.clone(), s.id.clone());
-            let same = history.iter().filter(|s| s.id != me.1 && index.is_none_or(|i| s.values[i] == value));
-            let before = same.clone().filter(|s| order(s) < me).max_by_key(|s| order(s));
-            let after = same.filter(|s| order(s) > me).min_by_key(|s| order(s));
-            let mut tie = |prev: &str, next: &str, delta: i64| {
-                for (dimension, prev, next) in [
-                    (dimension.to_owned(), prev.to_owned(), next.to_owned()),
-                    (monthly(dimension), prev[..7].to_owned(), next[..7].to_owned()),
-                    (yearly(dimension), financial_year(prev), financial_year(next)),
-                ] {
-                    let key = (service.clone(), dimension, value.clone(), prev, next);
-                    *self.ties.entry(key).or_default() += delta;
+        let Ok(day) = unit.received_day.parse::<NaiveDate>() else { return };
+        let (names, ties) = (&mut self.names, &mut self.ties);
+        let service = names.number(&unit.service);
+        let me = (unit.received_at.as_str(), unit.id.as_str());
+        fn order(s: &Sibling) -> (&str, &str) {
+            (s.received_at.as_str(), s.id.as_str())
+        }
+        let day_of = |s: &Sibling| s.received_day.parse::<NaiveDate>().ok();
+        for index in std::iter::once(None).chain((0..DIMENSIONS.len()).map(Some)) {
+            let (dimension, value) = match index {
+                None => (ALL, ALL),
+                Some(i) => (i as u32 + 1, names.number(&unit.values[i])),
+            };
+            let same = history.iter().filter(|s| s.id != me.1 && index.is_none_or(|i| s.values[i] == unit.values[i]));
+            let before = same.clone().filter(|s| order(s) < me).max_by_key(|s| order(s)).map(day_of);
+            let after = same.filter(|s| order(s) > me).min_by_key(|s| order(s)).map(day_of);
+            let mut tie = |prev: Option<NaiveDate>, next: Option<NaiveDate>, delta: i64| {
+                if let (Some(prev), Some(day)) = (prev, next) {
+                    *ties.entry(TieKey { service, dimension, value, prev, day }).or_default() += delta;
                 }
             };
             if let Some(before) = before {
-                tie(&before.received_day, &day, 1);
+                tie(before, Some(day), 1);
             }
             if let Some(after) = after {
                 if let Some(before) = before {
-                    tie(&before.received_day, &after.received_day, -1);
+                    tie(before, after, -1);
                 }
-                tie(&day, &after.received_day, 1);
+                tie(Some(day), after, 1);
             }
         }
+    }
+
+    /// The ties as stored: each by day, and added up by month and by financial year, without those that cancel out.
+    fn stored_ties(&self) -> FxHashMap<Key, i64> {
+        let mut spans: FxHashMap<(Span, TieKey), i64> = FxHashMap::default();
+        for (tie, delta) in &self.ties {
+            for span in [Span::Day, Span::Month, Span::Year] {
+                let key = TieKey { prev: span.start(tie.prev), day: span.start(tie.day), ..*tie };
+                *spans.entry((span, key)).or_default() += delta;
+            }
+        }
+        spans
+            .into_iter()
+            .filter(|(_, delta)| *delta != 0)
+            .map(|((span, tie), delta)| (span.stored(&self.names, &tie), delta))
+            .collect()
     }
 
     async fn write(mut self, tx: &mut AnyConnection) -> sqlx::Result<()> {
@@ -495,7 +578,8 @@ impl Fold {
         }
         rows.write(tx, "reporting_units", &columns, OnConflict::Update(&["id"], &["stages", "state"])).await?;
         let ties = ["service", "dimension", "value", "prev_day", "day"];
-        add_counts(tx, "reporting_ties", ties, ["dimension", "prev_day", "day", "service", "value"], self.ties).await?;
+        let stored = self.stored_ties();
+        add_counts(tx, "reporting_ties", ties, ["dimension", "prev_day", "day", "service", "value"], stored).await?;
         let counts = ["service", "day", "dimension", "value", "figure"];
         // Each day's count goes to its month's too, added up here: once per key, not once per change.
         let mut months: FxHashMap<CountKey, i64> = FxHashMap::default();
@@ -734,6 +818,7 @@ async fn hub(tx: &mut AnyConnection, fold: &mut Fold, event: &HubEvent, at: Date
             origin: None,
             stored: false,
             changed: true,
+            counts: Vec::new(),
         });
         fold.link(&id, &history);
         if e.source == ReferralSource::SelfReferral {
@@ -857,6 +942,7 @@ async fn specialist(
             origin,
             stored: false,
             changed: true,
+            counts: Vec::new(),
         });
         fold.link(&id, &history);
         fold.onward(&id, "opened");
@@ -922,6 +1008,7 @@ mod tests {
             origin: None,
             stored: false,
             changed: true,
+            counts: Vec::new(),
         }
     }
 
@@ -943,11 +1030,14 @@ mod tests {
         {
             fold.onward(case, milestone);
         }
-        let of = |id: &str, figure: &str| fold.unit_counts.get(id)?.get(fold.names.numbers.get(figure)?).copied();
+        let of = |id: &str, figure: &str| {
+            let figure = fold.names.numbers.get(figure)?;
+            fold.units.get(id)?.counts.iter().find(|(f, _)| f == figure).map(|(_, count)| *count)
+        };
         assert_eq!(of("r", "onward_outcome.idva.accepted"), Some(1), "once, however often");
         assert_eq!(of("r", "onward_outcome.idva.closed"), Some(1));
         assert_eq!(of("c", "onward_outcome.idva.closed"), None, "counted on the referral, not the case");
-        let figures = fold.unit_counts.values().flat_map(|figures| figures.keys());
+        let figures = fold.units.values().flat_map(|unit| unit.counts.iter().map(|(figure, _)| figure));
         let onward = figures.filter(|figure| fold.names.name(**figure).starts_with("onward_outcome.")).count();
         assert_eq!(onward, 2, "a direct case, and one whose referral was never received here, count nowhere");
     }
@@ -963,7 +1053,7 @@ mod tests {
 
     /// The ties of dimension `all` by day, without zeros.
     fn ties(fold: &Fold) -> Vec<(String, String, i64)> {
-        fold.ties
+        fold.stored_ties()
             .iter()
             .filter(|((_, dimension, ..), n)| dimension == "all" && **n != 0)
             .map(|((_, _, _, prev, day), n)| (prev.clone(), day.clone(), *n))
@@ -991,10 +1081,10 @@ mod tests {
                 ("2026-05-20".to_owned(), "2026-05-30".to_owned(), 1)
             ]
         );
-        let monthly: i64 = fold.ties.iter().filter(|((_, d, ..), _)| d == "month:all").map(|(_, n)| n).sum();
+        let stored = fold.stored_ties();
+        let monthly: i64 = stored.iter().filter(|((_, d, ..), _)| d == "month:all").map(|(_, n)| n).sum();
         assert_eq!(monthly, 2, "the same ties by month");
-        let yearly: Vec<_> = fold
-            .ties
+        let yearly: Vec<_> = stored
             .iter()
             .filter(|((_, d, ..), n)| d == "fy:all" && **n != 0)
             .map(|((.., p, d), n)| (p, d, n))

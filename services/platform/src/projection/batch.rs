@@ -1,7 +1,6 @@
 //! What a projection is handed: a [`Batch`] of commits, with what is worked out from them once for every projection
 //! that reads it, and what its own run has [`Known`] so far.
 
-use std::collections::HashSet;
 use std::sync::OnceLock;
 
 use casetrack_proto::hub::HubEvent;
@@ -20,7 +19,7 @@ use crate::log::{Commit, Position};
 /// worked out by the first to ask and shared.
 pub struct Batch {
     commits: Vec<Commit>,
-    begun: OnceLock<HashSet<Uuid>>,
+    begun: OnceLock<FxHashSet<Uuid>>,
     hub: OnceCell<Decoded<HubEvent>>,
     specialist: OnceCell<Decoded<SpecialistEvent>>,
     people: OnceCell<Decoded<PeopleEvent>>,
@@ -61,7 +60,7 @@ impl Batch {
     /// each event once, in log order, so nothing a projection keeps under such a stream's id can have been stored
     /// before the batch: those rows need no look-up. (Only rows the stream's own events create: a row keyed by the
     /// stream's id but made by another stream's events may well exist already.)
-    pub fn begun(&self) -> &HashSet<Uuid> {
+    pub fn begun(&self) -> &FxHashSet<Uuid> {
         self.begun.get_or_init(|| {
             self.events().filter(|(_, event)| event.version == 1).map(|(_, event)| event.subject.id()).collect()
         })
