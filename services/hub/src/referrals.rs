@@ -234,8 +234,6 @@ struct Fold {
     onward_changed: BTreeSet<(String, String)>,
     /// Rows of `hub_contact_attempts`, with their referral's id.
     attempts: Vec<(Uuid, Vec<Cell>)>,
-    /// Referrals whose stream the batch begins: nothing under their ids can be stored yet.
-    begun: FxHashSet<Uuid>,
     /// Each loaded person's links, as the batch leaves them.
     links: FxHashMap<Uuid, BTreeSet<Uuid>>,
     /// The latest decision of the batch on each pair of people, both ways round.
@@ -293,9 +291,6 @@ impl Fold {
                     repeat_victim: 0,
                 };
                 self.referrals.insert(id, referral);
-                if envelope.version == 1 {
-                    self.begun.insert(id);
-                }
                 self.changed.insert(id);
             }
             HubEvent::ContactAttemptRecorded(e) => {
@@ -517,11 +512,12 @@ impl Fold {
         Ok(())
     }
 
-    async fn write(self, tx: &mut AnyConnection) -> sqlx::Result<()> {
-        // The rows of referrals the batch begins are new: inserted, not upserted.
+    /// Writes the changed rows. Those of referrals whose stream the batch begins (`begun`) are new: inserted, not
+    /// upserted.
+    async fn write(self, tx: &mut AnyConnection, begun: &FxHashSet<Uuid>) -> sqlx::Result<()> {
         let mut referrals = Rows::default();
         for id in &self.changed {
-            referrals.push(self.begun.contains(id), self.referrals[id].cells());
+            referrals.push(begun.contains(id), self.referrals[id].cells());
         }
         referrals.write(tx, "hub_referrals", &REFERRAL_COLUMNS, OnConflict::Replace(&["referral_id"])).await?;
         let onward: Vec<Vec<Cell>> = self.onward_changed.iter().map(|key| self.onward[key].cells()).collect();
@@ -536,7 +532,7 @@ impl Fold {
         let columns = ["referral_id", "attempt_no", "channel", "attempted_at", "time_band", "outcome"];
         let mut attempts = Rows::default();
         for (id, row) in self.attempts {
-            attempts.push(self.begun.contains(&id), row);
+            attempts.push(begun.contains(&id), row);
         }
         let key = ["referral_id", "attempt_no"];
         attempts.write(tx, "hub_contact_attempts", &columns, OnConflict::Ignore(&key)).await?;
@@ -675,7 +671,7 @@ impl Projection for Referrals {
                 }
             }
             fold.refresh_repeat(&people);
-            fold.write(tx).await?;
+            fold.write(tx, begun).await?;
             let (received_by, decided) = (received_by.into_iter().collect(), decided.into_iter().collect());
             for (kind, ids) in
                 [(REFERRAL, received), (ONWARD, made), (ONWARD_CASE, opened), (PERSON, received_by), (LINKED, decided)]

@@ -201,44 +201,9 @@ impl Names {
     }
 }
 
-/// A row of `reporting_cohort`, its names numbered by [`Names`]. `by_month` counts under [`monthly`] of the
-/// dimension, on the month of `day`.
-#[derive(Clone, Copy, PartialEq, Eq, Hash)]
-struct CountKey {
-    service: u32,
-    day: NaiveDate,
-    by_month: bool,
-    dimension: u32,
-    value: u32,
-    figure: u32,
-}
-
-impl CountKey {
-    /// The row's key as stored: (service, day or `YYYY-MM`, dimension or `month:<dimension>`, value, figure).
-    fn stored(&self, names: &Names) -> Key {
-        let (day, dimension) = match self.by_month {
-            false => (self.day.to_string(), names.name(self.dimension).to_owned()),
-            true => (self.day.format("%Y-%m").to_string(), monthly(names.name(self.dimension))),
-        };
-        let name = |number| names.name(number).to_owned();
-        (name(self.service), day, dimension, name(self.value), name(self.figure))
-    }
-}
-
-/// A row of `reporting_ties` by day, its names numbered by [`Names`]: a tie between a person's consecutive units of
-/// `service` with `value` of `dimension`, received on `prev` and on `day`. Each is counted by month and by
-/// financial year too when written (see [`Fold::stored_ties`]).
-#[derive(Clone, Copy, PartialEq, Eq, Hash)]
-struct TieKey {
-    service: u32,
-    dimension: u32,
-    value: u32,
-    prev: NaiveDate,
-    day: NaiveDate,
-}
-
-/// The days of a tie as stored: by day (`YYYY-MM-DD`), by month (`YYYY-MM`, under [`monthly`] of the dimension) or by
-/// financial year (the year it begins in, under [`yearly`] of the dimension).
+/// How a row of `reporting_cohort` or `reporting_ties` keeps its days: by day (`YYYY-MM-DD`), by month (`YYYY-MM`,
+/// under [`monthly`] of the dimension) or by financial year (the year it begins in, under [`yearly`] of the
+/// dimension).
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 enum Span {
     Day,
@@ -256,17 +221,65 @@ impl Span {
         }
     }
 
-    /// The row's key as stored, for a tie whose days are already [`Span::start`]s.
-    fn stored(self, names: &Names, tie: &TieKey) -> Key {
-        let name = |number| names.name(number).to_owned();
-        let dimension = names.name(tie.dimension);
-        let (dimension, format) = match self {
-            Self::Day => (dimension.to_owned(), "%Y-%m-%d"),
-            Self::Month => (monthly(dimension), "%Y-%m"),
-            Self::Year => (yearly(dimension), "%Y"),
+    /// The dimension as stored for this span.
+    fn dimension(self, dimension: &str) -> String {
+        match self {
+            Self::Day => dimension.to_owned(),
+            Self::Month => monthly(dimension),
+            Self::Year => yearly(dimension),
+        }
+    }
+
+    /// A day as stored for this span (the span's [`Span::start`] written out).
+    fn day(self, day: NaiveDate) -> String {
+        let format = match self {
+            Self::Day => "%Y-%m-%d",
+            Self::Month => "%Y-%m",
+            Self::Year => "%Y",
         };
-        let day = |day: NaiveDate| day.format(format).to_string();
-        (name(tie.service), dimension, name(tie.value), day(tie.prev), day(tie.day))
+        day.format(format).to_string()
+    }
+}
+
+/// A row of `reporting_cohort`, its names numbered by [`Names`], on the `span` holding `day` (each day's count is
+/// counted under its month too when written).
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+struct CountKey {
+    service: u32,
+    day: NaiveDate,
+    span: Span,
+    dimension: u32,
+    value: u32,
+    figure: u32,
+}
+
+impl CountKey {
+    /// The row's key as stored: (service, day or `YYYY-MM`, dimension or `month:<dimension>`, value, figure).
+    fn stored(&self, names: &Names) -> Key {
+        let name = |number| names.name(number).to_owned();
+        let dimension = self.span.dimension(names.name(self.dimension));
+        (name(self.service), self.span.day(self.day), dimension, name(self.value), name(self.figure))
+    }
+}
+
+/// A row of `reporting_ties` by day, its names numbered by [`Names`]: a tie between a person's consecutive units of
+/// `service` with `value` of `dimension`, received on `prev` and on `day`. Each is counted by month and by
+/// financial year too when written (see [`Fold::stored_ties`]).
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+struct TieKey {
+    service: u32,
+    dimension: u32,
+    value: u32,
+    prev: NaiveDate,
+    day: NaiveDate,
+}
+
+impl TieKey {
+    /// The row's key as stored, for a tie whose days are already [`Span::start`]s of `span`.
+    fn stored(&self, span: Span, names: &Names) -> Key {
+        let name = |number| names.name(number).to_owned();
+        let dimension = span.dimension(names.name(self.dimension));
+        (name(self.service), dimension, name(self.value), span.day(self.prev), span.day(self.day))
     }
 }
 
@@ -332,7 +345,7 @@ impl Fold {
             }
             for (figure, delta) in figures.into_iter().filter(|(_, delta)| *delta != 0) {
                 for &(dimension, value) in &pairs {
-                    let key = CountKey { service, day, by_month: false, dimension, value, figure };
+                    let key = CountKey { service, day, span: Span::Day, dimension, value, figure };
                     *self.counts.entry(key).or_default() += delta;
                 }
             }
@@ -402,7 +415,7 @@ impl Fold {
         let names = &mut self.names;
         let (service, dimension, figure) = (names.number(&unit.service), names.number(CASELOAD), names.number(figure));
         for value in std::iter::once("all").chain(child.then_some("under_18")) {
-            let key = CountKey { service, day: on, by_month: false, dimension, value: names.number(value), figure };
+            let key = CountKey { service, day: on, span: Span::Day, dimension, value: names.number(value), figure };
             *self.counts.entry(key).or_default() += delta;
         }
     }
@@ -501,15 +514,15 @@ impl Fold {
         fn order(s: &Sibling) -> (&str, &str) {
             (s.received_at.as_str(), s.id.as_str())
         }
-        let day_of = |s: &Sibling| s.received_day.parse::<NaiveDate>().ok();
+        let received_on = |s: &Sibling| s.received_day.parse::<NaiveDate>().ok();
         for index in std::iter::once(None).chain((0..DIMENSIONS.len()).map(Some)) {
             let (dimension, value) = match index {
                 None => (ALL, ALL),
                 Some(i) => (i as u32 + 1, names.number(&unit.values[i])),
             };
             let same = history.iter().filter(|s| s.id != me.1 && index.is_none_or(|i| s.values[i] == unit.values[i]));
-            let before = same.clone().filter(|s| order(s) < me).max_by_key(|s| order(s)).map(day_of);
-            let after = same.filter(|s| order(s) > me).min_by_key(|s| order(s)).map(day_of);
+            let before = same.clone().filter(|s| order(s) < me).max_by_key(|s| order(s)).map(received_on);
+            let after = same.filter(|s| order(s) > me).min_by_key(|s| order(s)).map(received_on);
             let mut tie = |prev: Option<NaiveDate>, next: Option<NaiveDate>, delta: i64| {
                 if let (Some(prev), Some(day)) = (prev, next) {
                     *ties.entry(TieKey { service, dimension, value, prev, day }).or_default() += delta;
@@ -539,7 +552,7 @@ impl Fold {
         spans
             .into_iter()
             .filter(|(_, delta)| *delta != 0)
-            .map(|((span, tie), delta)| (span.stored(&self.names, &tie), delta))
+            .map(|((span, tie), delta)| (tie.stored(span, &self.names), delta))
             .collect()
     }
 
@@ -584,8 +597,8 @@ impl Fold {
         // Each day's count goes to its month's too, added up here: once per key, not once per change.
         let mut months: FxHashMap<CountKey, i64> = FxHashMap::default();
         for (key, delta) in &self.counts {
-            let month = key.day.with_day(1).expect("every month has a first day");
-            *months.entry(CountKey { day: month, by_month: true, ..*key }).or_default() += delta;
+            let month = CountKey { day: Span::Month.start(key.day), span: Span::Month, ..*key };
+            *months.entry(month).or_default() += delta;
         }
         let names = &self.names;
         let deltas = self.counts.iter().chain(&months).map(|(key, delta)| (key.stored(names), *delta)).collect();
