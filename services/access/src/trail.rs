@@ -10,13 +10,13 @@ use casetrack_platform::http::ApiError;
 use casetrack_platform::pages::{failure_page, local_time, respond, staff_page, text_input};
 use casetrack_platform::projection::{Batch, Known, Projection, ProjectionError, Source, decode};
 use casetrack_proto::audit::{AccessDecision, AuditEvent};
-use futures::future::BoxFuture;
 use maud::html;
 use serde::Deserialize;
 use sqlx::{AnyConnection, Row as _};
 
 pub struct AuditTrail;
 
+#[async_trait::async_trait]
 impl Projection for AuditTrail {
     fn name(&self) -> &'static str {
         "audit.trail"
@@ -30,47 +30,40 @@ impl Projection for AuditTrail {
         &["audit_entries"]
     }
 
-    fn apply<'a>(
-        &'a self,
-        tx: &'a mut AnyConnection,
-        batch: &'a Batch,
-        _: &'a mut Known,
-    ) -> BoxFuture<'a, Result<(), ProjectionError>> {
-        Box::pin(async move {
-            for (position, envelope) in batch.events() {
-                let Some(AuditEvent::AccessRecorded(entry)) = decode::<AuditEvent>(position, envelope)? else {
-                    continue;
-                };
-                let role = entry.role.as_ref().map(|role| match role_code(role) {
-                    (code, Some(service)) => format!("{code}:{service}"),
-                    (code, None) => code.to_owned(),
-                });
-                let decision = casetrack_platform::codes::code(&entry.decision);
-                sqlx::query(
-                    "INSERT INTO audit_entries (position, event_id, at, user_id, username, role, method, route, \
-                     records, person_id, address, decision, status, reason) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) \
-                     ON CONFLICT (event_id) DO NOTHING",
-                )
-                .bind(position.0 as i64)
-                .bind(envelope.id.0.to_string())
-                .bind(envelope.occurred_at.to_rfc3339())
-                .bind(entry.user_id.map(|id| id.0.to_string()))
-                .bind(entry.username)
-                .bind(role)
-                .bind(entry.method)
-                .bind(entry.route)
-                .bind(serde_json::to_string(&entry.records).unwrap_or_default())
-                .bind(entry.person_id.map(|id| id.0.to_string()))
-                .bind(entry.address)
-                .bind(decision)
-                .bind(i64::from(entry.status))
-                .bind(entry.break_glass_reason)
-                .execute(&mut *tx)
-                .await?;
-            }
-            Ok(())
-        })
+    async fn apply(&self, tx: &mut AnyConnection, batch: &Batch, _: &mut Known) -> Result<(), ProjectionError> {
+        for (position, envelope) in batch.events() {
+            let Some(AuditEvent::AccessRecorded(entry)) = decode::<AuditEvent>(position, envelope)? else {
+                continue;
+            };
+            let role = entry.role.as_ref().map(|role| match role_code(role) {
+                (code, Some(service)) => format!("{code}:{service}"),
+                (code, None) => code.to_owned(),
+            });
+            let decision = casetrack_platform::codes::code(&entry.decision);
+            sqlx::query(
+                "INSERT INTO audit_entries (position, event_id, at, user_id, username, role, method, route, \
+                 records, person_id, address, decision, status, reason) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) \
+                 ON CONFLICT (event_id) DO NOTHING",
+            )
+            .bind(position.0 as i64)
+            .bind(envelope.id.0.to_string())
+            .bind(envelope.occurred_at.to_rfc3339())
+            .bind(entry.user_id.map(|id| id.0.to_string()))
+            .bind(entry.username)
+            .bind(role)
+            .bind(entry.method)
+            .bind(entry.route)
+            .bind(serde_json::to_string(&entry.records).unwrap_or_default())
+            .bind(entry.person_id.map(|id| id.0.to_string()))
+            .bind(entry.address)
+            .bind(decision)
+            .bind(i64::from(entry.status))
+            .bind(entry.break_glass_reason)
+            .execute(&mut *tx)
+            .await?;
+        }
+        Ok(())
     }
 }
 

@@ -15,7 +15,6 @@ use casetrack_platform::projection::{
 use casetrack_platform::testkit::{TempDir, TestStream, fresh_postgres, fresh_sqlite, open_sqlite_log};
 use casetrack_proto::hub::HubEvent;
 use casetrack_proto::{Actor, CommandId, EventId, Payload, StreamId};
-use futures::future::BoxFuture;
 use sqlx::AnyConnection;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
@@ -33,6 +32,7 @@ impl Counter {
     }
 }
 
+#[async_trait::async_trait]
 impl Projection for Counter {
     fn name(&self) -> &'static str {
         "test.counter"
@@ -42,35 +42,28 @@ impl Projection for Counter {
         &["test_counted"]
     }
 
-    fn apply<'a>(
-        &'a self,
-        tx: &'a mut AnyConnection,
-        batch: &'a Batch,
-        _known: &'a mut Known,
-    ) -> BoxFuture<'a, Result<(), ProjectionError>> {
-        Box::pin(async move {
-            let commits = batch.commits();
-            for (index, commit) in commits.iter().enumerate() {
-                for event in &commit.events {
-                    sqlx::query("INSERT INTO test_counted (event_id, position) VALUES ($1, $2)")
-                        .bind(event.id.to_string())
-                        .bind(commit.position.0 as i64)
-                        .execute(&mut *tx)
-                        .await?;
-                }
-                if self.slow {
-                    tokio::time::sleep(Duration::from_millis(1)).await;
-                }
-                // Fail halfway through a batch, with rows already written in the transaction.
-                if index == commits.len() / 2
-                    && commits.len() > 1
-                    && self.failures_left.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1)).is_ok()
-                {
-                    return Err(ProjectionError::Database(sqlx::Error::Protocol("injected failure mid-batch".into())));
-                }
+    async fn apply(&self, tx: &mut AnyConnection, batch: &Batch, _known: &mut Known) -> Result<(), ProjectionError> {
+        let commits = batch.commits();
+        for (index, commit) in commits.iter().enumerate() {
+            for event in &commit.events {
+                sqlx::query("INSERT INTO test_counted (event_id, position) VALUES ($1, $2)")
+                    .bind(event.id.to_string())
+                    .bind(commit.position.0 as i64)
+                    .execute(&mut *tx)
+                    .await?;
             }
-            Ok(())
-        })
+            if self.slow {
+                tokio::time::sleep(Duration::from_millis(1)).await;
+            }
+            // Fail halfway through a batch, with rows already written in the transaction.
+            if index == commits.len() / 2
+                && commits.len() > 1
+                && self.failures_left.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1)).is_ok()
+            {
+                return Err(ProjectionError::Database(sqlx::Error::Protocol("injected failure mid-batch".into())));
+            }
+        }
+        Ok(())
     }
 }
 
@@ -176,6 +169,7 @@ async fn rebuild_gives_identical_rows(log: EventLog, db: ReadDb) {
 /// A hub projection that must understand hub events.
 struct HubReader;
 
+#[async_trait::async_trait]
 impl Projection for HubReader {
     fn name(&self) -> &'static str {
         "test.hub_reader"
@@ -185,17 +179,10 @@ impl Projection for HubReader {
         &[]
     }
 
-    fn apply<'a>(
-        &'a self,
-        _tx: &'a mut AnyConnection,
-        batch: &'a Batch,
-        _known: &'a mut Known,
-    ) -> BoxFuture<'a, Result<(), ProjectionError>> {
-        Box::pin(async move {
-            // Through the batch's shared decoding, which must report the poison to each projection that asks.
-            batch.decoded::<HubEvent>().await?;
-            Ok(())
-        })
+    async fn apply(&self, _tx: &mut AnyConnection, batch: &Batch, _known: &mut Known) -> Result<(), ProjectionError> {
+        // Through the batch's shared decoding, which must report the poison to each projection that asks.
+        batch.decoded::<HubEvent>().await?;
+        Ok(())
     }
 }
 

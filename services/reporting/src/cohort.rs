@@ -24,7 +24,6 @@ use casetrack_proto::hub::{HubEvent, ReferralSource};
 use casetrack_proto::profile::{CensusGroup, VictimProfile};
 use casetrack_proto::specialist::{CaseOrigin, RiskLevel, SpecialistEvent};
 use chrono::{DateTime, Datelike, NaiveDate, SecondsFormat, Utc};
-use futures::future::BoxFuture;
 use sqlx::{AnyConnection, Row};
 use uuid::Uuid;
 
@@ -664,6 +663,7 @@ fn profile_values(profile: &VictimProfile) -> [String; 5] {
     ]
 }
 
+#[async_trait::async_trait]
 impl Projection for Cohort {
     fn name(&self) -> &'static str {
         "reporting.cohort"
@@ -673,64 +673,57 @@ impl Projection for Cohort {
         &["reporting_units", "reporting_cohort", "reporting_ties"]
     }
 
-    fn apply<'a>(
-        &'a self,
-        tx: &'a mut AnyConnection,
-        batch: &'a Batch,
-        known: &'a mut Known,
-    ) -> BoxFuture<'a, Result<(), ProjectionError>> {
-        Box::pin(async move {
-            let (hubs, specialists) = (batch.decoded::<HubEvent>().await?, batch.decoded::<SpecialistEvent>().await?);
-            let mut decoded = Vec::new();
-            for (((_, envelope), hub), specialist) in batch.events().zip(hubs).zip(specialists) {
-                if let Some(event) = hub {
-                    decoded.push((Event::Hub(event), envelope.occurred_at));
-                } else if let Some(event) = specialist {
-                    decoded.push((Event::Specialist(event), envelope.occurred_at));
-                }
+    async fn apply(&self, tx: &mut AnyConnection, batch: &Batch, known: &mut Known) -> Result<(), ProjectionError> {
+        let (hubs, specialists) = (batch.decoded::<HubEvent>().await?, batch.decoded::<SpecialistEvent>().await?);
+        let mut decoded = Vec::new();
+        for (((_, envelope), hub), specialist) in batch.events().zip(hubs).zip(specialists) {
+            if let Some(event) = hub {
+                decoded.push((Event::Hub(event), envelope.occurred_at));
+            } else if let Some(event) = specialist {
+                decoded.push((Event::Specialist(event), envelope.occurred_at));
             }
-            // Every unit and every person's history the batch needs, read in a few statements. Not read: the
-            // referrals and cases the batch receives (stored by none before it), and in a rebuild, the units and
-            // people it never stored.
-            let mut fold = Fold::default();
-            let mut needs = Needs::default();
-            for (event, _) in &decoded {
-                event.needs(&mut needs);
+        }
+        // Every unit and every person's history the batch needs, read in a few statements. Not read: the
+        // referrals and cases the batch receives (stored by none before it), and in a rebuild, the units and
+        // people it never stored.
+        let mut fold = Fold::default();
+        let mut needs = Needs::default();
+        for (event, _) in &decoded {
+            event.needs(&mut needs);
+        }
+        let begun = batch.begun();
+        let (ids, unstored): (Vec<Uuid>, Vec<Uuid>) =
+            needs.ids.iter().partition(|id| !begun.contains(id) && known.may_have(UNIT, **id));
+        fold.missing.extend(unstored.iter().map(ToString::to_string));
+        fold.fetch_units(tx, &ids.iter().map(ToString::to_string).collect::<Vec<_>>()).await?;
+        // The hub referrals the batch's cases came from, for what became of the onward referrals.
+        let origins: Vec<String> = fold
+            .units
+            .values()
+            .filter_map(|unit| unit.origin.clone())
+            .filter(|origin| !fold.units.contains_key(origin) && !fold.missing.contains(origin))
+            .collect();
+        fold.fetch_units(tx, &origins).await?;
+        let (people, strangers): (Vec<_>, Vec<_>) =
+            needs.people.iter().partition(|(_, person)| known.may_have(PERSON, *person));
+        let key = |(service, person): &(&str, Uuid)| ((*service).to_owned(), person.to_string());
+        fold.histories.extend(strangers.into_iter().map(|pair| (key(pair), Vec::new())));
+        let people: Vec<(String, String)> = people.into_iter().map(key).collect();
+        fold.fetch_histories(tx, &people).await?;
+        for (event, at) in decoded {
+            match event {
+                Event::Hub(event) => hub(tx, &mut fold, event, at).await?,
+                Event::Specialist(event) => specialist(tx, &mut fold, event, at).await?,
             }
-            let begun = batch.begun();
-            let (ids, unstored): (Vec<Uuid>, Vec<Uuid>) =
-                needs.ids.iter().partition(|id| !begun.contains(id) && known.may_have(UNIT, **id));
-            fold.missing.extend(unstored.iter().map(ToString::to_string));
-            fold.fetch_units(tx, &ids.iter().map(ToString::to_string).collect::<Vec<_>>()).await?;
-            // The hub referrals the batch's cases came from, for what became of the onward referrals.
-            let origins: Vec<String> = fold
-                .units
-                .values()
-                .filter_map(|unit| unit.origin.clone())
-                .filter(|origin| !fold.units.contains_key(origin) && !fold.missing.contains(origin))
-                .collect();
-            fold.fetch_units(tx, &origins).await?;
-            let (people, strangers): (Vec<_>, Vec<_>) =
-                needs.people.iter().partition(|(_, person)| known.may_have(PERSON, *person));
-            let key = |(service, person): &(&str, Uuid)| ((*service).to_owned(), person.to_string());
-            fold.histories.extend(strangers.into_iter().map(|pair| (key(pair), Vec::new())));
-            let people: Vec<(String, String)> = people.into_iter().map(key).collect();
-            fold.fetch_histories(tx, &people).await?;
-            for (event, at) in decoded {
-                match event {
-                    Event::Hub(event) => hub(tx, &mut fold, event, at).await?,
-                    Event::Specialist(event) => specialist(tx, &mut fold, event, at).await?,
-                }
-            }
-            fold.write(tx).await?;
-            for id in needs.received {
-                known.store(UNIT, id);
-            }
-            for (_, person) in needs.people {
-                known.store(PERSON, person);
-            }
-            Ok(())
-        })
+        }
+        fold.write(tx).await?;
+        for id in needs.received {
+            known.store(UNIT, id);
+        }
+        for (_, person) in needs.people {
+            known.store(PERSON, person);
+        }
+        Ok(())
     }
 }
 

@@ -18,7 +18,6 @@ use casetrack_proto::hub::{HubEvent, MeasureAnswer, ReferralSource};
 use casetrack_proto::profile::AgeBand;
 use casetrack_proto::specialist::{CaseOrigin, RiskLevel, SpecialistEvent};
 use casetrack_proto::{CaseId, ReferralId};
-use futures::future::BoxFuture;
 use sqlx::{AnyConnection, Row as _};
 
 pub struct Pathway;
@@ -156,6 +155,7 @@ fn count(counts: &mut BTreeMap<Key, i64>, service: &str, day: String, figure: St
     *counts.entry((service.to_owned(), day, figure)).or_default() += 1;
 }
 
+#[async_trait::async_trait]
 impl Projection for Pathway {
     fn name(&self) -> &'static str {
         "reporting.pathway"
@@ -165,144 +165,134 @@ impl Projection for Pathway {
         &["reporting_daily", "reporting_activity_monthly", "reporting_contacted", "reporting_cases"]
     }
 
-    fn apply<'a>(
-        &'a self,
-        tx: &'a mut AnyConnection,
-        batch: &'a Batch,
-        known: &'a mut Known,
-    ) -> BoxFuture<'a, Result<(), ProjectionError>> {
-        Box::pin(async move {
-            // The batch decoded, with the referrals and cases whose marks it reads: not those it begins (no marks
-            // stored yet), nor, in a rebuild, those never marked.
-            let begun = batch.begun();
-            let (hub, specialist) = (batch.decoded::<HubEvent>().await?, batch.decoded::<SpecialistEvent>().await?);
-            let mut read = Vec::new();
-            let (mut reached, mut case_ids) = (BTreeSet::new(), BTreeSet::new());
-            for (((_, envelope), hub), specialist) in batch.events().zip(hub).zip(specialist) {
-                if let Some(event) = hub {
-                    if let HubEvent::ContactAttemptRecorded(e) = event
-                        && e.outcome.reached()
-                        && !begun.contains(&e.referral_id.0)
-                        && known.may_have(CONTACTED, e.referral_id.0)
-                    {
-                        reached.insert(e.referral_id.to_string());
-                    }
-                    read.push((envelope, Event::Hub(event)));
-                } else if let Some(event) = specialist {
-                    let case = case_of(event).0;
-                    if !begun.contains(&case) && known.may_have(CASE, case) {
-                        case_ids.insert(case.to_string());
-                    }
-                    read.push((envelope, Event::Specialist(event)));
+    async fn apply(&self, tx: &mut AnyConnection, batch: &Batch, known: &mut Known) -> Result<(), ProjectionError> {
+        // The batch decoded, with the referrals and cases whose marks it reads: not those it begins (no marks
+        // stored yet), nor, in a rebuild, those never marked.
+        let begun = batch.begun();
+        let (hub, specialist) = (batch.decoded::<HubEvent>().await?, batch.decoded::<SpecialistEvent>().await?);
+        let mut read = Vec::new();
+        let (mut reached, mut case_ids) = (BTreeSet::new(), BTreeSet::new());
+        for (((_, envelope), hub), specialist) in batch.events().zip(hub).zip(specialist) {
+            if let Some(event) = hub {
+                if let HubEvent::ContactAttemptRecorded(e) = event
+                    && e.outcome.reached()
+                    && !begun.contains(&e.referral_id.0)
+                    && known.may_have(CONTACTED, e.referral_id.0)
+                {
+                    reached.insert(e.referral_id.to_string());
                 }
-            }
-            if read.is_empty() {
-                return Ok(());
-            }
-            let reached: Vec<String> = reached.into_iter().collect();
-            let select = "SELECT referral_id FROM reporting_contacted WHERE referral_id IN";
-            let mut contacted = HashSet::new();
-            for row in fetch_in(tx, select, &reached).await? {
-                contacted.insert(row.try_get::<String, _>(0)?);
-            }
-            let case_ids: Vec<String> = case_ids.into_iter().collect();
-            let select = "SELECT case_id, service, engaged, high_risk FROM reporting_cases WHERE case_id IN";
-            let mut cases: BTreeMap<String, Case> = BTreeMap::new();
-            for row in fetch_in(tx, select, &case_ids).await? {
-                let case = Case {
-                    service: row.try_get(1)?,
-                    engaged: row.try_get::<i64, _>(2)? != 0,
-                    high_risk: row.try_get::<i64, _>(3)? != 0,
-                };
-                cases.insert(row.try_get(0)?, case);
-            }
-            let stored_cases = cases.clone();
-            let (mut newly_contacted, mut ended) = (Vec::new(), BTreeSet::new());
-            let mut counts = BTreeMap::new();
-            for (envelope, event) in read {
-                // Counting rule: the day is the calendar day, in England and Wales, of the domain time.
-                let day = day_of(envelope.occurred_at);
-                let event = match event {
-                    Event::Hub(event) => {
-                        if let Some(name) = hub_figure(&mut counts, &day, &mut contacted, &mut newly_contacted, event) {
-                            count(&mut counts, "hub", day, name);
-                        }
-                        ended.extend(ending(event));
-                        continue;
-                    }
-                    Event::Specialist(event) => event,
-                };
-                if let SpecialistEvent::CaseOpened(e) = event {
-                    known.store(CASE, e.case_id.0);
-                    let case = Case { service: e.service.as_str().to_owned(), engaged: false, high_risk: false };
-                    cases.entry(e.case_id.to_string()).or_insert(case);
-                    if e.age_band == Some(AgeBand::Under18) {
-                        count(&mut counts, e.service.as_str(), day.clone(), figure::CASES_OPENED_UNDER_18.into());
-                    }
-                    if matches!(e.origin, CaseOrigin::Hub { .. }) {
-                        count(&mut counts, e.service.as_str(), day.clone(), figure::CASES_OPENED_FROM_HUB.into());
-                    }
+                read.push((envelope, Event::Hub(event)));
+            } else if let Some(event) = specialist {
+                let case = case_of(event).0;
+                if !begun.contains(&case) && known.may_have(CASE, case) {
+                    case_ids.insert(case.to_string());
                 }
-                // A case this projection never saw opened (its service unknown) counts nowhere.
-                let Some(case) = cases.get_mut(&case_of(event).to_string()) else { continue };
-                let Some(name) = specialist_figure(case, event) else { continue };
-                let service = case.service.clone();
-                if let SpecialistEvent::CaseClosed(e) = event {
-                    measures(&mut counts, &service, &day, &e.answers);
-                }
-                count(&mut counts, &service, day, name);
+                read.push((envelope, Event::Specialist(event)));
             }
-            // Marks for the referrals reached and still open; those of referrals that ended are no longer needed.
-            let contacted_rows: Vec<Vec<Cell>> = newly_contacted
-                .into_iter()
-                .filter(|id| !ended.contains(id))
-                .map(|id| {
-                    known.store(CONTACTED, id.0);
-                    vec![Cell::from(id.to_string())]
-                })
-                .collect();
-            let key = ["referral_id"];
-            write_rows(tx, "reporting_contacted", &key, OnConflict::Ignore(&key), &contacted_rows).await?;
-            // The stored marks of referrals that ended go. (A rebuild's `known` keeps their keys: no attempt comes
-            // after the end to look them up, and a key that cannot be wrong needs no care if a batch is rolled back.)
-            let unmarked: Vec<String> = ended
-                .into_iter()
-                .filter(|id| !begun.contains(&id.0) && known.may_have(CONTACTED, id.0))
-                .map(|id| id.to_string())
-                .collect();
-            delete_in(tx, "DELETE FROM reporting_contacted WHERE referral_id IN", &unmarked).await?;
-            // Cases not read above were never stored: their rows are inserted; the stored ones that changed replaced.
-            let mut case_rows = Rows::default();
-            for (id, case) in cases {
-                let stored = stored_cases.get(&id);
-                if stored == Some(&case) {
+        }
+        if read.is_empty() {
+            return Ok(());
+        }
+        let reached: Vec<String> = reached.into_iter().collect();
+        let select = "SELECT referral_id FROM reporting_contacted WHERE referral_id IN";
+        let mut contacted = HashSet::new();
+        for row in fetch_in(tx, select, &reached).await? {
+            contacted.insert(row.try_get::<String, _>(0)?);
+        }
+        let case_ids: Vec<String> = case_ids.into_iter().collect();
+        let select = "SELECT case_id, service, engaged, high_risk FROM reporting_cases WHERE case_id IN";
+        let mut cases: BTreeMap<String, Case> = BTreeMap::new();
+        for row in fetch_in(tx, select, &case_ids).await? {
+            let case = Case {
+                service: row.try_get(1)?,
+                engaged: row.try_get::<i64, _>(2)? != 0,
+                high_risk: row.try_get::<i64, _>(3)? != 0,
+            };
+            cases.insert(row.try_get(0)?, case);
+        }
+        let stored_cases = cases.clone();
+        let (mut newly_contacted, mut ended) = (Vec::new(), BTreeSet::new());
+        let mut counts = BTreeMap::new();
+        for (envelope, event) in read {
+            // Counting rule: the day is the calendar day, in England and Wales, of the domain time.
+            let day = day_of(envelope.occurred_at);
+            let event = match event {
+                Event::Hub(event) => {
+                    if let Some(name) = hub_figure(&mut counts, &day, &mut contacted, &mut newly_contacted, event) {
+                        count(&mut counts, "hub", day, name);
+                    }
+                    ended.extend(ending(event));
                     continue;
                 }
-                let row = vec![id.into(), case.service.into(), case.engaged.into(), case.high_risk.into()];
-                case_rows.push(stored.is_none(), row);
+                Event::Specialist(event) => event,
+            };
+            if let SpecialistEvent::CaseOpened(e) = event {
+                known.store(CASE, e.case_id.0);
+                let case = Case { service: e.service.as_str().to_owned(), engaged: false, high_risk: false };
+                cases.entry(e.case_id.to_string()).or_insert(case);
+                if e.age_band == Some(AgeBand::Under18) {
+                    count(&mut counts, e.service.as_str(), day.clone(), figure::CASES_OPENED_UNDER_18.into());
+                }
+                if matches!(e.origin, CaseOrigin::Hub { .. }) {
+                    count(&mut counts, e.service.as_str(), day.clone(), figure::CASES_OPENED_FROM_HUB.into());
+                }
             }
-            let columns = ["case_id", "service", "engaged", "high_risk"];
-            case_rows.write(tx, "reporting_cases", &columns, OnConflict::Replace(&["case_id"])).await?;
-            // Each day's count goes to its month's too, added up here: once per key, not once per change.
-            let mut months: BTreeMap<Key, i64> = BTreeMap::new();
-            for ((service, day, figure), value) in &counts {
-                *months.entry((service.clone(), day[..7].to_owned(), figure.clone())).or_default() += value;
+            // A case this projection never saw opened (its service unknown) counts nowhere.
+            let Some(case) = cases.get_mut(&case_of(event).to_string()) else { continue };
+            let Some(name) = specialist_figure(case, event) else { continue };
+            let service = case.service.clone();
+            if let SpecialistEvent::CaseClosed(e) = event {
+                measures(&mut counts, &service, &day, &e.answers);
             }
-            for (table, period, counts) in
-                [("reporting_daily", "day", counts), ("reporting_activity_monthly", "month", months)]
-            {
-                let rows: Vec<Vec<Cell>> = counts
-                    .into_iter()
-                    .map(|((service, day, figure), value)| {
-                        vec![service.into(), day.into(), figure.into(), value.into()]
-                    })
-                    .collect();
-                let columns = ["service", period, "figure", "value"];
-                write_rows(tx, table, &columns, OnConflict::Add(&[period, "service", "figure"], "value"), &rows)
-                    .await?;
+            count(&mut counts, &service, day, name);
+        }
+        // Marks for the referrals reached and still open; those of referrals that ended are no longer needed.
+        let contacted_rows: Vec<Vec<Cell>> = newly_contacted
+            .into_iter()
+            .filter(|id| !ended.contains(id))
+            .map(|id| {
+                known.store(CONTACTED, id.0);
+                vec![Cell::from(id.to_string())]
+            })
+            .collect();
+        let key = ["referral_id"];
+        write_rows(tx, "reporting_contacted", &key, OnConflict::Ignore(&key), &contacted_rows).await?;
+        // The stored marks of referrals that ended go. (A rebuild's `known` keeps their keys: no attempt comes
+        // after the end to look them up, and a key that cannot be wrong needs no care if a batch is rolled back.)
+        let unmarked: Vec<String> = ended
+            .into_iter()
+            .filter(|id| !begun.contains(&id.0) && known.may_have(CONTACTED, id.0))
+            .map(|id| id.to_string())
+            .collect();
+        delete_in(tx, "DELETE FROM reporting_contacted WHERE referral_id IN", &unmarked).await?;
+        // Cases not read above were never stored: their rows are inserted; the stored ones that changed replaced.
+        let mut case_rows = Rows::default();
+        for (id, case) in cases {
+            let stored = stored_cases.get(&id);
+            if stored == Some(&case) {
+                continue;
             }
-            Ok(())
-        })
+            let row = vec![id.into(), case.service.into(), case.engaged.into(), case.high_risk.into()];
+            case_rows.push(stored.is_none(), row);
+        }
+        let columns = ["case_id", "service", "engaged", "high_risk"];
+        case_rows.write(tx, "reporting_cases", &columns, OnConflict::Replace(&["case_id"])).await?;
+        // Each day's count goes to its month's too, added up here: once per key, not once per change.
+        let mut months: BTreeMap<Key, i64> = BTreeMap::new();
+        for ((service, day, figure), value) in &counts {
+            *months.entry((service.clone(), day[..7].to_owned(), figure.clone())).or_default() += value;
+        }
+        for (table, period, counts) in
+            [("reporting_daily", "day", counts), ("reporting_activity_monthly", "month", months)]
+        {
+            let rows: Vec<Vec<Cell>> = counts
+                .into_iter()
+                .map(|((service, day, figure), value)| vec![service.into(), day.into(), figure.into(), value.into()])
+                .collect();
+            let columns = ["service", period, "figure", "value"];
+            write_rows(tx, table, &columns, OnConflict::Add(&[period, "service", "figure"], "value"), &rows).await?;
+        }
+        Ok(())
     }
 }
 

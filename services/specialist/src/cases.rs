@@ -14,7 +14,6 @@ use casetrack_platform::db::{Cell, OnConflict, Rows, fetch_in};
 use casetrack_platform::projection::{Batch, Known, Projection, ProjectionError};
 use casetrack_proto::specialist::{CaseOrigin, SpecialistEvent};
 use casetrack_proto::{Envelope, ServiceCode};
-use futures::future::BoxFuture;
 use sqlx::{AnyConnection, Row as _};
 use uuid::Uuid;
 
@@ -217,6 +216,7 @@ impl Cases {
     }
 }
 
+#[async_trait::async_trait]
 impl Projection for Cases {
     fn name(&self) -> &'static str {
         self.name
@@ -227,87 +227,76 @@ impl Projection for Cases {
     }
 
     /// Only this service's rows: the table is shared by every service's projection.
-    fn reset<'a>(&'a self, tx: &'a mut AnyConnection) -> BoxFuture<'a, sqlx::Result<()>> {
-        Box::pin(async move {
-            sqlx::query("DELETE FROM specialist_cases WHERE service = $1")
-                .bind(self.service.as_str())
-                .execute(&mut *tx)
-                .await?;
-            Ok(())
-        })
+    async fn reset(&self, tx: &mut AnyConnection) -> sqlx::Result<()> {
+        sqlx::query("DELETE FROM specialist_cases WHERE service = $1")
+            .bind(self.service.as_str())
+            .execute(&mut *tx)
+            .await?;
+        Ok(())
     }
 
-    fn apply<'a>(
-        &'a self,
-        tx: &'a mut AnyConnection,
-        batch: &'a Batch,
-        known: &'a mut Known,
-    ) -> BoxFuture<'a, Result<(), ProjectionError>> {
-        Box::pin(async move {
-            // Every service's projection sees every case's events; it folds only those of its own cases: the ones
-            // the batch opens for this service (known from their first event) and the stored ones (not read for
-            // the cases the batch opens, nor, in a rebuild, for those this run never stored).
-            let decoded = batch.decoded::<SpecialistEvent>().await?;
-            let begun = batch.begun();
-            let mut opened = BTreeSet::new();
-            let mut stored_ids = BTreeSet::new();
-            for ((_, envelope), event) in batch.events().zip(decoded) {
-                let Some(event) = event else { continue };
-                let id = envelope.subject.id();
-                if !begun.contains(&id) {
-                    if known.may_have(CASE, id) {
-                        stored_ids.insert(id);
-                    }
-                } else if envelope.version == 1
-                    && let SpecialistEvent::CaseOpened(e) = event
-                    && e.service == self.service
-                {
-                    opened.insert(id);
+    async fn apply(&self, tx: &mut AnyConnection, batch: &Batch, known: &mut Known) -> Result<(), ProjectionError> {
+        // Every service's projection sees every case's events; it folds only those of its own cases: the ones
+        // the batch opens for this service (known from their first event) and the stored ones (not read for
+        // the cases the batch opens, nor, in a rebuild, for those this run never stored).
+        let decoded = batch.decoded::<SpecialistEvent>().await?;
+        let begun = batch.begun();
+        let mut opened = BTreeSet::new();
+        let mut stored_ids = BTreeSet::new();
+        for ((_, envelope), event) in batch.events().zip(decoded) {
+            let Some(event) = event else { continue };
+            let id = envelope.subject.id();
+            if !begun.contains(&id) {
+                if known.may_have(CASE, id) {
+                    stored_ids.insert(id);
                 }
+            } else if envelope.version == 1
+                && let SpecialistEvent::CaseOpened(e) = event
+                && e.service == self.service
+            {
+                opened.insert(id);
             }
-            if opened.is_empty() && stored_ids.is_empty() {
-                return Ok(());
+        }
+        if opened.is_empty() && stored_ids.is_empty() {
+            return Ok(());
+        }
+        // The stored cases of this service the batch names (a service code is letters, digits and underscores,
+        // checked when parsed, so it can stand in the statement).
+        let ids: Vec<String> = stored_ids.iter().map(ToString::to_string).collect();
+        let select = format!(
+            "SELECT {} FROM specialist_cases WHERE service = '{}' AND case_id IN",
+            COLUMNS.iter().map(|(column, _)| *column).collect::<Vec<_>>().join(", "),
+            self.service.as_str()
+        );
+        let mut cases: BTreeMap<String, Case> = BTreeMap::new();
+        for row in fetch_in(tx, &select, &ids).await? {
+            let case = Case::read(&row)?;
+            cases.insert(case.text("case_id").unwrap_or_default().to_owned(), case);
+        }
+        // This service's cases: opened in the batch, or stored.
+        let mine: BTreeSet<Uuid> =
+            opened.into_iter().chain(stored_ids.into_iter().filter(|id| cases.contains_key(&id.to_string()))).collect();
+        let before = cases.clone();
+        for ((_, envelope), event) in batch.events().zip(decoded) {
+            if let Some(event) = event
+                && mine.contains(&envelope.subject.id())
+            {
+                self.fold(&mut cases, envelope, event);
             }
-            // The stored cases of this service the batch names (a service code is letters, digits and underscores,
-            // checked when parsed, so it can stand in the statement).
-            let ids: Vec<String> = stored_ids.iter().map(ToString::to_string).collect();
-            let select = format!(
-                "SELECT {} FROM specialist_cases WHERE service = '{}' AND case_id IN",
-                COLUMNS.iter().map(|(column, _)| *column).collect::<Vec<_>>().join(", "),
-                self.service.as_str()
-            );
-            let mut cases: BTreeMap<String, Case> = BTreeMap::new();
-            for row in fetch_in(tx, &select, &ids).await? {
-                let case = Case::read(&row)?;
-                cases.insert(case.text("case_id").unwrap_or_default().to_owned(), case);
+        }
+        // The cases the batch opens are new rows (inserted); the stored ones that changed are replaced.
+        let mut rows = Rows::default();
+        for (id, case) in &cases {
+            match before.get(id) {
+                Some(stored) if stored.0 == case.0 => {}
+                stored => rows.push(stored.is_none(), case.0.clone()),
             }
-            // This service's cases: opened in the batch, or stored.
-            let mine: BTreeSet<Uuid> = opened
-                .into_iter()
-                .chain(stored_ids.into_iter().filter(|id| cases.contains_key(&id.to_string())))
-                .collect();
-            let before = cases.clone();
-            for ((_, envelope), event) in batch.events().zip(decoded) {
-                if let Some(event) = event
-                    && mine.contains(&envelope.subject.id())
-                {
-                    self.fold(&mut cases, envelope, event);
-                }
-            }
-            // The cases the batch opens are new rows (inserted); the stored ones that changed are replaced.
-            let mut rows = Rows::default();
-            for (id, case) in &cases {
-                match before.get(id) {
-                    Some(stored) if stored.0 == case.0 => {}
-                    stored => rows.push(stored.is_none(), case.0.clone()),
-                }
-            }
-            let columns: Vec<&str> = COLUMNS.iter().map(|(column, _)| *column).collect();
-            rows.write(tx, "specialist_cases", &columns, OnConflict::Replace(&["case_id"])).await?;
-            for id in mine {
-                known.store(CASE, id);
-            }
-            Ok(())
-        })
+        }
+        let columns: Vec<&str> = COLUMNS.iter().map(|(column, _)| *column).collect();
+        rows.write(tx, "specialist_cases", &columns, OnConflict::Replace(&["case_id"])).await?;
+        for id in mine {
+            known.store(CASE, id);
+        }
+        Ok(())
     }
 }

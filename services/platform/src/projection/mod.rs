@@ -15,7 +15,6 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use casetrack_proto::DecodeError;
-use futures::future::BoxFuture;
 use futures::{FutureExt, StreamExt};
 use sqlx::AnyConnection;
 use tokio::sync::watch;
@@ -60,6 +59,7 @@ pub fn reads_audit(name: &str) -> bool {
     name.starts_with("audit.")
 }
 
+#[async_trait::async_trait]
 pub trait Projection: Send + Sync + 'static {
     /// Unique, stable name: the checkpoint's key and the `--projection` argument of `casetrack rebuild`.
     fn name(&self) -> &'static str;
@@ -72,27 +72,20 @@ pub trait Projection: Send + Sync + 'static {
     /// Empties this projection's rows before a rebuild. By default, every row of [`Projection::tables`]: truncated
     /// on PostgreSQL, where deleted rows would stay behind as dead tuples that every look-up of the rebuild wades
     /// through until a vacuum.
-    fn reset<'a>(&'a self, tx: &'a mut AnyConnection) -> BoxFuture<'a, sqlx::Result<()>> {
-        Box::pin(async move {
-            if tx.backend_name() == <sqlx::Postgres as sqlx::Database>::NAME && !self.tables().is_empty() {
-                let tables = self.tables().join(", ");
-                sqlx::query(sqlx::AssertSqlSafe(format!("TRUNCATE {tables}"))).execute(&mut *tx).await?;
-                return Ok(());
-            }
-            for table in self.tables() {
-                sqlx::query(sqlx::AssertSqlSafe(format!("DELETE FROM {table}"))).execute(&mut *tx).await?;
-            }
-            Ok(())
-        })
+    async fn reset(&self, tx: &mut AnyConnection) -> sqlx::Result<()> {
+        if tx.backend_name() == <sqlx::Postgres as sqlx::Database>::NAME && !self.tables().is_empty() {
+            let tables = self.tables().join(", ");
+            sqlx::query(sqlx::AssertSqlSafe(format!("TRUNCATE {tables}"))).execute(&mut *tx).await?;
+            return Ok(());
+        }
+        for table in self.tables() {
+            sqlx::query(sqlx::AssertSqlSafe(format!("DELETE FROM {table}"))).execute(&mut *tx).await?;
+        }
+        Ok(())
     }
     /// Applies a batch of commits, in order. `known` is what this run has stored since its tables were empty, if
     /// it began so: the projection notes there the keys its look-ups may skip, and consults it before them.
-    fn apply<'a>(
-        &'a self,
-        tx: &'a mut AnyConnection,
-        batch: &'a Batch,
-        known: &'a mut Known,
-    ) -> BoxFuture<'a, Result<(), ProjectionError>>;
+    async fn apply(&self, tx: &mut AnyConnection, batch: &Batch, known: &mut Known) -> Result<(), ProjectionError>;
 }
 
 /// What a projection has reached, shared with `/readyz` and with queries that wait for their own writes.
@@ -589,6 +582,7 @@ mod tests {
     /// Owns one table, written by the test itself.
     struct Grown;
 
+    #[async_trait::async_trait]
     impl Projection for Grown {
         fn name(&self) -> &'static str {
             "test.grown"
@@ -598,13 +592,8 @@ mod tests {
             &["test_grown"]
         }
 
-        fn apply<'a>(
-            &'a self,
-            _: &'a mut AnyConnection,
-            _: &'a Batch,
-            _: &'a mut Known,
-        ) -> BoxFuture<'a, Result<(), ProjectionError>> {
-            Box::pin(async { Ok(()) })
+        async fn apply(&self, _: &mut AnyConnection, _: &Batch, _: &mut Known) -> Result<(), ProjectionError> {
+            Ok(())
         }
     }
 
