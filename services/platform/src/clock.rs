@@ -3,7 +3,9 @@
 use std::collections::BTreeSet;
 use std::sync::OnceLock;
 
-use chrono::{DateTime, Datelike, Days, NaiveDate, Utc, Weekday};
+use chrono::{Datelike, Days, NaiveDate, Weekday};
+
+pub use casetrack_eventstore::clock::{at, now};
 
 #[derive(serde::Deserialize)]
 struct File {
@@ -17,22 +19,6 @@ fn bank_holidays() -> &'static BTreeSet<NaiveDate> {
             .expect("reference/bank-holidays.json is valid (checked by a test)");
         file.dates.into_iter().collect()
     })
-}
-
-tokio::task_local! {
-    static NOW: DateTime<Utc>;
-}
-
-/// The time a command is given at: the present, except inside [`at`]. Command handlers take their time from here
-/// (never from `Utc::now()` directly), so that `casetrack demo` can give a year of commands through the same code
-/// at the times they would have been given.
-pub fn now() -> DateTime<Utc> {
-    NOW.try_with(|at| *at).unwrap_or_else(|_| Utc::now())
-}
-
-/// Runs `work` with [`now`] answering `when`.
-pub async fn at<F: std::future::Future>(when: DateTime<Utc>, work: F) -> F::Output {
-    NOW.scope(when, work).await
 }
 
 pub fn is_working_day(day: NaiveDate) -> bool {

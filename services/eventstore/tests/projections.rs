@@ -6,13 +6,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use casetrack_platform::db::ReadDb;
-use casetrack_platform::log::{AppendRequest, EventLog, ExpectedVersion, NewEvent, Position};
-use casetrack_platform::projection::{
+use casetrack_eventstore::db::ReadDb;
+use casetrack_eventstore::log::{AppendRequest, EventLog, ExpectedVersion, NewEvent, Position};
+use casetrack_eventstore::projection::{
     Batch, Known, Projection, ProjectionError, ProjectionRunner, REBUILD_BATCH_EVENTS, Registry, load_checkpoint,
     rebuild_all,
 };
-use casetrack_platform::testkit::{TempDir, TestStream, fresh_postgres, fresh_sqlite, open_sqlite_log};
+use casetrack_eventstore::testkit::{TempDir, TestStream, fresh_postgres, fresh_sqlite, open_sqlite_log};
 use casetrack_proto::hub::HubEvent;
 use casetrack_proto::{Actor, CommandId, EventId, Payload, StreamId};
 use sqlx::AnyConnection;

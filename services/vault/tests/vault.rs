@@ -1,9 +1,9 @@
 //! The personal-data vault on both read-model databases: sealing, associated data, erasure, blind index.
 
-use casetrack_platform::db::ReadDb;
-use casetrack_platform::testkit::{TempDir, fresh_postgres, fresh_sqlite};
-use casetrack_platform::vault::{MasterKey, Vault, VaultError, normalise};
+use casetrack_eventstore::db::ReadDb;
+use casetrack_eventstore::testkit::{TempDir, fresh_postgres, fresh_sqlite};
 use casetrack_proto::{EventId, PersonId};
+use casetrack_vault::{MasterKey, Vault, VaultError, normalise};
 
 async fn sealing_opening_and_erasure(db: ReadDb) {
     let vault = Vault::new(db.clone(), MasterKey::generate());

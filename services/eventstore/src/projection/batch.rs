@@ -1,11 +1,12 @@
 //! What a projection is handed: a [`Batch`] of commits, with what is worked out from them once for every projection
 //! that reads it, and what its own run has [`Known`] so far.
+//!
+//! The batch knows no context: a projection asks for the events of its context's type ([`Batch::decoded`]), and
+//! the first to ask for a type decodes them for every other projection of the batch.
 
+use std::any::{Any, TypeId};
 use std::sync::OnceLock;
 
-use casetrack_proto::hub::HubEvent;
-use casetrack_proto::people::PeopleEvent;
-use casetrack_proto::specialist::SpecialistEvent;
 use casetrack_proto::{Envelope, EventContract};
 use rustc_hash::{FxHashMap, FxHashSet};
 use tokio::sync::OnceCell;
@@ -20,9 +21,9 @@ use crate::log::{Commit, Position};
 pub struct Batch {
     commits: Vec<Commit>,
     begun: OnceLock<FxHashSet<Uuid>>,
-    hub: OnceCell<Decoded<HubEvent>>,
-    specialist: OnceCell<Decoded<SpecialistEvent>>,
-    people: OnceCell<Decoded<PeopleEvent>>,
+    /// One slot per event type asked for, claimed by the first to ask: `E`'s type id and its
+    /// `OnceCell<Decoded<E>>`. Slots are only ever set, never emptied, so what they hold lives as long as the batch.
+    decoded: [OnceLock<(TypeId, Box<dyn Any + Send + Sync>)>; CONTEXTS],
 }
 
 impl std::fmt::Debug for Batch {
@@ -33,13 +34,7 @@ impl std::fmt::Debug for Batch {
 
 impl Batch {
     pub fn new(commits: Vec<Commit>) -> Self {
-        Self {
-            commits,
-            begun: OnceLock::new(),
-            hub: OnceCell::new(),
-            specialist: OnceCell::new(),
-            people: OnceCell::new(),
-        }
+        Self { commits, begun: OnceLock::new(), decoded: Default::default() }
     }
 
     pub fn commits(&self) -> &[Commit] {
@@ -68,8 +63,9 @@ impl Batch {
 
     /// The events of context `E`, decoded: one entry per event of [`Batch::events`], in the same order, `None` for
     /// the other contexts'. An event of `E` that does not decode is poison for whoever asks ([`decode`]).
-    pub async fn decoded<E: Shared>(&self) -> Result<&[Option<E>], ProjectionError> {
-        let decoded = E::cell(self)
+    pub async fn decoded<E: EventContract>(&self) -> Result<&[Option<E>], ProjectionError> {
+        let decoded = self
+            .cell::<E>()
             .get_or_init(|| async {
                 let mut events = Vec::new();
                 for (position, envelope) in self.events() {
@@ -92,33 +88,26 @@ impl Batch {
     }
 }
 
-/// A context whose events several projections decode: [`Batch::decoded`] decodes them once a batch.
-pub trait Shared: EventContract + Send + Sync + Sized + 'static {
-    #[doc(hidden)]
-    fn cell(batch: &Batch) -> &OnceCell<Decoded<Self>>;
-}
+/// How many contexts' events one batch can hold decoded: more than Casetrack has.
+const CONTEXTS: usize = 8;
 
-impl Shared for HubEvent {
-    fn cell(batch: &Batch) -> &OnceCell<Decoded<Self>> {
-        &batch.hub
-    }
-}
-
-impl Shared for SpecialistEvent {
-    fn cell(batch: &Batch) -> &OnceCell<Decoded<Self>> {
-        &batch.specialist
-    }
-}
-
-impl Shared for PeopleEvent {
-    fn cell(batch: &Batch) -> &OnceCell<Decoded<Self>> {
-        &batch.people
+impl Batch {
+    /// The cell of `E`'s decoded events: the slot `E` claimed, or the first free one.
+    fn cell<E: EventContract>(&self) -> &OnceCell<Decoded<E>> {
+        let id = TypeId::of::<E>();
+        self.decoded
+            .iter()
+            .find_map(|slot| {
+                let (owner, cell) = slot.get_or_init(|| (id, Box::new(OnceCell::<Decoded<E>>::new())));
+                (*owner == id)
+                    .then(|| cell.downcast_ref::<OnceCell<Decoded<E>>>().expect("a slot holds its owner's cell"))
+            })
+            .expect("a batch holds the events of at most CONTEXTS contexts")
     }
 }
 
 /// A batch's events of one context, decoded up to the first that does not decode.
-#[doc(hidden)]
-pub struct Decoded<E> {
+struct Decoded<E> {
     events: Vec<Option<E>>,
     poison: Option<usize>,
 }

@@ -2,8 +2,8 @@
 //! written, whichever way the rows travelled (delimited text or JSON), and each kind of conflict does what it says.
 //! And how a PostgreSQL database not in the `C` locale is told apart.
 
-use casetrack_platform::db::{Cell, OnConflict, ReadDb, compares_bytes, write_rows};
-use casetrack_platform::testkit::{TempDir, fresh_postgres, fresh_postgres_url_in, fresh_sqlite};
+use casetrack_eventstore::db::{Cell, OnConflict, ReadDb, compares_bytes, write_rows};
+use casetrack_eventstore::testkit::{TempDir, fresh_postgres, fresh_postgres_url_in, fresh_sqlite};
 use sqlx::Row as _;
 
 const COLUMNS: [&str; 4] = ["id", "label", "note", "count"];

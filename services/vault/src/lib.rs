@@ -26,7 +26,7 @@ use zeroize::Zeroizing;
 
 use std::collections::HashMap;
 
-use crate::db::ReadDb;
+use casetrack_eventstore::db::ReadDb;
 
 const SEALED_PREFIX: &str = "v1.";
 /// Keys created and read per transaction by [`Vault::keys_for`].
@@ -199,7 +199,7 @@ impl Vault {
                 .map(|p| Ok((p.to_string(), self.new_wrapped_key(*p)?)))
                 .collect::<Result<Vec<_>, VaultError>>()?;
             // `$n` placeholders written out: sqlx's query builder writes `?` for the Any driver, which PostgreSQL refuses.
-            let values = crate::db::placeholder_rows(rows.len(), 3);
+            let values = casetrack_eventstore::db::placeholder_rows(rows.len(), 3);
             let insert = format!(
                 "INSERT INTO person_keys (person_id, wrapped_key, created_at) VALUES {values} ON CONFLICT (person_id) DO NOTHING"
             );
@@ -210,7 +210,7 @@ impl Vault {
             query.execute(&mut *tx).await?;
             let select = format!(
                 "SELECT person_id, wrapped_key FROM person_keys WHERE person_id IN ({})",
-                crate::db::placeholder_list(1, rows.len())
+                casetrack_eventstore::db::placeholder_list(1, rows.len())
             );
             let mut query = sqlx::query_as::<_, (String, Option<String>)>(sqlx::AssertSqlSafe(select));
             for (person, _) in &rows {

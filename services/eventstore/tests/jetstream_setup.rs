@@ -3,8 +3,8 @@
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use casetrack_platform::log::jetstream::{JetStreamConfig, JetStreamLog};
-use casetrack_platform::testkit::{TestStream, nats_url};
+use casetrack_eventstore::log::jetstream::{JetStreamConfig, JetStreamLog};
+use casetrack_eventstore::testkit::{TestStream, nats_url};
 
 struct Process(Child);
 
@@ -60,7 +60,7 @@ async fn an_existing_stream_with_retention_limits_is_refused() {
     .unwrap();
     let error = JetStreamLog::connect(stream.config.clone()).await.err().expect("refused");
     let message = format!("{error:#}");
-    casetrack_platform::testkit::delete_test_stream(&js, &stream.config.stream).await;
+    casetrack_eventstore::testkit::delete_test_stream(&js, &stream.config.stream).await;
     assert!(message.contains("retention limits"), "{message}");
 }
 
@@ -76,5 +76,5 @@ async fn the_stream_is_created_with_file_storage_and_no_limits() {
     assert!(c.max_age.is_zero() && c.max_messages <= 0 && c.max_bytes <= 0);
     assert!(c.deny_delete && c.deny_purge && c.allow_direct);
     drop(log);
-    casetrack_platform::testkit::delete_test_stream(&js, &stream.config.stream).await;
+    casetrack_eventstore::testkit::delete_test_stream(&js, &stream.config.stream).await;
 }

@@ -3,8 +3,8 @@
 
 use std::time::Duration;
 
-use casetrack_platform::log::{AppendRequest, Commit, EventLog, ExpectedVersion, LogError, NewEvent, Position};
-use casetrack_platform::testkit::{TempDir, TestStream, open_sqlite_log};
+use casetrack_eventstore::log::{AppendRequest, Commit, EventLog, ExpectedVersion, LogError, NewEvent, Position};
+use casetrack_eventstore::testkit::{TempDir, TestStream, open_sqlite_log};
 use casetrack_proto::{Actor, CommandId, EventId, Payload, StreamId};
 use futures::StreamExt;
 use uuid::Uuid;

@@ -24,7 +24,7 @@ use crate::db::ReadDb;
 use crate::log::{Commit, EventLog, LogError, Position};
 
 mod batch;
-pub use batch::{Batch, Known, Shared};
+pub use batch::{Batch, Known};
 
 /// Most events one transaction applies.
 pub const BATCH_EVENTS: usize = 2_000;
