@@ -1,11 +1,10 @@
-//! The Victims' Code clock: working days in England and Wales (weekends and bank holidays excluded).
+//! The Victims' Code clock: working days in England and Wales (weekends and bank holidays excluded), and the
+//! deadlines the Code counts in them.
 
 use std::collections::BTreeSet;
 use std::sync::OnceLock;
 
 use chrono::{Datelike, Days, NaiveDate, Weekday};
-
-pub use casetrack_eventstore::clock::{at, now};
 
 #[derive(serde::Deserialize)]
 struct File {

@@ -1,0 +1,12 @@
+//! What the hub and the specialist services share about working with one victim, so that a rule is written once
+//! and both pathways keep it the same way.
+//!
+//! - [`contact`]: the contact-attempt rule (attempts in distinct times of day before "unable to contact"), time-of-day
+//!   bands and the safe-contact checks;
+//! - [`catalogue`]: the specialist services defined in configuration (`config/services.toml`), each with its kind
+//!   and its own attempt rule;
+//! - [`victims_code`]: working days in England and Wales (bank holidays as reference data) and the Code's deadlines.
+
+pub mod catalogue;
+pub mod contact;
+pub mod victims_code;
