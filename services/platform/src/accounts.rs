@@ -13,7 +13,7 @@ use rand::RngCore as _;
 use sha2::{Digest as _, Sha256};
 use sqlx::Row as _;
 
-use crate::db::ReadDb;
+use crate::db::{DbBackend, ReadDb};
 
 /// Passwords: at least this long (NCSC: length, not composition rules), at most 128 characters.
 pub const MIN_PASSWORD_CHARS: usize = 12;
@@ -303,26 +303,45 @@ pub async fn list_accounts(db: &ReadDb) -> AccountResult<Vec<Account>> {
     Ok(rows.iter().filter_map(account_from_row).map(|(account, _)| account).collect())
 }
 
-async fn recent_failures(db: &ReadDb, column: &str, value: &str) -> sqlx::Result<i64> {
+/// Reserves one sign-in attempt for `username` from `address`, or refuses it while either has used up its
+/// failures of the last [`FAILURE_WINDOW`]. The reservation is a failure until the password is found right: it is
+/// taken before the slow password check, under a lock that makes count-and-reserve one step for every process, so
+/// attempts sent in parallel cannot all be checked against a count none of them has added to yet.
+async fn reserve_attempt(db: &ReadDb, username: &str, address: &str) -> AccountResult<()> {
     let since = now_seconds() - FAILURE_WINDOW.as_secs() as i64;
-    sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
-        "SELECT COUNT(*) FROM sign_in_failures WHERE {column} = $1 AND at >= $2"
-    )))
-    .bind(value)
+    // SQLite: `begin` takes the write lock at once. PostgreSQL: this lock mode conflicts with itself, so
+    // reservations queue one after another while plain reads of the table go on.
+    let mut tx = db.begin().await?;
+    if db.backend() == DbBackend::Postgres {
+        sqlx::query("LOCK TABLE sign_in_failures IN SHARE ROW EXCLUSIVE MODE").execute(&mut *tx).await?;
+    }
+    let (by_account, by_address): (i64, i64) = sqlx::query_as(
+        "SELECT (SELECT COUNT(*) FROM sign_in_failures WHERE username = $1 AND at >= $3), \
+         (SELECT COUNT(*) FROM sign_in_failures WHERE address = $2 AND at >= $3)",
+    )
+    .bind(username)
+    .bind(address)
     .bind(since)
-    .fetch_one(db.pool())
-    .await
+    .fetch_one(&mut *tx)
+    .await?;
+    if by_account >= FAILURES_PER_ACCOUNT || by_address >= FAILURES_PER_ADDRESS {
+        return Err(AccountError::TooManyAttempts)?;
+    }
+    sqlx::query("INSERT INTO sign_in_failures (at, username, address) VALUES ($1, $2, $3)")
+        .bind(now_seconds())
+        .bind(username)
+        .bind(address)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(())
 }
 
 /// Checks a user name and password. Refused while the account or the address has too many recent failures;
 /// a wrong user name costs the same time as a wrong password, so neither can be told from the other.
 pub async fn authenticate(db: &ReadDb, username: &str, password: &str, address: &str) -> AccountResult<Account> {
     let username = username.trim().to_lowercase();
-    if recent_failures(db, "username", &username).await? >= FAILURES_PER_ACCOUNT
-        || recent_failures(db, "address", address).await? >= FAILURES_PER_ADDRESS
-    {
-        return Err(AccountError::TooManyAttempts)?;
-    }
+    reserve_attempt(db, &username, address).await?;
     let row = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE username = $1")))
         .bind(&username)
         .fetch_optional(db.pool())
@@ -337,12 +356,7 @@ pub async fn authenticate(db: &ReadDb, username: &str, password: &str, address: 
         }
     };
     if !verified {
-        sqlx::query("INSERT INTO sign_in_failures (at, username, address) VALUES ($1, $2, $3)")
-            .bind(now_seconds())
-            .bind(&username)
-            .bind(address)
-            .execute(db.pool())
-            .await?;
+        // The reservation stays: it was this failure.
         return Err(AccountError::WrongCredentials)?;
     }
     sqlx::query("DELETE FROM sign_in_failures WHERE username = $1").bind(&username).execute(db.pool()).await?;
@@ -450,7 +464,7 @@ pub async fn start_session(db: &ReadDb, account_id: UserId) -> sqlx::Result<NewS
 
 /// The account behind a session token, with the session's CSRF token, if the session is live: not idle past the
 /// limit, not older than the absolute limit, and its account not disabled. A live session's idle clock restarts
-/// (written at most once a minute).
+/// (written at most once a minute, and often enough for any idle limit).
 pub async fn resume_session(
     db: &ReadDb,
     token: &str,
@@ -473,7 +487,10 @@ pub async fn resume_session(
     let account = account_from_row(&row).map(|(account, _)| account);
     match account {
         Some(account) if !expired && !account.disabled => {
-            if now - last_seen >= 60 {
+            // Written at most once a minute, and at least ten times within the idle limit, so that a session in
+            // use never idles out between two writes however short the limit is.
+            let refresh_after = (policy.idle.as_secs() as i64 / 10).min(60);
+            if now - last_seen >= refresh_after {
                 sqlx::query("UPDATE sessions SET last_seen = $1 WHERE token_hash = $2")
                     .bind(now)
                     .bind(&hash)
