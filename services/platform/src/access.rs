@@ -504,7 +504,7 @@ pub async fn break_glass(State(ctx): State<Context>, form: crate::pages::FormDat
     let Some(principal) = current() else { return crate::pages::see_other(SIGN_IN_PATH) };
     let (area, record, return_to, reason) =
         (form.get("area"), form.get("record"), form.get("return_to"), form.get("reason"));
-    let valid_return = return_to.starts_with('/') && !return_to.starts_with("//") && return_to.contains(record);
+    let valid_return = crate::pages::local_path(return_to).is_some() && return_to.contains(record);
     let valid_area = area == "hub" || casetrack_proto::ServiceCode::parse(area).is_ok();
     if !Permission::Casework.allows(&principal.account.role, None)
         || record.is_empty()

@@ -126,9 +126,21 @@ pub fn respond(status: StatusCode, markup: Markup) -> Response {
     response
 }
 
-/// After a form is saved: see the page again (303, so a refresh does not post twice).
+/// After a form is saved: see the page again (303, so a refresh does not post twice). Only a path of this site is
+/// followed ([`local_path`]); anything else goes to the home page, so no form field can send someone elsewhere.
 pub fn see_other(location: &str) -> Response {
-    Redirect::to(location).into_response()
+    Redirect::to(local_path(location).unwrap_or("/")).into_response()
+}
+
+/// `target` when it is a path of this site (`/hub/referrals/...`), never another site's address. Browsers read
+/// `//host`, `/\host` and `\\host` alike as another host, and drop tabs and line breaks before they do.
+pub fn local_path(target: &str) -> Option<&str> {
+    let mut chars = target.chars();
+    let local = chars.next() == Some('/')
+        && !matches!(chars.next(), Some('/' | '\\'))
+        && !target.contains('\\')
+        && !target.chars().any(char::is_control);
+    local.then_some(target)
 }
 
 /// A page for a failure that is ours: what happened, that nothing was saved, and no detail of the cause.
@@ -554,4 +566,26 @@ pub async fn break_glass_page(db: &crate::db::ReadDb, area: &str, title: &str) -
             },
         ),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn only_paths_of_this_site_are_followed() {
+        for local in ["/", "/hub", "/hub/referrals/01234567-89ab-cdef-0123-456789abcdef?tab=timeline"] {
+            assert_eq!(super::local_path(local), Some(local));
+        }
+        for elsewhere in [
+            "https://evil.example/",
+            "//evil.example/x",
+            "/\\evil.example/01234567-89ab-cdef-0123-456789abcdef",
+            "\\\\evil.example",
+            "/\t/evil.example",
+            "/hub\nLocation: https://evil.example",
+            "",
+            "hub",
+        ] {
+            assert_eq!(super::local_path(elsewhere), None, "{elsewhere:?}");
+        }
+    }
 }
