@@ -18,6 +18,7 @@
 //! - [`pages`]: the page kit (layout, GOV.UK-style components, form errors) for server-rendered pages;
 //! - [`rate_limit`]: per-address limits for public forms;
 //! - [`service`]: what a service crate hands to `serve` and the shared [`service::Context`];
+//! - [`spreadsheet`]: text cells of every CSV and workbook, neutralised against formula injection;
 //! - [`testkit`]: fresh databases and streams for tests against the real servers.
 
 pub mod access;
@@ -27,6 +28,7 @@ pub mod http;
 pub mod pages;
 pub mod rate_limit;
 pub mod service;
+pub mod spreadsheet;
 pub mod telemetry;
 
 pub use casetrack_casework::{catalogue, contact};
