@@ -1,90 +1,23 @@
-//! Intake pages for hub officers: logging an inbound call from a victim, and uploading the police feed.
+//! Intake pages for hub officers: logging an inbound call from a victim, and uploading the police feed. The form
+//! fields a direct referral shares with the public self-referral form are here ([`direct_fields`]); reading them
+//! back is the command's (`commands::direct::read_direct`).
 
 use axum::extract::{Multipart, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use casetrack_people::person::{DetailsInput, parse_details};
 use casetrack_platform::http::ApiError;
 use casetrack_platform::pages::{
     FormData, FormErrors, checkboxes, failure_page, radios, respond, see_other, staff_page, summary_list, text_input,
 };
-use casetrack_proto::contact::{ContactChannel, SafeContact, Safety};
-use casetrack_proto::hub::OffenceCategory;
-use casetrack_proto::profile::Gender;
-use chrono::{NaiveDate, Utc};
+use casetrack_proto::contact::ContactChannel;
 use maud::{Markup, html};
 use uuid::Uuid;
 
-use super::OFFENCES;
-use crate::api::Hub;
-use crate::intake::{DirectReferral, take_direct};
-use crate::police_feed;
-
-/// The victim's details and the facts of the referral as typed on the call or public form, validated field by
-/// field. Shared with the public self-referral form.
-pub fn read_direct(form: &FormData, on_the_phone: bool) -> Result<DirectReferral, FormErrors> {
-    let mut errors = FormErrors::new();
-    let input = DetailsInput::from_form(form);
-    let details = parse_details(&input, Utc::now().date_naive()).map_err(|problems| {
-        for problem in &problems {
-            errors.add(problem.field, problem.message.clone());
-        }
-    });
-    let offence_category = match form.get("offence") {
-        "" => None,
-        code => match casetrack_platform::codes::parse::<OffenceCategory>(code) {
-            Some(category) => Some(category),
-            None => {
-                errors.add("offence", "Choose what happened from the list");
-                None
-            }
-        },
-    };
-    let gender = match form.get("gender") {
-        "female" => Gender::Female,
-        "male" => Gender::Male,
-        "other" => Gender::Other,
-        _ => Gender::Unknown,
-    };
-    let crime_reference = Some(form.get("crime_reference").to_owned()).filter(|r| !r.is_empty());
-    if crime_reference.as_ref().is_some_and(|r| r.chars().count() > 64) {
-        errors.add("crime_reference", "A crime reference can be at most 64 characters");
-    }
-    let crime_reported_on = match form.get("reported_on") {
-        "" => None,
-        text => match NaiveDate::parse_from_str(text, "%Y-%m-%d") {
-            Ok(day) if day <= Utc::now().date_naive() => Some(day),
-            _ => {
-                errors.add("reported_on", "Enter the date reported to police as YYYY-MM-DD, in the past");
-                None
-            }
-        },
-    };
-    // The victim ticks what is safe; what they leave unticked is not to be used.
-    let safe = form.all("safe");
-    let mut safe_contact = SafeContact::default();
-    for channel in ContactChannel::ALL {
-        let code = channel.code();
-        safe_contact.set(channel, if safe.iter().any(|s| s == code) { Safety::Safe } else { Safety::Unsafe });
-    }
-    if safe_contact.no_usable_channel() {
-        errors.add("safe", "Choose at least one safe way to contact you");
-    }
-    match details {
-        Ok(details) if errors.is_empty() => Ok(DirectReferral {
-            details,
-            gender,
-            offence_category,
-            domestic_abuse: form.get("domestic_abuse") == "yes",
-            crime_reference,
-            crime_reported_on,
-            safe_contact,
-            enhanced_rights: form.get("enhanced_rights") == "yes",
-            on_the_phone,
-        }),
-        _ => Err(errors),
-    }
-}
+use super::parts::OFFENCES;
+use crate::commands::direct::{read_direct, take_direct};
+use crate::commands::intake::import_file;
+use crate::commands::police_feed;
+use crate::state::Hub;
 
 /// The fields both direct forms share. Personal fields are never filled back in (`echo` is false on the public
 /// form): a page that failed validation must not show a victim's details to whoever looks next.
@@ -145,7 +78,7 @@ pub async fn log_call(State(hub): State<Hub>, form: FormData) -> Response {
         Ok(direct) => direct,
         Err(errors) => return respond(StatusCode::UNPROCESSABLE_ENTITY, call_page(Some(&form), &errors, submission)),
     };
-    match take_direct(hub.context(), submission, direct, casetrack_platform::access::acting(), Utc::now()).await {
+    match take_direct(hub.context(), submission, direct, casetrack_platform::access::acting()).await {
         Ok((referral_id, position)) => see_other(&format!("/hub/referrals/{referral_id}?wait_for={position}")),
         Err(error) => failure_page(&ApiError::from(error)),
     }
@@ -237,25 +170,19 @@ pub async fn upload(State(hub): State<Hub>, mut multipart: Multipart) -> Respons
         }
     }
     let Some(file) = file.filter(|f| !f.is_empty()) else { return upload_error("Choose a CSV file to upload") };
-    let received_at = Utc::now();
-    let feed = match police_feed::parse(file.as_ref(), received_at.date_naive()) {
-        Ok(feed) => feed,
+    let imported = match import_file(hub.context(), file.as_ref(), dry_run).await {
+        Ok(imported) => imported,
         Err(error) => return upload_error(&casetrack_platform::pages::sentence(&error.to_string())),
     };
-    let mut result = UploadResult {
+    let summary = imported.imported.unwrap_or_default();
+    let result = UploadResult {
         dry_run,
-        valid: feed.rows.len(),
-        rejects: feed.rejects,
-        created: 0,
-        already: 0,
-        failed: Vec::new(),
+        valid: imported.valid,
+        rejects: imported.rejects,
+        created: summary.created,
+        already: summary.already_imported,
+        failed: summary.failed,
     };
-    if !dry_run {
-        let summary = crate::intake::import(hub.context(), feed.rows, received_at).await;
-        result.created = summary.created;
-        result.already = summary.already_imported;
-        result.failed = summary.failed;
-    }
     respond(StatusCode::OK, upload_page(&FormErrors::new(), Some(&result)))
 }
 

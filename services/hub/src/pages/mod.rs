@@ -5,18 +5,22 @@
 //! - [`queues`]: the work queues (`/hub`, `/hub/queues/{queue}`);
 //! - [`referral`]: one referral: person summary, safe-contact warnings, the actions of its stage, the timeline;
 //! - [`intake`]: logging an inbound call and uploading the police feed;
-//! - [`self_referral`]: the public form (no sign-in, quick exit, rate limited, nothing echoed back).
+//! - [`self_referral`]: the public form (no sign-in, quick exit, rate limited, nothing echoed back);
+//! - [`parts`]: what several pages show alike (status tags, flags, offence options, times).
+//!
+//! Like the JSON api, a thin adapter: a page reads its form, calls one command (`crate::commands`) or view
+//! (`crate::views`), and renders the answer. This file only lists the routes.
 
 pub mod intake;
+pub mod parts;
 pub mod queues;
 pub mod referral;
 pub mod self_referral;
 
 use axum::routing::get;
 use casetrack_platform::access::Routes;
-use maud::{Markup, html};
 
-use crate::api::Hub;
+use crate::state::Hub;
 
 /// The hub's pages (state added by the caller) and the public self-referral form.
 pub fn routes() -> Routes<Hub> {
@@ -24,8 +28,8 @@ pub fn routes() -> Routes<Hub> {
     Routes::new()
         .route("/hub", HubWork, get(queues::home))
         .person("/hub/queues/{queue}", HubWork, get(queues::queue_page))
-        .person("/hub/referrals/{referral_id}", HubWork, get(referral::referral_page))
-        .route("/hub/referrals/{referral_id}/{action}", HubWork, axum::routing::post(referral::act))
+        .person("/hub/referrals/{referral_id}", HubWork, get(referral::page::referral_page))
+        .route("/hub/referrals/{referral_id}/{action}", HubWork, axum::routing::post(referral::actions::act))
         .route("/hub/intake/call", HubWork, get(intake::call_form).post(intake::log_call))
         .route(
             "/hub/intake/upload",
@@ -42,42 +46,4 @@ pub fn routes() -> Routes<Hub> {
 /// The hub manager's list of break-glass openings of hub referrals.
 async fn break_glass_list(axum::extract::State(hub): axum::extract::State<Hub>) -> axum::response::Response {
     casetrack_platform::pages::break_glass_page(&hub.context().db, "hub", "Hub referrals opened outside a role").await
-}
-
-/// A status as a coloured tag.
-pub fn status_tag(status: &str) -> Markup {
-    let (label, colour) = match status {
-        "awaiting_contact" => ("Awaiting contact", "blue"),
-        "contacted" => ("Contacted", "purple"),
-        "supported" => ("Supported", "green"),
-        "unable_to_contact" => ("Unable to contact", "grey"),
-        "returned_to_referrer" => ("Returned to referrer", "grey"),
-        "declined" => ("Declined", "orange"),
-        "closed" => ("Closed", "grey"),
-        "not_worked" => ("Consent withheld: not worked", "red"),
-        _ => ("Unknown", "grey"),
-    };
-    casetrack_platform::pages::tag(label, colour)
-}
-
-pub use casetrack_platform::pages::words;
-
-/// Offence categories of the police feed, as options.
-pub const OFFENCES: &[(&str, &str)] = &[
-    ("violence_with_injury", "Violence with injury"),
-    ("violence_without_injury", "Violence without injury"),
-    ("sexual_offence", "Sexual offence"),
-    ("stalking_harassment", "Stalking or harassment"),
-    ("robbery", "Robbery"),
-    ("burglary", "Burglary"),
-    ("theft", "Theft"),
-    ("criminal_damage", "Criminal damage"),
-    ("fraud", "Fraud"),
-    ("hate_crime", "Hate crime"),
-    ("other", "Something else"),
-];
-
-/// A yes/no flag, shown as a tag only when set.
-pub fn flag(set: bool, label: &str, colour: &str) -> Markup {
-    html! { @if set { (casetrack_platform::pages::tag(label, colour)) " " } }
 }

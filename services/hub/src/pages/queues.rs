@@ -6,9 +6,9 @@ use axum::response::Response;
 use casetrack_platform::pages::{respond, see_other, staff_page, tag};
 use maud::{Markup, html};
 
-use super::{flag, status_tag, words};
-use crate::api::Hub;
-use crate::queues::{QueueFilter, QueueKind, load};
+use super::parts::{flag, moment, status_tag, words};
+use crate::state::Hub;
+use crate::views::queues::{QueueFilter, QueueKind, load};
 
 pub async fn home() -> Response {
     see_other("/hub/queues/new-referrals")
@@ -64,7 +64,7 @@ pub async fn queue_page(
                         tr {
                             td {
                                 a href={ "/hub/referrals/" (item.referral_id) } {
-                                    (received(&item.received_at))
+                                    (moment(&item.received_at))
                                     span.app-visually-hidden { ": open referral" }
                                 }
                             }
@@ -117,12 +117,6 @@ fn explanation(kind: QueueKind) -> &'static str {
         }
         QueueKind::OpenCases => "Every referral still open, by officer.",
     }
-}
-
-fn received(at: &str) -> String {
-    chrono::DateTime::parse_from_rfc3339(at)
-        .map(|at| casetrack_platform::pages::local_time(at.with_timezone(&chrono::Utc)))
-        .unwrap_or_else(|_| at.to_owned())
 }
 
 fn filters(kind: QueueKind, filter: &QueueFilter) -> Markup {

@@ -11,13 +11,12 @@ use axum::response::Response;
 use casetrack_platform::http::ApiError;
 use casetrack_platform::pages::{FormData, FormErrors, checkboxes, public_page, respond, see_other};
 use casetrack_proto::{Actor, Role};
-use chrono::Utc;
 use maud::{Markup, html};
 use uuid::Uuid;
 
-use super::intake::{direct_fields, read_direct};
-use crate::api::Hub;
-use crate::intake::take_direct;
+use super::intake::direct_fields;
+use crate::commands::direct::{read_direct, take_direct};
+use crate::state::Hub;
 
 pub async fn form() -> Response {
     respond(StatusCode::OK, page(&FormErrors::new(), Uuid::new_v4()))
@@ -77,7 +76,7 @@ pub async fn submit(State(hub): State<Hub>, parts: Parts, form: FormData) -> Res
         }
     };
     let public = Actor { user_id: None, role: Role::Public };
-    match take_direct(hub.context(), submission, direct, public, Utc::now()).await {
+    match take_direct(hub.context(), submission, direct, public).await {
         // The referral's id is not shown or put in the address: the victim needs nothing to keep.
         Ok(_) => see_other("/self-referral/thanks"),
         Err(error) => {

@@ -48,6 +48,15 @@ impl Referral {
             Referral::Ended { person_id, .. } => Some(*person_id),
         }
     }
+
+    /// A self-referral not yet reported to police: the report can still be recorded, even after the ending.
+    pub fn awaiting_police_report(&self) -> bool {
+        match self {
+            Referral::NotReceived => false,
+            Referral::Open(open) => open.awaiting_police_report,
+            Referral::Ended { awaiting_police_report, .. } => *awaiting_police_report,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -68,6 +77,14 @@ pub struct OpenReferral {
     pub referred_to: BTreeSet<ServiceCode>,
     /// A self-referral not yet reported to police.
     pub awaiting_police_report: bool,
+}
+
+impl OpenReferral {
+    /// Whether the victim's details may go to another service: only with their explicit consent, or consent
+    /// overridden with a reason (an opt-out police referral does not cover it).
+    pub fn may_refer_on(&self) -> bool {
+        matches!(self.consent, ConsentBasis::Explicit | ConsentBasis::Overridden)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -433,7 +450,7 @@ pub fn refer_on(state: &Referral, referral_id: ReferralId, service: ServiceCode)
     if open.referred_to.contains(&service) {
         return Err(ReferralRejection::AlreadyReferredOn(service));
     }
-    if !matches!(open.consent, ConsentBasis::Explicit | ConsentBasis::Overridden) {
+    if !open.may_refer_on() {
         return Err(ReferralRejection::ConsentNeeded);
     }
     Ok(vec![HubEvent::OnwardReferralMade(OnwardReferralMade {
@@ -478,12 +495,10 @@ pub fn close(
 /// Records that a self-referred victim has since reported the crime to police (counted by commissioners). Allowed
 /// after the referral ended too: the report is a fact about the crime, not about the hub's work.
 pub fn record_police_report(state: &Referral, report: ReportedToPolice) -> Decision {
-    let awaiting = match state {
-        Referral::NotReceived => return Err(ReferralRejection::NotReceived),
-        Referral::Open(open) => open.awaiting_police_report,
-        Referral::Ended { awaiting_police_report, .. } => *awaiting_police_report,
-    };
-    if !awaiting {
+    if *state == Referral::NotReceived {
+        return Err(ReferralRejection::NotReceived);
+    }
+    if !state.awaiting_police_report() {
         return Err(ReferralRejection::NotAwaitingPoliceReport);
     }
     if report.crime_reference.trim().is_empty() {
@@ -498,331 +513,4 @@ pub fn channel_allowed(open: &OpenReferral, channel: ContactChannel) -> bool {
 }
 
 #[cfg(test)]
-mod tests {
-    use casetrack_proto::contact::OutcomeAnswer;
-    use chrono::Utc;
-
-    use super::*;
-
-    const ID: ReferralId = ReferralId(uuid::Uuid::from_u128(7));
-
-    fn received(consent: ConsentBasis) -> HubEvent {
-        HubEvent::ReferralReceived(receipt(consent))
-    }
-
-    fn receipt(consent: ConsentBasis) -> ReferralReceived {
-        let mut safe_contact = SafeContact::default();
-        safe_contact.set(ContactChannel::Voicemail, Safety::Unsafe);
-        ReferralReceived {
-            referral_id: ID,
-            person_id: PersonId(uuid::Uuid::from_u128(9)),
-            source: ReferralSource::PoliceFeed,
-            offence_category: None,
-            domestic_abuse: true,
-            crime_reference: Some("CR/1".into()),
-            crime_reported_on: None,
-            safe_contact,
-            consent,
-            consent_override_reason: None,
-            enhanced_rights: false,
-            profile: Default::default(),
-        }
-    }
-
-    fn attempt(channel: ContactChannel, band: TimeBand, outcome: AttemptOutcome) -> ContactAttemptRecorded {
-        ContactAttemptRecorded { referral_id: ID, channel, attempted_at: Utc::now(), time_band: band, outcome }
-    }
-
-    fn attempted(band: TimeBand, outcome: AttemptOutcome) -> HubEvent {
-        HubEvent::ContactAttemptRecorded(attempt(ContactChannel::Phone, band, outcome))
-    }
-
-    fn given(events: &[HubEvent]) -> Referral {
-        events.iter().fold(Referral::default(), |state, e| state.apply(e))
-    }
-
-    fn idva() -> ServiceCode {
-        ServiceCode::parse("idva").unwrap()
-    }
-
-    fn answers() -> Vec<MeasureAnswer> {
-        vec![MeasureAnswer { measure: "cope".into(), answer: OutcomeAnswer::Improved }]
-    }
-
-    use AttemptOutcome::{NoAnswer, Reached};
-    use TimeBand::{Afternoon, Evening, Morning};
-
-    #[test]
-    fn a_referral_is_received_once() {
-        let events = receive(&given(&[]), receipt(ConsentBasis::OptOut)).unwrap();
-        assert!(matches!(given(&events), Referral::Open(OpenReferral { stage: Stage::AwaitingContact, .. })));
-        assert_eq!(receive(&given(&events), receipt(ConsentBasis::OptOut)), Err(ReferralRejection::AlreadyReceived));
-    }
-
-    #[test]
-    fn nothing_is_worked_before_receipt_or_with_consent_withheld() {
-        let call = attempt(ContactChannel::Phone, Morning, NoAnswer);
-        assert_eq!(record_attempt(&given(&[]), call.clone()), Err(ReferralRejection::NotReceived));
-        let withheld = given(&[received(ConsentBasis::Withheld)]);
-        assert_eq!(record_attempt(&withheld, call), Err(ReferralRejection::ConsentWithheld));
-        assert_eq!(refer_on(&withheld, ID, idva()), Err(ReferralRejection::ConsentWithheld));
-    }
-
-    #[test]
-    fn an_unsafe_channel_cannot_be_used() {
-        let state = given(&[received(ConsentBasis::OptOut)]);
-        let refused = record_attempt(&state, attempt(ContactChannel::Voicemail, Morning, NoAnswer)).unwrap_err();
-        assert_eq!(refused.code(), "channel_unsafe");
-        assert!(refused.to_string().contains("voicemail is marked unsafe"));
-    }
-
-    #[test]
-    fn someone_else_answering_makes_the_channel_unsafe() {
-        let state = given(&[received(ConsentBasis::OptOut), attempted(Morning, AttemptOutcome::Unsafe)]);
-        assert_eq!(
-            record_attempt(&state, attempt(ContactChannel::Phone, Evening, NoAnswer)).unwrap_err().code(),
-            "channel_unsafe"
-        );
-        assert!(record_attempt(&state, attempt(ContactChannel::Letter, Evening, NoAnswer)).is_ok());
-    }
-
-    #[test]
-    fn unable_to_contact_only_after_the_attempt_rule_is_met() {
-        let rule = AttemptRule::default();
-        let mut history =
-            vec![received(ConsentBasis::OptOut), attempted(Morning, NoAnswer), attempted(Morning, NoAnswer)];
-        let refused = record_unable_to_contact(&given(&history), ID, rule).unwrap_err();
-        assert_eq!(refused.code(), "attempt_rule_not_met");
-        assert!(refused.to_string().contains("so far 2 in 1"), "{refused}");
-        history.push(attempted(Afternoon, NoAnswer));
-        assert!(record_unable_to_contact(&given(&history), ID, rule).is_err(), "three attempts but only two bands");
-        history.push(attempted(Evening, AttemptOutcome::VoicemailLeft));
-        let events = record_unable_to_contact(&given(&history), ID, rule).unwrap();
-        assert_eq!(
-            events,
-            vec![HubEvent::UnableToContactRecorded(UnableToContactRecorded {
-                referral_id: ID,
-                attempts: 4,
-                time_bands: vec![Morning, Afternoon, Evening]
-            })]
-        );
-        history.extend(events);
-        assert_eq!(
-            record_attempt(&given(&history), attempt(ContactChannel::Phone, Morning, NoAnswer)),
-            Err(ReferralRejection::Ended(Ending::UnableToContact))
-        );
-        // A service may set a looser rule.
-        let loose = AttemptRule { attempts: 2, distinct_bands: 1 };
-        assert!(record_unable_to_contact(&given(&history[..3]), ID, loose).is_ok());
-    }
-
-    #[test]
-    fn a_contacted_victim_cannot_be_recorded_unable_to_contact_or_returned() {
-        let state = given(&[received(ConsentBasis::OptOut), attempted(Morning, Reached)]);
-        assert_eq!(
-            record_unable_to_contact(&state, ID, AttemptRule::default()),
-            Err(ReferralRejection::AlreadyContacted)
-        );
-        assert_eq!(return_to_referrer(&state, ID, "no number"), Err(ReferralRejection::AlreadyContacted));
-    }
-
-    #[test]
-    fn returned_to_referrer_needs_a_reason() {
-        let state = given(&[received(ConsentBasis::OptOut)]);
-        assert_eq!(return_to_referrer(&state, ID, "  "), Err(ReferralRejection::ReasonRequired));
-        assert!(return_to_referrer(&state, ID, "no phone number and letters unsafe").is_ok());
-    }
-
-    #[test]
-    fn support_is_accepted_or_declined_only_after_contact() {
-        let waiting = given(&[received(ConsentBasis::OptOut)]);
-        assert_eq!(accept_support(&waiting, ID), Err(ReferralRejection::NotContacted));
-        assert_eq!(decline_support(&waiting, ID, "no need"), Err(ReferralRejection::NotContacted));
-        let contacted = given(&[received(ConsentBasis::OptOut), attempted(Evening, Reached)]);
-        assert_eq!(decline_support(&contacted, ID, ""), Err(ReferralRejection::ReasonRequired));
-        let declined = decline_support(&contacted, ID, "has family support").unwrap();
-        assert!(matches!(
-            given(&[received(ConsentBasis::OptOut), attempted(Evening, Reached), declined[0].clone()]),
-            Referral::Ended { ending: Ending::Declined, .. }
-        ));
-        let accepted = accept_support(&contacted, ID).unwrap();
-        let supported = given(&[received(ConsentBasis::OptOut), attempted(Evening, Reached), accepted[0].clone()]);
-        assert_eq!(accept_support(&supported, ID), Err(ReferralRejection::AlreadySupported));
-    }
-
-    #[test]
-    fn an_onward_referral_needs_the_victims_consent_or_a_recorded_override() {
-        let mut history = vec![received(ConsentBasis::OptOut)];
-        assert_eq!(refer_on(&given(&history), ID, idva()), Err(ReferralRejection::ConsentNeeded));
-        assert_eq!(
-            record_consent(&given(&history), ID, ConsentBasis::Withheld, None),
-            Err(ReferralRejection::ConsentNotRecordable)
-        );
-        assert_eq!(
-            record_consent(&given(&history), ID, ConsentBasis::Overridden, Some(" ")),
-            Err(ReferralRejection::ReasonRequired)
-        );
-        let overridden = record_consent(&given(&history), ID, ConsentBasis::Overridden, Some("risk to life")).unwrap();
-        assert!(refer_on(&given(&[history.clone(), overridden].concat()), ID, idva()).is_ok());
-        history.extend(record_consent(&given(&history), ID, ConsentBasis::Explicit, None).unwrap());
-        assert_eq!(
-            record_consent(&given(&history), ID, ConsentBasis::Explicit, None),
-            Err(ReferralRejection::ConsentAlreadyGiven)
-        );
-        assert!(refer_on(&given(&history), ID, idva()).is_ok());
-    }
-
-    #[test]
-    fn an_onward_referral_is_made_once_per_service_and_never_to_the_hub() {
-        let mut history = vec![received(ConsentBasis::Explicit)];
-        history.extend(refer_on(&given(&history), ID, idva()).unwrap());
-        assert_eq!(refer_on(&given(&history), ID, idva()), Err(ReferralRejection::AlreadyReferredOn(idva())));
-        assert!(refer_on(&given(&history), ID, ServiceCode::parse("isva").unwrap()).is_ok());
-        assert_eq!(
-            refer_on(&given(&history), ID, ServiceCode::parse("hub").unwrap()),
-            Err(ReferralRejection::ReferToHub)
-        );
-    }
-
-    #[test]
-    fn a_self_referral_can_record_a_later_police_report_once_even_after_it_ended() {
-        let report = ReportedToPolice {
-            referral_id: ID,
-            crime_reference: "CR/9".into(),
-            reported_on: chrono::NaiveDate::from_ymd_opt(2026, 11, 1).unwrap(),
-        };
-        let police = given(&[received(ConsentBasis::OptOut)]);
-        assert_eq!(record_police_report(&police, report.clone()), Err(ReferralRejection::NotAwaitingPoliceReport));
-        let mut own = receipt(ConsentBasis::Explicit);
-        own.source = ReferralSource::SelfReferral;
-        own.crime_reference = None;
-        let history = vec![
-            HubEvent::ReferralReceived(own),
-            attempted(Morning, Reached),
-            HubEvent::SupportDeclined(SupportDeclined { referral_id: ID, reason: "not now".into() }),
-        ];
-        let blank = ReportedToPolice { crime_reference: " ".into(), ..report.clone() };
-        assert_eq!(record_police_report(&given(&history), blank), Err(ReferralRejection::CrimeReferenceRequired));
-        let events = record_police_report(&given(&history), report.clone()).unwrap();
-        let after = given(&[history, events].concat());
-        assert_eq!(record_police_report(&after, report), Err(ReferralRejection::NotAwaitingPoliceReport));
-    }
-
-    fn officer(name: &str) -> StaffName {
-        StaffName::parse(name).unwrap()
-    }
-
-    #[test]
-    fn a_referral_is_allocated_and_reallocated_but_not_twice_to_the_same_officer() {
-        let mut history = vec![received(ConsentBasis::OptOut)];
-        let first = allocate(&given(&history), ID, officer("a.khan")).unwrap();
-        assert!(matches!(&first[..], [HubEvent::ReferralAllocated(ReferralAllocated { previous_officer: None, .. })]));
-        history.extend(first);
-        assert_eq!(
-            allocate(&given(&history), ID, officer("a.khan")),
-            Err(ReferralRejection::AlreadyAllocated(officer("a.khan")))
-        );
-        let moved = allocate(&given(&history), ID, officer("b.jones")).unwrap();
-        assert!(matches!(
-            &moved[..],
-            [HubEvent::ReferralAllocated(ReferralAllocated { previous_officer: Some(p), .. })] if p.as_str() == "a.khan"
-        ));
-        assert_eq!(
-            allocate(&given(&[received(ConsentBasis::Withheld)]), ID, officer("a.khan")),
-            Err(ReferralRejection::ConsentWithheld)
-        );
-    }
-
-    #[test]
-    fn updated_safe_contact_rules_replace_the_referrers_and_limit_the_times_to_call() {
-        let mut rules = SafeContact::default();
-        rules.set(ContactChannel::Phone, Safety::Safe);
-        let mut history = vec![received(ConsentBasis::OptOut)];
-        history.extend(update_safe_contact(&given(&history), ID, rules, vec![Morning, Morning], None).unwrap());
-        // Voicemail was unsafe from the referrer; the victim's own rules leave it unknown, so it may be used now.
-        assert!(record_attempt(&given(&history), attempt(ContactChannel::Voicemail, Morning, NoAnswer)).is_ok());
-        let refused = record_attempt(&given(&history), attempt(ContactChannel::Phone, Evening, NoAnswer)).unwrap_err();
-        assert_eq!(refused.code(), "outside_safe_times");
-        assert!(refused.to_string().contains("only be contacted by phone in the morning"), "{refused}");
-        // A letter is not answered by the wrong person at the wrong time: safe times do not apply.
-        assert!(record_attempt(&given(&history), attempt(ContactChannel::Letter, Evening, NoAnswer)).is_ok());
-    }
-
-    #[test]
-    fn outreach_goes_only_by_letter_or_email_known_to_be_safe() {
-        let state = given(&[received(ConsentBasis::OptOut)]);
-        assert_eq!(send_outreach(&state, ID, ContactChannel::Phone), Err(ReferralRejection::NotAnOutreachChannel));
-        assert_eq!(send_outreach(&state, ID, ContactChannel::Letter).unwrap_err().code(), "outreach_not_known_safe");
-        let mut rules = SafeContact::default();
-        rules.set(ContactChannel::Email, Safety::Safe);
-        rules.set(ContactChannel::Letter, Safety::Unsafe);
-        let history = [
-            received(ConsentBasis::OptOut),
-            HubEvent::SafeContactUpdated(SafeContactUpdated {
-                referral_id: ID,
-                safe_contact: rules,
-                safe_times: vec![],
-                caution: None,
-            }),
-        ];
-        assert_eq!(send_outreach(&given(&history), ID, ContactChannel::Letter).unwrap_err().code(), "channel_unsafe");
-        assert_eq!(
-            send_outreach(&given(&history), ID, ContactChannel::Email).unwrap(),
-            vec![HubEvent::OutreachSent(OutreachSent { referral_id: ID, channel: ContactChannel::Email })]
-        );
-    }
-
-    #[test]
-    fn needs_are_assessed_after_contact_and_a_later_assessment_is_a_reassessment() {
-        let needs = || vec!["emotional_support".to_owned()];
-        assert_eq!(
-            assess_needs(&given(&[received(ConsentBasis::OptOut)]), ID, needs()),
-            Err(ReferralRejection::NotContacted)
-        );
-        let mut history = vec![received(ConsentBasis::OptOut), attempted(Morning, Reached)];
-        assert_eq!(assess_needs(&given(&history), ID, vec![]), Err(ReferralRejection::NoNeeds));
-        let twice = [needs(), needs()].concat();
-        assert_eq!(
-            assess_needs(&given(&history), ID, twice),
-            Err(ReferralRejection::DuplicateNeed("emotional_support".into()))
-        );
-        let first = assess_needs(&given(&history), ID, needs()).unwrap();
-        assert!(matches!(&first[..], [HubEvent::NeedsAssessed(NeedsAssessed { reassessment: false, .. })]));
-        history.extend(first);
-        let again = assess_needs(&given(&history), ID, needs()).unwrap();
-        assert!(matches!(&again[..], [HubEvent::NeedsAssessed(NeedsAssessed { reassessment: true, .. })]));
-    }
-
-    #[test]
-    fn support_sessions_need_accepted_support_and_a_sensible_length() {
-        let session = |minutes| SupportSessionRecorded {
-            referral_id: ID,
-            held_on: chrono::NaiveDate::from_ymd_opt(2026, 11, 20).unwrap(),
-            mode: casetrack_proto::hub::SessionMode::Phone,
-            minutes,
-        };
-        let contacted = vec![received(ConsentBasis::OptOut), attempted(Morning, Reached)];
-        assert_eq!(record_session(&given(&contacted), session(30)), Err(ReferralRejection::NotSupported));
-        let supported = [contacted, vec![HubEvent::SupportAccepted(SupportAccepted { referral_id: ID })]].concat();
-        assert_eq!(record_session(&given(&supported), session(0)), Err(ReferralRejection::SessionLength));
-        assert_eq!(record_session(&given(&supported), session(481)), Err(ReferralRejection::SessionLength));
-        assert!(record_session(&given(&supported), session(45)).is_ok());
-    }
-
-    #[test]
-    fn closure_records_each_measure_once_after_contact() {
-        let waiting = given(&[received(ConsentBasis::OptOut)]);
-        assert_eq!(close(&waiting, ID, "2026-04", answers()), Err(ReferralRejection::NotContacted));
-        let supported = given(&[
-            received(ConsentBasis::OptOut),
-            attempted(Morning, Reached),
-            HubEvent::SupportAccepted(SupportAccepted { referral_id: ID }),
-        ]);
-        assert_eq!(close(&supported, ID, "2026-04", vec![]), Err(ReferralRejection::NoAnswers));
-        let twice = [answers(), answers()].concat();
-        assert_eq!(close(&supported, ID, "2026-04", twice), Err(ReferralRejection::DuplicateMeasure("cope".into())));
-        let closed = close(&supported, ID, "2026-04", answers()).unwrap();
-        let ended = [vec![received(ConsentBasis::OptOut), attempted(Morning, Reached)], closed].concat();
-        assert_eq!(refer_on(&given(&ended), ID, idva()), Err(ReferralRejection::Ended(Ending::Closed)));
-    }
-}
+mod tests;

@@ -1,5 +1,6 @@
 //! Importing the police feed: each valid row registers the victim (details sealed with their own key) and
-//! receives a referral.
+//! receives a referral. `casetrack import police-feed` reads the file itself and calls [`import`]; the upload page
+//! calls [`import_file`].
 //!
 //! Importing the same file twice creates nothing new: the person's and the referral's ids, and the command ids,
 //! are derived from the crime reference and the victim's blind match key, so a second import finds both already
@@ -20,7 +21,7 @@ use chrono::{DateTime, Utc};
 use futures::StreamExt;
 use uuid::Uuid;
 
-use crate::police_feed::FeedRow;
+use super::police_feed::{self, FeedError, FeedRow, Reject};
 use crate::referral::{Referral, ReferralRejection, receive};
 
 /// Rows in flight at once.
@@ -28,7 +29,9 @@ const CONCURRENCY: usize = 256;
 
 const NAMESPACE: Uuid = Uuid::from_u128(0x6361_7365_7472_6163_6b00_0000_0000_0002);
 
-fn derived(kind: &str, key: &str) -> Uuid {
+/// An id derived from what a referral was taken from (a feed row's key, a form's submission), so that taking it
+/// again finds the same person, referral and commands.
+pub(super) fn derived(kind: &str, key: &str) -> Uuid {
     Uuid::new_v5(&NAMESPACE, format!("police-feed {kind} {key}").as_bytes())
 }
 
@@ -140,96 +143,42 @@ async fn import_row(
             disability: row.disability,
         },
     };
-    match execute::<Referral, _>(&ctx.log, referral_id.0, &meta("receive"), |state| receive(state, received.clone()))
-        .await
-    {
-        Ok(executed) if executed.position.is_some() => Ok(RowOutcome::Created),
-        Ok(_) | Err(CommandError::Rejected(ReferralRejection::AlreadyReceived)) => Ok(RowOutcome::AlreadyImported),
+    match receive_once(ctx, &meta("receive"), received).await {
+        Ok(Some(_)) => Ok(RowOutcome::Created),
+        Ok(None) => Ok(RowOutcome::AlreadyImported),
         Err(error) => Err(anyhow::anyhow!("receiving the referral failed: {error}")),
     }
 }
 
-/// A referral taken directly from the victim: a hub officer logging an inbound call, or the public form.
-#[derive(Debug, Clone)]
-pub struct DirectReferral {
-    pub details: PersonalDetails,
-    pub gender: casetrack_proto::profile::Gender,
-    pub offence_category: Option<casetrack_proto::hub::OffenceCategory>,
-    pub domestic_abuse: bool,
-    pub crime_reference: Option<String>,
-    pub crime_reported_on: Option<chrono::NaiveDate>,
-    pub safe_contact: casetrack_proto::contact::SafeContact,
-    pub enhanced_rights: bool,
-    /// An inbound call: the officer is speaking with the victim, so the referral starts contacted.
-    pub on_the_phone: bool,
+/// Receives a referral under a repeatable command: the log position written, or `None` when it was received
+/// before (by this command, stored once, or by another).
+pub(super) async fn receive_once(
+    ctx: &Context,
+    meta: &CommandMeta,
+    received: ReferralReceived,
+) -> Result<Option<u64>, CommandError<ReferralRejection>> {
+    let referral_id = received.referral_id;
+    match execute::<Referral, _>(&ctx.log, referral_id.0, meta, |state| receive(state, received.clone())).await {
+        Ok(executed) => Ok(executed.position.map(|p| p.0)),
+        Err(CommandError::Rejected(ReferralRejection::AlreadyReceived)) => Ok(None),
+        Err(error) => Err(error),
+    }
 }
 
-/// Registers the victim and receives their self-referral (and, for a call, records that they were reached).
-///
-/// `submission` is the form's own id (a hidden field): every id and command id derives from it, so submitting the
-/// same form again, for instance after a failure half-way, completes what is missing and creates nothing twice.
-pub async fn take_direct(
-    ctx: &Context,
-    submission: Uuid,
-    referral: DirectReferral,
-    by: Actor,
-    now: DateTime<Utc>,
-) -> Result<(ReferralId, u64), CommandError<ReferralRejection>> {
-    let key = format!("direct {submission}");
-    let person_id = PersonId(derived("person", &key));
-    let referral_id = ReferralId(derived("referral", &key));
-    let meta = |kind: &str| CommandMeta::repeatable(CommandId(derived(kind, &key)), referral_id.0, by.clone(), now);
-    match casetrack_people::person::register_sealed(ctx, person_id, &referral.details, &meta("register")).await {
-        Ok(_) | Err(CommandError::Rejected(PersonRejection::AlreadyRegistered)) => {}
-        Err(CommandError::Rejected(rejection)) => {
-            return Err(CommandError::Infrastructure(anyhow::anyhow!(
-                "registering the person was refused: {rejection}"
-            )));
-        }
-        Err(CommandError::Contended) => return Err(CommandError::Contended),
-        Err(CommandError::Infrastructure(error)) => return Err(CommandError::Infrastructure(error)),
-    }
-    let received = ReferralReceived {
-        referral_id,
-        person_id,
-        source: ReferralSource::SelfReferral,
-        offence_category: referral.offence_category,
-        domestic_abuse: referral.domestic_abuse,
-        crime_reported_on: referral.crime_reference.as_ref().and(referral.crime_reported_on),
-        crime_reference: referral.crime_reference,
-        safe_contact: referral.safe_contact,
-        consent: casetrack_proto::contact::ConsentBasis::Explicit,
-        consent_override_reason: None,
-        enhanced_rights: referral.enhanced_rights,
-        profile: VictimProfile {
-            age_band: AgeBand::at(referral.details.date_of_birth, now.date_naive()),
-            gender: referral.gender,
-            ethnicity: None,
-            disability: Default::default(),
-        },
-    };
-    let mut position = 0;
-    match execute::<Referral, _>(&ctx.log, referral_id.0, &meta("receive"), |state| receive(state, received.clone()))
-        .await
-    {
-        Ok(executed) => position = executed.position.map_or(0, |p| p.0),
-        Err(CommandError::Rejected(ReferralRejection::AlreadyReceived)) => {}
-        Err(error) => return Err(error),
-    }
-    if referral.on_the_phone {
-        let call = casetrack_proto::hub::ContactAttemptRecorded {
-            referral_id,
-            channel: casetrack_proto::contact::ContactChannel::Phone,
-            attempted_at: now,
-            time_band: casetrack_platform::contact::time_band(now),
-            outcome: casetrack_proto::contact::AttemptOutcome::Reached,
-        };
-        // The same command id on a second submission: the log stores it once.
-        let executed = execute::<Referral, _>(&ctx.log, referral_id.0, &meta("call"), |state| {
-            crate::referral::record_attempt(state, call.clone())
-        })
-        .await?;
-        position = position.max(executed.position.map_or(0, |p| p.0));
-    }
-    Ok((referral_id, position))
+/// What an uploaded file held, and (unless it was only checked) what importing it did.
+#[derive(Debug)]
+pub struct FileImport {
+    pub valid: usize,
+    pub rejects: Vec<Reject>,
+    /// `None` for a check only (`dry_run`): nothing was imported.
+    pub imported: Option<ImportSummary>,
+}
+
+/// Reads a police feed file received now (the command's clock) and, unless `dry_run`, imports its valid rows.
+pub async fn import_file(ctx: &Context, file: &[u8], dry_run: bool) -> Result<FileImport, FeedError> {
+    let received_at = casetrack_platform::clock::now();
+    let feed = police_feed::parse(file, received_at.date_naive())?;
+    let valid = feed.rows.len();
+    let imported = if dry_run { None } else { Some(import(ctx, feed.rows, received_at).await) };
+    Ok(FileImport { valid, rejects: feed.rejects, imported })
 }

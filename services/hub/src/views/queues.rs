@@ -1,5 +1,5 @@
-//! Hub officers' work queues, read from the `hub.referrals` read model. Each is paged and filterable (officer,
-//! domestic abuse, enhanced rights, repeat victim, source):
+//! Hub officers' work queues, read from the `hub.referrals` read model; the JSON api and the pages share them. Each
+//! is paged and filterable (officer, domestic abuse, enhanced rights, repeat victim, source):
 //!
 //! - `new-referrals`: nobody has tried to reach the victim yet; enhanced-rights cases first, then oldest first;
 //! - `next-attempt`: tried but not yet reached; with the times of day already tried and one to try next;
@@ -9,16 +9,14 @@
 
 use std::collections::HashMap;
 
-use axum::Json;
-use axum::extract::{Path, Query, State};
-use casetrack_platform::http::{ApiError, ErrorBody, wait_for};
+use casetrack_platform::codes::code;
+use casetrack_platform::http::{ApiError, wait_for};
 use casetrack_proto::contact::{AttemptOutcome, TimeBand};
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
 use utoipa::{IntoParams, ToSchema};
 
-use crate::api::Hub;
-use casetrack_platform::codes::code;
+use crate::state::Hub;
 
 pub const PAGE_SIZE: i64 = 50;
 
@@ -134,20 +132,6 @@ pub struct QueueItem {
     pub overdue: bool,
 }
 
-/// One page of a work queue.
-#[utoipa::path(get, path = "/api/hub/queues/{queue}",
-    params(("queue" = String, Path, description = "new-referrals, next-attempt, victims-code or open-cases"), QueueFilter),
-    responses((status = 200, body = Queue), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),
-        (status = 503, body = ErrorBody)))]
-pub async fn queue_route(
-    State(hub): State<Hub>,
-    Path(queue): Path<String>,
-    Query(filter): Query<QueueFilter>,
-) -> Result<Json<Queue>, ApiError> {
-    let kind = QueueKind::parse(&queue).ok_or_else(|| ApiError::not_found("There is no such work queue."))?;
-    Ok(Json(load(&hub, kind, &filter).await?))
-}
-
 /// Reads one page of a queue (the JSON API and the pages share this).
 pub async fn load(hub: &Hub, kind: QueueKind, filter: &QueueFilter) -> Result<Queue, ApiError> {
     let ctx = hub.context();
@@ -200,7 +184,7 @@ pub async fn load(hub: &Hub, kind: QueueKind, filter: &QueueFilter) -> Result<Qu
     let ids: Vec<String> = rows.iter().map(|r| r.get(0)).collect();
     let tried = attempts_of(hub, &ids).await?;
     let rule = hub.settings().attempt_rule;
-    let today = chrono::Utc::now().date_naive().to_string();
+    let today = casetrack_platform::clock::now().date_naive().to_string();
     let items = rows
         .iter()
         .map(|row| {

@@ -1,0 +1,61 @@
+//! Closing a referral with the victim's answers to the outcome measures in force on the day (versioned reference
+//! data, `crate::measures`): every answer must name a measure of that list.
+
+use casetrack_platform::http::ApiError;
+use casetrack_proto::ReferralId;
+use casetrack_proto::contact::OutcomeAnswer;
+use casetrack_proto::hub::MeasureAnswer;
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+use super::handler::Written;
+use crate::measures::MeasureSet;
+use crate::referral::close;
+use crate::state::Hub;
+
+#[derive(Deserialize, ToSchema)]
+pub struct ClosureRequest {
+    /// One answer per outcome measure of the list in force (`not_asked` where it was not asked).
+    pub answers: Vec<ClosureAnswer>,
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct ClosureAnswer {
+    /// A measure code of the list in force, e.g. `cope`.
+    pub measure: String,
+    /// improved, no_change, worse or not_asked.
+    #[schema(value_type = String, example = "improved")]
+    pub answer: OutcomeAnswer,
+}
+
+/// The outcome-measure list in force today, by the command's clock (the closure form asks its measures). None in
+/// force is a broken installation, not a refusal.
+pub fn measures_in_force() -> Result<&'static MeasureSet, ApiError> {
+    let today = casetrack_platform::clock::now().date_naive();
+    crate::measures::in_force(today)
+        .ok_or_else(|| ApiError::unavailable(anyhow::anyhow!("no outcome-measure list is in force on {today}")))
+}
+
+impl Hub {
+    /// Closes the referral with the victim's answers to the outcome measures in force today.
+    pub async fn close(&self, referral_id: ReferralId, request: ClosureRequest) -> Result<Written, ApiError> {
+        let set = measures_in_force()?;
+        let mut answers = Vec::with_capacity(request.answers.len());
+        for answer in request.answers {
+            if !set.measures.iter().any(|m| m.code == answer.measure) {
+                let known: Vec<&str> = set.measures.iter().map(|m| m.code.as_str()).collect();
+                return Err(ApiError::rejected(
+                    "unknown_measure",
+                    format!(
+                        "{:?} is not an outcome measure of list {}; use one of {}",
+                        answer.measure,
+                        set.version,
+                        known.join(", ")
+                    ),
+                ));
+            }
+            answers.push(MeasureAnswer { measure: answer.measure, answer: answer.answer });
+        }
+        self.decide(referral_id, |state| close(state, referral_id, &set.version, answers.clone())).await
+    }
+}

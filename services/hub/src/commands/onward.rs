@@ -1,0 +1,53 @@
+//! Passing the victim on to a specialist service: their consent first (an opt-out police referral does not cover
+//! it), then the onward referral, only to a service of the catalogue that takes referrals from the hub. The
+//! service's reactor opens a case from it, and the case's progress flows back to the hub (the closed loop).
+
+use casetrack_platform::http::ApiError;
+use casetrack_proto::contact::ConsentBasis;
+use casetrack_proto::{ReferralId, ServiceCode};
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+use super::handler::Written;
+use crate::referral::{record_consent, refer_on};
+use crate::state::Hub;
+
+#[derive(Deserialize, ToSchema)]
+pub struct ConsentRequest {
+    /// explicit (the victim agreed) or overridden (with the reason).
+    #[schema(value_type = String, example = "explicit")]
+    pub basis: ConsentBasis,
+    pub override_reason: Option<String>,
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct OnwardReferralRequest {
+    /// Service code: idva, isva, stalking, rj, or a configured service.
+    #[schema(value_type = String, example = "idva")]
+    pub service: ServiceCode,
+}
+
+impl Hub {
+    pub async fn record_consent(&self, referral_id: ReferralId, request: ConsentRequest) -> Result<Written, ApiError> {
+        self.decide(referral_id, |state| {
+            record_consent(state, referral_id, request.basis, request.override_reason.as_deref())
+        })
+        .await
+    }
+
+    /// Refers on to a service of the catalogue that takes referrals from the hub.
+    pub async fn refer_on(&self, referral_id: ReferralId, service: ServiceCode) -> Result<Written, ApiError> {
+        let takes_hub = self
+            .context()
+            .catalogue
+            .get(service.as_str())
+            .is_some_and(|definition| definition.referral_sources.iter().any(|s| s == "hub"));
+        if !takes_hub && service.as_str() != "hub" {
+            return Err(ApiError::rejected(
+                "unknown_service",
+                format!("{service} is not a service the hub can refer to"),
+            ));
+        }
+        self.decide(referral_id, |state| refer_on(state, referral_id, service.clone())).await
+    }
+}

@@ -1,0 +1,37 @@
+//! A self-referred victim has since reported the crime to police: the crime reference and the day it was reported
+//! (not in the future), recorded even after the referral ended.
+
+use casetrack_platform::http::ApiError;
+use casetrack_proto::ReferralId;
+use casetrack_proto::hub::ReportedToPolice;
+use chrono::NaiveDate;
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+use super::handler::Written;
+use crate::referral::record_police_report;
+use crate::state::Hub;
+use crate::values::{CrimeReference, InputRejection, not_in_future};
+
+#[derive(Deserialize, ToSchema)]
+pub struct PoliceReportRequest {
+    pub crime_reference: String,
+    /// YYYY-MM-DD
+    pub reported_on: NaiveDate,
+}
+
+impl Hub {
+    pub async fn record_police_report(
+        &self,
+        referral_id: ReferralId,
+        request: PoliceReportRequest,
+    ) -> Result<Written, ApiError> {
+        let today = casetrack_platform::clock::now().date_naive();
+        let reported_on = not_in_future(request.reported_on, today, InputRejection::ReportedInFuture)?;
+        // A blank reference passes here: the aggregate refuses it (it is required only of a police report).
+        let crime_reference =
+            CrimeReference::parse(&request.crime_reference)?.map(CrimeReference::into_inner).unwrap_or_default();
+        let report = ReportedToPolice { referral_id, crime_reference, reported_on };
+        self.decide(referral_id, |state| record_police_report(state, report.clone())).await
+    }
+}

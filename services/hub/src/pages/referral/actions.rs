@@ -1,0 +1,189 @@
+//! The actions posted from a referral's page: each reads its form into a command's request, calls the command,
+//! and answers with a redirect to the page (with `wait_for`, so the officer sees their change) or the page again
+//! with the refusal shown against its field.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use casetrack_platform::codes::parse;
+use casetrack_platform::http::ApiError;
+use casetrack_platform::pages::{Failure, FormData, FormErrors, failure_page, invalid, refused, see_other};
+use casetrack_proto::contact::{AttemptOutcome, ConsentBasis, ContactChannel, OutcomeAnswer};
+use casetrack_proto::hub::SessionMode;
+use casetrack_proto::people::DuplicateDecision;
+use casetrack_proto::{PersonId, ReferralId, ServiceCode};
+use chrono::{DateTime, NaiveDate, NaiveTime, TimeZone as _, Utc};
+
+use super::page::render;
+use crate::commands::allocate::AllocationRequest;
+use crate::commands::close::{ClosureAnswer, ClosureRequest, measures_in_force};
+use crate::commands::contact::{ContactAttemptRequest, OutreachRequest};
+use crate::commands::handler::Written;
+use crate::commands::onward::ConsentRequest;
+use crate::commands::police_report::PoliceReportRequest;
+use crate::commands::safe_contact::SafeContactRequest;
+use crate::commands::support::{NeedsRequest, SessionRequest};
+use crate::state::Hub;
+
+/// One submitted action on the referral page.
+pub async fn act(
+    State(hub): State<Hub>,
+    Path((referral_id, action)): Path<(ReferralId, String)>,
+    form: FormData,
+) -> Response {
+    let outcome = match action.as_str() {
+        "attempt" => attempt(&hub, referral_id, &form).await,
+        "unable" => hub.record_unable_to_contact(referral_id).await.map_err(refused("action-unable")),
+        "return" => {
+            hub.return_to_referrer(referral_id, form.get("return-reason")).await.map_err(refused("return-reason"))
+        }
+        "accept" => hub.accept_support(referral_id).await.map_err(refused("action-accept")),
+        "decline" => {
+            hub.decline_support(referral_id, form.get("decline-reason")).await.map_err(refused("decline-reason"))
+        }
+        "onward" => match ServiceCode::parse(form.get("onward-service")) {
+            Ok(service) if !form.get("onward-service").is_empty() => {
+                hub.refer_on(referral_id, service).await.map_err(refused("onward-service"))
+            }
+            _ => Err(invalid("onward-service", "Choose the service to refer on to")),
+        },
+        "close" => close(&hub, referral_id, &form).await,
+        "police-report" => police_report(&hub, referral_id, &form).await,
+        "allocate" => hub
+            .allocate(referral_id, AllocationRequest { officer: form.get("allocate-officer").to_owned() })
+            .await
+            .map_err(refused("allocate-officer")),
+        "safe-contact" => safe_contact(&hub, referral_id, &form).await,
+        "consent" => match parse::<ConsentBasis>(form.get("consent-basis")) {
+            Some(basis) => {
+                let override_reason = Some(form.get("consent-reason").to_owned());
+                hub.record_consent(referral_id, ConsentRequest { basis, override_reason })
+                    .await
+                    .map_err(refused("consent-basis"))
+            }
+            None => Err(invalid("consent-basis", "Choose what the victim said")),
+        },
+        "outreach" => match parse::<ContactChannel>(form.get("outreach-channel")) {
+            Some(channel) => {
+                hub.send_outreach(referral_id, OutreachRequest { channel }).await.map_err(refused("outreach-channel"))
+            }
+            None => Err(invalid("outreach-channel", "Choose how the outreach was sent")),
+        },
+        "needs" => hub
+            .assess_needs(referral_id, NeedsRequest { needs: form.all("needs-needs") })
+            .await
+            .map_err(refused("needs-needs")),
+        "session" => session(&hub, referral_id, &form).await,
+        "duplicate" => duplicate(&hub, referral_id, &form).await,
+        _ => return failure_page(&ApiError::not_found("There is no such action.")),
+    };
+    match outcome {
+        Ok(written) => see_other(&format!("/hub/referrals/{referral_id}?wait_for={}#timeline", written.position)),
+        Err(Failure::Form(errors)) => render(&hub, referral_id, &errors, StatusCode::UNPROCESSABLE_ENTITY).await,
+        Err(Failure::Broken(error)) => failure_page(&error),
+    }
+}
+
+/// A local date and time (UK) typed on a form, as a moment.
+fn local_moment(date: &str, time: &str) -> Option<DateTime<Utc>> {
+    let date = NaiveDate::parse_from_str(date, "%Y-%m-%d").ok()?;
+    let time = NaiveTime::parse_from_str(time, "%H:%M").ok()?;
+    chrono_tz::Europe::London.from_local_datetime(&date.and_time(time)).earliest().map(|at| at.with_timezone(&Utc))
+}
+
+async fn attempt(hub: &Hub, referral_id: ReferralId, form: &FormData) -> Result<Written, Failure> {
+    let mut errors = FormErrors::new();
+    let channel = parse::<ContactChannel>(form.get("attempt-channel"));
+    if channel.is_none() {
+        errors.add("attempt-channel", "Choose how you tried to contact the victim");
+    }
+    let at = local_moment(form.get("attempt-date"), form.get("attempt-time"));
+    if at.is_none() {
+        errors.add(
+            "attempt-date",
+            "Enter the date as YYYY-MM-DD and the time as HH:MM, for example 2026-11-20 and 18:30",
+        );
+    }
+    let outcome = parse::<AttemptOutcome>(form.get("attempt-outcome"));
+    if outcome.is_none() {
+        errors.add("attempt-outcome", "Choose what happened");
+    }
+    let (Some(channel), Some(attempted_at), Some(outcome)) = (channel, at, outcome) else {
+        return Err(Failure::Form(errors));
+    };
+    hub.record_attempt(referral_id, ContactAttemptRequest { channel, attempted_at, outcome })
+        .await
+        .map_err(refused("attempt-channel"))
+}
+
+async fn close(hub: &Hub, referral_id: ReferralId, form: &FormData) -> Result<Written, Failure> {
+    let set = measures_in_force().map_err(Failure::Broken)?;
+    let mut errors = FormErrors::new();
+    let mut answers = Vec::new();
+    for measure in &set.measures {
+        let field = format!("close-{}", measure.code);
+        match parse::<OutcomeAnswer>(form.get(&field)) {
+            Some(answer) => answers.push(ClosureAnswer { measure: measure.code.clone(), answer }),
+            None => {
+                errors.add(&field, format!("Choose an answer for “{}” (not asked if it was not asked)", measure.label))
+            }
+        }
+    }
+    if !errors.is_empty() {
+        return Err(Failure::Form(errors));
+    }
+    hub.close(referral_id, ClosureRequest { answers }).await.map_err(refused("action-close"))
+}
+
+async fn police_report(hub: &Hub, referral_id: ReferralId, form: &FormData) -> Result<Written, Failure> {
+    let mut errors = FormErrors::new();
+    let reference = form.get("police-report-reference");
+    if reference.is_empty() {
+        errors.add("police-report-reference", "Enter the crime reference the police gave");
+    }
+    let reported_on = NaiveDate::parse_from_str(form.get("police-report-date"), "%Y-%m-%d").ok();
+    if reported_on.is_none() {
+        errors.add("police-report-date", "Enter the date reported as YYYY-MM-DD, for example 2026-11-20");
+    }
+    let Some(reported_on) = reported_on.filter(|_| errors.is_empty()) else { return Err(Failure::Form(errors)) };
+    hub.record_police_report(referral_id, PoliceReportRequest { crime_reference: reference.to_owned(), reported_on })
+        .await
+        .map_err(refused("police-report-reference"))
+}
+
+async fn safe_contact(hub: &Hub, referral_id: ReferralId, form: &FormData) -> Result<Written, Failure> {
+    let (safe_contact, safe_times) = casetrack_platform::pages::read_safe_contact(form)?;
+    let caution = Some(form.get("safe-caution").to_owned());
+    hub.update_safe_contact(referral_id, SafeContactRequest { safe_contact, safe_times, caution })
+        .await
+        .map_err(refused("safe-phone"))
+}
+
+async fn session(hub: &Hub, referral_id: ReferralId, form: &FormData) -> Result<Written, Failure> {
+    let mut errors = FormErrors::new();
+    let held_on = NaiveDate::parse_from_str(form.get("session-date"), "%Y-%m-%d").ok();
+    if held_on.is_none() {
+        errors.add("session-date", "Enter the date as YYYY-MM-DD, for example 2026-11-20");
+    }
+    let mode = parse::<SessionMode>(form.get("session-mode"));
+    if mode.is_none() {
+        errors.add("session-mode", "Choose how the session was held");
+    }
+    let minutes = form.get("session-minutes").parse::<u32>().ok();
+    if minutes.is_none() {
+        errors.add("session-minutes", "Enter the length in whole minutes, for example 45");
+    }
+    let (Some(held_on), Some(mode), Some(minutes)) = (held_on, mode, minutes) else {
+        return Err(Failure::Form(errors));
+    };
+    hub.record_session(referral_id, SessionRequest { held_on, mode, minutes }).await.map_err(refused("session-minutes"))
+}
+
+async fn duplicate(hub: &Hub, referral_id: ReferralId, form: &FormData) -> Result<Written, Failure> {
+    let other = form.get("other").parse::<PersonId>().ok();
+    let decision = parse::<DuplicateDecision>(form.get("decision"));
+    let (Some(other), Some(decision)) = (other, decision) else {
+        return Err(invalid("duplicate", "Choose same person or different person"));
+    };
+    hub.decide_duplicate(referral_id, other, decision).await.map_err(refused("duplicate"))
+}

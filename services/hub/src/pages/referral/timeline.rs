@@ -1,0 +1,175 @@
+//! A referral's timeline, newest first: what the specialist services did with its onward referrals (the closed
+//! loop, from the read model) and every event of the referral itself, in words, with when and by whom.
+
+use casetrack_platform::catalogue::Catalogue;
+use casetrack_platform::codes::code;
+use casetrack_platform::pages::{local_time, long_date};
+use casetrack_proto::contact::{AttemptOutcome, ConsentBasis, ContactChannel, SafeContact, TimeBand};
+use casetrack_proto::hub::{HubEvent, ReferralSource};
+use casetrack_proto::{Actor, ServiceCode};
+use chrono::{DateTime, Utc};
+use maud::{Markup, html};
+
+use crate::pages::parts::{moment, words};
+use crate::views::referral::{ReadFacts, ReferralHistory};
+
+pub(super) fn timeline(loaded: &ReferralHistory, facts: &ReadFacts, catalogue: &Catalogue) -> Markup {
+    html! {
+        ol.app-timeline {
+            @for onward in facts.onward.iter().rev() {
+                @let service = onward.service.to_uppercase();
+                @if let (Some(status), Some(at)) = (&onward.case_status, &onward.case_status_at) {
+                    @if status != "received" {
+                        li.app-timeline__item {
+                            p.app-timeline__title { (service) ": " (case_status_words(status).0.to_lowercase()) }
+                            p.app-timeline__meta { (moment(at)) " by the " (service) " service" }
+                        }
+                    }
+                }
+                @if let Some(opened) = &onward.case_opened_at {
+                    li.app-timeline__item {
+                        p.app-timeline__title { (service) " opened a case" }
+                        p.app-timeline__meta { (moment(opened)) " by the " (service) " service" }
+                    }
+                }
+            }
+            @for (envelope, event) in loaded.history.iter().rev() {
+                @let (title, detail) = describe(event, catalogue, loaded.read_at);
+                li.app-timeline__item {
+                    p.app-timeline__title { (title) }
+                    p.app-timeline__meta { (local_time(envelope.occurred_at)) " by " (who(&envelope.actor)) }
+                    @if let Some(detail) = detail { p.app-timeline__detail { (detail) } }
+                }
+            }
+        }
+    }
+}
+
+fn who(actor: &Actor) -> String {
+    let role = casetrack_platform::accounts::role_label(&actor.role);
+    match actor.user_id {
+        Some(user) => format!("{role} ({user})"),
+        None => role,
+    }
+}
+
+fn describe(event: &HubEvent, catalogue: &Catalogue, now: DateTime<Utc>) -> (String, Option<String>) {
+    match event {
+        HubEvent::ReferralReceived(e) => (
+            "Referral received".into(),
+            Some(match e.source {
+                ReferralSource::PoliceFeed => "From the police feed.".to_owned(),
+                ReferralSource::SelfReferral => "The victim referred themselves.".to_owned(),
+                ReferralSource::Partner => "From a partner agency.".to_owned(),
+            }),
+        ),
+        HubEvent::ContactAttemptRecorded(e) => (
+            format!("Contact attempt by {}: {}", e.channel.label(), outcome_words(e.outcome)),
+            Some(format!("Made {} ({}).", local_time(e.attempted_at), e.time_band.label())),
+        ),
+        HubEvent::UnableToContactRecorded(e) => (
+            "Recorded as unable to contact".into(),
+            Some(format!(
+                "{} unsuccessful attempts in the {}.",
+                e.attempts,
+                e.time_bands.iter().map(|b| b.label()).collect::<Vec<_>>().join(", ")
+            )),
+        ),
+        HubEvent::ReturnedToReferrer(e) => ("Returned to the referrer".into(), Some(e.reason.clone())),
+        HubEvent::SupportAccepted(_) => ("Support accepted".into(), None),
+        HubEvent::SupportDeclined(e) => ("Support declined".into(), Some(e.reason.clone())),
+        HubEvent::OnwardReferralMade(e) => {
+            (format!("Referred on to {}", service_label(&e.target_service, catalogue)), None)
+        }
+        HubEvent::ReferralClosed(e) => (
+            "Closed with outcomes".into(),
+            Some(
+                e.answers
+                    .iter()
+                    .map(|a| format!("{}: {}", measure_label(&a.measure, now), words(&code(&a.answer)).to_lowercase()))
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            ),
+        ),
+        HubEvent::ReportedToPolice(e) => (
+            "Reported to police".into(),
+            Some(format!("Crime reference {}, reported {}.", e.crime_reference, long_date(e.reported_on))),
+        ),
+        HubEvent::ReferralAllocated(e) => {
+            (format!("Allocated to {}", e.officer), e.previous_officer.as_ref().map(|p| format!("Previously {p}.")))
+        }
+        HubEvent::SafeContactUpdated(e) => (
+            "Safe-contact rules changed".into(),
+            Some(format!(
+                "{}{}",
+                rules_words(&e.safe_contact, &e.safe_times),
+                if e.caution.is_some() { " A caution was recorded." } else { "" }
+            )),
+        ),
+        HubEvent::ConsentRecorded(e) => match e.basis {
+            ConsentBasis::Overridden => ("Consent overridden".into(), e.override_reason.clone()),
+            _ => (
+                "Consent given to refer on".into(),
+                Some("The victim agreed to their details going to a specialist service.".into()),
+            ),
+        },
+        HubEvent::OutreachSent(e) => (format!("Outreach {} sent", e.channel.label()), None),
+        HubEvent::NeedsAssessed(e) => (
+            if e.reassessment { "Needs reassessed" } else { "Needs assessed" }.into(),
+            Some(e.needs.iter().map(|n| crate::needs::label(n)).collect::<Vec<_>>().join(", ")),
+        ),
+        HubEvent::SupportSessionRecorded(e) => (
+            "Support session".into(),
+            Some(format!("{}, {}, {} minutes.", long_date(e.held_on), words(&code(&e.mode)).to_lowercase(), e.minutes)),
+        ),
+    }
+}
+
+fn rules_words(rules: &SafeContact, times: &[TimeBand]) -> String {
+    let channels: Vec<String> = ContactChannel::ALL
+        .iter()
+        .map(|c| format!("{} {}", c.label(), rules.safety(*c).code().replace("unknown", "not known")))
+        .collect();
+    let times = if times.is_empty() {
+        "any time".to_owned()
+    } else {
+        times.iter().map(|b| b.label()).collect::<Vec<_>>().join(" or ")
+    };
+    format!("{}; calls and visits: {times}.", channels.join(", "))
+}
+
+fn outcome_words(outcome: AttemptOutcome) -> &'static str {
+    match outcome {
+        AttemptOutcome::Reached => "spoke to the victim",
+        AttemptOutcome::NoAnswer => "no answer",
+        AttemptOutcome::VoicemailLeft => "voicemail left",
+        AttemptOutcome::WrongNumber => "wrong number",
+        AttemptOutcome::Unsafe => "unsafe, someone else answered",
+    }
+}
+
+fn service_label(service: &ServiceCode, catalogue: &Catalogue) -> String {
+    catalogue.get(service.as_str()).map_or_else(|| service.as_str().to_uppercase(), |s| s.name.clone())
+}
+
+/// What the specialist service did with an onward referral, in words and a tag colour.
+pub(super) fn case_status_words(status: &str) -> (&'static str, &'static str) {
+    match status {
+        "received" => ("Case opened", "green"),
+        "accepted" => ("Accepted", "green"),
+        "engaged" => ("Working with the victim", "green"),
+        "declined_by_service" => ("Declined by the service", "orange"),
+        "withdrawn" => ("Withdrawn", "grey"),
+        "unable_to_contact" => ("Unable to contact", "grey"),
+        "declined_by_victim" => ("Declined by the victim", "orange"),
+        "closed" => ("Closed", "grey"),
+        "reopened" => ("Re-opened", "blue"),
+        _ => ("Waiting for the service", "yellow"),
+    }
+}
+
+fn measure_label(code: &str, now: DateTime<Utc>) -> String {
+    crate::measures::in_force(now.date_naive())
+        .and_then(|set| set.measures.iter().find(|m| m.code == code))
+        .map_or_else(|| code.to_owned(), |m| m.label.clone())
+}
