@@ -10,7 +10,7 @@ use casetrack_platform::rate_limit::AddressLimit;
 /// The hub's own settings. The attempt rule is a service setting, not a constant (DOMAIN.md "Attempt rule").
 #[derive(Debug, Clone, Copy)]
 pub struct HubSettings {
-    pub attempt_rule: casetrack_platform::contact::AttemptRule,
+    pub attempt_rule: casetrack_casework::contact::AttemptRule,
     /// Public self-referral form submissions allowed per address per hour.
     pub self_referrals_per_hour: u32,
 }

@@ -31,7 +31,7 @@ pub struct ClosureAnswer {
 /// The outcome-measure list in force today, by the command's clock (the closure form asks its measures). None in
 /// force is a broken installation, not a refusal.
 pub fn measures_in_force() -> Result<&'static MeasureSet, ApiError> {
-    let today = casetrack_platform::clock::now().date_naive();
+    let today = casetrack_eventstore::clock::now().date_naive();
     crate::measures::in_force(today)
         .ok_or_else(|| ApiError::unavailable(anyhow::anyhow!("no outcome-measure list is in force on {today}")))
 }

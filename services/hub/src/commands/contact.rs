@@ -42,7 +42,7 @@ impl Hub {
         request: ContactAttemptRequest,
     ) -> Result<Written, ApiError> {
         let time_band =
-            casetrack_platform::contact::attempt_band(request.attempted_at, casetrack_platform::clock::now())
+            casetrack_casework::contact::attempt_band(request.attempted_at, casetrack_eventstore::clock::now())
                 .map_err(|why| ApiError::rejected("attempt_in_future", why))?;
         let attempt = ContactAttemptRecorded {
             referral_id,

@@ -2,9 +2,9 @@
 //! form. Both pages post the same fields (`pages::intake::direct_fields`); [`read_direct`] parses them, field by
 //! field, into a [`DirectReferral`], and [`take_direct`] registers the victim and receives the referral.
 
+use casetrack_eventstore::command::{CommandError, CommandMeta, execute};
 use casetrack_people::person::{DetailsInput, PersonRejection, PersonalDetails, parse_details};
 use casetrack_platform::Context;
-use casetrack_platform::command::{CommandError, CommandMeta, execute};
 use casetrack_platform::pages::{FormData, FormErrors};
 use casetrack_proto::contact::{ContactChannel, SafeContact, Safety};
 use casetrack_proto::hub::{OffenceCategory, ReferralReceived, ReferralSource};
@@ -35,7 +35,7 @@ pub struct DirectReferral {
 /// The victim's details and the facts of the referral as typed on the call or public form, validated field by
 /// field against today (the command's clock): every problem is reported at once, against its field.
 pub fn read_direct(form: &FormData, on_the_phone: bool) -> Result<DirectReferral, FormErrors> {
-    let today = casetrack_platform::clock::now().date_naive();
+    let today = casetrack_eventstore::clock::now().date_naive();
     let mut errors = FormErrors::new();
     let input = DetailsInput::from_form(form);
     let details = parse_details(&input, today).map_err(|problems| {
@@ -45,7 +45,7 @@ pub fn read_direct(form: &FormData, on_the_phone: bool) -> Result<DirectReferral
     });
     let offence_category = match form.get("offence") {
         "" => None,
-        code => match casetrack_platform::codes::parse::<OffenceCategory>(code) {
+        code => match casetrack_eventstore::codes::parse::<OffenceCategory>(code) {
             Some(category) => Some(category),
             None => {
                 errors.add("offence", "Choose what happened from the list");
@@ -116,7 +116,7 @@ pub async fn take_direct(
     referral: DirectReferral,
     by: Actor,
 ) -> Result<(ReferralId, u64), CommandError<ReferralRejection>> {
-    let now = casetrack_platform::clock::now();
+    let now = casetrack_eventstore::clock::now();
     let key = format!("direct {submission}");
     let person_id = PersonId(derived("person", &key));
     let referral_id = ReferralId(derived("referral", &key));
@@ -156,7 +156,7 @@ pub async fn take_direct(
             referral_id,
             channel: ContactChannel::Phone,
             attempted_at: now,
-            time_band: casetrack_platform::contact::time_band(now),
+            time_band: casetrack_casework::contact::time_band(now),
             outcome: casetrack_proto::contact::AttemptOutcome::Reached,
         };
         // The same command id on a second submission: the log stores it once.

@@ -1,8 +1,8 @@
 //! Deciding, from a referral, whether its person and another record with the same match key are the same person
 //! (the people service's decision; linked records count as one victim for the repeat-victim flag).
 
+use casetrack_eventstore::command::CommandMeta;
 use casetrack_platform::access::acting;
-use casetrack_platform::command::CommandMeta;
 use casetrack_platform::http::ApiError;
 use casetrack_proto::people::DuplicateDecision;
 use casetrack_proto::{PersonId, ReferralId};
@@ -19,7 +19,7 @@ impl Hub {
         decision: DuplicateDecision,
     ) -> Result<Written, ApiError> {
         let person_id = self.person_of(referral_id).await?;
-        let meta = CommandMeta::new(acting(), casetrack_platform::clock::now());
+        let meta = CommandMeta::new(acting(), casetrack_eventstore::clock::now());
         let executed = casetrack_people::records::decide(self.context(), person_id, other, decision, &meta).await?;
         Ok(Written::of(referral_id, &executed))
     }

@@ -1,9 +1,9 @@
 //! The command handler every hub command goes through: load the referral, decide, append with the expected
-//! version (retrying a conflict, bounded, in `casetrack_platform::command::execute`), and answer with where the
+//! version (retrying a conflict, bounded, in `casetrack_eventstore::command::execute`), and answer with where the
 //! events were written, so the caller can read its own write.
 
+use casetrack_eventstore::command::{Aggregate as _, CommandMeta, Executed, execute, load};
 use casetrack_platform::access::acting;
-use casetrack_platform::command::{Aggregate as _, CommandMeta, Executed, execute, load};
 use casetrack_platform::http::ApiError;
 use casetrack_proto::hub::HubEvent;
 use casetrack_proto::{Actor, PersonId, ReferralId};
@@ -44,7 +44,7 @@ impl Hub {
         referral_id: ReferralId,
         decide: impl Fn(&Referral) -> Result<Vec<HubEvent>, ReferralRejection>,
     ) -> Result<Written, ApiError> {
-        self.decide_at(referral_id, casetrack_platform::clock::now(), decide).await
+        self.decide_at(referral_id, casetrack_eventstore::clock::now(), decide).await
     }
 
     /// The same, for something that happened at `occurred_at` (a contact attempt recorded after the call).

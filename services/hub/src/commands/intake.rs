@@ -9,14 +9,14 @@
 
 use std::collections::HashMap;
 
+use casetrack_eventstore::command::{CommandError, CommandMeta, execute};
 use casetrack_people::person::{PersonRejection, PersonalDetails, register_with_key};
 use casetrack_platform::Context;
-use casetrack_platform::command::{CommandError, CommandMeta, execute};
-use casetrack_platform::vault::DataKey;
-use casetrack_platform::vault::normalise;
 use casetrack_proto::hub::{ReferralReceived, ReferralSource};
 use casetrack_proto::profile::{AgeBand, VictimProfile};
 use casetrack_proto::{Actor, CommandId, PersonId, ReferralId};
+use casetrack_vault::DataKey;
+use casetrack_vault::normalise;
 use chrono::{DateTime, Utc};
 use futures::StreamExt;
 use uuid::Uuid;
@@ -176,7 +176,7 @@ pub struct FileImport {
 
 /// Reads a police feed file received now (the command's clock) and, unless `dry_run`, imports its valid rows.
 pub async fn import_file(ctx: &Context, file: &[u8], dry_run: bool) -> Result<FileImport, FeedError> {
-    let received_at = casetrack_platform::clock::now();
+    let received_at = casetrack_eventstore::clock::now();
     let feed = police_feed::parse(file, received_at.date_naive())?;
     let valid = feed.rows.len();
     let imported = if dry_run { None } else { Some(import(ctx, feed.rows, received_at).await) };

@@ -1,7 +1,7 @@
 //! The hub's commands: one file per command or small group. Each holds the request type (what the JSON api
 //! deserialises and the pages build from their forms), the parsing of that request into values (`crate::values`),
 //! the look-ups the decision needs (the time, the attempt rule, the outcome measures in force, the catalogue), and
-//! the call to the `Referral` aggregate through [`handler`]. Time comes from `casetrack_platform::clock::now()`,
+//! the call to the `Referral` aggregate through [`handler`]. Time comes from `casetrack_eventstore::clock::now()`,
 //! taken here and nowhere in the adapters, so `casetrack demo` can give commands at the times it chooses.
 //!
 //! - [`handler`]: running one decision on one referral ([`handler::Written`] says where it was written);

@@ -251,7 +251,7 @@ impl Fields<'_> {
 }
 
 fn offence(text: &str) -> Option<OffenceCategory> {
-    casetrack_platform::codes::parse(&text.to_ascii_lowercase())
+    casetrack_eventstore::codes::parse(&text.to_ascii_lowercase())
 }
 
 fn validate(record: &csv::ByteRecord, index: &[usize], line: u64, today: NaiveDate) -> Result<FeedRow, Reject> {

@@ -26,7 +26,7 @@ impl Hub {
         referral_id: ReferralId,
         request: PoliceReportRequest,
     ) -> Result<Written, ApiError> {
-        let today = casetrack_platform::clock::now().date_naive();
+        let today = casetrack_eventstore::clock::now().date_naive();
         let reported_on = not_in_future(request.reported_on, today, InputRejection::ReportedInFuture)?;
         // A blank reference passes here: the aggregate refuses it (it is required only of a police report).
         let crime_reference =

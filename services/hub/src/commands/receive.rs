@@ -54,7 +54,7 @@ impl Hub {
         request: ReceiveReferralRequest,
         by: Actor,
     ) -> Result<Written, ApiError> {
-        let now = casetrack_platform::clock::now();
+        let now = casetrack_eventstore::clock::now();
         let crime_reference = match &request.crime_reference {
             Some(text) => CrimeReference::parse(text)?.map(CrimeReference::into_inner),
             None => None,

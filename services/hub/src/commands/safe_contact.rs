@@ -1,8 +1,8 @@
 //! Replacing the safe-contact rules with what the victim said: the channels, the safe times of day, and a caution
 //! for whoever contacts them, sealed with the victim's own key before anything is written.
 
+use casetrack_eventstore::command::CommandMeta;
 use casetrack_platform::access::acting;
-use casetrack_platform::command::CommandMeta;
 use casetrack_platform::http::ApiError;
 use casetrack_proto::ReferralId;
 use casetrack_proto::contact::{SafeContact, TimeBand};
@@ -39,7 +39,7 @@ impl Hub {
             Some(text) => Caution::parse(text)?,
             None => None,
         };
-        let meta = CommandMeta::new(acting(), casetrack_platform::clock::now());
+        let meta = CommandMeta::new(acting(), casetrack_eventstore::clock::now());
         let sealed = match caution {
             None => None,
             Some(caution) => {

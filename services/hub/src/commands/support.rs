@@ -46,7 +46,7 @@ impl Hub {
     }
 
     pub async fn record_session(&self, referral_id: ReferralId, request: SessionRequest) -> Result<Written, ApiError> {
-        let today = casetrack_platform::clock::now().date_naive();
+        let today = casetrack_eventstore::clock::now().date_naive();
         not_in_future(request.held_on, today, InputRejection::SessionInFuture)?;
         let session = SupportSessionRecorded {
             referral_id,

@@ -15,8 +15,8 @@
 
 use std::collections::BTreeSet;
 
-use casetrack_platform::command::{Aggregate, Rejection};
-use casetrack_platform::contact::{AttemptRule, check_channel, check_safe_time};
+use casetrack_casework::contact::{AttemptRule, check_channel, check_safe_time};
+use casetrack_eventstore::command::{Aggregate, Rejection};
 use casetrack_proto::contact::{AttemptOutcome, ConsentBasis, ContactChannel, SafeContact, Safety, TimeBand};
 use casetrack_proto::hub::{
     ConsentRecorded, ContactAttemptRecorded, HubEvent, MeasureAnswer, NeedsAssessed, OnwardReferralMade, OutreachSent,

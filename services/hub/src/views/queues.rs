@@ -9,7 +9,7 @@
 
 use std::collections::HashMap;
 
-use casetrack_platform::codes::code;
+use casetrack_eventstore::codes::code;
 use casetrack_platform::http::{ApiError, wait_for};
 use casetrack_proto::contact::{AttemptOutcome, TimeBand};
 use serde::{Deserialize, Serialize};
@@ -184,7 +184,7 @@ pub async fn load(hub: &Hub, kind: QueueKind, filter: &QueueFilter) -> Result<Qu
     let ids: Vec<String> = rows.iter().map(|r| r.get(0)).collect();
     let tried = attempts_of(hub, &ids).await?;
     let rule = hub.settings().attempt_rule;
-    let today = casetrack_platform::clock::now().date_naive().to_string();
+    let today = casetrack_eventstore::clock::now().date_naive().to_string();
     let items = rows
         .iter()
         .map(|row| {
@@ -224,7 +224,7 @@ async fn attempts_of(hub: &Hub, ids: &[String]) -> Result<HashMap<String, Vec<(T
     }
     let sql = format!(
         "SELECT referral_id, time_band, outcome FROM hub_contact_attempts WHERE referral_id IN ({})",
-        casetrack_platform::db::placeholder_list(1, ids.len())
+        casetrack_eventstore::db::placeholder_list(1, ids.len())
     );
     let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
     for id in ids {
@@ -234,8 +234,8 @@ async fn attempts_of(hub: &Hub, ids: &[String]) -> Result<HashMap<String, Vec<(T
         let band: String = row.get(1);
         let outcome: String = row.get(2);
         let (Some(band), Some(outcome)) = (
-            casetrack_platform::codes::parse::<TimeBand>(&band),
-            casetrack_platform::codes::parse::<AttemptOutcome>(&outcome),
+            casetrack_eventstore::codes::parse::<TimeBand>(&band),
+            casetrack_eventstore::codes::parse::<AttemptOutcome>(&outcome),
         ) else {
             continue;
         };

@@ -5,8 +5,8 @@
 //!   shows as allowed what the rules allow (and the timeline of everything that happened);
 //! - [`facts`]: what only the read model knows: the closed loop and the repeat-victim flag.
 
+use casetrack_eventstore::command::Aggregate as _;
 use casetrack_platform::Context;
-use casetrack_platform::command::Aggregate as _;
 use casetrack_platform::http::{ApiError, wait_for};
 use casetrack_proto::contact::ConsentBasis;
 use casetrack_proto::hub::{HubEvent, ReferralReceived};
@@ -136,7 +136,7 @@ pub struct ReferralHistory {
 /// The referral's events from the log, or `None` when it was never received.
 pub async fn history(ctx: &Context, referral_id: ReferralId) -> Result<Option<ReferralHistory>, ApiError> {
     let envelopes = ctx.log.read_stream(&Referral::stream_id(referral_id.0)).await.map_err(ApiError::unavailable)?;
-    let read_at = casetrack_platform::clock::now();
+    let read_at = casetrack_eventstore::clock::now();
     let mut state = Referral::default();
     let mut received = None;
     let mut history = Vec::with_capacity(envelopes.len());

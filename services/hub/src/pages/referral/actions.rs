@@ -5,7 +5,7 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use casetrack_platform::codes::parse;
+use casetrack_eventstore::codes::parse;
 use casetrack_platform::http::ApiError;
 use casetrack_platform::pages::{Failure, FormData, FormErrors, failure_page, invalid, refused, see_other};
 use casetrack_proto::contact::{AttemptOutcome, ConsentBasis, ContactChannel, OutcomeAnswer};

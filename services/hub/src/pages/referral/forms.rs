@@ -2,7 +2,7 @@
 //! ([`super::actions`] reads them back), and the possible duplicates of the referral's person. Unsafe channels are
 //! never offered, and a form appears only where the rules would accept it.
 
-use casetrack_platform::catalogue::Catalogue;
+use casetrack_casework::catalogue::Catalogue;
 use casetrack_platform::pages::{FormErrors, checkboxes, radios, tag, text_input, textarea};
 use casetrack_proto::ReferralId;
 use casetrack_proto::contact::{ConsentBasis, ContactChannel, Safety};

@@ -8,8 +8,8 @@
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
+use casetrack_eventstore::codes::code;
 use casetrack_people::records::{PersonRecord, candidates, details};
-use casetrack_platform::codes::code;
 use casetrack_platform::http::{ApiError, wait_for};
 use casetrack_platform::pages::{
     FormErrors, failure_page, local_time, long_date, respond, staff_page, summary_list, tag,
@@ -65,7 +65,7 @@ pub(super) async fn render(hub: &Hub, referral_id: ReferralId, errors: &FormErro
         None => None,
         Some((event_id, sealed)) => match ctx.vault.open::<String>(person_id, *event_id, sealed).await {
             Ok(text) => Some(text),
-            Err(casetrack_platform::vault::VaultError::Erased) => None,
+            Err(casetrack_vault::VaultError::Erased) => None,
             Err(error) => return failure_page(&ApiError::unavailable(error)),
         },
     };

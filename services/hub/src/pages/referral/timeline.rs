@@ -1,8 +1,8 @@
 //! A referral's timeline, newest first: what the specialist services did with its onward referrals (the closed
 //! loop, from the read model) and every event of the referral itself, in words, with when and by whom.
 
-use casetrack_platform::catalogue::Catalogue;
-use casetrack_platform::codes::code;
+use casetrack_casework::catalogue::Catalogue;
+use casetrack_eventstore::codes::code;
 use casetrack_platform::pages::{local_time, long_date};
 use casetrack_proto::contact::{AttemptOutcome, ConsentBasis, ContactChannel, SafeContact, TimeBand};
 use casetrack_proto::hub::{HubEvent, ReferralSource};

@@ -4,9 +4,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use casetrack_platform::clock::{FIRST_CONTACT_WORKING_DAYS, working_days_after};
-use casetrack_platform::codes::code;
-use casetrack_platform::db::{Cell, OnConflict, Rows, fetch_in, write_rows};
+use casetrack_casework::victims_code::{FIRST_CONTACT_WORKING_DAYS, working_days_after};
+use casetrack_eventstore::codes::code;
+use casetrack_eventstore::db::{Cell, OnConflict, Rows, fetch_in, write_rows};
 use casetrack_proto::Envelope;
 use casetrack_proto::contact::{ConsentBasis, OutcomeAnswer};
 use casetrack_proto::hub::HubEvent;

@@ -13,7 +13,7 @@
 
 use std::collections::BTreeSet;
 
-use casetrack_platform::projection::{Batch, Known, Projection, ProjectionError};
+use casetrack_eventstore::projection::{Batch, Known, Projection, ProjectionError};
 use casetrack_proto::Envelope;
 use casetrack_proto::hub::HubEvent;
 use casetrack_proto::people::PeopleEvent;

@@ -1,7 +1,7 @@
 //! The rows of the `hub.referrals` read model as the fold holds them: each table's columns, reading a row and
 //! writing it back as cells.
 
-use casetrack_platform::db::Cell;
+use casetrack_eventstore::db::Cell;
 use sqlx::Row as _;
 use sqlx::any::AnyRow;
 use uuid::Uuid;

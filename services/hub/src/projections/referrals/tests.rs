@@ -2,10 +2,10 @@
 
 use std::sync::Arc;
 
-use casetrack_platform::db::ReadDb;
-use casetrack_platform::log::{AppendRequest, EventLog, ExpectedVersion, NewEvent};
-use casetrack_platform::projection::{ProjectionRunner, Registry};
-use casetrack_platform::testkit::{TempDir, TestStream, fresh_postgres, fresh_sqlite, open_sqlite_log};
+use casetrack_eventstore::db::ReadDb;
+use casetrack_eventstore::log::{AppendRequest, EventLog, ExpectedVersion, NewEvent};
+use casetrack_eventstore::projection::{ProjectionRunner, Registry};
+use casetrack_eventstore::testkit::{TempDir, TestStream, fresh_postgres, fresh_sqlite, open_sqlite_log};
 use casetrack_proto::contact::{ConsentBasis, SafeContact};
 use casetrack_proto::hub::{ReferralReceived, ReferralSource};
 use casetrack_proto::people::PersonRegistered;
