@@ -4,17 +4,27 @@
 //! (`casetrack_platform::access`, `casetrack_platform::accounts`), because every process needs them. This service
 //! serves the pages and API around them:
 //!
+//! - [`session`]: what every way of signing in shares (the sign-in routes' state, the identity provider's
+//!   settings, the safe next path, the response that starts a session);
 //! - [`oidc`]: sign-in through an OpenID Connect provider (authorisation code with PKCE);
 //! - [`pages`]: sign-in and sign-out (pages and API), one's own password, each role's home, the administrator's
 //!   accounts (pages and API);
+//! - [`records`]: the `access.records` projection (people, and their referrals and cases with when each ended,
+//!   built from the log) and its queries;
 //! - [`protection`]: a person's subject-access export and erasure (hub managers);
 //! - [`retention`]: erasure of people past the retention period (a daily job, and `casetrack admin retention`);
 //! - [`trail`]: the `audit.trail` projection of the audit stream, and the auditor's search and CSV export.
+//!
+//! Access reads no other service's tables: what it needs of people, referrals and cases it keeps itself
+//! ([`records`]), and it reaches the people service only through `casetrack_people::interface`
+//! (docs/adr/0008-services-meet-only-through-the-log.md).
 
 pub mod oidc;
 pub mod pages;
 pub mod protection;
+pub mod records;
 pub mod retention;
+pub mod session;
 pub mod trail;
 
 use std::sync::Arc;
@@ -45,7 +55,7 @@ pub struct AccessSettings {
     /// Months after which the retention job erases people; 0 runs no job.
     pub retention_months: u32,
     /// The identity provider, when sign-in through one is set up.
-    pub oidc: Option<Arc<oidc::OidcConfig>>,
+    pub oidc: Option<Arc<session::OidcConfig>>,
 }
 
 pub fn service(ctx: &Context, settings: AccessSettings) -> Service {
@@ -54,7 +64,7 @@ pub fn service(ctx: &Context, settings: AccessSettings) -> Service {
         .route("/sign-in", Public, get(pages::sign_in_page).post(pages::sign_in))
         .route("/oidc/start", Public, get(oidc::start))
         .route("/oidc/callback", Public, get(oidc::callback))
-        .with_state(pages::SignInState { ctx: ctx.clone(), oidc: settings.oidc });
+        .with_state(session::SignInState { ctx: ctx.clone(), oidc: settings.oidc });
     let routes = Routes::new()
         .route("/", SignedIn, get(pages::home))
         .route("/sign-out", SignedIn, post(pages::sign_out))
@@ -75,6 +85,7 @@ pub fn service(ctx: &Context, settings: AccessSettings) -> Service {
     service.openapi = AccessApi::openapi();
     service.migrations = Some(&MIGRATIONS);
     service.projections.push(Arc::new(trail::AuditTrail));
+    service.projections.push(Arc::new(records::Records));
     if retention_months > 0 {
         let ctx = ctx.clone();
         service.jobs.push(Box::new(move |stop| Box::pin(retention::schedule(ctx, retention_months, stop))));

@@ -7,10 +7,9 @@ use std::sync::Arc;
 
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::Response;
+use axum::response::{IntoResponse, Redirect, Response};
 use casetrack_platform::Context;
 use casetrack_platform::accounts::{self, AccountError, AccountFailure};
-use casetrack_platform::config::Secret;
 use casetrack_platform::http::ApiError;
 use casetrack_platform::pages::{failure_page, see_other};
 use openidconnect::core::{CoreAuthenticationFlow, CoreClient, CoreProviderMetadata};
@@ -21,21 +20,11 @@ use openidconnect::{
 use serde::Deserialize;
 use sqlx::Row as _;
 
-use crate::pages::{SignInState, local_path, with_session};
+pub use crate::session::OidcConfig;
+use crate::session::{SignInState, local_path, with_session};
 
 /// How long a sign-in at the provider may take.
 const LOGIN_TTL_SECONDS: i64 = 10 * 60;
-
-/// The provider and Casetrack's registration with it.
-#[derive(Debug, Clone)]
-pub struct OidcConfig {
-    pub issuer: String,
-    pub client_id: String,
-    pub client_secret: Secret,
-    /// Where the provider sends people back (`https://casetrack.example/oidc/callback`). Without it, the address
-    /// the request came to is used; the provider still accepts only the redirect addresses registered with it.
-    pub redirect_url: Option<String>,
-}
 
 fn refused(message: &str) -> Response {
     failure_page(&ApiError { status: StatusCode::FORBIDDEN, code: "sign_in_refused", message: message.into() })
@@ -88,7 +77,10 @@ pub async fn start(State(state): State<SignInState>, headers: HeaderMap, Query(q
         return not_set_up();
     };
     match start_inner(&state.ctx, config, &headers, local_path(&query.next)).await {
-        Ok(url) => see_other(&url),
+        // The one redirect that leaves the site: to the configured provider's own authorisation address, built by
+        // the client from its discovery document (never from the request). `see_other` follows only paths of
+        // this site, so it would send the person to `/` instead.
+        Ok(url) => Redirect::to(&url).into_response(),
         Err(error) => failure_page(&error),
     }
 }

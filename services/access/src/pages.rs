@@ -20,17 +20,7 @@ use casetrack_proto::{Role, StaffName, UserId};
 use maud::{Markup, html};
 use serde::Deserialize;
 
-/// What the sign-in routes share: the context, and the identity provider when one is set up.
-#[derive(Clone)]
-pub struct SignInState {
-    pub ctx: Context,
-    pub oidc: Option<std::sync::Arc<crate::oidc::OidcConfig>>,
-}
-
-/// Only a path of this site (`/hub/...`), never another site, is followed after signing in.
-pub(crate) fn local_path(next: &str) -> &str {
-    if next.starts_with('/') && !next.starts_with("//") && !next.contains('\\') { next } else { "/" }
-}
+use crate::session::{SignInState, local_path, with_session};
 
 #[derive(Debug, Default, Deserialize)]
 pub struct SignInQuery {
@@ -67,14 +57,6 @@ pub async fn sign_in_page(State(state): State<SignInState>, Query(query): Query<
         return see_other(local_path(&query.next));
     }
     respond(StatusCode::OK, sign_in_form("", local_path(&query.next), &FormErrors::new(), state.oidc.is_some()))
-}
-
-/// A response that starts a session: the cookie, and where to go next.
-pub(crate) fn with_session(mut response: Response, token: &str, headers: &HeaderMap) -> Response {
-    if let Ok(cookie) = HeaderValue::from_str(&access::session_cookie(token, headers)) {
-        response.headers_mut().append(header::SET_COOKIE, cookie);
-    }
-    response
 }
 
 /// `POST /sign-in`.

@@ -1,14 +1,14 @@
 //! Data protection, for hub managers: a person's subject-access export (everything Casetrack holds about them,
 //! sealed values opened, restricted notes marked for review before release) and their erasure.
 //!
-//! The export finds the person's referrals and cases through the hub's and the services' read models (the shared
-//! database) and reads each one's history from the log, the source of truth.
+//! The export finds the person's referrals and cases in access's own read model (`access.records`, built from the
+//! log; no other service's tables are read) and reads each one's history from the log, the source of truth. What
+//! the people service holds comes through its published interface.
 
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use casetrack_people::export::SubjectAccessExport;
-use casetrack_people::person::erase_person;
+use casetrack_people::interface::{self as people, SubjectAccessExport};
 use casetrack_platform::Context;
 use casetrack_platform::access::{acting, csrf_field};
 use casetrack_platform::command::{CommandError, CommandMeta};
@@ -21,7 +21,6 @@ use casetrack_proto::people::ErasureReason;
 use casetrack_proto::{Envelope, PersonId, Sealed, StreamId};
 use maud::html;
 use serde::Serialize;
-use sqlx::Row as _;
 
 /// Everything held about one person.
 #[derive(Debug, Serialize)]
@@ -108,31 +107,21 @@ async fn export_events(
 /// The whole export; `None` when there is no such person. Without `open_sealed`, cautions, plans and notes stay
 /// sealed (`opened` is empty): for a page that shows only what the export holds, not its contents.
 pub async fn full_export(ctx: &Context, person_id: PersonId, open_sealed: bool) -> anyhow::Result<Option<FullExport>> {
-    let Some(person) = casetrack_people::export::export(ctx, person_id).await? else { return Ok(None) };
-    let id = person_id.0.to_string();
-    let referral_ids: Vec<String> =
-        sqlx::query_scalar("SELECT referral_id FROM hub_referrals WHERE person_id = $1 ORDER BY received_at")
-            .bind(&id)
-            .fetch_all(ctx.db.pool())
-            .await?;
-    let cases = sqlx::query("SELECT case_id, service FROM specialist_cases WHERE person_id = $1 ORDER BY opened_at")
-        .bind(&id)
-        .fetch_all(ctx.db.pool())
-        .await?;
+    let Some(person) = people::export(ctx, person_id).await? else { return Ok(None) };
+    let (referrals, cases) = crate::records::of_person(&ctx.db, person_id).await?;
     let mut export = FullExport { person, referrals: Vec::new(), cases: Vec::new(), for_review: Vec::new() };
-    for referral_id in referral_ids {
-        let stream = StreamId::new("hub", "referral", referral_id.parse()?)?;
+    for referral in referrals {
+        let stream = StreamId::new("hub", "referral", referral.id.parse()?)?;
         let events = export_events(ctx, person_id, &ctx.log.read_stream(&stream).await?, open_sealed).await?;
-        export.referrals.push(RecordExport { id: referral_id, service: "hub".into(), events });
+        export.referrals.push(RecordExport { id: referral.id, service: "hub".into(), events });
     }
-    for row in cases {
-        let case_id: String = row.get("case_id");
-        let stream = StreamId::new("specialist", "case", case_id.parse()?)?;
+    for case in cases {
+        let stream = StreamId::new("specialist", "case", case.id.parse()?)?;
         let events = export_events(ctx, person_id, &ctx.log.read_stream(&stream).await?, open_sealed).await?;
         for event in events.iter().filter(|e| e.restricted) {
-            export.for_review.push(format!("case {case_id}: restricted note of {}", event.occurred_at.date_naive()));
+            export.for_review.push(format!("case {}: restricted note of {}", case.id, event.occurred_at.date_naive()));
         }
-        export.cases.push(RecordExport { id: case_id, service: row.get("service"), events });
+        export.cases.push(RecordExport { id: case.id, service: case.service, events });
     }
     Ok(Some(export))
 }
@@ -223,7 +212,7 @@ pub async fn erase(State(ctx): State<Context>, Path(id): Path<String>, form: For
         return render(&ctx, &id, &errors, StatusCode::UNPROCESSABLE_ENTITY).await;
     };
     let meta = CommandMeta::new(acting(), chrono::Utc::now());
-    match erase_person(&ctx, person, reason, &meta).await {
+    match people::erase(&ctx, person, reason, &meta).await {
         Ok(_) => see_other(&format!("/people/{person}")),
         Err(CommandError::Rejected(rejection)) => {
             let mut errors = FormErrors::new();

@@ -2,17 +2,17 @@
 //! registered that long ago and never referred) are erased, by a scheduled job or `casetrack admin retention`,
 //! which can first report who is due without erasing anyone (`--dry-run`).
 //!
-//! A person with any referral or case still open is never due, however old.
+//! A person with any referral or case still open is never due, however old. Who is registered, and how their
+//! records stand, comes from access's own read model (`access.records`), brought up to the log's head first.
 
 use std::time::Duration;
 
-use casetrack_people::person::erase_person;
+use casetrack_people::interface as people;
 use casetrack_platform::Context;
 use casetrack_platform::command::{CommandError, CommandMeta};
 use casetrack_proto::people::ErasureReason;
 use casetrack_proto::{Actor, PersonId};
 use chrono::{DateTime, Months, Utc};
-use sqlx::Row as _;
 use tokio_util::sync::CancellationToken;
 
 /// One person due for erasure, and when their last record ended.
@@ -39,31 +39,16 @@ pub async fn due(ctx: &Context, months: u32, now: DateTime<Utc>) -> anyhow::Resu
         .checked_sub_months(Months::new(months))
         .ok_or_else(|| anyhow::anyhow!("the retention period reaches before the calendar"))?
         .to_rfc3339();
-    let rows = sqlx::query(
-        "SELECT p.person_id, p.registered_at, \
-           (SELECT MAX(r.ended_at) FROM hub_referrals r WHERE r.person_id = p.person_id) AS referral_ended, \
-           (SELECT COUNT(*) FROM hub_referrals r WHERE r.person_id = p.person_id AND r.ended_at IS NULL) \
-             AS referrals_open, \
-           (SELECT MAX(c.ended_at) FROM specialist_cases c WHERE c.person_id = p.person_id) AS case_ended, \
-           (SELECT COUNT(*) FROM specialist_cases c WHERE c.person_id = p.person_id AND c.ended_at IS NULL) \
-             AS cases_open \
-         FROM people p WHERE p.erased_at IS NULL ORDER BY p.person_id",
-    )
-    .fetch_all(ctx.db.pool())
-    .await?;
+    // Read models lag the log a little: the run first brings its own up to the log's head.
+    crate::records::catch_up(ctx).await?;
     let mut due = Vec::new();
-    for row in rows {
-        if row.get::<i64, _>("referrals_open") > 0 || row.get::<i64, _>("cases_open") > 0 {
+    for person in crate::records::activity(&ctx.db).await? {
+        if person.open > 0 {
             continue;
         }
-        let last = [row.get::<Option<String>, _>("referral_ended"), row.get::<Option<String>, _>("case_ended")]
-            .into_iter()
-            .flatten()
-            .max()
-            .unwrap_or_else(|| row.get("registered_at"));
+        let last = person.last_ended.unwrap_or(person.registered_at);
         if last < cut_off {
-            let id: String = row.get("person_id");
-            due.push(Due { person_id: PersonId(id.parse()?), last_activity: last });
+            due.push(Due { person_id: PersonId(person.person_id.parse()?), last_activity: last });
         }
     }
     Ok((cut_off, due))
@@ -78,7 +63,7 @@ pub async fn run(ctx: &Context, months: u32, now: DateTime<Utc>, dry_run: bool) 
     }
     for person in &report.due {
         let meta = CommandMeta::new(Actor::system(), Utc::now());
-        let result = erase_person(ctx, person.person_id, ErasureReason::Retention, &meta).await;
+        let result = people::erase(ctx, person.person_id, ErasureReason::Retention, &meta).await;
         let records = [("person_id".to_owned(), person.person_id.to_string())].into();
         casetrack_platform::access::record_offline(ctx, "retention", records, Some(person.person_id), result.is_ok())
             .await?;

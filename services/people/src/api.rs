@@ -25,11 +25,11 @@ use crate::records::Candidate;
 )]
 struct PeopleApi;
 
-pub fn openapi() -> utoipa::openapi::OpenApi {
+pub(crate) fn openapi() -> utoipa::openapi::OpenApi {
     PeopleApi::openapi()
 }
 
-pub fn router(ctx: Context) -> Routes {
+pub(crate) fn router(ctx: Context) -> Routes {
     use casetrack_platform::access::Permission::HubWork;
     Routes::new()
         .route("/api/people", HubWork, post(register_person))
@@ -60,7 +60,7 @@ pub struct PersonRegisteredResponse {
         (status = 503, description = "nothing was saved", body = ErrorBody)
     )
 )]
-pub async fn register_person(
+pub(crate) async fn register_person(
     State(ctx): State<Context>,
     Json(request): Json<RegisterPersonRequest>,
 ) -> Result<(StatusCode, Json<PersonRegisteredResponse>), ApiError> {
@@ -82,7 +82,7 @@ pub async fn register(ctx: &Context, request: &RegisterPersonRequest) -> Result<
 }
 
 #[derive(Deserialize, IntoParams)]
-pub struct ReadParams {
+pub(crate) struct ReadParams {
     /// Wait (up to 5 s) until the read model has applied this log position.
     pub wait_for: Option<u64>,
 }
@@ -91,7 +91,7 @@ pub struct ReadParams {
 #[utoipa::path(get, path = "/api/people/{person_id}/candidates",
     params(("person_id" = uuid::Uuid, Path, description = "the person"), ReadParams),
     responses((status = 200, body = [Candidate]), (status = 404, body = ErrorBody), (status = 503, body = ErrorBody)))]
-pub async fn candidates_route(
+pub(crate) async fn candidates_route(
     State(ctx): State<Context>,
     Path(person_id): Path<PersonId>,
     Query(params): Query<ReadParams>,
@@ -104,14 +104,14 @@ pub async fn candidates_route(
 }
 
 #[derive(Deserialize, ToSchema)]
-pub struct DecisionRequest {
+pub(crate) struct DecisionRequest {
     /// linked (the same person) or rejected (a different person).
     #[schema(value_type = String, example = "linked")]
     pub decision: DuplicateDecision,
 }
 
 #[derive(Serialize, ToSchema)]
-pub struct Decided {
+pub(crate) struct Decided {
     pub position: u64,
 }
 
@@ -119,7 +119,7 @@ pub struct Decided {
 #[utoipa::path(post, path = "/api/people/{person_id}/candidates/{other_person_id}/decision", request_body = DecisionRequest,
     params(("person_id" = uuid::Uuid, Path, description = "the person"), ("other_person_id" = uuid::Uuid, Path, description = "the candidate")),
     responses((status = 200, body = Decided), (status = 409, body = ErrorBody), (status = 503, body = ErrorBody)))]
-pub async fn decide_route(
+pub(crate) async fn decide_route(
     State(ctx): State<Context>,
     Path((person_id, other)): Path<(PersonId, PersonId)>,
     Json(request): Json<DecisionRequest>,

@@ -1,16 +1,35 @@
 //! The people service: a person's identity, personal details (sealed with their own key), duplicate matching.
 //!
-//! - [`person`]: the `Person` aggregate and its pure decisions;
-//! - [`api`]: the JSON API (`POST /api/people`);
-//! - [`records`]: one person's details and duplicate candidates for other services' pages;
-//! - [`export`]: the subject-access export (a `casetrack admin` command for now);
-//! - [`directory`]: the `people.directory` projection (who is known, by blind match key; no plaintext).
+//! Other services reach it only through the log and [`interface`], its one published interface (re-exported
+//! here); docs/adr/0008-services-meet-only-through-the-log.md says why.
+//!
+//! - [`interface`]: the functions other services call (register, read, decide on duplicates, erase, export);
+//! - `person`: the `Person` aggregate and its pure decisions;
+//! - `api`: the JSON API (`POST /api/people`);
+//! - `records`: one person's details and duplicate candidates;
+//! - `export`: the subject-access export;
+//! - `directory`: the `people.directory` projection (who is known, by blind match key; no plaintext).
+//!
+//! `person`, `records`, `export` and `api` are still reachable by their old paths, for callers not yet moved to
+//! [`interface`]; nothing new should use them.
 
+pub mod interface;
+
+#[doc(hidden)]
 pub mod api;
-pub mod directory;
+mod directory;
+#[doc(hidden)]
 pub mod export;
+#[doc(hidden)]
 pub mod person;
+#[doc(hidden)]
 pub mod records;
+
+pub use interface::{
+    Candidate, DetailsInput, FieldProblem, PersonRecord, PersonRegisteredResponse, PersonRejection, PersonalDetails,
+    RegisterPersonRequest, SubjectAccessExport, candidates, decide_duplicate, details, erase, export, parse_details,
+    register, register_as_signed_in, register_with_key,
+};
 
 use std::sync::Arc;
 

@@ -11,7 +11,7 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub enum Person {
+pub(crate) enum Person {
     #[default]
     Unknown,
     Registered,
@@ -59,13 +59,13 @@ impl casetrack_platform::command::Rejection for PersonRejection {
 
 /// Register a person whose details were sealed by the caller (with the id of the event that will carry them).
 #[derive(Debug, Clone)]
-pub struct RegisterPerson {
+pub(crate) struct RegisterPerson {
     pub person_id: PersonId,
     pub details: Sealed,
     pub match_key: String,
 }
 
-pub fn register(state: &Person, command: RegisterPerson) -> Result<Vec<PeopleEvent>, PersonRejection> {
+pub(crate) fn register(state: &Person, command: RegisterPerson) -> Result<Vec<PeopleEvent>, PersonRejection> {
     match state {
         Person::Unknown => Ok(vec![PeopleEvent::PersonRegistered(PersonRegistered {
             person_id: command.person_id,
@@ -78,7 +78,11 @@ pub fn register(state: &Person, command: RegisterPerson) -> Result<Vec<PeopleEve
 }
 
 /// Erases a registered person. The caller deletes their data key first (see [`erase_person`]).
-pub fn erase(state: &Person, person_id: PersonId, reason: ErasureReason) -> Result<Vec<PeopleEvent>, PersonRejection> {
+pub(crate) fn erase(
+    state: &Person,
+    person_id: PersonId,
+    reason: ErasureReason,
+) -> Result<Vec<PeopleEvent>, PersonRejection> {
     match state {
         Person::Registered => Ok(vec![PeopleEvent::PersonErased(PersonErased { person_id, reason })]),
         Person::Unknown => Err(PersonRejection::NotFound),
@@ -107,7 +111,7 @@ pub async fn erase_person(
 
 /// Records a person's decision on a candidate duplicate. `is_candidate` comes from the caller's look-up (same
 /// match key, not erased): decisions stay pure.
-pub fn decide_duplicate(
+pub(crate) fn decide_duplicate(
     state: &Person,
     person_id: PersonId,
     other: PersonId,

@@ -1,24 +1,32 @@
 //! Outcome reporting: pathway figures derived from events only. It consumes every event and never commands.
 //!
-//! - [`pathway`]: the `reporting.pathway` projection (activity: daily counts per service and figure);
-//! - [`cohort`]: the `reporting.cohort` projection (where the referrals received in a period are now, by
-//!   dimension);
+//! - [`projections`]: the read models, `reporting.pathway` (activity: daily counts per service and figure) and
+//!   `reporting.cohort` (where the referrals received in a period are now, by dimension);
+//! - [`views`]: every query over them (the figures of a period, the referrals behind a figure);
+//! - [`params`]: what the API and the pages ask for figures by (period, service, breakdown);
 //! - [`api`]: `GET /api/reporting/summary`;
-//! - [`pages`]: the figures page for commissioners and managers (small numbers suppressed);
+//! - [`pages`]: the figures pages for commissioners and managers (small numbers suppressed);
+//! - [`export`]: a report as text, CSV or a workbook;
 //! - [`periods`]: months, financial-year quarters and financial years by name;
 //! - [`suppression`]: small-number suppression, with secondary suppression audited so that no small count can
 //!   be worked out (for what commissioners see and what is published).
 //!
-//! Every figure has its counting rule in `docs/metrics.md`.
+//! `api` and `pages` never import each other: [`service_with`] merges their routes. Reporting reads only its own
+//! tables, built from the log (docs/adr/0008-services-meet-only-through-the-log.md). Every figure has its counting
+//! rule in `docs/metrics.md`.
 
 pub mod api;
-pub mod cohort;
 pub mod export;
 pub mod pages;
-pub mod pathway;
+pub mod params;
 pub mod periods;
-pub mod report;
+pub mod projections;
 pub mod suppression;
+pub mod views;
+
+/// The projections and the figures by the paths they had before the crate was laid out in rooms.
+pub use projections::{cohort, pathway};
+pub use views::report;
 
 use std::sync::Arc;
 
@@ -37,7 +45,8 @@ pub fn service(ctx: &Context) -> Service {
 
 /// The service with a small-number threshold of its own (`--suppression-threshold`).
 pub fn service_with(ctx: &Context, threshold: u64) -> Service {
-    let mut service = Service::new("reporting").with_routes(api::router(ctx.clone(), threshold));
+    let pages = pages::routes(pages::FiguresState { ctx: ctx.clone(), threshold });
+    let mut service = Service::new("reporting").with_routes(api::router(ctx.clone(), threshold).merge(pages));
     service.openapi = api::openapi();
     service.migrations = Some(&MIGRATIONS);
     service.projections.push(Arc::new(pathway::Pathway));

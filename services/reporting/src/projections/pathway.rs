@@ -13,12 +13,14 @@ use std::collections::{BTreeMap, BTreeSet, HashSet};
 use casetrack_platform::codes::code;
 use casetrack_platform::db::{Cell, OnConflict, Rows, delete_in, fetch_in, write_rows};
 use casetrack_platform::projection::{Batch, Known, Projection, ProjectionError};
+use casetrack_proto::ReferralId;
 use casetrack_proto::contact::OutcomeAnswer;
 use casetrack_proto::hub::{HubEvent, MeasureAnswer, ReferralSource};
 use casetrack_proto::profile::AgeBand;
 use casetrack_proto::specialist::{CaseOrigin, RiskLevel, SpecialistEvent};
-use casetrack_proto::{CaseId, ReferralId};
 use sqlx::{AnyConnection, Row as _};
+
+use super::common::case_of;
 
 pub struct Pathway;
 
@@ -112,43 +114,12 @@ fn specialist_figure(case: &mut Case, event: &SpecialistEvent) -> Option<String>
     Some(name)
 }
 
-/// The id of the case an event is about.
-pub(crate) fn case_of(event: &SpecialistEvent) -> CaseId {
-    use SpecialistEvent as E;
-    match event {
-        E::CaseOpened(e) => e.case_id,
-        E::ReferralAccepted(e) => e.case_id,
-        E::ReferralDeclinedByService(e) => e.case_id,
-        E::ReferralWithdrawn(e) => e.case_id,
-        E::CaseAllocated(e) => e.case_id,
-        E::CaseSafeContactUpdated(e) => e.case_id,
-        E::CaseContactAttemptRecorded(e) => e.case_id,
-        E::CaseUnableToContactRecorded(e) => e.case_id,
-        E::CaseSupportDeclined(e) => e.case_id,
-        E::RiskAssessed(e) => e.case_id,
-        E::MaracReferred(e) => e.case_id,
-        E::MaracHeard(e) => e.case_id,
-        E::PlanRecorded(e) => e.case_id,
-        E::InterventionRecorded(e) => e.case_id,
-        E::CaseNoteAdded(e) => e.case_id,
-        E::CaseClosed(e) => e.case_id,
-        E::CaseReopened(e) => e.case_id,
-        E::CjsStageRecorded(e) => e.case_id,
-        E::SpoRecorded(e) => e.case_id,
-        E::RjInformationGiven(e) => e.case_id,
-        E::RjSuitabilityAssessed(e) => e.case_id,
-        E::OffenderConsentRecorded(e) => e.case_id,
-        E::RjFormAgreed(e) => e.case_id,
-        E::RjConcluded(e) => e.case_id,
-    }
-}
-
 type Key = (String, String, String);
 
 /// The day (YYYY-MM-DD) in England and Wales of a moment: 00:30 BST on 1 July is 1 July, though it is 30 June in
 /// UTC.
 pub fn day_of(at: chrono::DateTime<chrono::Utc>) -> String {
-    crate::cohort::day_of(at).to_string()
+    super::common::day_of(at).to_string()
 }
 
 fn count(counts: &mut BTreeMap<Key, i64>, service: &str, day: String, figure: String) {

@@ -13,8 +13,8 @@ use serde_json::Value;
 use sqlx::Row;
 use utoipa::ToSchema;
 
-use crate::cohort::{DIMENSIONS, stage, state};
-use crate::pathway::figure;
+use crate::projections::cohort::{self, CASELOAD, DIMENSIONS, stage, state};
+use crate::projections::pathway::figure;
 use crate::suppression::{Shown, one, part_of, suppress, suppress_line};
 
 /// The funnel's figures, in the order they are shown; every service has each (zero when it does not apply).
@@ -209,7 +209,7 @@ impl Bounds {
 /// The eight values [`SPAN`] takes for `dimension` from `from` to `to`.
 fn span(dimension: &str, from: NaiveDate, to: NaiveDate) -> Vec<String> {
     let Bounds { lead, trail, months } = Bounds::of(from, to);
-    vec![dimension.to_owned(), lead.0, lead.1, trail.0, trail.1, crate::cohort::monthly(dimension), months.0, months.1]
+    vec![dimension.to_owned(), lead.0, lead.1, trail.0, trail.1, cohort::monthly(dimension), months.0, months.1]
 }
 
 /// The dimension and bounds of the ties inside a period: by financial year when the period is whole financial
@@ -220,10 +220,10 @@ fn tie_span(dimension: &str, from: NaiveDate, to: NaiveDate) -> Vec<String> {
     let whole_months = from.day() == 1 && next.is_some_and(|next| next.day() == 1);
     let whole_years = whole_months && from.month() == 4 && next.is_some_and(|next| next.month() == 4);
     if whole_years {
-        let year = |day: NaiveDate| crate::cohort::financial_year(&day.to_string());
-        vec![crate::cohort::yearly(dimension), year(from), year(to)]
+        let year = |day: NaiveDate| cohort::financial_year(&day.to_string());
+        vec![cohort::yearly(dimension), year(from), year(to)]
     } else if whole_months {
-        vec![crate::cohort::monthly(dimension), from.format("%Y-%m").to_string(), to.format("%Y-%m").to_string()]
+        vec![cohort::monthly(dimension), from.format("%Y-%m").to_string(), to.format("%Y-%m").to_string()]
     } else {
         vec![dimension.to_owned(), from.to_string(), to.to_string()]
     }
@@ -288,7 +288,7 @@ async fn counts(ctx: &Context, request: &Request) -> Result<BTreeMap<String, Cou
          FROM reporting_cohort WHERE {SPAN} {{service}} GROUP BY service, value"
     );
     let since = NaiveDate::from_ymd_opt(2000, 1, 1).expect("a valid date").min(request.to);
-    let caseload = span(crate::cohort::CASELOAD, since, request.to);
+    let caseload = span(CASELOAD, since, request.to);
     for row in rows(ctx, &sql, &as_strs(&caseload), only).await? {
         let value: String = row.get(1);
         let open: i64 = row.get(2);

@@ -1,0 +1,97 @@
+//! People's published interface: the one way another service reaches the people service, besides the log.
+//!
+//! Services meet only through the log and this module (docs/adr/0008-services-meet-only-through-the-log.md): the
+//! hub, the specialist services and access call these functions; nobody reads the people service's tables or
+//! calls into its other modules. Inputs are typed (ids and codes of `casetrack-proto`, details parsed once by
+//! [`parse_details`]); every command appends to the person's own stream, so a service running as a process of its
+//! own sees the result through the log like everyone else.
+//!
+//! - registering: [`parse_details`], [`register`], [`register_with_key`], [`register_as_signed_in`];
+//! - reading one person: [`details`], [`candidates`], [`export`];
+//! - deciding on a candidate duplicate: [`decide_duplicate`];
+//! - erasure: [`erase`].
+
+use casetrack_platform::Context;
+use casetrack_platform::command::{CommandError, CommandMeta, Executed};
+use casetrack_platform::http::ApiError;
+use casetrack_platform::vault::DataKey;
+use casetrack_proto::PersonId;
+use casetrack_proto::people::{DuplicateDecision, ErasureReason};
+use chrono::NaiveDate;
+
+pub use crate::api::{PersonRegisteredResponse, RegisterPersonRequest};
+pub use crate::export::SubjectAccessExport;
+pub use crate::person::{DetailsInput, FieldProblem, PersonRejection, PersonalDetails};
+pub use crate::records::{Candidate, PersonRecord};
+
+/// Validates details as typed (a form or an API request), reporting every problem at once.
+pub fn parse_details(input: &DetailsInput, today: NaiveDate) -> Result<PersonalDetails, Vec<FieldProblem>> {
+    crate::person::parse_details(input, today)
+}
+
+/// Registers a person under `person_id`: creates their data key, seals their details into the event, appends.
+pub async fn register(
+    ctx: &Context,
+    person_id: PersonId,
+    details: &PersonalDetails,
+    meta: &CommandMeta,
+) -> Result<Executed, CommandError<PersonRejection>> {
+    crate::person::register_sealed(ctx, person_id, details, meta).await
+}
+
+/// The same with the person's data key already in hand (imports fetch keys in batches).
+pub async fn register_with_key(
+    ctx: &Context,
+    key: &DataKey,
+    person_id: PersonId,
+    details: &PersonalDetails,
+    meta: &CommandMeta,
+) -> Result<Executed, CommandError<PersonRejection>> {
+    crate::person::register_with_key(ctx, key, person_id, details, meta).await
+}
+
+/// Registers a person from details as typed, under a new id, as the signed-in user (what `POST /api/people` does).
+pub async fn register_as_signed_in(
+    ctx: &Context,
+    request: &RegisterPersonRequest,
+) -> Result<PersonRegisteredResponse, ApiError> {
+    crate::api::register(ctx, request).await
+}
+
+/// A person's registered details, opened with their key (or that they are erased, or unknown).
+pub async fn details(ctx: &Context, person_id: PersonId) -> anyhow::Result<PersonRecord> {
+    crate::records::details(ctx, person_id).await
+}
+
+/// Candidate duplicates of a person, oldest first; `None` when the person is not (yet) known.
+pub async fn candidates(ctx: &Context, person_id: PersonId) -> sqlx::Result<Option<Vec<Candidate>>> {
+    crate::records::candidates(ctx, person_id).await
+}
+
+/// Records whether `other` is the same person as `person_id` (it must be a candidate: same match key, not erased).
+pub async fn decide_duplicate(
+    ctx: &Context,
+    person_id: PersonId,
+    other: PersonId,
+    decision: DuplicateDecision,
+    meta: &CommandMeta,
+) -> Result<Executed, CommandError<PersonRejection>> {
+    crate::records::decide(ctx, person_id, other, decision, meta).await
+}
+
+/// Erases a person: their data key goes first, then `PersonErased` is appended. Nothing sealed for them can be
+/// read again; every service's read models drop what identifies them when the event reaches them.
+pub async fn erase(
+    ctx: &Context,
+    person_id: PersonId,
+    reason: ErasureReason,
+    meta: &CommandMeta,
+) -> Result<Executed, CommandError<PersonRejection>> {
+    crate::person::erase_person(ctx, person_id, reason, meta).await
+}
+
+/// Everything the people service holds about a person (their subject-access export); `None` when there is no such
+/// person.
+pub async fn export(ctx: &Context, person_id: PersonId) -> anyhow::Result<Option<SubjectAccessExport>> {
+    crate::export::export(ctx, person_id).await
+}
