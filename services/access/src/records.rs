@@ -13,9 +13,9 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use casetrack_eventstore::db::{Cell, OnConflict, ReadDb, Rows, fetch_in};
+use casetrack_eventstore::projection::{Batch, Known, Projection, ProjectionError, ProjectionRunner, Registry};
 use casetrack_platform::Context;
-use casetrack_platform::db::{Cell, OnConflict, ReadDb, Rows, fetch_in};
-use casetrack_platform::projection::{Batch, Known, Projection, ProjectionError, ProjectionRunner, Registry};
 use casetrack_proto::hub::HubEvent;
 use casetrack_proto::people::PeopleEvent;
 use casetrack_proto::specialist::SpecialistEvent;
@@ -360,8 +360,8 @@ pub async fn of_person(db: &ReadDb, person_id: PersonId) -> sqlx::Result<(Vec<Re
 
 #[cfg(test)]
 mod tests {
-    use casetrack_platform::log::{AppendRequest, EventLog, ExpectedVersion, NewEvent};
-    use casetrack_platform::testkit::{TempDir, TestStream, fresh_postgres, fresh_sqlite, open_sqlite_log};
+    use casetrack_eventstore::log::{AppendRequest, EventLog, ExpectedVersion, NewEvent};
+    use casetrack_eventstore::testkit::{TempDir, TestStream, fresh_postgres, fresh_sqlite, open_sqlite_log};
     use casetrack_proto::contact::ConsentBasis;
     use casetrack_proto::contact::SafeContact;
     use casetrack_proto::hub::{ReferralClosed, ReferralReceived, ReferralSource, UnableToContactRecorded};

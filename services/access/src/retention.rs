@@ -7,9 +7,9 @@
 
 use std::time::Duration;
 
+use casetrack_eventstore::command::{CommandError, CommandMeta};
 use casetrack_people::interface as people;
 use casetrack_platform::Context;
-use casetrack_platform::command::{CommandError, CommandMeta};
 use casetrack_proto::people::ErasureReason;
 use casetrack_proto::{Actor, PersonId};
 use chrono::{DateTime, Months, Utc};

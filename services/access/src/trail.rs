@@ -4,11 +4,11 @@
 use axum::extract::{Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use casetrack_eventstore::projection::{Batch, Known, Projection, ProjectionError, Source, decode};
 use casetrack_platform::Context;
 use casetrack_platform::accounts::role_code;
 use casetrack_platform::http::ApiError;
 use casetrack_platform::pages::{failure_page, local_time, respond, staff_page, text_input};
-use casetrack_platform::projection::{Batch, Known, Projection, ProjectionError, Source, decode};
 use casetrack_proto::audit::{AccessDecision, AuditEvent};
 use maud::html;
 use serde::Deserialize;
@@ -39,7 +39,7 @@ impl Projection for AuditTrail {
                 (code, Some(service)) => format!("{code}:{service}"),
                 (code, None) => code.to_owned(),
             });
-            let decision = casetrack_platform::codes::code(&entry.decision);
+            let decision = casetrack_eventstore::codes::code(&entry.decision);
             sqlx::query(
                 "INSERT INTO audit_entries (position, event_id, at, user_id, username, role, method, route, \
                  records, person_id, address, decision, status, reason) \
@@ -158,7 +158,7 @@ async fn search(ctx: &Context, search: &Search, limit: Option<i64>) -> Result<Ve
 }
 
 fn decision_label(code: &str) -> &'static str {
-    match casetrack_platform::codes::parse::<AccessDecision>(code) {
+    match casetrack_eventstore::codes::parse::<AccessDecision>(code) {
         Some(AccessDecision::Allowed) => "Allowed",
         Some(AccessDecision::BreakGlass) => "Break-glass",
         Some(AccessDecision::Refused) => "Refused",

@@ -5,9 +5,9 @@ use axum::extract::State;
 use axum::extract::{Path, Query};
 use axum::http::StatusCode;
 use axum::routing::post;
+use casetrack_eventstore::command::CommandMeta;
 use casetrack_platform::Context;
 use casetrack_platform::access::{Routes, acting};
-use casetrack_platform::command::CommandMeta;
 use casetrack_platform::http::wait_for;
 use casetrack_platform::http::{ApiError, ErrorBody};
 use casetrack_proto::PersonId;
@@ -69,7 +69,7 @@ pub(crate) async fn register_person(
 
 /// Registers a person (their details sealed with a new data key), as the signed-in user.
 pub async fn register(ctx: &Context, request: &RegisterPersonRequest) -> Result<PersonRegisteredResponse, ApiError> {
-    let now = casetrack_platform::clock::now();
+    let now = casetrack_eventstore::clock::now();
     let details = crate::person::parse_details(request, now.date_naive()).map_err(|problems| {
         let first = &problems[0];
         ApiError::rejected(first.code, first.message.clone())
@@ -124,7 +124,7 @@ pub(crate) async fn decide_route(
     Path((person_id, other)): Path<(PersonId, PersonId)>,
     Json(request): Json<DecisionRequest>,
 ) -> Result<Json<Decided>, ApiError> {
-    let meta = CommandMeta::new(acting(), casetrack_platform::clock::now());
+    let meta = CommandMeta::new(acting(), casetrack_eventstore::clock::now());
     let executed = crate::records::decide(&ctx, person_id, other, request.decision, &meta).await?;
     Ok(Json(Decided { position: executed.position.map_or(0, |p| p.0) }))
 }

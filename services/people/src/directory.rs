@@ -1,7 +1,7 @@
 //! `people.directory`: who is known, by blind match key. No plaintext ever reaches this table.
 
-use casetrack_platform::db::{Cell, OnConflict, Rows};
-use casetrack_platform::projection::{Batch, Known, Projection, ProjectionError};
+use casetrack_eventstore::db::{Cell, OnConflict, Rows};
+use casetrack_eventstore::projection::{Batch, Known, Projection, ProjectionError};
 use casetrack_proto::people::{DuplicateDecision, PeopleEvent};
 use sqlx::AnyConnection;
 

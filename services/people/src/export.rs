@@ -1,10 +1,10 @@
 //! The subject-access export: everything the people service holds about one person.
 
+use casetrack_eventstore::command::Aggregate as _;
 use casetrack_platform::Context;
-use casetrack_platform::command::Aggregate as _;
-use casetrack_platform::vault::VaultError;
 use casetrack_proto::people::PeopleEvent;
 use casetrack_proto::{EventContract as _, PersonId};
+use casetrack_vault::VaultError;
 use serde::Serialize;
 
 use crate::person::{Person, PersonalDetails};

@@ -11,12 +11,12 @@
 //! - deciding on a candidate duplicate: [`decide_duplicate`];
 //! - erasure: [`erase`].
 
+use casetrack_eventstore::command::{CommandError, CommandMeta, Executed};
 use casetrack_platform::Context;
-use casetrack_platform::command::{CommandError, CommandMeta, Executed};
 use casetrack_platform::http::ApiError;
-use casetrack_platform::vault::DataKey;
 use casetrack_proto::PersonId;
 use casetrack_proto::people::{DuplicateDecision, ErasureReason};
+use casetrack_vault::DataKey;
 use chrono::NaiveDate;
 
 pub use crate::api::{PersonRegisteredResponse, RegisterPersonRequest};

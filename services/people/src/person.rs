@@ -1,12 +1,12 @@
 //! The `Person` aggregate.
 
+use casetrack_eventstore::command::{Aggregate, CommandError, CommandMeta, Executed, execute};
 use casetrack_platform::Context;
-use casetrack_platform::command::{Aggregate, CommandError, CommandMeta, Executed, execute};
-use casetrack_platform::vault::normalise;
 use casetrack_proto::people::{
     DuplicateDecided, DuplicateDecision, ErasureReason, PeopleEvent, PersonErased, PersonRegistered,
 };
 use casetrack_proto::{PersonId, Sealed};
+use casetrack_vault::normalise;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
@@ -45,7 +45,7 @@ pub enum PersonRejection {
     NotACandidate,
 }
 
-impl casetrack_platform::command::Rejection for PersonRejection {
+impl casetrack_eventstore::command::Rejection for PersonRejection {
     fn code(&self) -> &'static str {
         match self {
             Self::AlreadyRegistered => "person_already_registered",
@@ -99,7 +99,7 @@ pub async fn erase_person(
     reason: ErasureReason,
     meta: &CommandMeta,
 ) -> Result<Executed, CommandError<PersonRejection>> {
-    let (state, _) = casetrack_platform::command::load::<Person>(&ctx.log, &Person::stream_id(person_id.0))
+    let (state, _) = casetrack_eventstore::command::load::<Person>(&ctx.log, &Person::stream_id(person_id.0))
         .await
         .map_err(CommandError::Infrastructure)?;
     if state == Person::Unknown {
@@ -147,7 +147,7 @@ pub struct PersonalDetails {
 
 impl PersonalDetails {
     /// The blind match key: keyed hash of normalised forename, surname and date of birth.
-    pub fn match_key(&self, vault: &casetrack_platform::vault::Vault) -> String {
+    pub fn match_key(&self, vault: &casetrack_vault::Vault) -> String {
         vault.blind_index(&format!("{} {}|{}", normalise(&self.forename), normalise(&self.surname), self.date_of_birth))
     }
 }
@@ -249,7 +249,7 @@ pub async fn register_sealed(
     details: &PersonalDetails,
     meta: &CommandMeta,
 ) -> Result<Executed, CommandError<PersonRejection>> {
-    let infrastructure = |e: casetrack_platform::vault::VaultError| CommandError::Infrastructure(e.into());
+    let infrastructure = |e: casetrack_vault::VaultError| CommandError::Infrastructure(e.into());
     ctx.vault.ensure_key(person_id).await.map_err(infrastructure)?;
     let sealed = ctx.vault.seal(person_id, meta.event_id(0), details).await.map_err(infrastructure)?;
     append_registration(ctx, person_id, sealed, details.match_key(&ctx.vault), meta).await
@@ -258,7 +258,7 @@ pub async fn register_sealed(
 /// The same with the person's data key already in hand (imports fetch keys in batches).
 pub async fn register_with_key(
     ctx: &Context,
-    key: &casetrack_platform::vault::DataKey,
+    key: &casetrack_vault::DataKey,
     person_id: PersonId,
     details: &PersonalDetails,
     meta: &CommandMeta,

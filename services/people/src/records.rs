@@ -1,11 +1,11 @@
 //! Reading one person for the pages of other services (the hub's referral page): their details, opened with their
 //! key, and their candidate duplicates with the decisions taken; and taking a duplicate decision.
 
+use casetrack_eventstore::command::{Aggregate as _, CommandError, CommandMeta, Executed, execute};
 use casetrack_platform::Context;
-use casetrack_platform::command::{Aggregate as _, CommandError, CommandMeta, Executed, execute};
-use casetrack_platform::vault::VaultError;
 use casetrack_proto::people::{DuplicateDecision, PeopleEvent};
 use casetrack_proto::{EventContract as _, PersonId};
+use casetrack_vault::VaultError;
 use serde::Serialize;
 use sqlx::Row;
 

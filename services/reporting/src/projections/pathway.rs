@@ -10,9 +10,9 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
-use casetrack_platform::codes::code;
-use casetrack_platform::db::{Cell, OnConflict, Rows, delete_in, fetch_in, write_rows};
-use casetrack_platform::projection::{Batch, Known, Projection, ProjectionError};
+use casetrack_eventstore::codes::code;
+use casetrack_eventstore::db::{Cell, OnConflict, Rows, delete_in, fetch_in, write_rows};
+use casetrack_eventstore::projection::{Batch, Known, Projection, ProjectionError};
 use casetrack_proto::ReferralId;
 use casetrack_proto::contact::OutcomeAnswer;
 use casetrack_proto::hub::{HubEvent, MeasureAnswer, ReferralSource};

@@ -1,8 +1,8 @@
 //! What each hub and specialist event does to the cohort: a referral or case received becomes a unit with its
 //! dimension values, and later events move it through the funnel's stages and states.
 
-use casetrack_platform::clock::{FIRST_CONTACT_WORKING_DAYS, working_days_after};
-use casetrack_platform::codes::code;
+use casetrack_casework::victims_code::{FIRST_CONTACT_WORKING_DAYS, working_days_after};
+use casetrack_eventstore::codes::code;
 use casetrack_proto::contact::ConsentBasis;
 use casetrack_proto::hub::{HubEvent, ReferralSource};
 use casetrack_proto::profile::{CensusGroup, VictimProfile};

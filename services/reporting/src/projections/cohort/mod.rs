@@ -23,7 +23,7 @@ mod store;
 #[cfg(test)]
 mod tests;
 
-use casetrack_platform::projection::{Batch, Known, Projection, ProjectionError};
+use casetrack_eventstore::projection::{Batch, Known, Projection, ProjectionError};
 use casetrack_proto::hub::HubEvent;
 use casetrack_proto::specialist::{CaseOrigin, SpecialistEvent};
 use rustc_hash::FxHashSet;

@@ -3,7 +3,7 @@
 
 use std::cmp::Ordering;
 
-use casetrack_platform::db::{Cell, OnConflict, Rows, fetch_in, write_rows};
+use casetrack_eventstore::db::{Cell, OnConflict, Rows, fetch_in, write_rows};
 use rustc_hash::FxHashMap;
 use sqlx::{AnyConnection, Row};
 
