@@ -5,8 +5,12 @@
 //!   bands and the safe-contact checks;
 //! - [`catalogue`]: the specialist services defined in configuration (`config/services.toml`), each with its kind
 //!   and its own attempt rule;
+//! - [`occurred`]: when a fact on a record happened (domain time) and the rules that keep it from running
+//!   backwards: never in the future, never before the record began, no closure before the last fact, a reason
+//!   beyond the back-dating window;
 //! - [`victims_code`]: working days in England and Wales (bank holidays as reference data) and the Code's deadlines.
 
 pub mod catalogue;
 pub mod contact;
+pub mod occurred;
 pub mod victims_code;

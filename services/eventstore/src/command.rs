@@ -102,6 +102,37 @@ pub enum CommandError<R> {
 }
 
 /// Loads an aggregate's state and version.
+/// When the things on one stream happened in the world (domain time, `occurred_at`): the first (a referral's
+/// receipt, a case's opening) and the latest. A command is given them so its decision can refuse time that runs
+/// backwards.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Times {
+    pub first: Option<DateTime<Utc>>,
+    pub latest: Option<DateTime<Utc>>,
+}
+
+impl Times {
+    fn of(events: &[Envelope]) -> Self {
+        Self {
+            first: events.first().map(|event| event.occurred_at),
+            latest: events.iter().map(|event| event.occurred_at).max(),
+        }
+    }
+}
+
+/// Loads an aggregate with [`Times`]: its state, its version and when its events happened.
+pub async fn load_timed<A: Aggregate>(log: &EventLog, stream: &StreamId) -> anyhow::Result<(A, u32, Times)> {
+    let events = log.read_stream(stream).await?;
+    let version = events.last().map(|e| e.version).unwrap_or(0);
+    let times = Times::of(&events);
+    let mut state = A::default();
+    for envelope in events {
+        let event = A::Event::from_data(&envelope.event_type, envelope.schema_version, &envelope.data)?;
+        state = state.apply(&event);
+    }
+    Ok((state, version, times))
+}
+
 pub async fn load<A: Aggregate>(log: &EventLog, stream: &StreamId) -> anyhow::Result<(A, u32)> {
     let events = log.read_stream(stream).await?;
     let version = events.last().map(|e| e.version).unwrap_or(0);
@@ -124,10 +155,24 @@ where
     A: Aggregate,
     R: Display,
 {
+    execute_timed(log, id, meta, |state: &A, _| decide(state)).await
+}
+
+/// [`execute`] for a decision that also weighs when the stream's events happened ([`Times`]).
+pub async fn execute_timed<A, R>(
+    log: &EventLog,
+    id: Uuid,
+    meta: &CommandMeta,
+    decide: impl Fn(&A, Times) -> Result<Vec<A::Event>, R>,
+) -> Result<Executed, CommandError<R>>
+where
+    A: Aggregate,
+    R: Display,
+{
     let stream = A::stream_id(id);
     for _ in 0..=CONFLICT_RETRIES {
-        let (state, version) = load::<A>(log, &stream).await.map_err(CommandError::Infrastructure)?;
-        let events = decide(&state).map_err(CommandError::Rejected)?;
+        let (state, version, times) = load_timed::<A>(log, &stream).await.map_err(CommandError::Infrastructure)?;
+        let events = decide(&state, times).map_err(CommandError::Rejected)?;
         if events.is_empty() {
             return Ok(Executed { position: None, version });
         }
