@@ -9,6 +9,7 @@ use casetrack_platform::Context;
 use casetrack_platform::accounts::role_code;
 use casetrack_platform::http::ApiError;
 use casetrack_platform::pages::{failure_page, local_time, respond, staff_page, text_input};
+use casetrack_platform::spreadsheet;
 use casetrack_proto::audit::{AccessDecision, AuditEvent};
 use maud::html;
 use serde::Deserialize;
@@ -42,8 +43,8 @@ impl Projection for AuditTrail {
             let decision = casetrack_eventstore::codes::code(&entry.decision);
             sqlx::query(
                 "INSERT INTO audit_entries (position, event_id, at, user_id, username, role, method, route, \
-                 records, person_id, address, decision, status, reason) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) \
+                 records, person_id, address, decision, status, reason, late_entry) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) \
                  ON CONFLICT (event_id) DO NOTHING",
             )
             .bind(position.0 as i64)
@@ -60,6 +61,9 @@ impl Projection for AuditTrail {
             .bind(decision)
             .bind(i64::from(entry.status))
             .bind(entry.break_glass_reason)
+            .bind(
+                entry.late_entry.map(|late| format!("recorded {} days after it happened: {}", late.days, late.reason)),
+            )
             .execute(&mut *tx)
             .await?;
         }
@@ -94,6 +98,8 @@ pub struct Entry {
     pub decision: String,
     pub status: i64,
     pub reason: String,
+    /// For a command whose fact was dated beyond the back-dating window: how late, and why.
+    pub late_entry: String,
 }
 
 /// The most entries a page shows (the export has them all).
@@ -101,8 +107,8 @@ const PAGE_LIMIT: i64 = 500;
 
 async fn search(ctx: &Context, search: &Search, limit: Option<i64>) -> Result<Vec<Entry>, String> {
     let mut sql = String::from(
-        "SELECT at, username, role, method, route, records, person_id, address, decision, status, reason \
-         FROM audit_entries WHERE 1 = 1",
+        "SELECT at, username, role, method, route, records, person_id, address, decision, status, reason, \
+         late_entry FROM audit_entries WHERE 1 = 1",
     );
     let mut binds: Vec<String> = Vec::new();
     let person = search.person.trim();
@@ -153,6 +159,7 @@ async fn search(ctx: &Context, search: &Search, limit: Option<i64>) -> Result<Ve
             decision: row.get("decision"),
             status: row.get("status"),
             reason: row.get::<Option<String>, _>("reason").unwrap_or_default(),
+            late_entry: row.get::<Option<String>, _>("late_entry").unwrap_or_default(),
         })
         .collect())
 }
@@ -232,7 +239,12 @@ pub async fn audit_page(State(ctx): State<Context>, Query(query): Query<Search>)
                                     td { code { (entry.person_id) } }
                                     td { (entry.address) }
                                     td { (decision_label(&entry.decision)) " (" (entry.status) ")" }
-                                    td { (entry.reason) }
+                                    td {
+                                        (entry.reason)
+                                        @if !entry.late_entry.is_empty() {
+                                            strong.govuk-tag.govuk-tag--yellow { "Late entry" } " " (entry.late_entry)
+                                        }
+                                    }
                                 }
                             }
                         }
@@ -262,10 +274,12 @@ pub async fn audit_export(State(ctx): State<Context>, Query(query): Query<Search
         "decision",
         "status",
         "reason",
+        "late_entry",
     ];
+    // Every text cell through the one neutraliser: a reason typed as `=HYPERLINK(...)` stays text.
     let written = writer.write_record(header).and_then(|()| {
         entries.iter().try_for_each(|e| {
-            writer.write_record([
+            writer.write_record(spreadsheet::row([
                 e.at.as_str(),
                 &e.username,
                 &e.role,
@@ -277,7 +291,8 @@ pub async fn audit_export(State(ctx): State<Context>, Query(query): Query<Search
                 &e.decision,
                 &e.status.to_string(),
                 &e.reason,
-            ])
+                &e.late_entry,
+            ]))
         })
     });
     let body = match written

@@ -17,7 +17,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::MethodRouter;
 use axum::{Json, Router};
-use casetrack_proto::audit::{AccessDecision, AccessRecorded, AuditEvent};
+use casetrack_proto::audit::{AccessDecision, AccessRecorded, AuditEvent, LateEntry};
 use casetrack_proto::{Actor, CommandId, EventId, PersonId, Role, StreamId};
 use maud::{Markup, html};
 
@@ -437,7 +437,7 @@ pub async fn guard(State(guard): State<Arc<Guard>>, request: Request, next: Next
         }
     }
     let audited = command || rule.person_level;
-    let entry = |status: u16, decision: AccessDecision, person_id: Option<PersonId>| AccessRecorded {
+    let entry = |status: u16, decision: AccessDecision, person_id: Option<PersonId>, late_entry| AccessRecorded {
         user_id: Some(principal.account.account_id),
         username: Some(principal.account.username.as_str().to_owned()),
         role: Some(principal.account.role.clone()),
@@ -449,10 +449,11 @@ pub async fn guard(State(guard): State<Arc<Guard>>, request: Request, next: Next
         decision,
         status,
         break_glass_reason: reason.clone(),
+        late_entry,
     };
     if decision == AccessDecision::Refused {
         let person_id = if audited { guard.person_of(&params).await } else { None };
-        if audited && let Err(error) = record_access(&guard.ctx, entry(403, decision, person_id)).await {
+        if audited && let Err(error) = record_access(&guard.ctx, entry(403, decision, person_id, None)).await {
             tracing::error!(error = %format!("{error:#}"), route, "could not write a refusal to the audit trail");
         }
         let message = if rule.permission == Permission::ServiceWork || rule.permission == Permission::ServiceManagement
@@ -486,7 +487,9 @@ pub async fn guard(State(guard): State<Arc<Guard>>, request: Request, next: Next
         let decision = if status == 403 { AccessDecision::Refused } else { decision };
         // Looked up after the handler, which waited for its read model when asked to.
         let person_id = guard.person_of(&params).await;
-        if let Err(error) = record_access(&guard.ctx, entry(status, decision, person_id)).await {
+        // A command that dated its fact beyond the back-dating window says so on its response ([`late_entry`]).
+        let late_entry = response.extensions().get::<LateEntry>().cloned();
+        if let Err(error) = record_access(&guard.ctx, entry(status, decision, person_id, late_entry)).await {
             tracing::error!(error = %format!("{error:#}"), route, "could not write to the audit trail");
             if !command {
                 // A view that cannot be recorded is not shown. (A command is already in the case history, with
@@ -615,9 +618,18 @@ pub async fn record_offline(
             decision: AccessDecision::Allowed,
             status: if succeeded { 200 } else { 500 },
             break_glass_reason: None,
+            late_entry: None,
         },
     )
     .await
+}
+
+/// Marks a command's response as a late entry (its fact dated further back than the back-dating window, with the
+/// reason given), so that the guard flags it in the audit trail.
+pub fn late_entry<R: IntoResponse>(response: R, days: i64, reason: &str) -> Response {
+    let mut response = response.into_response();
+    response.extensions_mut().insert(LateEntry { days, reason: reason.to_owned() });
+    response
 }
 
 /// Appends one entry to the audit trail, on a stream of its own (`audit.entry.<entry id>`).

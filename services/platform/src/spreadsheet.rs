@@ -17,9 +17,9 @@ pub fn text(value: &str) -> Cow<'_, str> {
     }
 }
 
-/// A row of text cells, each made safe by [`text`].
-pub fn row<'a>(cells: impl IntoIterator<Item = &'a str>) -> Vec<Cow<'a, str>> {
-    cells.into_iter().map(text).collect()
+/// A row of text cells, each made safe by [`text`], ready for `csv::Writer::write_record`.
+pub fn row<'a>(cells: impl IntoIterator<Item = &'a str>) -> Vec<String> {
+    cells.into_iter().map(|cell| text(cell).into_owned()).collect()
 }
 
 #[cfg(test)]

@@ -29,6 +29,7 @@ fn entry(user: UserId, n: usize) -> AccessRecorded {
         decision: AccessDecision::Allowed,
         status: 201,
         break_glass_reason: None,
+        late_entry: None,
     }
 }
 
