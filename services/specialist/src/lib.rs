@@ -2,18 +2,49 @@
 //! catalogue (`config/services.toml`). One crate serves any subset; each service has its own intake reactor and
 //! case projection, so `serve --services idva` and `serve --services isva` can run as separate processes.
 //!
-//! - [`case`]: the `Case` aggregate: the common pathway, and DASH and MARAC for IDVA cases;
+//! The rooms, in the order a change usually flows through them:
+//!
+//! - [`case`]: the `Case` aggregate, pure: its state, `apply`, the rejections, the common pathway's decisions and
+//!   their given/when/then tests;
+//! - [`kinds`]: what each kind of service adds (`idva`: DASH and MARAC; `isva`: criminal-justice stages;
+//!   `stalking`: S-DASH and protection orders; `rj`: the restorative steps): its decisions and their tests, its
+//!   commands, its action forms on the case page; and the risk assessment the kinds share;
+//! - [`commands`]: one file per command (or small group): request type, parsing, the decision it asks; all given
+//!   through one door, `Desk::run`;
+//! - [`views`]: every query the crate answers (the `specialist_cases` read model; a case's own events);
+//! - [`projections`]: the `specialist.cases.<service>` read models;
 //! - [`intake`]: the reactor turning the hub's `OnwardReferralMade` into a case (id derived from the event);
-//! - [`cases`]: the `specialist.cases.<service>` projections;
-//! - [`pages`]: caseload pages, the case page with its actions and timeline, direct referrals;
 //! - [`api`]: the JSON API (`/api/specialist/{service}/cases/...`), one service's cases reachable only through
-//!   that service's routes.
+//!   that service's routes; [`pages`]: caseload pages, the case page with its actions and timeline, direct
+//!   referrals. Both are thin adapters over commands and views, never importing each other; this file merges
+//!   their routers, over the state they share ([`state::Desk`]);
+//! - [`forms`]: the HTML form pieces the pages and the kinds' forms share.
+//!
+//! Where to make a change:
+//!
+//! - a new service of an existing kind, or of kind `general`: configuration only (`config/services.toml`);
+//! - a rule of the common pathway: `case/mod.rs` (with a test in `case/tests.rs`);
+//! - a rule, command or form of one kind: `kinds/<kind>.rs`;
+//! - a new specialist kind: its variant in the catalogue's `ServiceKind` (casework crate), a `kinds/<kind>.rs`
+//!   (decisions on `case::accepted_of`, their tests, commands, forms), its arms in `kinds::actions` and
+//!   `kinds::perform`, its routes in `api.rs`'s `case_commands!`, its events' state in `case/mod.rs` (`apply`),
+//!   its columns in `projections/cases.rs` (a migration) and `views/cases.rs`, its timeline lines in
+//!   `pages/timeline.rs`;
+//! - a new command on every case: `commands/<command>.rs` (a `CaseCommand`), a line in `case_commands!`, and, for
+//!   the case page, its form in `pages/actions.rs` and its arm in `pages/case.rs`;
+//! - a new question of the read model: `views/`.
 
 pub mod api;
 pub mod case;
-pub mod cases;
+pub mod commands;
+mod compat;
+pub mod forms;
 pub mod intake;
+pub mod kinds;
 pub mod pages;
+pub mod projections;
+pub mod state;
+pub mod views;
 
 use std::sync::Arc;
 
@@ -24,18 +55,19 @@ use casetrack_proto::ServiceCode;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
+use crate::state::Desk;
+
 static MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
 pub fn service(ctx: &Context, services: &[ServiceCode]) -> Service {
-    let mut service = Service::new("specialist").with_routes(api::router(ctx.clone(), services.to_vec()));
-    service
-        .person_lookups
-        .push(PersonLookup { param: "case_id", sql: "SELECT person_id FROM specialist_cases WHERE case_id = $1" });
+    let desk = Desk::new(ctx.clone(), services.to_vec());
+    let mut service = Service::new("specialist").with_routes(api::routes().merge(pages::routes()).with_state(desk));
+    service.person_lookups.push(PersonLookup { param: "case_id", sql: views::cases::PERSON_OF_CASE });
     service.openapi = api::openapi();
     service.migrations = Some(&MIGRATIONS);
     for code in services {
         let kind = ctx.catalogue.get(code.as_str()).map_or(ServiceKind::General, |definition| definition.kind);
-        service.projections.push(Arc::new(cases::Cases::new(code.clone(), kind)));
+        service.projections.push(Arc::new(projections::cases::Cases::new(code.clone(), kind)));
         service.reactors.push(Arc::new(intake::Intake::new(code.clone())));
     }
     service

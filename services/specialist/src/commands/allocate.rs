@@ -1,0 +1,23 @@
+//! Allocation (or re-allocation) of a case to a caseworker, named by their user name.
+
+use casetrack_platform::http::ApiError;
+use casetrack_proto::StaffName;
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+use super::{CaseAt, CaseCommand, Decide, decide};
+use crate::case;
+
+#[derive(Deserialize, ToSchema)]
+pub struct CaseworkerRequest {
+    /// The caseworker's user name, e.g. `s.jones`.
+    pub caseworker: String,
+}
+
+impl CaseCommand for CaseworkerRequest {
+    async fn decision(self, at: &mut CaseAt<'_>) -> Result<Decide, ApiError> {
+        let worker = StaffName::parse(&self.caseworker).map_err(|why| ApiError::rejected("caseworker_invalid", why))?;
+        let id = at.id;
+        Ok(decide(move |state, _| case::allocate(state, id, worker.clone())))
+    }
+}

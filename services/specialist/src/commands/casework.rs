@@ -1,0 +1,73 @@
+//! The work with an engaged victim: the safety or support plan and case notes (both kept encrypted with the
+//! person's key), and interventions against one of the service's needs.
+
+use casetrack_platform::http::ApiError;
+use casetrack_proto::specialist::InterventionRecorded;
+use chrono::NaiveDate;
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+use super::parse::{CaseText, PastDate};
+use super::{CaseAt, CaseCommand, Decide, decide};
+use crate::case;
+
+#[derive(Deserialize, ToSchema)]
+pub struct TextRequest {
+    /// The plan in the caseworker's words (kept encrypted).
+    pub text: String,
+    /// YYYY-MM-DD: when the plan is due for review.
+    pub review_on: Option<NaiveDate>,
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct InterventionRequest {
+    /// One of the service's need-category codes.
+    pub need: String,
+    pub held_on: NaiveDate,
+    pub minutes: u32,
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct NoteRequest {
+    /// The note (kept encrypted).
+    pub text: String,
+    /// A note that may be withheld from a subject-access export after review.
+    #[serde(default)]
+    pub restricted: bool,
+}
+
+/// The plan.
+impl CaseCommand for TextRequest {
+    async fn decision(self, at: &mut CaseAt<'_>) -> Result<Decide, ApiError> {
+        let plan = CaseText::parse(&self.text, "plan")?;
+        let sealed = at.seal(plan.as_str()).await?;
+        let id = at.id;
+        Ok(decide(move |state, _| case::record_plan(state, id, sealed.clone(), self.review_on)))
+    }
+}
+
+/// An intervention, against one of the service's needs (from the catalogue).
+impl CaseCommand for InterventionRequest {
+    async fn decision(self, at: &mut CaseAt<'_>) -> Result<Decide, ApiError> {
+        let definition = at.definition()?;
+        if !definition.need_categories.iter().any(|c| c.code == self.need) {
+            let known: Vec<&str> = definition.need_categories.iter().map(|c| c.code.as_str()).collect();
+            return Err(ApiError::rejected(
+                "unknown_need",
+                format!("{:?} is not a need {} records; use one of {}", self.need, definition.name, known.join(", ")),
+            ));
+        }
+        let held_on = PastDate::parse(self.held_on, "intervention date", at.today())?.day();
+        let intervention = InterventionRecorded { case_id: at.id, need: self.need, held_on, minutes: self.minutes };
+        Ok(decide(move |state, _| case::record_intervention(state, intervention.clone())))
+    }
+}
+
+impl CaseCommand for NoteRequest {
+    async fn decision(self, at: &mut CaseAt<'_>) -> Result<Decide, ApiError> {
+        let note = CaseText::parse(&self.text, "note")?;
+        let sealed = at.seal(note.as_str()).await?;
+        let id = at.id;
+        Ok(decide(move |state, _| case::add_note(state, id, sealed.clone(), self.restricted)))
+    }
+}

@@ -1,0 +1,53 @@
+//! Closing a case with its reason and the victim's answers to the service's outcome measures (the measures and
+//! their version from the catalogue).
+
+use casetrack_platform::http::ApiError;
+use casetrack_proto::contact::OutcomeAnswer;
+use casetrack_proto::hub::MeasureAnswer;
+use casetrack_proto::specialist::ClosureReason;
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+use super::{CaseAt, CaseCommand, Decide, decide};
+use crate::case;
+
+#[derive(Deserialize, ToSchema)]
+pub struct CloseRequest {
+    /// support_completed, disengaged_later, transferred_out or moved_away
+    #[schema(value_type = String, example = "support_completed")]
+    pub reason: ClosureReason,
+    pub answers: Vec<CloseAnswer>,
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct CloseAnswer {
+    pub measure: String,
+    #[schema(value_type = String, example = "improved")]
+    pub answer: OutcomeAnswer,
+}
+
+impl CaseCommand for CloseRequest {
+    async fn decision(self, at: &mut CaseAt<'_>) -> Result<Decide, ApiError> {
+        let definition = at.definition()?;
+        let mut answers = Vec::with_capacity(self.answers.len());
+        for answer in self.answers {
+            if !definition.outcome_measures.iter().any(|m| m.code == answer.measure) {
+                let known: Vec<&str> = definition.outcome_measures.iter().map(|m| m.code.as_str()).collect();
+                return Err(ApiError::rejected(
+                    "unknown_measure",
+                    format!(
+                        "{:?} is not an outcome measure of {}; use one of {}",
+                        answer.measure,
+                        definition.name,
+                        known.join(", ")
+                    ),
+                ));
+            }
+            answers.push(MeasureAnswer { measure: answer.measure, answer: answer.answer });
+        }
+        let (id, reason) = (at.id, self.reason);
+        Ok(decide(move |state, definition| {
+            case::close(state, id, definition.kind, reason, &definition.measures_version, answers.clone())
+        }))
+    }
+}

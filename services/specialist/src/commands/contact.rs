@@ -1,0 +1,79 @@
+//! Reaching the victim: the safe-contact rules as they told them, a contact attempt (dated when it was made, its
+//! time of day from that), unable to contact once the service's attempt rule is met, and support declined.
+
+use casetrack_platform::http::ApiError;
+use casetrack_proto::contact::{AttemptOutcome, ContactChannel, SafeContact, TimeBand};
+use casetrack_proto::specialist::CaseContactAttemptRecorded;
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+use super::decision::ReasonRequest;
+use super::{CaseAt, CaseCommand, Decide, decide};
+use crate::case;
+
+#[derive(Deserialize, ToSchema)]
+pub struct SafeContactRequest {
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub safe_contact: SafeContact,
+    #[serde(default)]
+    #[schema(value_type = Vec<String>)]
+    pub safe_times: Vec<TimeBand>,
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct AttemptRequest {
+    #[schema(value_type = String, example = "phone")]
+    pub channel: ContactChannel,
+    pub attempted_at: chrono::DateTime<chrono::Utc>,
+    #[schema(value_type = String, example = "no_answer")]
+    pub outcome: AttemptOutcome,
+}
+
+/// Unable to contact: refused until the service's attempt rule is met.
+#[derive(Default)]
+pub struct UnableToContact;
+
+/// The victim, once reached, declined support.
+#[derive(Deserialize)]
+#[serde(transparent)]
+pub struct SupportDeclined(pub ReasonRequest);
+
+impl CaseCommand for SafeContactRequest {
+    async fn decision(self, at: &mut CaseAt<'_>) -> Result<Decide, ApiError> {
+        let id = at.id;
+        Ok(decide(move |state, _| {
+            case::update_safe_contact(state, id, self.safe_contact.clone(), self.safe_times.clone())
+        }))
+    }
+}
+
+impl CaseCommand for AttemptRequest {
+    async fn decision(self, at: &mut CaseAt<'_>) -> Result<Decide, ApiError> {
+        let time_band = casetrack_platform::contact::attempt_band(self.attempted_at, at.now)
+            .map_err(|why| ApiError::rejected("attempt_in_future", why))?;
+        let attempt = CaseContactAttemptRecorded {
+            case_id: at.id,
+            channel: self.channel,
+            attempted_at: self.attempted_at,
+            time_band,
+            outcome: self.outcome,
+        };
+        at.happened_at(self.attempted_at);
+        Ok(decide(move |state, _| case::record_attempt(state, attempt.clone())))
+    }
+}
+
+impl CaseCommand for UnableToContact {
+    async fn decision(self, at: &mut CaseAt<'_>) -> Result<Decide, ApiError> {
+        let id = at.id;
+        Ok(decide(move |state, definition| case::record_unable_to_contact(state, id, definition.attempt_rule)))
+    }
+}
+
+impl CaseCommand for SupportDeclined {
+    async fn decision(self, at: &mut CaseAt<'_>) -> Result<Decide, ApiError> {
+        let id = at.id;
+        Ok(decide(move |state, _| case::support_declined(state, id, &self.0.reason)))
+    }
+}

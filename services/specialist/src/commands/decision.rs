@@ -1,0 +1,61 @@
+//! The service's decision on a referral (accept or decline), the referrer's withdrawal, and re-opening an ended
+//! case: each a reason in words (accepting needs none).
+
+use casetrack_platform::http::ApiError;
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+use super::{CaseAt, CaseCommand, Decide, decide};
+use crate::case;
+
+#[derive(Deserialize, ToSchema)]
+pub struct ReasonRequest {
+    pub reason: String,
+}
+
+/// The service takes the referral on.
+#[derive(Default)]
+pub struct Accept;
+
+/// The service declines the referral, with the reason (the referrer sees it).
+#[derive(Deserialize)]
+#[serde(transparent)]
+pub struct Decline(pub ReasonRequest);
+
+/// The referrer withdrew the referral.
+#[derive(Deserialize)]
+#[serde(transparent)]
+pub struct Withdraw(pub ReasonRequest);
+
+/// Opens an ended case again (not one the service declined or the referrer withdrew).
+#[derive(Deserialize)]
+#[serde(transparent)]
+pub struct Reopen(pub ReasonRequest);
+
+impl CaseCommand for Accept {
+    async fn decision(self, at: &mut CaseAt<'_>) -> Result<Decide, ApiError> {
+        let id = at.id;
+        Ok(decide(move |state, _| case::accept(state, id)))
+    }
+}
+
+impl CaseCommand for Decline {
+    async fn decision(self, at: &mut CaseAt<'_>) -> Result<Decide, ApiError> {
+        let id = at.id;
+        Ok(decide(move |state, _| case::decline_referral(state, id, &self.0.reason)))
+    }
+}
+
+impl CaseCommand for Withdraw {
+    async fn decision(self, at: &mut CaseAt<'_>) -> Result<Decide, ApiError> {
+        let id = at.id;
+        Ok(decide(move |state, _| case::withdraw(state, id, &self.0.reason)))
+    }
+}
+
+impl CaseCommand for Reopen {
+    async fn decision(self, at: &mut CaseAt<'_>) -> Result<Decide, ApiError> {
+        let id = at.id;
+        Ok(decide(move |state, _| case::reopen(state, id, &self.0.reason)))
+    }
+}

@@ -1,0 +1,161 @@
+//! The commands on a specialist case, one file per command or small group: its request type (the JSON the API
+//! takes; the pages build the same from their forms), its parsing into checked values, and the decision it asks of
+//! the case. Both adapters give every command through one door, [`Desk::run`]: it takes the time from
+//! [`casetrack_platform::clock::now`], lets the command parse its request and do any look-up ([`CaseCommand`]),
+//! then decides against the case (only a case of the service named: another service's case is "no such case") and
+//! returns what it wrote ([`CaseWritten`]).
+//!
+//! - [`open_direct`]: a referral made directly to the service, for a registered person (API) or with the person's
+//!   details (the direct-referral page registers them first);
+//! - [`decision`]: accept or decline the referral, the referrer's withdrawal, re-opening an ended case;
+//! - [`allocate`]: allocation to a caseworker;
+//! - [`contact`]: safe-contact rules, contact attempts, unable to contact, support declined by the victim;
+//! - [`casework`]: the plan, interventions and notes;
+//! - [`close`]: closure with the victim's answers to the service's outcome measures;
+//! - [`parse`]: the checks a request's values pass before any case is read (dates, texts).
+//!
+//! The risk assessment and the commands only one kind of service takes (MARAC, criminal-justice stages, orders,
+//! restorative justice) are beside their rules in [`crate::kinds`], through the same door.
+
+pub mod allocate;
+pub mod casework;
+pub mod close;
+pub mod contact;
+pub mod decision;
+pub mod open_direct;
+pub mod parse;
+
+use std::future::Future;
+
+use casetrack_platform::access::acting;
+use casetrack_platform::catalogue::ServiceDefinition;
+use casetrack_platform::command::{Aggregate as _, CommandError, CommandMeta, execute, load};
+use casetrack_platform::http::ApiError;
+use casetrack_proto::{CaseId, PersonId, Sealed, ServiceCode};
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::case::{Case, CaseRejection, Decision};
+use crate::state::Desk;
+
+#[derive(Serialize, ToSchema)]
+pub struct CaseWritten {
+    #[schema(value_type = uuid::Uuid)]
+    pub case_id: CaseId,
+    /// Log position of the change: pass it as `wait_for` to read your own write.
+    pub position: u64,
+}
+
+// A request that is only a date (a MARAC referral or hearing, information about restorative justice given). A
+// plain comment: a doc comment would change the schema in the OpenAPI document.
+#[derive(Deserialize, ToSchema)]
+pub struct DateRequest {
+    /// YYYY-MM-DD
+    pub on: NaiveDate,
+}
+
+/// The decision a command asks of the case, once its request is parsed: pure, given the case's state and its
+/// service's definition.
+pub type Decide = Box<dyn Fn(&Case, &ServiceDefinition) -> Decision + Send + Sync>;
+
+/// Boxes a decision (so that every command returns the same type).
+pub fn decide(decision: impl Fn(&Case, &ServiceDefinition) -> Decision + Send + Sync + 'static) -> Decide {
+    Box::new(decision)
+}
+
+/// A command on one case: parses its request (a wrong request is refused, 422, before any case is read) and does
+/// any look-up the decision needs, then says what to decide.
+pub trait CaseCommand: Send {
+    fn decision(self, at: &mut CaseAt<'_>) -> impl Future<Output = Result<Decide, ApiError>> + Send;
+}
+
+/// The case a command is given to, at the time it is given, and what a command may ask before deciding.
+pub struct CaseAt<'a> {
+    desk: &'a Desk,
+    service: &'a str,
+    pub id: CaseId,
+    /// When the command is given ([`casetrack_platform::clock::now`]).
+    pub now: DateTime<Utc>,
+    meta: CommandMeta,
+}
+
+impl<'a> CaseAt<'a> {
+    pub fn desk(&self) -> &'a Desk {
+        self.desk
+    }
+
+    /// The service's definition, or 404 when this process does not run it.
+    pub fn definition(&self) -> Result<&'a ServiceDefinition, ApiError> {
+        self.desk.service(self.service)
+    }
+
+    pub fn today(&self) -> NaiveDate {
+        self.now.date_naive()
+    }
+
+    /// Dates the change at `at` (when it happened) rather than now.
+    pub fn happened_at(&mut self, at: DateTime<Utc>) {
+        self.meta.issued_at = at;
+    }
+
+    /// The person a case of this service is about, or 404 for a case of another service (or none).
+    pub async fn person(&self) -> Result<PersonId, ApiError> {
+        let definition = self.definition()?;
+        let (state, _) =
+            load::<Case>(&self.desk.ctx.log, &Case::stream_id(self.id.0)).await.map_err(ApiError::unavailable)?;
+        match &state {
+            Case::Open(case) | Case::Ended { case, .. } if case.service == definition.code => Ok(case.person_id),
+            _ => Err(ApiError::not_found("There is no such case in this service.")),
+        }
+    }
+
+    /// Seals `text` with the case's person's key for the event this command will write (plans and notes), after
+    /// checking the case is this service's.
+    pub async fn seal(&self, text: &str) -> Result<Sealed, ApiError> {
+        let person = self.person().await?;
+        self.desk.ctx.vault.seal(person, self.meta.event_id(0), &text).await.map_err(ApiError::unavailable)
+    }
+}
+
+impl Desk {
+    /// Gives one command to one case of `service`. A case of another service is "no such case", so one service's
+    /// routes can neither read nor change another's cases.
+    pub async fn run<C: CaseCommand>(
+        &self,
+        service: &str,
+        case_id: CaseId,
+        command: C,
+    ) -> Result<CaseWritten, ApiError> {
+        let now = casetrack_platform::clock::now();
+        let mut at = CaseAt { desk: self, service, id: case_id, now, meta: CommandMeta::new(acting(), now) };
+        let decide = command.decision(&mut at).await?;
+        let definition = self.service(service)?;
+        let executed = execute::<Case, _>(&self.ctx.log, case_id.0, &at.meta, |state| {
+            if !belongs(state, &definition.code) {
+                return Err(CaseRejection::NotOpened);
+            }
+            decide(state, definition)
+        })
+        .await
+        .map_err(not_found_or)?;
+        Ok(CaseWritten { case_id, position: executed.position.map_or(0, |p| p.0) })
+    }
+}
+
+fn belongs(state: &Case, service: &ServiceCode) -> bool {
+    match state {
+        Case::NotOpened => false,
+        Case::Open(case) | Case::Ended { case, .. } => &case.service == service,
+    }
+}
+
+/// "No such case" is a 404, like any other missing thing; other refusals are the rules saying no.
+fn not_found_or(error: CommandError<CaseRejection>) -> ApiError {
+    match error {
+        CommandError::Rejected(CaseRejection::NotOpened) => {
+            ApiError::not_found("There is no such case in this service.")
+        }
+        other => other.into(),
+    }
+}

@@ -1,0 +1,112 @@
+//! The direct-referral page: the victim's details, who referred them, the safe ways to contact them and the flags
+//! that matter; saved as one command (register the person, open the case), so sending it twice creates nothing
+//! twice.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use casetrack_people::person::{DetailsInput, parse_details};
+use casetrack_platform::catalogue::ServiceDefinition;
+use casetrack_platform::clock;
+use casetrack_platform::pages::{
+    FormData, FormErrors, checkboxes, failure_page, radios, respond, see_other, staff_page, text_input,
+};
+use casetrack_proto::contact::{ContactChannel, SafeContact, Safety};
+use maud::{Markup, html};
+use uuid::Uuid;
+
+use crate::commands::open_direct::{NewVictimReferral, is_direct_source};
+use crate::state::Desk;
+
+pub(super) async fn refer_form(State(desk): State<Desk>, Path(service): Path<String>) -> Response {
+    match desk.service(&service) {
+        Ok(definition) => respond(StatusCode::OK, refer_page(definition, None, &FormErrors::new(), Uuid::new_v4())),
+        Err(error) => failure_page(&error),
+    }
+}
+
+fn refer_page(
+    definition: &ServiceDefinition,
+    form: Option<&FormData>,
+    errors: &FormErrors,
+    submission: Uuid,
+) -> Markup {
+    let value = |name: &str| form.map_or("", |f| f.get(name)).to_owned();
+    let sources: Vec<(&str, &str)> =
+        definition.referral_sources.iter().filter(|s| *s != "hub").map(|s| (s.as_str(), s.as_str())).collect();
+    let channels: Vec<(&str, &str, bool)> = ContactChannel::ALL.iter().map(|c| (c.code(), c.label(), false)).collect();
+    staff_page(
+        "Direct referral",
+        html! {
+            (errors.summary())
+            span.app-caption { (definition.name) }
+            h1.app-heading-l { "Record a direct referral" }
+            form method="post" action={ "/services/" (definition.code) "/refer" } novalidate {
+                (casetrack_platform::access::csrf_field())
+                input type="hidden" name="submission" value=(submission);
+                (radios("source", "Who referred the victim?", &sources, None, errors))
+                (text_input("forename", "First name", None, &value("forename"), errors))
+                (text_input("surname", "Last name", None, &value("surname"), errors))
+                (text_input("date_of_birth", "Date of birth", Some("YYYY-MM-DD"), &value("date_of_birth"), errors))
+                (text_input("phone", "Phone number (optional)", None, &value("phone"), errors))
+                (text_input("email", "Email address (optional)", None, &value("email"), errors))
+                (checkboxes("safe", "Which ways are safe to contact them?", Some("Anything left unticked will not be used."), &channels, errors))
+                (checkboxes("flags", "Flags", None, &[("domestic_abuse", "Domestic abuse", false), ("enhanced_rights", "Enhanced rights (Victims' Code)", false)], errors))
+                button.app-button type="submit" { "Save referral" }
+            }
+        },
+    )
+}
+
+/// Checks the form (every problem shown at once), then registers the victim and opens the case as one command
+/// ([`Desk::refer_new_victim`]).
+pub(super) async fn refer(State(desk): State<Desk>, Path(service): Path<String>, form: FormData) -> Response {
+    let definition = match desk.service(&service) {
+        Ok(definition) => definition.clone(),
+        Err(error) => return failure_page(&error),
+    };
+    let submission = form.get("submission").parse::<Uuid>().unwrap_or_else(|_| Uuid::new_v4());
+    let mut errors = FormErrors::new();
+    let source = form.get("source").to_owned();
+    if !is_direct_source(&definition, &source) {
+        errors.add("source", "Choose who referred the victim");
+    }
+    let input = DetailsInput::from_form(&form);
+    let person = parse_details(&input, clock::now().date_naive()).map_err(|problems| {
+        for problem in problems {
+            errors.add(problem.field, problem.message);
+        }
+    });
+    let safe = form.all("safe");
+    let mut safe_contact = SafeContact::default();
+    for channel in ContactChannel::ALL {
+        safe_contact.set(channel, if safe.iter().any(|s| s == channel.code()) { Safety::Safe } else { Safety::Unsafe });
+    }
+    if safe_contact.no_usable_channel() {
+        errors.add("safe", "Choose at least one safe way to contact them");
+    }
+    let details = match person {
+        Ok(details) if errors.is_empty() => details,
+        _ => {
+            return respond(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                refer_page(&definition, Some(&form), &errors, submission),
+            );
+        }
+    };
+    let flags = form.all("flags");
+    let referral = NewVictimReferral {
+        submission,
+        source,
+        details,
+        safe_contact,
+        domestic_abuse: flags.iter().any(|f| f == "domestic_abuse"),
+        enhanced_rights: flags.iter().any(|f| f == "enhanced_rights"),
+    };
+    match desk.refer_new_victim(&service, referral).await {
+        Ok(written) => {
+            see_other(&format!("/services/{}/cases/{}?wait_for={}", definition.code, written.case_id, written.position))
+        }
+        Err(error) => failure_page(&error),
+    }
+}

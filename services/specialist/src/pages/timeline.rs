@@ -1,0 +1,107 @@
+//! The case's timeline: each of its events in words, newest first on the page; sealed plans and notes opened with
+//! the person's key for the caseworker ("(erased)" once the person is erased).
+
+use casetrack_platform::catalogue::ServiceDefinition;
+use casetrack_platform::codes::code;
+use casetrack_platform::pages::{local_time, long_date, words};
+use casetrack_proto::specialist::{RiskChecklist, SpecialistEvent};
+use casetrack_proto::{Envelope, PersonId};
+
+use crate::state::Desk;
+
+/// One timeline entry; sealed plans and notes are opened with the person's key for the caseworker.
+pub(super) async fn describe(
+    desk: &Desk,
+    definition: &ServiceDefinition,
+    person: &PersonId,
+    envelope: &Envelope,
+    event: &SpecialistEvent,
+) -> (String, Option<String>) {
+    use SpecialistEvent as E;
+    let open = |sealed| async move {
+        match desk.context().vault.open::<String>(*person, envelope.id, sealed).await {
+            Ok(text) => text,
+            Err(_) => "(erased)".to_owned(),
+        }
+    };
+    match event {
+        E::CaseOpened(_) => ("Referral received".into(), None),
+        E::ReferralAccepted(_) => ("Referral accepted".into(), None),
+        E::ReferralDeclinedByService(e) => ("Declined by the service".into(), Some(e.reason.clone())),
+        E::ReferralWithdrawn(e) => ("Withdrawn by the referrer".into(), Some(e.reason.clone())),
+        E::CaseAllocated(e) => (format!("Allocated to {}", e.caseworker), None),
+        E::CaseSafeContactUpdated(_) => ("Safe-contact rules changed".into(), None),
+        E::CaseContactAttemptRecorded(e) => (
+            format!("Contact attempt by {}: {}", e.channel.label(), words(&code(&e.outcome)).to_lowercase()),
+            Some(format!("Made {} ({}).", local_time(e.attempted_at), e.time_band.label())),
+        ),
+        E::CaseUnableToContactRecorded(e) => {
+            ("Recorded as unable to contact".into(), Some(format!("{} attempts.", e.attempts)))
+        }
+        E::CaseSupportDeclined(e) => ("Support declined by the victim".into(), Some(e.reason.clone())),
+        E::RiskAssessed(e) => (
+            format!(
+                "Risk assessed: {}{}",
+                words(&code(&e.level)).to_lowercase(),
+                if e.at_closure { " (at closure)" } else { "" }
+            ),
+            Some(format!(
+                "{} score {}{}.",
+                match e.checklist {
+                    RiskChecklist::Dash => "DASH",
+                    RiskChecklist::SDash => "S-DASH",
+                    RiskChecklist::Professional => "Professional judgement,",
+                },
+                e.score,
+                e.review_on.map(|d| format!("; review by {}", long_date(d))).unwrap_or_default()
+            )),
+        ),
+        E::MaracReferred(e) => ("Referred to MARAC".into(), Some(long_date(e.referred_on))),
+        E::MaracHeard(e) => (
+            if e.repeat { "Heard at MARAC (repeat within 12 months)" } else { "Heard at MARAC" }.into(),
+            Some(long_date(e.heard_on)),
+        ),
+        E::PlanRecorded(e) => ("Plan recorded".into(), Some(open(&e.plan).await)),
+        E::InterventionRecorded(e) => (
+            format!("Intervention: {}", words(&e.need).to_lowercase()),
+            Some(format!("{}, {} minutes.", long_date(e.held_on), e.minutes)),
+        ),
+        E::CaseNoteAdded(e) => {
+            (if e.restricted { "Restricted note" } else { "Note" }.into(), Some(open(&e.note).await))
+        }
+        E::CaseClosed(e) => (
+            format!("Closed: {}", words(&code(&e.reason)).to_lowercase()),
+            Some(
+                e.answers
+                    .iter()
+                    .map(|a| {
+                        let measure = definition.outcome_measures.iter().find(|m| m.code == a.measure);
+                        let label = measure.map_or(a.measure.as_str(), |m| m.label.as_str());
+                        format!("{label}: {}", words(&code(&a.answer)).to_lowercase())
+                    })
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            ),
+        ),
+        E::CaseReopened(e) => ("Re-opened".into(), Some(e.reason.clone())),
+        E::CjsStageRecorded(e) => {
+            (format!("Criminal justice: {}", words(&code(&e.stage)).to_lowercase()), Some(long_date(e.on)))
+        }
+        E::SpoRecorded(e) => (format!("Stalking Protection Order {}", code(&e.status)), Some(long_date(e.on))),
+        E::RjInformationGiven(e) => ("Information about restorative justice given".into(), Some(long_date(e.on))),
+        E::RjSuitabilityAssessed(e) => (
+            if e.suitable { "Restorative justice suitable" } else { "Restorative justice not suitable" }.into(),
+            Some(e.reason.clone()),
+        ),
+        E::OffenderConsentRecorded(e) => (
+            if e.consents { "The offender agreed to take part" } else { "The offender did not agree to take part" }
+                .into(),
+            None,
+        ),
+        E::RjFormAgreed(e) => (format!("Form agreed: {}", words(&code(&e.form)).to_lowercase()), None),
+        E::RjConcluded(e) => (
+            format!("Restorative justice {}", words(&code(&e.outcome)).to_lowercase()),
+            e.satisfaction.map(|s| format!("Satisfaction {s} of 5.")),
+        ),
+    }
+}
