@@ -398,13 +398,22 @@ async fn the_audit_trail_records_views_refusals_and_break_glass() {
     let offer = page(&base, &path, Some(&caseworker)).await;
     assert_eq!(offer.status, 403);
     assert!(offer.body.contains("action=\"/break-glass\""), "{}", offer.body);
+    // The form's area is not believed: an IDVA caseworker naming their own service still opens the hub's record,
+    // and the grant is listed for the hub's manager.
     let fields = |reason: &'static str| {
-        vec![("area", "hub"), ("record", referral_id.as_str()), ("return_to", path.as_str()), ("reason", reason)]
+        vec![("area", "idva"), ("record", referral_id.as_str()), ("return_to", path.as_str()), ("reason", reason)]
     };
+    // Only a path of this site is followed afterwards.
+    let elsewhere = format!("/\\evil.example/{referral_id}");
+    let mut to_elsewhere = fields("Joint safety planning with the hub for tonight");
+    to_elsewhere[2] = ("return_to", elsewhere.as_str());
+    let redirected = form(&base, "/break-glass", &caseworker, &to_elsewhere).await;
+    assert_eq!(redirected.status, 403, "no grant that sends someone to another site: {}", redirected.location);
     let short = form(&base, "/break-glass", &caseworker, &fields("need it")).await;
     assert_eq!(short.status, 422, "a reason of a few words is required");
     assert_eq!(page(&base, &path, Some(&caseworker)).await.status, 403, "nothing granted without a reason");
-    let reason = "Joint safety planning with the hub for tonight";
+    // A reason typed as a spreadsheet formula stays text in the auditor's export.
+    let reason = "=HYPERLINK(\"https://evil.example\",\"Joint safety planning with the hub tonight\")";
     let granted = form(&base, "/break-glass", &caseworker, &fields(reason)).await;
     assert_eq!((granted.status, granted.location.as_str()), (303, path.as_str()));
     let opened = page(&base, &path, Some(&caseworker)).await;
@@ -424,7 +433,11 @@ async fn the_audit_trail_records_views_refusals_and_break_glass() {
     let manager = session(&base, "hub_manager").await;
     let list = page(&base, "/hub/break-glass", Some(&manager)).await;
     assert_eq!(list.status, 200);
-    assert!(list.body.contains("test.caseworker.idva") && list.body.contains(reason), "{}", list.body);
+    assert!(list.body.contains("test.caseworker.idva") && list.body.contains("Joint safety planning"), "{}", list.body);
+    let idva_manager = session(&base, "service_manager:idva").await;
+    let idva_list = page(&base, "/services/idva/break-glass", Some(&idva_manager)).await;
+    assert_eq!(idva_list.status, 200);
+    assert!(!idva_list.body.contains("Joint safety planning"), "a hub record's grant is the hub's: {}", idva_list.body);
 
     // The auditor finds all three by the person: the officer's view, the refusal, the break-glass with its reason.
     let auditor = session(&base, "auditor").await;
@@ -438,7 +451,7 @@ async fn the_audit_trail_records_views_refusals_and_break_glass() {
         assert!(std::time::Instant::now() < deadline, "the trail never showed the break-glass view");
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     };
-    for expected in ["test.hub_officer", "test.commissioner", "Refused (403)", "test.caseworker.idva", reason] {
+    for expected in ["test.hub_officer", "test.commissioner", "Refused (403)", "test.caseworker.idva", "Joint safety"] {
         assert!(trail.body.contains(expected), "the trail lacks {expected}");
     }
     assert!(!trail.body.contains("Dee"), "the trail holds ids, never a person's details");
@@ -447,6 +460,7 @@ async fn the_audit_trail_records_views_refusals_and_break_glass() {
     let export = page(&base, &format!("/audit/export.csv?person={person_id}"), Some(&auditor)).await;
     assert_eq!(export.headers.get("content-type").unwrap(), "text/csv; charset=utf-8");
     assert!(export.body.starts_with("at,username,role,method,route") && export.body.contains("break_glass"));
+    assert!(export.body.contains("'=HYPERLINK(") && !export.body.contains(",=HYPERLINK("), "{}", export.body);
     // Nobody else reads the trail.
     assert_eq!(page(&base, "/audit", Some(&manager)).await.status, 403);
 

@@ -418,9 +418,12 @@ async fn main() -> anyhow::Result<()> {
         Command::Admin { command: AdminCommand::Routes { settings } } => {
             let ctx = Context::connect(&settings).await?;
             let services = services(&ctx, &select("all", &ctx.catalogue)?, &settings)?;
-            let (_, common) =
-                casetrack_platform::http::common_routes(ctx.clone(), utoipa::openapi::OpenApiBuilder::new().build())
-                    .into_parts();
+            let (_, common) = casetrack_platform::http::common_routes(
+                ctx.clone(),
+                utoipa::openapi::OpenApiBuilder::new().build(),
+                Vec::new(),
+            )
+            .into_parts();
             let routes: Vec<serde_json::Value> = services
                 .iter()
                 .flat_map(|service| service.rules.iter())

@@ -40,7 +40,7 @@ pub use state::{Hub, HubSettings};
 
 use std::sync::Arc;
 
-use casetrack_platform::access::PersonLookup;
+use casetrack_platform::access::{PersonLookup, RecordArea};
 use casetrack_platform::{Context, Service};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -55,6 +55,7 @@ pub fn service_with(ctx: &Context, settings: HubSettings) -> Service {
     service
         .person_lookups
         .push(PersonLookup { param: "referral_id", sql: "SELECT person_id FROM hub_referrals WHERE referral_id = $1" });
+    service.record_areas.push(RecordArea { sql: "SELECT 'hub' FROM hub_referrals WHERE referral_id = $1" });
     service.openapi = api::openapi();
     service.migrations = Some(&projections::MIGRATIONS);
     service.projections.push(Arc::new(projections::referrals::Referrals));

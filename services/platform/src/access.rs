@@ -189,6 +189,26 @@ pub struct PersonLookup {
     pub sql: &'static str,
 }
 
+/// How break-glass finds the area a record belongs to (`hub`, or a specialist service's code): `sql` takes the
+/// record's id as `$1` and returns the area. The area is always the record's own, never what a form says, so a
+/// grant is listed for the manager of the service whose record was opened.
+#[derive(Debug, Clone, Copy)]
+pub struct RecordArea {
+    pub sql: &'static str,
+}
+
+/// The area of `record`, from the first lookup that knows it.
+async fn area_of(ctx: &Context, areas: &[RecordArea], record: &str) -> sqlx::Result<Option<String>> {
+    for area in areas {
+        let found: Option<String> =
+            sqlx::query_scalar(sqlx::AssertSqlSafe(area.sql)).bind(record).fetch_optional(ctx.db.pool()).await?;
+        if found.is_some() {
+            return Ok(found);
+        }
+    }
+    Ok(None)
+}
+
 /// The signed-in user of the current request.
 #[derive(Debug, Clone)]
 pub struct Principal {
@@ -503,26 +523,26 @@ pub async fn guard(State(guard): State<Arc<Guard>>, request: Request, next: Next
 
 /// `POST /break-glass`: a user who works cases opens a record outside their scope, giving a reason. The grant
 /// lasts [`BREAK_GLASS_TTL`], is listed for the record's manager, and every view under it is flagged in the trail.
-pub async fn break_glass(State(ctx): State<Context>, form: crate::pages::FormData) -> Response {
+pub async fn break_glass(ctx: Context, areas: Arc<[RecordArea]>, form: crate::pages::FormData) -> Response {
     let Some(principal) = current() else { return crate::pages::see_other(SIGN_IN_PATH) };
-    let (area, record, return_to, reason) =
-        (form.get("area"), form.get("record"), form.get("return_to"), form.get("reason"));
+    let (record, return_to, reason) = (form.get("record"), form.get("return_to"), form.get("reason"));
     let valid_return = crate::pages::local_path(return_to).is_some() && return_to.contains(record);
-    let valid_area = area == "hub" || casetrack_proto::ServiceCode::parse(area).is_ok();
+    let refused =
+        || refusal(false, StatusCode::FORBIDDEN, "not_permitted", "Your role cannot open records outside it.", None);
     if !Permission::Casework.allows(&principal.account.role, None)
         || record.is_empty()
         || uuid::Uuid::parse_str(record).is_err()
         || !valid_return
-        || !valid_area
     {
-        return refusal(
-            false,
-            StatusCode::FORBIDDEN,
-            "not_permitted",
-            "Your role cannot open records outside it.",
-            None,
-        );
+        return refused();
     }
+    // The area is the record's own (a form's `area` field is not read): the grant is listed for that manager.
+    let area = match area_of(&ctx, &areas, record).await {
+        Ok(Some(area)) => area,
+        Ok(None) => return refused(),
+        Err(error) => return crate::pages::failure_page(&ApiError::unavailable(error)),
+    };
+    let area = area.as_str();
     match accounts::grant_break_glass(&ctx.db, &principal.account, area, record, reason, BREAK_GLASS_TTL).await {
         Ok(()) => crate::pages::see_other(return_to),
         Err(accounts::AccountFailure::Refused(refused)) => {

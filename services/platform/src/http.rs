@@ -118,7 +118,8 @@ pub const BODY_LIMIT: usize = 2 * 1024 * 1024;
 
 /// The routes every process serves: `/healthz`, `/readyz`, `/metrics`, `/api/openapi.json`, the page assets and
 /// the break-glass form.
-pub fn common_routes(ctx: Context, openapi: utoipa::openapi::OpenApi) -> Routes {
+pub fn common_routes(ctx: Context, openapi: utoipa::openapi::OpenApi, areas: Vec<crate::access::RecordArea>) -> Routes {
+    let areas: std::sync::Arc<[crate::access::RecordArea]> = areas.into();
     use crate::access::Permission::{Casework, Public};
     let openapi = std::sync::Arc::new(openapi);
     Routes::new()
@@ -136,7 +137,13 @@ pub fn common_routes(ctx: Context, openapi: utoipa::openapi::OpenApi) -> Routes 
             Public,
             get(|| async { asset("text/javascript", include_str!("../assets/quick-exit.js")) }),
         )
-        .route("/break-glass", Casework, axum::routing::post(crate::access::break_glass))
+        .route(
+            "/break-glass",
+            Casework,
+            axum::routing::post(move |State(ctx): State<Context>, form: crate::pages::FormData| {
+                crate::access::break_glass(ctx, areas.clone(), form)
+            }),
+        )
         .with_state(ctx)
 }
 
@@ -146,10 +153,11 @@ pub fn with_common_routes(
     app: Router,
     rules: Vec<crate::access::RouteRule>,
     lookups: Vec<crate::access::PersonLookup>,
+    areas: Vec<crate::access::RecordArea>,
     ctx: Context,
     openapi: utoipa::openapi::OpenApi,
 ) -> Router {
-    let (common, common_rules) = common_routes(ctx.clone(), openapi).into_parts();
+    let (common, common_rules) = common_routes(ctx.clone(), openapi, areas).into_parts();
     let rules = rules.into_iter().chain(common_rules).collect();
     let policy = ctx.sessions;
     let guard = std::sync::Arc::new(crate::access::Guard::new(ctx, rules, lookups, policy));

@@ -9,7 +9,7 @@ use sqlx::migrate::Migrator;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-use crate::access::{PersonLookup, RouteRule, Routes};
+use crate::access::{PersonLookup, RecordArea, RouteRule, Routes};
 use crate::accounts::SessionPolicy;
 use crate::catalogue::Catalogue;
 use crate::config::Settings;
@@ -122,6 +122,8 @@ pub struct Service {
     pub rules: Vec<RouteRule>,
     /// How the audit trail finds the person behind this service's record ids.
     pub person_lookups: Vec<PersonLookup>,
+    /// How break-glass finds which area (the hub, a service) one of this service's records belongs to.
+    pub record_areas: Vec<RecordArea>,
     pub openapi: utoipa::openapi::OpenApi,
     pub migrations: Option<&'static Migrator>,
     pub projections: Vec<Arc<dyn Projection>>,
@@ -140,6 +142,7 @@ impl Service {
             router: Router::new(),
             rules: Vec::new(),
             person_lookups: Vec::new(),
+            record_areas: Vec::new(),
             openapi: utoipa::openapi::OpenApiBuilder::new().build(),
             migrations: None,
             projections: Vec::new(),
@@ -183,6 +186,7 @@ pub async fn serve(
     let mut app = Router::new();
     let mut rules = Vec::new();
     let mut lookups = Vec::new();
+    let mut areas = Vec::new();
     let mut openapi = crate::http::base_openapi();
     let names: Vec<&str> = services.iter().map(|s| s.name).collect();
     for service in services {
@@ -202,8 +206,9 @@ pub async fn serve(
         app = app.merge(service.router);
         rules.extend(service.rules);
         lookups.extend(service.person_lookups);
+        areas.extend(service.record_areas);
     }
-    let app = crate::http::with_common_routes(app, rules, lookups, ctx.clone(), openapi);
+    let app = crate::http::with_common_routes(app, rules, lookups, areas, ctx.clone(), openapi);
     tasks.spawn(sweep_sessions(ctx.clone(), runners.clone()));
     let address = listener.local_addr()?;
     tracing::info!(%address, services = ?names, log = ctx.log.kind(), database = ?ctx.db.backend(), "serving");

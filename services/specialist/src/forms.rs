@@ -2,8 +2,8 @@
 //! [`crate::kinds`]): an action's form, and reading a posted form's dates and choices (a wrong value shown against
 //! its field).
 
-use casetrack_platform::catalogue::ServiceDefinition;
-use casetrack_platform::codes::parse;
+use casetrack_casework::catalogue::ServiceDefinition;
+use casetrack_eventstore::codes::parse;
 use casetrack_platform::pages::{Failure, FormData, invalid};
 use casetrack_proto::CaseId;
 use chrono::NaiveDate;

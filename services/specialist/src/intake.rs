@@ -1,8 +1,8 @@
 //! The intake reactor: the hub's onward referral to this service becomes a case.
 
-use casetrack_platform::command::{CommandMeta, execute};
-use casetrack_platform::log::EventLog;
-use casetrack_platform::reactor::Reactor;
+use casetrack_eventstore::command::{CommandMeta, execute};
+use casetrack_eventstore::log::EventLog;
+use casetrack_eventstore::reactor::Reactor;
 use casetrack_proto::hub::HubEvent;
 use casetrack_proto::specialist::{CaseOpened, CaseOrigin};
 use casetrack_proto::{CaseId, Envelope, EventContract, ServiceCode};

@@ -48,8 +48,8 @@ pub mod views;
 
 use std::sync::Arc;
 
-use casetrack_platform::access::PersonLookup;
-use casetrack_platform::catalogue::ServiceKind;
+use casetrack_casework::catalogue::ServiceKind;
+use casetrack_platform::access::{PersonLookup, RecordArea};
 use casetrack_platform::{Context, Service};
 use casetrack_proto::ServiceCode;
 use tokio::net::TcpListener;
@@ -63,6 +63,7 @@ pub fn service(ctx: &Context, services: &[ServiceCode]) -> Service {
     let desk = Desk::new(ctx.clone(), services.to_vec());
     let mut service = Service::new("specialist").with_routes(api::routes().merge(pages::routes()).with_state(desk));
     service.person_lookups.push(PersonLookup { param: "case_id", sql: views::cases::PERSON_OF_CASE });
+    service.record_areas.push(RecordArea { sql: views::cases::SERVICE_OF_CASE });
     service.openapi = api::openapi();
     service.migrations = Some(&MIGRATIONS);
     for code in services {

@@ -1,8 +1,8 @@
 //! What every specialist route holds, the JSON API's and the pages' alike: the [`Desk`] (the context and the
 //! services this process runs). Both adapters take it from here, so neither needs the other.
 
+use casetrack_casework::catalogue::ServiceDefinition;
 use casetrack_platform::Context;
-use casetrack_platform::catalogue::ServiceDefinition;
 use casetrack_platform::http::ApiError;
 use casetrack_proto::ServiceCode;
 

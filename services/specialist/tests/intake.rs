@@ -1,8 +1,8 @@
 //! The intake reactor on both event logs: an onward referral opens exactly one case, however often it is delivered.
 
-use casetrack_platform::log::{AppendRequest, EventLog, ExpectedVersion, NewEvent};
-use casetrack_platform::reactor::Reactor;
-use casetrack_platform::testkit::{TempDir, TestStream, open_sqlite_log};
+use casetrack_eventstore::log::{AppendRequest, EventLog, ExpectedVersion, NewEvent};
+use casetrack_eventstore::reactor::Reactor;
+use casetrack_eventstore::testkit::{TempDir, TestStream, open_sqlite_log};
 use casetrack_proto::contact::{ContactChannel, SafeContact, Safety, TimeBand};
 use casetrack_proto::hub::{HubEvent, OnwardReferralMade};
 use casetrack_proto::specialist::{CaseOrigin, SpecialistEvent};

@@ -24,9 +24,9 @@
 
 use std::collections::BTreeSet;
 
-use casetrack_platform::catalogue::ServiceKind;
-use casetrack_platform::command::{Aggregate, Rejection};
-use casetrack_platform::contact::{AttemptRule, check_channel, check_safe_time};
+use casetrack_casework::catalogue::ServiceKind;
+use casetrack_casework::contact::{AttemptRule, check_channel, check_safe_time};
+use casetrack_eventstore::command::{Aggregate, Rejection};
 use casetrack_proto::contact::{AttemptOutcome, SafeContact, Safety, TimeBand};
 use casetrack_proto::hub::MeasureAnswer;
 use casetrack_proto::specialist::{

@@ -1,7 +1,7 @@
 //! What the given/when/then tests share (tests only): one IDVA case's opening, a history folded into a state, and
 //! the histories most tests start from (accepted; engaged). The kinds add their own (a DASH, an assessment) in `crate::kinds`.
 
-use casetrack_platform::command::Aggregate as _;
+use casetrack_eventstore::command::Aggregate as _;
 use casetrack_proto::contact::{AttemptOutcome, ContactChannel, SafeContact, Safety, TimeBand};
 use casetrack_proto::specialist::{
     CaseContactAttemptRecorded, CaseOpened, CaseOrigin, ReferralAccepted, SpecialistEvent,

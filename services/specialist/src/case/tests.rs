@@ -1,8 +1,8 @@
 //! Given/when/then tests of the common pathway: given the case's events, when a decision is asked for, then the
 //! events it decides or the rule that says no. (The kinds' decisions are tested beside them in `crate::kinds`.)
 
-use casetrack_platform::command::Rejection as _;
-use casetrack_platform::contact::AttemptRule;
+use casetrack_casework::contact::AttemptRule;
+use casetrack_eventstore::command::Rejection as _;
 use casetrack_proto::contact::{AttemptOutcome, ContactChannel, SafeContact, TimeBand};
 use casetrack_proto::specialist::{InterventionRecorded, SpecialistEvent};
 use casetrack_proto::{Sealed, StaffName};

@@ -50,7 +50,7 @@ impl CaseCommand for SafeContactRequest {
 
 impl CaseCommand for AttemptRequest {
     async fn decision(self, at: &mut CaseAt<'_>) -> Result<Decide, ApiError> {
-        let time_band = casetrack_platform::contact::attempt_band(self.attempted_at, at.now)
+        let time_band = casetrack_casework::contact::attempt_band(self.attempted_at, at.now)
             .map_err(|why| ApiError::rejected("attempt_in_future", why))?;
         let attempt = CaseContactAttemptRecorded {
             case_id: at.id,

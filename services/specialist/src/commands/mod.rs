@@ -1,7 +1,7 @@
 //! The commands on a specialist case, one file per command or small group: its request type (the JSON the API
 //! takes; the pages build the same from their forms), its parsing into checked values, and the decision it asks of
 //! the case. Both adapters give every command through one door, [`Desk::run`]: it takes the time from
-//! [`casetrack_platform::clock::now`], lets the command parse its request and do any look-up ([`CaseCommand`]),
+//! [`casetrack_eventstore::clock::now`], lets the command parse its request and do any look-up ([`CaseCommand`]),
 //! then decides against the case (only a case of the service named: another service's case is "no such case") and
 //! returns what it wrote ([`CaseWritten`]).
 //!
@@ -27,9 +27,9 @@ pub mod parse;
 
 use std::future::Future;
 
+use casetrack_casework::catalogue::ServiceDefinition;
+use casetrack_eventstore::command::{Aggregate as _, CommandError, CommandMeta, execute, load};
 use casetrack_platform::access::acting;
-use casetrack_platform::catalogue::ServiceDefinition;
-use casetrack_platform::command::{Aggregate as _, CommandError, CommandMeta, execute, load};
 use casetrack_platform::http::ApiError;
 use casetrack_proto::{CaseId, PersonId, Sealed, ServiceCode};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -75,7 +75,7 @@ pub struct CaseAt<'a> {
     desk: &'a Desk,
     service: &'a str,
     pub id: CaseId,
-    /// When the command is given ([`casetrack_platform::clock::now`]).
+    /// When the command is given ([`casetrack_eventstore::clock::now`]).
     pub now: DateTime<Utc>,
     meta: CommandMeta,
 }
@@ -127,7 +127,7 @@ impl Desk {
         case_id: CaseId,
         command: C,
     ) -> Result<CaseWritten, ApiError> {
-        let now = casetrack_platform::clock::now();
+        let now = casetrack_eventstore::clock::now();
         let mut at = CaseAt { desk: self, service, id: case_id, now, meta: CommandMeta::new(acting(), now) };
         let decide = command.decision(&mut at).await?;
         let definition = self.service(service)?;

@@ -3,10 +3,10 @@
 //! page gives the victim's details instead ([`NewVictimReferral`]), and the person is registered first, every id
 //! derived from the form's submission id so that sending the same form twice creates nothing twice.
 
+use casetrack_casework::catalogue::ServiceDefinition;
+use casetrack_eventstore::command::{CommandError, CommandMeta, execute};
 use casetrack_people::person::{PersonRejection, PersonalDetails, register_sealed};
 use casetrack_platform::access::acting;
-use casetrack_platform::catalogue::ServiceDefinition;
-use casetrack_platform::command::{CommandError, CommandMeta, execute};
 use casetrack_platform::http::ApiError;
 use casetrack_proto::contact::{SafeContact, TimeBand};
 use casetrack_proto::profile::AgeBand;
@@ -75,7 +75,7 @@ impl Desk {
         if !is_direct_source(definition, &source) {
             return Err(unknown_source(definition));
         }
-        let now = casetrack_platform::clock::now();
+        let now = casetrack_eventstore::clock::now();
         let today = now.date_naive();
         if request.date_of_birth.is_some_and(|born| born > today) {
             return Err(ApiError::rejected("date_of_birth_in_future", "The date of birth cannot be in the future."));
@@ -109,7 +109,7 @@ impl Desk {
         let key = format!("specialist direct {}", referral.submission);
         let derive = |kind: &str| Uuid::new_v5(&Uuid::NAMESPACE_OID, format!("{key} {kind}").as_bytes());
         let (person_id, case_id) = (PersonId(derive("person")), CaseId(derive("case")));
-        let now = casetrack_platform::clock::now();
+        let now = casetrack_eventstore::clock::now();
         let meta = |kind: &str| CommandMeta::repeatable(CommandId(derive(kind)), case_id.0, acting(), now);
         match register_sealed(&self.ctx, person_id, &referral.details, &meta("register")).await {
             Ok(_) | Err(CommandError::Rejected(PersonRejection::AlreadyRegistered)) => {}

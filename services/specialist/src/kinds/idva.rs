@@ -4,7 +4,7 @@
 //! when the person was heard in the 12 months before, looked up in the read model). An IDVA case is closed with a
 //! final risk assessment (that rule is in [`crate::case::close`], with closing).
 
-use casetrack_platform::catalogue::ServiceKind;
+use casetrack_casework::catalogue::ServiceKind;
 use casetrack_platform::http::ApiError;
 use casetrack_platform::pages::{Failure, FormData, FormErrors, refused, text_input};
 use casetrack_proto::CaseId;
@@ -123,7 +123,7 @@ pub async fn perform(
 
 #[cfg(test)]
 mod tests {
-    use casetrack_platform::command::Rejection as _;
+    use casetrack_eventstore::command::Rejection as _;
     use casetrack_proto::profile::YesNoUnknown;
     use casetrack_proto::specialist::{ClosureReason, HighRiskReason, RiskChecklist};
 

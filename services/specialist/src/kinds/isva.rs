@@ -2,8 +2,8 @@
 //! so an ISVA case records the stages it reaches (reported, charged, trial, verdict...) with their dates, in date
 //! order. (Children and young people are counted apart by the age band every case carries.)
 
-use casetrack_platform::catalogue::ServiceKind;
-use casetrack_platform::codes::code;
+use casetrack_casework::catalogue::ServiceKind;
+use casetrack_eventstore::codes::code;
 use casetrack_platform::http::ApiError;
 use casetrack_platform::pages::{Failure, FormData, FormErrors, radios, refused, text_input, words};
 use casetrack_proto::CaseId;
@@ -96,7 +96,7 @@ pub async fn perform(
 
 #[cfg(test)]
 mod tests {
-    use casetrack_platform::command::Rejection as _;
+    use casetrack_eventstore::command::Rejection as _;
 
     use super::*;
     use crate::case::OpenCase;

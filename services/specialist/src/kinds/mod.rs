@@ -18,8 +18,8 @@ pub mod stalking;
 
 use std::collections::BTreeSet;
 
-use casetrack_platform::catalogue::{ServiceDefinition, ServiceKind};
-use casetrack_platform::codes::parse;
+use casetrack_casework::catalogue::{ServiceDefinition, ServiceKind};
+use casetrack_eventstore::codes::parse;
 use casetrack_platform::http::ApiError;
 use casetrack_platform::pages::{Failure, FormData, FormErrors, checkboxes, radios, refused, text_input};
 use casetrack_proto::CaseId;

@@ -4,8 +4,8 @@
 //! and the process concluded: completed (which needs a form), withdrawn by either party, or unsuitable, with the
 //! victim's satisfaction. Each step in order; a concluded process takes no more steps.
 
-use casetrack_platform::catalogue::ServiceKind;
-use casetrack_platform::clock::rj_information_due;
+use casetrack_casework::catalogue::ServiceKind;
+use casetrack_casework::victims_code::rj_information_due;
 use casetrack_platform::http::ApiError;
 use casetrack_platform::pages::{
     Failure, FormData, FormErrors, invalid, long_date, radios, refused, tag, text_input, textarea,
@@ -251,7 +251,7 @@ pub async fn perform(
 
 #[cfg(test)]
 mod tests {
-    use casetrack_platform::command::Rejection as _;
+    use casetrack_eventstore::command::Rejection as _;
 
     use super::*;
     use crate::case::testkit::*;

@@ -1,7 +1,7 @@
 //! Stalking advocacy (ISAC): risk on S-DASH (11 questions; the assessment itself is shared, in [`crate::kinds`])
 //! and Stalking Protection Orders: applied for, then granted or refused, one application at a time.
 
-use casetrack_platform::catalogue::ServiceKind;
+use casetrack_casework::catalogue::ServiceKind;
 use casetrack_platform::http::ApiError;
 use casetrack_platform::pages::{Failure, FormData, FormErrors, radios, refused, text_input};
 use casetrack_proto::CaseId;
@@ -84,7 +84,7 @@ pub async fn perform(
 
 #[cfg(test)]
 mod tests {
-    use casetrack_platform::command::Rejection as _;
+    use casetrack_eventstore::command::Rejection as _;
     use casetrack_proto::profile::YesNoUnknown;
     use casetrack_proto::specialist::{HighRiskReason, RiskChecklist, RiskLevel};
 

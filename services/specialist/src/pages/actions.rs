@@ -3,8 +3,8 @@
 //! interventions, the plan, closure and support declined; on every open case the safe-contact rules, allocation,
 //! notes and withdrawal; on an ended case re-opening (where allowed) and notes.
 
-use casetrack_platform::catalogue::ServiceDefinition;
-use casetrack_platform::clock;
+use casetrack_casework::catalogue::ServiceDefinition;
+use casetrack_eventstore::clock;
 use casetrack_platform::pages::{FormErrors, checkboxes, radios, text_input, textarea};
 use casetrack_proto::CaseId;
 use casetrack_proto::contact::{ContactChannel, Safety};

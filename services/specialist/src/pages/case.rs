@@ -6,10 +6,10 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
+use casetrack_casework::catalogue::ServiceKind;
+use casetrack_eventstore::clock;
+use casetrack_eventstore::codes::{code, parse};
 use casetrack_people::records::{PersonRecord, details};
-use casetrack_platform::catalogue::ServiceKind;
-use casetrack_platform::clock;
-use casetrack_platform::codes::{code, parse};
 use casetrack_platform::http::ApiError;
 use casetrack_platform::pages::{
     Failure, FormData, FormErrors, failure_page, invalid, local_time, long_date, refused, respond, safe_contact_panel,

@@ -5,9 +5,9 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
+use casetrack_casework::catalogue::ServiceDefinition;
+use casetrack_eventstore::clock;
 use casetrack_people::person::{DetailsInput, parse_details};
-use casetrack_platform::catalogue::ServiceDefinition;
-use casetrack_platform::clock;
 use casetrack_platform::pages::{
     FormData, FormErrors, checkboxes, failure_page, radios, respond, see_other, staff_page, text_input,
 };

@@ -1,8 +1,8 @@
 //! The case's timeline: each of its events in words, newest first on the page; sealed plans and notes opened with
 //! the person's key for the caseworker ("(erased)" once the person is erased).
 
-use casetrack_platform::catalogue::ServiceDefinition;
-use casetrack_platform::codes::code;
+use casetrack_casework::catalogue::ServiceDefinition;
+use casetrack_eventstore::codes::code;
 use casetrack_platform::pages::{local_time, long_date, words};
 use casetrack_proto::specialist::{RiskChecklist, SpecialistEvent};
 use casetrack_proto::{Envelope, PersonId};

@@ -7,11 +7,11 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use casetrack_platform::catalogue::ServiceKind;
-use casetrack_platform::clock::rj_information_due;
-use casetrack_platform::codes::code;
-use casetrack_platform::db::{Cell, OnConflict, Rows, fetch_in};
-use casetrack_platform::projection::{Batch, Known, Projection, ProjectionError};
+use casetrack_casework::catalogue::ServiceKind;
+use casetrack_casework::victims_code::rj_information_due;
+use casetrack_eventstore::codes::code;
+use casetrack_eventstore::db::{Cell, OnConflict, Rows, fetch_in};
+use casetrack_eventstore::projection::{Batch, Known, Projection, ProjectionError};
 use casetrack_proto::specialist::{CaseOrigin, SpecialistEvent};
 use casetrack_proto::{Envelope, ServiceCode};
 use sqlx::{AnyConnection, Row as _};

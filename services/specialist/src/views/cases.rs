@@ -12,6 +12,9 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::state::Desk;
 
+/// The service a case belongs to, for break-glass (`casetrack_platform::access::RecordArea`).
+pub const SERVICE_OF_CASE: &str = "SELECT service FROM specialist_cases WHERE case_id = $1";
+
 /// The person a case is about, for the access guard's person look-up on routes naming a case.
 pub const PERSON_OF_CASE: &str = "SELECT person_id FROM specialist_cases WHERE case_id = $1";
 
@@ -115,7 +118,7 @@ pub async fn caseload(desk: &Desk, service: &str, params: &ListParams) -> Result
     let service = desk.service(service)?.code.clone();
     wait_for_cases(desk, &service, params.wait_for).await?;
     let open = "status IN ('awaiting_decision', 'awaiting_contact', 'engaged')";
-    let today = casetrack_platform::clock::now().date_naive().to_string();
+    let today = casetrack_eventstore::clock::now().date_naive().to_string();
     let (condition, bind) = match params.view.as_deref().unwrap_or("all") {
         "all" => ("1 = 1".to_owned(), None),
         "unallocated" => (format!("{open} AND caseworker IS NULL"), None),

@@ -2,8 +2,8 @@
 //! for a projection after a save): its state, how it was opened, the day the referral was received, and every event
 //! with its envelope for the timeline.
 
-use casetrack_platform::catalogue::ServiceDefinition;
-use casetrack_platform::command::Aggregate as _;
+use casetrack_casework::catalogue::ServiceDefinition;
+use casetrack_eventstore::command::Aggregate as _;
 use casetrack_platform::http::ApiError;
 use casetrack_proto::specialist::{CaseOpened, SpecialistEvent};
 use casetrack_proto::{CaseId, Envelope, EventContract as _};
