@@ -9,9 +9,10 @@
 //! - registering: [`parse_details`], [`register`], [`register_with_key`], [`register_as_signed_in`];
 //! - reading one person: [`details`], [`candidates`], [`export`];
 //! - deciding on a candidate duplicate: [`decide_duplicate`];
+//! - whether a record may be opened for someone: [`standing`];
 //! - erasure: [`erase`].
 
-use casetrack_eventstore::command::{CommandError, CommandMeta, Executed};
+use casetrack_eventstore::command::{Aggregate as _, CommandError, CommandMeta, Executed, load};
 use casetrack_platform::Context;
 use casetrack_platform::http::ApiError;
 use casetrack_proto::PersonId;
@@ -23,6 +24,45 @@ pub use crate::api::{PersonRegisteredResponse, RegisterPersonRequest};
 pub use crate::export::SubjectAccessExport;
 pub use crate::person::{DetailsInput, FieldProblem, PersonRejection, PersonalDetails};
 pub use crate::records::{Candidate, PersonRecord};
+
+/// Where a person stands, read from their own stream in the log (never a read model, so someone registered a moment
+/// ago is found, and an erasure a moment ago is seen).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Standing {
+    /// Nobody is registered under the id.
+    Unknown,
+    Registered,
+    /// Erased: their details are gone for good, and nothing new may be recorded about them.
+    Erased,
+}
+
+impl Standing {
+    /// Why no new referral or case may be opened for this person, in plain words (422); `None` when one may.
+    pub fn refusal(self) -> Option<ApiError> {
+        match self {
+            Self::Registered => None,
+            Self::Unknown => Some(ApiError::rejected(
+                "person_unknown",
+                "nobody is registered under this person id: register the person first",
+            )),
+            Self::Erased => Some(ApiError::rejected(
+                "person_erased",
+                "this person's details were erased: nothing new can be recorded about them",
+            )),
+        }
+    }
+}
+
+/// Where `person_id` stands ([`Standing`]).
+pub async fn standing(ctx: &Context, person_id: PersonId) -> anyhow::Result<Standing> {
+    let stream = crate::person::Person::stream_id(person_id.0);
+    let (person, _) = load::<crate::person::Person>(&ctx.log, &stream).await?;
+    Ok(match person {
+        crate::person::Person::Unknown => Standing::Unknown,
+        crate::person::Person::Registered => Standing::Registered,
+        crate::person::Person::Erased => Standing::Erased,
+    })
+}
 
 /// Validates details as typed (a form or an API request), reporting every problem at once.
 pub fn parse_details(input: &DetailsInput, today: NaiveDate) -> Result<PersonalDetails, Vec<FieldProblem>> {

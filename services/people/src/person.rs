@@ -7,7 +7,7 @@ use casetrack_proto::people::{
 };
 use casetrack_proto::{PersonId, Sealed};
 use casetrack_vault::normalise;
-use chrono::NaiveDate;
+use chrono::{Datelike as _, NaiveDate};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -153,7 +153,7 @@ impl PersonalDetails {
 }
 
 /// A person's details as typed (API or form), before validation. Never logged.
-#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Default, Clone, Deserialize, utoipa::ToSchema)]
 pub struct DetailsInput {
     pub forename: String,
     pub surname: String,
@@ -203,17 +203,24 @@ pub fn parse_details(input: &DetailsInput, today: NaiveDate) -> Result<PersonalD
     if forename.chars().count() > 100 || surname.chars().count() > 100 {
         problem("forename", "name_too_long", "A name can be at most 100 characters");
     }
-    let date_of_birth = match NaiveDate::parse_from_str(input.date_of_birth.trim(), "%Y-%m-%d") {
-        Ok(day) if day > today => {
+    // NUL, line breaks and other control characters are never part of a name: they break exports, logs and the
+    // duplicate match, and a police feed or a client can send them.
+    for (field, name) in [("forename", &forename), ("surname", &surname)] {
+        if name.chars().any(char::is_control) {
+            problem(field, "name_control_characters", "A name can only hold letters, spaces and punctuation");
+        }
+    }
+    let date_of_birth = match parse_day(&input.date_of_birth) {
+        Some(day) if day > today => {
             problem("date_of_birth", "date_of_birth_in_future", "The date of birth must be in the past");
             None
         }
-        Ok(day) => Some(day),
-        Err(_) => {
+        Some(day) => Some(day),
+        None => {
             problem(
                 "date_of_birth",
                 "date_of_birth_invalid",
-                "Enter the date of birth as YYYY-MM-DD, for example 1987-04-23",
+                "Enter the date of birth as day, month and year, for example 23/04/1987",
             );
             None
         }
@@ -240,6 +247,15 @@ pub fn parse_details(input: &DetailsInput, today: NaiveDate) -> Result<PersonalD
         }
         _ => Err(problems),
     }
+}
+
+/// A day as people write it in England and Wales (23/04/1987, 23-4-1987) or as ISO 8601 (1987-04-23).
+fn parse_day(text: &str) -> Option<NaiveDate> {
+    let text = text.trim();
+    ["%Y-%m-%d", "%d/%m/%Y", "%d-%m-%Y", "%d.%m.%Y"]
+        .iter()
+        .find_map(|format| NaiveDate::parse_from_str(text, format).ok())
+        .filter(|day| day.year() >= 1900)
 }
 
 /// Registers a person: creates their data key, seals their details into the event, appends.
@@ -320,7 +336,7 @@ mod tests {
         let input = DetailsInput {
             forename: " ".into(),
             surname: "Okafor".into(),
-            date_of_birth: "22/11/1990".into(),
+            date_of_birth: "31/02/1990".into(),
             phone: Some("call me".into()),
             email: Some("no-at-sign".into()),
             postcode: Some("<b>".into()),
@@ -340,6 +356,15 @@ mod tests {
             (details.email.as_deref(), details.postcode.as_deref()),
             (Some("ada@example.com"), Some("SW1A 1AA"))
         );
+        // Dates as people write them, and names with control characters refused (a NUL from a client or a feed).
+        let written = DetailsInput { date_of_birth: "23/04/1987".into(), ..good.clone() };
+        assert_eq!(
+            parse_details(&written, today).unwrap().date_of_birth,
+            NaiveDate::from_ymd_opt(1987, 4, 23).unwrap()
+        );
+        let nul = DetailsInput { forename: "Ad\u{0}a".into(), surname: "Oka\nfor".into(), ..good.clone() };
+        let refused: Vec<&str> = parse_details(&nul, today).unwrap_err().iter().map(|p| p.code).collect();
+        assert_eq!(refused, ["name_control_characters", "name_control_characters"]);
         let future = DetailsInput { date_of_birth: "2027-01-01".into(), ..good };
         assert_eq!(parse_details(&future, today).unwrap_err()[0].code, "date_of_birth_in_future");
     }
