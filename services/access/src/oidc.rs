@@ -10,6 +10,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use casetrack_platform::Context;
 use casetrack_platform::accounts::{self, AccountError, AccountFailure};
+use casetrack_platform::config::Secret;
 use casetrack_platform::http::ApiError;
 use casetrack_platform::pages::{failure_page, see_other};
 use openidconnect::core::{CoreAuthenticationFlow, CoreClient, CoreProviderMetadata};
@@ -210,8 +211,26 @@ async fn verify(
     Ok((claims.subject().as_str().to_owned(), username))
 }
 
+/// Signing in through the organisation's OpenID Connect provider: flags the binary flattens into its settings.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct OidcSettings {
+    /// OpenID Connect provider (issuer URL) for signing in with the organisation's accounts.
+    #[arg(long, env = "CASETRACK_OIDC_ISSUER")]
+    pub oidc_issuer: Option<String>,
+    /// Casetrack's client id at the provider.
+    #[arg(long, env = "CASETRACK_OIDC_CLIENT_ID")]
+    pub oidc_client_id: Option<String>,
+    /// Casetrack's client secret at the provider.
+    #[arg(long, env = "CASETRACK_OIDC_CLIENT_SECRET", hide_env_values = true)]
+    pub oidc_client_secret: Option<Secret>,
+    /// The redirect address registered with the provider (https://casetrack.example/oidc/callback); without it,
+    /// the address the request came to.
+    #[arg(long, env = "CASETRACK_OIDC_REDIRECT_URL")]
+    pub oidc_redirect_url: Option<String>,
+}
+
 /// The configuration from settings, when sign-in through a provider is set up.
-pub fn config_from(settings: &casetrack_platform::config::Settings) -> anyhow::Result<Option<Arc<OidcConfig>>> {
+pub fn config_from(settings: &OidcSettings) -> anyhow::Result<Option<Arc<OidcConfig>>> {
     match (&settings.oidc_issuer, &settings.oidc_client_id, &settings.oidc_client_secret) {
         (None, None, None) => Ok(None),
         (Some(issuer), Some(client_id), Some(secret)) => Ok(Some(Arc::new(OidcConfig {

@@ -8,9 +8,9 @@
 
 use std::time::{Duration, Instant};
 
+use crate::settings::Settings;
 use anyhow::Context as _;
 use casetrack_platform::Context;
-use casetrack_platform::config::Settings;
 use casetrack_reporting::cohort::DIMENSIONS;
 use casetrack_reporting::report::{Request, monthly, report};
 use chrono::NaiveDate;
@@ -128,8 +128,8 @@ fn percentile(sorted: &[Duration], share: f64) -> Duration {
 }
 
 pub async fn run(args: BenchReportingArgs) -> anyhow::Result<()> {
-    casetrack_platform::telemetry::init_tracing(&args.settings.log_format);
-    let ctx = Context::connect(&args.settings).await?;
+    casetrack_platform::telemetry::init_tracing(&args.settings.platform.log_format);
+    let ctx = args.settings.connect().await?;
     anyhow::ensure!(
         ctx.db.backend() == casetrack_platform::db::DbBackend::Postgres,
         "bench-reporting runs on PostgreSQL: give --database-url of an empty database"

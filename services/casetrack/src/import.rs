@@ -2,10 +2,10 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::settings::Settings;
 use anyhow::Context as _;
 use casetrack_hub::police_feed::{self, Reject};
 use casetrack_platform::Context;
-use casetrack_platform::config::Settings;
 
 pub async fn police_feed(
     settings: &Settings,
@@ -30,7 +30,7 @@ pub async fn police_feed(
         println!("dry run: nothing imported");
         return Ok(());
     }
-    let ctx = Context::connect(settings).await?;
+    let ctx = settings.connect().await?;
     let started = std::time::Instant::now();
     let summary = casetrack_hub::intake::import(&ctx, feed.rows, received_at).await;
     println!(

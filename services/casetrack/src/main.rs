@@ -6,12 +6,13 @@ mod bench_reporting;
 mod demo;
 mod import;
 mod report;
+mod settings;
 
 use std::collections::BTreeSet;
 
+use crate::settings::Settings;
 use anyhow::Context as _;
 use casetrack_platform::catalogue::Catalogue;
-use casetrack_platform::config::Settings;
 use casetrack_platform::{Context, Service};
 use casetrack_proto::ServiceCode;
 use clap::{Parser, Subcommand};
@@ -212,7 +213,7 @@ fn services(ctx: &Context, selection: &Selection, settings: &Settings) -> anyhow
     if selection.access {
         let access = casetrack_access::AccessSettings {
             retention_months: settings.retention_months,
-            oidc: casetrack_access::oidc::config_from(settings)?,
+            oidc: casetrack_access::oidc::config_from(&settings.oidc)?,
         };
         services.push(casetrack_access::service(ctx, access));
     }
@@ -248,10 +249,10 @@ async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
         Command::Serve { services: list, demo, settings } => {
-            casetrack_platform::telemetry::init_tracing(&settings.log_format);
-            let ctx = Context::connect(&settings).await?;
+            casetrack_platform::telemetry::init_tracing(&settings.platform.log_format);
+            let ctx = settings.connect().await?;
             let selection = select(&list, &ctx.catalogue)?;
-            let initial = settings.initial_admin_password.as_ref().map(|secret| secret.expose());
+            let initial = settings.platform.initial_admin_password.as_ref().map(|secret| secret.expose());
             if let Some(password) = casetrack_platform::accounts::bootstrap_administrator(&ctx.db, initial).await? {
                 // Printed once, to the operator starting Casetrack for the first time; never logged.
                 eprintln!(
@@ -260,9 +261,9 @@ async fn main() -> anyhow::Result<()> {
                 );
             }
             let services = services(&ctx, &selection, &settings)?;
-            let listener = tokio::net::TcpListener::bind(settings.listen)
+            let listener = tokio::net::TcpListener::bind(settings.platform.listen)
                 .await
-                .with_context(|| format!("failed to listen on {}", settings.listen))?;
+                .with_context(|| format!("failed to listen on {}", settings.platform.listen))?;
             // The one line on standard output: where to reach it (useful with `--listen 127.0.0.1:0`).
             println!("listening on http://{}", listener.local_addr()?);
             let shutdown = CancellationToken::new();
@@ -282,8 +283,8 @@ async fn main() -> anyhow::Result<()> {
             casetrack_platform::service::serve(ctx, listener, services, shutdown).await
         }
         Command::Rebuild { projection, batch_events, settings } => {
-            casetrack_platform::telemetry::init_tracing(&settings.log_format);
-            let ctx = Context::connect(&settings).await?;
+            casetrack_platform::telemetry::init_tracing(&settings.platform.log_format);
+            let ctx = settings.connect().await?;
             let services = services(&ctx, &select("all", &ctx.catalogue)?, &settings)?;
             casetrack_platform::service::migrate(&ctx, &services).await?;
             let projections: Vec<_> = services
@@ -299,8 +300,8 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Admin { command: AdminCommand::Projections { settings } } => {
-            casetrack_platform::telemetry::init_tracing(&settings.log_format);
-            let ctx = Context::connect(&settings).await?;
+            casetrack_platform::telemetry::init_tracing(&settings.platform.log_format);
+            let ctx = settings.connect().await?;
             let services = services(&ctx, &select("all", &ctx.catalogue)?, &settings)?;
             casetrack_platform::service::migrate(&ctx, &services).await?;
             let head = ctx.log.head().await?;
@@ -319,12 +320,12 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Import { command: ImportCommand::PoliceFeed { file, dry_run, rejects, settings } } => {
-            casetrack_platform::telemetry::init_tracing(&settings.log_format);
+            casetrack_platform::telemetry::init_tracing(&settings.platform.log_format);
             import::police_feed(&settings, &file, dry_run, rejects).await
         }
         Command::Admin { command: AdminCommand::ErasePerson { person, reason, settings } } => {
-            casetrack_platform::telemetry::init_tracing(&settings.log_format);
-            let ctx = Context::connect(&settings).await?;
+            casetrack_platform::telemetry::init_tracing(&settings.platform.log_format);
+            let ctx = settings.connect().await?;
             let reason = match reason.as_str() {
                 "retention" => casetrack_proto::people::ErasureReason::Retention,
                 _ => casetrack_proto::people::ErasureReason::Request,
@@ -357,8 +358,8 @@ async fn main() -> anyhow::Result<()> {
         Command::Admin {
             command: AdminCommand::CreateUser { username, name, role, service, password_stdin, settings },
         } => {
-            casetrack_platform::telemetry::init_tracing(&settings.log_format);
-            let ctx = Context::connect(&settings).await?;
+            casetrack_platform::telemetry::init_tracing(&settings.platform.log_format);
+            let ctx = settings.connect().await?;
             let username = casetrack_proto::StaffName::parse(&username).map_err(anyhow::Error::msg)?;
             let role =
                 casetrack_platform::accounts::parse_role(&role, service.as_deref()).map_err(anyhow::Error::msg)?;
@@ -405,9 +406,9 @@ async fn main() -> anyhow::Result<()> {
             }
         }
         Command::Admin { command: AdminCommand::Retention { dry_run, as_of, settings } } => {
-            casetrack_platform::telemetry::init_tracing(&settings.log_format);
+            casetrack_platform::telemetry::init_tracing(&settings.platform.log_format);
             anyhow::ensure!(settings.retention_months > 0, "--retention-months is 0: retention is turned off");
-            let ctx = Context::connect(&settings).await?;
+            let ctx = settings.connect().await?;
             let services = services(&ctx, &select("all", &ctx.catalogue)?, &settings)?;
             casetrack_platform::service::migrate(&ctx, &services).await?;
             let now = as_of.map_or_else(chrono::Utc::now, |day| day.and_time(chrono::NaiveTime::MIN).and_utc());
@@ -416,7 +417,7 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Admin { command: AdminCommand::Routes { settings } } => {
-            let ctx = Context::connect(&settings).await?;
+            let ctx = settings.connect().await?;
             let services = services(&ctx, &select("all", &ctx.catalogue)?, &settings)?;
             let (_, common) = casetrack_platform::http::common_routes(
                 ctx.clone(),
@@ -437,8 +438,8 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Admin { command: AdminCommand::ExportPerson { person, settings } } => {
-            casetrack_platform::telemetry::init_tracing(&settings.log_format);
-            let ctx = Context::connect(&settings).await?;
+            casetrack_platform::telemetry::init_tracing(&settings.platform.log_format);
+            let ctx = settings.connect().await?;
             let records = [("person_id".to_owned(), person.to_string())].into();
             casetrack_platform::access::record_offline(
                 &ctx,
@@ -457,16 +458,16 @@ async fn main() -> anyhow::Result<()> {
         Command::Bench(args) => bench::run(args).await,
         Command::BenchReporting(args) => bench_reporting::run(args).await,
         Command::BenchRebuild { settings } => {
-            casetrack_platform::telemetry::init_tracing(&settings.log_format);
-            let ctx = Context::connect(&settings).await?;
+            casetrack_platform::telemetry::init_tracing(&settings.platform.log_format);
+            let ctx = settings.connect().await?;
             let services = services(&ctx, &select("all", &ctx.catalogue)?, &settings)?;
             casetrack_platform::service::migrate(&ctx, &services).await?;
             let projections = services.iter().flat_map(|s| s.projections.iter().cloned()).collect();
             bench_reporting::rebuild(&ctx, projections).await
         }
         Command::Demo { demo: args, settings } => {
-            casetrack_platform::telemetry::init_tracing(&settings.log_format);
-            let ctx = Context::connect(&settings).await?;
+            casetrack_platform::telemetry::init_tracing(&settings.platform.log_format);
+            let ctx = settings.connect().await?;
             // The commands read their services' read models: their tables must exist.
             let every = services(&ctx, &select("all", &ctx.catalogue)?, &settings)?;
             casetrack_platform::service::migrate(&ctx, &every).await?;

@@ -4,9 +4,9 @@
 
 use std::io::Write as _;
 
+use crate::settings::Settings;
 use anyhow::Context as _;
 use casetrack_platform::Context;
-use casetrack_platform::config::Settings;
 use casetrack_reporting::report::Request;
 use chrono::NaiveDate;
 
@@ -44,7 +44,7 @@ pub struct ReportArgs {
 
 pub async fn run(args: ReportArgs) -> anyhow::Result<()> {
     use casetrack_reporting::export;
-    casetrack_platform::telemetry::init_tracing(&args.settings.log_format);
+    casetrack_platform::telemetry::init_tracing(&args.settings.platform.log_format);
     let (from, to) = match &args.period {
         Some(text) => {
             let period = casetrack_reporting::periods::parse(text).map_err(anyhow::Error::msg)?;
@@ -54,7 +54,7 @@ pub async fn run(args: ReportArgs) -> anyhow::Result<()> {
     };
     let request = Request { from, to, service: args.service.clone(), by: args.by.clone() };
     request.check().map_err(|error| anyhow::anyhow!(error.message))?;
-    let ctx = Context::connect(&args.settings).await?;
+    let ctx = args.settings.connect().await?;
     let reporting = casetrack_reporting::service(&ctx);
     casetrack_platform::service::migrate(&ctx, &[reporting]).await?;
     let mut report =

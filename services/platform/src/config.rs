@@ -1,4 +1,6 @@
-//! The one settings struct: flags, `CASETRACK_*` environment variables, defaults for the embedded office.
+//! The platform's settings: where data lives, how the backends are reached, how long sessions last. Flags with
+//! `CASETRACK_*` environment twins; the binary flattens them into its one settings struct beside the services'
+//! own (attempt rules, retention, suppression...), which the platform knows nothing of.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -59,18 +61,6 @@ pub struct Settings {
     /// Log output: `text` for people, `json` for collectors.
     #[arg(long, env = "CASETRACK_LOG_FORMAT", default_value = "text")]
     pub log_format: String,
-    /// Specialist services file (the shipped `config/services.toml` when absent).
-    #[arg(long, env = "CASETRACK_SERVICES_FILE")]
-    pub services_file: Option<PathBuf>,
-    /// Hub attempt rule: unsuccessful attempts needed before "unable to contact".
-    #[arg(long, env = "CASETRACK_HUB_ATTEMPTS", default_value_t = 3)]
-    pub hub_attempts: u32,
-    /// Hub attempt rule: different times of day (morning, afternoon, evening) those attempts must cover.
-    #[arg(long, env = "CASETRACK_HUB_ATTEMPT_BANDS", default_value_t = 3, value_parser = clap::value_parser!(u32).range(0..=3))]
-    pub hub_attempt_bands: u32,
-    /// Public self-referral form submissions allowed from one address per hour (per process).
-    #[arg(long, env = "CASETRACK_SELF_REFERRALS_PER_HOUR", default_value_t = 10)]
-    pub self_referrals_per_hour: u32,
     /// Minutes without a request after which a session ends.
     #[arg(long, env = "CASETRACK_SESSION_IDLE_MINUTES", default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..=1440))]
     pub session_idle_minutes: u32,
@@ -81,27 +71,6 @@ pub struct Settings {
     /// it, the first start creates `admin` with a one-time password printed once, to be changed at first sign-in.
     #[arg(long, env = "CASETRACK_INITIAL_ADMIN_PASSWORD", hide_env_values = true)]
     pub initial_admin_password: Option<Secret>,
-    /// Months after a person's last referral or case ended (or their registration, if never referred) after
-    /// which they are erased by the daily retention job; 0 turns the job off.
-    #[arg(long, env = "CASETRACK_RETENTION_MONTHS", default_value_t = 72)]
-    pub retention_months: u32,
-    /// Counts from 1 to this minus one are shown to commissioners as "<N" (with enough others hidden that none can
-    /// be worked out).
-    #[arg(long, env = "CASETRACK_SUPPRESSION_THRESHOLD", default_value_t = 5, value_parser = clap::value_parser!(u64).range(2..=100))]
-    pub suppression_threshold: u64,
-    /// OpenID Connect provider (issuer URL) for signing in with the organisation's accounts.
-    #[arg(long, env = "CASETRACK_OIDC_ISSUER")]
-    pub oidc_issuer: Option<String>,
-    /// Casetrack's client id at the provider.
-    #[arg(long, env = "CASETRACK_OIDC_CLIENT_ID")]
-    pub oidc_client_id: Option<String>,
-    /// Casetrack's client secret at the provider.
-    #[arg(long, env = "CASETRACK_OIDC_CLIENT_SECRET", hide_env_values = true)]
-    pub oidc_client_secret: Option<Secret>,
-    /// The redirect address registered with the provider (https://casetrack.example/oidc/callback); without it,
-    /// the address the request came to.
-    #[arg(long, env = "CASETRACK_OIDC_REDIRECT_URL")]
-    pub oidc_redirect_url: Option<String>,
 }
 
 impl Settings {
@@ -117,19 +86,9 @@ impl Settings {
             database_url: None,
             master_key: None,
             log_format: "text".into(),
-            self_referrals_per_hour: 10,
-            services_file: None,
-            hub_attempts: 3,
-            hub_attempt_bands: 3,
             session_idle_minutes: 30,
             session_hours: 10,
             initial_admin_password: None,
-            retention_months: 72,
-            suppression_threshold: 5,
-            oidc_issuer: None,
-            oidc_client_id: None,
-            oidc_client_secret: None,
-            oidc_redirect_url: None,
         }
     }
 

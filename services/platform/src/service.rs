@@ -68,11 +68,7 @@ impl Context {
             Some(key) => MasterKey::from_base64(key.expose())?,
             None => MasterKey::load_or_generate(&settings.data_dir)?,
         };
-        let catalogue = match &settings.services_file {
-            Some(path) => Catalogue::load(path)?,
-            None => Catalogue::shipped(),
-        };
-        let mut ctx = Self::new(log, db, master).with_catalogue(catalogue).with_audit(audit);
+        let mut ctx = Self::new(log, db, master).with_audit(audit);
         ctx.sessions = SessionPolicy {
             idle: std::time::Duration::from_secs(u64::from(settings.session_idle_minutes) * 60),
             absolute: std::time::Duration::from_secs(u64::from(settings.session_hours) * 3600),
