@@ -16,7 +16,7 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use casetrack_platform::testkit::TempDir;
+use casetrack_web::testkit::TempDir;
 use reqwest::redirect::Policy;
 use support::{Server, Session, day_offset, session, split_backends};
 

@@ -94,7 +94,7 @@ impl EventId {
 }
 
 /// An encrypted value: personal data sealed with the person's data key (XChaCha20-Poly1305, the person and the
-/// event ids as associated data). Only the vault in `casetrack-platform` opens it; once the key is erased it is
+/// event ids as associated data). Only the vault (`casetrack-vault`) opens it; once the key is erased it is
 /// noise forever.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(transparent)]

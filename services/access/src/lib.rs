@@ -1,7 +1,7 @@
 //! Access: signing in, accounts, and the audit trail as auditors search it.
 //!
 //! The guard that checks every request, the sessions and the accounts store are in the platform
-//! (`casetrack_platform::access`, `casetrack_platform::accounts`), because every process needs them. This service
+//! (`casetrack_web::access`, `casetrack_web::accounts`), because every process needs them. This service
 //! serves the pages and API around them:
 //!
 //! - [`session`]: what every way of signing in shares (the sign-in routes' state, the identity provider's
@@ -30,9 +30,9 @@ pub mod trail;
 use std::sync::Arc;
 
 use axum::routing::{get, post};
-use casetrack_platform::access::Permission::{Accounts, Audit, HubManagement, Public, SignedIn};
-use casetrack_platform::access::Routes;
-use casetrack_platform::{Context, Service};
+use casetrack_web::access::Permission::{Accounts, Audit, HubManagement, Public, SignedIn};
+use casetrack_web::access::Routes;
+use casetrack_web::{Context, Service};
 use utoipa::OpenApi;
 
 static MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");

@@ -8,11 +8,11 @@ use std::sync::Arc;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
-use casetrack_platform::Context;
-use casetrack_platform::accounts::{self, AccountError, AccountFailure};
-use casetrack_platform::config::Secret;
-use casetrack_platform::http::ApiError;
-use casetrack_platform::pages::{failure_page, see_other};
+use casetrack_web::Context;
+use casetrack_web::accounts::{self, AccountError, AccountFailure};
+use casetrack_web::config::Secret;
+use casetrack_web::http::ApiError;
+use casetrack_web::pages::{failure_page, see_other};
 use openidconnect::core::{CoreAuthenticationFlow, CoreClient, CoreProviderMetadata};
 use openidconnect::{
     AuthorizationCode, ClientId, ClientSecret, CsrfToken, IssuerUrl, Nonce, PkceCodeChallenge, PkceCodeVerifier,
@@ -40,7 +40,7 @@ fn redirect_url(config: &OidcConfig, headers: &HeaderMap) -> Result<RedirectUrl,
         Some(url) => url.clone(),
         None => {
             let host = headers.get("host").and_then(|h| h.to_str().ok()).unwrap_or("localhost");
-            let scheme = if casetrack_platform::access::served_over_tls(headers) { "https" } else { "http" };
+            let scheme = if casetrack_web::access::served_over_tls(headers) { "https" } else { "http" };
             format!("{scheme}://{host}/oidc/callback")
         }
     };

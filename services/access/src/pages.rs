@@ -5,18 +5,18 @@ use std::net::SocketAddr;
 use axum::extract::{ConnectInfo, Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use casetrack_platform::Context;
-use casetrack_platform::access::{self, PASSWORD_PATH, SIGN_IN_PATH, csrf_field, current};
-use casetrack_platform::accounts::{
+use casetrack_proto::{Role, StaffName, UserId};
+use casetrack_web::Context;
+use casetrack_web::access::{self, PASSWORD_PATH, SIGN_IN_PATH, csrf_field, current};
+use casetrack_web::accounts::{
     self, ACCOUNT_ROLES, Account, AccountError, AccountFailure, MIN_PASSWORD_CHARS, NewAccount, parse_role, role_code,
     role_label,
 };
-use casetrack_platform::http::ApiError;
-use casetrack_platform::pages::{
+use casetrack_web::http::ApiError;
+use casetrack_web::pages::{
     FormData, FormErrors, failure_page, password_input, public_page, radios, respond, see_other, staff_nav, staff_page,
     text_input,
 };
-use casetrack_proto::{Role, StaffName, UserId};
 use maud::{Markup, html};
 use serde::Deserialize;
 
@@ -401,8 +401,8 @@ pub struct SessionResponse {
 
 /// Signs in (programs): sets the session cookie and answers with the session's CSRF token.
 #[utoipa::path(post, path = "/api/session", request_body = SignInRequest,
-    responses((status = 200, body = SessionResponse), (status = 401, body = casetrack_platform::http::ErrorBody),
-        (status = 429, body = casetrack_platform::http::ErrorBody)))]
+    responses((status = 200, body = SessionResponse), (status = 401, body = casetrack_web::http::ErrorBody),
+        (status = 429, body = casetrack_web::http::ErrorBody)))]
 pub async fn api_sign_in(
     State(ctx): State<Context>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -460,8 +460,8 @@ pub struct AccountCreated {
 }
 
 #[utoipa::path(post, path = "/api/admin/accounts", request_body = NewAccountRequest,
-    responses((status = 201, body = AccountCreated), (status = 409, body = casetrack_platform::http::ErrorBody),
-        (status = 422, body = casetrack_platform::http::ErrorBody)))]
+    responses((status = 201, body = AccountCreated), (status = 409, body = casetrack_web::http::ErrorBody),
+        (status = 422, body = casetrack_web::http::ErrorBody)))]
 pub async fn api_create_account(
     State(ctx): State<Context>,
     axum::Json(request): axum::Json<NewAccountRequest>,

@@ -10,15 +10,13 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use casetrack_eventstore::command::{CommandError, CommandMeta};
 use casetrack_people::interface::{self as people, SubjectAccessExport};
-use casetrack_platform::Context;
-use casetrack_platform::access::{acting, csrf_field};
-use casetrack_platform::http::ApiError;
-use casetrack_platform::pages::{
-    FormData, FormErrors, failure_page, radios, respond, see_other, staff_page, text_input,
-};
 use casetrack_proto::people::ErasureReason;
 use casetrack_proto::{Envelope, PersonId, Sealed, StreamId};
 use casetrack_vault::VaultError;
+use casetrack_web::Context;
+use casetrack_web::access::{acting, csrf_field};
+use casetrack_web::http::ApiError;
+use casetrack_web::pages::{FormData, FormErrors, failure_page, radios, respond, see_other, staff_page, text_input};
 use maud::html;
 use serde::Serialize;
 

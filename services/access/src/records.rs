@@ -15,11 +15,11 @@ use std::sync::Arc;
 
 use casetrack_eventstore::db::{Cell, OnConflict, ReadDb, Rows, fetch_in};
 use casetrack_eventstore::projection::{Batch, Known, Projection, ProjectionError, ProjectionRunner, Registry};
-use casetrack_platform::Context;
 use casetrack_proto::hub::HubEvent;
 use casetrack_proto::people::PeopleEvent;
 use casetrack_proto::specialist::SpecialistEvent;
 use casetrack_proto::{Envelope, PersonId};
+use casetrack_web::Context;
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row as _};
 use uuid::Uuid;

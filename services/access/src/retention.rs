@@ -9,9 +9,9 @@ use std::time::Duration;
 
 use casetrack_eventstore::command::{CommandError, CommandMeta};
 use casetrack_people::interface as people;
-use casetrack_platform::Context;
 use casetrack_proto::people::ErasureReason;
 use casetrack_proto::{Actor, PersonId};
+use casetrack_web::Context;
 use chrono::{DateTime, Months, Utc};
 use tokio_util::sync::CancellationToken;
 
@@ -65,7 +65,7 @@ pub async fn run(ctx: &Context, months: u32, now: DateTime<Utc>, dry_run: bool) 
         let meta = CommandMeta::new(Actor::system(), Utc::now());
         let result = people::erase(ctx, person.person_id, ErasureReason::Retention, &meta).await;
         let records = [("person_id".to_owned(), person.person_id.to_string())].into();
-        casetrack_platform::access::record_offline(ctx, "retention", records, Some(person.person_id), result.is_ok())
+        casetrack_web::access::record_offline(ctx, "retention", records, Some(person.person_id), result.is_ok())
             .await?;
         match result {
             Ok(_) => report.erased += 1,

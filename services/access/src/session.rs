@@ -5,9 +5,9 @@ use std::sync::Arc;
 
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::Response;
-use casetrack_platform::Context;
-use casetrack_platform::access;
-use casetrack_platform::config::Secret;
+use casetrack_web::Context;
+use casetrack_web::access;
+use casetrack_web::config::Secret;
 
 /// What the sign-in routes share: the context, and the identity provider when one is set up.
 #[derive(Clone)]

@@ -5,12 +5,12 @@ use axum::extract::{Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use casetrack_eventstore::projection::{Batch, Known, Projection, ProjectionError, Source, decode};
-use casetrack_platform::Context;
-use casetrack_platform::accounts::role_code;
-use casetrack_platform::http::ApiError;
-use casetrack_platform::pages::{failure_page, local_time, respond, staff_page, text_input};
-use casetrack_platform::spreadsheet;
 use casetrack_proto::audit::{AccessDecision, AuditEvent};
+use casetrack_web::Context;
+use casetrack_web::accounts::role_code;
+use casetrack_web::http::ApiError;
+use casetrack_web::pages::{failure_page, local_time, respond, staff_page, text_input};
+use casetrack_web::spreadsheet;
 use maud::html;
 use serde::Deserialize;
 use sqlx::{AnyConnection, Row as _};
@@ -200,7 +200,7 @@ pub async fn audit_page(State(ctx): State<Context>, Query(query): Query<Search>)
         ("from", "From (YYYY-MM-DD)", &query.from),
         ("to", "To (YYYY-MM-DD)", &query.to),
     ];
-    let no_errors = casetrack_platform::pages::FormErrors::new();
+    let no_errors = casetrack_web::pages::FormErrors::new();
     respond(
         if problem.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK },
         staff_page(

@@ -10,9 +10,9 @@ use std::time::{Duration, Instant};
 
 use crate::settings::Settings;
 use anyhow::Context as _;
-use casetrack_platform::Context;
 use casetrack_reporting::cohort::DIMENSIONS;
 use casetrack_reporting::report::{Request, monthly, report};
+use casetrack_web::Context;
 use chrono::NaiveDate;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -128,14 +128,14 @@ fn percentile(sorted: &[Duration], share: f64) -> Duration {
 }
 
 pub async fn run(args: BenchReportingArgs) -> anyhow::Result<()> {
-    casetrack_platform::telemetry::init_tracing(&args.settings.platform.log_format);
+    casetrack_web::telemetry::init_tracing(&args.settings.platform.log_format);
     let ctx = args.settings.connect().await?;
     anyhow::ensure!(
-        ctx.db.backend() == casetrack_platform::db::DbBackend::Postgres,
+        ctx.db.backend() == casetrack_web::db::DbBackend::Postgres,
         "bench-reporting runs on PostgreSQL: give --database-url of an empty database"
     );
     let reporting = casetrack_reporting::service(&ctx);
-    casetrack_platform::service::migrate(&ctx, &[reporting]).await?;
+    casetrack_web::service::migrate(&ctx, &[reporting]).await?;
     let pool = ctx.db.pool();
     if !args.reuse {
         let started = Instant::now();
@@ -235,13 +235,13 @@ pub async fn run(args: BenchReportingArgs) -> anyhow::Result<()> {
 /// time varied by half between runs on one machine), so it is taken on either side of the rebuild.
 pub async fn rebuild(
     ctx: &Context,
-    projections: Vec<std::sync::Arc<dyn casetrack_platform::projection::Projection>>,
+    projections: Vec<std::sync::Arc<dyn casetrack_web::projection::Projection>>,
 ) -> anyhow::Result<()> {
     let head = ctx.log.head().await?;
     let (events, before) = read_raw(ctx, head).await?;
     let rate_of = |took: Duration| events as f64 / took.as_secs_f64();
     println!("raw read-back: {events} events ({} commits) in {before:.1?}: {:.0} events/s", head.0, rate_of(before));
-    let took = crate::rebuild(ctx, projections, casetrack_platform::projection::REBUILD_BATCH_EVENTS).await?;
+    let took = crate::rebuild(ctx, projections, casetrack_web::projection::REBUILD_BATCH_EVENTS).await?;
     let (_, after) = read_raw(ctx, head).await?;
     println!("raw read-back again: {after:.1?}: {:.0} events/s", rate_of(after));
     let rate = rate_of(took);
@@ -257,14 +257,14 @@ pub async fn rebuild(
 }
 
 /// Reads the log up to `head` with no processing; returns its events and the time taken.
-async fn read_raw(ctx: &Context, head: casetrack_platform::log::Position) -> anyhow::Result<(u64, Duration)> {
+async fn read_raw(ctx: &Context, head: casetrack_web::log::Position) -> anyhow::Result<(u64, Duration)> {
     use futures::StreamExt;
     let started = Instant::now();
     let mut events = 0_u64;
     if head.0 == 0 {
         return Ok((events, started.elapsed())); // a live subscription to an empty log would wait for ever
     }
-    let mut commits = ctx.log.subscribe(casetrack_platform::log::Position(0)).await?;
+    let mut commits = ctx.log.subscribe(casetrack_web::log::Position(0)).await?;
     while let Some(commit) = commits.next().await {
         let commit = commit?;
         events += commit.events.len() as u64;

@@ -13,12 +13,12 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use anyhow::Context as _;
 use casetrack_hub::HubSettings;
 use casetrack_hub::api::Hub;
-use casetrack_platform::Context;
-use casetrack_platform::accounts::{self, Account, NewAccount};
-use casetrack_platform::clock;
-use casetrack_platform::http::ApiError;
 use casetrack_proto::{Actor, PersonId, ReferralId, ServiceCode, StaffName};
 use casetrack_specialist::api::Desk;
+use casetrack_web::Context;
+use casetrack_web::accounts::{self, Account, NewAccount};
+use casetrack_web::clock;
+use casetrack_web::http::ApiError;
 use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Utc, Weekday};
 use futures::StreamExt;
 use rand::rngs::StdRng;
@@ -174,7 +174,7 @@ impl Demo<'_> {
             return None; // not happened yet: the referral is still where the story reached by today
         }
         self.commands.fetch_add(1, Ordering::Relaxed);
-        match casetrack_platform::access::as_account(who.clone(), clock::at(when, command)).await {
+        match casetrack_web::access::as_account(who.clone(), clock::at(when, command)).await {
             Ok(value) => Some(value),
             Err(error) => {
                 self.refused.fetch_add(1, Ordering::Relaxed);

@@ -12,9 +12,9 @@ use std::collections::BTreeSet;
 
 use crate::settings::Settings;
 use anyhow::Context as _;
-use casetrack_platform::catalogue::Catalogue;
-use casetrack_platform::{Context, Service};
 use casetrack_proto::ServiceCode;
+use casetrack_web::catalogue::Catalogue;
+use casetrack_web::{Context, Service};
 use clap::{Parser, Subcommand};
 use tokio_util::sync::CancellationToken;
 
@@ -51,7 +51,7 @@ enum Command {
         projection: Option<String>,
         /// About how many events each projection applies a transaction. Smaller batches hold less in memory and
         /// take longer; the read models come out the same.
-        #[arg(long, default_value_t = casetrack_platform::projection::REBUILD_BATCH_EVENTS as u64,
+        #[arg(long, default_value_t = casetrack_web::projection::REBUILD_BATCH_EVENTS as u64,
               value_parser = clap::value_parser!(u64).range(1..))]
         batch_events: u64,
         #[command(flatten)]
@@ -222,7 +222,7 @@ fn services(ctx: &Context, selection: &Selection, settings: &Settings) -> anyhow
     }
     if selection.hub {
         let hub = casetrack_hub::HubSettings {
-            attempt_rule: casetrack_platform::contact::AttemptRule {
+            attempt_rule: casetrack_web::contact::AttemptRule {
                 attempts: settings.hub_attempts,
                 distinct_bands: settings.hub_attempt_bands,
             },
@@ -249,11 +249,11 @@ async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
         Command::Serve { services: list, demo, settings } => {
-            casetrack_platform::telemetry::init_tracing(&settings.platform.log_format);
+            casetrack_web::telemetry::init_tracing(&settings.platform.log_format);
             let ctx = settings.connect().await?;
             let selection = select(&list, &ctx.catalogue)?;
             let initial = settings.platform.initial_admin_password.as_ref().map(|secret| secret.expose());
-            if let Some(password) = casetrack_platform::accounts::bootstrap_administrator(&ctx.db, initial).await? {
+            if let Some(password) = casetrack_web::accounts::bootstrap_administrator(&ctx.db, initial).await? {
                 // Printed once, to the operator starting Casetrack for the first time; never logged.
                 eprintln!(
                     "First start: created the administrator account \"admin\" with the one-time password {password} \
@@ -269,7 +269,7 @@ async fn main() -> anyhow::Result<()> {
             let shutdown = CancellationToken::new();
             tokio::spawn(stop_on_signal(shutdown.clone()));
             if demo && ctx.log.head().await?.0 == 0 {
-                casetrack_platform::service::migrate(&ctx, &services).await?;
+                casetrack_web::service::migrate(&ctx, &services).await?;
                 // The figures fill in while it runs: the projections follow the log as usual.
                 let demo_ctx = ctx.clone();
                 tokio::spawn(async move {
@@ -280,13 +280,13 @@ async fn main() -> anyhow::Result<()> {
                     }
                 });
             }
-            casetrack_platform::service::serve(ctx, listener, services, shutdown).await
+            casetrack_web::service::serve(ctx, listener, services, shutdown).await
         }
         Command::Rebuild { projection, batch_events, settings } => {
-            casetrack_platform::telemetry::init_tracing(&settings.platform.log_format);
+            casetrack_web::telemetry::init_tracing(&settings.platform.log_format);
             let ctx = settings.connect().await?;
             let services = services(&ctx, &select("all", &ctx.catalogue)?, &settings)?;
-            casetrack_platform::service::migrate(&ctx, &services).await?;
+            casetrack_web::service::migrate(&ctx, &services).await?;
             let projections: Vec<_> = services
                 .iter()
                 .flat_map(|s| s.projections.iter().cloned())
@@ -300,15 +300,15 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Admin { command: AdminCommand::Projections { settings } } => {
-            casetrack_platform::telemetry::init_tracing(&settings.platform.log_format);
+            casetrack_web::telemetry::init_tracing(&settings.platform.log_format);
             let ctx = settings.connect().await?;
             let services = services(&ctx, &select("all", &ctx.catalogue)?, &settings)?;
-            casetrack_platform::service::migrate(&ctx, &services).await?;
+            casetrack_web::service::migrate(&ctx, &services).await?;
             let head = ctx.log.head().await?;
             println!("log head: {head}");
             for service in &services {
                 for projection in &service.projections {
-                    let position = casetrack_platform::projection::load_checkpoint(&ctx.db, projection.name()).await?;
+                    let position = casetrack_web::projection::load_checkpoint(&ctx.db, projection.name()).await?;
                     println!(
                         "{:<32} position {:>10}  lag {:>10}",
                         projection.name(),
@@ -320,23 +320,23 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Import { command: ImportCommand::PoliceFeed { file, dry_run, rejects, settings } } => {
-            casetrack_platform::telemetry::init_tracing(&settings.platform.log_format);
+            casetrack_web::telemetry::init_tracing(&settings.platform.log_format);
             import::police_feed(&settings, &file, dry_run, rejects).await
         }
         Command::Admin { command: AdminCommand::ErasePerson { person, reason, settings } } => {
-            casetrack_platform::telemetry::init_tracing(&settings.platform.log_format);
+            casetrack_web::telemetry::init_tracing(&settings.platform.log_format);
             let ctx = settings.connect().await?;
             let reason = match reason.as_str() {
                 "retention" => casetrack_proto::people::ErasureReason::Retention,
                 _ => casetrack_proto::people::ErasureReason::Request,
             };
-            let meta = casetrack_platform::command::CommandMeta::new(
+            let meta = casetrack_web::command::CommandMeta::new(
                 casetrack_proto::Actor { user_id: None, role: casetrack_proto::Role::Administrator },
                 chrono::Utc::now(),
             );
             let result = casetrack_people::person::erase_person(&ctx, person, reason, &meta).await;
             let records = [("person_id".to_owned(), person.to_string())].into();
-            casetrack_platform::access::record_offline(
+            casetrack_web::access::record_offline(
                 &ctx,
                 "casetrack admin erase-person",
                 records,
@@ -349,7 +349,7 @@ async fn main() -> anyhow::Result<()> {
                     println!("erased person {person} at log position {}", executed.position.map_or(0, |p| p.0));
                     Ok(())
                 }
-                Err(casetrack_platform::command::CommandError::Rejected(rejection)) => {
+                Err(casetrack_web::command::CommandError::Rejected(rejection)) => {
                     anyhow::bail!("not erased: {rejection}")
                 }
                 Err(error) => Err(anyhow::anyhow!("erasure failed: {error}")),
@@ -358,11 +358,10 @@ async fn main() -> anyhow::Result<()> {
         Command::Admin {
             command: AdminCommand::CreateUser { username, name, role, service, password_stdin, settings },
         } => {
-            casetrack_platform::telemetry::init_tracing(&settings.platform.log_format);
+            casetrack_web::telemetry::init_tracing(&settings.platform.log_format);
             let ctx = settings.connect().await?;
             let username = casetrack_proto::StaffName::parse(&username).map_err(anyhow::Error::msg)?;
-            let role =
-                casetrack_platform::accounts::parse_role(&role, service.as_deref()).map_err(anyhow::Error::msg)?;
+            let role = casetrack_web::accounts::parse_role(&role, service.as_deref()).map_err(anyhow::Error::msg)?;
             let password = if password_stdin {
                 let mut line = String::new();
                 std::io::stdin().read_line(&mut line).context("failed to read the password from standard input")?;
@@ -370,27 +369,21 @@ async fn main() -> anyhow::Result<()> {
             } else {
                 None
             };
-            let generated = password.is_none().then(casetrack_platform::accounts::one_time_password);
-            let new = casetrack_platform::accounts::NewAccount {
+            let generated = password.is_none().then(casetrack_web::accounts::one_time_password);
+            let new = casetrack_web::accounts::NewAccount {
                 username,
                 display_name: name,
                 role,
                 must_change_password: generated.is_some(),
                 password: password.or_else(|| generated.clone()),
             };
-            let result = casetrack_platform::accounts::create_account(&ctx.db, new).await;
+            let result = casetrack_web::accounts::create_account(&ctx.db, new).await;
             let records = match &result {
                 Ok(account) => [("account_id".to_owned(), account.account_id.0.to_string())].into(),
                 Err(_) => Default::default(),
             };
-            casetrack_platform::access::record_offline(
-                &ctx,
-                "casetrack admin create-user",
-                records,
-                None,
-                result.is_ok(),
-            )
-            .await?;
+            casetrack_web::access::record_offline(&ctx, "casetrack admin create-user", records, None, result.is_ok())
+                .await?;
             match result {
                 Ok(account) => {
                     println!("created {} ({})", account.username.as_str(), account.account_id);
@@ -399,18 +392,18 @@ async fn main() -> anyhow::Result<()> {
                     }
                     Ok(())
                 }
-                Err(casetrack_platform::accounts::AccountFailure::Refused(refused)) => {
+                Err(casetrack_web::accounts::AccountFailure::Refused(refused)) => {
                     anyhow::bail!("not created: {refused}")
                 }
                 Err(error) => Err(error.into()),
             }
         }
         Command::Admin { command: AdminCommand::Retention { dry_run, as_of, settings } } => {
-            casetrack_platform::telemetry::init_tracing(&settings.platform.log_format);
+            casetrack_web::telemetry::init_tracing(&settings.platform.log_format);
             anyhow::ensure!(settings.retention_months > 0, "--retention-months is 0: retention is turned off");
             let ctx = settings.connect().await?;
             let services = services(&ctx, &select("all", &ctx.catalogue)?, &settings)?;
-            casetrack_platform::service::migrate(&ctx, &services).await?;
+            casetrack_web::service::migrate(&ctx, &services).await?;
             let now = as_of.map_or_else(chrono::Utc::now, |day| day.and_time(chrono::NaiveTime::MIN).and_utc());
             let report = casetrack_access::retention::run(&ctx, settings.retention_months, now, dry_run).await?;
             println!("{}", serde_json::to_string_pretty(&report)?);
@@ -419,7 +412,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Admin { command: AdminCommand::Routes { settings } } => {
             let ctx = settings.connect().await?;
             let services = services(&ctx, &select("all", &ctx.catalogue)?, &settings)?;
-            let (_, common) = casetrack_platform::http::common_routes(
+            let (_, common) = casetrack_web::http::common_routes(
                 ctx.clone(),
                 utoipa::openapi::OpenApiBuilder::new().build(),
                 Vec::new(),
@@ -438,17 +431,11 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Admin { command: AdminCommand::ExportPerson { person, settings } } => {
-            casetrack_platform::telemetry::init_tracing(&settings.platform.log_format);
+            casetrack_web::telemetry::init_tracing(&settings.platform.log_format);
             let ctx = settings.connect().await?;
             let records = [("person_id".to_owned(), person.to_string())].into();
-            casetrack_platform::access::record_offline(
-                &ctx,
-                "casetrack admin export-person",
-                records,
-                Some(person),
-                true,
-            )
-            .await?;
+            casetrack_web::access::record_offline(&ctx, "casetrack admin export-person", records, Some(person), true)
+                .await?;
             let export = casetrack_people::export::export(&ctx, person)
                 .await?
                 .ok_or_else(|| anyhow::anyhow!("there is no such person"))?;
@@ -458,19 +445,19 @@ async fn main() -> anyhow::Result<()> {
         Command::Bench(args) => bench::run(args).await,
         Command::BenchReporting(args) => bench_reporting::run(args).await,
         Command::BenchRebuild { settings } => {
-            casetrack_platform::telemetry::init_tracing(&settings.platform.log_format);
+            casetrack_web::telemetry::init_tracing(&settings.platform.log_format);
             let ctx = settings.connect().await?;
             let services = services(&ctx, &select("all", &ctx.catalogue)?, &settings)?;
-            casetrack_platform::service::migrate(&ctx, &services).await?;
+            casetrack_web::service::migrate(&ctx, &services).await?;
             let projections = services.iter().flat_map(|s| s.projections.iter().cloned()).collect();
             bench_reporting::rebuild(&ctx, projections).await
         }
         Command::Demo { demo: args, settings } => {
-            casetrack_platform::telemetry::init_tracing(&settings.platform.log_format);
+            casetrack_web::telemetry::init_tracing(&settings.platform.log_format);
             let ctx = settings.connect().await?;
             // The commands read their services' read models: their tables must exist.
             let every = services(&ctx, &select("all", &ctx.catalogue)?, &settings)?;
-            casetrack_platform::service::migrate(&ctx, &every).await?;
+            casetrack_web::service::migrate(&ctx, &every).await?;
             let started = std::time::Instant::now();
             let done = demo::generate(&ctx, &args).await?;
             println!("{} in {:.0?}", done.summary(), started.elapsed());
@@ -503,10 +490,10 @@ async fn stop_on_signal(shutdown: CancellationToken) {
 /// long each took.
 pub async fn rebuild(
     ctx: &Context,
-    projections: Vec<std::sync::Arc<dyn casetrack_platform::projection::Projection>>,
+    projections: Vec<std::sync::Arc<dyn casetrack_web::projection::Projection>>,
     batch_events: usize,
 ) -> anyhow::Result<std::time::Duration> {
-    use casetrack_platform::projection::{Source, rebuild_all};
+    use casetrack_web::projection::{Source, rebuild_all};
     let started = std::time::Instant::now();
     let (audit, events): (Vec<_>, Vec<_>) = projections.into_iter().partition(|p| p.source() == Source::Audit);
     for (log, projections) in [(&ctx.log, events), (&ctx.audit, audit)] {

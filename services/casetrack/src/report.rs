@@ -6,8 +6,8 @@ use std::io::Write as _;
 
 use crate::settings::Settings;
 use anyhow::Context as _;
-use casetrack_platform::Context;
 use casetrack_reporting::report::Request;
+use casetrack_web::Context;
 use chrono::NaiveDate;
 
 #[derive(clap::Args)]
@@ -44,7 +44,7 @@ pub struct ReportArgs {
 
 pub async fn run(args: ReportArgs) -> anyhow::Result<()> {
     use casetrack_reporting::export;
-    casetrack_platform::telemetry::init_tracing(&args.settings.platform.log_format);
+    casetrack_web::telemetry::init_tracing(&args.settings.platform.log_format);
     let (from, to) = match &args.period {
         Some(text) => {
             let period = casetrack_reporting::periods::parse(text).map_err(anyhow::Error::msg)?;
@@ -56,7 +56,7 @@ pub async fn run(args: ReportArgs) -> anyhow::Result<()> {
     request.check().map_err(|error| anyhow::anyhow!(error.message))?;
     let ctx = args.settings.connect().await?;
     let reporting = casetrack_reporting::service(&ctx);
-    casetrack_platform::service::migrate(&ctx, &[reporting]).await?;
+    casetrack_web::service::migrate(&ctx, &[reporting]).await?;
     let mut report =
         casetrack_reporting::report::report(&ctx, &request).await.map_err(|error| anyhow::anyhow!(error.message))?;
     if let Some(only) = &args.service {

@@ -4,13 +4,13 @@
 use std::path::PathBuf;
 
 use casetrack_casework::catalogue::Catalogue;
-use casetrack_platform::Context;
+use casetrack_web::Context;
 use clap::Args;
 
 #[derive(Debug, Clone, Args)]
 pub struct Settings {
     #[command(flatten)]
-    pub platform: casetrack_platform::config::Settings,
+    pub platform: casetrack_web::config::Settings,
     /// Specialist services file (the shipped `config/services.toml` when absent).
     #[arg(long, env = "CASETRACK_SERVICES_FILE")]
     pub services_file: Option<PathBuf>,

@@ -6,12 +6,12 @@ use axum::extract::{Path, Query};
 use axum::http::StatusCode;
 use axum::routing::post;
 use casetrack_eventstore::command::CommandMeta;
-use casetrack_platform::Context;
-use casetrack_platform::access::{Routes, acting};
-use casetrack_platform::http::wait_for;
-use casetrack_platform::http::{ApiError, ErrorBody};
 use casetrack_proto::PersonId;
 use casetrack_proto::people::DuplicateDecision;
+use casetrack_web::Context;
+use casetrack_web::access::{Routes, acting};
+use casetrack_web::http::wait_for;
+use casetrack_web::http::{ApiError, ErrorBody};
 use serde::{Deserialize, Serialize};
 use utoipa::IntoParams;
 use utoipa::{OpenApi, ToSchema};
@@ -30,7 +30,7 @@ pub(crate) fn openapi() -> utoipa::openapi::OpenApi {
 }
 
 pub(crate) fn router(ctx: Context) -> Routes {
-    use casetrack_platform::access::Permission::HubWork;
+    use casetrack_web::access::Permission::HubWork;
     Routes::new()
         .route("/api/people", HubWork, post(register_person))
         .person("/api/people/{person_id}/candidates", HubWork, axum::routing::get(candidates_route))

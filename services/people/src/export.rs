@@ -1,10 +1,10 @@
 //! The subject-access export: everything the people service holds about one person.
 
 use casetrack_eventstore::command::Aggregate as _;
-use casetrack_platform::Context;
 use casetrack_proto::people::PeopleEvent;
 use casetrack_proto::{EventContract as _, PersonId};
 use casetrack_vault::VaultError;
+use casetrack_web::Context;
 use serde::Serialize;
 
 use crate::person::{Person, PersonalDetails};

@@ -13,11 +13,11 @@
 //! - erasure: [`erase`].
 
 use casetrack_eventstore::command::{Aggregate as _, CommandError, CommandMeta, Executed, load};
-use casetrack_platform::Context;
-use casetrack_platform::http::ApiError;
 use casetrack_proto::PersonId;
 use casetrack_proto::people::{DuplicateDecision, ErasureReason};
 use casetrack_vault::DataKey;
+use casetrack_web::Context;
+use casetrack_web::http::ApiError;
 use chrono::NaiveDate;
 
 pub use crate::api::{PersonRegisteredResponse, RegisterPersonRequest};

@@ -33,8 +33,8 @@ pub use interface::{
 
 use std::sync::Arc;
 
-use casetrack_platform::access::PersonLookup;
-use casetrack_platform::{Context, Service};
+use casetrack_web::access::PersonLookup;
+use casetrack_web::{Context, Service};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
@@ -53,5 +53,5 @@ pub fn service(ctx: &Context) -> Service {
 
 pub async fn run(ctx: Context, listener: TcpListener, shutdown: CancellationToken) -> anyhow::Result<()> {
     let service = service(&ctx);
-    casetrack_platform::service::serve(ctx, listener, vec![service], shutdown).await
+    casetrack_web::service::serve(ctx, listener, vec![service], shutdown).await
 }

@@ -1,12 +1,12 @@
 //! The `Person` aggregate.
 
 use casetrack_eventstore::command::{Aggregate, CommandError, CommandMeta, Executed, execute};
-use casetrack_platform::Context;
 use casetrack_proto::people::{
     DuplicateDecided, DuplicateDecision, ErasureReason, PeopleEvent, PersonErased, PersonRegistered,
 };
 use casetrack_proto::{PersonId, Sealed};
 use casetrack_vault::normalise;
+use casetrack_web::Context;
 use chrono::{Datelike as _, NaiveDate};
 use serde::{Deserialize, Serialize};
 
@@ -167,7 +167,7 @@ pub struct DetailsInput {
 impl DetailsInput {
     /// The details as a page's form sends them (fields `forename`, `surname`, `date_of_birth`, `phone`, `email`,
     /// `postcode`).
-    pub fn from_form(form: &casetrack_platform::pages::FormData) -> Self {
+    pub fn from_form(form: &casetrack_web::pages::FormData) -> Self {
         let optional = |name: &str| Some(form.get(name).to_owned());
         Self {
             forename: form.get("forename").to_owned(),

@@ -2,10 +2,10 @@
 //! key, and their candidate duplicates with the decisions taken; and taking a duplicate decision.
 
 use casetrack_eventstore::command::{Aggregate as _, CommandError, CommandMeta, Executed, execute};
-use casetrack_platform::Context;
 use casetrack_proto::people::{DuplicateDecision, PeopleEvent};
 use casetrack_proto::{EventContract as _, PersonId};
 use casetrack_vault::VaultError;
+use casetrack_web::Context;
 use serde::Serialize;
 use sqlx::Row;
 

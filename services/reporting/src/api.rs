@@ -3,10 +3,10 @@
 use axum::Json;
 use axum::extract::{Query, State};
 use axum::routing::get;
-use casetrack_platform::Context;
-use casetrack_platform::access::{Permission, Routes};
-use casetrack_platform::http::{ApiError, ErrorBody, wait_for};
 use casetrack_proto::Role;
+use casetrack_web::Context;
+use casetrack_web::access::{Permission, Routes};
+use casetrack_web::http::{ApiError, ErrorBody, wait_for};
 use utoipa::OpenApi;
 
 use crate::params::SummaryParams;
@@ -39,7 +39,7 @@ pub async fn summary(
     wait_for(&ctx, "reporting.cohort", params.wait_for).await?;
     let report = report(&ctx, &request).await?;
     // A commissioner never sees a small count, nor one that gives a small count away.
-    if casetrack_platform::access::current().is_some_and(|p| p.account.role == Role::Commissioner) {
+    if casetrack_web::access::current().is_some_and(|p| p.account.role == Role::Commissioner) {
         return Ok(Json(publish(report, threshold)));
     }
     Ok(Json(report))

@@ -30,7 +30,7 @@ pub use views::report;
 
 use std::sync::Arc;
 
-use casetrack_platform::{Context, Service};
+use casetrack_web::{Context, Service};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
@@ -56,5 +56,5 @@ pub fn service_with(ctx: &Context, threshold: u64) -> Service {
 
 pub async fn run(ctx: Context, listener: TcpListener, shutdown: CancellationToken) -> anyhow::Result<()> {
     let service = service(&ctx);
-    casetrack_platform::service::serve(ctx, listener, vec![service], shutdown).await
+    casetrack_web::service::serve(ctx, listener, vec![service], shutdown).await
 }

@@ -1,7 +1,7 @@
 //! What the API and the pages ask for figures by: a period (dates or a named period), a service and a breakdown,
 //! read into a [`Request`].
 
-use casetrack_platform::http::ApiError;
+use casetrack_web::http::ApiError;
 use chrono::NaiveDate;
 use serde::Deserialize;
 use utoipa::IntoParams;

@@ -1,6 +1,6 @@
 //! Charts drawn on the server as SVG, readable without JavaScript, each with its numbers in a table beside it.
 
-use casetrack_platform::pages::words;
+use casetrack_web::pages::words;
 use maud::{Markup, html};
 use serde_json::Value;
 

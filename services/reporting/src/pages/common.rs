@@ -1,9 +1,9 @@
 //! What every figures page shares: the routes' state, whose service the signed-in user works, and the request and
 //! report a page's parameters make.
 
-use casetrack_platform::Context;
-use casetrack_platform::http::ApiError;
 use casetrack_proto::Role;
+use casetrack_web::Context;
+use casetrack_web::http::ApiError;
 use chrono::Utc;
 
 use crate::params::SummaryParams;
@@ -19,7 +19,7 @@ pub struct FiguresState {
 
 /// The service whose referrals or cases the signed-in user works (hub staff: the hub), if any.
 pub(super) fn own_service() -> Option<String> {
-    let principal = casetrack_platform::access::current()?;
+    let principal = casetrack_web::access::current()?;
     match &principal.account.role {
         Role::HubOfficer | Role::HubManager => Some("hub".into()),
         Role::Caseworker(service) | Role::ServiceManager(service) => Some(service.as_str().to_owned()),
@@ -28,7 +28,7 @@ pub(super) fn own_service() -> Option<String> {
 }
 
 pub(super) fn commissioner() -> bool {
-    casetrack_platform::access::current().is_some_and(|p| p.account.role == Role::Commissioner)
+    casetrack_web::access::current().is_some_and(|p| p.account.role == Role::Commissioner)
 }
 
 /// The request the page's parameters make; without dates, this financial year so far.

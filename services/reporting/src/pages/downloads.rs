@@ -3,7 +3,7 @@
 use axum::extract::{Query, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use casetrack_platform::http::ApiError;
+use casetrack_web::http::ApiError;
 
 use crate::params::SummaryParams;
 use crate::views::report::Request;

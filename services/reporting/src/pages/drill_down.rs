@@ -3,8 +3,8 @@
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use casetrack_platform::http::ApiError;
-use casetrack_platform::pages::{failure_page, long_date, respond, staff_page, words};
+use casetrack_web::http::ApiError;
+use casetrack_web::pages::{failure_page, long_date, respond, staff_page, words};
 use maud::html;
 
 use crate::params::SummaryParams;

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use casetrack_platform::pages::{FormErrors, failure_page, long_date, respond, staff_page, text_input};
+use casetrack_web::pages::{FormErrors, failure_page, long_date, respond, staff_page, text_input};
 use maud::{Markup, html};
 
 use crate::params::SummaryParams;

@@ -16,7 +16,7 @@ mod figures;
 mod sections;
 
 use axum::routing::get;
-use casetrack_platform::access::{Permission, Routes};
+use casetrack_web::access::{Permission, Routes};
 
 pub use common::FiguresState;
 pub use drill_down::{DrillDown, drill_down};

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use casetrack_platform::pages::words;
+use casetrack_web::pages::words;
 use maud::{Markup, html};
 use serde_json::Value;
 

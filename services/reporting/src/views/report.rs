@@ -5,8 +5,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use casetrack_platform::Context;
-use casetrack_platform::http::ApiError;
+use casetrack_web::Context;
+use casetrack_web::http::ApiError;
 use chrono::NaiveDate;
 use serde::Serialize;
 use serde_json::Value;

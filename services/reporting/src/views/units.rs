@@ -1,6 +1,6 @@
 //! The units (referrals or cases) behind one figure of the cohort, as the drill-down lists them.
 
-use casetrack_platform::Context;
+use casetrack_web::Context;
 
 use crate::projections::cohort::{stage, state};
 use crate::views::report::Request;

@@ -1,0 +1,38 @@
+//! Casetrack's web kit: what every service's pages and API stand on, knowing routes and permissions, not
+//! referrals or cases.
+//!
+//! - [`service`]: what a service crate hands to `serve` (its routes with their permissions, projections, reactors,
+//!   jobs) and the shared [`service::Context`] (the log, the audit log, the read-model database, the vault);
+//! - [`access`]: permissions of routes, the signed-in principal, the guard every request passes (sessions, CSRF,
+//!   the audit trail, break-glass);
+//! - [`accounts`]: accounts with argon2id passwords, server-side sessions, sign-in limits, break-glass grants;
+//! - [`http`]: errors, the common routes (`/healthz`, `/readyz`, `/metrics`, `/api/openapi.json`), serving;
+//! - [`pages`]: the page kit (layout, GOV.UK-style components, form errors, the safe-contact panel) for
+//!   server-rendered pages;
+//! - [`spreadsheet`]: text cells of every CSV and workbook, neutralised against formula injection;
+//! - [`rate_limit`]: per-address limits for public forms;
+//! - [`config`]: the platform's settings (data folder, backends, sessions); [`telemetry`]: tracing and metrics.
+//!
+//! The event store (`casetrack-eventstore`), the vault (`casetrack-vault`) and what the two pathways share
+//! (`casetrack-casework`) are crates of their own.
+
+pub mod access;
+pub mod accounts;
+pub mod config;
+pub mod http;
+pub mod pages;
+pub mod rate_limit;
+pub mod service;
+pub mod spreadsheet;
+pub mod telemetry;
+
+pub use casetrack_casework::{catalogue, contact};
+pub use casetrack_eventstore::{codes, command, db, log, projection, reactor, testkit};
+pub use casetrack_vault as vault;
+
+/// The command clock and the Victims' Code's working days, under their old name while the services move over.
+pub mod clock {
+    pub use casetrack_casework::victims_code::*;
+    pub use casetrack_eventstore::clock::{at, now};
+}
+pub use service::{Context, Service};
