@@ -598,6 +598,11 @@ async fn erasure_leaves_nothing_of_the_person_and_the_figures_unchanged() {
     let case_page =
         page(&base, &format!("/services/idva/cases/{}", opened["case_id"].as_str().unwrap()), Some(&caseworker)).await;
     assert_eq!(case_page.status, 200);
+    // The crime reference is not sealed in the log (the police need it to match), but no page or export shows it
+    // once the person is erased, nor a reason typed in about them.
+    for (place, text) in [("export", after.body.as_str()), ("referral page", &referral_page.body)] {
+        assert!(!text.contains("CR/ERASE/77"), "the crime reference is still in the {place}");
+    }
     let models = read_model_text(data.path()).await;
     // The embedded log's files, write-ahead logs included.
     let log: Vec<u8> = ["events.db", "events.db-wal", "audit.db", "audit.db-wal"]

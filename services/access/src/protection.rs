@@ -107,21 +107,47 @@ async fn export_events(
 pub async fn full_export(ctx: &Context, person_id: PersonId, open_sealed: bool) -> anyhow::Result<Option<FullExport>> {
     let Some(person) = people::export(ctx, person_id).await? else { return Ok(None) };
     let (referrals, cases) = crate::records::of_person(&ctx.db, person_id).await?;
+    let erased = person.erased;
     let mut export = FullExport { person, referrals: Vec::new(), cases: Vec::new(), for_review: Vec::new() };
     for referral in referrals {
         let stream = StreamId::new("hub", "referral", referral.id.parse()?)?;
-        let events = export_events(ctx, person_id, &ctx.log.read_stream(&stream).await?, open_sealed).await?;
+        let mut events = export_events(ctx, person_id, &ctx.log.read_stream(&stream).await?, open_sealed).await?;
+        if erased {
+            events.iter_mut().for_each(|event| redact(&mut event.data));
+        }
         export.referrals.push(RecordExport { id: referral.id, service: "hub".into(), events });
     }
     for case in cases {
         let stream = StreamId::new("specialist", "case", case.id.parse()?)?;
-        let events = export_events(ctx, person_id, &ctx.log.read_stream(&stream).await?, open_sealed).await?;
+        let mut events = export_events(ctx, person_id, &ctx.log.read_stream(&stream).await?, open_sealed).await?;
+        if erased {
+            events.iter_mut().for_each(|event| redact(&mut event.data));
+        }
         for event in events.iter().filter(|e| e.restricted) {
             export.for_review.push(format!("case {}: restricted note of {}", case.id, event.occurred_at.date_naive()));
         }
         export.cases.push(RecordExport { id: case.id, service: case.service, events });
     }
     Ok(Some(export))
+}
+
+/// What stays of an erased person's events in their export: ids, dates, numbers, flags and codes, the facts the
+/// figures count. Every other text (a reason typed in, a crime reference, a caution) could identify them, and goes.
+fn redact(data: &mut serde_json::Value) {
+    match data {
+        serde_json::Value::String(text) if !is_code_id_or_date(text) => *text = "(erased)".into(),
+        serde_json::Value::Array(items) => items.iter_mut().for_each(redact),
+        serde_json::Value::Object(fields) => fields.values_mut().for_each(redact),
+        _ => {}
+    }
+}
+
+/// A code (`police_feed`, `no_answer`), an id or a date and time: nothing a person typed.
+fn is_code_id_or_date(text: &str) -> bool {
+    let code = !text.is_empty() && text.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+    code || uuid::Uuid::parse_str(text).is_ok()
+        || chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d").is_ok()
+        || chrono::DateTime::parse_from_rfc3339(text).is_ok()
 }
 
 fn person_id(text: &str) -> Option<PersonId> {
@@ -218,5 +244,29 @@ pub async fn erase(State(ctx): State<Context>, Path(id): Path<String>, form: For
             render(&ctx, &id, &errors, StatusCode::UNPROCESSABLE_ENTITY).await
         }
         Err(error) => failure_page(&ApiError::from(error)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn an_erased_persons_events_keep_codes_ids_and_dates_only() {
+        let mut data = serde_json::json!({
+            "referral_id": "0193a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a70",
+            "source": "police_feed",
+            "crime_reference": "WM/2026/0412",
+            "reason": "Moved to her sister's in Leeds",
+            "crime_reported_on": "2026-11-02",
+            "answers": [{"measure": "cope", "answer": "improved"}],
+            "domestic_abuse": true,
+        });
+        super::redact(&mut data);
+        assert_eq!(data["crime_reference"], "(erased)");
+        assert_eq!(data["reason"], "(erased)");
+        for (field, kept) in [("source", "police_feed"), ("crime_reported_on", "2026-11-02")] {
+            assert_eq!(data[field], kept);
+        }
+        assert_eq!(data["answers"][0]["answer"], "improved");
+        assert_eq!(data["domestic_abuse"], true);
     }
 }
