@@ -661,7 +661,9 @@ async fn retention_erases_people_whose_records_ended_long_ago_after_a_dry_run() 
         async move {
             let (status, referral) = post(
                 format!("{base}/api/hub/referrals"),
-                json!({"person_id": person, "source": "police_feed", "domestic_abuse": false}),
+                // Received at the start of yesterday, before the attempt made yesterday.
+                json!({"person_id": person, "source": "police_feed", "domestic_abuse": false,
+                    "occurred_at": format!("{}T00:00:00Z", support::day_offset(-1))}),
             )
             .await;
             assert_eq!(status, 201, "{referral}");

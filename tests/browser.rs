@@ -146,7 +146,7 @@ async fn an_officer_works_a_referral_a_commissioner_is_refused_and_an_auditor_fi
     let (status, referral) = post(
         format!("{base}/api/hub/referrals"),
         json!({"person_id": person_id, "source": "police_feed", "domestic_abuse": false,
-            "safe_contact": {"phone": "safe"}}),
+            "safe_contact": {"phone": "safe"}, "occurred_at": format!("{}T00:00:00Z", day_offset(-1))}),
     )
     .await;
     assert_eq!(status, 201);

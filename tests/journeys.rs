@@ -283,8 +283,10 @@ async fn export_then_erase(t: &Topology, person_id: &str, data_dir: &std::path::
 async fn receive(t: &Topology, person_id: &str, safe_contact: Value) -> String {
     let (status, referral) = post(
         format!("{}/api/hub/referrals", t.hub),
+        // Received at the start of yesterday: its contact attempts were made yesterday, and time never runs backwards.
         json!({"person_id": person_id, "source": "police_feed", "offence_category": "violence_without_injury",
-               "domestic_abuse": false, "safe_contact": safe_contact}),
+               "domestic_abuse": false, "safe_contact": safe_contact,
+               "occurred_at": format!("{}T00:00:00Z", day_offset(-1))}),
     )
     .await;
     assert_eq!(status, 201, "{referral}");

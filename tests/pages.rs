@@ -154,19 +154,21 @@ fn referral_in_queue(body: &str, crime_reference: &str) -> String {
 
 const FEED_HEADER: &str = "crime_reference,reported_date,offence_category,domestic_abuse,victim_forename,victim_surname,\
 date_of_birth,gender,ethnicity,disability,phone,email,address_line,postcode,safe_to_phone,safe_to_voicemail,safe_to_text,\
-safe_to_email,safe_to_write,consent_basis,enhanced_rights";
+safe_to_email,safe_to_write,consent_basis,enhanced_rights,referred_on";
 
 async fn hub_officer_day(hub: &Browser) {
     let today = day_offset(0);
     let yesterday = day_offset(-1);
+    // Referred by the police the day before yesterday: the attempts and the session below were yesterday.
+    let referred = day_offset(-2);
 
     // Intake: the police feed through the upload page.
     let feed = format!(
         "{FEED_HEADER}\n\
-         PG/1,{today},violence_with_injury,Y,Dana,Unsafe,1988-03-04,F,W1,N,07700 900001,,,AB1 2CD,Y,N,N,U,N,opt_out,Y\n\
-         PG/2,{today},burglary,N,Eli,Helped,1975-06-07,M,B2,U,07700 900002,eli@example.org,,,Y,Y,Y,Y,Y,explicit,N\n\
-         PG/3,{today},theft,N,Fay,Declines,1999-09-09,F,,,07700 900003,,,,Y,U,U,U,U,opt_out,N\n\
-         PG/4,31/12/2026,theft,N,Gus,Bad,1970-01-01,M,,,,,,,U,U,U,U,U,opt_out,N\n"
+         PG/1,{today},violence_with_injury,Y,Dana,Unsafe,1988-03-04,F,W1,N,07700 900001,,,AB1 2CD,Y,N,N,U,N,opt_out,Y,{referred}\n\
+         PG/2,{today},burglary,N,Eli,Helped,1975-06-07,M,B2,U,07700 900002,eli@example.org,,,Y,Y,Y,Y,Y,explicit,N,{referred}\n\
+         PG/3,{today},theft,N,Fay,Declines,1999-09-09,F,,,07700 900003,,,,Y,U,U,U,U,opt_out,N,{referred}\n\
+         PG/4,31/12/2026,theft,N,Gus,Bad,1970-01-01,M,,,,,,,U,U,U,U,U,opt_out,N,{referred}\n"
     );
     let uploaded = hub.upload(feed.clone()).await;
     assert_eq!(uploaded.status, 200, "{}", uploaded.body);
@@ -431,7 +433,7 @@ async fn public_self_referral(public: &Browser, limit: usize) {
                 ("submission", &submission),
                 ("forename", "Ivy"),
                 ("surname", "Secretname"),
-                ("date_of_birth", "03/04/1980"),
+                ("date_of_birth", "31/02/1980"),
                 ("phone", "07700 900555"),
             ],
         )

@@ -17,6 +17,13 @@ use support::{Server, day_offset, eventually, post, request, session, split_back
 async fn receive(base: &str, person: &str, body: Value) -> String {
     let mut body = body;
     body["person_id"] = json!(person);
+    // Received at the start of yesterday, before the attempts made yesterday (time never runs backwards), a minute
+    // apart in the order they are given (so a second referral of a person comes after the first).
+    static RECEIVED: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    if body.get("occurred_at").is_none() {
+        let minute = RECEIVED.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % 60;
+        body["occurred_at"] = json!(format!("{}T00:{minute:02}:00Z", day_offset(-1)));
+    }
     let (status, referral) = post(format!("{base}/api/hub/referrals"), body).await;
     assert_eq!(status, 201, "{referral}");
     referral["referral_id"].as_str().unwrap().to_owned()

@@ -302,7 +302,8 @@ impl Demo<'_> {
             day = working_day_after(day, 1);
         }
         let Some(reached_at) = reached_at else {
-            self.give(officer, local(day, 9, 30), self.hub.record_unable_to_contact(referral_id)).await;
+            let now = Default::default();
+            self.give(officer, local(day, 9, 30), self.hub.record_unable_to_contact(referral_id, &now)).await;
             return Some(());
         };
         let later = reached_at + Duration::minutes(30);
@@ -326,8 +327,8 @@ impl Demo<'_> {
             let consent = serde_json::from_value(json!({"basis": "explicit"})).ok()?;
             let asked = later + Duration::minutes(15);
             self.give(officer, asked, self.hub.record_consent(referral_id, consent)).await?;
-            let service = ServiceCode::parse(service).ok()?;
-            self.give(officer, asked + Duration::minutes(5), self.hub.refer_on(referral_id, service)).await;
+            let onward = serde_json::from_value(json!({"service": service})).ok()?;
+            self.give(officer, asked + Duration::minutes(5), self.hub.refer_on(referral_id, onward)).await;
         }
         // Closed some weeks later, with the cope-and-recover measures in force that day.
         let closed_at = local(working_day_after(reached_at.date_naive(), rng.gen_range(10..50)), 15, 0);

@@ -227,6 +227,7 @@ fn services(ctx: &Context, selection: &Selection, settings: &Settings) -> anyhow
                 distinct_bands: settings.hub_attempt_bands,
             },
             self_referrals_per_hour: settings.self_referrals_per_hour,
+            back_dating: casetrack_casework::occurred::BackDating { days: settings.back_dating_days },
         };
         services.push(casetrack_hub::service_with(ctx, hub));
     }

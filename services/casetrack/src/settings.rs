@@ -8,6 +8,8 @@ use casetrack_web::Context;
 use clap::Args;
 
 #[derive(Debug, Clone, Args)]
+// Flattened with the platform's `Settings`: clap would name both argument groups `Settings`.
+#[group(skip)]
 pub struct Settings {
     #[command(flatten)]
     pub platform: casetrack_web::config::Settings,

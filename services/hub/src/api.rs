@@ -1,10 +1,12 @@
 //! The hub's JSON API (`/api/hub/referrals`, `/api/hub/queues`): a thin adapter. Each route deserialises its
 //! request (the request types live with their commands in `crate::commands`), calls one command or one view, and
-//! answers with JSON; the rules are in the commands, the values and the `Referral` aggregate.
+//! answers with JSON; the rules are in the commands, the values and the `Referral` aggregate. A command dated
+//! beyond the back-dating window marks its answer as a late entry for the audit trail (`Written::mark`).
 
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
+use axum::response::Response;
 use axum::routing::{get, post};
 use casetrack_platform::access::Routes;
 use casetrack_platform::http::{ApiError, ErrorBody};
@@ -21,6 +23,7 @@ use crate::commands::police_report::PoliceReportRequest;
 use crate::commands::receive::ReceiveReferralRequest;
 use crate::commands::safe_contact::SafeContactRequest;
 use crate::commands::support::{NeedsRequest, SessionRequest};
+use crate::commands::when::WhenRequest;
 // `pub`: `casetrack demo` names the hub `casetrack_hub::api::Hub`; `casetrack_hub::Hub` is the same.
 pub use crate::state::Hub;
 use crate::views;
@@ -62,6 +65,7 @@ use crate::views::referral::{AttemptView, OnwardReferralView, ReferralView};
         ConsentRequest,
         NeedsRequest,
         SessionRequest,
+        WhenRequest,
         Queue,
         QueueItem,
         Written,
@@ -106,8 +110,9 @@ pub fn routes() -> Routes<Hub> {
 pub async fn receive_referral(
     State(hub): State<Hub>,
     Json(request): Json<ReceiveReferralRequest>,
-) -> Result<(StatusCode, Json<Written>), ApiError> {
-    Ok((StatusCode::CREATED, Json(hub.receive_new(request).await?)))
+) -> Result<Response, ApiError> {
+    let written = hub.receive_new(request).await?;
+    Ok(written.mark((StatusCode::CREATED, Json(&written))))
 }
 
 macro_rules! hub_route {
@@ -121,8 +126,9 @@ macro_rules! hub_route {
             State(hub): State<Hub>,
             Path(referral_id): Path<ReferralId>,
             Json(request): Json<$request>,
-        ) -> Result<Json<Written>, ApiError> {
-            Ok(Json(hub.$method(referral_id, request).await?))
+        ) -> Result<Response, ApiError> {
+            let written = hub.$method(referral_id, request).await?;
+            Ok(written.mark(Json(&written)))
         }
     };
 }
@@ -155,13 +161,14 @@ hub_route!(
 /// Refers the victim on to a specialist service; the service opens a case and the hub sees it (closed loop).
 #[utoipa::path(post, path = "/api/hub/referrals/{referral_id}/onward-referrals", request_body = OnwardReferralRequest,
     params(("referral_id" = uuid::Uuid, Path, description = "the referral")),
-    responses((status = 201, body = Written), (status = 409, body = ErrorBody), (status = 503, body = ErrorBody)))]
+    responses((status = 201, body = Written), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody), (status = 503, body = ErrorBody)))]
 pub async fn refer_on_route(
     State(hub): State<Hub>,
     Path(referral_id): Path<ReferralId>,
     Json(request): Json<OnwardReferralRequest>,
-) -> Result<(StatusCode, Json<Written>), ApiError> {
-    Ok((StatusCode::CREATED, Json(hub.refer_on(referral_id, request.service).await?)))
+) -> Result<Response, ApiError> {
+    let written = hub.refer_on(referral_id, request).await?;
+    Ok(written.mark((StatusCode::CREATED, Json(&written))))
 }
 
 /// Records one contact attempt. A channel marked unsafe is refused with the reason.
@@ -172,54 +179,64 @@ pub async fn record_attempt_route(
     State(hub): State<Hub>,
     Path(referral_id): Path<ReferralId>,
     Json(request): Json<ContactAttemptRequest>,
-) -> Result<Json<Written>, ApiError> {
-    Ok(Json(hub.record_attempt(referral_id, request).await?))
+) -> Result<Response, ApiError> {
+    let written = hub.record_attempt(referral_id, request).await?;
+    Ok(written.mark(Json(&written)))
 }
 
-/// Records that the victim could not be contacted: refused until the hub's attempt rule is met.
-#[utoipa::path(post, path = "/api/hub/referrals/{referral_id}/unable-to-contact",
+/// Records that the victim could not be contacted: refused until the hub's attempt rule is met. The body (when it
+/// happened) may be left out: it happened now.
+#[utoipa::path(post, path = "/api/hub/referrals/{referral_id}/unable-to-contact", request_body = Option<WhenRequest>,
     params(("referral_id" = uuid::Uuid, Path, description = "the referral")),
-    responses((status = 200, body = Written), (status = 409, body = ErrorBody), (status = 503, body = ErrorBody)))]
+    responses((status = 200, body = Written), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody), (status = 503, body = ErrorBody)))]
 pub async fn unable_to_contact_route(
     State(hub): State<Hub>,
     Path(referral_id): Path<ReferralId>,
-) -> Result<Json<Written>, ApiError> {
-    Ok(Json(hub.record_unable_to_contact(referral_id).await?))
+    request: Option<Json<WhenRequest>>,
+) -> Result<Response, ApiError> {
+    let request = request.map(|Json(request)| request).unwrap_or_default();
+    let written = hub.record_unable_to_contact(referral_id, &request).await?;
+    Ok(written.mark(Json(&written)))
 }
 
 /// Returns the referral to whoever sent it: no safe or valid way to reach the victim.
 #[utoipa::path(post, path = "/api/hub/referrals/{referral_id}/return-to-referrer", request_body = ReasonRequest,
     params(("referral_id" = uuid::Uuid, Path, description = "the referral")),
-    responses((status = 200, body = Written), (status = 409, body = ErrorBody), (status = 503, body = ErrorBody)))]
+    responses((status = 200, body = Written), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody), (status = 503, body = ErrorBody)))]
 pub async fn return_to_referrer_route(
     State(hub): State<Hub>,
     Path(referral_id): Path<ReferralId>,
     Json(request): Json<ReasonRequest>,
-) -> Result<Json<Written>, ApiError> {
-    Ok(Json(hub.return_to_referrer(referral_id, &request.reason).await?))
+) -> Result<Response, ApiError> {
+    let written = hub.return_to_referrer(referral_id, &request).await?;
+    Ok(written.mark(Json(&written)))
 }
 
-/// The contacted victim accepted support.
-#[utoipa::path(post, path = "/api/hub/referrals/{referral_id}/support/accept",
+/// The contacted victim accepted support. The body (when it happened) may be left out: it happened now.
+#[utoipa::path(post, path = "/api/hub/referrals/{referral_id}/support/accept", request_body = Option<WhenRequest>,
     params(("referral_id" = uuid::Uuid, Path, description = "the referral")),
-    responses((status = 200, body = Written), (status = 409, body = ErrorBody), (status = 503, body = ErrorBody)))]
+    responses((status = 200, body = Written), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody), (status = 503, body = ErrorBody)))]
 pub async fn accept_support_route(
     State(hub): State<Hub>,
     Path(referral_id): Path<ReferralId>,
-) -> Result<Json<Written>, ApiError> {
-    Ok(Json(hub.accept_support(referral_id).await?))
+    request: Option<Json<WhenRequest>>,
+) -> Result<Response, ApiError> {
+    let request = request.map(|Json(request)| request).unwrap_or_default();
+    let written = hub.accept_support(referral_id, &request).await?;
+    Ok(written.mark(Json(&written)))
 }
 
 /// The contacted victim declined support, for a reason.
 #[utoipa::path(post, path = "/api/hub/referrals/{referral_id}/support/decline", request_body = ReasonRequest,
     params(("referral_id" = uuid::Uuid, Path, description = "the referral")),
-    responses((status = 200, body = Written), (status = 409, body = ErrorBody), (status = 503, body = ErrorBody)))]
+    responses((status = 200, body = Written), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody), (status = 503, body = ErrorBody)))]
 pub async fn decline_support_route(
     State(hub): State<Hub>,
     Path(referral_id): Path<ReferralId>,
     Json(request): Json<ReasonRequest>,
-) -> Result<Json<Written>, ApiError> {
-    Ok(Json(hub.decline_support(referral_id, &request.reason).await?))
+) -> Result<Response, ApiError> {
+    let written = hub.decline_support(referral_id, &request).await?;
+    Ok(written.mark(Json(&written)))
 }
 
 /// Closes the referral with the victim's answers to the outcome measures in force today.
@@ -230,8 +247,9 @@ pub async fn close_route(
     State(hub): State<Hub>,
     Path(referral_id): Path<ReferralId>,
     Json(request): Json<ClosureRequest>,
-) -> Result<Json<Written>, ApiError> {
-    Ok(Json(hub.close(referral_id, request).await?))
+) -> Result<Response, ApiError> {
+    let written = hub.close(referral_id, request).await?;
+    Ok(written.mark(Json(&written)))
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -260,8 +278,9 @@ pub async fn reported_to_police_route(
     State(hub): State<Hub>,
     Path(referral_id): Path<ReferralId>,
     Json(request): Json<PoliceReportRequest>,
-) -> Result<Json<Written>, ApiError> {
-    Ok(Json(hub.record_police_report(referral_id, request).await?))
+) -> Result<Response, ApiError> {
+    let written = hub.record_police_report(referral_id, request).await?;
+    Ok(written.mark(Json(&written)))
 }
 
 // The tag is the one utoipa derived when this route lived in `crate::queues`: kept, so the published OpenAPI

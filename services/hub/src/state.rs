@@ -13,11 +13,14 @@ pub struct HubSettings {
     pub attempt_rule: casetrack_casework::contact::AttemptRule,
     /// Public self-referral form submissions allowed per address per hour.
     pub self_referrals_per_hour: u32,
+    /// How far back a fact may be dated without a reason (14 days unless set); beyond it a command needs a reason
+    /// and is flagged as a late entry in the audit trail (DESIGN.md "Domain time").
+    pub back_dating: casetrack_casework::occurred::BackDating,
 }
 
 impl Default for HubSettings {
     fn default() -> Self {
-        Self { attempt_rule: Default::default(), self_referrals_per_hour: 10 }
+        Self { attempt_rule: Default::default(), self_referrals_per_hour: 10, back_dating: Default::default() }
     }
 }
 

@@ -6,7 +6,7 @@
 //! sentences with a full stop, unlike the aggregate's: they are shown to people as they are and have not changed.
 
 use casetrack_proto::contact::ConsentBasis;
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, NaiveTime, TimeZone as _, Utc};
 
 /// A value refused before any decision.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -23,6 +23,8 @@ pub enum InputRejection {
     OverrideReasonRequired,
     #[error("A caution can be at most 500 characters.")]
     CautionTooLong,
+    #[error("Give when it happened as a date and time (for example 2026-04-03T14:30:00+01:00) or a date (2026-04-03).")]
+    OccurredAtInvalid,
 }
 
 impl InputRejection {
@@ -35,6 +37,7 @@ impl InputRejection {
             Self::SessionInFuture => "session_in_future",
             Self::OverrideReasonRequired => "override_reason_required",
             Self::CautionTooLong => "caution_too_long",
+            Self::OccurredAtInvalid => "occurred_at_invalid",
         }
     }
 }
@@ -67,6 +70,29 @@ impl CrimeReference {
 /// A day something already happened on: refused with `refusal` when it is after `today` (the command's clock).
 pub fn not_in_future(day: NaiveDate, today: NaiveDate, refusal: InputRejection) -> Result<NaiveDate, InputRejection> {
     if day > today { Err(refusal) } else { Ok(day) }
+}
+
+/// When something happened, as a request gives it: an RFC 3339 date-time, or a date (`YYYY-MM-DD`) where only the
+/// day is known. Nothing given means `now` (the command's clock).
+pub fn occurred_at(text: Option<&str>, now: DateTime<Utc>) -> Result<DateTime<Utc>, InputRejection> {
+    let Some(text) = text.map(str::trim).filter(|text| !text.is_empty()) else { return Ok(now) };
+    if let Ok(at) = DateTime::parse_from_rfc3339(text) {
+        return Ok(at.with_timezone(&Utc));
+    }
+    let day = NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|_| InputRejection::OccurredAtInvalid)?;
+    Ok(on_day(day, now))
+}
+
+/// A day something happened on, where the time is not known: 12:00 UK local time that day, or `now` when the day
+/// is today (UK), so that today is never refused as in the future and reads as "just now".
+pub fn on_day(day: NaiveDate, now: DateTime<Utc>) -> DateTime<Utc> {
+    let noon = day.and_time(NaiveTime::from_hms_opt(12, 0, 0).expect("a valid time"));
+    let at = chrono_tz::Europe::London
+        .from_local_datetime(&noon)
+        .earliest()
+        .map_or_else(|| noon.and_utc(), |at| at.with_timezone(&Utc));
+    let today = now.with_timezone(&chrono_tz::Europe::London).date_naive();
+    if day == today { now } else { at }
 }
 
 /// The consent a referral arrives with: opt-out unless said otherwise, and a reason whenever it is overridden.
@@ -145,6 +171,23 @@ mod tests {
             not_in_future(tomorrow, today, InputRejection::ReportedInFuture),
             Err(InputRejection::ReportedInFuture)
         );
+    }
+
+    #[test]
+    fn when_it_happened_is_a_date_time_or_a_day_at_noon_uk_time_and_now_when_not_given() {
+        let now = Utc.with_ymd_and_hms(2026, 7, 10, 9, 0, 0).unwrap();
+        assert_eq!(occurred_at(None, now), Ok(now));
+        assert_eq!(occurred_at(Some(" "), now), Ok(now));
+        let given = occurred_at(Some("2026-04-03T14:30:00+01:00"), now).unwrap();
+        assert_eq!(given, Utc.with_ymd_and_hms(2026, 4, 3, 13, 30, 0).unwrap());
+        // 12:00 in London: British Summer Time in May, Greenwich Mean Time in December.
+        assert_eq!(occurred_at(Some("2019-05-07"), now), Ok(Utc.with_ymd_and_hms(2019, 5, 7, 11, 0, 0).unwrap()));
+        assert_eq!(occurred_at(Some("2019-12-07"), now), Ok(Utc.with_ymd_and_hms(2019, 12, 7, 12, 0, 0).unwrap()));
+        // Today: now, never a time still to come; tomorrow stays tomorrow (and is refused later).
+        assert_eq!(occurred_at(Some("2026-07-10"), now), Ok(now));
+        assert!(occurred_at(Some("2026-07-11"), now).unwrap() > now);
+        let refused = occurred_at(Some("3/4/2026"), now).unwrap_err();
+        assert_eq!(refused.code(), "occurred_at_invalid");
     }
 
     #[test]

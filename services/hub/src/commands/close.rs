@@ -9,6 +9,7 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use super::handler::Written;
+use super::when::WhenRequest;
 use crate::measures::MeasureSet;
 use crate::referral::close;
 use crate::state::Hub;
@@ -17,6 +18,10 @@ use crate::state::Hub;
 pub struct ClosureRequest {
     /// One answer per outcome measure of the list in force (`not_asked` where it was not asked).
     pub answers: Vec<ClosureAnswer>,
+    /// When it was closed (`occurred_at`: not before the last thing that happened on the referral), and why it is
+    /// recorded late (`late_reason`).
+    #[serde(flatten)]
+    pub when: WhenRequest,
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -40,6 +45,7 @@ impl Hub {
     /// Closes the referral with the victim's answers to the outcome measures in force today.
     pub async fn close(&self, referral_id: ReferralId, request: ClosureRequest) -> Result<Written, ApiError> {
         let set = measures_in_force()?;
+        let when = self.when(&request.when)?;
         let mut answers = Vec::with_capacity(request.answers.len());
         for answer in request.answers {
             if !set.measures.iter().any(|m| m.code == answer.measure) {
@@ -56,6 +62,6 @@ impl Hub {
             }
             answers.push(MeasureAnswer { measure: answer.measure, answer: answer.answer });
         }
-        self.decide(referral_id, |state| close(state, referral_id, &set.version, answers.clone())).await
+        self.decide_when(referral_id, &when, |state| close(state, referral_id, &set.version, answers.clone())).await
     }
 }

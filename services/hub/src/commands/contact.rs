@@ -9,6 +9,7 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use super::handler::Written;
+use super::when::WhenRequest;
 use crate::referral::{record_attempt, record_unable_to_contact, return_to_referrer, send_outreach};
 use crate::state::Hub;
 
@@ -21,6 +22,9 @@ pub struct ContactAttemptRequest {
     /// reached, no_answer, voicemail_left, wrong_number or unsafe (someone else answered).
     #[schema(value_type = String, example = "no_answer")]
     pub outcome: AttemptOutcome,
+    /// Why it is being recorded late: needed only when `attempted_at` (the attempt's domain time) is further back
+    /// than the hub's back-dating window (14 days unless set); the command is then flagged in the audit trail.
+    pub late_reason: Option<String>,
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -28,11 +32,17 @@ pub struct OutreachRequest {
     /// letter or email
     #[schema(value_type = String, example = "letter")]
     pub channel: ContactChannel,
+    /// When it was sent (`occurred_at`), and why it is recorded late (`late_reason`).
+    #[serde(flatten)]
+    pub when: WhenRequest,
 }
 
 #[derive(Deserialize, ToSchema)]
 pub struct ReasonRequest {
     pub reason: String,
+    /// When it happened (`occurred_at`), and why it is recorded late (`late_reason`).
+    #[serde(flatten)]
+    pub when: WhenRequest,
 }
 
 impl Hub {
@@ -41,9 +51,9 @@ impl Hub {
         referral_id: ReferralId,
         request: ContactAttemptRequest,
     ) -> Result<Written, ApiError> {
-        let time_band =
-            casetrack_casework::contact::attempt_band(request.attempted_at, casetrack_eventstore::clock::now())
-                .map_err(|why| ApiError::rejected("attempt_in_future", why))?;
+        let now = casetrack_eventstore::clock::now();
+        let time_band = casetrack_casework::contact::attempt_band(request.attempted_at, now)
+            .map_err(|why| ApiError::rejected("attempt_in_future", why))?;
         let attempt = ContactAttemptRecorded {
             referral_id,
             channel: request.channel,
@@ -52,20 +62,32 @@ impl Hub {
             outcome: request.outcome,
         };
         // The attempt happened when it was made, not when it was typed in: that is its domain time.
-        self.decide_at(referral_id, request.attempted_at, |state| record_attempt(state, attempt.clone())).await
+        let when = self.when_at(request.attempted_at, now, request.late_reason.as_deref());
+        self.decide_when(referral_id, &when, |state| record_attempt(state, attempt.clone())).await
     }
 
-    pub async fn record_unable_to_contact(&self, referral_id: ReferralId) -> Result<Written, ApiError> {
+    pub async fn record_unable_to_contact(
+        &self,
+        referral_id: ReferralId,
+        request: &WhenRequest,
+    ) -> Result<Written, ApiError> {
         let rule = self.settings().attempt_rule;
-        self.decide(referral_id, |state| record_unable_to_contact(state, referral_id, rule)).await
+        let when = self.when(request)?;
+        self.decide_when(referral_id, &when, |state| record_unable_to_contact(state, referral_id, rule)).await
     }
 
     pub async fn send_outreach(&self, referral_id: ReferralId, request: OutreachRequest) -> Result<Written, ApiError> {
-        self.decide(referral_id, |state| send_outreach(state, referral_id, request.channel)).await
+        let when = self.when(&request.when)?;
+        self.decide_when(referral_id, &when, |state| send_outreach(state, referral_id, request.channel)).await
     }
 
     /// Returns the referral to whoever sent it: no safe or valid way to reach the victim.
-    pub async fn return_to_referrer(&self, referral_id: ReferralId, reason: &str) -> Result<Written, ApiError> {
-        self.decide(referral_id, |state| return_to_referrer(state, referral_id, reason)).await
+    pub async fn return_to_referrer(
+        &self,
+        referral_id: ReferralId,
+        request: &ReasonRequest,
+    ) -> Result<Written, ApiError> {
+        let when = self.when(&request.when)?;
+        self.decide_when(referral_id, &when, |state| return_to_referrer(state, referral_id, &request.reason)).await
     }
 }

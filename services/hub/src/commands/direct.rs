@@ -1,8 +1,10 @@
 //! A referral taken directly from the victim: a hub officer logging an inbound call, or the public self-referral
 //! form. Both pages post the same fields (`pages::intake::direct_fields`); [`read_direct`] parses them, field by
-//! field, into a [`DirectReferral`], and [`take_direct`] registers the victim and receives the referral.
+//! field, into a [`DirectReferral`], and [`take_direct`] registers the victim and receives the referral, dated
+//! when it happened (a call logged after it ended says when it was; the public form happens as it is sent).
 
-use casetrack_eventstore::command::{CommandError, CommandMeta, execute};
+use casetrack_casework::occurred::Lateness;
+use casetrack_eventstore::command::{CommandError, CommandMeta};
 use casetrack_people::person::{DetailsInput, PersonRejection, PersonalDetails, parse_details};
 use casetrack_platform::Context;
 use casetrack_platform::pages::{FormData, FormErrors};
@@ -13,8 +15,9 @@ use casetrack_proto::{Actor, CommandId, PersonId, ReferralId};
 use chrono::NaiveDate;
 use uuid::Uuid;
 
+use super::handler::{Written, decide_timed};
 use super::intake::{derived, receive_once};
-use crate::referral::{Referral, ReferralRejection};
+use crate::referral::{ReferralRejection, When};
 use crate::values::{CrimeReference, InputRejection, not_in_future};
 
 /// A referral taken directly from the victim: a hub officer logging an inbound call, or the public form.
@@ -105,8 +108,8 @@ pub fn read_direct(form: &FormData, on_the_phone: bool) -> Result<DirectReferral
     }
 }
 
-/// Registers the victim and receives their self-referral (and, for a call, records that they were reached), now
-/// by the command's clock.
+/// Registers the victim (now, by the command's clock) and receives their self-referral (and, for a call, records
+/// that they were reached) at `when.at`: where it was a late entry, the answer says so.
 ///
 /// `submission` is the form's own id (a hidden field): every id and command id derives from it, so submitting the
 /// same form again, for instance after a failure half-way, completes what is missing and creates nothing twice.
@@ -114,14 +117,15 @@ pub async fn take_direct(
     ctx: &Context,
     submission: Uuid,
     referral: DirectReferral,
+    when: &When,
     by: Actor,
-) -> Result<(ReferralId, u64), CommandError<ReferralRejection>> {
-    let now = casetrack_eventstore::clock::now();
+) -> Result<Written, CommandError<ReferralRejection>> {
     let key = format!("direct {submission}");
     let person_id = PersonId(derived("person", &key));
     let referral_id = ReferralId(derived("referral", &key));
-    let meta = |kind: &str| CommandMeta::repeatable(CommandId(derived(kind, &key)), referral_id.0, by.clone(), now);
-    match casetrack_people::person::register_sealed(ctx, person_id, &referral.details, &meta("register")).await {
+    let meta = |kind: &str, at| CommandMeta::repeatable(CommandId(derived(kind, &key)), referral_id.0, by.clone(), at);
+    let registered = meta("register", when.now);
+    match casetrack_people::person::register_sealed(ctx, person_id, &referral.details, &registered).await {
         Ok(_) | Err(CommandError::Rejected(PersonRejection::AlreadyRegistered)) => {}
         Err(CommandError::Rejected(rejection)) => {
             return Err(CommandError::Infrastructure(anyhow::anyhow!(
@@ -144,27 +148,28 @@ pub async fn take_direct(
         consent_override_reason: None,
         enhanced_rights: referral.enhanced_rights,
         profile: VictimProfile {
-            age_band: AgeBand::at(referral.details.date_of_birth, now.date_naive()),
+            age_band: AgeBand::at(referral.details.date_of_birth, when.at.date_naive()),
             gender: referral.gender,
             ethnicity: None,
             disability: Default::default(),
         },
     };
-    let mut position = receive_once(ctx, &meta("receive"), received).await?.unwrap_or(0);
+    let (position, lateness) = receive_once(ctx, &meta("receive", when.at), received, when).await?;
+    let mut position = position.unwrap_or(0);
     if referral.on_the_phone {
         let call = casetrack_proto::hub::ContactAttemptRecorded {
             referral_id,
             channel: ContactChannel::Phone,
-            attempted_at: now,
-            time_band: casetrack_casework::contact::time_band(now),
+            attempted_at: when.at,
+            time_band: casetrack_casework::contact::time_band(when.at),
             outcome: casetrack_proto::contact::AttemptOutcome::Reached,
         };
         // The same command id on a second submission: the log stores it once.
-        let executed = execute::<Referral, _>(&ctx.log, referral_id.0, &meta("call"), |state| {
+        let (executed, _) = decide_timed(&ctx.log, &meta("call", when.at), referral_id, when, |state| {
             crate::referral::record_attempt(state, call.clone())
         })
         .await?;
         position = position.max(executed.position.map_or(0, |p| p.0));
     }
-    Ok((referral_id, position))
+    Ok(Written { referral_id, position, lateness: lateness.unwrap_or(Lateness::OnTime) })
 }

@@ -6,10 +6,16 @@
 //! are derived from the crime reference and the victim's blind match key, so a second import finds both already
 //! there (the aggregates refuse a second registration or receipt, and the log stores a retried command once).
 //! Rows are imported concurrently so the log can group their commits.
+//!
+//! A referral is dated when the police referred it (the feed's optional `referred_on` column, 12:00 UK time that
+//! day), or when the hub received the feed when the file does not say. A date beyond the back-dating window is
+//! the police's, not a person's typing, so it is accepted with that as its reason and counted as late
+//! ([`ImportSummary::late`]), so the upload is flagged in the audit trail.
 
 use std::collections::HashMap;
 
-use casetrack_eventstore::command::{CommandError, CommandMeta, execute};
+use casetrack_casework::occurred::{BackDating, Lateness};
+use casetrack_eventstore::command::{CommandError, CommandMeta};
 use casetrack_people::person::{PersonRejection, PersonalDetails, register_with_key};
 use casetrack_platform::Context;
 use casetrack_proto::hub::{ReferralReceived, ReferralSource};
@@ -21,8 +27,9 @@ use chrono::{DateTime, Utc};
 use futures::StreamExt;
 use uuid::Uuid;
 
+use super::handler::decide_timed;
 use super::police_feed::{self, FeedError, FeedRow, Reject};
-use crate::referral::{Referral, ReferralRejection, receive};
+use crate::referral::{ReferralRejection, When, receive};
 
 /// Rows in flight at once.
 const CONCURRENCY: usize = 256;
@@ -42,10 +49,16 @@ pub struct ImportSummary {
     pub already_imported: usize,
     /// Line numbers of rows that could not be saved (the cause is logged, not repeated here).
     pub failed: Vec<u64>,
+    /// The most days after it was referred that a new referral was recorded, where some were dated beyond the
+    /// back-dating window.
+    pub late: Option<i64>,
 }
 
+/// The reason a referral dated by the feed beyond the back-dating window is accepted.
+pub const FEED_DATED: &str = "dated as referred in the police feed (referred_on)";
+
 enum RowOutcome {
-    Created,
+    Created(Lateness),
     AlreadyImported,
 }
 
@@ -76,6 +89,16 @@ fn plan(ctx: &Context, row: FeedRow) -> Planned {
 
 /// Imports valid rows; `received_at` is when the hub received the feed.
 pub async fn import(ctx: &Context, rows: Vec<FeedRow>, received_at: DateTime<Utc>) -> ImportSummary {
+    import_within(ctx, rows, received_at, BackDating::default()).await
+}
+
+/// [`import`] under the hub's back-dating window (which decides only which rows count as late).
+pub async fn import_within(
+    ctx: &Context,
+    rows: Vec<FeedRow>,
+    received_at: DateTime<Utc>,
+    window: BackDating,
+) -> ImportSummary {
     let planned: Vec<Planned> = rows.into_iter().map(|row| plan(ctx, row)).collect();
     let people: Vec<PersonId> = planned.iter().map(|p| p.person_id).collect();
     // Every victim's data key, created where missing, in a few large transactions rather than one per row.
@@ -90,12 +113,17 @@ pub async fn import(ctx: &Context, rows: Vec<FeedRow>, received_at: DateTime<Utc
     futures::stream::iter(planned)
         .map(|planned| async move {
             let line = planned.row.line;
-            (line, import_row(ctx, keys, planned, received_at).await)
+            (line, import_row(ctx, keys, planned, received_at, window).await)
         })
         .buffer_unordered(CONCURRENCY)
         .fold(ImportSummary::default(), |mut summary, (line, outcome)| async move {
             match outcome {
-                Ok(RowOutcome::Created) => summary.created += 1,
+                Ok(RowOutcome::Created(lateness)) => {
+                    summary.created += 1;
+                    if let Lateness::Late { days, .. } = lateness {
+                        summary.late = Some(summary.late.map_or(days, |most| most.max(days)));
+                    }
+                }
                 Ok(RowOutcome::AlreadyImported) => summary.already_imported += 1,
                 Err(error) => {
                     tracing::error!(line, error = %format!("{error:#}"), "a police feed row could not be saved");
@@ -112,14 +140,17 @@ async fn import_row(
     keys: &HashMap<PersonId, DataKey>,
     planned: Planned,
     received_at: DateTime<Utc>,
+    window: BackDating,
 ) -> anyhow::Result<RowOutcome> {
     let Planned { row, details, key, person_id, referral_id } = planned;
-    let meta = |kind: &str| {
-        CommandMeta::repeatable(CommandId(derived(kind, &key)), referral_id.0, Actor::system(), received_at)
-    };
+    let meta =
+        |kind: &str, at| CommandMeta::repeatable(CommandId(derived(kind, &key)), referral_id.0, Actor::system(), at);
+    let referred_at = row.referred_on.map_or(received_at, |day| crate::values::on_day(day, received_at));
+    let reason = row.referred_on.map(|_| FEED_DATED.to_owned());
+    let when = When { at: referred_at, now: received_at, window, reason };
     // No key means the person was erased since an earlier import: nothing of theirs is written again.
     if let Some(data_key) = keys.get(&person_id) {
-        match register_with_key(ctx, data_key, person_id, &details, &meta("register")).await {
+        match register_with_key(ctx, data_key, person_id, &details, &meta("register", received_at)).await {
             Ok(_) | Err(CommandError::Rejected(PersonRejection::AlreadyRegistered)) => {}
             Err(error) => return Err(anyhow::anyhow!("registering the person failed: {error}")),
         }
@@ -137,30 +168,32 @@ async fn import_row(
         consent_override_reason: None,
         enhanced_rights: row.enhanced_rights,
         profile: VictimProfile {
-            age_band: AgeBand::at(details.date_of_birth, received_at.date_naive()),
+            age_band: AgeBand::at(details.date_of_birth, referred_at.date_naive()),
             gender: row.gender,
             ethnicity: row.ethnicity,
             disability: row.disability,
         },
     };
-    match receive_once(ctx, &meta("receive"), received).await {
-        Ok(Some(_)) => Ok(RowOutcome::Created),
-        Ok(None) => Ok(RowOutcome::AlreadyImported),
+    match receive_once(ctx, &meta("receive", referred_at), received, &when).await {
+        Ok((Some(_), lateness)) => Ok(RowOutcome::Created(lateness.unwrap_or(Lateness::OnTime))),
+        Ok((None, _)) => Ok(RowOutcome::AlreadyImported),
         Err(error) => Err(anyhow::anyhow!("receiving the referral failed: {error}")),
     }
 }
 
-/// Receives a referral under a repeatable command: the log position written, or `None` when it was received
-/// before (by this command, stored once, or by another).
+/// Receives a referral under a repeatable command, dated `when.at` (which `meta` is issued at): the log position
+/// written and whether it was a late entry, or `None` when it was received before (by this command, stored once,
+/// or by another).
 pub(super) async fn receive_once(
     ctx: &Context,
     meta: &CommandMeta,
     received: ReferralReceived,
-) -> Result<Option<u64>, CommandError<ReferralRejection>> {
+    when: &When,
+) -> Result<(Option<u64>, Option<Lateness>), CommandError<ReferralRejection>> {
     let referral_id = received.referral_id;
-    match execute::<Referral, _>(&ctx.log, referral_id.0, meta, |state| receive(state, received.clone())).await {
-        Ok(executed) => Ok(executed.position.map(|p| p.0)),
-        Err(CommandError::Rejected(ReferralRejection::AlreadyReceived)) => Ok(None),
+    match decide_timed(&ctx.log, meta, referral_id, when, |state| receive(state, received.clone())).await {
+        Ok((executed, lateness)) => Ok((executed.position.map(|p| p.0), Some(lateness))),
+        Err(CommandError::Rejected(ReferralRejection::AlreadyReceived)) => Ok((None, None)),
         Err(error) => Err(error),
     }
 }
@@ -174,11 +207,17 @@ pub struct FileImport {
     pub imported: Option<ImportSummary>,
 }
 
-/// Reads a police feed file received now (the command's clock) and, unless `dry_run`, imports its valid rows.
-pub async fn import_file(ctx: &Context, file: &[u8], dry_run: bool) -> Result<FileImport, FeedError> {
+/// Reads a police feed file received now (the command's clock) and, unless `dry_run`, imports its valid rows
+/// under the back-dating `window`.
+pub async fn import_file(
+    ctx: &Context,
+    file: &[u8],
+    dry_run: bool,
+    window: BackDating,
+) -> Result<FileImport, FeedError> {
     let received_at = casetrack_eventstore::clock::now();
     let feed = police_feed::parse(file, received_at.date_naive())?;
     let valid = feed.rows.len();
-    let imported = if dry_run { None } else { Some(import(ctx, feed.rows, received_at).await) };
+    let imported = if dry_run { None } else { Some(import_within(ctx, feed.rows, received_at, window).await) };
     Ok(FileImport { valid, rejects: feed.rejects, imported })
 }

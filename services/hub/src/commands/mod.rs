@@ -4,7 +4,10 @@
 //! the call to the `Referral` aggregate through [`handler`]. Time comes from `casetrack_eventstore::clock::now()`,
 //! taken here and nowhere in the adapters, so `casetrack demo` can give commands at the times it chooses.
 //!
-//! - [`handler`]: running one decision on one referral ([`handler::Written`] says where it was written);
+//! - [`handler`]: running one decision on one referral ([`handler::Written`] says where it was written, and
+//!   whether it was a late entry);
+//! - [`when`]: when a command's fact happened ([`when::WhenRequest`], `occurred_at` and `late_reason`), which
+//!   every command that records something from the world takes; absent, it happened now;
 //! - [`receive`]: receiving a referral for a registered person;
 //! - [`contact`]: contact attempts, unable to contact, returned to the referrer, outreach letters and emails;
 //! - [`support`]: support accepted or declined, needs assessed, support sessions;
@@ -31,3 +34,4 @@ pub mod police_report;
 pub mod receive;
 pub mod safe_contact;
 pub mod support;
+pub mod when;

@@ -9,6 +9,7 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use super::handler::Written;
+use super::when::WhenRequest;
 use crate::referral::{record_consent, refer_on};
 use crate::state::Hub;
 
@@ -18,6 +19,9 @@ pub struct ConsentRequest {
     #[schema(value_type = String, example = "explicit")]
     pub basis: ConsentBasis,
     pub override_reason: Option<String>,
+    /// When the victim gave it (`occurred_at`), and why it is recorded late (`late_reason`).
+    #[serde(flatten)]
+    pub when: WhenRequest,
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -25,18 +29,23 @@ pub struct OnwardReferralRequest {
     /// Service code: idva, isva, stalking, rj, or a configured service.
     #[schema(value_type = String, example = "idva")]
     pub service: ServiceCode,
+    /// When the referral was made (`occurred_at`), and why it is recorded late (`late_reason`).
+    #[serde(flatten)]
+    pub when: WhenRequest,
 }
 
 impl Hub {
     pub async fn record_consent(&self, referral_id: ReferralId, request: ConsentRequest) -> Result<Written, ApiError> {
-        self.decide(referral_id, |state| {
+        let when = self.when(&request.when)?;
+        self.decide_when(referral_id, &when, |state| {
             record_consent(state, referral_id, request.basis, request.override_reason.as_deref())
         })
         .await
     }
 
     /// Refers on to a service of the catalogue that takes referrals from the hub.
-    pub async fn refer_on(&self, referral_id: ReferralId, service: ServiceCode) -> Result<Written, ApiError> {
+    pub async fn refer_on(&self, referral_id: ReferralId, request: OnwardReferralRequest) -> Result<Written, ApiError> {
+        let OnwardReferralRequest { service, when } = request;
         let takes_hub = self
             .context()
             .catalogue
@@ -48,6 +57,7 @@ impl Hub {
                 format!("{service} is not a service the hub can refer to"),
             ));
         }
-        self.decide(referral_id, |state| refer_on(state, referral_id, service.clone())).await
+        let when = self.when(&when)?;
+        self.decide_when(referral_id, &when, |state| refer_on(state, referral_id, service.clone())).await
     }
 }

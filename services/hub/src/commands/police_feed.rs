@@ -12,7 +12,8 @@ use casetrack_proto::hub::OffenceCategory;
 use casetrack_proto::profile::{Ethnicity, Gender, YesNoUnknown};
 use chrono::NaiveDate;
 
-/// The columns the feed must have, in the order of the specification (others are ignored).
+/// The columns the feed must have, in the order of the specification (others are ignored). Dates are
+/// `YYYY-MM-DD`: `reported_date` is the day the crime was reported to police.
 pub const COLUMNS: [&str; 21] = [
     "crime_reference",
     "reported_date",
@@ -37,6 +38,11 @@ pub const COLUMNS: [&str; 21] = [
     "enhanced_rights",
 ];
 
+/// Columns the feed may have; a file without them is read as before.
+/// - `referred_on` (`YYYY-MM-DD`, not in the future): the day the police referred the victim to the hub, which the
+///   referral is dated by (12:00 UK time that day); blank or absent, it is dated when the hub received the file.
+pub const OPTIONAL_COLUMNS: [&str; 1] = ["referred_on"];
+
 /// No field is longer than this; anything longer is a broken file or an attack, not a name.
 pub const MAX_FIELD: usize = 1_000;
 
@@ -46,6 +52,8 @@ pub struct FeedRow {
     pub line: u64,
     pub crime_reference: String,
     pub reported_on: NaiveDate,
+    /// The day the police referred the victim, when the file says (`referred_on`).
+    pub referred_on: Option<NaiveDate>,
     pub offence_category: OffenceCategory,
     pub domestic_abuse: bool,
     pub forename: String,
@@ -105,7 +113,9 @@ pub fn parse(input: impl Read, today: NaiveDate) -> Result<Feed, FeedError> {
     if !missing.is_empty() {
         return Err(FeedError::MissingColumns(missing));
     }
-    let index: Vec<usize> = COLUMNS.iter().map(|c| names.iter().position(|n| n == c).expect("checked above")).collect();
+    // Where each column of COLUMNS, then of OPTIONAL_COLUMNS, is in the file (an optional one may be absent).
+    let index: Vec<Option<usize>> =
+        COLUMNS.iter().chain(OPTIONAL_COLUMNS.iter()).map(|c| names.iter().position(|n| n == c)).collect();
     let mut feed = Feed::default();
     let mut record = csv::ByteRecord::new();
     loop {
@@ -157,7 +167,7 @@ impl KindText for csv::Error {
 /// One row's fields by column name, with the checks every field shares.
 struct Fields<'a> {
     record: &'a csv::ByteRecord,
-    index: &'a [usize],
+    index: &'a [Option<usize>],
     line: u64,
     crime_reference: Option<String>,
 }
@@ -172,10 +182,11 @@ impl Fields<'_> {
         }
     }
 
-    /// The trimmed text of a column ("" when the row is short), checked for length and encoding.
+    /// The trimmed text of a column ("" when the row is short or the optional column absent), checked for length
+    /// and encoding.
     fn text(&self, column: &'static str) -> Result<String, Reject> {
-        let position = COLUMNS.iter().position(|c| *c == column).expect("known column");
-        let bytes = self.record.get(self.index[position]).unwrap_or_default();
+        let position = COLUMNS.iter().chain(OPTIONAL_COLUMNS.iter()).position(|c| *c == column).expect("known column");
+        let bytes = self.index[position].and_then(|at| self.record.get(at)).unwrap_or_default();
         if bytes.len() > MAX_FIELD {
             return Err(self.reject(
                 column,
@@ -214,8 +225,16 @@ impl Fields<'_> {
 
     fn date(&self, column: &'static str, today: NaiveDate) -> Result<NaiveDate, Reject> {
         let text = self.required(column)?;
+        self.parse_date(column, &text, today)
+    }
+
+    fn optional_date(&self, column: &'static str, today: NaiveDate) -> Result<Option<NaiveDate>, Reject> {
+        self.optional(column)?.map(|text| self.parse_date(column, &text, today)).transpose()
+    }
+
+    fn parse_date(&self, column: &'static str, text: &str, today: NaiveDate) -> Result<NaiveDate, Reject> {
         // The value is not repeated: a date of birth is personal data.
-        let date = NaiveDate::parse_from_str(&text, "%Y-%m-%d")
+        let date = NaiveDate::parse_from_str(text, "%Y-%m-%d")
             .map_err(|_| self.reject(column, format!("{column} is not a date in the form YYYY-MM-DD")))?;
         if date > today {
             return Err(self.reject(column, format!("{column} is in the future")));
@@ -254,7 +273,7 @@ fn offence(text: &str) -> Option<OffenceCategory> {
     casetrack_eventstore::codes::parse(&text.to_ascii_lowercase())
 }
 
-fn validate(record: &csv::ByteRecord, index: &[usize], line: u64, today: NaiveDate) -> Result<FeedRow, Reject> {
+fn validate(record: &csv::ByteRecord, index: &[Option<usize>], line: u64, today: NaiveDate) -> Result<FeedRow, Reject> {
     let mut fields = Fields { record, index, line, crime_reference: None };
     let crime_reference = fields.required("crime_reference")?;
     if crime_reference.len() > 64 || !crime_reference.chars().all(|c| c.is_ascii_alphanumeric() || "/-_ .".contains(c))
@@ -308,6 +327,7 @@ fn validate(record: &csv::ByteRecord, index: &[usize], line: u64, today: NaiveDa
     Ok(FeedRow {
         line,
         reported_on: f.date("reported_date", today)?,
+        referred_on: f.optional_date("referred_on", today)?,
         offence_category,
         domestic_abuse: f.yes_no("domestic_abuse", false)?,
         forename: f.free_text("victim_forename", 100, true)?.expect("required"),
@@ -443,6 +463,18 @@ alex@example.org,1 High Street,AB1 2CD,Y,N,U,Y,N,opt_out,N,ignored";
         assert_eq!(feed.rows.len(), 1, "{:?}", feed.rejects);
         assert_eq!(feed.rejects.len(), 1);
         assert_eq!(feed.rejects[0].line, 3);
+    }
+
+    #[test]
+    fn the_day_of_referral_is_read_when_the_file_has_it() {
+        assert_eq!(feed(&[GOOD]).rows[0].referred_on, None, "a file without the column is read as before");
+        let header = format!("{HEADER},referred_on");
+        let read = |day: &str| parse(format!("{header}\n{GOOD},{day}\n").as_bytes(), today());
+        assert_eq!(read("2019-05-07").unwrap().rows[0].referred_on, NaiveDate::from_ymd_opt(2019, 5, 7));
+        assert_eq!(read("").unwrap().rows[0].referred_on, None);
+        let future = read("2026-11-23").unwrap();
+        assert_eq!(future.rejects[0].column, Some("referred_on"));
+        assert!(future.rejects[0].message.contains("in the future"));
     }
 
     #[test]

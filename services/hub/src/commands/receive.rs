@@ -12,6 +12,7 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use super::handler::Written;
+use super::when::WhenRequest;
 use crate::referral::receive;
 use crate::state::Hub;
 use crate::values::{ConsentAtReceipt, CrimeReference, InputRejection, not_in_future};
@@ -43,6 +44,9 @@ pub struct ReceiveReferralRequest {
     #[serde(default)]
     #[schema(value_type = Object)]
     pub profile: VictimProfile,
+    /// When the referral was received (`occurred_at`), and why it is recorded late (`late_reason`).
+    #[serde(flatten)]
+    pub when: WhenRequest,
 }
 
 impl Hub {
@@ -54,7 +58,8 @@ impl Hub {
         request: ReceiveReferralRequest,
         by: Actor,
     ) -> Result<Written, ApiError> {
-        let now = casetrack_eventstore::clock::now();
+        let when = self.when(&request.when)?;
+        let now = when.now;
         let crime_reference = match &request.crime_reference {
             Some(text) => CrimeReference::parse(text)?.map(CrimeReference::into_inner),
             None => None,
@@ -77,7 +82,7 @@ impl Hub {
             enhanced_rights: request.enhanced_rights,
             profile: request.profile,
         };
-        self.decide_by(by, referral_id, now, |state| receive(state, received.clone())).await
+        self.decide_by(by, referral_id, &when, |state| receive(state, received.clone())).await
     }
 
     /// Receives a referral for a registered person, acting for whoever is signed in (the JSON api).

@@ -10,7 +10,7 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use super::handler::Written;
-use crate::referral::update_safe_contact;
+use crate::referral::{When, update_safe_contact};
 use crate::state::Hub;
 use crate::values::Caution;
 
@@ -39,7 +39,9 @@ impl Hub {
             Some(text) => Caution::parse(text)?,
             None => None,
         };
-        let meta = CommandMeta::new(acting(), casetrack_eventstore::clock::now());
+        // Not a fact from the world: the rules change as they are recorded.
+        let when = When::now(casetrack_eventstore::clock::now(), self.settings().back_dating);
+        let meta = CommandMeta::new(acting(), when.at);
         let sealed = match caution {
             None => None,
             Some(caution) => {
@@ -48,7 +50,7 @@ impl Hub {
                 Some(sealed.map_err(ApiError::unavailable)?)
             }
         };
-        self.decide_with(&meta, referral_id, |state| {
+        self.decide_with(&meta, referral_id, &when, |state| {
             update_safe_contact(
                 state,
                 referral_id,

@@ -5,7 +5,6 @@
 use axum::extract::{Multipart, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use casetrack_platform::http::ApiError;
 use casetrack_platform::pages::{
     FormData, FormErrors, checkboxes, failure_page, radios, respond, see_other, staff_page, summary_list, text_input,
 };
@@ -15,8 +14,10 @@ use uuid::Uuid;
 
 use super::parts::OFFENCES;
 use crate::commands::direct::{read_direct, take_direct};
-use crate::commands::intake::import_file;
+use crate::commands::handler::refusal;
+use crate::commands::intake::{FEED_DATED, import_file};
 use crate::commands::police_feed;
+use crate::pages::when::{read_when, time_refusal, when_field, when_fields};
 use crate::state::Hub;
 
 /// The fields both direct forms share. Personal fields are never filled back in (`echo` is false on the public
@@ -29,7 +30,7 @@ pub fn direct_fields(form: Option<&FormData>, errors: &FormErrors, staff: bool) 
     html! {
         (text_input("forename", "First name", None, &value("forename"), errors))
         (text_input("surname", "Last name", None, &value("surname"), errors))
-        (text_input("date_of_birth", "Date of birth", Some("YYYY-MM-DD, for example 1987-04-23"), &value("date_of_birth"), errors))
+        (text_input("date_of_birth", "Date of birth", Some("For example, 23/04/1987"), &value("date_of_birth"), errors))
         (text_input("phone", "Phone number (optional)", None, &value("phone"), errors))
         (text_input("email", "Email address (optional)", None, &value("email"), errors))
         (text_input("postcode", "Postcode (optional)", None, &value("postcode"), errors))
@@ -50,11 +51,13 @@ pub fn direct_fields(form: Option<&FormData>, errors: &FormErrors, staff: bool) 
     }
 }
 
-pub async fn call_form() -> Response {
-    respond(StatusCode::OK, call_page(None, &FormErrors::new(), Uuid::new_v4()))
+pub async fn call_form(State(hub): State<Hub>) -> Response {
+    respond(StatusCode::OK, call_page(&hub, None, &FormErrors::new(), Uuid::new_v4()))
 }
 
-fn call_page(form: Option<&FormData>, errors: &FormErrors, submission: Uuid) -> Markup {
+fn call_page(hub: &Hub, form: Option<&FormData>, errors: &FormErrors, submission: Uuid) -> Markup {
+    // The clock only gives the date the form starts with; the command takes its own.
+    let now = casetrack_eventstore::clock::now();
     staff_page(
         "Log an inbound call",
         html! {
@@ -66,6 +69,7 @@ fn call_page(form: Option<&FormData>, errors: &FormErrors, submission: Uuid) -> 
                 input type="hidden" name="submission" value=(submission);
                 (direct_fields(form, errors, true))
                 (checkboxes("enhanced_rights", "Victims' Code", None, &[("yes", "Entitled to enhanced rights", false)], errors))
+                (when_fields("call", now, hub.settings().back_dating.days, errors))
                 button.app-button type="submit" { "Save referral" }
             }
         },
@@ -74,13 +78,37 @@ fn call_page(form: Option<&FormData>, errors: &FormErrors, submission: Uuid) -> 
 
 pub async fn log_call(State(hub): State<Hub>, form: FormData) -> Response {
     let submission = form.get("submission").parse::<Uuid>().unwrap_or_else(|_| Uuid::new_v4());
-    let direct = match read_direct(&form, true) {
-        Ok(direct) => direct,
-        Err(errors) => return respond(StatusCode::UNPROCESSABLE_ENTITY, call_page(Some(&form), &errors, submission)),
+    let when = read_when("call", &form);
+    let invalid = |errors: &FormErrors| {
+        respond(StatusCode::UNPROCESSABLE_ENTITY, call_page(&hub, Some(&form), errors, submission))
     };
-    match take_direct(hub.context(), submission, direct, casetrack_platform::access::acting()).await {
-        Ok((referral_id, position)) => see_other(&format!("/hub/referrals/{referral_id}?wait_for={position}")),
-        Err(error) => failure_page(&ApiError::from(error)),
+    let (direct, when) = match (read_direct(&form, true), when) {
+        (Ok(direct), Ok(when)) => (direct, when),
+        (direct, when) => {
+            let mut errors = direct.err().unwrap_or_default();
+            if let Err(problems) = when {
+                errors.add(&when_field("call"), problems.message(&when_field("call")).unwrap_or_default());
+            }
+            return invalid(&errors);
+        }
+    };
+    let when = match hub.when(&when) {
+        Ok(when) => when,
+        Err(error) => return invalid(&FormErrors::refused(&when_field("call"), &error)),
+    };
+    match take_direct(hub.context(), submission, direct, &when, casetrack_platform::access::acting()).await {
+        Ok(written) => {
+            let (referral_id, position) = (written.referral_id, written.position);
+            written.mark(see_other(&format!("/hub/referrals/{referral_id}?wait_for={position}")))
+        }
+        Err(error) => {
+            let error = refusal(error);
+            // A time that runs backwards or needs a reason is shown on the form, against its field.
+            match time_refusal("call", &error) {
+                Some(errors) => invalid(&errors),
+                None => failure_page(&error),
+            }
+        }
     }
 }
 
@@ -170,11 +198,12 @@ pub async fn upload(State(hub): State<Hub>, mut multipart: Multipart) -> Respons
         }
     }
     let Some(file) = file.filter(|f| !f.is_empty()) else { return upload_error("Choose a CSV file to upload") };
-    let imported = match import_file(hub.context(), file.as_ref(), dry_run).await {
+    let imported = match import_file(hub.context(), file.as_ref(), dry_run, hub.settings().back_dating).await {
         Ok(imported) => imported,
         Err(error) => return upload_error(&casetrack_platform::pages::sentence(&error.to_string())),
     };
     let summary = imported.imported.unwrap_or_default();
+    let late = summary.late;
     let result = UploadResult {
         dry_run,
         valid: imported.valid,
@@ -183,7 +212,12 @@ pub async fn upload(State(hub): State<Hub>, mut multipart: Multipart) -> Respons
         already: summary.already_imported,
         failed: summary.failed,
     };
-    respond(StatusCode::OK, upload_page(&FormErrors::new(), Some(&result)))
+    let response = respond(StatusCode::OK, upload_page(&FormErrors::new(), Some(&result)));
+    // Referrals the feed dated beyond the back-dating window: the upload is flagged in the audit trail.
+    match late {
+        Some(days) => casetrack_platform::access::late_entry(response, days, FEED_DATED),
+        None => response,
+    }
 }
 
 fn upload_error(message: &str) -> Response {

@@ -6,7 +6,9 @@
 //! - [`referral`]: one referral: person summary, safe-contact warnings, the actions of its stage, the timeline;
 //! - [`intake`]: logging an inbound call and uploading the police feed;
 //! - [`self_referral`]: the public form (no sign-in, quick exit, rate limited, nothing echoed back);
-//! - [`parts`]: what several pages show alike (status tags, flags, offence options, times).
+//! - [`parts`]: what several pages show alike (status tags, flags, offence options, times);
+//! - [`when`]: "When did this happen?" (a date input, an optional time and the reason for a late entry) on every
+//!   form that records something from the world, and reading it back.
 //!
 //! Like the JSON api, a thin adapter: a page reads its form, calls one command (`crate::commands`) or view
 //! (`crate::views`), and renders the answer. This file only lists the routes.
@@ -16,6 +18,7 @@ pub mod parts;
 pub mod queues;
 pub mod referral;
 pub mod self_referral;
+pub mod when;
 
 use axum::routing::get;
 use casetrack_platform::access::Routes;

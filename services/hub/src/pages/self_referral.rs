@@ -76,7 +76,12 @@ pub async fn submit(State(hub): State<Hub>, parts: Parts, form: FormData) -> Res
         }
     };
     let public = Actor { user_id: None, role: Role::Public };
-    match take_direct(hub.context(), submission, direct, public).await {
+    // The victim asks for support as they send the form: it happens now.
+    let when = match hub.when(&Default::default()) {
+        Ok(when) => when,
+        Err(error) => return casetrack_platform::pages::failure_page(&error),
+    };
+    match take_direct(hub.context(), submission, direct, &when, public).await {
         // The referral's id is not shown or put in the address: the victim needs nothing to keep.
         Ok(_) => see_other("/self-referral/thanks"),
         Err(error) => {

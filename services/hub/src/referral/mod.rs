@@ -11,11 +11,13 @@
 //! once contacted: needs assessment (and reassessment); once supported: support sessions
 //! ```
 //! Decisions are pure: the attempt rule, the time band of an attempt and the outcome-measure list in force all
-//! arrive in the command.
+//! arrive in the command. So does when each fact happened: [`timed`] (in `occurred.rs`) refuses time that runs
+//! backwards, and a date beyond the back-dating window without a reason, for whatever a decision would write.
 
 use std::collections::BTreeSet;
 
 use casetrack_casework::contact::{AttemptRule, check_channel, check_safe_time};
+use casetrack_casework::occurred::TimeRejection;
 use casetrack_eventstore::command::{Aggregate, Rejection};
 use casetrack_proto::contact::{AttemptOutcome, ConsentBasis, ContactChannel, SafeContact, Safety, TimeBand};
 use casetrack_proto::hub::{
@@ -25,6 +27,9 @@ use casetrack_proto::hub::{
 };
 use casetrack_proto::profile::AgeBand;
 use casetrack_proto::{PersonId, ReferralId, Sealed, ServiceCode, StaffName};
+
+mod occurred;
+pub use occurred::{When, step, timed};
 
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub enum Referral {
@@ -241,6 +246,10 @@ pub enum ReferralRejection {
     ConsentNotRecordable,
     #[error("consent is already recorded as given")]
     ConsentAlreadyGiven,
+    /// The time given for the fact runs backwards, or is beyond the back-dating window without a reason: a fault
+    /// in the request, not a conflict with the referral, so it answers 422 (see `commands::handler`).
+    #[error("{0}")]
+    Time(TimeRejection),
 }
 
 impl Rejection for ReferralRejection {
@@ -273,11 +282,12 @@ impl Rejection for ReferralRejection {
             Self::ConsentNeeded => "consent_needed",
             Self::ConsentNotRecordable => "consent_not_recordable",
             Self::ConsentAlreadyGiven => "consent_already_given",
+            Self::Time(rejection) => rejection.code(),
         }
     }
 }
 
-type Decision = Result<Vec<HubEvent>, ReferralRejection>;
+pub type Decision = Result<Vec<HubEvent>, ReferralRejection>;
 
 /// The open referral a working command acts on, or why there is none. Consent withheld stops all work.
 fn workable(state: &Referral) -> Result<&OpenReferral, ReferralRejection> {

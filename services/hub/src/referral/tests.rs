@@ -320,3 +320,152 @@ fn closure_records_each_measure_once_after_contact() {
     let ended = [vec![received(ConsentBasis::OptOut), attempted(Morning, Reached)], closed].concat();
     assert_eq!(refer_on(&given(&ended), ID, idva()), Err(ReferralRejection::Ended(Ending::Closed)));
 }
+
+// When it happened: given events at their times, when a command dated `at`, then its events or the time rule's
+// refusal. The clock is 4 December 2026, noon; the back-dating window is 14 days.
+
+mod domain_time {
+    use casetrack_casework::occurred::{BackDating, Lateness, RecordTimes, TimeRejection};
+    use chrono::{DateTime, TimeZone as _};
+
+    use super::*;
+
+    fn at(y: i32, m: u32, d: u32, h: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(y, m, d, h, 0, 0).unwrap()
+    }
+
+    fn now() -> DateTime<Utc> {
+        at(2026, 12, 4, 12)
+    }
+
+    fn when(at: DateTime<Utc>) -> When {
+        When { at, now: now(), window: BackDating::default(), reason: None }
+    }
+
+    fn late(at: DateTime<Utc>, reason: &str) -> When {
+        When { reason: Some(reason.to_owned()), ..when(at) }
+    }
+
+    /// The state the events make, and when the first and the latest of them happened.
+    fn given_at(events: &[(HubEvent, DateTime<Utc>)]) -> (Referral, RecordTimes) {
+        let state = events.iter().fold(Referral::default(), |state, (e, _)| state.apply(e));
+        let record =
+            RecordTimes { began: events.first().map(|(_, at)| *at), latest: events.iter().map(|(_, at)| *at).max() };
+        (state, record)
+    }
+
+    fn received_on(day: u32) -> (HubEvent, DateTime<Utc>) {
+        (received(ConsentBasis::OptOut), at(2026, 11, day, 10))
+    }
+
+    fn refused(result: Result<(Vec<HubEvent>, Lateness), ReferralRejection>) -> TimeRejection {
+        match result {
+            Err(ReferralRejection::Time(rejection)) => rejection,
+            other => panic!("expected a time rule's refusal, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_fact_in_the_future_is_refused_by_its_rule() {
+        let (state, record) = given_at(&[received_on(30)]);
+        let tomorrow = at(2026, 12, 5, 9);
+        let call = attempt(ContactChannel::Phone, Morning, NoAnswer);
+        let refusal = refused(timed(record_attempt(&state, call), record, &when(tomorrow)));
+        assert_eq!(refusal, TimeRejection::InFuture);
+        let rejection = ReferralRejection::Time(refusal);
+        assert_eq!(rejection.code(), "occurred_in_future");
+        assert_eq!(rejection.to_string(), "the date and time given are in the future");
+    }
+
+    #[test]
+    fn nothing_is_recorded_before_the_referral_was_received() {
+        let (state, record) = given_at(&[received_on(30)]);
+        let before = at(2026, 11, 29, 16);
+        let refusal = refused(timed(return_to_referrer(&state, ID, "no number"), record, &when(before)));
+        assert_eq!(refusal, TimeRejection::BeforeRecordBegan { began: "30 November 2026".into() });
+        assert_eq!(ReferralRejection::Time(refusal).code(), "occurred_before_record_began");
+        // The same on the day it was received, after it: accepted.
+        assert!(timed(return_to_referrer(&state, ID, "no number"), record, &when(at(2026, 11, 30, 11))).is_ok());
+    }
+
+    #[test]
+    fn a_contact_attempt_before_the_referral_existed_is_refused() {
+        let (state, record) = given_at(&[received_on(30)]);
+        // Years before the referral, with a reason for its lateness: still refused, time cannot run backwards.
+        let call = attempt(ContactChannel::Phone, Morning, NoAnswer);
+        let years_before = late(at(2019, 5, 7, 10), "typed up from paper notes");
+        let refusal = refused(timed(record_attempt(&state, call.clone()), record, &years_before));
+        assert_eq!(refusal.code(), "occurred_before_record_began");
+        let (events, lateness) = timed(record_attempt(&state, call), record, &when(at(2026, 12, 1, 10))).unwrap();
+        assert_eq!((events.len(), lateness), (1, Lateness::OnTime));
+    }
+
+    #[test]
+    fn a_referral_is_not_closed_before_the_last_thing_that_happened_on_it() {
+        let (state, record) = given_at(&[
+            received_on(20),
+            (attempted(Morning, Reached), at(2026, 11, 21, 10)),
+            (HubEvent::SupportAccepted(SupportAccepted { referral_id: ID }), at(2026, 11, 25, 14)),
+        ]);
+        let refusal = refused(timed(close(&state, ID, "2026-04", answers()), record, &when(at(2026, 11, 24, 9))));
+        assert_eq!(refusal, TimeRejection::ClosedBeforeLatest { latest: "25 November 2026".into() });
+        assert_eq!(ReferralRejection::Time(refusal).code(), "closed_before_latest");
+        // Anything else may be recorded before the latest fact: records are written late, and out of order.
+        assert!(
+            timed(assess_needs(&state, ID, vec!["emotional_support".into()]), record, &when(at(2026, 11, 22, 9)))
+                .is_ok()
+        );
+        let (events, _) = timed(close(&state, ID, "2026-04", answers()), record, &when(at(2026, 11, 26, 9))).unwrap();
+        assert!(matches!(&events[..], [HubEvent::ReferralClosed(_)]));
+    }
+
+    #[test]
+    fn beyond_the_back_dating_window_a_fact_needs_a_reason() {
+        let (state, record) = given_at(&[received_on(2)]);
+        let three_weeks_ago = at(2026, 11, 13, 10);
+        let returned = || return_to_referrer(&state, ID, "no number");
+        let refusal = refused(timed(returned(), record, &when(three_weeks_ago)));
+        assert_eq!(refusal, TimeRejection::LateWithoutReason { days: 21, window: 14 });
+        assert_eq!(ReferralRejection::Time(refusal).code(), "late_entry_needs_reason");
+        assert_eq!(refused(timed(returned(), record, &late(three_weeks_ago, "  "))).code(), "late_entry_needs_reason");
+        // Within the window, no reason is asked; a wider window is the service's setting.
+        assert_eq!(timed(returned(), record, &when(at(2026, 11, 25, 10))).map(|(_, l)| l), Ok(Lateness::OnTime));
+        let wider = When { window: BackDating { days: 30 }, ..when(three_weeks_ago) };
+        assert_eq!(timed(returned(), record, &wider).map(|(_, l)| l), Ok(Lateness::OnTime));
+    }
+
+    #[test]
+    fn a_late_entry_with_a_reason_is_accepted_and_marked_late() {
+        let (state, record) = given_at(&[received_on(2), (attempted(Morning, Reached), at(2026, 11, 3, 10))]);
+        let why = late(at(2026, 11, 13, 10), "typed up from the outreach worker's notes");
+        let (events, lateness) = timed(accept_support(&state, ID), record, &why).unwrap();
+        assert_eq!(events, vec![HubEvent::SupportAccepted(SupportAccepted { referral_id: ID })]);
+        assert_eq!(lateness, Lateness::Late { days: 21, reason: "typed up from the outreach worker's notes".into() });
+    }
+
+    #[test]
+    fn history_begins_a_referral_years_back_and_its_work_follows_in_its_own_years() {
+        let received_2019 = late(at(2019, 5, 7, 11), "brought in from the previous system");
+        let (events, lateness) =
+            timed(receive(&given(&[]), receipt(ConsentBasis::OptOut)), RecordTimes::default(), &received_2019).unwrap();
+        assert!(matches!(lateness, Lateness::Late { .. }));
+        let history: Vec<(HubEvent, DateTime<Utc>)> = events.into_iter().map(|e| (e, received_2019.at)).collect();
+        let (state, record) = given_at(&history);
+        let call = late(at(2019, 5, 8, 10), "brought in from the previous system");
+        assert!(timed(record_attempt(&state, attempt(ContactChannel::Phone, Morning, Reached)), record, &call).is_ok());
+    }
+
+    #[test]
+    fn the_rules_of_the_referral_come_before_its_time() {
+        // A second receipt of the same referral is refused as such (the feed's repeatable import relies on it), even
+        // when its date would also need a reason.
+        let (state, record) = given_at(&[received_on(2)]);
+        let old = when(at(2019, 5, 7, 11));
+        assert_eq!(
+            timed(receive(&state, receipt(ConsentBasis::OptOut)), record, &old),
+            Err(ReferralRejection::AlreadyReceived)
+        );
+        assert_eq!(timed(accept_support(&state, ID), record, &old), Err(ReferralRejection::NotContacted));
+        assert_eq!(step(&received(ConsentBasis::OptOut)), casetrack_casework::occurred::Step::Begins);
+    }
+}

@@ -185,6 +185,29 @@ impl ReferralHistory {
         }
     }
 
+    /// Drops whatever was typed in about the victim (the crime reference, reasons) once they are erased: no page
+    /// shows anything that could identify them, while codes, dates and outcomes (what the figures count) stay.
+    pub fn forget_what_identifies(&mut self) {
+        const ERASED: &str = "(erased)";
+        let scrub = |text: &mut String| *text = ERASED.to_owned();
+        self.received.crime_reference = self.received.crime_reference.as_ref().map(|_| ERASED.to_owned());
+        self.received.consent_override_reason = None;
+        for (_, event) in &mut self.history {
+            match event {
+                HubEvent::ReferralReceived(e) => {
+                    e.crime_reference = e.crime_reference.as_ref().map(|_| ERASED.to_owned());
+                    e.consent_override_reason = None;
+                }
+                HubEvent::ReportedToPolice(e) => scrub(&mut e.crime_reference),
+                HubEvent::ReturnedToReferrer(e) => scrub(&mut e.reason),
+                HubEvent::SupportDeclined(e) => scrub(&mut e.reason),
+                HubEvent::ConsentRecorded(e) => e.override_reason = None,
+                _ => {}
+            }
+        }
+        self.caution = None;
+    }
+
     /// The crime reference, including one recorded after a self-referral.
     pub fn crime_reference(&self) -> Option<String> {
         self.history.iter().rev().find_map(|(_, event)| match event {

@@ -1,6 +1,8 @@
 //! The actions posted from a referral's page: each reads its form into a command's request, calls the command,
 //! and answers with a redirect to the page (with `wait_for`, so the officer sees their change) or the page again
-//! with the refusal shown against its field.
+//! with the refusal shown against its field. A fact from the world carries when it happened
+//! (`crate::pages::when`); one dated beyond the back-dating window marks the redirect as a late entry, so the access
+//! guard flags it in the audit trail.
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -17,12 +19,14 @@ use chrono::{DateTime, NaiveDate, NaiveTime, TimeZone as _, Utc};
 use super::page::render;
 use crate::commands::allocate::AllocationRequest;
 use crate::commands::close::{ClosureAnswer, ClosureRequest, measures_in_force};
-use crate::commands::contact::{ContactAttemptRequest, OutreachRequest};
+use crate::commands::contact::{ContactAttemptRequest, OutreachRequest, ReasonRequest};
 use crate::commands::handler::Written;
-use crate::commands::onward::ConsentRequest;
+use crate::commands::onward::{ConsentRequest, OnwardReferralRequest};
 use crate::commands::police_report::PoliceReportRequest;
 use crate::commands::safe_contact::SafeContactRequest;
 use crate::commands::support::{NeedsRequest, SessionRequest};
+use crate::commands::when::WhenRequest;
+use crate::pages::when::{read_when, reason_field, refused_at};
 use crate::state::Hub;
 
 /// One submitted action on the referral page.
@@ -33,18 +37,24 @@ pub async fn act(
 ) -> Response {
     let outcome = match action.as_str() {
         "attempt" => attempt(&hub, referral_id, &form).await,
-        "unable" => hub.record_unable_to_contact(referral_id).await.map_err(refused("action-unable")),
-        "return" => {
-            hub.return_to_referrer(referral_id, form.get("return-reason")).await.map_err(refused("return-reason"))
-        }
-        "accept" => hub.accept_support(referral_id).await.map_err(refused("action-accept")),
-        "decline" => {
-            hub.decline_support(referral_id, form.get("decline-reason")).await.map_err(refused("decline-reason"))
-        }
-        "onward" => match ServiceCode::parse(form.get("onward-service")) {
-            Ok(service) if !form.get("onward-service").is_empty() => {
-                hub.refer_on(referral_id, service).await.map_err(refused("onward-service"))
+        "unable" => match when(&form, "unable") {
+            Ok(when) => {
+                hub.record_unable_to_contact(referral_id, &when).await.map_err(refused_at("unable", "action-unable"))
             }
+            Err(failure) => Err(failure),
+        },
+        "return" => reason(&hub, referral_id, &form, "return").await,
+        "accept" => match when(&form, "accept") {
+            Ok(when) => hub.accept_support(referral_id, &when).await.map_err(refused_at("accept", "action-accept")),
+            Err(failure) => Err(failure),
+        },
+        "decline" => reason(&hub, referral_id, &form, "decline").await,
+        "onward" => match (ServiceCode::parse(form.get("onward-service")), when(&form, "onward")) {
+            (_, Err(failure)) => Err(failure),
+            (Ok(service), Ok(when)) if !form.get("onward-service").is_empty() => hub
+                .refer_on(referral_id, OnwardReferralRequest { service, when })
+                .await
+                .map_err(refused_at("onward", "onward-service")),
             _ => Err(invalid("onward-service", "Choose the service to refer on to")),
         },
         "close" => close(&hub, referral_id, &form).await,
@@ -54,33 +64,64 @@ pub async fn act(
             .await
             .map_err(refused("allocate-officer")),
         "safe-contact" => safe_contact(&hub, referral_id, &form).await,
-        "consent" => match parse::<ConsentBasis>(form.get("consent-basis")) {
-            Some(basis) => {
+        "consent" => match (parse::<ConsentBasis>(form.get("consent-basis")), when(&form, "consent")) {
+            (_, Err(failure)) => Err(failure),
+            (Some(basis), Ok(when)) => {
                 let override_reason = Some(form.get("consent-reason").to_owned());
-                hub.record_consent(referral_id, ConsentRequest { basis, override_reason })
+                hub.record_consent(referral_id, ConsentRequest { basis, override_reason, when })
                     .await
-                    .map_err(refused("consent-basis"))
+                    .map_err(refused_at("consent", "consent-basis"))
             }
-            None => Err(invalid("consent-basis", "Choose what the victim said")),
+            (None, _) => Err(invalid("consent-basis", "Choose what the victim said")),
         },
-        "outreach" => match parse::<ContactChannel>(form.get("outreach-channel")) {
-            Some(channel) => {
-                hub.send_outreach(referral_id, OutreachRequest { channel }).await.map_err(refused("outreach-channel"))
-            }
-            None => Err(invalid("outreach-channel", "Choose how the outreach was sent")),
+        "outreach" => match (parse::<ContactChannel>(form.get("outreach-channel")), when(&form, "outreach")) {
+            (_, Err(failure)) => Err(failure),
+            (Some(channel), Ok(when)) => hub
+                .send_outreach(referral_id, OutreachRequest { channel, when })
+                .await
+                .map_err(refused_at("outreach", "outreach-channel")),
+            (None, _) => Err(invalid("outreach-channel", "Choose how the outreach was sent")),
         },
-        "needs" => hub
-            .assess_needs(referral_id, NeedsRequest { needs: form.all("needs-needs") })
-            .await
-            .map_err(refused("needs-needs")),
+        "needs" => match when(&form, "needs") {
+            Ok(when) => hub
+                .assess_needs(referral_id, NeedsRequest { needs: form.all("needs-needs"), when })
+                .await
+                .map_err(refused_at("needs", "needs-needs")),
+            Err(failure) => Err(failure),
+        },
         "session" => session(&hub, referral_id, &form).await,
         "duplicate" => duplicate(&hub, referral_id, &form).await,
         _ => return failure_page(&ApiError::not_found("There is no such action.")),
     };
     match outcome {
-        Ok(written) => see_other(&format!("/hub/referrals/{referral_id}?wait_for={}#timeline", written.position)),
+        Ok(written) => {
+            written.mark(see_other(&format!("/hub/referrals/{referral_id}?wait_for={}#timeline", written.position)))
+        }
         Err(Failure::Form(errors)) => render(&hub, referral_id, &errors, StatusCode::UNPROCESSABLE_ENTITY).await,
         Err(Failure::Broken(error)) => failure_page(&error),
+    }
+}
+
+/// When the fact of the form of `action` happened, or the problems with what was typed.
+fn when(form: &FormData, action: &str) -> Result<WhenRequest, Failure> {
+    read_when(action, form).map_err(Failure::Form)
+}
+
+/// The reason typed on a form that asks only for it (its date asked in the form's own fields), when one was given.
+fn late_reason(form: &FormData, action: &str) -> Option<String> {
+    Some(form.get(&reason_field(action)).to_owned()).filter(|reason| !reason.trim().is_empty())
+}
+
+/// Returned to the referrer, or support declined: a reason, and when it happened.
+async fn reason(hub: &Hub, referral_id: ReferralId, form: &FormData, action: &'static str) -> Result<Written, Failure> {
+    let (field, refused) = match action {
+        "return" => ("return-reason", refused_at("return", "return-reason")),
+        _ => ("decline-reason", refused_at("decline", "decline-reason")),
+    };
+    let request = ReasonRequest { reason: form.get(field).to_owned(), when: when(form, action)? };
+    match action {
+        "return" => hub.return_to_referrer(referral_id, &request).await.map_err(refused),
+        _ => hub.decline_support(referral_id, &request).await.map_err(refused),
     }
 }
 
@@ -111,9 +152,10 @@ async fn attempt(hub: &Hub, referral_id: ReferralId, form: &FormData) -> Result<
     let (Some(channel), Some(attempted_at), Some(outcome)) = (channel, at, outcome) else {
         return Err(Failure::Form(errors));
     };
-    hub.record_attempt(referral_id, ContactAttemptRequest { channel, attempted_at, outcome })
+    let late_reason = late_reason(form, "attempt");
+    hub.record_attempt(referral_id, ContactAttemptRequest { channel, attempted_at, outcome, late_reason })
         .await
-        .map_err(refused("attempt-channel"))
+        .map_err(refused_at("attempt", "attempt-channel"))
 }
 
 async fn close(hub: &Hub, referral_id: ReferralId, form: &FormData) -> Result<Written, Failure> {
@@ -129,10 +171,12 @@ async fn close(hub: &Hub, referral_id: ReferralId, form: &FormData) -> Result<Wr
             }
         }
     }
-    if !errors.is_empty() {
-        return Err(Failure::Form(errors));
-    }
-    hub.close(referral_id, ClosureRequest { answers }).await.map_err(refused("action-close"))
+    let when = match read_when("close", form) {
+        Ok(when) if errors.is_empty() => when,
+        Ok(_) => return Err(Failure::Form(errors)),
+        Err(problems) => return Err(Failure::Form(problems)),
+    };
+    hub.close(referral_id, ClosureRequest { answers, when }).await.map_err(refused_at("close", "action-close"))
 }
 
 async fn police_report(hub: &Hub, referral_id: ReferralId, form: &FormData) -> Result<Written, Failure> {
@@ -146,9 +190,9 @@ async fn police_report(hub: &Hub, referral_id: ReferralId, form: &FormData) -> R
         errors.add("police-report-date", "Enter the date reported as YYYY-MM-DD, for example 2026-11-20");
     }
     let Some(reported_on) = reported_on.filter(|_| errors.is_empty()) else { return Err(Failure::Form(errors)) };
-    hub.record_police_report(referral_id, PoliceReportRequest { crime_reference: reference.to_owned(), reported_on })
-        .await
-        .map_err(refused("police-report-reference"))
+    let when = when(form, "police-report")?;
+    let request = PoliceReportRequest { crime_reference: reference.to_owned(), reported_on, when };
+    hub.record_police_report(referral_id, request).await.map_err(refused_at("police-report", "police-report-reference"))
 }
 
 async fn safe_contact(hub: &Hub, referral_id: ReferralId, form: &FormData) -> Result<Written, Failure> {
@@ -176,7 +220,11 @@ async fn session(hub: &Hub, referral_id: ReferralId, form: &FormData) -> Result<
     let (Some(held_on), Some(mode), Some(minutes)) = (held_on, mode, minutes) else {
         return Err(Failure::Form(errors));
     };
-    hub.record_session(referral_id, SessionRequest { held_on, mode, minutes }).await.map_err(refused("session-minutes"))
+    // The session happened on the day it was held (the command dates it so); only the reason is asked here.
+    let when = WhenRequest { occurred_at: None, late_reason: late_reason(form, "session") };
+    hub.record_session(referral_id, SessionRequest { held_on, mode, minutes, when })
+        .await
+        .map_err(refused_at("session", "session-minutes"))
 }
 
 async fn duplicate(hub: &Hub, referral_id: ReferralId, form: &FormData) -> Result<Written, Failure> {

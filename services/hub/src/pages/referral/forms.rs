@@ -1,6 +1,7 @@
 //! The actions a referral's stage allows, each a small form posting to `/hub/referrals/{id}/{action}`
 //! ([`super::actions`] reads them back), and the possible duplicates of the referral's person. Unsafe channels are
-//! never offered, and a form appears only where the rules would accept it.
+//! never offered, and a form appears only where the rules would accept it. Every form that records something from
+//! the world asks when it happened (`crate::pages::when`); an attempt and a session ask it in their own date fields.
 
 use casetrack_casework::catalogue::Catalogue;
 use casetrack_platform::pages::{FormErrors, checkboxes, radios, tag, text_input, textarea};
@@ -9,6 +10,7 @@ use casetrack_proto::contact::{ConsentBasis, ContactChannel, Safety};
 use chrono::{DateTime, Utc};
 use maud::{Markup, html};
 
+use crate::pages::when::{reason_field, when_fields};
 use crate::referral::{OpenReferral, Referral, Stage, accept_support, decline_support};
 use crate::state::Hub;
 use crate::views::referral::ReferralHistory;
@@ -26,6 +28,27 @@ fn form(referral_id: ReferralId, action: &str, title: &str, submit: &str, fields
     }
 }
 
+/// What a dated form needs to ask when its fact happened: the page's clock, the back-dating window and the errors.
+#[derive(Clone, Copy)]
+struct Dating<'a> {
+    now: DateTime<Utc>,
+    window_days: u32,
+    errors: &'a FormErrors,
+}
+
+impl Dating<'_> {
+    /// "When did this happen?" and the reason for a late entry, for the form of `action`.
+    fn when(&self, action: &str) -> Markup {
+        when_fields(action, self.now, self.window_days, self.errors)
+    }
+
+    /// Only the reason, for a form that asks the date in its own fields (an attempt, a session).
+    fn reason(&self, action: &str) -> Markup {
+        let hint = format!("Needed only for a date more than {} days ago.", self.window_days);
+        textarea(&reason_field(action), "Why is this being recorded late?", Some(&hint), "", self.errors)
+    }
+}
+
 pub(super) fn actions(
     referral_id: ReferralId,
     loaded: &ReferralHistory,
@@ -33,6 +56,7 @@ pub(super) fn actions(
     errors: &FormErrors,
     caution: Option<&str>,
 ) -> Markup {
+    let dating = Dating { now: loaded.read_at, window_days: hub.settings().back_dating.days, errors };
     let police_report = loaded.state.awaiting_police_report();
     let open = match &loaded.state {
         Referral::Open(open) if open.consent != ConsentBasis::Withheld => Some(open),
@@ -43,31 +67,34 @@ pub(super) fn actions(
         @if let Some(open) = open {
             @match open.stage {
                 Stage::AwaitingContact => {
-                    (attempt_form(referral_id, open, errors, loaded.read_at))
-                    (unable_form(referral_id, open, hub))
-                    (outreach_form(referral_id, open, errors))
-                    (form(referral_id, "return", "Return to the referrer", "Return to referrer",
-                        textarea("return-reason", "Why can the victim not be contacted safely?", None, "", errors)))
+                    (attempt_form(referral_id, open, dating))
+                    (unable_form(referral_id, open, hub, dating))
+                    (outreach_form(referral_id, open, dating))
+                    (form(referral_id, "return", "Return to the referrer", "Return to referrer", html! {
+                        (textarea("return-reason", "Why can the victim not be contacted safely?", None, "", errors))
+                        (dating.when("return"))
+                    }))
                 }
                 Stage::Contacted => {
-                    (needs_form(referral_id, open, errors))
+                    (needs_form(referral_id, open, dating))
                     @if accept_support(&loaded.state, referral_id).is_ok() {
                         (form(referral_id, "accept", "Support accepted", "Record support accepted", html! {
                             p { "The victim has agreed to support from the hub." }
+                            (dating.when("accept"))
                         }))
                     }
-                    (onward_form(referral_id, open, errors, &hub.context().catalogue))
-                    (decline_form(referral_id, &loaded.state, errors))
-                    (close_form(referral_id, errors, loaded.read_at))
-                    (attempt_form(referral_id, open, errors, loaded.read_at))
+                    (onward_form(referral_id, open, dating, &hub.context().catalogue))
+                    (decline_form(referral_id, &loaded.state, dating))
+                    (close_form(referral_id, dating))
+                    (attempt_form(referral_id, open, dating))
                 }
                 Stage::Supported => {
-                    (session_form(referral_id, errors, loaded.read_at))
-                    (needs_form(referral_id, open, errors))
-                    (onward_form(referral_id, open, errors, &hub.context().catalogue))
-                    (close_form(referral_id, errors, loaded.read_at))
-                    (decline_form(referral_id, &loaded.state, errors))
-                    (attempt_form(referral_id, open, errors, loaded.read_at))
+                    (session_form(referral_id, dating))
+                    (needs_form(referral_id, open, dating))
+                    (onward_form(referral_id, open, dating, &hub.context().catalogue))
+                    (close_form(referral_id, dating))
+                    (decline_form(referral_id, &loaded.state, dating))
+                    (attempt_form(referral_id, open, dating))
                 }
             }
             (allocate_form(referral_id, open, errors))
@@ -80,12 +107,14 @@ pub(super) fn actions(
                 p.app-hint { "The victim referred themselves without reporting to police and has since reported it." }
                 (text_input("police-report-reference", "Crime reference", None, "", errors))
                 (text_input("police-report-date", "Date reported", Some("YYYY-MM-DD, for example 2026-11-20"), "", errors))
+                (dating.when("police-report"))
             }))
         }
     }
 }
 
-fn attempt_form(referral_id: ReferralId, open: &OpenReferral, errors: &FormErrors, now: DateTime<Utc>) -> Markup {
+fn attempt_form(referral_id: ReferralId, open: &OpenReferral, dating: Dating) -> Markup {
+    let (errors, now) = (dating.errors, dating.now);
     // Unsafe channels are not offered at all: an unsafe channel must be impossible to use by mistake.
     let channels: Vec<(&str, &str)> = ContactChannel::ALL
         .iter()
@@ -111,11 +140,12 @@ fn attempt_form(referral_id: ReferralId, open: &OpenReferral, errors: &FormError
                 ("wrong_number", "Wrong number"),
                 ("unsafe", "Unsafe: someone else answered, call ended"),
             ], None, errors))
+            (dating.reason("attempt"))
         },
     )
 }
 
-fn unable_form(referral_id: ReferralId, open: &OpenReferral, hub: &Hub) -> Markup {
+fn unable_form(referral_id: ReferralId, open: &OpenReferral, hub: &Hub, dating: Dating) -> Markup {
     let rule = hub.settings().attempt_rule;
     let tally = rule.tally(&open.attempts);
     if !rule.is_met(&tally) {
@@ -133,11 +163,12 @@ fn unable_form(referral_id: ReferralId, open: &OpenReferral, hub: &Hub) -> Marku
         "Record unable to contact",
         html! {
             p { "The attempt rule is met: " (tally.unsuccessful) " unsuccessful attempts at different times of day." }
+            (dating.when("unable"))
         },
     )
 }
 
-fn outreach_form(referral_id: ReferralId, open: &OpenReferral, errors: &FormErrors) -> Markup {
+fn outreach_form(referral_id: ReferralId, open: &OpenReferral, dating: Dating) -> Markup {
     let safe: Vec<(&str, &str)> = [ContactChannel::Letter, ContactChannel::Email]
         .into_iter()
         .filter(|c| open.safe_contact.safety(*c) == Safety::Safe)
@@ -156,11 +187,14 @@ fn outreach_form(referral_id: ReferralId, open: &OpenReferral, errors: &FormErro
         "outreach",
         "Outreach letter or email",
         "Record it was sent",
-        radios("outreach-channel", "Sent by", &safe, None, errors),
+        html! {
+            (radios("outreach-channel", "Sent by", &safe, None, dating.errors))
+            (dating.when("outreach"))
+        },
     )
 }
 
-fn needs_form(referral_id: ReferralId, open: &OpenReferral, errors: &FormErrors) -> Markup {
+fn needs_form(referral_id: ReferralId, open: &OpenReferral, dating: Dating) -> Markup {
     let options: Vec<(&str, &str, bool)> =
         crate::needs::categories().iter().map(|c| (c.code.as_str(), c.label.as_str(), false)).collect();
     let title = if open.needs_assessed { "Reassess needs" } else { "Assess needs" };
@@ -169,11 +203,14 @@ fn needs_form(referral_id: ReferralId, open: &OpenReferral, errors: &FormErrors)
         "needs",
         title,
         "Save needs",
-        checkboxes("needs-needs", "What does the victim need?", Some("Select all that apply."), &options, errors),
+        html! {
+            (checkboxes("needs-needs", "What does the victim need?", Some("Select all that apply."), &options, dating.errors))
+            (dating.when("needs"))
+        },
     )
 }
 
-fn decline_form(referral_id: ReferralId, state: &Referral, errors: &FormErrors) -> Markup {
+fn decline_form(referral_id: ReferralId, state: &Referral, dating: Dating) -> Markup {
     if decline_support(state, referral_id, "probe").is_err() {
         return html! {};
     }
@@ -182,11 +219,15 @@ fn decline_form(referral_id: ReferralId, state: &Referral, errors: &FormErrors) 
         "decline",
         "Support declined",
         "Record support declined",
-        textarea("decline-reason", "Why did the victim decline?", None, "", errors),
+        html! {
+            (textarea("decline-reason", "Why did the victim decline?", None, "", dating.errors))
+            (dating.when("decline"))
+        },
     )
 }
 
-fn onward_form(referral_id: ReferralId, open: &OpenReferral, errors: &FormErrors, catalogue: &Catalogue) -> Markup {
+fn onward_form(referral_id: ReferralId, open: &OpenReferral, dating: Dating, catalogue: &Catalogue) -> Markup {
+    let errors = dating.errors;
     let options: Vec<(&str, &str)> = catalogue
         .all()
         .iter()
@@ -210,6 +251,7 @@ fn onward_form(referral_id: ReferralId, open: &OpenReferral, errors: &FormErrors
                     ("overridden", "Consent is overridden (for example a risk to life)"),
                 ], None, errors))
                 (textarea("consent-reason", "If overridden, why?", None, "", errors))
+                (dating.when("consent"))
             },
         );
     }
@@ -220,12 +262,13 @@ fn onward_form(referral_id: ReferralId, open: &OpenReferral, errors: &FormErrors
         "Refer on",
         html! {
             (radios("onward-service", "Which service?", &options, None, errors))
+            (dating.when("onward"))
         },
     )
 }
 
-fn close_form(referral_id: ReferralId, errors: &FormErrors, now: DateTime<Utc>) -> Markup {
-    let Some(set) = crate::measures::in_force(now.date_naive()) else { return html! {} };
+fn close_form(referral_id: ReferralId, dating: Dating) -> Markup {
+    let Some(set) = crate::measures::in_force(dating.now.date_naive()) else { return html! {} };
     form(
         referral_id,
         "close",
@@ -236,14 +279,16 @@ fn close_form(referral_id: ReferralId, errors: &FormErrors, now: DateTime<Utc>) 
             @for measure in &set.measures {
                 (radios(&format!("close-{}", measure.code), &measure.label, &[
                     ("improved", "Improved"), ("no_change", "No change"), ("worse", "Worse"), ("not_asked", "Not asked"),
-                ], None, errors))
+                ], None, dating.errors))
             }
+            (dating.when("close"))
         },
     )
 }
 
-fn session_form(referral_id: ReferralId, errors: &FormErrors, now: DateTime<Utc>) -> Markup {
-    let today = now.with_timezone(&chrono_tz::Europe::London).format("%Y-%m-%d").to_string();
+fn session_form(referral_id: ReferralId, dating: Dating) -> Markup {
+    let errors = dating.errors;
+    let today = dating.now.with_timezone(&chrono_tz::Europe::London).format("%Y-%m-%d").to_string();
     form(
         referral_id,
         "session",
@@ -255,6 +300,7 @@ fn session_form(referral_id: ReferralId, errors: &FormErrors, now: DateTime<Utc>
                 ("phone", "Phone"), ("in_person", "In person"), ("video", "Video call"), ("written", "Letter, email or text"),
             ], Some("phone"), errors))
             (text_input("session-minutes", "Length in minutes", None, "", errors))
+            (dating.reason("session"))
         },
     )
 }

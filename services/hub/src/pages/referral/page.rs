@@ -45,7 +45,7 @@ pub async fn referral_page(
 }
 
 pub(super) async fn render(hub: &Hub, referral_id: ReferralId, errors: &FormErrors, status: StatusCode) -> Response {
-    let loaded = match views::referral::history(hub.context(), referral_id).await {
+    let mut loaded = match views::referral::history(hub.context(), referral_id).await {
         Ok(Some(loaded)) => loaded,
         Ok(None) => return failure_page(&ApiError::not_found("There is no such referral.")),
         Err(error) => return failure_page(&error),
@@ -60,6 +60,9 @@ pub(super) async fn render(hub: &Hub, referral_id: ReferralId, errors: &FormErro
         Ok(all) => all,
         Err(error) => return failure_page(&error),
     };
+    if matches!(person, PersonRecord::Erased) {
+        loaded.forget_what_identifies();
+    }
     // The caution opens with the victim's key; once they are erased there is nothing to show.
     let caution = match &loaded.caution {
         None => None,

@@ -1,5 +1,6 @@
 //! A referral's timeline, newest first: what the specialist services did with its onward referrals (the closed
-//! loop, from the read model) and every event of the referral itself, in words, with when and by whom.
+//! loop, from the read model) and every event of the referral itself, in words, with when and by whom. Where a fact
+//! was recorded on a later day than it happened, both show: "3 April 2026, recorded 3 days later".
 
 use casetrack_casework::catalogue::Catalogue;
 use casetrack_eventstore::codes::code;
@@ -37,11 +38,21 @@ pub(super) fn timeline(loaded: &ReferralHistory, facts: &ReadFacts, catalogue: &
                 @let (title, detail) = describe(event, catalogue, loaded.read_at);
                 li.app-timeline__item {
                     p.app-timeline__title { (title) }
-                    p.app-timeline__meta { (local_time(envelope.occurred_at)) " by " (who(&envelope.actor)) }
+                    p.app-timeline__meta { (when(envelope.occurred_at, envelope.recorded_at)) " by " (who(&envelope.actor)) }
                     @if let Some(detail) = detail { p.app-timeline__detail { (detail) } }
                 }
             }
         }
+    }
+}
+
+/// When a fact happened, and how much later it was recorded when that was another day (UK dates).
+fn when(occurred_at: DateTime<Utc>, recorded_at: DateTime<Utc>) -> String {
+    let day = |at: DateTime<Utc>| at.with_timezone(&chrono_tz::Europe::London).date_naive();
+    match (day(recorded_at) - day(occurred_at)).num_days() {
+        days if days < 1 => local_time(occurred_at),
+        1 => format!("{}, recorded the next day", long_date(day(occurred_at))),
+        days => format!("{}, recorded {days} days later", long_date(day(occurred_at))),
     }
 }
 
@@ -172,4 +183,19 @@ fn measure_label(code: &str, now: DateTime<Utc>) -> String {
     crate::measures::in_force(now.date_naive())
         .and_then(|set| set.measures.iter().find(|m| m.code == code))
         .map_or_else(|| code.to_owned(), |m| m.label.clone())
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone as _;
+
+    use super::*;
+
+    #[test]
+    fn a_fact_recorded_on_a_later_day_shows_both() {
+        let at = |d, h| Utc.with_ymd_and_hms(2026, 4, d, h, 0, 0).unwrap();
+        assert_eq!(when(at(3, 9), at(3, 17)), "3 Apr 2026, 10:00");
+        assert_eq!(when(at(3, 9), at(4, 9)), "3 April 2026, recorded the next day");
+        assert_eq!(when(at(3, 9), at(6, 9)), "3 April 2026, recorded 3 days later");
+    }
 }
