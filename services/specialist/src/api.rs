@@ -6,12 +6,16 @@
 //! accounts, issue 6; until then callers act as a caseworker of the service named.)
 //!
 //! Every command on a case has one route, `POST .../cases/{case_id}/<action>`, answered by one generic handler
-//! ([`with_body`] or [`bodyless`]) that gives the command through [`Desk::run`]; the table in [`case_commands!`]
-//! lists them with their OpenAPI entries.
+//! ([`with_body`], or [`optional_body`] for a command whose request only says when) that gives the command through
+//! [`Desk::run`]; the table in [`case_commands!`] lists them with their OpenAPI entries. Every command that records
+//! something from the world says when it happened (`occurred_at`, or the date its request carries) and, beyond the
+//! back-dating window, why it is recorded late (`late_reason`): such a late entry is marked on the response for
+//! the audit trail ([`CaseWritten::mark`]).
 
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
+use axum::response::Response;
 use axum::routing::{get, post};
 use casetrack_platform::access::Permission::ServiceWork;
 use casetrack_platform::access::Routes;
@@ -25,7 +29,8 @@ use crate::commands::casework::{InterventionRequest, NoteRequest, TextRequest};
 use crate::commands::close::{CloseAnswer, CloseRequest};
 use crate::commands::contact::{AttemptRequest, SafeContactRequest, SupportDeclined, UnableToContact};
 use crate::commands::decision::{Accept, Decline, ReasonRequest, Reopen, Withdraw};
-use crate::commands::open_direct::DirectReferralRequest;
+use crate::commands::open_direct::{DirectReferralRequest, NewVictimReferralRequest, NewVictimWritten};
+use crate::commands::when::WhenRequest;
 use crate::commands::{CaseCommand, CaseWritten, DateRequest};
 use crate::kinds::RiskRequest;
 use crate::kinds::idva::{MaracHearing, MaracReferral};
@@ -44,6 +49,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 pub fn routes() -> Routes<Desk> {
     let routes = Routes::new()
         .person("/api/specialist/{service}/cases", ServiceWork, get(list_cases).post(refer_directly))
+        .route("/api/specialist/{service}/new-victim-referrals", ServiceWork, post(refer_new_victim))
         .person("/api/specialist/{service}/cases/{case_id}", ServiceWork, get(get_case));
     case_command_routes(routes)
 }
@@ -73,7 +79,8 @@ pub async fn get_case(
     Ok(Json(cases::case(&desk, &service, case_id, &params).await?))
 }
 
-/// A referral made directly to the service (police, MARAC, partner, self).
+/// A referral made directly to the service (police, MARAC, partner, self) about a registered person, dated when it
+/// was received (`occurred_at`). Refused (422) for a person id nobody is registered under, or an erased person.
 #[utoipa::path(post, path = "/api/specialist/{service}/cases", request_body = DirectReferralRequest,
     params(("service" = String, Path, description = "service code")),
     responses((status = 201, body = CaseWritten), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody),
@@ -82,8 +89,26 @@ pub async fn refer_directly(
     State(desk): State<Desk>,
     Path(service): Path<String>,
     Json(request): Json<DirectReferralRequest>,
-) -> Result<(StatusCode, Json<CaseWritten>), ApiError> {
-    Ok((StatusCode::CREATED, Json(desk.refer_directly(&service, request).await?)))
+) -> Result<Response, ApiError> {
+    let written = desk.refer_directly(&service, request).await?;
+    Ok(written.mark((StatusCode::CREATED, Json(&written))))
+}
+
+/// A referral made directly to the service about a victim not registered yet: registers them (their details sealed,
+/// matched against people already registered for a person to decide on duplicates) and opens the case, dated when
+/// the referral was received (`occurred_at`). Sending it again with the same `submission_id` creates nothing twice.
+#[utoipa::path(post, path = "/api/specialist/{service}/new-victim-referrals", request_body = NewVictimReferralRequest,
+    params(("service" = String, Path, description = "service code")),
+    responses((status = 201, body = NewVictimWritten), (status = 404, body = ErrorBody),
+        (status = 422, body = ErrorBody), (status = 503, body = ErrorBody)))]
+pub async fn refer_new_victim(
+    State(desk): State<Desk>,
+    Path(service): Path<String>,
+    Json(request): Json<NewVictimReferralRequest>,
+) -> Result<Response, ApiError> {
+    let (person_id, written) = desk.refer_new_victim_request(&service, request).await?;
+    let answer = NewVictimWritten { person_id, case_id: written.case_id, position: written.position };
+    Ok(written.mark((StatusCode::CREATED, Json(answer))))
 }
 
 /// A command on a case whose request is its JSON body.
@@ -91,29 +116,24 @@ async fn with_body<C: CaseCommand + DeserializeOwned>(
     State(desk): State<Desk>,
     Path((service, case_id)): Path<(String, CaseId)>,
     Json(command): Json<C>,
-) -> Result<Json<CaseWritten>, ApiError> {
-    Ok(Json(desk.run(&service, case_id, command).await?))
+) -> Result<Response, ApiError> {
+    let written = desk.run(&service, case_id, command).await?;
+    Ok(written.mark(Json(&written)))
 }
 
-/// A command on a case that takes no request body.
-async fn bodyless<C: CaseCommand + Default>(
+/// A command on a case whose request only says when it happened: sent without a body, it happened now.
+async fn optional_body<C: CaseCommand + DeserializeOwned + Default>(
     State(desk): State<Desk>,
     Path((service, case_id)): Path<(String, CaseId)>,
-) -> Result<Json<CaseWritten>, ApiError> {
-    Ok(Json(desk.run(&service, case_id, C::default()).await?))
+    command: Option<Json<C>>,
+) -> Result<Response, ApiError> {
+    let command = command.map(|Json(command)| command).unwrap_or_default();
+    let written = desk.run(&service, case_id, command).await?;
+    Ok(written.mark(Json(&written)))
 }
 
 /// The OpenAPI entry of one case command's route (the route itself is answered by a generic handler).
 macro_rules! case_command_doc {
-    ($(#[$doc:meta])* $name:ident, $path:literal) => {
-        $(#[$doc])*
-        #[utoipa::path(post, path = $path,
-            params(("service" = String, Path, description = "service code"), ("case_id" = uuid::Uuid, Path, description = "the case")),
-            responses((status = 200, body = CaseWritten), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
-                (status = 503, body = ErrorBody)))]
-        #[allow(dead_code)]
-        fn $name() {}
-    };
     ($(#[$doc:meta])* $name:ident, $path:literal, $request:ty) => {
         $(#[$doc])*
         #[utoipa::path(post, path = $path, request_body = $request,
@@ -128,8 +148,8 @@ macro_rules! case_command_doc {
 /// The table of case commands: for each, its OpenAPI entry (name, doc, path, request body) and its route (the
 /// generic handler for its command); and the API's OpenAPI document, listing them after the other routes.
 macro_rules! case_commands {
-    ($($(#[$doc:meta])* $name:ident: $path:literal $(, $request:ty)? => $handler:expr;)*) => {
-        $(case_command_doc!($(#[$doc])* $name, $path $(, $request)?);)*
+    ($($(#[$doc:meta])* $name:ident: $path:literal, $request:ty => $handler:expr;)*) => {
+        $(case_command_doc!($(#[$doc])* $name, $path, $request);)*
 
         fn case_command_routes(routes: Routes<Desk>) -> Routes<Desk> {
             routes $(.route($path, ServiceWork, post($handler)))*
@@ -137,11 +157,15 @@ macro_rules! case_commands {
 
         #[derive(OpenApi)]
         #[openapi(
-            paths(list_cases, refer_directly, get_case, $($name),*),
+            paths(list_cases, refer_directly, refer_new_victim, get_case, $($name),*),
             components(schemas(
                 CaseView,
                 CaseWritten,
                 DirectReferralRequest,
+                NewVictimReferralRequest,
+                NewVictimWritten,
+                casetrack_people::DetailsInput,
+                WhenRequest,
                 ReasonRequest,
                 CaseworkerRequest,
                 SafeContactRequest,
@@ -166,8 +190,8 @@ macro_rules! case_commands {
 }
 
 case_commands! {
-    /// The service takes the referral on.
-    accept_route: "/api/specialist/{service}/cases/{case_id}/accept" => bodyless::<Accept>;
+    /// The service takes the referral on (the body, optional, says when).
+    accept_route: "/api/specialist/{service}/cases/{case_id}/accept", WhenRequest => optional_body::<Accept>;
     /// The service declines the referral, with the reason (the referrer sees it).
     decline_route: "/api/specialist/{service}/cases/{case_id}/decline", ReasonRequest => with_body::<Decline>;
     /// The referrer withdrew the referral.
@@ -181,8 +205,9 @@ case_commands! {
     /// Records a contact attempt: an unsafe channel, or a call outside the safe times, is refused with the reason.
     attempt_route: "/api/specialist/{service}/cases/{case_id}/contact-attempts", AttemptRequest
         => with_body::<AttemptRequest>;
-    /// Unable to contact: refused until the service's attempt rule is met.
-    unable_route: "/api/specialist/{service}/cases/{case_id}/unable-to-contact" => bodyless::<UnableToContact>;
+    /// Unable to contact: refused until the service's attempt rule is met (the body, optional, says when).
+    unable_route: "/api/specialist/{service}/cases/{case_id}/unable-to-contact", WhenRequest
+        => optional_body::<UnableToContact>;
     /// The victim, once reached, declined support.
     support_declined_route: "/api/specialist/{service}/cases/{case_id}/support-declined", ReasonRequest
         => with_body::<SupportDeclined>;

@@ -15,7 +15,7 @@ use crate::state::Desk;
 
 impl Desk {
     pub async fn accept(&self, service: &str, case_id: CaseId) -> Result<CaseWritten, ApiError> {
-        self.run(service, case_id, Accept).await
+        self.run(service, case_id, Accept::default()).await
     }
 
     pub async fn decline(&self, service: &str, id: CaseId, request: ReasonRequest) -> Result<CaseWritten, ApiError> {
@@ -32,7 +32,7 @@ impl Desk {
     }
 
     pub async fn record_unable_to_contact(&self, service: &str, case_id: CaseId) -> Result<CaseWritten, ApiError> {
-        self.run(service, case_id, UnableToContact).await
+        self.run(service, case_id, UnableToContact::default()).await
     }
 
     pub async fn assess_risk(&self, service: &str, id: CaseId, request: RiskRequest) -> Result<CaseWritten, ApiError> {

@@ -40,7 +40,10 @@ impl Reactor for Intake {
             if referral.target_service != self.service {
                 return Ok(());
             }
-            // Same event, same case id, same command id: a redelivered referral never opens a second case.
+            // Same event, same case id, same command id: a redelivered referral never opens a second case. The case
+            // opens when the onward referral was made (`caused_by` dates the command at the event's `occurred_at`);
+            // that time was checked when the hub recorded it, and a reactor has nobody to give a late reason, so it
+            // is not weighed against the back-dating window again here.
             let case_id = CaseId(envelope.id.derive("specialist-case"));
             let meta = CommandMeta::caused_by(envelope, "open-specialist-case");
             let command = CaseOpened {

@@ -10,15 +10,17 @@
 //!   `stalking`: S-DASH and protection orders; `rj`: the restorative steps): its decisions and their tests, its
 //!   commands, its action forms on the case page; and the risk assessment the kinds share;
 //! - [`commands`]: one file per command (or small group): request type, parsing, the decision it asks; all given
-//!   through one door, `Desk::run`;
+//!   through one door, `Desk::run`, which dates each command's events when its fact happened (`occurred_at`, or the
+//!   date the request carries), refuses time that runs backwards (`case::timed`, the rule both pathways share) and
+//!   marks a late entry on the response for the audit trail;
 //! - [`views`]: every query the crate answers (the `specialist_cases` read model; a case's own events);
 //! - [`projections`]: the `specialist.cases.<service>` read models;
 //! - [`intake`]: the reactor turning the hub's `OnwardReferralMade` into a case (id derived from the event);
-//! - [`api`]: the JSON API (`/api/specialist/{service}/cases/...`), one service's cases reachable only through
-//!   that service's routes; [`pages`]: caseload pages, the case page with its actions and timeline, direct
+//! - [`api`]: the JSON API (`/api/specialist/{service}/cases/...`, and `.../new-victim-referrals` for a victim not
+//!   registered yet), one service's cases reachable only through that service's routes; [`pages`]: caseload pages, the case page with its actions and timeline, direct
 //!   referrals. Both are thin adapters over commands and views, never importing each other; this file merges
 //!   their routers, over the state they share ([`state::Desk`]);
-//! - [`forms`]: the HTML form pieces the pages and the kinds' forms share.
+//! - [`forms`]: the HTML form pieces the pages and the kinds' forms share ("When did this happen?" among them).
 //!
 //! Where to make a change:
 //!
@@ -49,6 +51,7 @@ pub mod views;
 use std::sync::Arc;
 
 use casetrack_casework::catalogue::ServiceKind;
+use casetrack_casework::occurred::BackDating;
 use casetrack_platform::access::{PersonLookup, RecordArea};
 use casetrack_platform::{Context, Service};
 use casetrack_proto::ServiceCode;
@@ -59,8 +62,14 @@ use crate::state::Desk;
 
 static MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
+/// The specialist services `services` on `ctx`, with the default back-dating window.
 pub fn service(ctx: &Context, services: &[ServiceCode]) -> Service {
-    let desk = Desk::new(ctx.clone(), services.to_vec());
+    service_with(ctx, services, BackDating::default())
+}
+
+/// The same with the installation's back-dating window (`--back-dating-days`).
+pub fn service_with(ctx: &Context, services: &[ServiceCode], back_dating: BackDating) -> Service {
+    let desk = Desk::new(ctx.clone(), services.to_vec()).with_back_dating(back_dating);
     let mut service = Service::new("specialist").with_routes(api::routes().merge(pages::routes()).with_state(desk));
     service.person_lookups.push(PersonLookup { param: "case_id", sql: views::cases::PERSON_OF_CASE });
     service.record_areas.push(RecordArea { sql: views::cases::SERVICE_OF_CASE });

@@ -1,21 +1,35 @@
-//! What every specialist route holds, the JSON API's and the pages' alike: the [`Desk`] (the context and the
-//! services this process runs). Both adapters take it from here, so neither needs the other.
+//! What every specialist route holds, the JSON API's and the pages' alike: the [`Desk`] (the context, the services
+//! this process runs and their back-dating window). Both adapters take it from here, so neither needs the other.
 
 use casetrack_casework::catalogue::ServiceDefinition;
+use casetrack_casework::occurred::BackDating;
 use casetrack_platform::Context;
 use casetrack_platform::http::ApiError;
 use casetrack_proto::ServiceCode;
 
-/// What every specialist route holds: the context and the services this process runs.
+/// What every specialist route holds: the context, the services this process runs, and how far back their
+/// records may be dated without a reason.
 #[derive(Clone)]
 pub struct Desk {
     pub(crate) ctx: Context,
     services: Vec<ServiceCode>,
+    back_dating: BackDating,
 }
 
 impl Desk {
+    /// The services' desk, with the default back-dating window (14 days).
     pub fn new(ctx: Context, services: Vec<ServiceCode>) -> Self {
-        Self { ctx, services }
+        Self { ctx, services, back_dating: BackDating::default() }
+    }
+
+    /// The same with another back-dating window (the installation's setting): a fact dated further back needs a
+    /// reason, and is flagged as a late entry in the audit trail (DESIGN.md "Domain time").
+    pub fn with_back_dating(self, back_dating: BackDating) -> Self {
+        Self { back_dating, ..self }
+    }
+
+    pub fn back_dating(&self) -> BackDating {
+        self.back_dating
     }
 
     pub fn context(&self) -> &Context {

@@ -14,7 +14,8 @@
 //!     withdrawn or unsuitable at any point after the information), with the victim's satisfaction
 //! ```
 //! Decisions are pure: the attempt rule, the service's kind, the time band and any look-up (a repeat MARAC) arrive
-//! in the command. The attempt rule and the safe-contact checks are the hub's own (`platform::contact`).
+//! in the command. So does when each fact happened: [`timed`] (in `occurred.rs`) refuses time that runs backwards,
+//! and a date beyond the back-dating window without a reason, for whatever a decision would write. The attempt rule and the safe-contact checks are the hub's own (`platform::contact`).
 //!
 //! This module holds the state, its fold (`apply`), the rejections and the decisions of the common pathway (closing
 //! included, with its one IDVA rule: a risk assessment made at closure); the decisions a kind or a risk checklist
@@ -26,6 +27,7 @@ use std::collections::BTreeSet;
 
 use casetrack_casework::catalogue::ServiceKind;
 use casetrack_casework::contact::{AttemptRule, check_channel, check_safe_time};
+use casetrack_casework::occurred::TimeRejection;
 use casetrack_eventstore::command::{Aggregate, Rejection};
 use casetrack_proto::contact::{AttemptOutcome, SafeContact, Safety, TimeBand};
 use casetrack_proto::hub::MeasureAnswer;
@@ -38,10 +40,15 @@ use casetrack_proto::specialist::{
 use casetrack_proto::{CaseId, PersonId, Sealed, ServiceCode, StaffName};
 use chrono::NaiveDate;
 
+mod occurred;
+pub use occurred::{When, settle_day, step, timed};
+
 #[cfg(test)]
 pub(crate) mod testkit;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod time_tests;
 
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub enum Case {
@@ -282,6 +289,10 @@ pub enum CaseRejection {
     AlreadyConcluded,
     #[error("satisfaction is from 1 (very dissatisfied) to 5 (very satisfied)")]
     SatisfactionScale,
+    /// The time given for the fact runs backwards, or is beyond the back-dating window without a reason: a fault
+    /// in the request, not a conflict with the case, so it answers 422 (see `commands::refusal`).
+    #[error("{0}")]
+    Time(TimeRejection),
 }
 
 impl Rejection for CaseRejection {
@@ -324,6 +335,7 @@ impl Rejection for CaseRejection {
             Self::NoForm => "rj_no_form",
             Self::AlreadyConcluded => "rj_concluded",
             Self::SatisfactionScale => "satisfaction_scale",
+            Self::Time(rejection) => rejection.code(),
         }
     }
 }

@@ -5,6 +5,7 @@ use casetrack_proto::StaffName;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
+use super::when::Stated;
 use super::{CaseAt, CaseCommand, Decide, decide};
 use crate::case;
 
@@ -14,7 +15,12 @@ pub struct CaseworkerRequest {
     pub caseworker: String,
 }
 
+/// An allocation is the service's own decision, made as it is recorded: dated now.
 impl CaseCommand for CaseworkerRequest {
+    fn stated(&self) -> Stated<'_> {
+        Stated::Now
+    }
+
     async fn decision(self, at: &mut CaseAt<'_>) -> Result<Decide, ApiError> {
         let worker = StaffName::parse(&self.caseworker).map_err(|why| ApiError::rejected("caseworker_invalid", why))?;
         let id = at.id;

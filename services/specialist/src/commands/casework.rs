@@ -8,6 +8,7 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use super::parse::{CaseText, PastDate};
+use super::when::{Stated, WhenRequest};
 use super::{CaseAt, CaseCommand, Decide, decide};
 use crate::case;
 
@@ -17,14 +18,20 @@ pub struct TextRequest {
     pub text: String,
     /// YYYY-MM-DD: when the plan is due for review.
     pub review_on: Option<NaiveDate>,
+    #[serde(flatten)]
+    pub when: WhenRequest,
 }
 
 #[derive(Deserialize, ToSchema)]
 pub struct InterventionRequest {
     /// One of the service's need-category codes.
     pub need: String,
+    /// YYYY-MM-DD: the day it was held (when it happened, at 12:00 UK local time).
     pub held_on: NaiveDate,
     pub minutes: u32,
+    /// Why it is being recorded late: needed only when it was held further back than the back-dating window (14
+    /// days unless set); the command is then flagged as a late entry in the audit trail.
+    pub late_reason: Option<String>,
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -34,10 +41,16 @@ pub struct NoteRequest {
     /// A note that may be withheld from a subject-access export after review.
     #[serde(default)]
     pub restricted: bool,
+    #[serde(flatten)]
+    pub when: WhenRequest,
 }
 
 /// The plan.
 impl CaseCommand for TextRequest {
+    fn stated(&self) -> Stated<'_> {
+        Stated::Given(&self.when)
+    }
+
     async fn decision(self, at: &mut CaseAt<'_>) -> Result<Decide, ApiError> {
         let plan = CaseText::parse(&self.text, "plan")?;
         let sealed = at.seal(plan.as_str()).await?;
@@ -48,6 +61,10 @@ impl CaseCommand for TextRequest {
 
 /// An intervention, against one of the service's needs (from the catalogue).
 impl CaseCommand for InterventionRequest {
+    fn stated(&self) -> Stated<'_> {
+        Stated::On(self.held_on, self.late_reason.as_deref())
+    }
+
     async fn decision(self, at: &mut CaseAt<'_>) -> Result<Decide, ApiError> {
         let definition = at.definition()?;
         if !definition.need_categories.iter().any(|c| c.code == self.need) {
@@ -64,6 +81,10 @@ impl CaseCommand for InterventionRequest {
 }
 
 impl CaseCommand for NoteRequest {
+    fn stated(&self) -> Stated<'_> {
+        Stated::Given(&self.when)
+    }
+
     async fn decision(self, at: &mut CaseAt<'_>) -> Result<Decide, ApiError> {
         let note = CaseText::parse(&self.text, "note")?;
         let sealed = at.seal(note.as_str()).await?;

@@ -8,6 +8,7 @@ use casetrack_proto::specialist::ClosureReason;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
+use super::when::{Stated, WhenRequest};
 use super::{CaseAt, CaseCommand, Decide, decide};
 use crate::case;
 
@@ -17,6 +18,8 @@ pub struct CloseRequest {
     #[schema(value_type = String, example = "support_completed")]
     pub reason: ClosureReason,
     pub answers: Vec<CloseAnswer>,
+    #[serde(flatten)]
+    pub when: WhenRequest,
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -27,6 +30,10 @@ pub struct CloseAnswer {
 }
 
 impl CaseCommand for CloseRequest {
+    fn stated(&self) -> Stated<'_> {
+        Stated::Given(&self.when)
+    }
+
     async fn decision(self, at: &mut CaseAt<'_>) -> Result<Decide, ApiError> {
         let definition = at.definition()?;
         let mut answers = Vec::with_capacity(self.answers.len());

@@ -1,5 +1,6 @@
-//! Reaching the victim: the safe-contact rules as they told them, a contact attempt (dated when it was made, its
-//! time of day from that), unable to contact once the service's attempt rule is met, and support declined.
+//! Reaching the victim: the safe-contact rules as they told them (in force from now), a contact attempt (dated when
+//! it was made, its time of day from that), unable to contact once the service's attempt rule is met, and support
+//! declined (each dated when it happened).
 
 use casetrack_platform::http::ApiError;
 use casetrack_proto::contact::{AttemptOutcome, ContactChannel, SafeContact, TimeBand};
@@ -8,6 +9,7 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use super::decision::ReasonRequest;
+use super::when::{Stated, WhenRequest};
 use super::{CaseAt, CaseCommand, Decide, decide};
 use crate::case;
 
@@ -25,21 +27,32 @@ pub struct SafeContactRequest {
 pub struct AttemptRequest {
     #[schema(value_type = String, example = "phone")]
     pub channel: ContactChannel,
+    /// When the attempt was made (RFC 3339): when it happened, for the figures and the Victims' Code clocks.
     pub attempted_at: chrono::DateTime<chrono::Utc>,
     #[schema(value_type = String, example = "no_answer")]
     pub outcome: AttemptOutcome,
+    /// Why it is being recorded late: needed only when the attempt was made further back than the back-dating
+    /// window (14 days unless set); the command is then flagged as a late entry in the audit trail.
+    pub late_reason: Option<String>,
 }
 
-/// Unable to contact: refused until the service's attempt rule is met.
-#[derive(Default)]
-pub struct UnableToContact;
+/// Unable to contact: refused until the service's attempt rule is met (the request, when there is one, says only
+/// when).
+#[derive(Default, Deserialize)]
+#[serde(transparent)]
+pub struct UnableToContact(pub WhenRequest);
 
 /// The victim, once reached, declined support.
 #[derive(Deserialize)]
 #[serde(transparent)]
 pub struct SupportDeclined(pub ReasonRequest);
 
+/// The rules in force from now on: the service's record of what the victim said, not a fact dated in the past.
 impl CaseCommand for SafeContactRequest {
+    fn stated(&self) -> Stated<'_> {
+        Stated::Now
+    }
+
     async fn decision(self, at: &mut CaseAt<'_>) -> Result<Decide, ApiError> {
         let id = at.id;
         Ok(decide(move |state, _| {
@@ -49,6 +62,10 @@ impl CaseCommand for SafeContactRequest {
 }
 
 impl CaseCommand for AttemptRequest {
+    fn stated(&self) -> Stated<'_> {
+        Stated::At(self.attempted_at, self.late_reason.as_deref())
+    }
+
     async fn decision(self, at: &mut CaseAt<'_>) -> Result<Decide, ApiError> {
         let time_band = casetrack_casework::contact::attempt_band(self.attempted_at, at.now)
             .map_err(|why| ApiError::rejected("attempt_in_future", why))?;
@@ -59,12 +76,15 @@ impl CaseCommand for AttemptRequest {
             time_band,
             outcome: self.outcome,
         };
-        at.happened_at(self.attempted_at);
         Ok(decide(move |state, _| case::record_attempt(state, attempt.clone())))
     }
 }
 
 impl CaseCommand for UnableToContact {
+    fn stated(&self) -> Stated<'_> {
+        Stated::Given(&self.0)
+    }
+
     async fn decision(self, at: &mut CaseAt<'_>) -> Result<Decide, ApiError> {
         let id = at.id;
         Ok(decide(move |state, definition| case::record_unable_to_contact(state, id, definition.attempt_rule)))
@@ -72,6 +92,10 @@ impl CaseCommand for UnableToContact {
 }
 
 impl CaseCommand for SupportDeclined {
+    fn stated(&self) -> Stated<'_> {
+        Stated::Given(&self.0.when)
+    }
+
     async fn decision(self, at: &mut CaseAt<'_>) -> Result<Decide, ApiError> {
         let id = at.id;
         Ok(decide(move |state, _| case::support_declined(state, id, &self.0.reason)))

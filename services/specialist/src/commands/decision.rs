@@ -1,21 +1,25 @@
 //! The service's decision on a referral (accept or decline), the referrer's withdrawal, and re-opening an ended
-//! case: each a reason in words (accepting needs none).
+//! case: each a reason in words (accepting needs none), and when it happened ([`WhenRequest`]).
 
 use casetrack_platform::http::ApiError;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
+use super::when::{Stated, WhenRequest};
 use super::{CaseAt, CaseCommand, Decide, decide};
 use crate::case;
 
 #[derive(Deserialize, ToSchema)]
 pub struct ReasonRequest {
     pub reason: String,
+    #[serde(flatten)]
+    pub when: WhenRequest,
 }
 
-/// The service takes the referral on.
-#[derive(Default)]
-pub struct Accept;
+/// The service takes the referral on (the request, when there is one, says only when).
+#[derive(Default, Deserialize)]
+#[serde(transparent)]
+pub struct Accept(pub WhenRequest);
 
 /// The service declines the referral, with the reason (the referrer sees it).
 #[derive(Deserialize)]
@@ -33,6 +37,10 @@ pub struct Withdraw(pub ReasonRequest);
 pub struct Reopen(pub ReasonRequest);
 
 impl CaseCommand for Accept {
+    fn stated(&self) -> Stated<'_> {
+        Stated::Given(&self.0)
+    }
+
     async fn decision(self, at: &mut CaseAt<'_>) -> Result<Decide, ApiError> {
         let id = at.id;
         Ok(decide(move |state, _| case::accept(state, id)))
@@ -40,6 +48,10 @@ impl CaseCommand for Accept {
 }
 
 impl CaseCommand for Decline {
+    fn stated(&self) -> Stated<'_> {
+        Stated::Given(&self.0.when)
+    }
+
     async fn decision(self, at: &mut CaseAt<'_>) -> Result<Decide, ApiError> {
         let id = at.id;
         Ok(decide(move |state, _| case::decline_referral(state, id, &self.0.reason)))
@@ -47,6 +59,10 @@ impl CaseCommand for Decline {
 }
 
 impl CaseCommand for Withdraw {
+    fn stated(&self) -> Stated<'_> {
+        Stated::Given(&self.0.when)
+    }
+
     async fn decision(self, at: &mut CaseAt<'_>) -> Result<Decide, ApiError> {
         let id = at.id;
         Ok(decide(move |state, _| case::withdraw(state, id, &self.0.reason)))
@@ -54,6 +70,10 @@ impl CaseCommand for Withdraw {
 }
 
 impl CaseCommand for Reopen {
+    fn stated(&self) -> Stated<'_> {
+        Stated::Given(&self.0.when)
+    }
+
     async fn decision(self, at: &mut CaseAt<'_>) -> Result<Decide, ApiError> {
         let id = at.id;
         Ok(decide(move |state, _| case::reopen(state, id, &self.0.reason)))

@@ -6,7 +6,7 @@
 
 use casetrack_casework::catalogue::ServiceKind;
 use casetrack_platform::http::ApiError;
-use casetrack_platform::pages::{Failure, FormData, FormErrors, refused, text_input};
+use casetrack_platform::pages::{Failure, FormData, FormErrors, text_input};
 use casetrack_proto::CaseId;
 use casetrack_proto::specialist::{MaracHeard, MaracReferred, RiskLevel, SpecialistEvent};
 use chrono::NaiveDate;
@@ -15,10 +15,12 @@ use serde::Deserialize;
 
 use crate::case::{Case, CaseRejection, Decision, Marac, OpenCase, accepted};
 use crate::commands::parse::PastDate;
+use crate::commands::when::Stated;
 use crate::commands::{CaseAt, CaseCommand, CaseWritten, DateRequest, Decide, decide};
-use crate::forms::{ActionForm, date};
+use crate::forms::{ActionForm, DATE_HINT, Dating, date, late_reason, refused_dated};
 use crate::state::Desk;
 use crate::views::cases::heard_at_marac_in_year_before;
+use maud::html;
 
 /// Questions on the DASH checklist.
 pub const DASH_QUESTIONS: usize = 24;
@@ -61,6 +63,10 @@ pub struct MaracReferral(pub DateRequest);
 pub struct MaracHearing(pub DateRequest);
 
 impl CaseCommand for MaracReferral {
+    fn stated(&self) -> Stated<'_> {
+        Stated::Outside(self.0.on, self.0.late_reason.as_deref())
+    }
+
     async fn decision(self, at: &mut CaseAt<'_>) -> Result<Decide, ApiError> {
         let on = PastDate::parse(self.0.on, "date of the MARAC referral", at.today())?.day();
         let id = at.id;
@@ -71,6 +77,10 @@ impl CaseCommand for MaracReferral {
 /// A repeat MARAC is one where the same person was heard at MARAC in the 12 months before this hearing (this case
 /// or another of the service's, as its read model holds them).
 impl CaseCommand for MaracHearing {
+    fn stated(&self) -> Stated<'_> {
+        Stated::Outside(self.0.on, self.0.late_reason.as_deref())
+    }
+
     async fn decision(self, at: &mut CaseAt<'_>) -> Result<Decide, ApiError> {
         let on = PastDate::parse(self.0.on, "date of the MARAC hearing", at.today())?.day();
         let definition = at.definition()?;
@@ -82,19 +92,26 @@ impl CaseCommand for MaracHearing {
 }
 
 /// The MARAC action an engaged IDVA case offers: the referral, or the hearing once referred.
-pub fn actions(open: &OpenCase, errors: &FormErrors, today: &str, f: &ActionForm<'_>) -> Markup {
+pub fn actions(open: &OpenCase, errors: &FormErrors, dating: &Dating, f: &ActionForm<'_>) -> Markup {
+    let today = dating.today_text();
     match open.marac {
         Marac::Referred(_) => f(
             "marac-heard",
             "MARAC hearing",
             "Record hearing",
-            text_input("marac-date", "Date heard", Some("YYYY-MM-DD"), today, errors),
+            html! {
+                (text_input("marac-date", "Date heard", Some(DATE_HINT), &today, errors))
+                (dating.late("marac-heard", errors))
+            },
         ),
         _ => f(
             "marac-referral",
             "Refer to MARAC",
             "Record referral",
-            text_input("marac-date", "Date referred", Some("YYYY-MM-DD"), today, errors),
+            html! {
+                (text_input("marac-date", "Date referred", Some(DATE_HINT), &today, errors))
+                (dating.late("marac-referral", errors))
+            },
         ),
     }
 }
@@ -107,14 +124,15 @@ pub async fn perform(
     action: &str,
     form: &FormData,
 ) -> Option<Result<CaseWritten, Failure>> {
-    let on = || date(form, "marac-date").map(|on| DateRequest { on });
+    let on = || date(form, "marac-date").map(|on| DateRequest { on, late_reason: late_reason(form, action) });
+    let refused = || refused_dated(action, "marac-date", "marac-date");
     Some(match action {
         "marac-referral" => match on() {
-            Ok(on) => desk.run(service, id, MaracReferral(on)).await.map_err(refused("marac-date")),
+            Ok(on) => desk.run(service, id, MaracReferral(on)).await.map_err(refused()),
             Err(failure) => Err(failure),
         },
         "marac-heard" => match on() {
-            Ok(on) => desk.run(service, id, MaracHearing(on)).await.map_err(refused("marac-date")),
+            Ok(on) => desk.run(service, id, MaracHearing(on)).await.map_err(refused()),
             Err(failure) => Err(failure),
         },
         _ => return None,

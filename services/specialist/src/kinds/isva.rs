@@ -5,7 +5,7 @@
 use casetrack_casework::catalogue::ServiceKind;
 use casetrack_eventstore::codes::code;
 use casetrack_platform::http::ApiError;
-use casetrack_platform::pages::{Failure, FormData, FormErrors, radios, refused, text_input, words};
+use casetrack_platform::pages::{Failure, FormData, FormErrors, radios, text_input, words};
 use casetrack_proto::CaseId;
 use casetrack_proto::specialist::{CjsStage, CjsStageRecorded, SpecialistEvent};
 use chrono::NaiveDate;
@@ -15,8 +15,9 @@ use utoipa::ToSchema;
 
 use crate::case::{Case, CaseRejection, Decision, accepted_of};
 use crate::commands::parse::PastDate;
+use crate::commands::when::Stated;
 use crate::commands::{CaseAt, CaseCommand, CaseWritten, Decide, decide};
-use crate::forms::{ActionForm, choice, date};
+use crate::forms::{ActionForm, DATE_HINT, Dating, choice, date, late_reason, refused_dated};
 use crate::state::Desk;
 
 /// ISVA: the criminal-justice process reached a stage (dates in order; a case may go back a stage, as after a
@@ -36,10 +37,19 @@ pub struct CjsRequest {
     /// not_reported, reported, under_investigation, charged, trial, verdict or no_further_action
     #[schema(value_type = String, example = "charged")]
     pub stage: CjsStage,
+    /// YYYY-MM-DD: the day it happened (when it is recorded as having happened, at 12:00 UK local time; a day
+    /// before the case opened counts on the case from its opening).
     pub on: NaiveDate,
+    /// Why it is being recorded late: needed only when the day is further back than the back-dating window (14
+    /// days unless set); the command is then flagged as a late entry in the audit trail.
+    pub late_reason: Option<String>,
 }
 
 impl CaseCommand for CjsRequest {
+    fn stated(&self) -> Stated<'_> {
+        Stated::Outside(self.on, self.late_reason.as_deref())
+    }
+
     async fn decision(self, at: &mut CaseAt<'_>) -> Result<Decide, ApiError> {
         let on = PastDate::parse(self.on, "date of the stage", at.today())?.day();
         let (id, stage) = (at.id, self.stage);
@@ -48,7 +58,7 @@ impl CaseCommand for CjsRequest {
 }
 
 /// The stage form an engaged ISVA case offers.
-pub fn actions(errors: &FormErrors, today: &str, f: &ActionForm<'_>) -> Markup {
+pub fn actions(errors: &FormErrors, dating: &Dating, f: &ActionForm<'_>) -> Markup {
     let stages: Vec<(String, String)> = [
         CjsStage::NotReported,
         CjsStage::Reported,
@@ -68,7 +78,8 @@ pub fn actions(errors: &FormErrors, today: &str, f: &ActionForm<'_>) -> Markup {
         "Save stage",
         html! {
             (radios("cjs-stage", "Stage reached", &options, None, errors))
-            (text_input("cjs-date", "On", Some("YYYY-MM-DD"), today, errors))
+            (text_input("cjs-date", "On", Some(DATE_HINT), &dating.today_text(), errors))
+            (dating.late("cjs", errors))
         },
     )
 }
@@ -86,10 +97,10 @@ pub async fn perform(
     }
     let request = || -> Result<CjsRequest, Failure> {
         let stage: CjsStage = choice(form, "cjs-stage", "Choose the stage reached")?;
-        Ok(CjsRequest { stage, on: date(form, "cjs-date")? })
+        Ok(CjsRequest { stage, on: date(form, "cjs-date")?, late_reason: late_reason(form, "cjs") })
     };
     Some(match request() {
-        Ok(request) => desk.run(service, id, request).await.map_err(refused("cjs-stage")),
+        Ok(request) => desk.run(service, id, request).await.map_err(refused_dated("cjs", "cjs-date", "cjs-stage")),
         Err(failure) => Err(failure),
     })
 }

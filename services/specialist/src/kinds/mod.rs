@@ -21,7 +21,7 @@ use std::collections::BTreeSet;
 use casetrack_casework::catalogue::{ServiceDefinition, ServiceKind};
 use casetrack_eventstore::codes::parse;
 use casetrack_platform::http::ApiError;
-use casetrack_platform::pages::{Failure, FormData, FormErrors, checkboxes, radios, refused, text_input};
+use casetrack_platform::pages::{Failure, FormData, FormErrors, checkboxes, radios, text_input};
 use casetrack_proto::CaseId;
 use casetrack_proto::profile::YesNoUnknown;
 use casetrack_proto::specialist::{HighRiskReason, RiskAssessed, RiskChecklist, RiskLevel, SpecialistEvent};
@@ -32,8 +32,9 @@ use utoipa::ToSchema;
 
 use crate::case::{Case, CaseRejection, Decision, OpenCase, accepted};
 use crate::commands::parse::review_on;
+use crate::commands::when::{Stated, WhenRequest};
 use crate::commands::{CaseAt, CaseCommand, CaseWritten, Decide, decide};
-use crate::forms::{ActionForm, choice, optional_date};
+use crate::forms::{ActionForm, DATE_HINT, Dating, choice, optional_date, read_when, refused_at};
 use crate::state::Desk;
 use idva::{DASH_HIGH_RISK_SCORE, DASH_QUESTIONS};
 use stalking::SDASH_QUESTIONS;
@@ -111,9 +112,15 @@ pub struct RiskRequest {
     /// The assessment made before closing the case.
     #[serde(default)]
     pub at_closure: bool,
+    #[serde(flatten)]
+    pub when: WhenRequest,
 }
 
 impl CaseCommand for RiskRequest {
+    fn stated(&self) -> Stated<'_> {
+        Stated::Given(&self.when)
+    }
+
     async fn decision(self, at: &mut CaseAt<'_>) -> Result<Decide, ApiError> {
         let assessment = Assessment {
             checklist: self.checklist,
@@ -134,20 +141,20 @@ pub fn actions(
     case_id: CaseId,
     open: &OpenCase,
     errors: &FormErrors,
-    today: &str,
+    dating: &Dating,
 ) -> Markup {
     let f = |action: &str, title: &str, submit: &str, fields: Markup| {
         crate::forms::action_form(definition, case_id, action, title, submit, fields)
     };
     match definition.kind {
         ServiceKind::Idva => {
-            html! { (risk_form("dash", DASH_QUESTIONS, errors, &f)) (idva::actions(open, errors, today, &f)) }
+            html! { (risk_form("dash", DASH_QUESTIONS, errors, dating, &f)) (idva::actions(open, errors, dating, &f)) }
         }
         ServiceKind::Stalking => {
-            html! { (risk_form("s_dash", SDASH_QUESTIONS, errors, &f)) (stalking::actions(errors, today, &f)) }
+            html! { (risk_form("s_dash", SDASH_QUESTIONS, errors, dating, &f)) (stalking::actions(errors, dating, &f)) }
         }
-        ServiceKind::Isva => isva::actions(errors, today, &f),
-        ServiceKind::Rj => rj::actions(open, errors, today, &f),
+        ServiceKind::Isva => isva::actions(errors, dating, &f),
+        ServiceKind::Rj => rj::actions(open, errors, dating, &f),
         ServiceKind::General => html! {},
     }
 }
@@ -155,7 +162,7 @@ pub fn actions(
 const YES_NO_UNKNOWN: [(&str, &str); 3] = [("yes", "Yes"), ("no", "No"), ("unknown", "Not known")];
 
 /// The risk assessment on the service's checklist (`dash` or `s_dash`, with its number of questions).
-fn risk_form(checklist: &str, questions: usize, errors: &FormErrors, f: &ActionForm<'_>) -> Markup {
+fn risk_form(checklist: &str, questions: usize, errors: &FormErrors, dating: &Dating, f: &ActionForm<'_>) -> Markup {
     let checklist_answers = |name: &str, questions: usize| {
         html! {
             @for n in 1..=questions {
@@ -173,8 +180,9 @@ fn risk_form(checklist: &str, questions: usize, errors: &FormErrors, f: &ActionF
             (radios("risk-level", "Risk level", &[("standard", "Standard"), ("medium", "Medium"), ("high", "High")], Some("standard"), errors))
             (checkboxes("risk-reasons", "If high below the score, why?", None, &[("professional_judgement", "Professional judgement", false),
                 ("escalation", "Escalation", false), ("repeat", "Repeat", false)], errors))
-            (text_input("risk-review", "Review by (optional)", Some("YYYY-MM-DD"), "", errors))
+            (text_input("risk-review", "Review by (optional)", Some(DATE_HINT), "", errors))
             (checkboxes("risk-closure", "Closing assessment", None, &[("yes", "This is the assessment before closing the case", false)], errors))
+            (dating.when("risk", errors))
         },
     )
 }
@@ -220,8 +228,9 @@ async fn assess(desk: &Desk, service: &str, id: CaseId, form: &FormData) -> Resu
         reasons,
         review_on: optional_date(form, "risk-review")?,
         at_closure: form.get("risk-closure") == "yes",
+        when: read_when(form, "risk", casetrack_eventstore::clock::now())?,
     };
-    desk.run(service, id, request).await.map_err(refused("risk-level"))
+    desk.run(service, id, request).await.map_err(refused_at("risk", "risk-level"))
 }
 
 /// What the kinds' given/when/then tests share besides [`crate::case::testkit`] (tests only).

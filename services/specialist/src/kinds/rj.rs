@@ -7,9 +7,7 @@
 use casetrack_casework::catalogue::ServiceKind;
 use casetrack_casework::victims_code::rj_information_due;
 use casetrack_platform::http::ApiError;
-use casetrack_platform::pages::{
-    Failure, FormData, FormErrors, invalid, long_date, radios, refused, tag, text_input, textarea,
-};
+use casetrack_platform::pages::{Failure, FormData, FormErrors, invalid, long_date, radios, tag, text_input, textarea};
 use casetrack_proto::CaseId;
 use casetrack_proto::specialist::{
     OffenderConsentRecorded, RjConcluded, RjForm, RjFormAgreed, RjInformationGiven, RjOutcome, RjSuitabilityAssessed,
@@ -22,8 +20,9 @@ use utoipa::ToSchema;
 
 use crate::case::{Case, CaseRejection, Decision, OpenCase, RjProgress, accepted_of, reason};
 use crate::commands::parse::PastDate;
+use crate::commands::when::{Stated, WhenRequest};
 use crate::commands::{CaseAt, CaseCommand, CaseWritten, DateRequest, Decide, decide};
-use crate::forms::{ActionForm, choice, date};
+use crate::forms::{ActionForm, DATE_HINT, Dating, choice, date, late_reason, read_when, refused_at, refused_dated};
 use crate::state::Desk;
 
 const RJ_ONLY: &str = "only a restorative-justice case records this";
@@ -98,11 +97,15 @@ pub struct RjInformation(pub DateRequest);
 pub struct SuitabilityRequest {
     pub suitable: bool,
     pub reason: String,
+    #[serde(flatten)]
+    pub when: WhenRequest,
 }
 
 #[derive(Deserialize, ToSchema)]
 pub struct OffenderConsentRequest {
     pub consents: bool,
+    #[serde(flatten)]
+    pub when: WhenRequest,
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -110,6 +113,8 @@ pub struct RjFormRequest {
     /// face_to_face_conference, shuttle_mediation or indirect_communication
     #[schema(value_type = String, example = "shuttle_mediation")]
     pub form: RjForm,
+    #[serde(flatten)]
+    pub when: WhenRequest,
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -119,9 +124,15 @@ pub struct RjOutcomeRequest {
     pub outcome: RjOutcome,
     /// 1 (very dissatisfied) to 5 (very satisfied), when asked.
     pub satisfaction: Option<u8>,
+    #[serde(flatten)]
+    pub when: WhenRequest,
 }
 
 impl CaseCommand for RjInformation {
+    fn stated(&self) -> Stated<'_> {
+        Stated::On(self.0.on, self.0.late_reason.as_deref())
+    }
+
     async fn decision(self, at: &mut CaseAt<'_>) -> Result<Decide, ApiError> {
         let on = PastDate::parse(self.0.on, "date the information was given", at.today())?.day();
         let id = at.id;
@@ -130,6 +141,10 @@ impl CaseCommand for RjInformation {
 }
 
 impl CaseCommand for SuitabilityRequest {
+    fn stated(&self) -> Stated<'_> {
+        Stated::Given(&self.when)
+    }
+
     async fn decision(self, at: &mut CaseAt<'_>) -> Result<Decide, ApiError> {
         let id = at.id;
         Ok(decide(move |state, d| rj_suitability(state, id, d.kind, self.suitable, &self.reason)))
@@ -137,6 +152,10 @@ impl CaseCommand for SuitabilityRequest {
 }
 
 impl CaseCommand for OffenderConsentRequest {
+    fn stated(&self) -> Stated<'_> {
+        Stated::Given(&self.when)
+    }
+
     async fn decision(self, at: &mut CaseAt<'_>) -> Result<Decide, ApiError> {
         let id = at.id;
         Ok(decide(move |state, d| offender_consent(state, id, d.kind, self.consents)))
@@ -144,6 +163,10 @@ impl CaseCommand for OffenderConsentRequest {
 }
 
 impl CaseCommand for RjFormRequest {
+    fn stated(&self) -> Stated<'_> {
+        Stated::Given(&self.when)
+    }
+
     async fn decision(self, at: &mut CaseAt<'_>) -> Result<Decide, ApiError> {
         let id = at.id;
         Ok(decide(move |state, d| rj_form(state, id, d.kind, self.form)))
@@ -151,6 +174,10 @@ impl CaseCommand for RjFormRequest {
 }
 
 impl CaseCommand for RjOutcomeRequest {
+    fn stated(&self) -> Stated<'_> {
+        Stated::Given(&self.when)
+    }
+
     async fn decision(self, at: &mut CaseAt<'_>) -> Result<Decide, ApiError> {
         let id = at.id;
         Ok(decide(move |state, d| rj_conclude(state, id, d.kind, self.outcome, self.satisfaction)))
@@ -170,30 +197,42 @@ pub fn information_due(received_on: NaiveDate, enhanced_rights: bool, today: Nai
 }
 
 /// The next step an engaged RJ case offers, and its outcome (once the victim has the information).
-pub fn actions(open: &OpenCase, errors: &FormErrors, today: &str, f: &ActionForm<'_>) -> Markup {
+pub fn actions(open: &OpenCase, errors: &FormErrors, dating: &Dating, f: &ActionForm<'_>) -> Markup {
     let rj = &open.rj;
+    let when = |action: &str| dating.when(action, errors);
     html! {
         @if rj.concluded {
             p { "The restorative process has concluded." }
         } @else if rj.informed_on.is_none() {
-            (f("rj-information", "Information about restorative justice", "Record", text_input("rj-date", "Given on", Some("YYYY-MM-DD"), today, errors)))
+            (f("rj-information", "Information about restorative justice", "Record", html! {
+                (text_input("rj-date", "Given on", Some(DATE_HINT), &dating.today_text(), errors))
+                (dating.late("rj-information", errors))
+            }))
         } @else {
             @if rj.suitable.is_none() {
                 (f("rj-suitability", "Suitability and risk", "Save", html! {
                     (radios("rj-suitable", "Is restorative justice suitable and safe?", &[("yes", "Yes"), ("no", "No")], None, errors))
                     (textarea("rj-reason", "Why?", None, "", errors))
+                    (when("rj-suitability"))
                 }))
             } @else if rj.suitable == Some(true) && rj.offender_consents.is_none() {
-                (f("rj-consent", "The offender's consent", "Save", radios("rj-consents", "Did the offender agree to take part?", &[("yes", "Yes"), ("no", "No")], None, errors)))
+                (f("rj-consent", "The offender's consent", "Save", html! {
+                    (radios("rj-consents", "Did the offender agree to take part?", &[("yes", "Yes"), ("no", "No")], None, errors))
+                    (when("rj-consent"))
+                }))
             } @else if rj.offender_consents == Some(true) && rj.form.is_none() {
-                (f("rj-form", "Form agreed", "Save", radios("rj-form-choice", "Which form?", &[("face_to_face_conference", "Face-to-face conference"),
-                    ("shuttle_mediation", "Shuttle mediation"), ("indirect_communication", "Indirect communication (letter or recording)")], None, errors)))
+                (f("rj-form", "Form agreed", "Save", html! {
+                    (radios("rj-form-choice", "Which form?", &[("face_to_face_conference", "Face-to-face conference"),
+                        ("shuttle_mediation", "Shuttle mediation"), ("indirect_communication", "Indirect communication (letter or recording)")], None, errors))
+                    (when("rj-form"))
+                }))
             }
             (f("rj-outcome", "Outcome", "Save outcome", html! {
                 (radios("rj-outcome-choice", "How did it end?", &[("completed", "Completed"), ("withdrawn_by_victim", "Withdrawn by the victim"),
                     ("withdrawn_by_offender", "Withdrawn by the offender"), ("unsuitable", "Unsuitable")], None, errors))
                 (radios("rj-satisfaction", "The victim's satisfaction", &[("5", "5: very satisfied"), ("4", "4"), ("3", "3"), ("2", "2"),
                     ("1", "1: very dissatisfied"), ("", "Not asked")], None, errors))
+                (when("rj-outcome"))
             }))
         }
     }
@@ -212,38 +251,48 @@ pub async fn perform(
         "no" => Ok(false),
         _ => Err(invalid(field, message)),
     };
+    let now = casetrack_eventstore::clock::now();
+    let when = |action: &str| read_when(form, action, now);
     Some(match action {
         "rj-information" => match date(form, "rj-date") {
-            Ok(on) => desk.run(service, id, RjInformation(DateRequest { on })).await.map_err(refused("rj-date")),
+            Ok(on) => desk
+                .run(service, id, RjInformation(DateRequest { on, late_reason: late_reason(form, action) }))
+                .await
+                .map_err(refused_dated(action, "rj-date", "rj-date")),
             Err(failure) => Err(failure),
         },
         "rj-suitability" => match yes_no("rj-suitable", "Choose whether restorative justice is suitable") {
-            Ok(suitable) => {
-                let request = SuitabilityRequest { suitable, reason: form.get("rj-reason").to_owned() };
-                desk.run(service, id, request).await.map_err(refused("rj-reason"))
-            }
+            Ok(suitable) => match when(action) {
+                Ok(when) => {
+                    let request = SuitabilityRequest { suitable, reason: form.get("rj-reason").to_owned(), when };
+                    desk.run(service, id, request).await.map_err(refused_at(action, "rj-reason"))
+                }
+                Err(failure) => Err(failure),
+            },
             Err(failure) => Err(failure),
         },
-        "rj-consent" => match yes_no("rj-consents", "Choose whether the offender agreed") {
-            Ok(consents) => {
-                desk.run(service, id, OffenderConsentRequest { consents }).await.map_err(refused("rj-consents"))
-            }
-            Err(failure) => Err(failure),
+        "rj-consent" => match (yes_no("rj-consents", "Choose whether the offender agreed"), when(action)) {
+            (Ok(consents), Ok(when)) => desk
+                .run(service, id, OffenderConsentRequest { consents, when })
+                .await
+                .map_err(refused_at(action, "rj-consents")),
+            (Err(failure), _) | (_, Err(failure)) => Err(failure),
         },
-        "rj-form" => match choice::<RjForm>(form, "rj-form-choice", "Choose the form agreed") {
-            Ok(form_taken) => {
-                desk.run(service, id, RjFormRequest { form: form_taken }).await.map_err(refused("rj-form-choice"))
-            }
-            Err(failure) => Err(failure),
+        "rj-form" => match (choice::<RjForm>(form, "rj-form-choice", "Choose the form agreed"), when(action)) {
+            (Ok(form_taken), Ok(when)) => desk
+                .run(service, id, RjFormRequest { form: form_taken, when })
+                .await
+                .map_err(refused_at(action, "rj-form-choice")),
+            (Err(failure), _) | (_, Err(failure)) => Err(failure),
         },
-        "rj-outcome" => match choice::<RjOutcome>(form, "rj-outcome-choice", "Choose how it ended") {
-            Ok(outcome) => {
+        "rj-outcome" => match (choice::<RjOutcome>(form, "rj-outcome-choice", "Choose how it ended"), when(action)) {
+            (Ok(outcome), Ok(when)) => {
                 let satisfaction = form.get("rj-satisfaction").parse::<u8>().ok();
-                desk.run(service, id, RjOutcomeRequest { outcome, satisfaction })
+                desk.run(service, id, RjOutcomeRequest { outcome, satisfaction, when })
                     .await
-                    .map_err(refused("rj-outcome-choice"))
+                    .map_err(refused_at(action, "rj-outcome-choice"))
             }
-            Err(failure) => Err(failure),
+            (Err(failure), _) | (_, Err(failure)) => Err(failure),
         },
         _ => return None,
     })

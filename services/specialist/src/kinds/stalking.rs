@@ -3,7 +3,7 @@
 
 use casetrack_casework::catalogue::ServiceKind;
 use casetrack_platform::http::ApiError;
-use casetrack_platform::pages::{Failure, FormData, FormErrors, radios, refused, text_input};
+use casetrack_platform::pages::{Failure, FormData, FormErrors, radios, text_input};
 use casetrack_proto::CaseId;
 use casetrack_proto::specialist::{SpecialistEvent, SpoRecorded, SpoStatus};
 use chrono::NaiveDate;
@@ -13,8 +13,9 @@ use utoipa::ToSchema;
 
 use crate::case::{Case, CaseRejection, Decision, accepted_of};
 use crate::commands::parse::PastDate;
+use crate::commands::when::Stated;
 use crate::commands::{CaseAt, CaseCommand, CaseWritten, Decide, decide};
-use crate::forms::{ActionForm, choice, date};
+use crate::forms::{ActionForm, DATE_HINT, Dating, choice, date, late_reason, refused_dated};
 use crate::state::Desk;
 
 /// Questions on the S-DASH checklist.
@@ -37,10 +38,19 @@ pub struct SpoRequest {
     /// applied, granted or refused
     #[schema(value_type = String, example = "applied")]
     pub status: SpoStatus,
+    /// YYYY-MM-DD: the day it happened (when it is recorded as having happened, at 12:00 UK local time; a day
+    /// before the case opened counts on the case from its opening).
     pub on: NaiveDate,
+    /// Why it is being recorded late: needed only when the day is further back than the back-dating window (14
+    /// days unless set); the command is then flagged as a late entry in the audit trail.
+    pub late_reason: Option<String>,
 }
 
 impl CaseCommand for SpoRequest {
+    fn stated(&self) -> Stated<'_> {
+        Stated::Outside(self.on, self.late_reason.as_deref())
+    }
+
     async fn decision(self, at: &mut CaseAt<'_>) -> Result<Decide, ApiError> {
         let on = PastDate::parse(self.on, "date of the order", at.today())?.day();
         let (id, status) = (at.id, self.status);
@@ -49,14 +59,15 @@ impl CaseCommand for SpoRequest {
 }
 
 /// The order form an engaged stalking case offers (after the S-DASH form).
-pub fn actions(errors: &FormErrors, today: &str, f: &ActionForm<'_>) -> Markup {
+pub fn actions(errors: &FormErrors, dating: &Dating, f: &ActionForm<'_>) -> Markup {
     f(
         "spo",
         "Stalking Protection Order",
         "Save",
         html! {
             (radios("spo-status", "Status", &[("applied", "Applied for"), ("granted", "Granted"), ("refused", "Refused")], None, errors))
-            (text_input("spo-date", "On", Some("YYYY-MM-DD"), today, errors))
+            (text_input("spo-date", "On", Some(DATE_HINT), &dating.today_text(), errors))
+            (dating.late("spo", errors))
         },
     )
 }
@@ -74,10 +85,10 @@ pub async fn perform(
     }
     let request = || -> Result<SpoRequest, Failure> {
         let status: SpoStatus = choice(form, "spo-status", "Choose the order's status")?;
-        Ok(SpoRequest { status, on: date(form, "spo-date")? })
+        Ok(SpoRequest { status, on: date(form, "spo-date")?, late_reason: late_reason(form, "spo") })
     };
     Some(match request() {
-        Ok(request) => desk.run(service, id, request).await.map_err(refused("spo-status")),
+        Ok(request) => desk.run(service, id, request).await.map_err(refused_dated("spo", "spo-date", "spo-status")),
         Err(failure) => Err(failure),
     })
 }

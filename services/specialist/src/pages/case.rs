@@ -1,7 +1,8 @@
 //! The case page (the case as its own events tell it: status and flags, the safe-contact panel, the actions its
-//! stage and kind allow, the timeline, the person and the case) and the actions posted from it: each form read into
-//! its command's request and given through [`Desk::run`]; a refusal shows the page again with the rule's words
-//! against the field.
+//! stage and kind allow, the timeline with when each thing happened and, where later, when it was recorded, the
+//! person and the case) and the actions posted from it: each form read into its command's request (with when its
+//! fact happened) and given through [`Desk::run`]; a refusal shows the page again with the rule's words against the
+//! field; a late entry is marked on the response for the audit trail.
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -12,8 +13,8 @@ use casetrack_eventstore::codes::{code, parse};
 use casetrack_people::records::{PersonRecord, details};
 use casetrack_platform::http::ApiError;
 use casetrack_platform::pages::{
-    Failure, FormData, FormErrors, failure_page, invalid, local_time, long_date, refused, respond, safe_contact_panel,
-    see_other, staff_page, summary_list, tag, words,
+    Failure, FormData, FormErrors, failure_page, invalid, long_date, refused, respond, safe_contact_panel, see_other,
+    staff_page, summary_list, tag, words,
 };
 use casetrack_proto::CaseId;
 use casetrack_proto::contact::{AttemptOutcome, ContactChannel, OutcomeAnswer};
@@ -23,7 +24,7 @@ use maud::html;
 
 use super::actions::actions;
 use super::status_tag;
-use super::timeline::describe;
+use super::timeline::{describe, when_line};
 use crate::case::{self, Case, CaseStage};
 use crate::commands::CaseWritten;
 use crate::commands::allocate::CaseworkerRequest;
@@ -31,7 +32,7 @@ use crate::commands::casework::{InterventionRequest, NoteRequest, TextRequest};
 use crate::commands::close::{CloseAnswer, CloseRequest};
 use crate::commands::contact::{AttemptRequest, SafeContactRequest, SupportDeclined, UnableToContact};
 use crate::commands::decision::{Accept, Decline, ReasonRequest, Reopen, Withdraw};
-use crate::forms::{choice, date, optional_date};
+use crate::forms::{Dating, choice, date, late_reason, optional_date, read_when, refused_at, refused_dated};
 use crate::kinds;
 use crate::state::Desk;
 use crate::views::history::load;
@@ -58,7 +59,7 @@ async fn render(desk: &Desk, service: &str, case_id: CaseId, errors: &FormErrors
     let mut timeline = Vec::new();
     for (envelope, event) in loaded.history.iter().rev() {
         let (title, detail) = describe(desk, &definition, &loaded.opened.person_id, envelope, event).await;
-        timeline.push((local_time(envelope.occurred_at), title, detail));
+        timeline.push((when_line(envelope.occurred_at, envelope.recorded_at), title, detail));
     }
     let heading = match &person {
         PersonRecord::Known(d) => format!("{} {}", d.forename, d.surname),
@@ -90,7 +91,7 @@ async fn render(desk: &Desk, service: &str, case_id: CaseId, errors: &FormErrors
         div.app-grid {
             div.app-column-two-thirds {
                 h2.app-heading-m { "Actions" }
-                (actions(&definition, case_id, &loaded.state, errors))
+                (actions(&definition, case_id, &loaded.state, errors, &Dating { now: clock::now(), window: desk.back_dating() }))
                 h2.app-heading-m #timeline { "Timeline" }
                 ol.app-timeline {
                     @for (when, title, detail) in &timeline {
@@ -160,9 +161,8 @@ pub(super) async fn act(
 ) -> Response {
     let outcome = perform(&desk, &service, case_id, &action, &form).await;
     match outcome {
-        Ok(written) => {
-            see_other(&format!("/services/{service}/cases/{case_id}?wait_for={}#timeline", written.position))
-        }
+        Ok(written) => written
+            .mark(see_other(&format!("/services/{service}/cases/{case_id}?wait_for={}#timeline", written.position))),
         Err(Failure::Form(errors)) => render(&desk, &service, case_id, &errors, StatusCode::UNPROCESSABLE_ENTITY).await,
         Err(Failure::Broken(error)) => failure_page(&error),
     }
@@ -175,17 +175,29 @@ async fn perform(
     action: &str,
     form: &FormData,
 ) -> Result<CaseWritten, Failure> {
-    let reason = |field: &str| ReasonRequest { reason: form.get(field).to_owned() };
+    let now = clock::now();
+    let when = |action: &str| read_when(form, action, now);
+    let reason = |action: &str, field: &str| -> Result<ReasonRequest, Failure> {
+        Ok(ReasonRequest { reason: form.get(field).to_owned(), when: when(action)? })
+    };
     match action {
-        "accept" => desk.run(service, id, Accept).await.map_err(refused("action-accept")),
-        "decline" => desk.run(service, id, Decline(reason("decline-reason"))).await.map_err(refused("decline-reason")),
-        "withdraw" => {
-            desk.run(service, id, Withdraw(reason("withdraw-reason"))).await.map_err(refused("withdraw-reason"))
-        }
-        "reopen" => desk.run(service, id, Reopen(reason("reopen-reason"))).await.map_err(refused("reopen-reason")),
-        "support-declined" => {
-            desk.run(service, id, SupportDeclined(reason("declined-reason"))).await.map_err(refused("declined-reason"))
-        }
+        "accept" => desk.run(service, id, Accept(when("accept")?)).await.map_err(refused_at("accept", "action-accept")),
+        "decline" => desk
+            .run(service, id, Decline(reason("decline", "decline-reason")?))
+            .await
+            .map_err(refused_at("decline", "decline-reason")),
+        "withdraw" => desk
+            .run(service, id, Withdraw(reason("withdraw", "withdraw-reason")?))
+            .await
+            .map_err(refused_at("withdraw", "withdraw-reason")),
+        "reopen" => desk
+            .run(service, id, Reopen(reason("reopen", "reopen-reason")?))
+            .await
+            .map_err(refused_at("reopen", "reopen-reason")),
+        "support-declined" => desk
+            .run(service, id, SupportDeclined(reason("support-declined", "declined-reason")?))
+            .await
+            .map_err(refused_at("support-declined", "declined-reason")),
         "allocate" => desk
             .run(service, id, CaseworkerRequest { caseworker: form.get("allocate-caseworker").to_owned() })
             .await
@@ -202,11 +214,14 @@ async fn perform(
                 .earliest()
                 .map(|at| at.with_timezone(&Utc))
                 .ok_or_else(|| invalid("attempt-time", "That time did not happen in the UK (the clocks changed)"))?;
-            desk.run(service, id, AttemptRequest { channel, attempted_at, outcome })
+            let late_reason = late_reason(form, "attempt");
+            desk.run(service, id, AttemptRequest { channel, attempted_at, outcome, late_reason })
                 .await
-                .map_err(refused("attempt-channel"))
+                .map_err(refused_dated("attempt", "attempt-date", "attempt-channel"))
         }
-        "unable" => desk.run(service, id, UnableToContact).await.map_err(refused("action-unable")),
+        "unable" => {
+            desk.run(service, id, UnableToContact(when("unable")?)).await.map_err(refused_at("unable", "action-unable"))
+        }
         "safe-contact" => {
             let (safe_contact, safe_times) = casetrack_platform::pages::read_safe_contact(form)?;
             desk.run(service, id, SafeContactRequest { safe_contact, safe_times }).await.map_err(refused("safe-phone"))
@@ -217,20 +232,30 @@ async fn perform(
                 .get("intervention-minutes")
                 .parse::<u32>()
                 .map_err(|_| invalid("intervention-minutes", "Enter the length in whole minutes, for example 45"))?;
-            let request = InterventionRequest { need: form.get("intervention-need").to_owned(), held_on, minutes };
-            desk.run(service, id, request).await.map_err(refused("intervention-need"))
+            let need = form.get("intervention-need").to_owned();
+            let request =
+                InterventionRequest { need, held_on, minutes, late_reason: late_reason(form, "intervention") };
+            desk.run(service, id, request).await.map_err(refused_dated(
+                "intervention",
+                "intervention-date",
+                "intervention-need",
+            ))
         }
         "plan" => {
-            let request =
-                TextRequest { text: form.get("plan-text").to_owned(), review_on: optional_date(form, "plan-review")? };
-            desk.run(service, id, request).await.map_err(refused("plan-text"))
+            let request = TextRequest {
+                text: form.get("plan-text").to_owned(),
+                review_on: optional_date(form, "plan-review")?,
+                when: when("plan")?,
+            };
+            desk.run(service, id, request).await.map_err(refused_at("plan", "plan-text"))
         }
         "note" => {
             let request = NoteRequest {
                 text: form.get("note-text").to_owned(),
                 restricted: form.get("note-restricted") == "yes",
+                when: when("note")?,
             };
-            desk.run(service, id, request).await.map_err(refused("note-text"))
+            desk.run(service, id, request).await.map_err(refused_at("note", "note-text"))
         }
         "close" => {
             let definition = desk.service(service).map_err(Failure::Broken)?;
@@ -250,7 +275,8 @@ async fn perform(
             if !errors.is_empty() {
                 return Err(Failure::Form(errors));
             }
-            desk.run(service, id, CloseRequest { reason, answers }).await.map_err(refused("close-reason"))
+            let request = CloseRequest { reason, answers, when: when("close")? };
+            desk.run(service, id, request).await.map_err(refused_at("close", "close-reason"))
         }
         // The risk assessment and the kinds' own actions (MARAC, criminal-justice stages, orders, RJ).
         _ => match kinds::perform(desk, service, id, action, form).await {

@@ -1,6 +1,6 @@
-//! The direct-referral page: the victim's details, who referred them, the safe ways to contact them and the flags
-//! that matter; saved as one command (register the person, open the case), so sending it twice creates nothing
-//! twice.
+//! The direct-referral page: the victim's details, who referred them, the safe ways to contact them, the flags
+//! that matter and when the referral was received; saved as one command (register the person, open the case), so
+//! sending it twice creates nothing twice.
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -9,18 +9,22 @@ use casetrack_casework::catalogue::ServiceDefinition;
 use casetrack_eventstore::clock;
 use casetrack_people::person::{DetailsInput, parse_details};
 use casetrack_platform::pages::{
-    FormData, FormErrors, checkboxes, failure_page, radios, respond, see_other, staff_page, text_input,
+    Failure, FormData, FormErrors, checkboxes, failure_page, radios, respond, see_other, staff_page, text_input,
 };
 use casetrack_proto::contact::{ContactChannel, SafeContact, Safety};
 use maud::{Markup, html};
 use uuid::Uuid;
 
 use crate::commands::open_direct::{NewVictimReferral, is_direct_source};
+use crate::forms::{Dating, read_when, refused_at};
 use crate::state::Desk;
 
 pub(super) async fn refer_form(State(desk): State<Desk>, Path(service): Path<String>) -> Response {
+    let dating = Dating { now: clock::now(), window: desk.back_dating() };
     match desk.service(&service) {
-        Ok(definition) => respond(StatusCode::OK, refer_page(definition, None, &FormErrors::new(), Uuid::new_v4())),
+        Ok(definition) => {
+            respond(StatusCode::OK, refer_page(definition, None, &FormErrors::new(), Uuid::new_v4(), &dating))
+        }
         Err(error) => failure_page(&error),
     }
 }
@@ -30,6 +34,7 @@ fn refer_page(
     form: Option<&FormData>,
     errors: &FormErrors,
     submission: Uuid,
+    dating: &Dating,
 ) -> Markup {
     let value = |name: &str| form.map_or("", |f| f.get(name)).to_owned();
     let sources: Vec<(&str, &str)> =
@@ -47,11 +52,12 @@ fn refer_page(
                 (radios("source", "Who referred the victim?", &sources, None, errors))
                 (text_input("forename", "First name", None, &value("forename"), errors))
                 (text_input("surname", "Last name", None, &value("surname"), errors))
-                (text_input("date_of_birth", "Date of birth", Some("YYYY-MM-DD"), &value("date_of_birth"), errors))
+                (text_input("date_of_birth", "Date of birth", Some("For example, 23/04/1987"), &value("date_of_birth"), errors))
                 (text_input("phone", "Phone number (optional)", None, &value("phone"), errors))
                 (text_input("email", "Email address (optional)", None, &value("email"), errors))
                 (checkboxes("safe", "Which ways are safe to contact them?", Some("Anything left unticked will not be used."), &channels, errors))
                 (checkboxes("flags", "Flags", None, &[("domestic_abuse", "Domestic abuse", false), ("enhanced_rights", "Enhanced rights (Victims' Code)", false)], errors))
+                (dating.when_as_sent("refer", form, errors))
                 button.app-button type="submit" { "Save referral" }
             }
         },
@@ -85,12 +91,19 @@ pub(super) async fn refer(State(desk): State<Desk>, Path(service): Path<String>,
     if safe_contact.no_usable_channel() {
         errors.add("safe", "Choose at least one safe way to contact them");
     }
-    let details = match person {
-        Ok(details) if errors.is_empty() => details,
+    let dating = Dating { now: clock::now(), window: desk.back_dating() };
+    let when = read_when(&form, "refer", dating.now).map_err(|_| {
+        errors.add(
+            "refer-when",
+            "Enter when the referral was received as a real day, month and year (and time as HH:MM)",
+        );
+    });
+    let (details, when) = match (person, when) {
+        (Ok(details), Ok(when)) if errors.is_empty() => (details, when),
         _ => {
             return respond(
                 StatusCode::UNPROCESSABLE_ENTITY,
-                refer_page(&definition, Some(&form), &errors, submission),
+                refer_page(&definition, Some(&form), &errors, submission, &dating),
             );
         }
     };
@@ -100,13 +113,23 @@ pub(super) async fn refer(State(desk): State<Desk>, Path(service): Path<String>,
         source,
         details,
         safe_contact,
+        safe_times: Vec::new(),
         domestic_abuse: flags.iter().any(|f| f == "domestic_abuse"),
         enhanced_rights: flags.iter().any(|f| f == "enhanced_rights"),
+        when,
     };
     match desk.refer_new_victim(&service, referral).await {
-        Ok(written) => {
-            see_other(&format!("/services/{}/cases/{}?wait_for={}", definition.code, written.case_id, written.position))
-        }
-        Err(error) => failure_page(&error),
+        Ok((_, written)) => written.mark(see_other(&format!(
+            "/services/{}/cases/{}?wait_for={}",
+            definition.code, written.case_id, written.position
+        ))),
+        // A refused time (or source) is shown on the form, against the field it is about.
+        Err(error) => match refused_at("refer", "source")(error) {
+            Failure::Form(errors) => respond(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                refer_page(&definition, Some(&form), &errors, submission, &dating),
+            ),
+            Failure::Broken(error) => failure_page(&error),
+        },
     }
 }

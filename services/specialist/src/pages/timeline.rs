@@ -1,13 +1,29 @@
-//! The case's timeline: each of its events in words, newest first on the page; sealed plans and notes opened with
-//! the person's key for the caseworker ("(erased)" once the person is erased).
+//! The case's timeline: each of its events in words, newest first on the page, with when it happened and, where it
+//! was recorded on a later day, when that was ([`when_line`]); sealed plans and notes opened with the person's key
+//! for the caseworker ("(erased)" once the person is erased).
 
 use casetrack_casework::catalogue::ServiceDefinition;
 use casetrack_eventstore::codes::code;
 use casetrack_platform::pages::{local_time, long_date, words};
 use casetrack_proto::specialist::{RiskChecklist, SpecialistEvent};
 use casetrack_proto::{Envelope, PersonId};
+use chrono::{DateTime, Utc};
+use chrono_tz::Europe::London;
 
 use crate::state::Desk;
+
+/// When a timeline entry happened, in UK time, and when it was recorded where that is later: "3 Apr 2026, 12:00"
+/// recorded the same day; "3 April 2026, recorded 3 days later"; "3 June 2019, recorded on 4 December 2026".
+pub(super) fn when_line(occurred_at: DateTime<Utc>, recorded_at: DateTime<Utc>) -> String {
+    let (happened, recorded) =
+        (occurred_at.with_timezone(&London).date_naive(), recorded_at.with_timezone(&London).date_naive());
+    match (recorded - happened).num_days() {
+        ..=0 => local_time(occurred_at),
+        1 => format!("{}, recorded the next day", long_date(happened)),
+        days @ 2..=30 => format!("{}, recorded {days} days later", long_date(happened)),
+        _ => format!("{}, recorded on {}", long_date(happened), long_date(recorded)),
+    }
+}
 
 /// One timeline entry; sealed plans and notes are opened with the person's key for the caseworker.
 pub(super) async fn describe(
@@ -103,5 +119,21 @@ pub(super) async fn describe(
             format!("Restorative justice {}", words(&code(&e.outcome)).to_lowercase()),
             e.satisfaction.map(|s| format!("Satisfaction {s} of 5.")),
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone as _;
+
+    use super::*;
+
+    #[test]
+    fn the_timeline_shows_when_it_was_recorded_where_that_was_a_later_day() {
+        let at = |y, m, d, h| Utc.with_ymd_and_hms(y, m, d, h, 0, 0).unwrap();
+        assert_eq!(when_line(at(2026, 4, 3, 11), at(2026, 4, 3, 15)), "3 Apr 2026, 12:00");
+        assert_eq!(when_line(at(2026, 4, 3, 11), at(2026, 4, 4, 9)), "3 April 2026, recorded the next day");
+        assert_eq!(when_line(at(2026, 4, 3, 11), at(2026, 4, 6, 9)), "3 April 2026, recorded 3 days later");
+        assert_eq!(when_line(at(2019, 6, 3, 11), at(2026, 12, 4, 9)), "3 June 2019, recorded on 4 December 2026");
     }
 }
