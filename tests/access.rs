@@ -12,7 +12,7 @@ mod support;
 
 use std::collections::BTreeMap;
 
-use casetrack_web::testkit::TempDir;
+use casetrack_eventstore::testkit::TempDir;
 use reqwest::redirect::Policy;
 use serde_json::{Value, json};
 use support::{ADMIN_PASSWORD, Server, Session, create_account, get, post, request, session, sign_in, split_backends};

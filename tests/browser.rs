@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use casetrack_web::testkit::TempDir;
+use casetrack_eventstore::testkit::TempDir;
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::json;
 use support::{Server, day_offset, post, session};

@@ -7,7 +7,7 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use casetrack_web::testkit::TempDir;
+use casetrack_eventstore::testkit::TempDir;
 use serde_json::{Value, json};
 use support::{Server, Session, day_offset, get, post, session};
 

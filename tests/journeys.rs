@@ -11,7 +11,7 @@ mod support;
 
 use std::process::Command;
 
-use casetrack_web::testkit::TempDir;
+use casetrack_eventstore::testkit::TempDir;
 use serde_json::{Value, json};
 use support::{Server, day_offset, eventually, get, post, split_backends};
 

@@ -16,7 +16,7 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use casetrack_web::testkit::TempDir;
+use casetrack_eventstore::testkit::TempDir;
 use reqwest::redirect::Policy;
 use support::{Server, Session, day_offset, session, split_backends};
 
@@ -470,6 +470,10 @@ async fn public_self_referral(public: &Browser, limit: usize) {
 /// referred and heard, a closing assessment, closed with the service's outcome measures.
 async fn idva_caseworker_day(idva: &Browser) {
     let today = day_offset(0);
+    // The referral came in yesterday: the calls below are this morning.
+    let yesterday = chrono::NaiveDate::parse_from_str(&day_offset(-1), "%Y-%m-%d").unwrap();
+    let (day, month, year) =
+        (yesterday.format("%d").to_string(), yesterday.format("%m").to_string(), yesterday.format("%Y").to_string());
     let services = idva.get("/services").await;
     assert!(services.body.contains("href=\"/services/idva\""), "{}", services.body);
     let form = idva.get("/services/idva/refer").await;
@@ -490,6 +494,9 @@ async fn idva_caseworker_day(idva: &Browser) {
                 ("phone", "07700 900777"),
                 ("safe", "phone"),
                 ("flags", "domestic_abuse"),
+                ("refer-when-day", &day),
+                ("refer-when-month", &month),
+                ("refer-when-year", &year),
             ],
         )
         .await;

@@ -6,8 +6,8 @@ mod support;
 
 use std::collections::BTreeMap;
 
-use casetrack_web::db::{DbBackend, ReadDb};
-use casetrack_web::testkit::TempDir;
+use casetrack_eventstore::db::{DbBackend, ReadDb};
+use casetrack_eventstore::testkit::TempDir;
 use chrono::{Datelike as _, NaiveDate};
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -105,7 +105,8 @@ async fn cohort(base: &str) {
     assert_eq!(hub["caseload"], json!({"open_at_end": 6, "open_at_end_under_18": 0}), "all but the closed one");
     // Time to first contact: 2 days after the crime report, within 2 working days or not as the calendar says.
     let reported: NaiveDate = day_offset(-3).parse().unwrap();
-    let within = yesterday.parse::<NaiveDate>().unwrap() <= casetrack_web::clock::working_days_after(reported, 2);
+    let within =
+        yesterday.parse::<NaiveDate>().unwrap() <= casetrack_casework::victims_code::working_days_after(reported, 2);
     let first_contact = &hub["first_contact"];
     assert_eq!(first_contact["attempted"], 2, "{first_contact}");
     assert_eq!(first_contact["within_deadline"].as_i64(), Some(1 + i64::from(within)), "{first_contact}");

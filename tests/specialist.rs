@@ -15,7 +15,7 @@
 
 mod support;
 
-use casetrack_web::testkit::TempDir;
+use casetrack_eventstore::testkit::TempDir;
 use serde_json::{Value, json};
 use support::{Server, day_offset, eventually, get, post, split_backends};
 
@@ -60,8 +60,10 @@ async fn idva_journey(t: &Services) -> String {
     let person_id = person(t, "Dana", "1990-02-03").await;
     let (status, referral) = post(
         format!("{}/api/hub/referrals", t.hub),
+        // Received and referred on yesterday, before the IDVA's calls of yesterday afternoon.
         json!({"person_id": person_id, "source": "police_feed", "domestic_abuse": true, "consent": "explicit",
-               "safe_contact": {"text": "unsafe", "phone": "safe"}, "offence_category": "violence_with_injury"}),
+               "safe_contact": {"text": "unsafe", "phone": "safe"}, "offence_category": "violence_with_injury",
+               "occurred_at": format!("{yesterday}T00:00:00Z")}),
     )
     .await;
     assert_eq!(status, 201, "{referral}");
@@ -70,8 +72,11 @@ async fn idva_journey(t: &Services) -> String {
         post(format!("{}/api/hub/referrals/{referral_id}/onward-referrals", t.hub), json!({"service": "astrology"}))
             .await;
     assert_eq!((status, refused_service["error"]["code"].as_str()), (422, Some("unknown_service")));
-    let (status, onward) =
-        post(format!("{}/api/hub/referrals/{referral_id}/onward-referrals", t.hub), json!({"service": "idva"})).await;
+    let (status, onward) = post(
+        format!("{}/api/hub/referrals/{referral_id}/onward-referrals", t.hub),
+        json!({"service": "idva", "occurred_at": format!("{yesterday}T00:05:00Z")}),
+    )
+    .await;
     assert_eq!(status, 201, "{onward}");
 
     // The IDVA service's reactor opens the case; the hub sees it.
@@ -268,7 +273,7 @@ async fn configured_service(t: &Services) {
     let person_id = person(t, "Mo", "1950-05-05").await;
     let (status, opened) = post(
         format!("{}/api/specialist/mental_health/cases", t.others),
-        json!({"person_id": person_id, "source": "gp"}),
+        json!({"person_id": person_id, "source": "gp", "occurred_at": format!("{yesterday}T08:00:00Z")}),
     )
     .await;
     assert_eq!(status, 201, "{opened}");

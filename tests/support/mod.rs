@@ -7,8 +7,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{LazyLock, Mutex};
 use std::time::{Duration, Instant};
 
-use casetrack_web::testkit::{TestStream, fresh_postgres_url};
-use casetrack_web::vault::MasterKey;
+use casetrack_eventstore::testkit::{TestStream, fresh_postgres_url};
+use casetrack_vault::MasterKey;
 use serde_json::Value;
 
 /// A running `casetrack serve`, stopped (gracefully) when dropped.

@@ -6,10 +6,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use async_nats::HeaderMap;
+use casetrack_eventstore::log::jetstream::{JetStreamConfig, JetStreamLog};
+use casetrack_eventstore::log::sqlite::SqliteLog;
+use casetrack_eventstore::log::{AppendRequest, EventLog, ExpectedVersion, NewEvent};
 use casetrack_proto::{Actor, CommandId, EventId, StreamId};
-use casetrack_web::log::jetstream::{JetStreamConfig, JetStreamLog};
-use casetrack_web::log::sqlite::SqliteLog;
-use casetrack_web::log::{AppendRequest, EventLog, ExpectedVersion, NewEvent};
 use clap::Args;
 use futures::StreamExt;
 use uuid::Uuid;

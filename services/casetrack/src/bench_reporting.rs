@@ -131,7 +131,7 @@ pub async fn run(args: BenchReportingArgs) -> anyhow::Result<()> {
     casetrack_web::telemetry::init_tracing(&args.settings.platform.log_format);
     let ctx = args.settings.connect().await?;
     anyhow::ensure!(
-        ctx.db.backend() == casetrack_web::db::DbBackend::Postgres,
+        ctx.db.backend() == casetrack_eventstore::db::DbBackend::Postgres,
         "bench-reporting runs on PostgreSQL: give --database-url of an empty database"
     );
     let reporting = casetrack_reporting::service(&ctx);
@@ -235,13 +235,13 @@ pub async fn run(args: BenchReportingArgs) -> anyhow::Result<()> {
 /// time varied by half between runs on one machine), so it is taken on either side of the rebuild.
 pub async fn rebuild(
     ctx: &Context,
-    projections: Vec<std::sync::Arc<dyn casetrack_web::projection::Projection>>,
+    projections: Vec<std::sync::Arc<dyn casetrack_eventstore::projection::Projection>>,
 ) -> anyhow::Result<()> {
     let head = ctx.log.head().await?;
     let (events, before) = read_raw(ctx, head).await?;
     let rate_of = |took: Duration| events as f64 / took.as_secs_f64();
     println!("raw read-back: {events} events ({} commits) in {before:.1?}: {:.0} events/s", head.0, rate_of(before));
-    let took = crate::rebuild(ctx, projections, casetrack_web::projection::REBUILD_BATCH_EVENTS).await?;
+    let took = crate::rebuild(ctx, projections, casetrack_eventstore::projection::REBUILD_BATCH_EVENTS).await?;
     let (_, after) = read_raw(ctx, head).await?;
     println!("raw read-back again: {after:.1?}: {:.0} events/s", rate_of(after));
     let rate = rate_of(took);
@@ -257,14 +257,14 @@ pub async fn rebuild(
 }
 
 /// Reads the log up to `head` with no processing; returns its events and the time taken.
-async fn read_raw(ctx: &Context, head: casetrack_web::log::Position) -> anyhow::Result<(u64, Duration)> {
+async fn read_raw(ctx: &Context, head: casetrack_eventstore::log::Position) -> anyhow::Result<(u64, Duration)> {
     use futures::StreamExt;
     let started = Instant::now();
     let mut events = 0_u64;
     if head.0 == 0 {
         return Ok((events, started.elapsed())); // a live subscription to an empty log would wait for ever
     }
-    let mut commits = ctx.log.subscribe(casetrack_web::log::Position(0)).await?;
+    let mut commits = ctx.log.subscribe(casetrack_eventstore::log::Position(0)).await?;
     while let Some(commit) = commits.next().await {
         let commit = commit?;
         events += commit.events.len() as u64;

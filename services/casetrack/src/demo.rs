@@ -11,13 +11,13 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use anyhow::Context as _;
+use casetrack_eventstore::clock;
 use casetrack_hub::HubSettings;
 use casetrack_hub::api::Hub;
 use casetrack_proto::{Actor, PersonId, ReferralId, ServiceCode, StaffName};
 use casetrack_specialist::api::Desk;
 use casetrack_web::Context;
 use casetrack_web::accounts::{self, Account, NewAccount};
-use casetrack_web::clock;
 use casetrack_web::http::ApiError;
 use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Utc, Weekday};
 use futures::StreamExt;

@@ -5,7 +5,6 @@ use std::path::{Path, PathBuf};
 use crate::settings::Settings;
 use anyhow::Context as _;
 use casetrack_hub::police_feed::{self, Reject};
-use casetrack_web::Context;
 
 pub async fn police_feed(
     settings: &Settings,

@@ -12,8 +12,8 @@ use std::collections::BTreeSet;
 
 use crate::settings::Settings;
 use anyhow::Context as _;
+use casetrack_casework::catalogue::Catalogue;
 use casetrack_proto::ServiceCode;
-use casetrack_web::catalogue::Catalogue;
 use casetrack_web::{Context, Service};
 use clap::{Parser, Subcommand};
 use tokio_util::sync::CancellationToken;
@@ -51,7 +51,7 @@ enum Command {
         projection: Option<String>,
         /// About how many events each projection applies a transaction. Smaller batches hold less in memory and
         /// take longer; the read models come out the same.
-        #[arg(long, default_value_t = casetrack_web::projection::REBUILD_BATCH_EVENTS as u64,
+        #[arg(long, default_value_t = casetrack_eventstore::projection::REBUILD_BATCH_EVENTS as u64,
               value_parser = clap::value_parser!(u64).range(1..))]
         batch_events: u64,
         #[command(flatten)]
@@ -222,7 +222,7 @@ fn services(ctx: &Context, selection: &Selection, settings: &Settings) -> anyhow
     }
     if selection.hub {
         let hub = casetrack_hub::HubSettings {
-            attempt_rule: casetrack_web::contact::AttemptRule {
+            attempt_rule: casetrack_casework::contact::AttemptRule {
                 attempts: settings.hub_attempts,
                 distinct_bands: settings.hub_attempt_bands,
             },
@@ -237,7 +237,11 @@ fn services(ctx: &Context, selection: &Selection, settings: &Settings) -> anyhow
             .iter()
             .map(|c| ServiceCode::parse(c).expect("known service codes are valid"))
             .collect();
-        services.push(casetrack_specialist::service(ctx, &codes));
+        services.push(casetrack_specialist::service_with(
+            ctx,
+            &codes,
+            casetrack_casework::occurred::BackDating { days: settings.back_dating_days },
+        ));
     }
     if selection.reporting {
         services.push(casetrack_reporting::service_with(ctx, settings.suppression_threshold));
@@ -309,7 +313,8 @@ async fn main() -> anyhow::Result<()> {
             println!("log head: {head}");
             for service in &services {
                 for projection in &service.projections {
-                    let position = casetrack_web::projection::load_checkpoint(&ctx.db, projection.name()).await?;
+                    let position =
+                        casetrack_eventstore::projection::load_checkpoint(&ctx.db, projection.name()).await?;
                     println!(
                         "{:<32} position {:>10}  lag {:>10}",
                         projection.name(),
@@ -331,7 +336,7 @@ async fn main() -> anyhow::Result<()> {
                 "retention" => casetrack_proto::people::ErasureReason::Retention,
                 _ => casetrack_proto::people::ErasureReason::Request,
             };
-            let meta = casetrack_web::command::CommandMeta::new(
+            let meta = casetrack_eventstore::command::CommandMeta::new(
                 casetrack_proto::Actor { user_id: None, role: casetrack_proto::Role::Administrator },
                 chrono::Utc::now(),
             );
@@ -350,7 +355,7 @@ async fn main() -> anyhow::Result<()> {
                     println!("erased person {person} at log position {}", executed.position.map_or(0, |p| p.0));
                     Ok(())
                 }
-                Err(casetrack_web::command::CommandError::Rejected(rejection)) => {
+                Err(casetrack_eventstore::command::CommandError::Rejected(rejection)) => {
                     anyhow::bail!("not erased: {rejection}")
                 }
                 Err(error) => Err(anyhow::anyhow!("erasure failed: {error}")),
@@ -491,10 +496,10 @@ async fn stop_on_signal(shutdown: CancellationToken) {
 /// long each took.
 pub async fn rebuild(
     ctx: &Context,
-    projections: Vec<std::sync::Arc<dyn casetrack_web::projection::Projection>>,
+    projections: Vec<std::sync::Arc<dyn casetrack_eventstore::projection::Projection>>,
     batch_events: usize,
 ) -> anyhow::Result<std::time::Duration> {
-    use casetrack_web::projection::{Source, rebuild_all};
+    use casetrack_eventstore::projection::{Source, rebuild_all};
     let started = std::time::Instant::now();
     let (audit, events): (Vec<_>, Vec<_>) = projections.into_iter().partition(|p| p.source() == Source::Audit);
     for (log, projections) in [(&ctx.log, events), (&ctx.audit, audit)] {

@@ -7,7 +7,6 @@ use std::io::Write as _;
 use crate::settings::Settings;
 use anyhow::Context as _;
 use casetrack_reporting::report::Request;
-use casetrack_web::Context;
 use chrono::NaiveDate;
 
 #[derive(clap::Args)]

@@ -8,9 +8,9 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, post};
-use casetrack_platform::access::Routes;
-use casetrack_platform::http::{ApiError, ErrorBody};
 use casetrack_proto::ReferralId;
+use casetrack_web::access::Routes;
+use casetrack_web::http::{ApiError, ErrorBody};
 use serde::Deserialize;
 use utoipa::{IntoParams, OpenApi};
 
@@ -82,7 +82,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 
 /// The JSON api's routes (the state is added by `crate::service_with`, which merges them with the pages').
 pub fn routes() -> Routes<Hub> {
-    use casetrack_platform::access::Permission::HubWork;
+    use casetrack_web::access::Permission::HubWork;
     let at = |action: &str| format!("/api/hub/referrals/{{referral_id}}/{action}");
     Routes::new()
         .route("/api/hub/referrals", HubWork, post(receive_referral))

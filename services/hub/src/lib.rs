@@ -40,8 +40,8 @@ pub use state::{Hub, HubSettings};
 
 use std::sync::Arc;
 
-use casetrack_platform::access::{PersonLookup, RecordArea};
-use casetrack_platform::{Context, Service};
+use casetrack_web::access::{PersonLookup, RecordArea};
+use casetrack_web::{Context, Service};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
@@ -64,5 +64,5 @@ pub fn service_with(ctx: &Context, settings: HubSettings) -> Service {
 
 pub async fn run(ctx: Context, listener: TcpListener, shutdown: CancellationToken) -> anyhow::Result<()> {
     let service = service(&ctx);
-    casetrack_platform::service::serve(ctx, listener, vec![service], shutdown).await
+    casetrack_web::service::serve(ctx, listener, vec![service], shutdown).await
 }

@@ -4,8 +4,8 @@
 //! Its own module so that the JSON api, the pages, the commands and the views can all hold a `Hub` without any of
 //! them importing another: the commands add their methods to it (`impl Hub` in each `commands/` file).
 
-use casetrack_platform::Context;
-use casetrack_platform::rate_limit::AddressLimit;
+use casetrack_web::Context;
+use casetrack_web::rate_limit::AddressLimit;
 
 /// The hub's own settings. The attempt rule is a service setting, not a constant (DOMAIN.md "Attempt rule").
 #[derive(Debug, Clone, Copy)]

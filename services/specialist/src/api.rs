@@ -17,10 +17,10 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, post};
-use casetrack_platform::access::Permission::ServiceWork;
-use casetrack_platform::access::Routes;
-use casetrack_platform::http::{ApiError, ErrorBody};
 use casetrack_proto::CaseId;
+use casetrack_web::access::Permission::ServiceWork;
+use casetrack_web::access::Routes;
+use casetrack_web::http::{ApiError, ErrorBody};
 use serde::de::DeserializeOwned;
 use utoipa::OpenApi;
 

@@ -2,8 +2,8 @@
 //! (`casetrack demo` in `services/casetrack`). Each only gives its command through `run`; new callers give the
 //! command themselves (`desk.run(service, case_id, Decline(reason))`), and these go once the demo does.
 
-use casetrack_platform::http::ApiError;
 use casetrack_proto::CaseId;
+use casetrack_web::http::ApiError;
 
 use crate::commands::close::CloseRequest;
 use crate::commands::contact::{AttemptRequest, UnableToContact};

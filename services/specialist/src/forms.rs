@@ -7,9 +7,9 @@ use axum::http::StatusCode;
 use casetrack_casework::catalogue::ServiceDefinition;
 use casetrack_casework::occurred::BackDating;
 use casetrack_eventstore::codes::parse;
-use casetrack_platform::http::ApiError;
-use casetrack_platform::pages::{Failure, FormData, FormErrors, invalid, textarea};
 use casetrack_proto::CaseId;
+use casetrack_web::http::ApiError;
+use casetrack_web::pages::{Failure, FormData, FormErrors, invalid, textarea};
 use chrono::{DateTime, Datelike as _, NaiveDate, NaiveTime, Utc};
 use chrono_tz::Europe::London;
 use maud::{Markup, html};
@@ -32,7 +32,7 @@ pub fn action_form(
         section.app-action #{ "action-" (action) } {
             h3.app-heading-s { (title) }
             form method="post" action={ "/services/" (definition.code) "/cases/" (case_id) "/" (action) } novalidate {
-                (casetrack_platform::access::csrf_field())
+                (casetrack_web::access::csrf_field())
                 (fields)
                 button.app-button type="submit" { (submit) }
             }

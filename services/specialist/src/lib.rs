@@ -52,9 +52,9 @@ use std::sync::Arc;
 
 use casetrack_casework::catalogue::ServiceKind;
 use casetrack_casework::occurred::BackDating;
-use casetrack_platform::access::{PersonLookup, RecordArea};
-use casetrack_platform::{Context, Service};
 use casetrack_proto::ServiceCode;
+use casetrack_web::access::{PersonLookup, RecordArea};
+use casetrack_web::{Context, Service};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
@@ -86,7 +86,7 @@ pub fn service_with(ctx: &Context, services: &[ServiceCode], back_dating: BackDa
 pub async fn run(ctx: Context, listener: TcpListener, shutdown: CancellationToken) -> anyhow::Result<()> {
     let codes = ctx.catalogue.codes();
     let service = service(&ctx, &codes);
-    casetrack_platform::service::serve(ctx, listener, vec![service], shutdown).await
+    casetrack_web::service::serve(ctx, listener, vec![service], shutdown).await
 }
 
 /// A `&'static str` for names built at start-up from configuration (bounded: one per service).

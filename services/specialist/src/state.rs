@@ -3,9 +3,9 @@
 
 use casetrack_casework::catalogue::ServiceDefinition;
 use casetrack_casework::occurred::BackDating;
-use casetrack_platform::Context;
-use casetrack_platform::http::ApiError;
 use casetrack_proto::ServiceCode;
+use casetrack_web::Context;
+use casetrack_web::http::ApiError;
 
 /// What every specialist route holds: the context, the services this process runs, and how far back their
 /// records may be dated without a reason.

@@ -23,8 +23,8 @@ use maud::{Markup, html};
 
 use crate::accounts::{self, Account, SessionPolicy};
 use crate::http::{ApiError, ErrorBody, ErrorDetail};
-use crate::log::{AppendRequest, ExpectedVersion, NewEvent};
 use crate::service::Context;
+use casetrack_eventstore::log::{AppendRequest, ExpectedVersion, NewEvent};
 
 /// The session cookie's name.
 pub const SESSION_COOKIE: &str = "casetrack_session";

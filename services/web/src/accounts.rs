@@ -13,7 +13,7 @@ use rand::RngCore as _;
 use sha2::{Digest as _, Sha256};
 use sqlx::Row as _;
 
-use crate::db::{DbBackend, ReadDb};
+use casetrack_eventstore::db::{DbBackend, ReadDb};
 
 /// Passwords: at least this long (NCSC: length, not composition rules), at most 128 characters.
 pub const MIN_PASSWORD_CHARS: usize = 12;

@@ -11,8 +11,8 @@ use axum::{Json, Router};
 use serde::Serialize;
 
 use crate::access::Routes;
-use crate::log::Position;
 use crate::service::Context;
+use casetrack_eventstore::log::Position;
 
 /// An error as a person or a client program sees it: a stable code, a message in plain words, and nothing of the
 /// cause when the cause is ours (that goes to the log, not the response).
@@ -217,7 +217,7 @@ async fn readyz(State(ctx): State<Context>) -> Response {
         .map(|status| ProjectionReadiness {
             name: status.name(),
             position: status.position().0,
-            lag: if crate::projection::reads_audit(status.name()) { audit_head } else { head }
+            lag: if casetrack_eventstore::projection::reads_audit(status.name()) { audit_head } else { head }
                 .map(|head| head.0.saturating_sub(status.position().0)),
             failure: status.failure(),
             retrying: status.retrying(),
@@ -232,7 +232,7 @@ async fn metrics_route(State(ctx): State<Context>) -> Response {
     if let (Ok(head), Ok(audit_head)) = (ctx.log.head().await, ctx.audit.head().await) {
         metrics::gauge!("casetrack_log_head_position").set(head.0 as f64);
         for status in ctx.projections.all() {
-            let head = if crate::projection::reads_audit(status.name()) { audit_head } else { head };
+            let head = if casetrack_eventstore::projection::reads_audit(status.name()) { audit_head } else { head };
             let lag = head.0.saturating_sub(status.position().0);
             metrics::gauge!("casetrack_projection_lag_commits", "projection" => status.name()).set(lag as f64);
         }
@@ -284,9 +284,9 @@ async fn record_request(request: Request, next: Next) -> Response {
     response
 }
 
-impl<R: crate::command::Rejection> From<crate::command::CommandError<R>> for ApiError {
-    fn from(error: crate::command::CommandError<R>) -> Self {
-        use crate::command::CommandError;
+impl<R: casetrack_eventstore::command::Rejection> From<casetrack_eventstore::command::CommandError<R>> for ApiError {
+    fn from(error: casetrack_eventstore::command::CommandError<R>) -> Self {
+        use casetrack_eventstore::command::CommandError;
         match error {
             CommandError::Rejected(rejection) => ApiError::conflict(rejection.code(), rejection.to_string()),
             CommandError::Contended => ApiError::conflict("contended", error.to_string()),

@@ -26,13 +26,4 @@ pub mod service;
 pub mod spreadsheet;
 pub mod telemetry;
 
-pub use casetrack_casework::{catalogue, contact};
-pub use casetrack_eventstore::{codes, command, db, log, projection, reactor, testkit};
-pub use casetrack_vault as vault;
-
-/// The command clock and the Victims' Code's working days, under their old name while the services move over.
-pub mod clock {
-    pub use casetrack_casework::victims_code::*;
-    pub use casetrack_eventstore::clock::{at, now};
-}
 pub use service::{Context, Service};

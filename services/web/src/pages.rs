@@ -512,14 +512,14 @@ pub fn read_safe_contact(
     let mut rules = SafeContact::default();
     for channel in ContactChannel::ALL {
         let field = format!("safe-{}", channel.code());
-        match crate::codes::parse::<Safety>(form.get(&field)) {
+        match casetrack_eventstore::codes::parse::<Safety>(form.get(&field)) {
             Some(safety) => rules.set(channel, safety),
             None => return Err(invalid(&field, &format!("Choose whether {} is safe", channel.label()))),
         }
     }
     let mut safe_times = Vec::new();
     for band in form.all("safe-times") {
-        match crate::codes::parse::<TimeBand>(&band) {
+        match casetrack_eventstore::codes::parse::<TimeBand>(&band) {
             Some(band) => safe_times.push(band),
             None => return Err(invalid("safe-times", "Choose times of day from the list")),
         }
@@ -529,7 +529,7 @@ pub fn read_safe_contact(
 
 /// The manager's list of break-glass grants on an area's records (`hub`, or a service code): who opened which
 /// record outside their role, why, and until when.
-pub async fn break_glass_page(db: &crate::db::ReadDb, area: &str, title: &str) -> Response {
+pub async fn break_glass_page(db: &casetrack_eventstore::db::ReadDb, area: &str, title: &str) -> Response {
     let grants = match crate::accounts::grants_for(db, area).await {
         Ok(grants) => grants,
         Err(error) => return failure_page(&ApiError::unavailable(error)),

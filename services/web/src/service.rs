@@ -11,15 +11,15 @@ use tokio_util::sync::CancellationToken;
 
 use crate::access::{PersonLookup, RecordArea, RouteRule, Routes};
 use crate::accounts::SessionPolicy;
-use crate::catalogue::Catalogue;
 use crate::config::Settings;
-use crate::db::ReadDb;
-use crate::log::EventLog;
-use crate::log::jetstream::{JetStreamConfig, JetStreamLog};
-use crate::log::sqlite::SqliteLog;
-use crate::projection::{Projection, ProjectionRunner, Registry};
-use crate::reactor::{Reactor, ReactorRunner};
-use crate::vault::{MasterKey, Vault};
+use casetrack_casework::catalogue::Catalogue;
+use casetrack_eventstore::db::ReadDb;
+use casetrack_eventstore::log::EventLog;
+use casetrack_eventstore::log::jetstream::{JetStreamConfig, JetStreamLog};
+use casetrack_eventstore::log::sqlite::SqliteLog;
+use casetrack_eventstore::projection::{Projection, ProjectionRunner, Registry};
+use casetrack_eventstore::reactor::{Reactor, ReactorRunner};
+use casetrack_vault::{MasterKey, Vault};
 
 /// Everything a service needs, shared by all services of one process. Cheap to clone.
 #[derive(Clone)]
@@ -93,8 +93,8 @@ impl Context {
     /// The log `projection` reads.
     pub fn log_of(&self, projection: &dyn Projection) -> &EventLog {
         match projection.source() {
-            crate::projection::Source::Events => &self.log,
-            crate::projection::Source::Audit => &self.audit,
+            casetrack_eventstore::projection::Source::Events => &self.log,
+            casetrack_eventstore::projection::Source::Audit => &self.audit,
         }
     }
 

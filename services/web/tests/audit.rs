@@ -4,12 +4,13 @@
 
 use std::collections::BTreeMap;
 
+use casetrack_eventstore::log::{EventLog, Position};
+use casetrack_eventstore::testkit::{TempDir, TestStream, fresh_sqlite, open_sqlite_log};
 use casetrack_proto::audit::{AccessDecision, AccessRecorded};
 use casetrack_proto::{Role, UserId};
+use casetrack_vault::MasterKey;
+use casetrack_web::Context;
 use casetrack_web::access::record_access;
-use casetrack_web::testkit::{TempDir, TestStream, fresh_sqlite, open_sqlite_log};
-use casetrack_web::vault::MasterKey;
-use casetrack_web::{Context, log::EventLog, log::Position};
 use uuid::Uuid;
 
 /// Requests in flight at once, and entries each of them writes one after the other.

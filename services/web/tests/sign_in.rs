@@ -6,13 +6,13 @@
 
 use std::time::Duration;
 
+use casetrack_eventstore::db::ReadDb;
+use casetrack_eventstore::testkit::{TempDir, fresh_postgres, fresh_sqlite};
 use casetrack_proto::{Role, StaffName};
 use casetrack_web::accounts::{
     AccountError, AccountFailure, FAILURES_PER_ACCOUNT, FAILURES_PER_ADDRESS, NewAccount, SessionPolicy, authenticate,
     create_account, resume_session, start_session,
 };
-use casetrack_web::db::ReadDb;
-use casetrack_web::testkit::{TempDir, fresh_postgres, fresh_sqlite};
 
 async fn account(db: &ReadDb, username: &str) {
     create_account(

@@ -1,7 +1,7 @@
 //! Allocating a referral to a hub officer (or re-allocating it), by their user name.
 
-use casetrack_platform::http::ApiError;
 use casetrack_proto::{ReferralId, StaffName};
+use casetrack_web::http::ApiError;
 use serde::Deserialize;
 use utoipa::ToSchema;
 

@@ -1,10 +1,10 @@
 //! Closing a referral with the victim's answers to the outcome measures in force on the day (versioned reference
 //! data, `crate::measures`): every answer must name a measure of that list.
 
-use casetrack_platform::http::ApiError;
 use casetrack_proto::ReferralId;
 use casetrack_proto::contact::OutcomeAnswer;
 use casetrack_proto::hub::MeasureAnswer;
+use casetrack_web::http::ApiError;
 use serde::Deserialize;
 use utoipa::ToSchema;
 

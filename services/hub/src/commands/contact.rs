@@ -1,10 +1,10 @@
 //! Trying to reach the victim: contact attempts, "unable to contact" once the hub's attempt rule is met, outreach
 //! letters and emails, and returning the referral to whoever sent it when there is no safe way to reach them.
 
-use casetrack_platform::http::ApiError;
 use casetrack_proto::ReferralId;
 use casetrack_proto::contact::{AttemptOutcome, ContactChannel};
 use casetrack_proto::hub::ContactAttemptRecorded;
+use casetrack_web::http::ApiError;
 use serde::Deserialize;
 use utoipa::ToSchema;
 

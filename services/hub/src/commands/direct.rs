@@ -6,12 +6,12 @@
 use casetrack_casework::occurred::Lateness;
 use casetrack_eventstore::command::{CommandError, CommandMeta};
 use casetrack_people::person::{DetailsInput, PersonRejection, PersonalDetails, parse_details};
-use casetrack_platform::Context;
-use casetrack_platform::pages::{FormData, FormErrors};
 use casetrack_proto::contact::{ContactChannel, SafeContact, Safety};
 use casetrack_proto::hub::{OffenceCategory, ReferralReceived, ReferralSource};
 use casetrack_proto::profile::{AgeBand, Gender, VictimProfile};
 use casetrack_proto::{Actor, CommandId, PersonId, ReferralId};
+use casetrack_web::Context;
+use casetrack_web::pages::{FormData, FormErrors};
 use chrono::NaiveDate;
 use uuid::Uuid;
 

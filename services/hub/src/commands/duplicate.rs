@@ -2,10 +2,10 @@
 //! (the people service's decision; linked records count as one victim for the repeat-victim flag).
 
 use casetrack_eventstore::command::CommandMeta;
-use casetrack_platform::access::acting;
-use casetrack_platform::http::ApiError;
 use casetrack_proto::people::DuplicateDecision;
 use casetrack_proto::{PersonId, ReferralId};
+use casetrack_web::access::acting;
+use casetrack_web::http::ApiError;
 
 use super::handler::Written;
 use crate::state::Hub;

@@ -10,10 +10,10 @@ use casetrack_casework::occurred::{Lateness, RecordTimes};
 use casetrack_eventstore::command::{
     Aggregate as _, CommandError, CommandMeta, Executed, Rejection as _, execute_timed, load,
 };
-use casetrack_platform::access::acting;
-use casetrack_platform::http::ApiError;
 use casetrack_proto::hub::HubEvent;
 use casetrack_proto::{Actor, PersonId, ReferralId};
+use casetrack_web::access::acting;
+use casetrack_web::http::ApiError;
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -44,7 +44,7 @@ impl Written {
     pub fn mark(&self, response: impl IntoResponse) -> Response {
         match &self.lateness {
             Lateness::OnTime => response.into_response(),
-            Lateness::Late { days, reason } => casetrack_platform::access::late_entry(response, *days, reason),
+            Lateness::Late { days, reason } => casetrack_web::access::late_entry(response, *days, reason),
         }
     }
 }

@@ -2,9 +2,9 @@
 //! it), then the onward referral, only to a service of the catalogue that takes referrals from the hub. The
 //! service's reactor opens a case from it, and the case's progress flows back to the hub (the closed loop).
 
-use casetrack_platform::http::ApiError;
 use casetrack_proto::contact::ConsentBasis;
 use casetrack_proto::{ReferralId, ServiceCode};
+use casetrack_web::http::ApiError;
 use serde::Deserialize;
 use utoipa::ToSchema;
 

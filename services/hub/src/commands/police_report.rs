@@ -1,9 +1,9 @@
 //! A self-referred victim has since reported the crime to police: the crime reference and the day it was reported
 //! (not in the future), recorded even after the referral ended.
 
-use casetrack_platform::http::ApiError;
 use casetrack_proto::ReferralId;
 use casetrack_proto::hub::ReportedToPolice;
+use casetrack_web::http::ApiError;
 use chrono::NaiveDate;
 use serde::Deserialize;
 use utoipa::ToSchema;

@@ -1,12 +1,12 @@
 //! Receiving a referral for a person already registered (the JSON api, and `casetrack demo`). Referrals taken from
 //! the victim are in [`super::direct`], those of the police feed in [`super::intake`].
 
-use casetrack_platform::access::acting;
-use casetrack_platform::http::ApiError;
 use casetrack_proto::contact::{ConsentBasis, SafeContact};
 use casetrack_proto::hub::{OffenceCategory, ReferralReceived, ReferralSource};
 use casetrack_proto::profile::VictimProfile;
 use casetrack_proto::{Actor, PersonId, ReferralId};
+use casetrack_web::access::acting;
+use casetrack_web::http::ApiError;
 use chrono::NaiveDate;
 use serde::Deserialize;
 use utoipa::ToSchema;

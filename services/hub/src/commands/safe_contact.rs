@@ -2,10 +2,10 @@
 //! for whoever contacts them, sealed with the victim's own key before anything is written.
 
 use casetrack_eventstore::command::CommandMeta;
-use casetrack_platform::access::acting;
-use casetrack_platform::http::ApiError;
 use casetrack_proto::ReferralId;
 use casetrack_proto::contact::{SafeContact, TimeBand};
+use casetrack_web::access::acting;
+use casetrack_web::http::ApiError;
 use serde::Deserialize;
 use utoipa::ToSchema;
 

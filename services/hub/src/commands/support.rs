@@ -1,9 +1,9 @@
 //! Working with a contacted victim: support accepted or declined, their needs assessed (against the hub's need
 //! categories), and the support sessions held.
 
-use casetrack_platform::http::ApiError;
 use casetrack_proto::ReferralId;
 use casetrack_proto::hub::{SessionMode, SupportSessionRecorded};
+use casetrack_web::http::ApiError;
 use chrono::NaiveDate;
 use serde::Deserialize;
 use utoipa::ToSchema;

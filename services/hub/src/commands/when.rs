@@ -2,7 +2,7 @@
 //! records something from the world carries), and its reading into the aggregate's [`When`] against the command's
 //! clock and the hub's back-dating window.
 
-use casetrack_platform::http::ApiError;
+use casetrack_web::http::ApiError;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use utoipa::ToSchema;

@@ -5,10 +5,10 @@
 use axum::extract::{Multipart, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use casetrack_platform::pages::{
+use casetrack_proto::contact::ContactChannel;
+use casetrack_web::pages::{
     FormData, FormErrors, checkboxes, failure_page, radios, respond, see_other, staff_page, summary_list, text_input,
 };
-use casetrack_proto::contact::ContactChannel;
 use maud::{Markup, html};
 use uuid::Uuid;
 
@@ -65,7 +65,7 @@ fn call_page(hub: &Hub, form: Option<&FormData>, errors: &FormErrors, submission
             h1.app-heading-l { "Log an inbound call" }
             p { "A victim has phoned the hub to ask for support. Their referral starts as contacted." }
             form method="post" action="/hub/intake/call" novalidate {
-                (casetrack_platform::access::csrf_field())
+                (casetrack_web::access::csrf_field())
                 input type="hidden" name="submission" value=(submission);
                 (direct_fields(form, errors, true))
                 (checkboxes("enhanced_rights", "Victims' Code", None, &[("yes", "Entitled to enhanced rights", false)], errors))
@@ -96,7 +96,7 @@ pub async fn log_call(State(hub): State<Hub>, form: FormData) -> Response {
         Ok(when) => when,
         Err(error) => return invalid(&FormErrors::refused(&when_field("call"), &error)),
     };
-    match take_direct(hub.context(), submission, direct, &when, casetrack_platform::access::acting()).await {
+    match take_direct(hub.context(), submission, direct, &when, casetrack_web::access::acting()).await {
         Ok(written) => {
             let (referral_id, position) = (written.referral_id, written.position);
             written.mark(see_other(&format!("/hub/referrals/{referral_id}?wait_for={position}")))
@@ -156,7 +156,7 @@ fn upload_page(errors: &FormErrors, result: Option<&UploadResult>) -> Markup {
                                     td { (reject.line) }
                                     td { (reject.column.unwrap_or("")) }
                                     td { (reject.crime_reference.as_deref().unwrap_or("")) }
-                                    td { (casetrack_platform::pages::sentence(&reject.message)) }
+                                    td { (casetrack_web::pages::sentence(&reject.message)) }
                                 }
                             }
                         }
@@ -165,7 +165,7 @@ fn upload_page(errors: &FormErrors, result: Option<&UploadResult>) -> Markup {
             }
             p { "A CSV file with a header row, as the police send it. A bad row never stops the good ones; it is listed with its line and column. Uploading the same file again creates nothing new." }
             form method="post" action="/hub/intake/upload" enctype="multipart/form-data" novalidate {
-                (casetrack_platform::access::csrf_field())
+                (casetrack_web::access::csrf_field())
                 div.app-form-group.app-form-group--error[errors.message("feed").is_some()] {
                     label.app-label for="feed" { "Police feed file (CSV)" }
                     (errors.inline("feed"))
@@ -200,7 +200,7 @@ pub async fn upload(State(hub): State<Hub>, mut multipart: Multipart) -> Respons
     let Some(file) = file.filter(|f| !f.is_empty()) else { return upload_error("Choose a CSV file to upload") };
     let imported = match import_file(hub.context(), file.as_ref(), dry_run, hub.settings().back_dating).await {
         Ok(imported) => imported,
-        Err(error) => return upload_error(&casetrack_platform::pages::sentence(&error.to_string())),
+        Err(error) => return upload_error(&casetrack_web::pages::sentence(&error.to_string())),
     };
     let summary = imported.imported.unwrap_or_default();
     let late = summary.late;
@@ -215,7 +215,7 @@ pub async fn upload(State(hub): State<Hub>, mut multipart: Multipart) -> Respons
     let response = respond(StatusCode::OK, upload_page(&FormErrors::new(), Some(&result)));
     // Referrals the feed dated beyond the back-dating window: the upload is flagged in the audit trail.
     match late {
-        Some(days) => casetrack_platform::access::late_entry(response, days, FEED_DATED),
+        Some(days) => casetrack_web::access::late_entry(response, days, FEED_DATED),
         None => response,
     }
 }

@@ -21,13 +21,13 @@ pub mod self_referral;
 pub mod when;
 
 use axum::routing::get;
-use casetrack_platform::access::Routes;
+use casetrack_web::access::Routes;
 
 use crate::state::Hub;
 
 /// The hub's pages (state added by the caller) and the public self-referral form.
 pub fn routes() -> Routes<Hub> {
-    use casetrack_platform::access::Permission::{HubManagement, HubWork, Public};
+    use casetrack_web::access::Permission::{HubManagement, HubWork, Public};
     Routes::new()
         .route("/hub", HubWork, get(queues::home))
         .person("/hub/queues/{queue}", HubWork, get(queues::queue_page))
@@ -39,7 +39,7 @@ pub fn routes() -> Routes<Hub> {
             HubWork,
             get(intake::upload_form)
                 .post(intake::upload)
-                .layer(axum::extract::DefaultBodyLimit::max(casetrack_platform::http::UPLOAD_LIMIT)),
+                .layer(axum::extract::DefaultBodyLimit::max(casetrack_web::http::UPLOAD_LIMIT)),
         )
         .route("/hub/break-glass", HubManagement, get(break_glass_list))
         .route("/self-referral", Public, get(self_referral::form).post(self_referral::submit))
@@ -48,5 +48,5 @@ pub fn routes() -> Routes<Hub> {
 
 /// The hub manager's list of break-glass openings of hub referrals.
 async fn break_glass_list(axum::extract::State(hub): axum::extract::State<Hub>) -> axum::response::Response {
-    casetrack_platform::pages::break_glass_page(&hub.context().db, "hub", "Hub referrals opened outside a role").await
+    casetrack_web::pages::break_glass_page(&hub.context().db, "hub", "Hub referrals opened outside a role").await
 }

@@ -16,10 +16,10 @@ pub fn status_tag(status: &str) -> Markup {
         "not_worked" => ("Consent withheld: not worked", "red"),
         _ => ("Unknown", "grey"),
     };
-    casetrack_platform::pages::tag(label, colour)
+    casetrack_web::pages::tag(label, colour)
 }
 
-pub use casetrack_platform::pages::words;
+pub use casetrack_web::pages::words;
 
 /// Offence categories of the police feed, as options.
 pub const OFFENCES: &[(&str, &str)] = &[
@@ -38,12 +38,12 @@ pub const OFFENCES: &[(&str, &str)] = &[
 
 /// A yes/no flag, shown as a tag only when set.
 pub fn flag(set: bool, label: &str, colour: &str) -> Markup {
-    html! { @if set { (casetrack_platform::pages::tag(label, colour)) " " } }
+    html! { @if set { (casetrack_web::pages::tag(label, colour)) " " } }
 }
 
 /// A time as stored (RFC 3339), in UK local time; as stored when it cannot be read.
 pub fn moment(at: &str) -> String {
     chrono::DateTime::parse_from_rfc3339(at)
-        .map(|at| casetrack_platform::pages::local_time(at.with_timezone(&chrono::Utc)))
+        .map(|at| casetrack_web::pages::local_time(at.with_timezone(&chrono::Utc)))
         .unwrap_or_else(|_| at.to_owned())
 }

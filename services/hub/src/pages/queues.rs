@@ -3,7 +3,7 @@
 
 use axum::extract::{Path, Query, State};
 use axum::response::Response;
-use casetrack_platform::pages::{respond, see_other, staff_page, tag};
+use casetrack_web::pages::{respond, see_other, staff_page, tag};
 use maud::{Markup, html};
 
 use super::parts::{flag, moment, status_tag, words};
@@ -20,13 +20,13 @@ pub async fn queue_page(
     Query(filter): Query<QueueFilter>,
 ) -> Response {
     let Some(kind) = QueueKind::parse(&queue) else {
-        return casetrack_platform::pages::failure_page(&casetrack_platform::http::ApiError::not_found(
+        return casetrack_web::pages::failure_page(&casetrack_web::http::ApiError::not_found(
             "There is no such work queue.",
         ));
     };
     let queue = match load(&hub, kind, &filter).await {
         Ok(queue) => queue,
-        Err(error) => return casetrack_platform::pages::failure_page(&error),
+        Err(error) => return casetrack_web::pages::failure_page(&error),
     };
     let body = html! {
         h1.app-heading-l { "Work queues" }

@@ -8,9 +8,9 @@ use axum::extract::{ConnectInfo, State};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use axum::response::Response;
-use casetrack_platform::http::ApiError;
-use casetrack_platform::pages::{FormData, FormErrors, checkboxes, public_page, respond, see_other};
 use casetrack_proto::{Actor, Role};
+use casetrack_web::http::ApiError;
+use casetrack_web::pages::{FormData, FormErrors, checkboxes, public_page, respond, see_other};
 use maud::{Markup, html};
 use uuid::Uuid;
 
@@ -79,7 +79,7 @@ pub async fn submit(State(hub): State<Hub>, parts: Parts, form: FormData) -> Res
     // The victim asks for support as they send the form: it happens now.
     let when = match hub.when(&Default::default()) {
         Ok(when) => when,
-        Err(error) => return casetrack_platform::pages::failure_page(&error),
+        Err(error) => return casetrack_web::pages::failure_page(&error),
     };
     match take_direct(hub.context(), submission, direct, &when, public).await {
         // The referral's id is not shown or put in the address: the victim needs nothing to keep.

@@ -7,8 +7,8 @@
 //! takes as now for today and 12:00 (UK) for another day (`values::on_day`): the clock stays in the commands.
 
 use axum::http::StatusCode;
-use casetrack_platform::http::ApiError;
-use casetrack_platform::pages::{Failure, FormData, FormErrors, textarea};
+use casetrack_web::http::ApiError;
+use casetrack_web::pages::{Failure, FormData, FormErrors, textarea};
 use chrono::{DateTime, Datelike as _, NaiveDate, NaiveTime, TimeZone as _, Utc};
 use maud::{Markup, html};
 

@@ -10,8 +10,8 @@
 use std::collections::HashMap;
 
 use casetrack_eventstore::codes::code;
-use casetrack_platform::http::{ApiError, wait_for};
 use casetrack_proto::contact::{AttemptOutcome, TimeBand};
+use casetrack_web::http::{ApiError, wait_for};
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
 use utoipa::{IntoParams, ToSchema};

@@ -6,11 +6,11 @@
 //! - [`facts`]: what only the read model knows: the closed loop and the repeat-victim flag.
 
 use casetrack_eventstore::command::Aggregate as _;
-use casetrack_platform::Context;
-use casetrack_platform::http::{ApiError, wait_for};
 use casetrack_proto::contact::ConsentBasis;
 use casetrack_proto::hub::{HubEvent, ReferralReceived};
 use casetrack_proto::{Envelope, EventContract as _, EventId, ReferralId, Sealed};
+use casetrack_web::Context;
+use casetrack_web::http::{ApiError, wait_for};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sqlx::Row;

@@ -1,7 +1,7 @@
 //! Allocation (or re-allocation) of a case to a caseworker, named by their user name.
 
-use casetrack_platform::http::ApiError;
 use casetrack_proto::StaffName;
+use casetrack_web::http::ApiError;
 use serde::Deserialize;
 use utoipa::ToSchema;
 

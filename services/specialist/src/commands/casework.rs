@@ -1,8 +1,8 @@
 //! The work with an engaged victim: the safety or support plan and case notes (both kept encrypted with the
 //! person's key), and interventions against one of the service's needs.
 
-use casetrack_platform::http::ApiError;
 use casetrack_proto::specialist::InterventionRecorded;
+use casetrack_web::http::ApiError;
 use chrono::NaiveDate;
 use serde::Deserialize;
 use utoipa::ToSchema;

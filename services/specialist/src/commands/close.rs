@@ -1,10 +1,10 @@
 //! Closing a case with its reason and the victim's answers to the service's outcome measures (the measures and
 //! their version from the catalogue).
 
-use casetrack_platform::http::ApiError;
 use casetrack_proto::contact::OutcomeAnswer;
 use casetrack_proto::hub::MeasureAnswer;
 use casetrack_proto::specialist::ClosureReason;
+use casetrack_web::http::ApiError;
 use serde::Deserialize;
 use utoipa::ToSchema;
 

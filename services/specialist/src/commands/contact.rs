@@ -2,9 +2,9 @@
 //! it was made, its time of day from that), unable to contact once the service's attempt rule is met, and support
 //! declined (each dated when it happened).
 
-use casetrack_platform::http::ApiError;
 use casetrack_proto::contact::{AttemptOutcome, ContactChannel, SafeContact, TimeBand};
 use casetrack_proto::specialist::CaseContactAttemptRecorded;
+use casetrack_web::http::ApiError;
 use serde::Deserialize;
 use utoipa::ToSchema;
 

@@ -1,7 +1,7 @@
 //! The service's decision on a referral (accept or decline), the referrer's withdrawal, and re-opening an ended
 //! case: each a reason in words (accepting needs none), and when it happened ([`WhenRequest`]).
 
-use casetrack_platform::http::ApiError;
+use casetrack_web::http::ApiError;
 use serde::Deserialize;
 use utoipa::ToSchema;
 

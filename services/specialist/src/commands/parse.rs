@@ -2,7 +2,7 @@
 //! rule: a day that has come ([`PastDate`]), a review date not already gone ([`review_on`]), a caseworker's text
 //! ([`CaseText`]). A wrong value is refused (422) with the words the person sees.
 
-use casetrack_platform::http::ApiError;
+use casetrack_web::http::ApiError;
 use chrono::NaiveDate;
 
 /// A day that has come: today or before (things recorded as done cannot be dated in the future).

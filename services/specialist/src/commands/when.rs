@@ -6,7 +6,7 @@
 
 use axum::response::{IntoResponse, Response};
 use casetrack_casework::occurred::{BackDating, Lateness};
-use casetrack_platform::http::ApiError;
+use casetrack_web::http::ApiError;
 use chrono::{DateTime, NaiveDate, NaiveTime, TimeZone as _, Utc};
 use chrono_tz::Europe::London;
 use serde::Deserialize;
@@ -120,7 +120,7 @@ impl CaseWritten {
     /// back-dating window (with the reason given), so the access guard writes that to the audit trail.
     pub fn mark(&self, response: impl IntoResponse) -> Response {
         match &self.lateness {
-            Lateness::Late { days, reason } => casetrack_platform::access::late_entry(response, *days, reason),
+            Lateness::Late { days, reason } => casetrack_web::access::late_entry(response, *days, reason),
             Lateness::OnTime => response.into_response(),
         }
     }

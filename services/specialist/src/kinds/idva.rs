@@ -5,10 +5,10 @@
 //! final risk assessment (that rule is in [`crate::case::close`], with closing).
 
 use casetrack_casework::catalogue::ServiceKind;
-use casetrack_platform::http::ApiError;
-use casetrack_platform::pages::{Failure, FormData, FormErrors, text_input};
 use casetrack_proto::CaseId;
 use casetrack_proto::specialist::{MaracHeard, MaracReferred, RiskLevel, SpecialistEvent};
+use casetrack_web::http::ApiError;
+use casetrack_web::pages::{Failure, FormData, FormErrors, text_input};
 use chrono::NaiveDate;
 use maud::Markup;
 use serde::Deserialize;

@@ -4,10 +4,10 @@
 
 use casetrack_casework::catalogue::ServiceKind;
 use casetrack_eventstore::codes::code;
-use casetrack_platform::http::ApiError;
-use casetrack_platform::pages::{Failure, FormData, FormErrors, radios, text_input, words};
 use casetrack_proto::CaseId;
 use casetrack_proto::specialist::{CjsStage, CjsStageRecorded, SpecialistEvent};
+use casetrack_web::http::ApiError;
+use casetrack_web::pages::{Failure, FormData, FormErrors, radios, text_input, words};
 use chrono::NaiveDate;
 use maud::{Markup, html};
 use serde::Deserialize;

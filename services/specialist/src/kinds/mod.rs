@@ -20,11 +20,11 @@ use std::collections::BTreeSet;
 
 use casetrack_casework::catalogue::{ServiceDefinition, ServiceKind};
 use casetrack_eventstore::codes::parse;
-use casetrack_platform::http::ApiError;
-use casetrack_platform::pages::{Failure, FormData, FormErrors, checkboxes, radios, text_input};
 use casetrack_proto::CaseId;
 use casetrack_proto::profile::YesNoUnknown;
 use casetrack_proto::specialist::{HighRiskReason, RiskAssessed, RiskChecklist, RiskLevel, SpecialistEvent};
+use casetrack_web::http::ApiError;
+use casetrack_web::pages::{Failure, FormData, FormErrors, checkboxes, radios, text_input};
 use chrono::NaiveDate;
 use maud::{Markup, html};
 use serde::Deserialize;

@@ -6,13 +6,13 @@
 
 use casetrack_casework::catalogue::ServiceKind;
 use casetrack_casework::victims_code::rj_information_due;
-use casetrack_platform::http::ApiError;
-use casetrack_platform::pages::{Failure, FormData, FormErrors, invalid, long_date, radios, tag, text_input, textarea};
 use casetrack_proto::CaseId;
 use casetrack_proto::specialist::{
     OffenderConsentRecorded, RjConcluded, RjForm, RjFormAgreed, RjInformationGiven, RjOutcome, RjSuitabilityAssessed,
     SpecialistEvent,
 };
+use casetrack_web::http::ApiError;
+use casetrack_web::pages::{Failure, FormData, FormErrors, invalid, long_date, radios, tag, text_input, textarea};
 use chrono::NaiveDate;
 use maud::{Markup, html};
 use serde::Deserialize;

@@ -2,10 +2,10 @@
 //! and Stalking Protection Orders: applied for, then granted or refused, one application at a time.
 
 use casetrack_casework::catalogue::ServiceKind;
-use casetrack_platform::http::ApiError;
-use casetrack_platform::pages::{Failure, FormData, FormErrors, radios, text_input};
 use casetrack_proto::CaseId;
 use casetrack_proto::specialist::{SpecialistEvent, SpoRecorded, SpoStatus};
+use casetrack_web::http::ApiError;
+use casetrack_web::pages::{Failure, FormData, FormErrors, radios, text_input};
 use chrono::NaiveDate;
 use maud::{Markup, html};
 use serde::Deserialize;

@@ -6,9 +6,9 @@
 //! recorded late ([`Dating`]).
 
 use casetrack_casework::catalogue::ServiceDefinition;
-use casetrack_platform::pages::{FormErrors, checkboxes, radios, text_input, textarea};
 use casetrack_proto::CaseId;
 use casetrack_proto::contact::{ContactChannel, Safety};
+use casetrack_web::pages::{FormErrors, checkboxes, radios, text_input, textarea};
 use maud::{Markup, html};
 
 use crate::case::{self, Case, CaseStage};
@@ -98,7 +98,7 @@ pub(super) fn actions(
                 }
             }
         }
-        (casetrack_platform::pages::safe_contact_form(&format!("/services/{}/cases/{case_id}/safe-contact", definition.code),
+        (casetrack_web::pages::safe_contact_form(&format!("/services/{}/cases/{case_id}/safe-contact", definition.code),
             &open.safe_contact, &open.safe_times, None, errors))
         (f("allocate", "Allocate to a caseworker", "Allocate", text_input("allocate-caseworker", "Caseworker's user name", None, "", errors)))
         (f("note", "Add a note", "Save note", note_fields(errors, dating)))

@@ -11,14 +11,14 @@ use casetrack_casework::catalogue::ServiceKind;
 use casetrack_eventstore::clock;
 use casetrack_eventstore::codes::{code, parse};
 use casetrack_people::records::{PersonRecord, details};
-use casetrack_platform::http::ApiError;
-use casetrack_platform::pages::{
-    Failure, FormData, FormErrors, failure_page, invalid, long_date, refused, respond, safe_contact_panel, see_other,
-    staff_page, summary_list, tag, words,
-};
 use casetrack_proto::CaseId;
 use casetrack_proto::contact::{AttemptOutcome, ContactChannel, OutcomeAnswer};
 use casetrack_proto::specialist::{CaseOrigin, ClosureReason};
+use casetrack_web::http::ApiError;
+use casetrack_web::pages::{
+    Failure, FormData, FormErrors, failure_page, invalid, long_date, refused, respond, safe_contact_panel, see_other,
+    staff_page, summary_list, tag, words,
+};
 use chrono::{NaiveTime, TimeZone as _, Utc};
 use maud::html;
 
@@ -223,7 +223,7 @@ async fn perform(
             desk.run(service, id, UnableToContact(when("unable")?)).await.map_err(refused_at("unable", "action-unable"))
         }
         "safe-contact" => {
-            let (safe_contact, safe_times) = casetrack_platform::pages::read_safe_contact(form)?;
+            let (safe_contact, safe_times) = casetrack_web::pages::read_safe_contact(form)?;
             desk.run(service, id, SafeContactRequest { safe_contact, safe_times }).await.map_err(refused("safe-phone"))
         }
         "intervention" => {

@@ -5,7 +5,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use casetrack_casework::catalogue::ServiceDefinition;
-use casetrack_platform::pages::{failure_page, local_time, respond, staff_page, tag, words};
+use casetrack_web::pages::{failure_page, local_time, respond, staff_page, tag, words};
 use chrono::Utc;
 use maud::html;
 

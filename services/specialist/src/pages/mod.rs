@@ -19,15 +19,15 @@ mod timeline;
 use axum::extract::{Path, State};
 use axum::response::Response;
 use axum::routing::get;
-use casetrack_platform::access::Routes;
-use casetrack_platform::pages::{tag, words};
+use casetrack_web::access::Routes;
+use casetrack_web::pages::{tag, words};
 use maud::Markup;
 
 use crate::state::Desk;
 
 /// The services' pages (state added by the caller).
 pub fn routes() -> Routes<Desk> {
-    use casetrack_platform::access::Permission::{Casework, ServiceManagement, ServiceWork};
+    use casetrack_web::access::Permission::{Casework, ServiceManagement, ServiceWork};
     Routes::new()
         .route("/services", Casework, get(caseload::index))
         .person("/services/{service}", ServiceWork, get(caseload::caseload_page))
@@ -40,7 +40,7 @@ pub fn routes() -> Routes<Desk> {
 /// The service manager's list of break-glass openings of the service's cases.
 async fn break_glass_list(State(desk): State<Desk>, Path(service): Path<String>) -> Response {
     let title = format!("{} cases opened outside a role", service.to_uppercase());
-    casetrack_platform::pages::break_glass_page(&desk.context().db, &service, &title).await
+    casetrack_web::pages::break_glass_page(&desk.context().db, &service, &title).await
 }
 
 fn status_tag(status: &str) -> Markup {

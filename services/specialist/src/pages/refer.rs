@@ -8,10 +8,10 @@ use axum::response::Response;
 use casetrack_casework::catalogue::ServiceDefinition;
 use casetrack_eventstore::clock;
 use casetrack_people::person::{DetailsInput, parse_details};
-use casetrack_platform::pages::{
+use casetrack_proto::contact::{ContactChannel, SafeContact, Safety};
+use casetrack_web::pages::{
     Failure, FormData, FormErrors, checkboxes, failure_page, radios, respond, see_other, staff_page, text_input,
 };
-use casetrack_proto::contact::{ContactChannel, SafeContact, Safety};
 use maud::{Markup, html};
 use uuid::Uuid;
 
@@ -47,7 +47,7 @@ fn refer_page(
             span.app-caption { (definition.name) }
             h1.app-heading-l { "Record a direct referral" }
             form method="post" action={ "/services/" (definition.code) "/refer" } novalidate {
-                (casetrack_platform::access::csrf_field())
+                (casetrack_web::access::csrf_field())
                 input type="hidden" name="submission" value=(submission);
                 (radios("source", "Who referred the victim?", &sources, None, errors))
                 (text_input("forename", "First name", None, &value("forename"), errors))

@@ -4,9 +4,9 @@
 
 use casetrack_casework::catalogue::ServiceDefinition;
 use casetrack_eventstore::codes::code;
-use casetrack_platform::pages::{local_time, long_date, words};
 use casetrack_proto::specialist::{RiskChecklist, SpecialistEvent};
 use casetrack_proto::{Envelope, PersonId};
+use casetrack_web::pages::{local_time, long_date, words};
 use chrono::{DateTime, Utc};
 use chrono_tz::Europe::London;
 

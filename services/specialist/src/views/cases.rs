@@ -3,8 +3,8 @@
 //! case, and the look-up a MARAC hearing needs (was the person heard in the 12 months before?). Each query names
 //! its service, so one service's cases are never read through another's routes.
 
-use casetrack_platform::http::{ApiError, wait_for};
 use casetrack_proto::{CaseId, PersonId, ServiceCode, StaffName};
+use casetrack_web::http::{ApiError, wait_for};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
@@ -12,7 +12,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::state::Desk;
 
-/// The service a case belongs to, for break-glass (`casetrack_platform::access::RecordArea`).
+/// The service a case belongs to, for break-glass (`casetrack_web::access::RecordArea`).
 pub const SERVICE_OF_CASE: &str = "SELECT service FROM specialist_cases WHERE case_id = $1";
 
 /// The person a case is about, for the access guard's person look-up on routes naming a case.

@@ -4,9 +4,9 @@
 
 use casetrack_casework::catalogue::ServiceDefinition;
 use casetrack_eventstore::command::Aggregate as _;
-use casetrack_platform::http::ApiError;
 use casetrack_proto::specialist::{CaseOpened, SpecialistEvent};
 use casetrack_proto::{CaseId, Envelope, EventContract as _};
+use casetrack_web::http::ApiError;
 use chrono::NaiveDate;
 
 use crate::case::Case;

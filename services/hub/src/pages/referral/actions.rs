@@ -8,12 +8,12 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use casetrack_eventstore::codes::parse;
-use casetrack_platform::http::ApiError;
-use casetrack_platform::pages::{Failure, FormData, FormErrors, failure_page, invalid, refused, see_other};
 use casetrack_proto::contact::{AttemptOutcome, ConsentBasis, ContactChannel, OutcomeAnswer};
 use casetrack_proto::hub::SessionMode;
 use casetrack_proto::people::DuplicateDecision;
 use casetrack_proto::{PersonId, ReferralId, ServiceCode};
+use casetrack_web::http::ApiError;
+use casetrack_web::pages::{Failure, FormData, FormErrors, failure_page, invalid, refused, see_other};
 use chrono::{DateTime, NaiveDate, NaiveTime, TimeZone as _, Utc};
 
 use super::page::render;
@@ -196,7 +196,7 @@ async fn police_report(hub: &Hub, referral_id: ReferralId, form: &FormData) -> R
 }
 
 async fn safe_contact(hub: &Hub, referral_id: ReferralId, form: &FormData) -> Result<Written, Failure> {
-    let (safe_contact, safe_times) = casetrack_platform::pages::read_safe_contact(form)?;
+    let (safe_contact, safe_times) = casetrack_web::pages::read_safe_contact(form)?;
     let caution = Some(form.get("safe-caution").to_owned());
     hub.update_safe_contact(referral_id, SafeContactRequest { safe_contact, safe_times, caution })
         .await

@@ -4,9 +4,9 @@
 //! the world asks when it happened (`crate::pages::when`); an attempt and a session ask it in their own date fields.
 
 use casetrack_casework::catalogue::Catalogue;
-use casetrack_platform::pages::{FormErrors, checkboxes, radios, tag, text_input, textarea};
 use casetrack_proto::ReferralId;
 use casetrack_proto::contact::{ConsentBasis, ContactChannel, Safety};
+use casetrack_web::pages::{FormErrors, checkboxes, radios, tag, text_input, textarea};
 use chrono::{DateTime, Utc};
 use maud::{Markup, html};
 
@@ -20,7 +20,7 @@ fn form(referral_id: ReferralId, action: &str, title: &str, submit: &str, fields
         section.app-action #{ "action-" (action) } {
             h3.app-heading-s { (title) }
             form method="post" action={ "/hub/referrals/" (referral_id) "/" (action) } novalidate {
-                (casetrack_platform::access::csrf_field())
+                (casetrack_web::access::csrf_field())
                 (fields)
                 button.app-button type="submit" { (submit) }
             }
@@ -152,7 +152,7 @@ fn unable_form(referral_id: ReferralId, open: &OpenReferral, hub: &Hub, dating: 
         return html! {
             section.app-action #action-unable {
                 h3.app-heading-s { "Unable to contact" }
-                p { (casetrack_platform::pages::sentence(&rule.shortfall(&tally))) "." }
+                p { (casetrack_web::pages::sentence(&rule.shortfall(&tally))) "." }
             }
         };
     }
@@ -323,7 +323,7 @@ fn safe_contact_form(
     caution: Option<&str>,
 ) -> Markup {
     let action = format!("/hub/referrals/{referral_id}/safe-contact");
-    casetrack_platform::pages::safe_contact_form(
+    casetrack_web::pages::safe_contact_form(
         &action,
         &open.safe_contact,
         &open.safe_times,
@@ -354,7 +354,7 @@ pub(super) fn duplicates_section(
                     }
                 }
                 form method="post" action={ "/hub/referrals/" (referral_id) "/duplicate" } {
-                    (casetrack_platform::access::csrf_field())
+                    (casetrack_web::access::csrf_field())
                     input type="hidden" name="other" value=(candidate.person_id);
                     button.app-button.app-button--secondary type="submit" name="decision" value="linked" { "Same person" }
                     button.app-button.app-button--secondary type="submit" name="decision" value="rejected" { "Different person" }

@@ -10,13 +10,11 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use casetrack_eventstore::codes::code;
 use casetrack_people::records::{PersonRecord, candidates, details};
-use casetrack_platform::http::{ApiError, wait_for};
-use casetrack_platform::pages::{
-    FormErrors, failure_page, local_time, long_date, respond, staff_page, summary_list, tag,
-};
 use casetrack_proto::ReferralId;
 use casetrack_proto::contact::ConsentBasis;
 use casetrack_proto::hub::ReferralReceived;
+use casetrack_web::http::{ApiError, wait_for};
+use casetrack_web::pages::{FormErrors, failure_page, local_time, long_date, respond, staff_page, summary_list, tag};
 use maud::{Markup, html};
 use serde::Deserialize;
 
@@ -88,7 +86,7 @@ pub(super) async fn render(hub: &Hub, referral_id: ReferralId, errors: &FormErro
             (flag(loaded.received.domestic_abuse, "Domestic abuse", "red"))
             (flag(facts.repeat_victim, "Repeat victim", "yellow"))
         }
-        @if casetrack_platform::access::current().is_some_and(|p| p.account.role == casetrack_proto::Role::HubManager) {
+        @if casetrack_web::access::current().is_some_and(|p| p.account.role == casetrack_proto::Role::HubManager) {
             p.app-body { a.app-link href={ "/people/" (person_id) } { "Data protection requests for this person" } }
         }
         (safety_panel(&loaded, caution.as_deref()))
@@ -121,7 +119,7 @@ fn safety_panel(loaded: &ReferralHistory, caution: Option<&str>) -> Markup {
             }
         };
     }
-    casetrack_platform::pages::safe_contact_panel(
+    casetrack_web::pages::safe_contact_panel(
         &open.safe_contact,
         &open.safe_times,
         loaded.received.domestic_abuse,

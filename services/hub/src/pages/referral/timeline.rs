@@ -4,10 +4,10 @@
 
 use casetrack_casework::catalogue::Catalogue;
 use casetrack_eventstore::codes::code;
-use casetrack_platform::pages::{local_time, long_date};
 use casetrack_proto::contact::{AttemptOutcome, ConsentBasis, ContactChannel, SafeContact, TimeBand};
 use casetrack_proto::hub::{HubEvent, ReferralSource};
 use casetrack_proto::{Actor, ServiceCode};
+use casetrack_web::pages::{local_time, long_date};
 use chrono::{DateTime, Utc};
 use maud::{Markup, html};
 
@@ -57,7 +57,7 @@ fn when(occurred_at: DateTime<Utc>, recorded_at: DateTime<Utc>) -> String {
 }
 
 fn who(actor: &Actor) -> String {
-    let role = casetrack_platform::accounts::role_label(&actor.role);
+    let role = casetrack_web::accounts::role_label(&actor.role);
     match actor.user_id {
         Some(user) => format!("{role} ({user})"),
         None => role,
