@@ -135,7 +135,7 @@ pub async fn run(args: BenchReportingArgs) -> anyhow::Result<()> {
         "bench-reporting runs on PostgreSQL: give --database-url of an empty database"
     );
     let reporting = casetrack_reporting::service(&ctx);
-    casetrack_web::service::migrate(&ctx, &[reporting]).await?;
+    casetrack_web::serve::migrate(&ctx, &[reporting]).await?;
     let pool = ctx.db.pool();
     if !args.reuse {
         let started = Instant::now();

@@ -274,7 +274,7 @@ async fn main() -> anyhow::Result<()> {
             let shutdown = CancellationToken::new();
             tokio::spawn(stop_on_signal(shutdown.clone()));
             if demo && ctx.log.head().await?.0 == 0 {
-                casetrack_web::service::migrate(&ctx, &services).await?;
+                casetrack_web::serve::migrate(&ctx, &services).await?;
                 // The figures fill in while it runs: the projections follow the log as usual.
                 let demo_ctx = ctx.clone();
                 tokio::spawn(async move {
@@ -285,13 +285,13 @@ async fn main() -> anyhow::Result<()> {
                     }
                 });
             }
-            casetrack_web::service::serve(ctx, listener, services, shutdown).await
+            casetrack_web::serve::serve(ctx, listener, services, shutdown).await
         }
         Command::Rebuild { projection, batch_events, settings } => {
             casetrack_web::telemetry::init_tracing(&settings.platform.log_format);
             let ctx = settings.connect().await?;
             let services = services(&ctx, &select("all", &ctx.catalogue)?, &settings)?;
-            casetrack_web::service::migrate(&ctx, &services).await?;
+            casetrack_web::serve::migrate(&ctx, &services).await?;
             let projections: Vec<_> = services
                 .iter()
                 .flat_map(|s| s.projections.iter().cloned())
@@ -308,7 +308,7 @@ async fn main() -> anyhow::Result<()> {
             casetrack_web::telemetry::init_tracing(&settings.platform.log_format);
             let ctx = settings.connect().await?;
             let services = services(&ctx, &select("all", &ctx.catalogue)?, &settings)?;
-            casetrack_web::service::migrate(&ctx, &services).await?;
+            casetrack_web::serve::migrate(&ctx, &services).await?;
             let head = ctx.log.head().await?;
             println!("log head: {head}");
             for service in &services {
@@ -409,7 +409,7 @@ async fn main() -> anyhow::Result<()> {
             anyhow::ensure!(settings.retention_months > 0, "--retention-months is 0: retention is turned off");
             let ctx = settings.connect().await?;
             let services = services(&ctx, &select("all", &ctx.catalogue)?, &settings)?;
-            casetrack_web::service::migrate(&ctx, &services).await?;
+            casetrack_web::serve::migrate(&ctx, &services).await?;
             let now = as_of.map_or_else(chrono::Utc::now, |day| day.and_time(chrono::NaiveTime::MIN).and_utc());
             let report = casetrack_access::retention::run(&ctx, settings.retention_months, now, dry_run).await?;
             println!("{}", serde_json::to_string_pretty(&report)?);
@@ -454,7 +454,7 @@ async fn main() -> anyhow::Result<()> {
             casetrack_web::telemetry::init_tracing(&settings.platform.log_format);
             let ctx = settings.connect().await?;
             let services = services(&ctx, &select("all", &ctx.catalogue)?, &settings)?;
-            casetrack_web::service::migrate(&ctx, &services).await?;
+            casetrack_web::serve::migrate(&ctx, &services).await?;
             let projections = services.iter().flat_map(|s| s.projections.iter().cloned()).collect();
             bench_reporting::rebuild(&ctx, projections).await
         }
@@ -463,7 +463,7 @@ async fn main() -> anyhow::Result<()> {
             let ctx = settings.connect().await?;
             // The commands read their services' read models: their tables must exist.
             let every = services(&ctx, &select("all", &ctx.catalogue)?, &settings)?;
-            casetrack_web::service::migrate(&ctx, &every).await?;
+            casetrack_web::serve::migrate(&ctx, &every).await?;
             let started = std::time::Instant::now();
             let done = demo::generate(&ctx, &args).await?;
             println!("{} in {:.0?}", done.summary(), started.elapsed());

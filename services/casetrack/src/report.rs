@@ -55,7 +55,7 @@ pub async fn run(args: ReportArgs) -> anyhow::Result<()> {
     request.check().map_err(|error| anyhow::anyhow!(error.message))?;
     let ctx = args.settings.connect().await?;
     let reporting = casetrack_reporting::service(&ctx);
-    casetrack_web::service::migrate(&ctx, &[reporting]).await?;
+    casetrack_web::serve::migrate(&ctx, &[reporting]).await?;
     let mut report =
         casetrack_reporting::report::report(&ctx, &request).await.map_err(|error| anyhow::anyhow!(error.message))?;
     if let Some(only) = &args.service {

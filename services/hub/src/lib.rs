@@ -64,5 +64,5 @@ pub fn service_with(ctx: &Context, settings: HubSettings) -> Service {
 
 pub async fn run(ctx: Context, listener: TcpListener, shutdown: CancellationToken) -> anyhow::Result<()> {
     let service = service(&ctx);
-    casetrack_web::service::serve(ctx, listener, vec![service], shutdown).await
+    casetrack_web::serve::serve(ctx, listener, vec![service], shutdown).await
 }

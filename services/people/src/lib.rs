@@ -53,5 +53,5 @@ pub fn service(ctx: &Context) -> Service {
 
 pub async fn run(ctx: Context, listener: TcpListener, shutdown: CancellationToken) -> anyhow::Result<()> {
     let service = service(&ctx);
-    casetrack_web::service::serve(ctx, listener, vec![service], shutdown).await
+    casetrack_web::serve::serve(ctx, listener, vec![service], shutdown).await
 }

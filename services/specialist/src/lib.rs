@@ -86,7 +86,7 @@ pub fn service_with(ctx: &Context, services: &[ServiceCode], back_dating: BackDa
 pub async fn run(ctx: Context, listener: TcpListener, shutdown: CancellationToken) -> anyhow::Result<()> {
     let codes = ctx.catalogue.codes();
     let service = service(&ctx, &codes);
-    casetrack_web::service::serve(ctx, listener, vec![service], shutdown).await
+    casetrack_web::serve::serve(ctx, listener, vec![service], shutdown).await
 }
 
 /// A `&'static str` for names built at start-up from configuration (bounded: one per service).

@@ -15,187 +15,24 @@ use axum::extract::{ConnectInfo, FromRequestParts, MatchedPath, RawPathParams, R
 use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::routing::MethodRouter;
-use axum::{Json, Router};
+
+use axum::Json;
 use casetrack_proto::audit::{AccessDecision, AccessRecorded, AuditEvent, LateEntry};
 use casetrack_proto::{Actor, CommandId, EventId, PersonId, Role, StreamId};
 use maud::{Markup, html};
 
-use crate::accounts::{self, Account, SessionPolicy};
-use crate::http::{ApiError, ErrorBody, ErrorDetail};
+use crate::accounts::{self, SessionPolicy};
+use crate::error::{ApiError, ErrorBody, ErrorDetail};
+pub use crate::principal::{
+    CSRF_FIELD, CSRF_HEADER, PASSWORD_PATH, Principal, SESSION_COOKIE, SIGN_IN_PATH, acting, as_account, csrf_field,
+    current,
+};
+pub use crate::routes::{Permission, PersonLookup, RecordArea, RouteRule, Routes};
 use crate::service::Context;
 use casetrack_eventstore::log::{AppendRequest, ExpectedVersion, NewEvent};
 
-/// The session cookie's name.
-pub const SESSION_COOKIE: &str = "casetrack_session";
-/// The hidden form field, or the `x-csrf-token` header of API calls, carrying the session's CSRF token.
-pub const CSRF_FIELD: &str = "csrf";
-pub const CSRF_HEADER: &str = "x-csrf-token";
-/// Where signed-out visitors of a page are sent.
-pub const SIGN_IN_PATH: &str = "/sign-in";
-/// The one page a user with a one-time password may use until they choose their own.
-pub const PASSWORD_PATH: &str = "/account/password";
 /// How long a break-glass grant lasts.
 pub const BREAK_GLASS_TTL: Duration = Duration::from_secs(30 * 60);
-
-/// What a route needs. Each role's reach is [`Permission::allows`]; the table in `docs/adr/0007` says the same in
-/// words.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Permission {
-    /// Anyone, signed in or not: health checks, assets, the public self-referral form, sign-in.
-    Public,
-    /// Any signed-in account: home, own password, sign-out.
-    SignedIn,
-    /// Anyone who works cases: hub officers and managers, caseworkers and service managers.
-    Casework,
-    /// The hub's referrals and the people directory: hub officers and hub managers.
-    HubWork,
-    /// The hub's oversight (break-glass list, data-protection requests): hub managers.
-    HubManagement,
-    /// One specialist service's cases, the `{service}` of the path: its caseworkers and its manager.
-    ServiceWork,
-    /// One specialist service's oversight: its manager.
-    ServiceManagement,
-    /// Aggregate figures, never a person: commissioners, hub managers and service managers.
-    Figures,
-    /// The audit trail: auditors.
-    Audit,
-    /// Accounts: administrators (and nothing of cases).
-    Accounts,
-}
-
-impl Permission {
-    /// Every permission, for the route walk and the documentation.
-    pub const ALL: [Self; 10] = [
-        Self::Public,
-        Self::SignedIn,
-        Self::Casework,
-        Self::HubWork,
-        Self::HubManagement,
-        Self::ServiceWork,
-        Self::ServiceManagement,
-        Self::Figures,
-        Self::Audit,
-        Self::Accounts,
-    ];
-
-    /// The permission's code, as `casetrack admin routes` prints it.
-    pub fn code(self) -> &'static str {
-        match self {
-            Self::Public => "public",
-            Self::SignedIn => "signed_in",
-            Self::Casework => "casework",
-            Self::HubWork => "hub_work",
-            Self::HubManagement => "hub_management",
-            Self::ServiceWork => "service_work",
-            Self::ServiceManagement => "service_management",
-            Self::Figures => "figures",
-            Self::Audit => "audit",
-            Self::Accounts => "accounts",
-        }
-    }
-
-    /// Whether `role` may use a route needing this permission, for the `{service}` of the path when it has one.
-    pub fn allows(self, role: &Role, service: Option<&str>) -> bool {
-        let own_service = |s: &casetrack_proto::ServiceCode| service == Some(s.as_str());
-        match self {
-            Self::Public | Self::SignedIn => !matches!(role, Role::Public | Role::System),
-            Self::Casework => {
-                matches!(role, Role::HubOfficer | Role::HubManager | Role::Caseworker(_) | Role::ServiceManager(_))
-            }
-            Self::HubWork => matches!(role, Role::HubOfficer | Role::HubManager),
-            Self::HubManagement => matches!(role, Role::HubManager),
-            Self::ServiceWork => match role {
-                Role::Caseworker(s) | Role::ServiceManager(s) => own_service(s),
-                _ => false,
-            },
-            Self::ServiceManagement => matches!(role, Role::ServiceManager(s) if own_service(s)),
-            Self::Figures => matches!(role, Role::Commissioner | Role::HubManager | Role::ServiceManager(_)),
-            Self::Audit => matches!(role, Role::Auditor),
-            Self::Accounts => matches!(role, Role::Administrator),
-        }
-    }
-
-    /// Break-glass applies to views of case records only, and only for people who work cases.
-    fn breakable(self, role: &Role) -> bool {
-        matches!(self, Self::HubWork | Self::ServiceWork) && Self::Casework.allows(role, None)
-    }
-}
-
-/// One declared route: its path (as matched, with placeholders), what it needs, and whether a view of it shows a
-/// person's record (such views are written to the audit trail; every command is, whatever the route).
-#[derive(Debug, Clone)]
-pub struct RouteRule {
-    pub path: String,
-    pub permission: Permission,
-    pub person_level: bool,
-}
-
-/// A router whose every route states its permission.
-pub struct Routes<S = ()> {
-    router: Router<S>,
-    rules: Vec<RouteRule>,
-}
-
-impl<S: Clone + Send + Sync + 'static> Default for Routes<S> {
-    fn default() -> Self {
-        Self { router: Router::new(), rules: Vec::new() }
-    }
-}
-
-impl<S: Clone + Send + Sync + 'static> Routes<S> {
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// A route that shows no person's record (a list of work is person-level: use [`Routes::person`]).
-    pub fn route(self, path: &str, permission: Permission, handler: MethodRouter<S>) -> Self {
-        self.add(path, permission, false, handler)
-    }
-
-    /// A route whose views show a person's record: every view is written to the audit trail.
-    pub fn person(self, path: &str, permission: Permission, handler: MethodRouter<S>) -> Self {
-        self.add(path, permission, true, handler)
-    }
-
-    fn add(mut self, path: &str, permission: Permission, person_level: bool, handler: MethodRouter<S>) -> Self {
-        self.router = self.router.route(path, handler);
-        self.rules.push(RouteRule { path: path.to_owned(), permission, person_level });
-        self
-    }
-
-    pub fn merge(mut self, other: Routes<S>) -> Self {
-        self.router = self.router.merge(other.router);
-        self.rules.extend(other.rules);
-        self
-    }
-
-    /// Gives the routes their state.
-    pub fn with_state<S2: Clone + Send + Sync + 'static>(self, state: S) -> Routes<S2> {
-        Routes { router: self.router.with_state(state), rules: self.rules }
-    }
-}
-
-impl Routes<()> {
-    pub fn into_parts(self) -> (Router, Vec<RouteRule>) {
-        (self.router, self.rules)
-    }
-}
-
-/// How to find the person behind a record id of a path: `sql` takes the id as `$1` and returns `person_id`.
-#[derive(Debug, Clone, Copy)]
-pub struct PersonLookup {
-    pub param: &'static str,
-    pub sql: &'static str,
-}
-
-/// How break-glass finds the area a record belongs to (`hub`, or a specialist service's code): `sql` takes the
-/// record's id as `$1` and returns the area. The area is always the record's own, never what a form says, so a
-/// grant is listed for the manager of the service whose record was opened.
-#[derive(Debug, Clone, Copy)]
-pub struct RecordArea {
-    pub sql: &'static str,
-}
 
 /// The area of `record`, from the first lookup that knows it.
 async fn area_of(ctx: &Context, areas: &[RecordArea], record: &str) -> sqlx::Result<Option<String>> {
@@ -207,51 +44,6 @@ async fn area_of(ctx: &Context, areas: &[RecordArea], record: &str) -> sqlx::Res
         }
     }
     Ok(None)
-}
-
-/// The signed-in user of the current request.
-#[derive(Debug, Clone)]
-pub struct Principal {
-    pub account: Account,
-    pub csrf: String,
-}
-
-impl Principal {
-    pub fn actor(&self) -> Actor {
-        Actor::user(self.account.account_id, self.account.role.clone())
-    }
-}
-
-tokio::task_local! {
-    static CURRENT: Option<Arc<Principal>>;
-}
-
-/// The signed-in user of the request being handled, if any. The guard sets it around every handler.
-pub fn current() -> Option<Arc<Principal>> {
-    CURRENT.try_with(Clone::clone).ok().flatten()
-}
-
-/// Runs `work` as `account`, as if it were a request of theirs: for work done on a user's behalf outside a request
-/// (`casetrack demo` giving its commands as its demo staff).
-pub async fn as_account<F: std::future::Future>(account: Account, work: F) -> F::Output {
-    let principal = Principal { account, csrf: String::new() };
-    CURRENT.scope(Some(Arc::new(principal)), work).await
-}
-
-/// The actor of the request being handled: the signed-in user. Commands are stamped from the session, never from
-/// what a request says about itself.
-///
-/// # Panics
-/// Outside a signed-in request. Code outside requests (imports, reactors, scheduled jobs) names its actor itself;
-/// every route that commands needs a signed-in permission, so a panic here is a bug in a route's declaration.
-pub fn acting() -> Actor {
-    current().expect("acting() is only called while handling a signed-in request").actor()
-}
-
-/// The hidden CSRF field every staff form carries.
-pub fn csrf_field() -> Markup {
-    let token = current().map(|p| p.csrf.clone()).unwrap_or_default();
-    html! { input type="hidden" name=(CSRF_FIELD) value=(token); }
 }
 
 /// What the guard needs: the declared routes, how to find a record's person, and the session policy.
@@ -414,7 +206,7 @@ pub async fn guard(State(guard): State<Arc<Guard>>, request: Request, next: Next
     };
     if rule.permission == Permission::Public {
         let request = Request::from_parts(parts, body);
-        return CURRENT.scope(principal, next.run(request)).await;
+        return crate::principal::CURRENT.scope(principal, next.run(request)).await;
     }
     let Some(principal) = principal else {
         if api {
@@ -490,7 +282,7 @@ pub async fn guard(State(guard): State<Arc<Guard>>, request: Request, next: Next
             });
             refusal(api, StatusCode::FORBIDDEN, "not_permitted", message, offer)
         };
-        return CURRENT.sync_scope(Some(principal.clone()), page);
+        return crate::principal::CURRENT.sync_scope(Some(principal.clone()), page);
     }
     let body = if command {
         match check_csrf(&parts.headers, body, &principal.csrf).await {
@@ -501,7 +293,7 @@ pub async fn guard(State(guard): State<Arc<Guard>>, request: Request, next: Next
         body
     };
     let request = Request::from_parts(parts, body);
-    let response = CURRENT.scope(Some(principal.clone()), next.run(request)).await;
+    let response = crate::principal::CURRENT.scope(Some(principal.clone()), next.run(request)).await;
     if audited {
         let status = response.status().as_u16();
         let decision = if status == 403 { AccessDecision::Refused } else { decision };
@@ -575,9 +367,9 @@ async fn check_csrf(headers: &HeaderMap, body: Body, expected: &str) -> Result<B
     }
     // Only an upload (multipart) may be large; any other form is held to the ordinary limit.
     let limit = if content_type.starts_with("multipart/form-data") {
-        crate::http::UPLOAD_LIMIT
+        crate::error::UPLOAD_LIMIT
     } else {
-        crate::http::BODY_LIMIT
+        crate::error::BODY_LIMIT
     };
     let bytes = axum::body::to_bytes(body, limit)
         .await

@@ -3,8 +3,11 @@
 //!
 //! - [`service`]: what a service crate hands to `serve` (its routes with their permissions, projections, reactors,
 //!   jobs) and the shared [`service::Context`] (the log, the audit log, the read-model database, the vault);
-//! - [`access`]: permissions of routes, the signed-in principal, the guard every request passes (sessions, CSRF,
-//!   the audit trail, break-glass);
+//! - [`routes`]: routes that state their permission, and the look-ups services give the guard;
+//! - [`principal`]: the signed-in user of the request, the actor commands are stamped with;
+//! - [`access`]: the guard every request passes (sessions, CSRF, the audit trail, break-glass);
+//! - [`error`]: errors as people and client programs see them;
+//! - [`serve`]: serving any set of services on one listener;
 //! - [`accounts`]: accounts with argon2id passwords, server-side sessions, sign-in limits, break-glass grants;
 //! - [`http`]: errors, the common routes (`/healthz`, `/readyz`, `/metrics`, `/api/openapi.json`), serving;
 //! - [`pages`]: the page kit (layout, GOV.UK-style components, form errors, the safe-contact panel) for
@@ -19,9 +22,13 @@
 pub mod access;
 pub mod accounts;
 pub mod config;
+pub mod error;
 pub mod http;
 pub mod pages;
+pub mod principal;
 pub mod rate_limit;
+pub mod routes;
+pub mod serve;
 pub mod service;
 pub mod spreadsheet;
 pub mod telemetry;

@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use chrono::{DateTime, NaiveDate, Utc};
 use maud::{DOCTYPE, Markup, html};
 
-use crate::http::ApiError;
+use crate::error::ApiError;
 
 /// Where the quick exit goes: a neutral, busy page that gives nothing away.
 pub const QUICK_EXIT_URL: &str = "https://www.bbc.co.uk/weather";
@@ -49,7 +49,7 @@ pub fn staff_nav(role: &casetrack_proto::Role) -> Vec<(String, String)> {
 
 /// A page for staff: header with the signed-in user's menu, main content, footer.
 pub fn staff_page(title: &str, body: Markup) -> Markup {
-    let principal = crate::access::current();
+    let principal = crate::principal::current();
     document(
         title,
         html! {
@@ -63,10 +63,10 @@ pub fn staff_page(title: &str, body: Markup) -> Markup {
                                 @for (label, href) in staff_nav(&principal.account.role) {
                                     li { a href=(href) { (label) } }
                                 }
-                                li { a href=(crate::access::PASSWORD_PATH) { "Password" } }
+                                li { a href=(crate::principal::PASSWORD_PATH) { "Password" } }
                                 li {
                                     form.app-nav__form method="post" action="/sign-out" {
-                                        (crate::access::csrf_field())
+                                        (crate::principal::csrf_field())
                                         button.app-nav__button type="submit" {
                                             "Sign out " (principal.account.display_name)
                                         }
@@ -485,7 +485,7 @@ pub fn safe_contact_form(
             details open[errors.message("safe-times").is_some()] {
                 summary { "Change safe-contact rules (as the victim told you)" }
                 form method="post" action=(action) novalidate {
-                    (crate::access::csrf_field())
+                    (crate::principal::csrf_field())
                     @for channel in ContactChannel::ALL {
                         div.app-inline-radios {
                             (radios(&format!("safe-{}", channel.code()), &sentence(channel.label()),
