@@ -170,7 +170,7 @@ pub async fn callback(
             }
         };
     match accounts::account_for_subject(&state.ctx.db, &identity.0, identity.1.as_deref()).await {
-        Ok(account) => match accounts::start_session(&state.ctx.db, account.account_id).await {
+        Ok(account) => match casetrack_web::sessions::start_session(&state.ctx.db, account.account_id).await {
             Ok(session) => with_session(see_other(local_path(&next)), &session.token, &headers),
             Err(error) => failure_page(&ApiError::unavailable(error)),
         },

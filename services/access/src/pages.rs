@@ -68,7 +68,7 @@ pub async fn sign_in(
 ) -> Response {
     let (username, password, next) = (form.get("username"), form.get("password"), local_path(form.get("next")));
     match accounts::authenticate(&ctx.db, username, password, &peer.ip().to_string()).await {
-        Ok(account) => match accounts::start_session(&ctx.db, account.account_id).await {
+        Ok(account) => match casetrack_web::sessions::start_session(&ctx.db, account.account_id).await {
             Ok(session) => {
                 let target = if account.must_change_password { PASSWORD_PATH } else { next };
                 with_session(see_other(target), &session.token, &headers)
@@ -92,7 +92,7 @@ pub async fn sign_in(
 /// `POST /sign-out`.
 pub async fn sign_out(State(ctx): State<Context>, headers: HeaderMap) -> Response {
     if let Some(token) = access::session_token(&headers)
-        && let Err(error) = accounts::end_session(&ctx.db, &token).await
+        && let Err(error) = casetrack_web::sessions::end_session(&ctx.db, &token).await
     {
         return failure_page(&ApiError::unavailable(error));
     }
@@ -416,7 +416,7 @@ pub async fn api_sign_in(
             message: "Sign in on the web page and choose your own password first.".into(),
         }
         .into_response(),
-        Ok(account) => match accounts::start_session(&ctx.db, account.account_id).await {
+        Ok(account) => match casetrack_web::sessions::start_session(&ctx.db, account.account_id).await {
             Ok(session) => {
                 let (role, service) = role_code(&account.role);
                 let body = SessionResponse {
@@ -509,7 +509,7 @@ pub async fn api_create_account(
 #[utoipa::path(post, path = "/api/session/end", responses((status = 204)))]
 pub async fn api_sign_out(State(ctx): State<Context>, headers: HeaderMap) -> Response {
     if let Some(token) = access::session_token(&headers)
-        && let Err(error) = accounts::end_session(&ctx.db, &token).await
+        && let Err(error) = casetrack_web::sessions::end_session(&ctx.db, &token).await
     {
         return ApiError::unavailable(error).into_response();
     }

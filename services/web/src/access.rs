@@ -198,7 +198,7 @@ pub async fn guard(State(guard): State<Arc<Guard>>, request: Request, next: Next
         return refusal(api, StatusCode::FORBIDDEN, "cross_site", "A form from another site was refused.", None);
     }
     let principal = match session_token(&parts.headers) {
-        Some(token) => match accounts::resume_session(&guard.ctx.db, &token, guard.policy).await {
+        Some(token) => match crate::sessions::resume_session(&guard.ctx.db, &token, guard.policy).await {
             Ok(found) => found.map(|(account, csrf)| Arc::new(Principal { account, csrf })),
             Err(error) => return ApiError::unavailable(error).into_response(),
         },
@@ -238,7 +238,7 @@ pub async fn guard(State(guard): State<Arc<Guard>>, request: Request, next: Next
     if !rule.permission.allows(&principal.account.role, service) {
         decision = AccessDecision::Refused;
         if breakable && let Some(record) = &record {
-            match accounts::live_grant(&guard.ctx.db, principal.account.account_id, record).await {
+            match crate::grants::live_grant(&guard.ctx.db, principal.account.account_id, record).await {
                 Ok(Some(given)) => {
                     decision = AccessDecision::BreakGlass;
                     reason = Some(given);
@@ -335,7 +335,7 @@ pub async fn break_glass(ctx: Context, areas: Arc<[RecordArea]>, form: crate::pa
         Err(error) => return crate::pages::failure_page(&ApiError::unavailable(error)),
     };
     let area = area.as_str();
-    match accounts::grant_break_glass(&ctx.db, &principal.account, area, record, reason, BREAK_GLASS_TTL).await {
+    match crate::grants::grant_break_glass(&ctx.db, &principal.account, area, record, reason, BREAK_GLASS_TTL).await {
         Ok(()) => crate::pages::see_other(return_to),
         Err(accounts::AccountFailure::Refused(refused)) => {
             let page = html! {

@@ -183,24 +183,24 @@ pub fn one_time_password() -> String {
     bytes.iter().map(|b| ALPHABET[*b as usize % ALPHABET.len()] as char).collect()
 }
 
-fn random_token() -> String {
+pub(crate) fn random_token() -> String {
     let mut bytes = [0u8; 32];
     rand::rngs::OsRng.fill_bytes(&mut bytes);
     URL_SAFE_NO_PAD.encode(bytes)
 }
 
-fn token_hash(token: &str) -> String {
+pub(crate) fn token_hash(token: &str) -> String {
     URL_SAFE_NO_PAD.encode(Sha256::digest(token.as_bytes()))
 }
 
-fn now_seconds() -> i64 {
+pub(crate) fn now_seconds() -> i64 {
     chrono::Utc::now().timestamp()
 }
 
-const ACCOUNT_COLUMNS: &str =
+pub(crate) const ACCOUNT_COLUMNS: &str =
     "account_id, username, display_name, role, service, must_change_password, disabled, password_hash";
 
-fn account_from_row(row: &sqlx::any::AnyRow) -> Option<(Account, Option<String>)> {
+pub(crate) fn account_from_row(row: &sqlx::any::AnyRow) -> Option<(Account, Option<String>)> {
     let id: String = row.get("account_id");
     let role: String = row.get("role");
     let service: Option<String> = row.get("service");
@@ -437,175 +437,6 @@ pub async fn set_disabled(db: &ReadDb, account_id: UserId, disabled: bool) -> Ac
             .await?;
     }
     Ok(())
-}
-
-/// A new session's secrets: the cookie's token (shown once, stored only hashed) and its CSRF token.
-#[derive(Debug, Clone)]
-pub struct NewSession {
-    pub token: String,
-    pub csrf: String,
-}
-
-/// Starts a session for a signed-in account.
-pub async fn start_session(db: &ReadDb, account_id: UserId) -> sqlx::Result<NewSession> {
-    let session = NewSession { token: random_token(), csrf: random_token() };
-    let now = now_seconds();
-    sqlx::query(
-        "INSERT INTO sessions (token_hash, account_id, csrf_token, created_at, last_seen) VALUES ($1, $2, $3, $4, $4)",
-    )
-    .bind(token_hash(&session.token))
-    .bind(account_id.0.to_string())
-    .bind(&session.csrf)
-    .bind(now)
-    .execute(db.pool())
-    .await?;
-    Ok(session)
-}
-
-/// The account behind a session token, with the session's CSRF token, if the session is live: not idle past the
-/// limit, not older than the absolute limit, and its account not disabled. A live session's idle clock restarts
-/// (written at most once a minute, and often enough for any idle limit).
-pub async fn resume_session(
-    db: &ReadDb,
-    token: &str,
-    policy: SessionPolicy,
-) -> sqlx::Result<Option<(Account, String)>> {
-    let hash = token_hash(token);
-    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "SELECT s.csrf_token, s.created_at, s.last_seen, {} FROM sessions s JOIN accounts a ON a.account_id = \
-         s.account_id WHERE s.token_hash = $1",
-        ACCOUNT_COLUMNS.split(", ").map(|c| format!("a.{c}")).collect::<Vec<_>>().join(", ")
-    )))
-    .bind(&hash)
-    .fetch_optional(db.pool())
-    .await?;
-    let Some(row) = row else { return Ok(None) };
-    let now = now_seconds();
-    let created: i64 = row.get("created_at");
-    let last_seen: i64 = row.get("last_seen");
-    let expired = now - last_seen > policy.idle.as_secs() as i64 || now - created > policy.absolute.as_secs() as i64;
-    let account = account_from_row(&row).map(|(account, _)| account);
-    match account {
-        Some(account) if !expired && !account.disabled => {
-            // Written at most once a minute, and at least ten times within the idle limit, so that a session in
-            // use never idles out between two writes however short the limit is.
-            let refresh_after = (policy.idle.as_secs() as i64 / 10).min(60);
-            if now - last_seen >= refresh_after {
-                sqlx::query("UPDATE sessions SET last_seen = $1 WHERE token_hash = $2")
-                    .bind(now)
-                    .bind(&hash)
-                    .execute(db.pool())
-                    .await?;
-            }
-            Ok(Some((account, row.get("csrf_token"))))
-        }
-        _ => {
-            end_session(db, token).await?;
-            Ok(None)
-        }
-    }
-}
-
-/// Ends a session (signing out).
-pub async fn end_session(db: &ReadDb, token: &str) -> sqlx::Result<()> {
-    sqlx::query("DELETE FROM sessions WHERE token_hash = $1").bind(token_hash(token)).execute(db.pool()).await?;
-    Ok(())
-}
-
-/// Deletes expired sessions and old sign-in failures (housekeeping; expired sessions are refused anyway).
-pub async fn sweep(db: &ReadDb, policy: SessionPolicy) -> sqlx::Result<()> {
-    let now = now_seconds();
-    sqlx::query("DELETE FROM sessions WHERE last_seen < $1 OR created_at < $2")
-        .bind(now - policy.idle.as_secs() as i64)
-        .bind(now - policy.absolute.as_secs() as i64)
-        .execute(db.pool())
-        .await?;
-    sqlx::query("DELETE FROM sign_in_failures WHERE at < $1")
-        .bind(now - FAILURE_WINDOW.as_secs() as i64)
-        .execute(db.pool())
-        .await?;
-    Ok(())
-}
-
-/// A break-glass grant: `account` may open `record` (of `area`: hub or a service code) until `expires_at`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Grant {
-    pub username: String,
-    pub area: String,
-    pub record_id: String,
-    pub reason: String,
-    pub granted_at: i64,
-    pub expires_at: i64,
-}
-
-/// Records a break-glass grant for `ttl`.
-pub async fn grant_break_glass(
-    db: &ReadDb,
-    account: &Account,
-    area: &str,
-    record_id: &str,
-    reason: &str,
-    ttl: Duration,
-) -> AccountResult<()> {
-    let reason = reason.trim();
-    if reason.chars().count() < 10 || reason.chars().count() > 500 {
-        return Err(AccountError::Invalid(
-            "Say why you need to open this record (10 to 500 characters). Your reason is recorded and shown to the \
-             service's manager."
-                .into(),
-        ))?;
-    }
-    let now = now_seconds();
-    sqlx::query(
-        "INSERT INTO break_glass (grant_id, account_id, username, area, record_id, reason, granted_at, expires_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-    )
-    .bind(uuid::Uuid::now_v7().to_string())
-    .bind(account.account_id.0.to_string())
-    .bind(account.username.as_str())
-    .bind(area)
-    .bind(record_id)
-    .bind(reason)
-    .bind(now)
-    .bind(now + ttl.as_secs() as i64)
-    .execute(db.pool())
-    .await?;
-    Ok(())
-}
-
-/// The reason of a live grant for this account and record, if there is one.
-pub async fn live_grant(db: &ReadDb, account_id: UserId, record_id: &str) -> sqlx::Result<Option<String>> {
-    sqlx::query_scalar(
-        "SELECT reason FROM break_glass WHERE account_id = $1 AND record_id = $2 AND expires_at > $3 \
-         ORDER BY granted_at DESC LIMIT 1",
-    )
-    .bind(account_id.0.to_string())
-    .bind(record_id)
-    .bind(now_seconds())
-    .fetch_optional(db.pool())
-    .await
-}
-
-/// Every grant on an area's records, newest first (the service manager's list).
-pub async fn grants_for(db: &ReadDb, area: &str) -> sqlx::Result<Vec<Grant>> {
-    let rows = sqlx::query(
-        "SELECT username, area, record_id, reason, granted_at, expires_at FROM break_glass WHERE area = $1 \
-         ORDER BY granted_at DESC LIMIT 500",
-    )
-    .bind(area)
-    .fetch_all(db.pool())
-    .await?;
-    Ok(rows
-        .iter()
-        .map(|row| Grant {
-            username: row.get("username"),
-            area: row.get("area"),
-            record_id: row.get("record_id"),
-            reason: row.get("reason"),
-            granted_at: row.get("granted_at"),
-            expires_at: row.get("expires_at"),
-        })
-        .collect())
 }
 
 /// The account an identity provider's user signs in to: the one linked to their subject, or else the unlinked

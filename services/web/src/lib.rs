@@ -8,7 +8,8 @@
 //! - [`access`]: the guard every request passes (sessions, CSRF, the audit trail, break-glass);
 //! - [`error`]: errors as people and client programs see them;
 //! - [`serve`]: serving any set of services on one listener;
-//! - [`accounts`]: accounts with argon2id passwords, server-side sessions, sign-in limits, break-glass grants;
+//! - [`accounts`]: accounts with argon2id passwords and sign-in limits; [`sessions`]: server-side sessions;
+//!   [`grants`]: break-glass grants;
 //! - [`http`]: errors, the common routes (`/healthz`, `/readyz`, `/metrics`, `/api/openapi.json`), serving;
 //! - [`pages`]: the page kit (layout, GOV.UK-style components, form errors, the safe-contact panel) for
 //!   server-rendered pages;
@@ -23,6 +24,7 @@ pub mod access;
 pub mod accounts;
 pub mod config;
 pub mod error;
+pub mod grants;
 pub mod http;
 pub mod pages;
 pub mod principal;
@@ -30,6 +32,7 @@ pub mod rate_limit;
 pub mod routes;
 pub mod serve;
 pub mod service;
+pub mod sessions;
 pub mod spreadsheet;
 pub mod telemetry;
 

@@ -530,7 +530,7 @@ pub fn read_safe_contact(
 /// The manager's list of break-glass grants on an area's records (`hub`, or a service code): who opened which
 /// record outside their role, why, and until when.
 pub async fn break_glass_page(db: &casetrack_eventstore::db::ReadDb, area: &str, title: &str) -> Response {
-    let grants = match crate::accounts::grants_for(db, area).await {
+    let grants = match crate::grants::grants_for(db, area).await {
         Ok(grants) => grants,
         Err(error) => return failure_page(&ApiError::unavailable(error)),
     };

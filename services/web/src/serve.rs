@@ -74,7 +74,7 @@ pub async fn serve(
 /// Deletes expired sessions and old sign-in failures every ten minutes.
 async fn sweep_sessions(ctx: Context, stop: CancellationToken) {
     loop {
-        if let Err(error) = crate::accounts::sweep(&ctx.db, ctx.sessions).await {
+        if let Err(error) = crate::sessions::sweep(&ctx.db, ctx.sessions).await {
             tracing::warn!(error = %error, "session housekeeping failed; it runs again in ten minutes");
         }
         tokio::select! {

@@ -11,8 +11,9 @@ use casetrack_eventstore::testkit::{TempDir, fresh_postgres, fresh_sqlite};
 use casetrack_proto::{Role, StaffName};
 use casetrack_web::accounts::{
     AccountError, AccountFailure, FAILURES_PER_ACCOUNT, FAILURES_PER_ADDRESS, NewAccount, SessionPolicy, authenticate,
-    create_account, resume_session, start_session,
+    create_account,
 };
+use casetrack_web::sessions::{resume_session, start_session};
 
 async fn account(db: &ReadDb, username: &str) {
     create_account(
