@@ -81,6 +81,45 @@ impl TimeRejection {
     }
 }
 
+/// When the fact a command records happened, and what it is weighed against: the decision that records it stays
+/// pure, and is handed all of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct When {
+    /// When it happened in the world: the event's `occurred_at`.
+    pub at: DateTime<Utc>,
+    /// When it is being recorded: the command's clock.
+    pub now: DateTime<Utc>,
+    /// How far back it may be dated without a reason (the service's setting).
+    pub window: BackDating,
+    /// Why it is being recorded late, when a reason was given.
+    pub reason: Option<String>,
+}
+
+impl When {
+    /// Something happening as it is recorded.
+    pub fn now(now: DateTime<Utc>, window: BackDating) -> Self {
+        Self { at: now, now, window, reason: None }
+    }
+}
+
+/// The events of `decision` once the time they happened keeps the record's time running forwards (`record`: when
+/// its first and latest facts happened), with whether they are a late entry. What the first event does to the
+/// record (`step`) says which rules apply; a decision that writes nothing records no time, so nothing is checked.
+/// A refused time becomes the pathway's own rejection (`rejected`).
+pub fn timed<E, R>(
+    decision: Result<Vec<E>, R>,
+    step: impl Fn(&E) -> Step,
+    record: RecordTimes,
+    when: &When,
+    rejected: impl FnOnce(TimeRejection) -> R,
+) -> Result<(Vec<E>, Lateness), R> {
+    let events = decision?;
+    let Some(first) = events.first() else { return Ok((events, Lateness::OnTime)) };
+    let lateness =
+        check(when.at, step(first), record, when.now, when.window, when.reason.as_deref()).map_err(rejected)?;
+    Ok((events, lateness))
+}
+
 /// A few minutes of leeway for a client's clock running ahead of the server's.
 const CLOCK_SKEW: Duration = Duration::minutes(5);
 

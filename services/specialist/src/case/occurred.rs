@@ -6,32 +6,14 @@
 //! the clock, the window and the reason arrive as a [`When`], and when the case's facts happened as the
 //! `RecordTimes` the command handler loads with its events (`execute_timed`).
 
-use casetrack_casework::occurred::{BackDating, Lateness, RecordTimes, Step, check};
+use casetrack_casework::occurred::{Lateness, RecordTimes, Step};
 use casetrack_proto::specialist::SpecialistEvent;
 use chrono::{DateTime, Utc};
 use chrono_tz::Europe::London;
 
 use super::{CaseRejection, Decision};
 
-/// When the fact a command records happened, and what it is weighed against.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct When {
-    /// When it happened in the world: the event's `occurred_at`.
-    pub at: DateTime<Utc>,
-    /// When it is being recorded: the command's clock.
-    pub now: DateTime<Utc>,
-    /// How far back it may be dated without a reason (the specialist services' setting).
-    pub window: BackDating,
-    /// Why it is being recorded late, when a reason was given.
-    pub reason: Option<String>,
-}
-
-impl When {
-    /// Something happening as it is recorded.
-    pub fn now(now: DateTime<Utc>, window: BackDating) -> Self {
-        Self { at: now, now, window, reason: None }
-    }
-}
+pub use casetrack_casework::occurred::When;
 
 /// What a fact does to the case's record: its opening begins it, its closure ends it (nothing on it may come
 /// later), everything else adds to it, a re-opening included. The other endings (declined, withdrawn, unable to
@@ -67,17 +49,12 @@ pub fn settle_day(at: DateTime<Utc>, record: RecordTimes, outside: bool) -> Date
     }
 }
 
-/// The events of `decision` once the time they happened keeps the case's time running forwards (`record`: when its
-/// first and latest facts happened), with whether they are a late entry. A decision that writes nothing (a second
-/// opening of the same case) records no time, so nothing is checked.
+/// The events of `decision` once the time they happened keeps the record's time running forwards, with whether
+/// they are a late entry (`casetrack_casework::occurred::timed`, with this pathway's steps).
 pub fn timed(
     decision: Decision,
     record: RecordTimes,
     when: &When,
 ) -> Result<(Vec<SpecialistEvent>, Lateness), CaseRejection> {
-    let events = decision?;
-    let Some(first) = events.first() else { return Ok((events, Lateness::OnTime)) };
-    let lateness = check(when.at, step(first), record, when.now, when.window, when.reason.as_deref())
-        .map_err(CaseRejection::Time)?;
-    Ok((events, lateness))
+    casetrack_casework::occurred::timed(decision, step, record, when, CaseRejection::Time)
 }
