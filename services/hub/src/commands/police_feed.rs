@@ -99,12 +99,20 @@ pub enum FeedError {
 }
 
 /// Reads and validates a feed. `today` bounds dates (nothing reported or born in the future).
+///
+/// A row of the feed is one line of the file: every line after the header is read on its own, so each is either a
+/// row or a reject with its number, and the counts add up to the file's lines. A quote left open (which a CSV
+/// reader would carry on to the next quote, swallowing the lines between) rejects its own line only.
 pub fn parse(input: impl Read, today: NaiveDate) -> Result<Feed, FeedError> {
-    let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(input);
-    let header = reader.byte_headers().map_err(|e| FeedError::Unreadable(e.to_string()))?.clone();
-    if header.is_empty() {
-        return Err(FeedError::Empty);
-    }
+    let mut input = input;
+    let mut bytes = Vec::new();
+    input.read_to_end(&mut bytes).map_err(|e| FeedError::Unreadable(e.to_string()))?;
+    let mut lines = bytes.split(|b| *b == b'\n').map(|line| line.strip_suffix(b"\r").unwrap_or(line));
+    let header = match lines.next().map(one_record) {
+        Some(Ok(Some(header))) if !header.is_empty() => header,
+        Some(Err(error)) => return Err(FeedError::Unreadable(error.to_string())),
+        _ => return Err(FeedError::Empty),
+    };
     let names: Vec<String> = header
         .iter()
         .map(|h| String::from_utf8_lossy(h).trim().trim_start_matches('\u{feff}').to_ascii_lowercase())
@@ -117,36 +125,38 @@ pub fn parse(input: impl Read, today: NaiveDate) -> Result<Feed, FeedError> {
     let index: Vec<Option<usize>> =
         COLUMNS.iter().chain(OPTIONAL_COLUMNS.iter()).map(|c| names.iter().position(|n| n == c)).collect();
     let mut feed = Feed::default();
-    let mut record = csv::ByteRecord::new();
-    loop {
-        let line = reader.position().line() + 1;
-        match reader.read_byte_record(&mut record) {
-            Ok(false) => break,
-            Ok(true) => {}
-            Err(error) => {
-                let line = error.position().map_or(line, |p| p.line());
-                feed.rejects.push(Reject {
-                    line,
-                    column: None,
-                    message: format!("the row could not be read as CSV (check its quotes): {}", error.kind_text()),
-                    crime_reference: None,
-                });
-                if matches!(error.kind(), csv::ErrorKind::Io(_)) {
-                    return Err(FeedError::Unreadable(error.to_string()));
-                }
-                continue;
-            }
-        }
-        let line = record.position().map_or(line, |p| p.line());
-        if record.iter().all(|f| f.iter().all(u8::is_ascii_whitespace)) {
+    for (number, text) in lines.enumerate() {
+        let line = number as u64 + 2;
+        if text.iter().all(u8::is_ascii_whitespace) {
             continue;
         }
-        match validate(&record, &index, line, today) {
-            Ok(row) => feed.rows.push(row),
-            Err(reject) => feed.rejects.push(reject),
+        let unreadable = |message: String| Reject { line, column: None, message, crime_reference: None };
+        if text.iter().filter(|b| **b == b'"').count() % 2 == 1 {
+            feed.rejects.push(unreadable(
+                "the row could not be read as CSV: a quote is opened and not closed on this line".into(),
+            ));
+            continue;
+        }
+        match one_record(text) {
+            Ok(Some(record)) => match validate(&record, &index, line, today) {
+                Ok(row) => feed.rows.push(row),
+                Err(reject) => feed.rejects.push(reject),
+            },
+            Ok(None) => {}
+            Err(error) => feed.rejects.push(unreadable(format!(
+                "the row could not be read as CSV (check its quotes): {}",
+                error.kind_text()
+            ))),
         }
     }
     Ok(feed)
+}
+
+/// The one CSV record of one line of the file.
+fn one_record(line: &[u8]) -> Result<Option<csv::ByteRecord>, csv::Error> {
+    let mut reader = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(line);
+    let mut record = csv::ByteRecord::new();
+    Ok(reader.read_byte_record(&mut record)?.then_some(record))
 }
 
 trait KindText {
@@ -212,6 +222,10 @@ impl Fields<'_> {
         if let Some(text) = &value {
             if text.chars().count() > max {
                 return Err(self.reject(column, format!("{column} is longer than {max} characters")));
+            }
+            // NUL, tabs, line breaks and other control characters are never part of a name or an address.
+            if text.chars().any(char::is_control) {
+                return Err(self.reject(column, format!("{column} holds a control character (such as NUL)")));
             }
             if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
                 return Err(self.reject(
@@ -463,6 +477,24 @@ alex@example.org,1 High Street,AB1 2CD,Y,N,U,Y,N,opt_out,N,ignored";
         assert_eq!(feed.rows.len(), 1, "{:?}", feed.rejects);
         assert_eq!(feed.rejects.len(), 1);
         assert_eq!(feed.rejects[0].line, 3);
+    }
+
+    #[test]
+    fn control_characters_in_names_are_refused() {
+        assert_eq!(only_reject(&[&GOOD.replace("Alex", "Al\u{0}ex")]).column, Some("victim_forename"));
+        assert_eq!(only_reject(&[&GOOD.replace("Example", "Exa\u{7}mple")]).column, Some("victim_surname"));
+    }
+
+    #[test]
+    fn a_quote_left_open_rejects_its_line_and_every_other_line_is_counted() {
+        // A CSV reader would read on from the open quote to the next one, swallowing the lines between.
+        let open = GOOD.replace(",Alex,", ",\"Alex,");
+        let later = GOOD.replace("CR/2026/1", "CR/2026/3");
+        let closing = GOOD.replace("CR/2026/1", "CR/2026/4").replace(",Example,", ",\"Example\",");
+        let feed = feed(&[GOOD, &open, &later, &closing, &GOOD.replace("CR/2026/1", "CR/2026/5")]);
+        assert_eq!(feed.rows.iter().map(|r| r.line).collect::<Vec<_>>(), vec![2, 4, 5, 6]);
+        assert_eq!(feed.rejects.iter().map(|r| r.line).collect::<Vec<_>>(), vec![3]);
+        assert!(feed.rejects[0].message.contains("quote"), "{}", feed.rejects[0].message);
     }
 
     #[test]

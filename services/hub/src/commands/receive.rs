@@ -68,6 +68,13 @@ impl Hub {
             not_in_future(day, now.date_naive(), InputRejection::CrimeReportedInFuture)?;
         }
         let consent = ConsentAtReceipt::parse(request.consent, request.consent_override_reason.as_deref())?;
+        // A referral is only for someone registered and not erased: a referral for nobody could never be worked.
+        let standing = casetrack_people::interface::standing(self.context(), request.person_id)
+            .await
+            .map_err(ApiError::unavailable)?;
+        if let Some(refusal) = standing.refusal() {
+            return Err(refusal);
+        }
         let received = ReferralReceived {
             referral_id,
             person_id: request.person_id,
