@@ -41,9 +41,45 @@ pub struct CommandMeta {
     pub causation_id: Uuid,
 }
 
+tokio::task_local! {
+    /// The idempotency key of the request being handled, when its client sent one.
+    static IDEMPOTENCY: Idempotency;
+}
+
+/// One request's idempotency key, and how many ids have been derived from it so far. A request's code runs the
+/// same way when it is sent again, so the n-th id it asks for is the same each time.
+struct Idempotency {
+    key: Uuid,
+    derived: std::sync::atomic::AtomicU32,
+}
+
+/// Runs one request's `work` under the idempotency key its client gave (`Idempotency-Key`): every command id and
+/// every new record's id it makes derive from the key, so a request sent again after a lost answer finds its
+/// commands already in the log and writes nothing twice.
+pub async fn idempotent<F: std::future::Future>(key: Uuid, work: F) -> F::Output {
+    IDEMPOTENCY.scope(Idempotency { key, derived: std::sync::atomic::AtomicU32::new(0) }, work).await
+}
+
+/// The next id derived from the request's idempotency key, if it has one.
+fn derived(purpose: &str) -> Option<Uuid> {
+    IDEMPOTENCY
+        .try_with(|idempotency| {
+            let n = idempotency.derived.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            Uuid::new_v5(&idempotency.key, format!("{purpose} {n}").as_bytes())
+        })
+        .ok()
+}
+
+/// A new record's id: random (UUIDv7), or derived from the request's idempotency key when it has one, so a request
+/// sent again names the same record.
+pub fn new_id() -> Uuid {
+    derived("id").unwrap_or_else(Uuid::now_v7)
+}
+
 impl CommandMeta {
+    /// A command given by a person now. Under an idempotency key ([`idempotent`]) its id derives from the key.
     pub fn new(actor: Actor, issued_at: DateTime<Utc>) -> Self {
-        let command_id = CommandId::new();
+        let command_id = derived("command").map_or_else(CommandId::new, CommandId);
         Self { command_id, issued_at, actor, correlation_id: command_id.0, causation_id: command_id.0 }
     }
 
@@ -122,15 +158,27 @@ impl Times {
 
 /// Loads an aggregate with [`Times`]: its state, its version and when its events happened.
 pub async fn load_timed<A: Aggregate>(log: &EventLog, stream: &StreamId) -> anyhow::Result<(A, u32, Times)> {
+    let (state, version, times, _) = load_checked::<A>(log, stream, None).await?;
+    Ok((state, version, times))
+}
+
+/// [`load_timed`], and whether the stream already holds the events of the command `given` (a person's command,
+/// whose events name it as their cause).
+async fn load_checked<A: Aggregate>(
+    log: &EventLog,
+    stream: &StreamId,
+    given: Option<Uuid>,
+) -> anyhow::Result<(A, u32, Times, bool)> {
     let events = log.read_stream(stream).await?;
     let version = events.last().map(|e| e.version).unwrap_or(0);
     let times = Times::of(&events);
+    let done = given.is_some_and(|command| events.iter().any(|event| event.causation_id == command));
     let mut state = A::default();
     for envelope in events {
         let event = A::Event::from_data(&envelope.event_type, envelope.schema_version, &envelope.data)?;
         state = state.apply(&event);
     }
-    Ok((state, version, times))
+    Ok((state, version, times, done))
 }
 
 pub async fn load<A: Aggregate>(log: &EventLog, stream: &StreamId) -> anyhow::Result<(A, u32)> {
@@ -170,8 +218,15 @@ where
     R: Display,
 {
     let stream = A::stream_id(id);
+    // A person's command names itself as its events' cause: found in the stream, it was given before (a request
+    // sent again after its answer was lost) and is not decided again.
+    let given = (meta.causation_id == meta.command_id.0).then_some(meta.command_id.0);
     for _ in 0..=CONFLICT_RETRIES {
-        let (state, version, times) = load_timed::<A>(log, &stream).await.map_err(CommandError::Infrastructure)?;
+        let (state, version, times, done) =
+            load_checked::<A>(log, &stream, given).await.map_err(CommandError::Infrastructure)?;
+        if done {
+            return Ok(Executed { position: None, version });
+        }
         let events = decide(&state, times).map_err(CommandError::Rejected)?;
         if events.is_empty() {
             return Ok(Executed { position: None, version });

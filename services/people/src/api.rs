@@ -74,7 +74,7 @@ pub async fn register(ctx: &Context, request: &RegisterPersonRequest) -> Result<
         let first = &problems[0];
         ApiError::rejected(first.code, first.message.clone())
     })?;
-    let person_id = PersonId::new();
+    let person_id = PersonId(casetrack_eventstore::command::new_id());
     let meta = CommandMeta::new(acting(), now);
     let executed = crate::person::register_sealed(ctx, person_id, &details, &meta).await?;
     let position = executed.position.map(|p| p.0).unwrap_or(0);

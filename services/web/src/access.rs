@@ -293,7 +293,17 @@ pub async fn guard(State(guard): State<Arc<Guard>>, request: Request, next: Next
         body
     };
     let request = Request::from_parts(parts, body);
-    let response = crate::principal::CURRENT.scope(Some(principal.clone()), next.run(request)).await;
+    // A command sent with an `Idempotency-Key` runs under it: sent again after a lost answer, it writes nothing
+    // twice. Keys are the user's own: the same key from two users names two requests.
+    let key = match idempotency_key(&request, principal.account.account_id) {
+        Ok(key) => key.filter(|_| command),
+        Err(message) => return refusal(api, StatusCode::BAD_REQUEST, "idempotency_key_invalid", message, None),
+    };
+    let handled = crate::principal::CURRENT.scope(Some(principal.clone()), next.run(request));
+    let response = match key {
+        Some(key) => casetrack_eventstore::command::idempotent(key, handled).await,
+        None => handled.await,
+    };
     if audited {
         let status = response.status().as_u16();
         let decision = if status == 403 { AccessDecision::Refused } else { decision };
@@ -311,6 +321,20 @@ pub async fn guard(State(guard): State<Arc<Guard>>, request: Request, next: Next
         }
     }
     response
+}
+
+/// The header a client sends with a command it may send again: any text of up to 255 visible characters (a UUID
+/// is usual), unique per command to the client.
+pub const IDEMPOTENCY_HEADER: &str = "idempotency-key";
+
+/// The request's idempotency key, made the user's own (a UUIDv5 of the key under the user's id).
+fn idempotency_key(request: &Request, user: casetrack_proto::UserId) -> Result<Option<uuid::Uuid>, &'static str> {
+    let Some(value) = request.headers().get(IDEMPOTENCY_HEADER) else { return Ok(None) };
+    let text = value.to_str().map_err(|_| "The Idempotency-Key header must be visible ASCII text.")?;
+    if text.is_empty() || text.len() > 255 || !text.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err("The Idempotency-Key header must be 1 to 255 visible characters, such as a UUID.");
+    }
+    Ok(Some(uuid::Uuid::new_v5(&user.0, text.as_bytes())))
 }
 
 /// `POST /break-glass`: a user who works cases opens a record outside their scope, giving a reason. The grant

@@ -34,6 +34,28 @@ pub async fn wait_for(ctx: &Context, name: &'static str, position: Option<u64>) 
     }
 }
 
+/// Declares the optional `Idempotency-Key` header on every command (POST, PUT, PATCH, DELETE) of `doc`.
+pub fn document_idempotency(doc: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::path::{ParameterBuilder, ParameterIn};
+    use utoipa::openapi::{ObjectBuilder, Required, Type};
+    let header = ParameterBuilder::new()
+        .name("Idempotency-Key")
+        .parameter_in(ParameterIn::Header)
+        .required(Required::False)
+        .description(Some(
+            "Any text of up to 255 visible characters (a UUID is usual), unique to the command. A command sent \
+             again with the same key (after a lost answer) writes nothing twice and answers as the first time, \
+             with the ids it made then.",
+        ))
+        .schema(Some(ObjectBuilder::new().schema_type(Type::String).max_length(Some(255))))
+        .build();
+    for item in doc.paths.paths.values_mut() {
+        for operation in [&mut item.post, &mut item.put, &mut item.patch, &mut item.delete].into_iter().flatten() {
+            operation.parameters.get_or_insert_with(Vec::new).push(header.clone());
+        }
+    }
+}
+
 /// The OpenAPI document's shell, before services merge their paths in.
 pub fn base_openapi() -> utoipa::openapi::OpenApi {
     use utoipa::openapi::{InfoBuilder, OpenApiBuilder};

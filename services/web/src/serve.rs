@@ -58,6 +58,7 @@ pub async fn serve(
         lookups.extend(service.person_lookups);
         areas.extend(service.record_areas);
     }
+    crate::http::document_idempotency(&mut openapi);
     let app = crate::http::with_common_routes(app, rules, lookups, areas, ctx.clone(), openapi);
     tasks.spawn(sweep_sessions(ctx.clone(), runners.clone()));
     let address = listener.local_addr()?;

@@ -8,7 +8,7 @@ use casetrack_proto::{Actor, PersonId, ReferralId};
 use casetrack_web::access::acting;
 use casetrack_web::http::ApiError;
 use chrono::NaiveDate;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::handler::Written;
@@ -17,7 +17,7 @@ use crate::referral::receive;
 use crate::state::Hub;
 use crate::values::{ConsentAtReceipt, CrimeReference, InputRejection, not_in_future};
 
-#[derive(Deserialize, ToSchema)]
+#[derive(Deserialize, Serialize, ToSchema)]
 pub struct ReceiveReferralRequest {
     #[schema(value_type = uuid::Uuid)]
     pub person_id: PersonId,
@@ -94,6 +94,6 @@ impl Hub {
 
     /// Receives a referral for a registered person, acting for whoever is signed in (the JSON api).
     pub async fn receive_new(&self, request: ReceiveReferralRequest) -> Result<Written, ApiError> {
-        self.receive(ReferralId::new(), request, acting()).await
+        self.receive(ReferralId(casetrack_eventstore::command::new_id()), request, acting()).await
     }
 }

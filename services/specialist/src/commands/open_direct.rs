@@ -30,7 +30,7 @@ use super::{CaseWritten, refusal};
 use crate::case::{self, Case, When};
 use crate::state::Desk;
 
-#[derive(Deserialize, ToSchema)]
+#[derive(Deserialize, Serialize, ToSchema)]
 pub struct DirectReferralRequest {
     #[schema(value_type = uuid::Uuid)]
     pub person_id: PersonId,
@@ -54,7 +54,7 @@ pub struct DirectReferralRequest {
 }
 
 /// A direct referral of a victim not registered yet: their details, and the referral's facts.
-#[derive(Deserialize, ToSchema)]
+#[derive(Deserialize, Serialize, ToSchema)]
 pub struct NewVictimReferralRequest {
     /// An id the caller makes up for this referral: sending it again with the same id creates nothing twice.
     /// Left out: a new one.
@@ -138,7 +138,7 @@ impl Desk {
         if let Some(refusal) = person.refusal() {
             return Err(refusal);
         }
-        let case_id = CaseId::new();
+        let case_id = CaseId(casetrack_eventstore::command::new_id());
         let command = CaseOpened {
             case_id,
             service: definition.code.clone(),
