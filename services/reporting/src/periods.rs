@@ -11,9 +11,10 @@ pub struct Period {
 }
 
 impl Period {
-    fn months(from: NaiveDate, count: u32) -> Self {
-        let after = from.checked_add_months(Months::new(count)).expect("a period within the calendar");
-        Self { from, to: after.pred_opt().expect("a day before") }
+    /// `count` months from `from`; `None` past the end of the calendar.
+    fn months(from: NaiveDate, count: u32) -> Option<Self> {
+        let after = from.checked_add_months(Months::new(count))?;
+        Some(Self { from, to: after.pred_opt()? })
     }
 }
 
@@ -35,28 +36,31 @@ pub fn parse(text: &str) -> Result<Period, String> {
         let (start, end) = year.split_once('-').ok_or_else(accepted)?;
         let start: i32 = start.parse().map_err(|_| accepted())?;
         let end: i32 = end.parse().map_err(|_| accepted())?;
-        if end != (start + 1) % 100 && end != start + 1 {
+        let next = start.checked_add(1).ok_or_else(accepted)?;
+        if end != next % 100 && end != next {
             return Err(format!("{text:?}: a financial year runs from April of one year to March of the next"));
         }
         let april = NaiveDate::from_ymd_opt(start, 4, 1).ok_or_else(accepted)?;
         return match quarter {
-            None => Ok(Period::months(april, 12)),
+            None => Period::months(april, 12).ok_or_else(accepted),
             Some(q) => match q.parse::<u32>() {
-                Ok(q @ 1..=4) => {
-                    Ok(Period::months(april.checked_add_months(Months::new(3 * (q - 1))).ok_or_else(accepted)?, 3))
-                }
+                Ok(q @ 1..=4) => april
+                    .checked_add_months(Months::new(3 * (q - 1)))
+                    .and_then(|first| Period::months(first, 3))
+                    .ok_or_else(accepted),
                 _ => Err(format!("{text:?}: a financial year has quarters Q1 to Q4")),
             },
         };
     }
     let first = NaiveDate::parse_from_str(&format!("{compact}-01"), "%Y-%m-%d").map_err(|_| accepted())?;
-    Ok(Period::months(first, 1))
+    Period::months(first, 1).ok_or_else(accepted)
 }
 
 /// The financial year (`FY2026-27`) a day falls in.
 pub fn financial_year_of(day: NaiveDate) -> Period {
     let year = if day.month() >= 4 { day.year() } else { day.year() - 1 };
     Period::months(NaiveDate::from_ymd_opt(year, 4, 1).expect("1 April exists"), 12)
+        .expect("a year within the calendar")
 }
 
 #[cfg(test)]
@@ -91,5 +95,48 @@ mod tests {
         assert_eq!(financial_year_of(day(2026, 11, 23)).from, day(2026, 4, 1));
         assert_eq!(financial_year_of(day(2027, 3, 31)).to, day(2027, 3, 31));
         assert_eq!(financial_year_of(day(2027, 4, 1)).from, day(2027, 4, 1));
+    }
+}
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::parse;
+
+    fn number() -> impl Strategy<Value = i64> {
+        prop_oneof![
+            any::<i64>(),
+            -5..3000_i64,
+            Just(i64::from(i32::MAX)),
+            Just(i64::from(i32::MIN)),
+            Just(262_142),
+            Just(262_143),
+            Just(-262_143),
+        ]
+    }
+
+    proptest! {
+        /// Whatever is typed, the parser answers: a period whose first day is not after its last, or a reason.
+        #[test]
+        fn any_text_is_a_period_or_a_reason(text in "\\PC{0,40}") {
+            match parse(&text) {
+                Ok(period) => prop_assert!(period.from <= period.to),
+                Err(reason) => prop_assert!(!reason.is_empty()),
+            }
+        }
+
+        /// Text shaped like a period, with any numbers in it (the calendar's and the integers' edges among them).
+        #[test]
+        fn any_numbers_in_a_period_are_a_period_or_a_reason(
+            start in number(), end in number(), quarter in number(), month in number(),
+        ) {
+            for text in [format!("FY{start}-{end}"), format!("FY{start}-{end} Q{quarter}"), format!("{start}-{month}")] {
+                match parse(&text) {
+                    Ok(period) => prop_assert!(period.from <= period.to),
+                    Err(reason) => prop_assert!(!reason.is_empty()),
+                }
+            }
+        }
     }
 }

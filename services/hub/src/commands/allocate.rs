@@ -2,14 +2,14 @@
 
 use casetrack_proto::{ReferralId, StaffName};
 use casetrack_web::http::ApiError;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::handler::Written;
 use crate::referral::allocate;
 use crate::state::Hub;
 
-#[derive(Deserialize, ToSchema)]
+#[derive(Deserialize, Serialize, ToSchema)]
 pub struct AllocationRequest {
     /// The officer's user name, e.g. `a.khan`.
     pub officer: String,

@@ -5,7 +5,7 @@ use casetrack_proto::ReferralId;
 use casetrack_proto::contact::OutcomeAnswer;
 use casetrack_proto::hub::MeasureAnswer;
 use casetrack_web::http::ApiError;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::handler::Written;
@@ -14,7 +14,7 @@ use crate::measures::MeasureSet;
 use crate::referral::close;
 use crate::state::Hub;
 
-#[derive(Deserialize, ToSchema)]
+#[derive(Deserialize, Serialize, ToSchema)]
 pub struct ClosureRequest {
     /// One answer per outcome measure of the list in force (`not_asked` where it was not asked).
     pub answers: Vec<ClosureAnswer>,
@@ -24,7 +24,7 @@ pub struct ClosureRequest {
     pub when: WhenRequest,
 }
 
-#[derive(Deserialize, ToSchema)]
+#[derive(Deserialize, Serialize, ToSchema)]
 pub struct ClosureAnswer {
     /// A measure code of the list in force, e.g. `cope`.
     pub measure: String,

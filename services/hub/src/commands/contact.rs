@@ -5,7 +5,7 @@ use casetrack_proto::ReferralId;
 use casetrack_proto::contact::{AttemptOutcome, ContactChannel};
 use casetrack_proto::hub::ContactAttemptRecorded;
 use casetrack_web::http::ApiError;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::handler::Written;
@@ -13,7 +13,7 @@ use super::when::WhenRequest;
 use crate::referral::{record_attempt, record_unable_to_contact, return_to_referrer, send_outreach};
 use crate::state::Hub;
 
-#[derive(Deserialize, ToSchema)]
+#[derive(Deserialize, Serialize, ToSchema)]
 pub struct ContactAttemptRequest {
     #[schema(value_type = String, example = "phone")]
     pub channel: ContactChannel,
@@ -37,7 +37,7 @@ pub struct OutreachRequest {
     pub when: WhenRequest,
 }
 
-#[derive(Deserialize, ToSchema)]
+#[derive(Deserialize, Serialize, ToSchema)]
 pub struct ReasonRequest {
     pub reason: String,
     /// When it happened (`occurred_at`), and why it is recorded late (`late_reason`).

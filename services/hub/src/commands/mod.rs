@@ -19,7 +19,9 @@
 //! - [`duplicate`]: deciding whether the referral's person and another record are the same person;
 //! - [`direct`]: a referral taken from the victim (an inbound call, or the public self-referral form);
 //! - [`police_feed`]: reading and validating the police feed CSV, row by row (pure);
-//! - [`intake`]: importing the police feed (idempotent: a second import creates nothing).
+//! - [`intake`]: importing the police feed (idempotent: a second import creates nothing);
+//! - [`history`]: a referral's history brought in from another case system (`casetrack import history`), checked
+//!   whole in memory before any of it is written.
 
 pub mod allocate;
 pub mod close;
@@ -27,6 +29,7 @@ pub mod contact;
 pub mod direct;
 pub mod duplicate;
 pub mod handler;
+pub mod history;
 pub mod intake;
 pub mod onward;
 pub mod police_feed;

@@ -5,7 +5,7 @@
 use casetrack_proto::contact::ConsentBasis;
 use casetrack_proto::{ReferralId, ServiceCode};
 use casetrack_web::http::ApiError;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::handler::Written;
@@ -13,7 +13,7 @@ use super::when::WhenRequest;
 use crate::referral::{record_consent, refer_on};
 use crate::state::Hub;
 
-#[derive(Deserialize, ToSchema)]
+#[derive(Deserialize, Serialize, ToSchema)]
 pub struct ConsentRequest {
     /// explicit (the victim agreed) or overridden (with the reason).
     #[schema(value_type = String, example = "explicit")]
@@ -24,7 +24,7 @@ pub struct ConsentRequest {
     pub when: WhenRequest,
 }
 
-#[derive(Deserialize, ToSchema)]
+#[derive(Deserialize, Serialize, ToSchema)]
 pub struct OnwardReferralRequest {
     /// Service code: idva, isva, stalking, rj, or a configured service.
     #[schema(value_type = String, example = "idva")]

@@ -516,3 +516,64 @@ alex@example.org,1 High Street,AB1 2CD,Y,N,U,Y,N,opt_out,N,ignored";
         assert_eq!(reject.line, 2);
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    const HEADER: &str = "crime_reference,reported_date,offence_category,domestic_abuse,victim_forename,victim_surname,\
+date_of_birth,gender,ethnicity,disability,phone,email,address_line,postcode,safe_to_phone,safe_to_voicemail,safe_to_text,\
+safe_to_email,safe_to_write,consent_basis,enhanced_rights";
+
+    fn today() -> NaiveDate {
+        NaiveDate::from_ymd_opt(2026, 11, 22).unwrap()
+    }
+
+    /// A line of a feed: a good row with one field changed to anything, or any bytes at all.
+    fn line() -> impl Strategy<Value = Vec<u8>> {
+        let good = "CR/2026/1,2026-11-20,violence_with_injury,Y,Alex,Example,1990-02-03,F,W1,N,07700 900123,\
+alex@example.org,1 High Street,AB1 2CD,Y,N,U,Y,N,opt_out,N";
+        prop_oneof![
+            (0..21_usize, "\\PC{0,30}").prop_map(move |(column, value)| {
+                let mut fields: Vec<String> = good.split(',').map(str::to_owned).collect();
+                fields[column] = value;
+                fields.join(",").into_bytes()
+            }),
+            proptest::collection::vec(any::<u8>().prop_filter("one line", |b| *b != b'\n'), 0..80),
+        ]
+    }
+
+    proptest! {
+        /// No file makes the reader panic, and every line after the header is a row, a reject or blank: the counts
+        /// add up to the file's lines.
+        #[test]
+        fn every_line_is_a_row_or_a_reject(lines in proptest::collection::vec(line(), 0..12)) {
+            let mut file = format!("{HEADER}\n").into_bytes();
+            for line in &lines {
+                file.extend_from_slice(line);
+                file.push(b'\n');
+            }
+            let feed = parse(file.as_slice(), today()).expect("the header is good");
+            let blank = lines
+                .iter()
+                .filter(|l| l.strip_suffix(b"\r").unwrap_or(l).iter().all(u8::is_ascii_whitespace))
+                .count();
+            prop_assert_eq!(feed.rows.len() + feed.rejects.len() + blank, lines.len());
+            for reject in &feed.rejects {
+                prop_assert!(!reject.message.is_empty());
+                prop_assert!((2..=lines.len() as u64 + 1).contains(&reject.line));
+            }
+        }
+
+        /// Any bytes at all, header included: read, or refused with a reason; never a panic.
+        #[test]
+        fn any_bytes_are_read_or_refused(bytes in proptest::collection::vec(any::<u8>(), 0..400)) {
+            match parse(bytes.as_slice(), today()) {
+                Ok(feed) => prop_assert!(feed.rejects.iter().all(|r| !r.message.is_empty())),
+                Err(error) => prop_assert!(!error.to_string().is_empty()),
+            }
+        }
+    }
+}

@@ -5,7 +5,7 @@ use casetrack_proto::ReferralId;
 use casetrack_proto::hub::ReportedToPolice;
 use casetrack_web::http::ApiError;
 use chrono::NaiveDate;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::handler::Written;
@@ -14,7 +14,7 @@ use crate::referral::record_police_report;
 use crate::state::Hub;
 use crate::values::{CrimeReference, InputRejection, not_in_future};
 
-#[derive(Deserialize, ToSchema)]
+#[derive(Deserialize, Serialize, ToSchema)]
 pub struct PoliceReportRequest {
     pub crime_reference: String,
     /// YYYY-MM-DD

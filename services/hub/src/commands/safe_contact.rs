@@ -6,7 +6,7 @@ use casetrack_proto::ReferralId;
 use casetrack_proto::contact::{SafeContact, TimeBand};
 use casetrack_web::access::acting;
 use casetrack_web::http::ApiError;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::handler::Written;
@@ -14,7 +14,7 @@ use crate::referral::{When, update_safe_contact};
 use crate::state::Hub;
 use crate::values::Caution;
 
-#[derive(Deserialize, ToSchema)]
+#[derive(Deserialize, Serialize, ToSchema)]
 pub struct SafeContactRequest {
     /// Per channel: safe, unsafe or unknown (unknown when left out).
     #[serde(default)]

@@ -5,7 +5,7 @@ use casetrack_proto::ReferralId;
 use casetrack_proto::hub::{SessionMode, SupportSessionRecorded};
 use casetrack_web::http::ApiError;
 use chrono::NaiveDate;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::contact::ReasonRequest;
@@ -24,7 +24,7 @@ pub struct NeedsRequest {
     pub when: WhenRequest,
 }
 
-#[derive(Deserialize, ToSchema)]
+#[derive(Deserialize, Serialize, ToSchema)]
 pub struct SessionRequest {
     /// YYYY-MM-DD
     pub held_on: NaiveDate,

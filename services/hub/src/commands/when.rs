@@ -4,7 +4,7 @@
 
 use casetrack_web::http::ApiError;
 use chrono::{DateTime, Utc};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::referral::When;
@@ -12,7 +12,7 @@ use crate::state::Hub;
 use crate::values;
 
 /// When it happened, and why it is recorded late: part of every request that records something from the world.
-#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
 pub struct WhenRequest {
     /// When it happened in the world (domain time, what figures and the Victims' Code clocks count by): an RFC 3339
     /// date-time (`2026-04-03T14:30:00+01:00`), or a plain date (`2026-04-03`) where only the day is known, taken as
