@@ -235,7 +235,7 @@ pub async fn erase(State(ctx): State<Context>, Path(id): Path<String>, form: For
     let Some(reason) = reason.filter(|_| errors.is_empty()) else {
         return render(&ctx, &id, &errors, StatusCode::UNPROCESSABLE_ENTITY).await;
     };
-    let meta = CommandMeta::new(acting(), chrono::Utc::now());
+    let meta = CommandMeta::new(acting(), casetrack_eventstore::clock::now());
     match people::erase(&ctx, person, reason, &meta).await {
         Ok(_) => see_other(&format!("/people/{person}")),
         Err(CommandError::Rejected(rejection)) => {

@@ -62,7 +62,7 @@ pub async fn run(ctx: &Context, months: u32, now: DateTime<Utc>, dry_run: bool) 
         return Ok(report);
     }
     for person in &report.due {
-        let meta = CommandMeta::new(Actor::system(), Utc::now());
+        let meta = CommandMeta::new(Actor::system(), casetrack_eventstore::clock::now());
         let result = people::erase(ctx, person.person_id, ErasureReason::Retention, &meta).await;
         let records = [("person_id".to_owned(), person.person_id.to_string())].into();
         casetrack_web::access::record_offline(ctx, "retention", records, Some(person.person_id), result.is_ok())
@@ -85,7 +85,7 @@ pub async fn schedule(ctx: Context, months: u32, stop: CancellationToken) {
             _ = stop.cancelled() => return,
             _ = tokio::time::sleep(wait) => {}
         }
-        match run(&ctx, months, Utc::now(), false).await {
+        match run(&ctx, months, casetrack_eventstore::clock::now(), false).await {
             Ok(report) => tracing::info!(due = report.due.len(), erased = report.erased, "retention run"),
             Err(error) => {
                 tracing::error!(error = %format!("{error:#}"), "retention run failed; it runs again tomorrow")

@@ -187,11 +187,13 @@ impl Demo<'_> {
 
     async fn person(&self, story: &mut Story, when: DateTime<Utc>) -> Option<(PersonId, NaiveDate)> {
         let born = NaiveDate::from_ymd_opt(story.rng.gen_range(1940..2012), story.rng.gen_range(1..=12), 1)?;
-        let request: casetrack_people::api::RegisterPersonRequest = serde_json::from_value(json!({
+        let request: casetrack_people::interface::RegisterPersonRequest = serde_json::from_value(json!({
             "forename": "Demo", "surname": format!("Person {}", story.index), "date_of_birth": born.to_string(),
         }))
         .ok()?;
-        let registered = self.give(&self.officer, when, casetrack_people::api::register(self.ctx, &request)).await?;
+        let registered = self
+            .give(&self.officer, when, casetrack_people::interface::register_as_signed_in(self.ctx, &request))
+            .await?;
         Some((registered.person_id, born))
     }
 

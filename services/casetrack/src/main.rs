@@ -4,6 +4,7 @@
 mod bench;
 mod bench_reporting;
 mod demo;
+mod history;
 mod import;
 mod report;
 mod settings;
@@ -98,6 +99,21 @@ enum ImportCommand {
         #[arg(long)]
         dry_run: bool,
         /// Where to write the rejected rows' line numbers and reasons (default: beside the file, .rejects.csv).
+        #[arg(long)]
+        rejects: Option<std::path::PathBuf>,
+        #[command(flatten)]
+        settings: Settings,
+    },
+    /// A service's caseload and history from another case system (docs/history-import.md): one row per hub
+    /// referral or specialist case, each fact dated as in the file, through the same rules as live work. Rows the
+    /// rules refuse are listed in a rejects file and never block the others; importing again writes nothing new.
+    History {
+        /// The CSV file.
+        file: std::path::PathBuf,
+        /// Check every row against the rules and write the rejects file, but import nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Where to write the rejected rows' lines, columns and rules (default: beside the file, .rejects.csv).
         #[arg(long)]
         rejects: Option<std::path::PathBuf>,
         #[command(flatten)]
@@ -329,6 +345,10 @@ async fn main() -> anyhow::Result<()> {
             casetrack_web::telemetry::init_tracing(&settings.platform.log_format);
             import::police_feed(&settings, &file, dry_run, rejects).await
         }
+        Command::Import { command: ImportCommand::History { file, dry_run, rejects, settings } } => {
+            casetrack_web::telemetry::init_tracing(&settings.platform.log_format);
+            history::run(&settings, &file, dry_run, rejects).await
+        }
         Command::Admin { command: AdminCommand::ErasePerson { person, reason, settings } } => {
             casetrack_web::telemetry::init_tracing(&settings.platform.log_format);
             let ctx = settings.connect().await?;
@@ -340,7 +360,7 @@ async fn main() -> anyhow::Result<()> {
                 casetrack_proto::Actor { user_id: None, role: casetrack_proto::Role::Administrator },
                 chrono::Utc::now(),
             );
-            let result = casetrack_people::person::erase_person(&ctx, person, reason, &meta).await;
+            let result = casetrack_people::interface::erase(&ctx, person, reason, &meta).await;
             let records = [("person_id".to_owned(), person.to_string())].into();
             casetrack_web::access::record_offline(
                 &ctx,
@@ -442,7 +462,7 @@ async fn main() -> anyhow::Result<()> {
             let records = [("person_id".to_owned(), person.to_string())].into();
             casetrack_web::access::record_offline(&ctx, "casetrack admin export-person", records, Some(person), true)
                 .await?;
-            let export = casetrack_people::export::export(&ctx, person)
+            let export = casetrack_people::interface::export(&ctx, person)
                 .await?
                 .ok_or_else(|| anyhow::anyhow!("there is no such person"))?;
             println!("{}", serde_json::to_string_pretty(&export)?);

@@ -4,7 +4,6 @@
 use casetrack_proto::Role;
 use casetrack_web::Context;
 use casetrack_web::http::ApiError;
-use chrono::Utc;
 
 use crate::params::SummaryParams;
 use crate::periods::financial_year_of;
@@ -33,7 +32,7 @@ pub(super) fn commissioner() -> bool {
 
 /// The request the page's parameters make; without dates, this financial year so far.
 pub(super) fn request_of(params: &SummaryParams) -> Result<Request, ApiError> {
-    let today = Utc::now().date_naive();
+    let today = casetrack_eventstore::clock::now().date_naive();
     let mut params = SummaryParams { wait_for: None, ..params.clone() };
     if params.period.trim().is_empty() {
         if params.from.trim().is_empty() {

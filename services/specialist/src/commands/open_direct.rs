@@ -12,7 +12,7 @@ use casetrack_casework::catalogue::ServiceDefinition;
 use casetrack_casework::occurred::{Lateness, RecordTimes, Step, check};
 use casetrack_eventstore::command::{CommandError, CommandMeta, execute_timed};
 use casetrack_people::interface::standing;
-use casetrack_people::person::{DetailsInput, PersonRejection, PersonalDetails, parse_details, register_sealed};
+use casetrack_people::interface::{DetailsInput, PersonRejection, PersonalDetails, parse_details, register};
 use casetrack_proto::contact::{SafeContact, TimeBand};
 use casetrack_proto::profile::AgeBand;
 use casetrack_proto::specialist::{CaseOpened, CaseOrigin};
@@ -175,7 +175,7 @@ impl Desk {
         // opening checks it again, as every decision does).
         check(when.at, Step::Begins, RecordTimes::default(), when.now, when.window, when.reason.as_deref())
             .map_err(|rejection| ApiError::rejected(rejection.code(), rejection.to_string()))?;
-        match register_sealed(&self.ctx, person_id, &referral.details, &meta("register", now)).await {
+        match register(&self.ctx, person_id, &referral.details, &meta("register", now)).await {
             Ok(_) | Err(CommandError::Rejected(PersonRejection::AlreadyRegistered)) => {}
             Err(error) => return Err(ApiError::from(error)),
         }

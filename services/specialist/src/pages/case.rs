@@ -10,7 +10,7 @@ use axum::response::Response;
 use casetrack_casework::catalogue::ServiceKind;
 use casetrack_eventstore::clock;
 use casetrack_eventstore::codes::{code, parse};
-use casetrack_people::records::{PersonRecord, details};
+use casetrack_people::interface::{PersonRecord, details};
 use casetrack_proto::CaseId;
 use casetrack_proto::contact::{AttemptOutcome, ContactChannel, OutcomeAnswer};
 use casetrack_proto::specialist::{CaseOrigin, ClosureReason};

@@ -7,7 +7,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use casetrack_casework::catalogue::ServiceDefinition;
 use casetrack_eventstore::clock;
-use casetrack_people::person::{DetailsInput, parse_details};
+use casetrack_people::interface::{DetailsInput, parse_details};
 use casetrack_proto::contact::{ContactChannel, SafeContact, Safety};
 use casetrack_web::pages::{
     Failure, FormData, FormErrors, checkboxes, failure_page, radios, respond, see_other, staff_page, text_input,

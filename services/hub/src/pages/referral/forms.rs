@@ -334,7 +334,7 @@ fn safe_contact_form(
 
 pub(super) fn duplicates_section(
     referral_id: ReferralId,
-    candidates: Vec<casetrack_people::records::Candidate>,
+    candidates: Vec<casetrack_people::interface::Candidate>,
     errors: &FormErrors,
 ) -> Markup {
     if candidates.is_empty() {
