@@ -13,9 +13,21 @@ mod support;
 use std::collections::BTreeMap;
 
 use casetrack_eventstore::testkit::TempDir;
+use casetrack_hub::commands::allocate::AllocationRequest;
+use casetrack_hub::commands::contact::{ContactAttemptRequest, ReasonRequest};
+use casetrack_hub::commands::receive::ReceiveReferralRequest;
+use casetrack_hub::commands::safe_contact::SafeContactRequest;
+use casetrack_hub::commands::when::WhenRequest;
+use casetrack_people::RegisterPersonRequest;
+use casetrack_proto::contact::{AttemptOutcome, ContactChannel, SafeContact, Safety};
+use casetrack_proto::hub::ReferralSource;
+use casetrack_specialist::commands::casework::{NoteRequest, TextRequest};
+use casetrack_specialist::commands::decision::Accept;
 use reqwest::redirect::Policy;
 use serde_json::{Value, json};
-use support::{ADMIN_PASSWORD, Server, Session, create_account, get, post, request, session, sign_in, split_backends};
+use support::{
+    ADMIN_PASSWORD, Server, Session, api, create_account, get, post, request, session, sign_in, split_backends,
+};
 
 /// The roles the walk signs in as. Paths name the IDVA service, so `caseworker:isva` is a caseworker of another
 /// service.
@@ -182,6 +194,8 @@ async fn every_route_answers_every_role_as_the_permission_table_says() {
                     request = request.header("cookie", &session.cookie).header("x-csrf-token", &session.csrf);
                 }
                 if *method == reqwest::Method::POST {
+                    // One body for every route, on purpose untyped: the walk asks who may call a route, not whether
+                    // a request is good, so no route's own request type would do for all of them.
                     request = request.json(&json!({}));
                 }
                 let answer = send(request).await;
@@ -253,7 +267,7 @@ async fn sessions_sign_in_limits_csrf_and_headers() {
     assert_eq!((elsewhere.status, elsewhere.location.as_str()), (303, "/"));
 
     // Commands need the session's CSRF token, and are refused from another site even with it.
-    let person = json!({"forename": "Ann", "surname": "Other", "date_of_birth": "1990-01-01"});
+    let person = api::person("Ann", "Other", "1990-01-01");
     let url = format!("{base}/api/people");
     let no_token = send(client().post(&url).header("cookie", &officer.cookie).json(&person)).await;
     assert_eq!(no_token.status, 403);
@@ -369,18 +383,11 @@ async fn the_audit_trail_records_views_refusals_and_break_glass() {
     let server = Server::start("all", data.path(), &env).await;
     let base = server.base.clone();
 
-    let (status, person) = post(
-        format!("{base}/api/people"),
-        json!({"forename": "Dee", "surname": "Audit", "date_of_birth": "1985-03-04"}),
-    )
-    .await;
+    let (status, person) = api::register_person(&base, &api::person("Dee", "Audit", "1985-03-04")).await;
     assert_eq!(status, 201, "{person}");
     let person_id = person["person_id"].as_str().unwrap().to_owned();
-    let (status, referral) = post(
-        format!("{base}/api/hub/referrals"),
-        json!({"person_id": person_id, "source": "police_feed", "domestic_abuse": true}),
-    )
-    .await;
+    let (status, referral) =
+        api::receive_referral(&base, &api::referral(&person_id, ReferralSource::PoliceFeed, true)).await;
     assert_eq!(status, 201, "{referral}");
     let referral_id = referral["referral_id"].as_str().unwrap().to_owned();
     let (status, _) = get(format!("{base}/api/hub/referrals/{referral_id}?wait_for={}", referral["position"])).await;
@@ -420,11 +427,11 @@ async fn the_audit_trail_records_views_refusals_and_break_glass() {
     assert_eq!(opened.status, 200);
     assert!(opened.body.contains("Dee"), "the record is open under the grant");
     // Commands are not part of a break-glass grant.
-    let (status, _) = request(
+    let (status, _) = api::send_as(
         reqwest::Method::POST,
-        &format!("{base}/api/hub/referrals/{referral_id}/allocation"),
+        &api::allocation_url(&base, &referral_id),
         Some("caseworker:idva"),
-        Some(&json!({"officer": "x.y"})),
+        &AllocationRequest { officer: "x.y".into() },
     )
     .await;
     assert_eq!(status, 403);
@@ -508,36 +515,47 @@ async fn erasure_leaves_nothing_of_the_person_and_the_figures_unchanged() {
         "Refuge place from Friday",
         "Disclosed to the IDVA only",
     ];
-    let (status, person) = post(
-        format!("{base}/api/people"),
-        json!({"forename": "Zephyrine", "surname": "Quillfeather", "date_of_birth": "1979-02-03",
-            "phone": "07700 900457", "email": "zq@example.org", "postcode": "ZZ9 9ZZ"}),
-    )
-    .await;
+    let details = RegisterPersonRequest {
+        phone: Some("07700 900457".into()),
+        email: Some("zq@example.org".into()),
+        postcode: Some("ZZ9 9ZZ".into()),
+        ..api::person("Zephyrine", "Quillfeather", "1979-02-03")
+    };
+    let (status, person) = api::register_person(&base, &details).await;
     assert_eq!(status, 201, "{person}");
     let person_id = person["person_id"].as_str().unwrap().to_owned();
-    let (status, referral) = post(
-        format!("{base}/api/hub/referrals"),
-        json!({"person_id": person_id, "source": "police_feed", "domestic_abuse": true,
-            "crime_reference": "CR/ERASE/77"}),
+    let (status, referral) = api::receive_referral(
+        &base,
+        &ReceiveReferralRequest {
+            crime_reference: Some("CR/ERASE/77".into()),
+            ..api::referral(&person_id, ReferralSource::PoliceFeed, true)
+        },
     )
     .await;
     assert_eq!(status, 201, "{referral}");
     let referral_id = referral["referral_id"].as_str().unwrap().to_owned();
-    let (status, body) = post(
-        format!("{base}/api/hub/referrals/{referral_id}/safe-contact"),
-        json!({"safe_contact": {"phone": "safe"}, "caution": "Partner reads her texts"}),
-    )
-    .await;
+    let rules = SafeContactRequest {
+        safe_contact: SafeContact { phone: Safety::Safe, ..Default::default() },
+        safe_times: Vec::new(),
+        caution: Some("Partner reads her texts".into()),
+    };
+    let (status, body) = api::update_safe_contact(&base, &referral_id, &rules).await;
     assert_eq!(status, 200, "{body}");
-    let (status, opened) =
-        post(format!("{base}/api/specialist/idva/cases"), json!({"person_id": person_id, "source": "police"})).await;
+    let (status, opened) = api::refer_directly(&base, "idva", &api::direct_referral(&person_id, "police")).await;
     assert_eq!(status, 201, "{opened}");
     let case = format!("{base}/api/specialist/idva/cases/{}", opened["case_id"].as_str().unwrap());
     for (action, body) in [
-        ("accept", json!({})),
-        ("plan", json!({"text": "Refuge place from Friday"})),
-        ("notes", json!({"text": "Disclosed to the IDVA only", "restricted": true})),
+        api::routed(&Accept::default()),
+        api::routed(&TextRequest {
+            text: "Refuge place from Friday".into(),
+            review_on: None,
+            when: Default::default(),
+        }),
+        api::routed(&NoteRequest {
+            text: "Disclosed to the IDVA only".into(),
+            restricted: true,
+            when: Default::default(),
+        }),
     ] {
         let (status, answer) = post(format!("{case}/{action}"), body).await;
         assert_eq!(status, 200, "{action}: {answer}");
@@ -647,11 +665,7 @@ async fn retention_erases_people_whose_records_ended_long_ago_after_a_dry_run() 
     let register = |forename: &'static str| {
         let base = base.clone();
         async move {
-            let (status, person) = post(
-                format!("{base}/api/people"),
-                json!({"forename": forename, "surname": "Kept", "date_of_birth": "1970-01-01"}),
-            )
-            .await;
+            let (status, person) = api::register_person(&base, &api::person(forename, "Kept", "1970-01-01")).await;
             assert_eq!(status, 201, "{person}");
             person["person_id"].as_str().unwrap().to_owned()
         }
@@ -659,28 +673,37 @@ async fn retention_erases_people_whose_records_ended_long_ago_after_a_dry_run() 
     let referral = |person: String| {
         let base = base.clone();
         async move {
-            let (status, referral) = post(
-                format!("{base}/api/hub/referrals"),
+            let (status, referral) = api::receive_referral(
+                &base,
                 // Received at the start of yesterday, before the attempt made yesterday.
-                json!({"person_id": person, "source": "police_feed", "domestic_abuse": false,
-                    "occurred_at": format!("{}T00:00:00Z", support::day_offset(-1))}),
+                &ReceiveReferralRequest {
+                    when: WhenRequest {
+                        occurred_at: Some(format!("{}T00:00:00Z", support::day_offset(-1))),
+                        late_reason: None,
+                    },
+                    ..api::referral(&person, ReferralSource::PoliceFeed, false)
+                },
             )
             .await;
             assert_eq!(status, 201, "{referral}");
-            format!("{base}/api/hub/referrals/{}", referral["referral_id"].as_str().unwrap())
+            referral["referral_id"].as_str().unwrap().to_owned()
         }
     };
     // Ended: contacted and declined support. Open: never contacted. Never referred at all.
     let ended = register("Ended").await;
-    let url = referral(ended.clone()).await;
+    let ended_referral = referral(ended.clone()).await;
+    let url = format!("{base}/api/hub/referrals/{ended_referral}");
     let yesterday = support::day_offset(-1);
-    let (status, body) = post(
-        format!("{url}/contact-attempts"),
-        json!({"channel": "phone", "attempted_at": format!("{yesterday}T10:00:00Z"), "outcome": "reached"}),
-    )
-    .await;
+    let reached = ContactAttemptRequest {
+        channel: ContactChannel::Phone,
+        attempted_at: api::at(&format!("{yesterday}T10:00:00Z")),
+        outcome: AttemptOutcome::Reached,
+        late_reason: None,
+    };
+    let (status, body) = api::record_attempt(&base, &ended_referral, &reached).await;
     assert_eq!(status, 200, "{body}");
-    let (status, declined) = post(format!("{url}/support/decline"), json!({"reason": "Has family support"})).await;
+    let has_family = ReasonRequest { reason: "Has family support".into(), when: WhenRequest::default() };
+    let (status, declined) = api::decline_support(&base, &ended_referral, &has_family).await;
     assert_eq!(status, 200, "{declined}");
     let open = register("Open").await;
     referral(open.clone()).await;

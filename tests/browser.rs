@@ -10,9 +10,13 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use casetrack_eventstore::testkit::TempDir;
+use casetrack_hub::commands::receive::ReceiveReferralRequest;
+use casetrack_hub::commands::when::WhenRequest;
+use casetrack_proto::contact::{SafeContact, Safety};
+use casetrack_proto::hub::ReferralSource;
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::json;
-use support::{Server, day_offset, post, session};
+use support::{Server, api, day_offset, session};
 
 /// A chromedriver of the test's own, on a free port; stopped when dropped.
 struct Driver {
@@ -136,17 +140,16 @@ async fn an_officer_works_a_referral_a_commissioner_is_refused_and_an_auditor_fi
     for role in ["hub_officer", "commissioner", "auditor"] {
         session(&base, role).await;
     }
-    let (status, person) = post(
-        format!("{base}/api/people"),
-        json!({"forename": "Morgan", "surname": "Browser", "date_of_birth": "1991-06-07"}),
-    )
-    .await;
+    let (status, person) = api::register_person(&base, &api::person("Morgan", "Browser", "1991-06-07")).await;
     assert_eq!(status, 201);
     let person_id = person["person_id"].as_str().unwrap().to_owned();
-    let (status, referral) = post(
-        format!("{base}/api/hub/referrals"),
-        json!({"person_id": person_id, "source": "police_feed", "domestic_abuse": false,
-            "safe_contact": {"phone": "safe"}, "occurred_at": format!("{}T00:00:00Z", day_offset(-1))}),
+    let (status, referral) = api::receive_referral(
+        &base,
+        &ReceiveReferralRequest {
+            safe_contact: SafeContact { phone: Safety::Safe, ..Default::default() },
+            when: WhenRequest { occurred_at: Some(format!("{}T00:00:00Z", day_offset(-1))), late_reason: None },
+            ..api::referral(&person_id, ReferralSource::PoliceFeed, false)
+        },
     )
     .await;
     assert_eq!(status, 201);

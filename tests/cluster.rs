@@ -253,8 +253,9 @@ struct Tally {
     sent: Vec<Sent>,
 }
 
-/// Sends one command, and sends it again unchanged after a 5xx or no answer, up to [`ATTEMPTS`] times. A 4xx is a
-/// rule saying no, which the test never expects.
+/// Sends one command, and sends it again unchanged (with the same `Idempotency-Key`, so a command whose answer was
+/// lost is not stored twice) after a 5xx or no answer, up to [`ATTEMPTS`] times. A 4xx is a rule saying no, which the
+/// test never expects.
 async fn command(
     client: &reqwest::Client,
     session: &Session,
@@ -268,11 +269,13 @@ async fn command(
     let started = Instant::now();
     let mut failures = Vec::new();
     let mut backoff = Duration::from_millis(200);
+    let key = uuid::Uuid::new_v4().to_string();
     for attempt in 1..=ATTEMPTS {
         let sent = client
             .post(url)
             .header("cookie", &session.cookie)
             .header("x-csrf-token", &session.csrf)
+            .header("idempotency-key", &key)
             .json(body)
             .send()
             .await;
@@ -644,7 +647,7 @@ async fn a_cluster_that_loses_a_node_keeps_every_acknowledged_command_once() {
     let acked_of = |what: &str| acked.iter().filter(|s| s.what == what).count();
     let (registered, received) = (count_of("PersonRegistered"), count_of("ReferralReceived"));
     // A command whose answer was lost (the append went through, the client heard 503 or nothing) is in the log but
-    // never acknowledged; the client's retry is then a second command.
+    // never acknowledged; under its idempotency key the client's retry finds it and is not a second command.
     let acked_ids: std::collections::HashSet<(&str, &str)> =
         acked.iter().map(|s| (event_of(s.what), s.id.as_deref().unwrap())).collect();
     let unacknowledged_stored = stored
@@ -762,6 +765,13 @@ async fn a_cluster_that_loses_a_node_keeps_every_acknowledged_command_once() {
         sent.len()
     );
     assert!(registered >= acked_of("register") && received >= acked_of("receive"));
+    // Under its idempotency key, a command whose answer was lost is acknowledged by its retry: only a command the
+    // client gave up on may be stored unacknowledged.
+    assert!(
+        unacknowledged_stored <= given_up.len(),
+        "{unacknowledged_stored} commands stored without an acknowledgement, {} given up",
+        given_up.len()
+    );
     // No command is stored twice under retries: an acknowledged command is one event of its id.
     for s in &acked {
         assert_eq!(stored[&(event_of(s.what), s.id.as_deref().unwrap())], 1, "{s:?}");

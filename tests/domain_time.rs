@@ -8,10 +8,22 @@ mod support;
 use std::time::{Duration, Instant};
 
 use casetrack_eventstore::testkit::TempDir;
-use serde_json::{Value, json};
-use support::{Server, Session, day_offset, get, post, session};
+use casetrack_hub::commands::close::ClosureRequest;
+use casetrack_hub::commands::contact::ContactAttemptRequest;
+use casetrack_hub::commands::receive::ReceiveReferralRequest;
+use casetrack_hub::commands::support::SessionRequest;
+use casetrack_hub::commands::when::WhenRequest;
+use casetrack_proto::contact::{AttemptOutcome, ContactChannel, OutcomeAnswer};
+use casetrack_proto::hub::{ReferralSource, SessionMode};
+use serde_json::Value;
+use support::{Server, Session, api, day_offset, get, session};
 
 const HISTORY: &str = "brought in from the previous case system";
+
+/// When it happened, and why it is recorded late.
+fn when(occurred_at: &str, late_reason: Option<&str>) -> WhenRequest {
+    WhenRequest { occurred_at: Some(occurred_at.to_owned()), late_reason: late_reason.map(str::to_owned) }
+}
 
 /// A page (or CSV) as someone signed in: status and body.
 async fn page(base: &str, path: &str, session: &Session) -> (u16, String) {
@@ -41,31 +53,24 @@ async fn a_referral_from_2019_is_dated_as_it_happened_and_time_never_runs_backwa
     let base = server.base.clone();
     let hub = format!("{base}/api/hub/referrals");
 
-    let registered = post(
-        format!("{base}/api/people"),
-        json!({"forename": "Hana", "surname": "History", "date_of_birth": "1980-01-02"}),
-    )
-    .await;
+    let registered = api::register_person(&base, &api::person("Hana", "History", "1980-01-02")).await;
     let person_id = registered.1["person_id"].as_str().unwrap().to_owned();
     let mut last = position(&registered);
-    let receipt = |when: Value| {
-        let mut body = json!({"person_id": person_id, "source": "police_feed", "domestic_abuse": false,
-            "crime_reference": "CR/2019/77", "crime_reported_on": "2019-05-06"});
-        body.as_object_mut().unwrap().extend(when.as_object().unwrap().clone());
-        body
+    let receipt = |when: WhenRequest| ReceiveReferralRequest {
+        crime_reference: Some("CR/2019/77".into()),
+        crime_reported_on: Some(api::day("2019-05-06")),
+        when,
+        ..api::referral(&person_id, ReferralSource::PoliceFeed, false)
     };
 
     // Refused, each by its rule, and nothing written: the next write is the very next position of the log.
-    assert_refused(&post(hub.clone(), receipt(json!({"occurred_at": "2019-05-07"}))).await, "late_entry_needs_reason");
-    assert_refused(&post(hub.clone(), receipt(json!({"occurred_at": "7/5/2019"}))).await, "occurred_at_invalid");
+    assert_refused(&api::receive_referral(&base, &receipt(when("2019-05-07", None))).await, "late_entry_needs_reason");
+    assert_refused(&api::receive_referral(&base, &receipt(when("7/5/2019", None))).await, "occurred_at_invalid");
     let tomorrow = format!("{}T12:00:00Z", day_offset(1));
-    assert_refused(
-        &post(hub.clone(), receipt(json!({"occurred_at": tomorrow, "late_reason": HISTORY}))).await,
-        "occurred_in_future",
-    );
+    assert_refused(&api::receive_referral(&base, &receipt(when(&tomorrow, Some(HISTORY)))).await, "occurred_in_future");
 
     // Received on 7 May 2019 (a plain date: 12:00 UK time), with the reason it is recorded so late.
-    let received = post(hub.clone(), receipt(json!({"occurred_at": "2019-05-07", "late_reason": HISTORY}))).await;
+    let received = api::receive_referral(&base, &receipt(when("2019-05-07", Some(HISTORY)))).await;
     assert_eq!(received.0, 201, "{}", received.1);
     assert_eq!(position(&received), last + 1, "the refused receipts wrote nothing");
     last = position(&received);
@@ -73,47 +78,45 @@ async fn a_referral_from_2019_is_dated_as_it_happened_and_time_never_runs_backwa
     let at = format!("{hub}/{referral_id}");
 
     // A contact attempt before the referral existed is refused, even with a reason; so is one without a reason.
-    let call = |attempted_at: &str, reason: Option<&str>| json!({"channel": "phone", "attempted_at": attempted_at, "outcome": "reached", "late_reason": reason});
-    let attempts = format!("{at}/contact-attempts");
-    let before = post(attempts.clone(), call("2019-05-01T10:00:00+01:00", Some(HISTORY))).await;
+    let call = |attempted_at: &str, reason: Option<&str>| ContactAttemptRequest {
+        channel: ContactChannel::Phone,
+        attempted_at: api::at(attempted_at),
+        outcome: AttemptOutcome::Reached,
+        late_reason: reason.map(str::to_owned),
+    };
+    let before = api::record_attempt(&base, &referral_id, &call("2019-05-01T10:00:00+01:00", Some(HISTORY))).await;
     assert_refused(&before, "occurred_before_record_began");
     assert!(before.1["error"]["message"].as_str().unwrap().contains("7 May 2019"), "{}", before.1);
-    assert_refused(&post(attempts.clone(), call("2019-05-08T10:00:00+01:00", None)).await, "late_entry_needs_reason");
-    let reached = post(attempts, call("2019-05-08T10:00:00+01:00", Some(HISTORY))).await;
+    assert_refused(
+        &api::record_attempt(&base, &referral_id, &call("2019-05-08T10:00:00+01:00", None)).await,
+        "late_entry_needs_reason",
+    );
+    let reached = api::record_attempt(&base, &referral_id, &call("2019-05-08T10:00:00+01:00", Some(HISTORY))).await;
     assert_eq!(position(&reached), last + 1, "the refused attempts wrote nothing");
 
     // Support accepted and a session held, in 2019.
-    let accepted = post(
-        format!("{at}/support/accept"),
-        json!({"occurred_at": "2019-05-08T10:30:00+01:00",
-        "late_reason": HISTORY}),
-    )
-    .await;
+    let accepted = api::accept_support(&base, &referral_id, &when("2019-05-08T10:30:00+01:00", Some(HISTORY))).await;
     position(&accepted);
-    let session_held = post(
-        format!("{at}/support-sessions"),
-        json!({"held_on": "2019-05-20", "mode": "phone", "minutes": 45, "late_reason": HISTORY}),
-    )
-    .await;
+    let held = SessionRequest {
+        held_on: api::day("2019-05-20"),
+        mode: SessionMode::Phone,
+        minutes: 45,
+        when: WhenRequest { occurred_at: None, late_reason: Some(HISTORY.into()) },
+    };
+    let session_held = api::record_session(&base, &referral_id, &held).await;
     last = position(&session_held);
 
     // Closure: not before the last thing that happened on it, not in the future; then on 3 June 2019.
-    let answers = json!([{"measure": "cope", "answer": "improved"}, {"measure": "safer", "answer": "no_change"}]);
-    let closure = |when: Value| {
-        let mut body = json!({"answers": answers});
-        body.as_object_mut().unwrap().extend(when.as_object().unwrap().clone());
-        body
-    };
-    let early =
-        post(format!("{at}/closure"), closure(json!({"occurred_at": "2019-05-15", "late_reason": HISTORY}))).await;
+    let answers = [("cope", OutcomeAnswer::Improved), ("safer", OutcomeAnswer::NoChange)];
+    let closure = |when: WhenRequest| ClosureRequest { answers: api::hub_answers(&answers), when };
+    let early = api::close_referral(&base, &referral_id, &closure(when("2019-05-15", Some(HISTORY)))).await;
     assert_refused(&early, "closed_before_latest");
     assert!(early.1["error"]["message"].as_str().unwrap().contains("20 May 2019"), "{}", early.1);
     assert_refused(
-        &post(format!("{at}/closure"), closure(json!({"occurred_at": tomorrow, "late_reason": HISTORY}))).await,
+        &api::close_referral(&base, &referral_id, &closure(when(&tomorrow, Some(HISTORY)))).await,
         "occurred_in_future",
     );
-    let closed =
-        post(format!("{at}/closure"), closure(json!({"occurred_at": "2019-06-03", "late_reason": HISTORY}))).await;
+    let closed = api::close_referral(&base, &referral_id, &closure(when("2019-06-03", Some(HISTORY)))).await;
     assert_eq!(position(&closed), last + 1, "the refused closures wrote nothing");
 
     // The referral's detail and timeline are in 2019.
@@ -157,16 +160,14 @@ async fn the_referral_page_asks_when_it_happened_and_names_the_rule_that_refused
     let data = TempDir::new();
     let server = Server::start("all", data.path(), &[]).await;
     let base = server.base.clone();
-    let registered = post(
-        format!("{base}/api/people"),
-        json!({"forename": "Pip", "surname": "Pages", "date_of_birth": "1990-03-04"}),
-    )
-    .await;
+    let registered = api::register_person(&base, &api::person("Pip", "Pages", "1990-03-04")).await;
     let person_id = registered.1["person_id"].as_str().unwrap();
-    let received = post(
-        format!("{base}/api/hub/referrals"),
-        json!({"person_id": person_id, "source": "police_feed", "domestic_abuse": false,
-               "occurred_at": format!("{}T09:00:00Z", day_offset(-40)), "late_reason": HISTORY}),
+    let received = api::receive_referral(
+        &base,
+        &ReceiveReferralRequest {
+            when: when(&format!("{}T09:00:00Z", day_offset(-40)), Some(HISTORY)),
+            ..api::referral(person_id, ReferralSource::PoliceFeed, false)
+        },
     )
     .await;
     let referral_id = received.1["referral_id"].as_str().unwrap().to_owned();

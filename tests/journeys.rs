@@ -12,8 +12,19 @@ mod support;
 use std::process::Command;
 
 use casetrack_eventstore::testkit::TempDir;
+use casetrack_hub::commands::close::ClosureRequest;
+use casetrack_hub::commands::contact::ContactAttemptRequest;
+use casetrack_hub::commands::onward::{ConsentRequest, OnwardReferralRequest};
+use casetrack_hub::commands::police_report::PoliceReportRequest;
+use casetrack_hub::commands::receive::ReceiveReferralRequest;
+use casetrack_hub::commands::when::WhenRequest;
+use casetrack_people::RegisterPersonRequest;
+use casetrack_proto::ServiceCode;
+use casetrack_proto::contact::{AttemptOutcome, ConsentBasis, ContactChannel, OutcomeAnswer, SafeContact, Safety};
+use casetrack_proto::hub::{OffenceCategory, ReferralSource};
+use casetrack_proto::people::DuplicateDecision;
 use serde_json::{Value, json};
-use support::{Server, day_offset, eventually, get, post, split_backends};
+use support::{Server, api, day_offset, eventually, get, split_backends};
 
 /// Where each service's API is served.
 struct Topology {
@@ -26,61 +37,53 @@ struct Topology {
 /// Returns the id of the person the journey registered.
 async fn journey(t: &Topology) -> String {
     // Arrange: a person.
-    let (status, person) = post(
-        format!("{}/api/people", t.people),
-        json!({"forename": "Alex", "surname": "Example", "date_of_birth": "1990-02-03", "phone": "07700 900123"}),
-    )
-    .await;
+    let alex =
+        RegisterPersonRequest { phone: Some("07700 900123".into()), ..api::person("Alex", "Example", "1990-02-03") };
+    let (status, person) = api::register_person(&t.people, &alex).await;
     assert_eq!(status, 201, "{person}");
     let person_id = person["person_id"].as_str().unwrap().to_owned();
 
     // Bad input is refused in plain words and changes nothing.
-    let (status, refused) = post(
-        format!("{}/api/people", t.people),
-        json!({"forename": "", "surname": "X", "date_of_birth": "1990-02-03"}),
-    )
-    .await;
+    let (status, refused) = api::register_person(&t.people, &api::person("", "X", "1990-02-03")).await;
     assert_eq!((status, refused["error"]["code"].as_str()), (422, Some("name_required")));
 
     // The same name and date of birth again: shown as a candidate duplicate for a person to decide on.
-    let (status, twin) = post(
-        format!("{}/api/people", t.people),
-        json!({"forename": "ALEX ", "surname": "example", "date_of_birth": "1990-02-03"}),
-    )
-    .await;
+    let (status, twin) = api::register_person(&t.people, &api::person("ALEX ", "example", "1990-02-03")).await;
     assert_eq!(status, 201, "{twin}");
     let twin_id = twin["person_id"].as_str().unwrap().to_owned();
     let candidates = format!("{}/api/people/{person_id}/candidates?wait_for={}", t.people, twin["position"]);
     let (status, found) = get(candidates.clone()).await;
     assert_eq!(status, 200, "{found}");
     assert_eq!(found, json!([{"person_id": twin_id, "registered_at": found[0]["registered_at"], "decision": null}]));
-    let decide = format!("{}/api/people/{person_id}/candidates/{twin_id}/decision", t.people);
-    let (status, decided) = post(decide, json!({"decision": "linked"})).await;
+    let (status, decided) = api::decide_duplicate(&t.people, &person_id, &twin_id, DuplicateDecision::Linked).await;
     assert_eq!(status, 200, "{decided}");
     let (_, found) =
         get(format!("{}/api/people/{person_id}/candidates?wait_for={}", t.people, decided["position"])).await;
     assert_eq!(found[0]["decision"], "linked");
-    let own = format!("{}/api/people/{person_id}/candidates/{person_id}/decision", t.people);
-    let (status, refused) = post(own, json!({"decision": "linked"})).await;
+    let (status, refused) = api::decide_duplicate(&t.people, &person_id, &person_id, DuplicateDecision::Linked).await;
     assert_eq!((status, refused["error"]["code"].as_str()), (409, Some("self_match")), "{refused}");
 
     // Act: a referral, referred on to the IDVA service.
-    let (status, referral) = post(
-        format!("{}/api/hub/referrals", t.hub),
-        json!({"person_id": person_id, "source": "police_feed", "offence_category": "violence_with_injury",
-               "domestic_abuse": true, "crime_reference": "CR/2026/0001", "crime_reported_on": "2026-01-05"}),
+    let (status, referral) = api::receive_referral(
+        &t.hub,
+        &ReceiveReferralRequest {
+            offence_category: Some(OffenceCategory::ViolenceWithInjury),
+            crime_reference: Some("CR/2026/0001".into()),
+            crime_reported_on: Some(api::day("2026-01-05")),
+            ..api::referral(&person_id, ReferralSource::PoliceFeed, true)
+        },
     )
     .await;
     assert_eq!(status, 201, "{referral}");
     let referral_id = referral["referral_id"].as_str().unwrap().to_owned();
     // An opt-out police referral does not cover passing details on: the victim's consent comes first.
-    let onward_url = format!("{}/api/hub/referrals/{referral_id}/onward-referrals", t.hub);
-    let (status, refused) = post(onward_url.clone(), json!({"service": "idva"})).await;
+    let to_idva = OnwardReferralRequest { service: ServiceCode::parse("idva").unwrap(), when: Default::default() };
+    let (status, refused) = api::refer_on(&t.hub, &referral_id, &to_idva).await;
     assert_eq!((status, refused["error"]["code"].as_str()), (409, Some("consent_needed")), "{refused}");
-    let (status, consent) =
-        post(format!("{}/api/hub/referrals/{referral_id}/consent", t.hub), json!({"basis": "explicit"})).await;
+    let explicit = ConsentRequest { basis: ConsentBasis::Explicit, override_reason: None, when: Default::default() };
+    let (status, consent) = api::record_consent(&t.hub, &referral_id, &explicit).await;
     assert_eq!(status, 200, "{consent}");
-    let (status, onward) = post(onward_url, json!({"service": "idva"})).await;
+    let (status, onward) = api::refer_on(&t.hub, &referral_id, &to_idva).await;
     assert_eq!(status, 201, "{onward}");
     let position = onward["position"].as_u64().unwrap();
 
@@ -90,8 +93,7 @@ async fn journey(t: &Topology) -> String {
     assert_eq!(view["onward_referrals"][0]["service"], "idva");
 
     // A second onward referral to the same service is refused by the rule that says why.
-    let (status, again) =
-        post(format!("{}/api/hub/referrals/{referral_id}/onward-referrals", t.hub), json!({"service": "idva"})).await;
+    let (status, again) = api::refer_on(&t.hub, &referral_id, &to_idva).await;
     assert_eq!((status, again["error"]["code"].as_str()), (409, Some("already_referred_on")), "{again}");
 
     // Assert: the IDVA service opened exactly one case for it...
@@ -113,23 +115,26 @@ async fn journey(t: &Topology) -> String {
 
     // A second referral the hub cannot reach: an unsafe channel is refused, and "unable to contact" only once the
     // attempt rule (three tries, three times of day) is met.
-    let unreachable = receive(t, &person_id, json!({"voicemail": "unsafe"})).await;
-    let attempts = format!("{}/api/hub/referrals/{unreachable}/contact-attempts", t.hub);
+    let unreachable = receive(t, &person_id, SafeContact { voicemail: Safety::Unsafe, ..Default::default() }).await;
     let yesterday = day_offset(-1);
-    let (status, refused) = post(
-        attempts.clone(),
-        json!({"channel": "voicemail", "attempted_at": format!("{yesterday}T09:30:00Z"), "outcome": "no_answer"}),
+    let attempt = |channel, time: &str, outcome| ContactAttemptRequest {
+        channel,
+        attempted_at: api::at(&format!("{yesterday}T{time}:00Z")),
+        outcome,
+        late_reason: None,
+    };
+    let (status, refused) = api::record_attempt(
+        &t.hub,
+        &unreachable,
+        &attempt(ContactChannel::Voicemail, "09:30", AttemptOutcome::NoAnswer),
     )
     .await;
     assert_eq!((status, refused["error"]["code"].as_str()), (409, Some("channel_unsafe")), "{refused}");
     assert!(refused["error"]["message"].as_str().unwrap().contains("voicemail is marked unsafe"));
-    let unable = format!("{}/api/hub/referrals/{unreachable}/unable-to-contact", t.hub);
     for (n, time) in ["09:30", "13:30", "18:30"].into_iter().enumerate() {
-        let (status, body) = post(
-            attempts.clone(),
-            json!({"channel": "phone", "attempted_at": format!("{yesterday}T{time}:00Z"), "outcome": "no_answer"}),
-        )
-        .await;
+        let (status, body) =
+            api::record_attempt(&t.hub, &unreachable, &attempt(ContactChannel::Phone, time, AttemptOutcome::NoAnswer))
+                .await;
         assert_eq!(status, 200, "{body}");
         if n == 1 {
             // The work queue shows what was tried and suggests the time of day not yet tried.
@@ -143,11 +148,11 @@ async fn journey(t: &Topology) -> String {
             assert_eq!(item["attempts"], 2);
         }
         if n < 2 {
-            let (status, refused) = post(unable.clone(), json!({})).await;
+            let (status, refused) = api::record_unable_to_contact(&t.hub, &unreachable, &WhenRequest::default()).await;
             assert_eq!((status, refused["error"]["code"].as_str()), (409, Some("attempt_rule_not_met")), "{refused}");
         }
     }
-    let (status, done) = post(unable, json!({})).await;
+    let (status, done) = api::record_unable_to_contact(&t.hub, &unreachable, &WhenRequest::default()).await;
     assert_eq!(status, 200, "{done}");
     let position = done["position"].as_u64().unwrap();
     let (_, view) = get(format!("{}/api/hub/referrals/{unreachable}?wait_for={position}", t.hub)).await;
@@ -157,40 +162,47 @@ async fn journey(t: &Topology) -> String {
     assert_eq!(bands, vec!["morning", "afternoon", "evening"]);
 
     // A third: contacted, supported, closed with the victim's answers.
-    let supported = receive(t, &person_id, json!({})).await;
+    let supported = receive(t, &person_id, SafeContact::default()).await;
     let base = format!("{}/api/hub/referrals/{supported}", t.hub);
-    let (status, body) = post(
-        format!("{base}/contact-attempts"),
-        json!({"channel": "phone", "attempted_at": format!("{yesterday}T10:00:00Z"), "outcome": "reached"}),
-    )
-    .await;
+    let (status, body) =
+        api::record_attempt(&t.hub, &supported, &attempt(ContactChannel::Phone, "10:00", AttemptOutcome::Reached))
+            .await;
     assert_eq!(status, 200, "{body}");
-    assert_eq!(post(format!("{base}/support/accept"), json!({})).await.0, 200);
-    let (status, refused) =
-        post(format!("{base}/closure"), json!({"answers": [{"measure": "happiness", "answer": "improved"}]})).await;
+    assert_eq!(api::accept_support(&t.hub, &supported, &WhenRequest::default()).await.0, 200);
+    let unknown_measure = ClosureRequest {
+        answers: api::hub_answers(&[("happiness", OutcomeAnswer::Improved)]),
+        when: Default::default(),
+    };
+    let (status, refused) = api::close_referral(&t.hub, &supported, &unknown_measure).await;
     assert_eq!((status, refused["error"]["code"].as_str()), (422, Some("unknown_measure")), "{refused}");
-    let (status, closed) = post(
-        format!("{base}/closure"),
-        json!({"answers": [{"measure": "cope", "answer": "improved"}, {"measure": "safer", "answer": "no_change"}]}),
-    )
-    .await;
+    let answered = ClosureRequest {
+        answers: api::hub_answers(&[("cope", OutcomeAnswer::Improved), ("safer", OutcomeAnswer::NoChange)]),
+        when: Default::default(),
+    };
+    let (status, closed) = api::close_referral(&t.hub, &supported, &answered).await;
     assert_eq!(status, 200, "{closed}");
     let (_, view) = get(format!("{base}?wait_for={}", closed["position"])).await;
     assert_eq!(view["status"], "closed");
 
     // A fourth: the victim referred themselves without reporting to police, and later reported.
-    let (status, own) = post(
-        format!("{}/api/hub/referrals", t.hub),
-        json!({"person_id": person_id, "source": "self_referral", "domestic_abuse": false, "consent": "explicit"}),
+    let (status, own) = api::receive_referral(
+        &t.hub,
+        &ReceiveReferralRequest {
+            consent: Some(ConsentBasis::Explicit),
+            ..api::referral(&person_id, ReferralSource::SelfReferral, false)
+        },
     )
     .await;
     assert_eq!(status, 201, "{own}");
     let own = own["referral_id"].as_str().unwrap().to_owned();
-    let report = format!("{}/api/hub/referrals/{own}/reported-to-police", t.hub);
-    let (status, body) =
-        post(report.clone(), json!({"crime_reference": "CR/2026/0042", "reported_on": yesterday})).await;
+    let report = PoliceReportRequest {
+        crime_reference: "CR/2026/0042".into(),
+        reported_on: api::day(&yesterday),
+        when: Default::default(),
+    };
+    let (status, body) = api::report_to_police(&t.hub, &own, &report).await;
     assert_eq!(status, 200, "{body}");
-    let (status, again) = post(report, json!({"crime_reference": "CR/2026/0042", "reported_on": yesterday})).await;
+    let (status, again) = api::report_to_police(&t.hub, &own, &report).await;
     assert_eq!((status, again["error"]["code"].as_str()), (409, Some("not_awaiting_police_report")), "{again}");
 
     // ...and reporting counts each step.
@@ -280,13 +292,16 @@ async fn export_then_erase(t: &Topology, person_id: &str, data_dir: &std::path::
 }
 
 /// Receives a police referral for `person_id` with the given safe-contact rules; returns its id.
-async fn receive(t: &Topology, person_id: &str, safe_contact: Value) -> String {
-    let (status, referral) = post(
-        format!("{}/api/hub/referrals", t.hub),
+async fn receive(t: &Topology, person_id: &str, safe_contact: SafeContact) -> String {
+    let (status, referral) = api::receive_referral(
+        &t.hub,
         // Received at the start of yesterday: its contact attempts were made yesterday, and time never runs backwards.
-        json!({"person_id": person_id, "source": "police_feed", "offence_category": "violence_without_injury",
-               "domestic_abuse": false, "safe_contact": safe_contact,
-               "occurred_at": format!("{}T00:00:00Z", day_offset(-1))}),
+        &ReceiveReferralRequest {
+            offence_category: Some(OffenceCategory::ViolenceWithoutInjury),
+            safe_contact,
+            when: WhenRequest { occurred_at: Some(format!("{}T00:00:00Z", day_offset(-1))), late_reason: None },
+            ..api::referral(person_id, ReferralSource::PoliceFeed, false)
+        },
     )
     .await;
     assert_eq!(status, 201, "{referral}");
@@ -437,15 +452,11 @@ async fn the_report_command_prints_the_same_figures_as_the_api() {
     let data = TempDir::new();
     let server = Server::start("all", data.path(), &[]).await;
     let base = server.base.clone();
-    let (status, person) = post(
-        format!("{base}/api/people"),
-        json!({"forename": "Rhys", "surname": "Report", "date_of_birth": "1988-08-08"}),
-    )
-    .await;
+    let (status, person) = api::register_person(&base, &api::person("Rhys", "Report", "1988-08-08")).await;
     assert_eq!(status, 201);
-    let (status, referral) = post(
-        format!("{base}/api/hub/referrals"),
-        json!({"person_id": person["person_id"], "source": "police_feed", "domestic_abuse": false}),
+    let (status, referral) = api::receive_referral(
+        &base,
+        &api::referral(person["person_id"].as_str().unwrap(), ReferralSource::PoliceFeed, false),
     )
     .await;
     assert_eq!(status, 201);

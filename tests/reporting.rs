@@ -8,33 +8,35 @@ use std::collections::BTreeMap;
 
 use casetrack_eventstore::db::{DbBackend, ReadDb};
 use casetrack_eventstore::testkit::TempDir;
+use casetrack_hub::commands::close::ClosureRequest;
+use casetrack_hub::commands::contact::ContactAttemptRequest;
+use casetrack_hub::commands::receive::ReceiveReferralRequest;
+use casetrack_hub::commands::when::WhenRequest;
+use casetrack_proto::contact::{AttemptOutcome, ContactChannel, OutcomeAnswer};
+use casetrack_proto::hub::{OffenceCategory, ReferralSource};
+use casetrack_proto::profile::{AgeBand, Ethnicity, Gender, VictimProfile, YesNoUnknown};
 use chrono::{Datelike as _, NaiveDate};
 use reqwest::Method;
 use serde_json::{Value, json};
-use support::{Server, day_offset, eventually, post, request, session, split_backends};
+use support::{Server, api, day_offset, eventually, request, session, split_backends};
 
 /// Receives a referral; returns its id.
-async fn receive(base: &str, person: &str, body: Value) -> String {
-    let mut body = body;
-    body["person_id"] = json!(person);
+async fn receive(base: &str, request: ReceiveReferralRequest) -> String {
+    let mut request = request;
     // Received at the start of yesterday, before the attempts made yesterday (time never runs backwards), a minute
     // apart in the order they are given (so a second referral of a person comes after the first).
     static RECEIVED: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
-    if body.get("occurred_at").is_none() {
+    if request.when.occurred_at.is_none() {
         let minute = RECEIVED.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % 60;
-        body["occurred_at"] = json!(format!("{}T00:{minute:02}:00Z", day_offset(-1)));
+        request.when.occurred_at = Some(format!("{}T00:{minute:02}:00Z", day_offset(-1)));
     }
-    let (status, referral) = post(format!("{base}/api/hub/referrals"), body).await;
+    let (status, referral) = api::receive_referral(base, &request).await;
     assert_eq!(status, 201, "{referral}");
     referral["referral_id"].as_str().unwrap().to_owned()
 }
 
 async fn person(base: &str, forename: &str) -> String {
-    let (status, person) = post(
-        format!("{base}/api/people"),
-        json!({"forename": forename, "surname": "Cohort", "date_of_birth": "1985-05-05"}),
-    )
-    .await;
+    let (status, person) = api::register_person(base, &api::person(forename, "Cohort", "1985-05-05")).await;
     assert_eq!(status, 201, "{person}");
     person["person_id"].as_str().unwrap().to_owned()
 }
@@ -53,31 +55,47 @@ async fn cohort(base: &str) {
     // Seven referrals: Fern twice (a repeat victim), female, White British, police, domestic abuse; five others,
     // male, ethnicity not given, self-referrals.
     let fern = person(base, "Fern").await;
-    let police = json!({"source": "police_feed", "offence_category": "violence_with_injury", "domestic_abuse": true,
-        "crime_reported_on": day_offset(-3),
-        "profile": {"gender": "female", "ethnicity": "W1", "age_band": "25_34", "disability": "no"}});
-    let first = receive(base, &fern, police.clone()).await;
-    receive(base, &fern, police).await;
+    let police = |person: &str| ReceiveReferralRequest {
+        offence_category: Some(OffenceCategory::ViolenceWithInjury),
+        crime_reported_on: Some(api::day(&day_offset(-3))),
+        profile: VictimProfile {
+            gender: Gender::Female,
+            ethnicity: Some(Ethnicity::parse("W1").unwrap()),
+            age_band: Some(AgeBand::From25To34),
+            disability: YesNoUnknown::No,
+        },
+        ..api::referral(person, ReferralSource::PoliceFeed, true)
+    };
+    let first = receive(base, police(&fern)).await;
+    receive(base, police(&fern)).await;
     let mut others = Vec::new();
     for name in ["Gale", "Heath", "Isla", "Jory", "Kit"] {
         let id = person(base, name).await;
-        let self_referral = json!({"source": "self_referral", "offence_category": "theft", "domestic_abuse": false,
-            "profile": {"gender": "male"}});
-        others.push(receive(base, &id, self_referral).await);
+        let self_referral = ReceiveReferralRequest {
+            offence_category: Some(OffenceCategory::Theft),
+            profile: VictimProfile { gender: Gender::Male, ..Default::default() },
+            ..api::referral(&id, ReferralSource::SelfReferral, false)
+        };
+        others.push(receive(base, self_referral).await);
     }
     // Fern's first referral: reached yesterday, supported, closed with the measures answered.
-    let at = format!("{base}/api/hub/referrals/{first}");
     let yesterday = day_offset(-1);
-    let attempt = json!({"channel": "phone", "attempted_at": format!("{yesterday}T10:00:00Z"), "outcome": "reached"});
-    assert_eq!(post(format!("{at}/contact-attempts"), attempt).await.0, 200);
-    assert_eq!(post(format!("{at}/support/accept"), json!({})).await.0, 200);
-    let answers =
-        json!({"answers": [{"measure": "cope", "answer": "improved"}, {"measure": "safer", "answer": "no_change"}]});
-    let (status, closed) = post(format!("{at}/closure"), answers).await;
+    let attempt = |time: &str, outcome| ContactAttemptRequest {
+        channel: ContactChannel::Phone,
+        attempted_at: api::at(&format!("{yesterday}T{time}:00Z")),
+        outcome,
+        late_reason: None,
+    };
+    assert_eq!(api::record_attempt(base, &first, &attempt("10:00", AttemptOutcome::Reached)).await.0, 200);
+    assert_eq!(api::accept_support(base, &first, &WhenRequest::default()).await.0, 200);
+    let answers = ClosureRequest {
+        answers: api::hub_answers(&[("cope", OutcomeAnswer::Improved), ("safer", OutcomeAnswer::NoChange)]),
+        when: Default::default(),
+    };
+    let (status, closed) = api::close_referral(base, &first, &answers).await;
     assert_eq!(status, 200, "{closed}");
     // One other tried once without an answer.
-    let attempt = json!({"channel": "phone", "attempted_at": format!("{yesterday}T11:00:00Z"), "outcome": "no_answer"});
-    assert_eq!(post(format!("{base}/api/hub/referrals/{}/contact-attempts", others[0]), attempt).await.0, 200);
+    assert_eq!(api::record_attempt(base, &others[0], &attempt("11:00", AttemptOutcome::NoAnswer)).await.0, 200);
 
     let period = format!("from={}&to={}", day_offset(-7), day_offset(1));
     let summary = format!("{base}/api/reporting/summary?{period}&service=hub&by=gender");

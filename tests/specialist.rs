@@ -16,7 +16,30 @@
 mod support;
 
 use casetrack_eventstore::testkit::TempDir;
-use serde_json::{Value, json};
+use casetrack_hub::commands::onward::OnwardReferralRequest;
+use casetrack_hub::commands::receive::ReceiveReferralRequest;
+use casetrack_hub::commands::when::WhenRequest;
+use casetrack_proto::ServiceCode;
+use casetrack_proto::contact::{AttemptOutcome, ConsentBasis, ContactChannel, OutcomeAnswer, SafeContact, Safety};
+use casetrack_proto::hub::{OffenceCategory, ReferralSource};
+use casetrack_proto::profile::YesNoUnknown;
+use casetrack_proto::specialist::{CjsStage, ClosureReason, RiskChecklist, RiskLevel, RjForm, RjOutcome, SpoStatus};
+use casetrack_specialist::commands::DateRequest;
+use casetrack_specialist::commands::allocate::CaseworkerRequest;
+use casetrack_specialist::commands::casework::{InterventionRequest, NoteRequest, TextRequest};
+use casetrack_specialist::commands::close::CloseRequest;
+use casetrack_specialist::commands::contact::{AttemptRequest, SafeContactRequest, SupportDeclined, UnableToContact};
+use casetrack_specialist::commands::decision::{Accept, Decline, ReasonRequest, Reopen, Withdraw};
+use casetrack_specialist::commands::open_direct::DirectReferralRequest;
+use casetrack_specialist::commands::when::WhenRequest as CaseWhenRequest;
+use casetrack_specialist::kinds::RiskRequest;
+use casetrack_specialist::kinds::idva::{MaracHearing, MaracReferral};
+use casetrack_specialist::kinds::isva::CjsRequest;
+use casetrack_specialist::kinds::rj::{
+    OffenderConsentRequest, RjFormRequest, RjInformation, RjOutcomeRequest, SuitabilityRequest,
+};
+use casetrack_specialist::kinds::stalking::SpoRequest;
+use support::api::{self, CaseRoute};
 use support::{Server, day_offset, eventually, get, post, split_backends};
 
 /// Where each service answers.
@@ -29,52 +52,67 @@ struct Services {
 }
 
 async fn person(t: &Services, forename: &str, date_of_birth: &str) -> String {
-    let (status, body) = post(
-        format!("{}/api/people", t.people),
-        json!({"forename": forename, "surname": "Example", "date_of_birth": date_of_birth}),
-    )
-    .await;
+    let (status, body) = api::register_person(&t.people, &api::person(forename, "Example", date_of_birth)).await;
     assert_eq!(status, 201, "{body}");
     body["person_id"].as_str().unwrap().to_owned()
 }
 
-/// Posts to a case route and expects it saved; returns the position written.
-async fn act(url: String, body: Value) -> u64 {
-    let (status, answer) = post(url.clone(), body).await;
+/// Posts a command to its route on the case at `case` and expects it saved; returns the position written.
+async fn act<C: CaseRoute>(case: &str, command: &C) -> u64 {
+    let url = api::case_url(case, command);
+    let (status, answer) = api::case_command(case, command).await;
     assert_eq!(status, 200, "{url}: {answer}");
     answer["position"].as_u64().unwrap()
 }
 
-async fn refused(url: String, body: Value) -> (u16, String) {
-    let (status, answer) = post(url, body).await;
+async fn refused<C: CaseRoute>(case: &str, command: &C) -> (u16, String) {
+    let (status, answer) = api::case_command(case, command).await;
     (status, answer["error"]["code"].as_str().unwrap_or_default().to_owned())
 }
 
-fn dash(yes: usize) -> Vec<&'static str> {
-    (0..24).map(|n| if n < yes { "yes" } else { "no" }).collect()
+fn dash(yes: usize) -> Vec<YesNoUnknown> {
+    (0..24).map(|n| if n < yes { YesNoUnknown::Yes } else { YesNoUnknown::No }).collect()
+}
+
+/// A reason, the thing done now.
+fn reason(reason: &str) -> ReasonRequest {
+    ReasonRequest { reason: reason.to_owned(), when: CaseWhenRequest::default() }
+}
+
+/// A day (`YYYY-MM-DD`), without a late reason.
+fn on(day: &str) -> DateRequest {
+    DateRequest { on: api::day(day), late_reason: None }
 }
 
 async fn idva_journey(t: &Services) -> String {
     let yesterday = day_offset(-1);
     let today = day_offset(0);
     let person_id = person(t, "Dana", "1990-02-03").await;
-    let (status, referral) = post(
-        format!("{}/api/hub/referrals", t.hub),
+    let (status, referral) = api::receive_referral(
+        &t.hub,
         // Received and referred on yesterday, before the IDVA's calls of yesterday afternoon.
-        json!({"person_id": person_id, "source": "police_feed", "domestic_abuse": true, "consent": "explicit",
-               "safe_contact": {"text": "unsafe", "phone": "safe"}, "offence_category": "violence_with_injury",
-               "occurred_at": format!("{yesterday}T00:00:00Z")}),
+        &ReceiveReferralRequest {
+            consent: Some(ConsentBasis::Explicit),
+            safe_contact: SafeContact { text: Safety::Unsafe, phone: Safety::Safe, ..Default::default() },
+            offence_category: Some(OffenceCategory::ViolenceWithInjury),
+            when: WhenRequest { occurred_at: Some(format!("{yesterday}T00:00:00Z")), late_reason: None },
+            ..api::referral(&person_id, ReferralSource::PoliceFeed, true)
+        },
     )
     .await;
     assert_eq!(status, 201, "{referral}");
     let referral_id = referral["referral_id"].as_str().unwrap().to_owned();
-    let (status, refused_service) =
-        post(format!("{}/api/hub/referrals/{referral_id}/onward-referrals", t.hub), json!({"service": "astrology"}))
-            .await;
+    let astrology =
+        OnwardReferralRequest { service: ServiceCode::parse("astrology").unwrap(), when: Default::default() };
+    let (status, refused_service) = api::refer_on(&t.hub, &referral_id, &astrology).await;
     assert_eq!((status, refused_service["error"]["code"].as_str()), (422, Some("unknown_service")));
-    let (status, onward) = post(
-        format!("{}/api/hub/referrals/{referral_id}/onward-referrals", t.hub),
-        json!({"service": "idva", "occurred_at": format!("{yesterday}T00:05:00Z")}),
+    let (status, onward) = api::refer_on(
+        &t.hub,
+        &referral_id,
+        &OnwardReferralRequest {
+            service: ServiceCode::parse("idva").unwrap(),
+            when: WhenRequest { occurred_at: Some(format!("{yesterday}T00:05:00Z")), late_reason: None },
+        },
     )
     .await;
     assert_eq!(status, 201, "{onward}");
@@ -96,15 +134,22 @@ async fn idva_journey(t: &Services) -> String {
     loop_status("received").await;
 
     // Nothing is attempted before the service decides; then accepted, and the hub sees it.
-    let attempts = format!("{base}/contact-attempts");
-    let call = |time: &str, outcome: &str, channel: &str| json!({"channel": channel, "attempted_at": format!("{yesterday}T{time}:00Z"), "outcome": outcome});
-    assert_eq!(refused(attempts.clone(), call("10:00", "reached", "phone")).await, (409, "not_accepted".into()));
-    act(format!("{base}/accept"), json!({})).await;
+    let call = |time: &str, outcome, channel| AttemptRequest {
+        channel,
+        attempted_at: api::at(&format!("{yesterday}T{time}:00Z")),
+        outcome,
+        late_reason: None,
+    };
+    assert_eq!(
+        refused(&base, &call("10:00", AttemptOutcome::Reached, ContactChannel::Phone)).await,
+        (409, "not_accepted".into())
+    );
+    act(&base, &Accept::default()).await;
     loop_status("accepted").await;
-    assert_eq!(refused(format!("{base}/accept"), json!({})).await, (409, "already_decided".into()));
+    assert_eq!(refused(&base, &Accept::default()).await, (409, "already_decided".into()));
 
     // Allocation: the caseload by caseworker and the unallocated queue.
-    let position = act(format!("{base}/allocation"), json!({"caseworker": "s.jones"})).await;
+    let position = act(&base, &CaseworkerRequest { caseworker: "s.jones".into() }).await;
     let (_, mine) =
         get(format!("{}/api/specialist/idva/cases?view=mine&caseworker=s.jones&wait_for={position}", t.idva)).await;
     assert_eq!(mine.as_array().unwrap().len(), 1, "{mine}");
@@ -112,41 +157,61 @@ async fn idva_journey(t: &Services) -> String {
     assert!(!unallocated.as_array().unwrap().iter().any(|c| c["case_id"] == case_id.as_str()));
 
     // The hub's safe-contact rules came with the referral: a text is refused with the reason.
-    assert_eq!(refused(attempts.clone(), call("10:00", "no_answer", "text")).await, (409, "channel_unsafe".into()));
-    act(attempts.clone(), call("10:00", "reached", "phone")).await;
+    assert_eq!(
+        refused(&base, &call("10:00", AttemptOutcome::NoAnswer, ContactChannel::Text)).await,
+        (409, "channel_unsafe".into())
+    );
+    act(&base, &call("10:00", AttemptOutcome::Reached, ContactChannel::Phone)).await;
     loop_status("engaged").await;
 
     // DASH: 16 "yes" is high risk; MARAC referred and heard.
     let position = act(
-        format!("{base}/risk-assessments"),
-        json!({"checklist": "dash", "answers": dash(16), "level": "medium", "review_on": day_offset(28)}),
+        &base,
+        &RiskRequest {
+            answers: dash(16),
+            review_on: Some(api::day(&day_offset(28))),
+            ..api::risk(RiskChecklist::Dash, RiskLevel::Medium)
+        },
     )
     .await;
     let (_, view) = get(format!("{base}?wait_for={position}")).await;
     assert_eq!((view["risk_level"].as_str(), view["risk_score"].as_i64()), (Some("high"), Some(16)), "{view}");
-    let (_, short) =
-        post(format!("{base}/risk-assessments"), json!({"checklist": "dash", "answers": ["yes"], "level": "medium"}))
-            .await;
+    let (_, short) = api::case_command(
+        &base,
+        &RiskRequest { answers: vec![YesNoUnknown::Yes], ..api::risk(RiskChecklist::Dash, RiskLevel::Medium) },
+    )
+    .await;
     assert_eq!(short["error"]["code"], "wrong_answer_count", "{short}");
-    act(format!("{base}/marac-referral"), json!({"on": yesterday})).await;
-    let position = act(format!("{base}/marac-hearing"), json!({"on": today})).await;
+    act(&base, &MaracReferral(on(&yesterday))).await;
+    let position = act(&base, &MaracHearing(on(&today))).await;
     let (_, view) = get(format!("{base}?wait_for={position}")).await;
     assert_eq!((view["marac_heard_on"].as_str(), view["marac_repeat"].as_bool()), (Some(today.as_str()), Some(false)));
 
     // Closure needs a closing risk assessment, and the service's own outcome measures.
-    let answers = json!([{"measure": "abuse_ceased_or_reduced", "answer": "improved"}, {"measure": "safer", "answer": "improved"},
-                         {"measure": "cope", "answer": "no_change"}, {"measure": "health_wellbeing", "answer": "not_asked"}]);
-    let closing = format!("{base}/closure");
-    let close = json!({"reason": "support_completed", "answers": answers});
-    assert_eq!(refused(closing.clone(), close.clone()).await, (409, "closing_assessment_needed".into()));
+    let answers = [
+        ("abuse_ceased_or_reduced", OutcomeAnswer::Improved),
+        ("safer", OutcomeAnswer::Improved),
+        ("cope", OutcomeAnswer::NoChange),
+        ("health_wellbeing", OutcomeAnswer::NotAsked),
+    ];
+    let close = CloseRequest {
+        reason: ClosureReason::SupportCompleted,
+        answers: api::case_answers(&answers),
+        when: Default::default(),
+    };
+    assert_eq!(refused(&base, &close).await, (409, "closing_assessment_needed".into()));
     act(
-        format!("{base}/risk-assessments"),
-        json!({"checklist": "dash", "answers": dash(3), "level": "standard", "at_closure": true}),
+        &base,
+        &RiskRequest { answers: dash(3), at_closure: true, ..api::risk(RiskChecklist::Dash, RiskLevel::Standard) },
     )
     .await;
-    let wrong = json!({"reason": "support_completed", "answers": [{"measure": "happiness", "answer": "improved"}]});
-    assert_eq!(refused(closing.clone(), wrong).await, (422, "unknown_measure".into()));
-    let position = act(closing, close).await;
+    let wrong = CloseRequest {
+        reason: ClosureReason::SupportCompleted,
+        answers: api::case_answers(&[("happiness", OutcomeAnswer::Improved)]),
+        when: Default::default(),
+    };
+    assert_eq!(refused(&base, &wrong).await, (422, "unknown_measure".into()));
+    let position = act(&base, &close).await;
     let (_, view) = get(format!("{base}?wait_for={position}")).await;
     assert_eq!((view["status"].as_str(), view["closure_reason"].as_str()), (Some("closed"), Some("support_completed")));
     let view = loop_status("closed").await;
@@ -162,32 +227,43 @@ async fn one_service_cannot_touch_anothers_case(t: &Services, idva_case: &str) {
     assert_eq!(status, 404, "GET {base}");
     let day = day_offset(0);
     let routes = [
-        ("accept", json!({})),
-        ("decline", json!({"reason": "x"})),
-        ("withdraw", json!({"reason": "x"})),
-        ("allocation", json!({"caseworker": "m.isva"})),
-        ("safe-contact", json!({"safe_contact": {}})),
-        (
-            "contact-attempts",
-            json!({"channel": "phone", "attempted_at": format!("{}T09:00:00Z", day_offset(-1)), "outcome": "reached"}),
-        ),
-        ("unable-to-contact", json!({})),
-        ("support-declined", json!({"reason": "x"})),
-        ("risk-assessments", json!({"checklist": "professional", "level": "standard"})),
-        ("marac-referral", json!({"on": day})),
-        ("marac-hearing", json!({"on": day})),
-        ("plan", json!({"text": "a plan"})),
-        ("interventions", json!({"need": "emotional_support", "held_on": day, "minutes": 30})),
-        ("notes", json!({"text": "a note"})),
-        ("closure", json!({"reason": "support_completed", "answers": [{"measure": "cope", "answer": "improved"}]})),
-        ("reopening", json!({"reason": "x"})),
-        ("cjs-stage", json!({"stage": "charged", "on": day})),
-        ("spo", json!({"status": "applied", "on": day})),
-        ("rj/information", json!({"on": day})),
-        ("rj/suitability", json!({"suitable": true, "reason": "x"})),
-        ("rj/offender-consent", json!({"consents": true})),
-        ("rj/form", json!({"form": "shuttle_mediation"})),
-        ("rj/outcome", json!({"outcome": "completed"})),
+        api::routed(&Accept::default()),
+        api::routed(&Decline(reason("x"))),
+        api::routed(&Withdraw(reason("x"))),
+        api::routed(&CaseworkerRequest { caseworker: "m.isva".into() }),
+        api::routed(&SafeContactRequest { safe_contact: SafeContact::default(), safe_times: Vec::new() }),
+        api::routed(&AttemptRequest {
+            channel: ContactChannel::Phone,
+            attempted_at: api::at(&format!("{}T09:00:00Z", day_offset(-1))),
+            outcome: AttemptOutcome::Reached,
+            late_reason: None,
+        }),
+        api::routed(&UnableToContact::default()),
+        api::routed(&SupportDeclined(reason("x"))),
+        api::routed(&api::risk(RiskChecklist::Professional, RiskLevel::Standard)),
+        api::routed(&MaracReferral(on(&day))),
+        api::routed(&MaracHearing(on(&day))),
+        api::routed(&TextRequest { text: "a plan".into(), review_on: None, when: Default::default() }),
+        api::routed(&InterventionRequest {
+            need: "emotional_support".into(),
+            held_on: api::day(&day),
+            minutes: 30,
+            late_reason: None,
+        }),
+        api::routed(&NoteRequest { text: "a note".into(), restricted: false, when: Default::default() }),
+        api::routed(&CloseRequest {
+            reason: ClosureReason::SupportCompleted,
+            answers: api::case_answers(&[("cope", OutcomeAnswer::Improved)]),
+            when: Default::default(),
+        }),
+        api::routed(&Reopen(reason("x"))),
+        api::routed(&CjsRequest { stage: CjsStage::Charged, on: api::day(&day), late_reason: None }),
+        api::routed(&SpoRequest { status: SpoStatus::Applied, on: api::day(&day), late_reason: None }),
+        api::routed(&RjInformation(on(&day))),
+        api::routed(&SuitabilityRequest { suitable: true, reason: "x".into(), when: Default::default() }),
+        api::routed(&OffenderConsentRequest { consents: true, when: Default::default() }),
+        api::routed(&RjFormRequest { form: RjForm::ShuttleMediation, when: Default::default() }),
+        api::routed(&RjOutcomeRequest { outcome: RjOutcome::Completed, satisfaction: None, when: Default::default() }),
     ];
     for (route, body) in routes {
         let (status, answer) = post(format!("{base}/{route}"), body).await;
@@ -197,14 +273,22 @@ async fn one_service_cannot_touch_anothers_case(t: &Services, idva_case: &str) {
     assert_eq!(before, after, "nothing changed");
 }
 
+/// A criminal-justice stage reached `days` from today.
+fn cjs(stage: CjsStage, days: i64) -> CjsRequest {
+    CjsRequest { stage, on: api::day(&day_offset(days)), late_reason: None }
+}
+
 async fn isva_child(t: &Services) {
     let born = day_offset(-15 * 365 - 10);
     let person_id = person(t, "Kit", &born).await;
-    let cases = format!("{}/api/specialist/isva/cases", t.others);
-    let (status, wrong) = post(cases.clone(), json!({"person_id": person_id, "source": "hub"})).await;
+    let (status, wrong) = api::refer_directly(&t.others, "isva", &api::direct_referral(&person_id, "hub")).await;
     assert_eq!((status, wrong["error"]["code"].as_str()), (422, Some("unknown_source")), "{wrong}");
-    let (status, opened) =
-        post(cases, json!({"person_id": person_id, "source": "police", "date_of_birth": born})).await;
+    let (status, opened) = api::refer_directly(
+        &t.others,
+        "isva",
+        &DirectReferralRequest { date_of_birth: Some(api::day(&born)), ..api::direct_referral(&person_id, "police") },
+    )
+    .await;
     assert_eq!(status, 201, "{opened}");
     let url = format!(
         "{}/api/specialist/isva/cases/{}?wait_for={}",
@@ -215,38 +299,47 @@ async fn isva_child(t: &Services) {
     let (_, view) = get(url).await;
     assert_eq!((view["age_band"].as_str(), view["origin"].as_str()), (Some("under_18"), Some("police")), "{view}");
     let base = format!("{}/api/specialist/isva/cases/{}", t.others, opened["case_id"].as_str().unwrap());
-    act(format!("{base}/accept"), json!({})).await;
-    act(format!("{base}/cjs-stage"), json!({"stage": "reported", "on": day_offset(-20)})).await;
-    let (status, early) = post(format!("{base}/cjs-stage"), json!({"stage": "charged", "on": day_offset(-30)})).await;
+    act(&base, &Accept::default()).await;
+    act(&base, &cjs(CjsStage::Reported, -20)).await;
+    let (status, early) = api::case_command(&base, &cjs(CjsStage::Charged, -30)).await;
     assert_eq!((status, early["error"]["code"].as_str()), (409, Some("cjs_out_of_order")), "{early}");
-    let position = act(format!("{base}/cjs-stage"), json!({"stage": "charged", "on": day_offset(-2)})).await;
+    let position = act(&base, &cjs(CjsStage::Charged, -2)).await;
     let (_, view) = get(format!("{base}?wait_for={position}")).await;
     assert_eq!(view["cjs_stage"], "charged", "{view}");
 }
 
 /// Opens a direct referral on `service` and accepts it; returns the case's URL.
-async fn accepted_direct(t: &Services, service: &str, body: Value) -> String {
-    let (status, opened) = post(format!("{}/api/specialist/{service}/cases", t.others), body).await;
+async fn accepted_direct(t: &Services, service: &str, request: &DirectReferralRequest) -> String {
+    let (status, opened) = api::refer_directly(&t.others, service, request).await;
     assert_eq!(status, 201, "{opened}");
     let base = format!("{}/api/specialist/{service}/cases/{}", t.others, opened["case_id"].as_str().unwrap());
-    act(format!("{base}/accept"), json!({})).await;
+    act(&base, &Accept::default()).await;
     base
 }
 
 async fn rj_shuttle_mediation(t: &Services) {
     let person_id = person(t, "Ros", "1970-01-01").await;
-    let base =
-        accepted_direct(t, "rj", json!({"person_id": person_id, "source": "police", "enhanced_rights": true})).await;
+    let base = accepted_direct(
+        t,
+        "rj",
+        &DirectReferralRequest { enhanced_rights: true, ..api::direct_referral(&person_id, "police") },
+    )
+    .await;
     let view = eventually(base.clone(), |view| view["status"] == "awaiting_contact").await;
     assert!(view["rj_information_due"].is_string(), "the Victims' Code clock: {view}");
-    let (status, early) = post(format!("{base}/rj/suitability"), json!({"suitable": true, "reason": "ok"})).await;
+    let suitable =
+        |reason: &str| SuitabilityRequest { suitable: true, reason: reason.into(), when: Default::default() };
+    let (status, early) = api::case_command(&base, &suitable("ok")).await;
     assert_eq!((status, early["error"]["code"].as_str()), (409, Some("rj_not_informed")), "{early}");
-    act(format!("{base}/rj/information"), json!({"on": day_offset(0)})).await;
-    act(format!("{base}/rj/suitability"), json!({"suitable": true, "reason": "both prepared, no risk of harm found"}))
-        .await;
-    act(format!("{base}/rj/offender-consent"), json!({"consents": true})).await;
-    act(format!("{base}/rj/form"), json!({"form": "shuttle_mediation"})).await;
-    let position = act(format!("{base}/rj/outcome"), json!({"outcome": "completed", "satisfaction": 5})).await;
+    act(&base, &RjInformation(on(&day_offset(0)))).await;
+    act(&base, &suitable("both prepared, no risk of harm found")).await;
+    act(&base, &OffenderConsentRequest { consents: true, when: Default::default() }).await;
+    act(&base, &RjFormRequest { form: RjForm::ShuttleMediation, when: Default::default() }).await;
+    let position = act(
+        &base,
+        &RjOutcomeRequest { outcome: RjOutcome::Completed, satisfaction: Some(5), when: Default::default() },
+    )
+    .await;
     let (_, view) = get(format!("{base}?wait_for={position}")).await;
     assert_eq!(
         (view["rj_form"].as_str(), view["rj_outcome"].as_str(), view["rj_satisfaction"].as_i64()),
@@ -257,47 +350,75 @@ async fn rj_shuttle_mediation(t: &Services) {
 
 async fn stalking_order(t: &Services) {
     let person_id = person(t, "Sam", "1985-01-01").await;
-    let base = accepted_direct(t, "stalking", json!({"person_id": person_id, "source": "police"})).await;
-    let (status, early) = post(format!("{base}/spo"), json!({"status": "granted", "on": day_offset(0)})).await;
+    let base = accepted_direct(t, "stalking", &api::direct_referral(&person_id, "police")).await;
+    let spo = |status, days| SpoRequest { status, on: api::day(&day_offset(days)), late_reason: None };
+    let (status, early) = api::case_command(&base, &spo(SpoStatus::Granted, 0)).await;
     assert_eq!((status, early["error"]["code"].as_str()), (409, Some("no_spo_application")), "{early}");
-    act(format!("{base}/spo"), json!({"status": "applied", "on": day_offset(-7)})).await;
-    let position = act(format!("{base}/spo"), json!({"status": "granted", "on": day_offset(0)})).await;
+    act(&base, &spo(SpoStatus::Applied, -7)).await;
+    let position = act(&base, &spo(SpoStatus::Granted, 0)).await;
     let (_, view) = get(format!("{base}?wait_for={position}")).await;
     assert_eq!(view["spo_status"], "granted", "{view}");
-    let (status, wrong) = post(format!("{base}/rj/information"), json!({"on": day_offset(0)})).await;
+    let (status, wrong) = api::case_command(&base, &RjInformation(on(&day_offset(0)))).await;
     assert_eq!((status, wrong["error"]["code"].as_str()), (409, Some("not_for_this_service")), "{wrong}");
 }
 
 async fn configured_service(t: &Services) {
     let yesterday = day_offset(-1);
     let person_id = person(t, "Mo", "1950-05-05").await;
-    let (status, opened) = post(
-        format!("{}/api/specialist/mental_health/cases", t.others),
-        json!({"person_id": person_id, "source": "gp", "occurred_at": format!("{yesterday}T08:00:00Z")}),
+    let (status, opened) = api::refer_directly(
+        &t.others,
+        "mental_health",
+        &DirectReferralRequest {
+            when: CaseWhenRequest { occurred_at: Some(format!("{yesterday}T08:00:00Z")), late_reason: None },
+            ..api::direct_referral(&person_id, "gp")
+        },
     )
     .await;
     assert_eq!(status, 201, "{opened}");
     let base = format!("{}/api/specialist/mental_health/cases/{}", t.others, opened["case_id"].as_str().unwrap());
-    act(format!("{base}/accept"), json!({})).await;
-    let call = |time: &str, outcome: &str| json!({"channel": "phone", "attempted_at": format!("{yesterday}T{time}:00Z"), "outcome": outcome});
-    act(format!("{base}/contact-attempts"), call("09:00", "no_answer")).await;
-    assert_eq!(refused(format!("{base}/unable-to-contact"), json!({})).await, (409, "attempt_rule_not_met".into()));
-    act(format!("{base}/contact-attempts"), call("14:00", "no_answer")).await;
+    act(&base, &Accept::default()).await;
+    let call = |time: &str, outcome| AttemptRequest {
+        channel: ContactChannel::Phone,
+        attempted_at: api::at(&format!("{yesterday}T{time}:00Z")),
+        outcome,
+        late_reason: None,
+    };
+    act(&base, &call("09:00", AttemptOutcome::NoAnswer)).await;
+    assert_eq!(refused(&base, &UnableToContact::default()).await, (409, "attempt_rule_not_met".into()));
+    act(&base, &call("14:00", AttemptOutcome::NoAnswer)).await;
     // The service's own rule (2 attempts in 2 times of day, from config/services.toml), not the hub's 3 in 3.
-    act(format!("{base}/unable-to-contact"), json!({})).await;
-    act(format!("{base}/reopening"), json!({"reason": "the GP says they are home now"})).await;
-    act(format!("{base}/contact-attempts"), call("15:00", "reached")).await;
-    let (status, unknown) =
-        post(format!("{base}/interventions"), json!({"need": "safety_planning", "held_on": yesterday, "minutes": 30}))
-            .await;
+    act(&base, &UnableToContact::default()).await;
+    act(&base, &Reopen(reason("the GP says they are home now"))).await;
+    act(&base, &call("15:00", AttemptOutcome::Reached)).await;
+    let intervention = |need: &str, minutes| InterventionRequest {
+        need: need.into(),
+        held_on: api::day(&yesterday),
+        minutes,
+        late_reason: None,
+    };
+    let (status, unknown) = api::case_command(&base, &intervention("safety_planning", 30)).await;
     assert_eq!((status, unknown["error"]["code"].as_str()), (422, Some("unknown_need")), "{unknown}");
-    act(format!("{base}/interventions"), json!({"need": "sleep", "held_on": yesterday, "minutes": 45})).await;
-    act(format!("{base}/plan"), json!({"text": "weekly calls; sleep hygiene", "review_on": day_offset(14)})).await;
-    act(format!("{base}/notes"), json!({"text": "prefers afternoons", "restricted": false})).await;
+    act(&base, &intervention("sleep", 45)).await;
+    act(
+        &base,
+        &TextRequest {
+            text: "weekly calls; sleep hygiene".into(),
+            review_on: Some(api::day(&day_offset(14))),
+            when: Default::default(),
+        },
+    )
+    .await;
+    act(&base, &NoteRequest { text: "prefers afternoons".into(), restricted: false, when: Default::default() }).await;
     let position = act(
-        format!("{base}/closure"),
-        json!({"reason": "support_completed", "answers": [{"measure": "health_wellbeing", "answer": "improved"},
-                                                          {"measure": "cope", "answer": "improved"}]}),
+        &base,
+        &CloseRequest {
+            reason: ClosureReason::SupportCompleted,
+            answers: api::case_answers(&[
+                ("health_wellbeing", OutcomeAnswer::Improved),
+                ("cope", OutcomeAnswer::Improved),
+            ]),
+            when: Default::default(),
+        },
     )
     .await;
     let (_, view) = get(format!("{base}?wait_for={position}")).await;

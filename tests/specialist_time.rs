@@ -17,9 +17,18 @@ mod support;
 use std::time::{Duration, Instant};
 
 use casetrack_eventstore::testkit::TempDir;
+use casetrack_proto::contact::{AttemptOutcome, ContactChannel, OutcomeAnswer, SafeContact, Safety};
+use casetrack_proto::specialist::{ClosureReason, RiskChecklist, RiskLevel};
+use casetrack_specialist::commands::close::CloseRequest;
+use casetrack_specialist::commands::contact::AttemptRequest;
+use casetrack_specialist::commands::decision::Accept;
+use casetrack_specialist::commands::open_direct::{DirectReferralRequest, NewVictimReferralRequest};
+use casetrack_specialist::commands::when::WhenRequest;
+use casetrack_specialist::kinds::RiskRequest;
 use reqwest::redirect::Policy;
-use serde_json::{Value, json};
-use support::{Server, day_offset, get, post, session};
+use serde::Serialize;
+use serde_json::Value;
+use support::{Server, api, day_offset, get, session};
 
 /// The position of the last event in the embedded log (`events.db` in the installation's data folder).
 async fn head(data: &std::path::Path) -> i64 {
@@ -30,50 +39,52 @@ async fn head(data: &std::path::Path) -> i64 {
     head
 }
 
-/// Posts and expects it saved (`status`); the answer.
-async fn saved(url: String, body: Value, status: u16) -> Value {
-    let (answered, answer) = post(url.clone(), body).await;
+/// Posts a typed request and expects it saved (`status`); the answer.
+async fn saved(url: String, request: &impl Serialize, status: u16) -> Value {
+    let (answered, answer) = api::send(url.clone(), request).await;
     assert_eq!(answered, status, "{url}: {answer}");
     answer
 }
 
-/// Posts and expects 422 with `code`, and nothing written.
-async fn refused_unwritten(data: &std::path::Path, url: String, body: Value, code: &str) {
+/// Posts a typed request and expects 422 with `code`, and nothing written.
+async fn refused_unwritten(data: &std::path::Path, url: String, request: &impl Serialize, code: &str) {
     let before = head(data).await;
-    let (status, answer) = post(url.clone(), body).await;
+    let (status, answer) = api::send(url.clone(), request).await;
     assert_eq!((status, answer["error"]["code"].as_str()), (422, Some(code)), "{url}: {answer}");
     assert!(!answer["error"]["message"].as_str().unwrap_or_default().is_empty(), "{answer}");
     assert_eq!(head(data).await, before, "{url} refused with {code} wrote nothing");
 }
 
 async fn person(base: &str, forename: &str) -> String {
-    let body = json!({"forename": forename, "surname": "Example", "date_of_birth": "1988-08-08"});
-    let registered = saved(format!("{base}/api/people"), body, 201).await;
+    let registered = saved(format!("{base}/api/people"), &api::person(forename, "Example", "1988-08-08"), 201).await;
     registered["person_id"].as_str().unwrap().to_owned()
 }
 
 const HISTORY: &str = "caseload brought from the old system";
 
+/// When it happened, and why it is recorded late.
+fn when(occurred_at: &str, late_reason: Option<&str>) -> WhenRequest {
+    WhenRequest { occurred_at: Some(occurred_at.to_owned()), late_reason: late_reason.map(str::to_owned) }
+}
+
 /// A case of 2019 typed in now, each refusal on the way, and what the case then shows.
 async fn a_year_typed_in_late(base: &str, data: &std::path::Path) {
     let person_id = person(base, "Hope").await;
     let cases = format!("{base}/api/specialist/idva/cases");
-    let referral = |when: Value| {
-        let mut body = json!({"person_id": person_id, "source": "police", "domestic_abuse": true});
-        body.as_object_mut().unwrap().extend(when.as_object().unwrap().clone());
-        body
+    let referral = |when: WhenRequest| DirectReferralRequest {
+        domestic_abuse: true,
+        when,
+        ..api::direct_referral(&person_id, "police")
     };
     // Warm the session up, so that creating the caseworker's account is not counted as a write below.
     let (status, _) = get(cases.clone()).await;
     assert_eq!(status, 200);
 
     // Beyond the window without a reason; in the future.
-    refused_unwritten(data, cases.clone(), referral(json!({"occurred_at": "2019-06-03"})), "late_entry_needs_reason")
-        .await;
+    refused_unwritten(data, cases.clone(), &referral(when("2019-06-03", None)), "late_entry_needs_reason").await;
     let tomorrow = day_offset(2);
-    refused_unwritten(data, cases.clone(), referral(json!({"occurred_at": tomorrow})), "occurred_in_future").await;
-    let opened =
-        saved(cases.clone(), referral(json!({"occurred_at": "2019-06-03", "late_reason": HISTORY})), 201).await;
+    refused_unwritten(data, cases.clone(), &referral(when(&tomorrow, None)), "occurred_in_future").await;
+    let opened = saved(cases.clone(), &referral(when("2019-06-03", Some(HISTORY))), 201).await;
     let case_id = opened["case_id"].as_str().unwrap().to_owned();
     let case = format!("{cases}/{case_id}");
 
@@ -81,28 +92,40 @@ async fn a_year_typed_in_late(base: &str, data: &std::path::Path) {
     refused_unwritten(
         data,
         format!("{case}/accept"),
-        json!({"occurred_at": "2019-06-01", "late_reason": HISTORY}),
+        &Accept(when("2019-06-01", Some(HISTORY))),
         "occurred_before_record_began",
     )
     .await;
-    saved(format!("{case}/accept"), json!({"occurred_at": "2019-06-03T15:00:00+01:00", "late_reason": HISTORY}), 200)
-        .await;
-    let attempt = json!({"channel": "phone", "attempted_at": "2019-06-04T10:00:00Z", "outcome": "reached"});
-    refused_unwritten(data, format!("{case}/contact-attempts"), attempt.clone(), "late_entry_needs_reason").await;
-    let mut with_reason = attempt;
-    with_reason["late_reason"] = json!(HISTORY);
-    saved(format!("{case}/contact-attempts"), with_reason, 200).await;
-    let assessment = json!({"checklist": "professional", "level": "standard", "at_closure": true,
-        "occurred_at": "2019-07-01", "late_reason": HISTORY});
-    saved(format!("{case}/risk-assessments"), assessment, 200).await;
+    saved(format!("{case}/accept"), &Accept(when("2019-06-03T15:00:00+01:00", Some(HISTORY))), 200).await;
+    let attempt = |late_reason: Option<&str>| AttemptRequest {
+        channel: ContactChannel::Phone,
+        attempted_at: api::at("2019-06-04T10:00:00Z"),
+        outcome: AttemptOutcome::Reached,
+        late_reason: late_reason.map(str::to_owned),
+    };
+    refused_unwritten(data, format!("{case}/contact-attempts"), &attempt(None), "late_entry_needs_reason").await;
+    saved(format!("{case}/contact-attempts"), &attempt(Some(HISTORY)), 200).await;
+    let assessment = RiskRequest {
+        at_closure: true,
+        when: when("2019-07-01", Some(HISTORY)),
+        ..api::risk(RiskChecklist::Professional, RiskLevel::Standard)
+    };
+    saved(format!("{case}/risk-assessments"), &assessment, 200).await;
 
     // Not closed before the last thing that happened on it; then closed at the end of September.
-    let answers = json!([{"measure": "abuse_ceased_or_reduced", "answer": "improved"},
-        {"measure": "safer", "answer": "improved"}, {"measure": "cope", "answer": "no_change"},
-        {"measure": "health_wellbeing", "answer": "not_asked"}]);
-    let closure = |on: &str| json!({"reason": "support_completed", "answers": answers, "occurred_at": on, "late_reason": HISTORY});
-    refused_unwritten(data, format!("{case}/closure"), closure("2019-06-20"), "closed_before_latest").await;
-    let closed = saved(format!("{case}/closure"), closure("2019-09-30"), 200).await;
+    let answers = [
+        ("abuse_ceased_or_reduced", OutcomeAnswer::Improved),
+        ("safer", OutcomeAnswer::Improved),
+        ("cope", OutcomeAnswer::NoChange),
+        ("health_wellbeing", OutcomeAnswer::NotAsked),
+    ];
+    let closure = |on: &str| CloseRequest {
+        reason: ClosureReason::SupportCompleted,
+        answers: api::case_answers(&answers),
+        when: when(on, Some(HISTORY)),
+    };
+    refused_unwritten(data, format!("{case}/closure"), &closure("2019-06-20"), "closed_before_latest").await;
+    let closed = saved(format!("{case}/closure"), &closure("2019-09-30"), 200).await;
 
     // The detail: opened on its own day, worked and closed.
     let (status, view) = get(format!("{case}?wait_for={}", closed["position"])).await;
@@ -199,8 +222,7 @@ async fn a_case_is_opened_only_for_a_registered_person_or_with_their_details() {
 
     // Nobody registered under the id.
     let nobody = uuid::Uuid::new_v4().to_string();
-    refused_unwritten(data.path(), cases.clone(), json!({"person_id": nobody, "source": "police"}), "person_unknown")
-        .await;
+    refused_unwritten(data.path(), cases.clone(), &api::direct_referral(&nobody, "police"), "person_unknown").await;
 
     // An erased person.
     let person_id = person(&base, "Gone").await;
@@ -214,17 +236,23 @@ async fn a_case_is_opened_only_for_a_registered_person_or_with_their_details() {
         .await
         .unwrap();
     assert_eq!(erased.status().as_u16(), 303, "the person is erased");
-    refused_unwritten(data.path(), cases.clone(), json!({"person_id": person_id, "source": "police"}), "person_erased")
-        .await;
+    refused_unwritten(data.path(), cases.clone(), &api::direct_referral(&person_id, "police"), "person_erased").await;
 
     // A victim not registered yet: registered and the case opened, dated when the referral was received.
-    let submission = uuid::Uuid::new_v4().to_string();
+    let submission = uuid::Uuid::new_v4();
     let received = day_offset(-3);
-    let referral = json!({"submission_id": submission, "source": "police", "domestic_abuse": true,
-        "person": {"forename": "New", "surname": "Victim", "date_of_birth": "23/04/1987"},
-        "safe_contact": {"phone": "safe"}, "occurred_at": received});
+    let referral = NewVictimReferralRequest {
+        submission_id: Some(submission),
+        person: api::person("New", "Victim", "23/04/1987"),
+        source: "police".into(),
+        safe_contact: SafeContact { phone: Safety::Safe, ..Default::default() },
+        safe_times: Vec::new(),
+        domestic_abuse: true,
+        enhanced_rights: false,
+        when: WhenRequest { occurred_at: Some(received.clone()), late_reason: None },
+    };
     let url = format!("{base}/api/specialist/idva/new-victim-referrals");
-    let opened = saved(url.clone(), referral.clone(), 201).await;
+    let opened = saved(url.clone(), &referral, 201).await;
     let (status, view) =
         get(format!("{cases}/{}?wait_for={}", opened["case_id"].as_str().unwrap(), opened["position"])).await;
     assert_eq!(status, 200, "{view}");
@@ -232,15 +260,21 @@ async fn a_case_is_opened_only_for_a_registered_person_or_with_their_details() {
     assert!(view["opened_at"].as_str().unwrap().starts_with(&received), "{view}");
     // Sent again: the same person and case, nothing written twice.
     let before = head(data.path()).await;
-    let again = saved(url.clone(), referral, 201).await;
+    let again = saved(url.clone(), &referral, 201).await;
     assert_eq!((&again["person_id"], &again["case_id"]), (&opened["person_id"], &opened["case_id"]));
     assert_eq!(head(data.path()).await, before, "a second sending writes nothing");
     // Details as the people service checks them.
-    let (status, wrong) = post(
-        url,
-        json!({"source": "police", "person": {"forename": "", "surname": "Victim", "date_of_birth": "1987-04-23"}}),
-    )
-    .await;
+    let no_forename = NewVictimReferralRequest {
+        submission_id: None,
+        person: api::person("", "Victim", "1987-04-23"),
+        source: "police".into(),
+        safe_contact: SafeContact::default(),
+        safe_times: Vec::new(),
+        domestic_abuse: false,
+        enhanced_rights: false,
+        when: WhenRequest::default(),
+    };
+    let (status, wrong) = api::send(url, &no_forename).await;
     assert_eq!((status, wrong["error"]["code"].as_str()), (422, Some("name_required")), "{wrong}");
     server.stop();
 }

@@ -2,6 +2,8 @@
 //! the environment of the split topology. Each test binary uses part of it.
 #![allow(dead_code)]
 
+pub mod api;
+
 use std::collections::HashMap;
 use std::process::{Child, Command, Stdio};
 use std::sync::{LazyLock, Mutex};

@@ -158,8 +158,9 @@ pub fn check(
     }
 }
 
+/// The day in England and Wales (a receipt at 00:30 BST on 7 May is on 7 May, though still 6 May in UTC).
 fn long_day(at: DateTime<Utc>) -> String {
-    at.format("%-d %B %Y").to_string()
+    at.with_timezone(&chrono_tz::Europe::London).format("%-d %B %Y").to_string()
 }
 
 #[cfg(test)]

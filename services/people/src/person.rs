@@ -153,7 +153,7 @@ impl PersonalDetails {
 }
 
 /// A person's details as typed (API or form), before validation. Never logged.
-#[derive(Debug, Default, Clone, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Default, Clone, Deserialize, Serialize, utoipa::ToSchema)]
 pub struct DetailsInput {
     pub forename: String,
     pub surname: String,

@@ -432,15 +432,28 @@ impl LogBackend for JetStreamLog {
             } else {
                 consumer::DeliverPolicy::ByStartSequence { start_sequence: after.0 + 1 }
             };
-            let consumer = self
-                .stream
-                .create_consumer(consumer::pull::OrderedConfig {
-                    filter_subject: format!("{}.>", self.config.subject_prefix),
-                    deliver_policy,
-                    ..Default::default()
-                })
-                .await
-                .map_err(LogError::unavailable)?;
+            // While a cluster elects a new leader for the stream (a node lost), creating the reader times out: it
+            // is tried again for about half a minute before the reader gives up.
+            let mut waited = Duration::from_millis(250);
+            let consumer = loop {
+                let created = self
+                    .stream
+                    .create_consumer(consumer::pull::OrderedConfig {
+                        filter_subject: format!("{}.>", self.config.subject_prefix),
+                        deliver_policy,
+                        ..Default::default()
+                    })
+                    .await;
+                match created {
+                    Ok(consumer) => break consumer,
+                    Err(error) if waited < Duration::from_secs(8) => {
+                        tracing::warn!(error = %error, "could not start reading the log; trying again");
+                        tokio::time::sleep(waited).await;
+                        waited *= 2;
+                    }
+                    Err(error) => return Err(LogError::unavailable(error)),
+                }
+            };
             let messages = consumer.messages().await.map_err(LogError::unavailable)?;
             let stream = messages.map(|message| {
                 let message = message.map_err(LogError::unavailable)?;

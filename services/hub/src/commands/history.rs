@@ -209,3 +209,88 @@ impl Hub {
         Ok(BroughtIn::Written { position, completed: done > 0 })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use casetrack_proto::PersonId;
+    use casetrack_proto::hub::ReferralSource;
+    use chrono::TimeZone as _;
+
+    use super::*;
+
+    fn at(d: u32, h: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2019, 7, d, h, 0, 0).unwrap()
+    }
+
+    fn history(facts: Vec<(DateTime<Utc>, Fact)>) -> History {
+        let referral_id = referral_id("hub|vcu-1");
+        let received = ReferralReceived {
+            referral_id,
+            person_id: PersonId(Uuid::nil()),
+            source: ReferralSource::PoliceFeed,
+            offence_category: None,
+            domestic_abuse: false,
+            crime_reference: None,
+            crime_reported_on: None,
+            safe_contact: Default::default(),
+            consent: casetrack_proto::contact::ConsentBasis::OptOut,
+            consent_override_reason: None,
+            enhanced_rights: false,
+            profile: Default::default(),
+        };
+        let mut all = vec![(at(1, 8), Fact::Received(received))];
+        all.extend(facts);
+        History { referral_id, key: "hub|vcu-1".into(), facts: all, late_reason: "brought in from test.csv".into() }
+    }
+
+    fn now() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 12, 4, 12, 0, 0).unwrap()
+    }
+
+    fn no_answer() -> Fact {
+        Fact::Attempt { channel: ContactChannel::Phone, outcome: AttemptOutcome::NoAnswer }
+    }
+
+    #[test]
+    fn unable_to_contact_after_three_attempts_at_three_times_of_day_is_accepted() {
+        let facts = vec![
+            (at(2, 9), no_answer()),
+            (at(3, 13), no_answer()),
+            (at(4, 18), no_answer()),
+            (at(5, 10), Fact::UnableToContact),
+        ];
+        assert!(rehearse(&history(facts), HubSettings::default(), now()).is_ok());
+    }
+
+    #[test]
+    fn the_refused_fact_and_its_rule_are_named() {
+        let short = vec![(at(2, 9), no_answer()), (at(5, 10), Fact::UnableToContact)];
+        let refused = rehearse(&history(short), HubSettings::default(), now()).unwrap_err();
+        assert_eq!((refused.fact, refused.error.code), (2, "attempt_rule_not_met"));
+        let backwards = vec![(at(1, 7), no_answer())];
+        let refused = rehearse(&history(backwards), HubSettings::default(), now()).unwrap_err();
+        assert_eq!((refused.fact, refused.error.code), (1, "occurred_before_record_began"));
+        let unknown = vec![
+            (at(2, 9), Fact::Attempt { channel: ContactChannel::Phone, outcome: AttemptOutcome::Reached }),
+            (
+                at(3, 9),
+                Fact::Closed {
+                    answers: vec![MeasureAnswer {
+                        measure: "happiness".into(),
+                        answer: casetrack_proto::contact::OutcomeAnswer::Improved,
+                    }],
+                },
+            ),
+        ];
+        let refused = rehearse(&history(unknown), HubSettings::default(), now()).unwrap_err();
+        assert_eq!((refused.fact, refused.error.code), (2, "unknown_measure"));
+    }
+
+    #[test]
+    fn history_without_a_late_reason_beyond_the_window_is_refused() {
+        let mut history = history(vec![]);
+        history.late_reason = " ".into();
+        let refused = rehearse(&history, HubSettings::default(), now()).unwrap_err();
+        assert_eq!(refused.error.code, "late_entry_needs_reason");
+    }
+}

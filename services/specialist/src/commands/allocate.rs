@@ -2,14 +2,14 @@
 
 use casetrack_proto::StaffName;
 use casetrack_web::http::ApiError;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::when::Stated;
 use super::{CaseAt, CaseCommand, Decide, decide};
 use crate::case;
 
-#[derive(Deserialize, ToSchema)]
+#[derive(Deserialize, Serialize, ToSchema)]
 pub struct CaseworkerRequest {
     /// The caseworker's user name, e.g. `s.jones`.
     pub caseworker: String,

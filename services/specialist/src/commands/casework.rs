@@ -4,7 +4,7 @@
 use casetrack_proto::specialist::InterventionRecorded;
 use casetrack_web::http::ApiError;
 use chrono::NaiveDate;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::parse::{CaseText, PastDate};
@@ -12,7 +12,7 @@ use super::when::{Stated, WhenRequest};
 use super::{CaseAt, CaseCommand, Decide, decide};
 use crate::case;
 
-#[derive(Deserialize, ToSchema)]
+#[derive(Deserialize, Serialize, ToSchema)]
 pub struct TextRequest {
     /// The plan in the caseworker's words (kept encrypted).
     pub text: String,
@@ -22,7 +22,7 @@ pub struct TextRequest {
     pub when: WhenRequest,
 }
 
-#[derive(Deserialize, ToSchema)]
+#[derive(Deserialize, Serialize, ToSchema)]
 pub struct InterventionRequest {
     /// One of the service's need-category codes.
     pub need: String,
@@ -34,7 +34,7 @@ pub struct InterventionRequest {
     pub late_reason: Option<String>,
 }
 
-#[derive(Deserialize, ToSchema)]
+#[derive(Deserialize, Serialize, ToSchema)]
 pub struct NoteRequest {
     /// The note (kept encrypted).
     pub text: String,

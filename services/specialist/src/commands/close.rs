@@ -5,14 +5,14 @@ use casetrack_proto::contact::OutcomeAnswer;
 use casetrack_proto::hub::MeasureAnswer;
 use casetrack_proto::specialist::ClosureReason;
 use casetrack_web::http::ApiError;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::when::{Stated, WhenRequest};
 use super::{CaseAt, CaseCommand, Decide, decide};
 use crate::case;
 
-#[derive(Deserialize, ToSchema)]
+#[derive(Deserialize, Serialize, ToSchema)]
 pub struct CloseRequest {
     /// support_completed, disengaged_later, transferred_out or moved_away
     #[schema(value_type = String, example = "support_completed")]
@@ -22,7 +22,7 @@ pub struct CloseRequest {
     pub when: WhenRequest,
 }
 
-#[derive(Deserialize, ToSchema)]
+#[derive(Deserialize, Serialize, ToSchema)]
 pub struct CloseAnswer {
     pub measure: String,
     #[schema(value_type = String, example = "improved")]

@@ -5,7 +5,7 @@
 use casetrack_proto::contact::{AttemptOutcome, ContactChannel, SafeContact, TimeBand};
 use casetrack_proto::specialist::CaseContactAttemptRecorded;
 use casetrack_web::http::ApiError;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::decision::ReasonRequest;
@@ -13,7 +13,7 @@ use super::when::{Stated, WhenRequest};
 use super::{CaseAt, CaseCommand, Decide, decide};
 use crate::case;
 
-#[derive(Deserialize, ToSchema)]
+#[derive(Deserialize, Serialize, ToSchema)]
 pub struct SafeContactRequest {
     #[serde(default)]
     #[schema(value_type = Object)]
@@ -23,7 +23,7 @@ pub struct SafeContactRequest {
     pub safe_times: Vec<TimeBand>,
 }
 
-#[derive(Deserialize, ToSchema)]
+#[derive(Deserialize, Serialize, ToSchema)]
 pub struct AttemptRequest {
     #[schema(value_type = String, example = "phone")]
     pub channel: ContactChannel,
@@ -38,12 +38,12 @@ pub struct AttemptRequest {
 
 /// Unable to contact: refused until the service's attempt rule is met (the request, when there is one, says only
 /// when).
-#[derive(Default, Deserialize)]
+#[derive(Default, Deserialize, Serialize)]
 #[serde(transparent)]
 pub struct UnableToContact(pub WhenRequest);
 
 /// The victim, once reached, declined support.
-#[derive(Deserialize)]
+#[derive(Deserialize, Serialize)]
 #[serde(transparent)]
 pub struct SupportDeclined(pub ReasonRequest);
 

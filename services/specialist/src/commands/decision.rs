@@ -2,14 +2,14 @@
 //! case: each a reason in words (accepting needs none), and when it happened ([`WhenRequest`]).
 
 use casetrack_web::http::ApiError;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::when::{Stated, WhenRequest};
 use super::{CaseAt, CaseCommand, Decide, decide};
 use crate::case;
 
-#[derive(Deserialize, ToSchema)]
+#[derive(Deserialize, Serialize, ToSchema)]
 pub struct ReasonRequest {
     pub reason: String,
     #[serde(flatten)]
@@ -17,22 +17,22 @@ pub struct ReasonRequest {
 }
 
 /// The service takes the referral on (the request, when there is one, says only when).
-#[derive(Default, Deserialize)]
+#[derive(Default, Deserialize, Serialize)]
 #[serde(transparent)]
 pub struct Accept(pub WhenRequest);
 
 /// The service declines the referral, with the reason (the referrer sees it).
-#[derive(Deserialize)]
+#[derive(Deserialize, Serialize)]
 #[serde(transparent)]
 pub struct Decline(pub ReasonRequest);
 
 /// The referrer withdrew the referral.
-#[derive(Deserialize)]
+#[derive(Deserialize, Serialize)]
 #[serde(transparent)]
 pub struct Withdraw(pub ReasonRequest);
 
 /// Opens an ended case again (not one the service declined or the referrer withdrew).
-#[derive(Deserialize)]
+#[derive(Deserialize, Serialize)]
 #[serde(transparent)]
 pub struct Reopen(pub ReasonRequest);
 

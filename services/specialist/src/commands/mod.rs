@@ -13,6 +13,8 @@
 //! - [`contact`]: safe-contact rules, contact attempts, unable to contact, support declined by the victim;
 //! - [`casework`]: the plan, interventions and notes;
 //! - [`close`]: closure with the victim's answers to the service's outcome measures;
+//! - [`history`]: a case's history brought in from another case system (`casetrack import history`), checked whole
+//!   in memory before any of it is written;
 //! - [`parse`]: the checks a request's values pass before any case is read (dates, texts);
 //! - [`when`]: when a command's fact happened, as a request states it, and the late-entry mark on the response.
 //!
@@ -24,6 +26,7 @@ pub mod casework;
 pub mod close;
 pub mod contact;
 pub mod decision;
+pub mod history;
 pub mod open_direct;
 pub mod parse;
 pub mod when;
@@ -59,7 +62,7 @@ pub struct CaseWritten {
 
 // A request that is only a date (a MARAC referral or hearing, information about restorative justice given). A
 // plain comment: a doc comment would change the schema in the OpenAPI document.
-#[derive(Deserialize, ToSchema)]
+#[derive(Deserialize, Serialize, ToSchema)]
 pub struct DateRequest {
     /// YYYY-MM-DD: the day it happened (when it is recorded as having happened, at 12:00 UK local time; for a
     /// MARAC referral or hearing, a day before the case opened counts on the case from its opening).

@@ -9,7 +9,7 @@ use casetrack_casework::occurred::{BackDating, Lateness};
 use casetrack_web::http::ApiError;
 use chrono::{DateTime, NaiveDate, NaiveTime, TimeZone as _, Utc};
 use chrono_tz::Europe::London;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::CaseWritten;
@@ -17,7 +17,7 @@ use crate::case::When;
 
 /// When it happened, and why it is recorded late: part of every request on a case that records something from the
 /// world and carries no date of its own.
-#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
 #[schema(as = CaseWhenRequest)]
 pub struct WhenRequest {
     /// When it happened in the world (domain time, what figures and the Victims' Code clocks count by): an RFC 3339

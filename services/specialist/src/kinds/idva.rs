@@ -11,7 +11,7 @@ use casetrack_web::http::ApiError;
 use casetrack_web::pages::{Failure, FormData, FormErrors, text_input};
 use chrono::NaiveDate;
 use maud::Markup;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::case::{Case, CaseRejection, Decision, Marac, OpenCase, accepted};
 use crate::commands::parse::PastDate;
@@ -53,12 +53,12 @@ pub fn marac_heard(state: &Case, case_id: CaseId, heard_on: NaiveDate, repeat: b
 }
 
 /// Refers a high-risk IDVA case to MARAC.
-#[derive(Deserialize)]
+#[derive(Deserialize, Serialize)]
 #[serde(transparent)]
 pub struct MaracReferral(pub DateRequest);
 
 /// MARAC heard the case (a repeat within 12 months is flagged).
-#[derive(Deserialize)]
+#[derive(Deserialize, Serialize)]
 #[serde(transparent)]
 pub struct MaracHearing(pub DateRequest);
 

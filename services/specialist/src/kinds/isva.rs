@@ -10,7 +10,7 @@ use casetrack_web::http::ApiError;
 use casetrack_web::pages::{Failure, FormData, FormErrors, radios, text_input, words};
 use chrono::NaiveDate;
 use maud::{Markup, html};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::case::{Case, CaseRejection, Decision, accepted_of};
@@ -32,7 +32,7 @@ pub fn record_cjs_stage(state: &Case, case_id: CaseId, kind: ServiceKind, stage:
     Ok(vec![SpecialistEvent::CjsStageRecorded(CjsStageRecorded { case_id, stage, on })])
 }
 
-#[derive(Deserialize, ToSchema)]
+#[derive(Deserialize, Serialize, ToSchema)]
 pub struct CjsRequest {
     /// not_reported, reported, under_investigation, charged, trial, verdict or no_further_action
     #[schema(value_type = String, example = "charged")]

@@ -27,7 +27,7 @@ use casetrack_web::http::ApiError;
 use casetrack_web::pages::{Failure, FormData, FormErrors, checkboxes, radios, text_input};
 use chrono::NaiveDate;
 use maud::{Markup, html};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::case::{Case, CaseRejection, Decision, OpenCase, accepted};
@@ -91,7 +91,7 @@ pub fn assess_risk(state: &Case, case_id: CaseId, assessment: Assessment) -> Dec
     })])
 }
 
-#[derive(Deserialize, ToSchema)]
+#[derive(Deserialize, Serialize, ToSchema)]
 pub struct RiskRequest {
     /// dash (24 answers), s_dash (11 answers) or professional (no answers).
     #[schema(value_type = String, example = "dash")]

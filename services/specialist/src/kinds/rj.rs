@@ -15,7 +15,7 @@ use casetrack_web::http::ApiError;
 use casetrack_web::pages::{Failure, FormData, FormErrors, invalid, long_date, radios, tag, text_input, textarea};
 use chrono::NaiveDate;
 use maud::{Markup, html};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::case::{Case, CaseRejection, Decision, OpenCase, RjProgress, accepted_of, reason};
@@ -89,11 +89,11 @@ pub fn rj_conclude(
 }
 
 /// RJ: the victim was given information about restorative justice (the Victims' Code clock stops).
-#[derive(Deserialize)]
+#[derive(Deserialize, Serialize)]
 #[serde(transparent)]
 pub struct RjInformation(pub DateRequest);
 
-#[derive(Deserialize, ToSchema)]
+#[derive(Deserialize, Serialize, ToSchema)]
 pub struct SuitabilityRequest {
     pub suitable: bool,
     pub reason: String,
@@ -101,14 +101,14 @@ pub struct SuitabilityRequest {
     pub when: WhenRequest,
 }
 
-#[derive(Deserialize, ToSchema)]
+#[derive(Deserialize, Serialize, ToSchema)]
 pub struct OffenderConsentRequest {
     pub consents: bool,
     #[serde(flatten)]
     pub when: WhenRequest,
 }
 
-#[derive(Deserialize, ToSchema)]
+#[derive(Deserialize, Serialize, ToSchema)]
 pub struct RjFormRequest {
     /// face_to_face_conference, shuttle_mediation or indirect_communication
     #[schema(value_type = String, example = "shuttle_mediation")]
@@ -117,7 +117,7 @@ pub struct RjFormRequest {
     pub when: WhenRequest,
 }
 
-#[derive(Deserialize, ToSchema)]
+#[derive(Deserialize, Serialize, ToSchema)]
 pub struct RjOutcomeRequest {
     /// completed, withdrawn_by_victim, withdrawn_by_offender or unsuitable
     #[schema(value_type = String, example = "completed")]

@@ -8,7 +8,7 @@ use casetrack_web::http::ApiError;
 use casetrack_web::pages::{Failure, FormData, FormErrors, radios, text_input};
 use chrono::NaiveDate;
 use maud::{Markup, html};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::case::{Case, CaseRejection, Decision, accepted_of};
@@ -33,7 +33,7 @@ pub fn record_spo(state: &Case, case_id: CaseId, kind: ServiceKind, status: SpoS
     Ok(vec![SpecialistEvent::SpoRecorded(SpoRecorded { case_id, status, on })])
 }
 
-#[derive(Deserialize, ToSchema)]
+#[derive(Deserialize, Serialize, ToSchema)]
 pub struct SpoRequest {
     /// applied, granted or refused
     #[schema(value_type = String, example = "applied")]
