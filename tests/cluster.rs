@@ -614,7 +614,7 @@ async fn a_cluster_that_loses_a_node_keeps_every_acknowledged_command_once() {
     let burst = burst_started.elapsed();
 
     // The read models catch up with the log.
-    let caught_up_deadline = Instant::now() + Duration::from_secs(30);
+    let caught_up_deadline = Instant::now() + Duration::from_secs(90);
     let head = loop {
         let (status, body) = support::request(reqwest::Method::GET, &format!("{base}/readyz"), None, None).await;
         let projections = body["projections"].as_array().cloned().unwrap_or_default();
