@@ -88,13 +88,20 @@ impl Dating {
     /// The same showing what was sent, when a form comes back with a problem.
     pub fn when_as_sent(&self, action: &str, sent: Option<&FormData>, errors: &FormErrors) -> Markup {
         let today = self.today();
+        // The GOV.UK date input: each part as wide as what it holds (the web kit's `app-date-input` styles).
         let part = |name: &str, label: &str, value: String| {
             let id = format!("{action}-when-{name}");
             let value = sent.map_or(value, |form| form.get(&id).to_owned());
+            let width = match name {
+                "year" => "app-input--width-4",
+                "time" => "app-input--width-5",
+                _ => "app-input--width-2",
+            };
             html! {
-                div {
-                    label.app-label for=(id) { (label) }
-                    input.app-input #(id) name=(id) type="text" inputmode="numeric" value=(value) autocomplete="off";
+                div.app-date-input__item {
+                    label.app-label.app-date-input__label for=(id) { (label) }
+                    input class={ "app-input app-date-input__input " (width) } #(id) name=(id) type="text"
+                        inputmode="numeric" value=(value) autocomplete="off";
                 }
             }
         };
@@ -106,7 +113,7 @@ impl Dating {
                     legend.app-fieldset__legend { "When did this happen?" }
                     div.app-hint #{ (group) "-hint" } { "For example, 23 4 2026 and 14:30. Leave the time empty if you do not know it." }
                     (errors.inline(&group))
-                    div.app-inline-radios {
+                    div.app-date-input {
                         (part("day", "Day", today.format("%-d").to_string()))
                         (part("month", "Month", today.format("%-m").to_string()))
                         (part("year", "Year", today.format("%Y").to_string()))
