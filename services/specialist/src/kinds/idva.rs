@@ -8,17 +8,17 @@ use casetrack_casework::catalogue::ServiceKind;
 use casetrack_proto::CaseId;
 use casetrack_proto::specialist::{MaracHeard, MaracReferred, RiskLevel, SpecialistEvent};
 use casetrack_web::http::ApiError;
-use casetrack_web::pages::{Failure, FormData, FormErrors, text_input};
+use casetrack_web::pages::{Failure, FormErrors, text_input};
 use chrono::NaiveDate;
 use maud::Markup;
 use serde::{Deserialize, Serialize};
 
+use super::Posted;
 use crate::case::{Case, CaseRejection, Decision, Marac, OpenCase, accepted};
 use crate::commands::parse::PastDate;
 use crate::commands::when::Stated;
 use crate::commands::{CaseAt, CaseCommand, CaseWritten, DateRequest, Decide, decide};
 use crate::forms::{ActionForm, DATE_HINT, Dating, date, late_reason, refused_dated};
-use crate::state::Desk;
 use crate::views::cases::heard_at_marac_in_year_before;
 use maud::html;
 
@@ -117,13 +117,8 @@ pub fn actions(open: &OpenCase, errors: &FormErrors, dating: &Dating, f: &Action
 }
 
 /// Gives the MARAC command posted as `action`, or `None` for another action.
-pub async fn perform(
-    desk: &Desk,
-    service: &str,
-    id: CaseId,
-    action: &str,
-    form: &FormData,
-) -> Option<Result<CaseWritten, Failure>> {
+pub async fn perform(posted: Posted<'_>) -> Option<Result<CaseWritten, Failure>> {
+    let Posted { desk, service, id, action, form } = posted;
     let on = || date(form, "marac-date").map(|on| DateRequest { on, late_reason: late_reason(form, action) });
     let refused = || refused_dated(action, "marac-date", "marac-date");
     Some(match action {

@@ -7,18 +7,18 @@ use casetrack_eventstore::codes::code;
 use casetrack_proto::CaseId;
 use casetrack_proto::specialist::{CjsStage, CjsStageRecorded, SpecialistEvent};
 use casetrack_web::http::ApiError;
-use casetrack_web::pages::{Failure, FormData, FormErrors, radios, text_input, words};
+use casetrack_web::pages::{Failure, FormErrors, radios, text_input, words};
 use chrono::NaiveDate;
 use maud::{Markup, html};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::Posted;
 use crate::case::{Case, CaseRejection, Decision, accepted_of};
 use crate::commands::parse::PastDate;
 use crate::commands::when::Stated;
 use crate::commands::{CaseAt, CaseCommand, CaseWritten, Decide, decide};
 use crate::forms::{ActionForm, DATE_HINT, Dating, choice, date, late_reason, refused_dated};
-use crate::state::Desk;
 
 /// ISVA: the criminal-justice process reached a stage (dates in order; a case may go back a stage, as after a
 /// retrial, but never back in time).
@@ -85,13 +85,8 @@ pub fn actions(errors: &FormErrors, dating: &Dating, f: &ActionForm<'_>) -> Mark
 }
 
 /// Gives the stage posted as `action` `cjs`, or `None` for another action.
-pub async fn perform(
-    desk: &Desk,
-    service: &str,
-    id: CaseId,
-    action: &str,
-    form: &FormData,
-) -> Option<Result<CaseWritten, Failure>> {
+pub async fn perform(posted: Posted<'_>) -> Option<Result<CaseWritten, Failure>> {
+    let Posted { desk, service, id, action, form } = posted;
     if action != "cjs" {
         return None;
     }

@@ -187,27 +187,32 @@ fn risk_form(checklist: &str, questions: usize, errors: &FormErrors, dating: &Da
     )
 }
 
+/// A form posted to one of a case's actions, as the kinds' `perform` read it.
+#[derive(Clone, Copy)]
+pub struct Posted<'a> {
+    pub desk: &'a Desk,
+    pub service: &'a str,
+    pub id: CaseId,
+    pub action: &'a str,
+    pub form: &'a FormData,
+}
+
 /// Gives the command a kind's form posted as `action`, or `None` when no kind has such an action.
-pub async fn perform(
-    desk: &Desk,
-    service: &str,
-    id: CaseId,
-    action: &str,
-    form: &FormData,
-) -> Option<Result<CaseWritten, Failure>> {
+pub async fn perform(posted: Posted<'_>) -> Option<Result<CaseWritten, Failure>> {
+    let Posted { desk, service, id, action, form } = posted;
     if action == "risk" {
         return Some(assess(desk, service, id, form).await);
     }
-    if let Some(done) = idva::perform(desk, service, id, action, form).await {
+    if let Some(done) = idva::perform(posted).await {
         return Some(done);
     }
-    if let Some(done) = isva::perform(desk, service, id, action, form).await {
+    if let Some(done) = isva::perform(posted).await {
         return Some(done);
     }
-    if let Some(done) = stalking::perform(desk, service, id, action, form).await {
+    if let Some(done) = stalking::perform(posted).await {
         return Some(done);
     }
-    rj::perform(desk, service, id, action, form).await
+    rj::perform(posted).await
 }
 
 async fn assess(desk: &Desk, service: &str, id: CaseId, form: &FormData) -> Result<CaseWritten, Failure> {

@@ -12,18 +12,18 @@ use casetrack_proto::specialist::{
     SpecialistEvent,
 };
 use casetrack_web::http::ApiError;
-use casetrack_web::pages::{Failure, FormData, FormErrors, invalid, long_date, radios, tag, text_input, textarea};
+use casetrack_web::pages::{Failure, FormErrors, invalid, long_date, radios, tag, text_input, textarea};
 use chrono::NaiveDate;
 use maud::{Markup, html};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::Posted;
 use crate::case::{Case, CaseRejection, Decision, OpenCase, RjProgress, accepted_of, reason};
 use crate::commands::parse::PastDate;
 use crate::commands::when::{Stated, WhenRequest};
 use crate::commands::{CaseAt, CaseCommand, CaseWritten, DateRequest, Decide, decide};
 use crate::forms::{ActionForm, DATE_HINT, Dating, choice, date, late_reason, read_when, refused_at, refused_dated};
-use crate::state::Desk;
 
 const RJ_ONLY: &str = "only a restorative-justice case records this";
 
@@ -239,13 +239,8 @@ pub fn actions(open: &OpenCase, errors: &FormErrors, dating: &Dating, f: &Action
 }
 
 /// Gives the RJ step posted as `action`, or `None` for another action.
-pub async fn perform(
-    desk: &Desk,
-    service: &str,
-    id: CaseId,
-    action: &str,
-    form: &FormData,
-) -> Option<Result<CaseWritten, Failure>> {
+pub async fn perform(posted: Posted<'_>) -> Option<Result<CaseWritten, Failure>> {
+    let Posted { desk, service, id, action, form } = posted;
     let yes_no = |field: &str, message: &str| match form.get(field) {
         "yes" => Ok(true),
         "no" => Ok(false),

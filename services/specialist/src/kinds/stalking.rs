@@ -5,18 +5,18 @@ use casetrack_casework::catalogue::ServiceKind;
 use casetrack_proto::CaseId;
 use casetrack_proto::specialist::{SpecialistEvent, SpoRecorded, SpoStatus};
 use casetrack_web::http::ApiError;
-use casetrack_web::pages::{Failure, FormData, FormErrors, radios, text_input};
+use casetrack_web::pages::{Failure, FormErrors, radios, text_input};
 use chrono::NaiveDate;
 use maud::{Markup, html};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::Posted;
 use crate::case::{Case, CaseRejection, Decision, accepted_of};
 use crate::commands::parse::PastDate;
 use crate::commands::when::Stated;
 use crate::commands::{CaseAt, CaseCommand, CaseWritten, Decide, decide};
 use crate::forms::{ActionForm, DATE_HINT, Dating, choice, date, late_reason, refused_dated};
-use crate::state::Desk;
 
 /// Questions on the S-DASH checklist.
 pub const SDASH_QUESTIONS: usize = 11;
@@ -73,13 +73,8 @@ pub fn actions(errors: &FormErrors, dating: &Dating, f: &ActionForm<'_>) -> Mark
 }
 
 /// Gives the order posted as action `spo`, or `None` for another action.
-pub async fn perform(
-    desk: &Desk,
-    service: &str,
-    id: CaseId,
-    action: &str,
-    form: &FormData,
-) -> Option<Result<CaseWritten, Failure>> {
+pub async fn perform(posted: Posted<'_>) -> Option<Result<CaseWritten, Failure>> {
+    let Posted { desk, service, id, action, form } = posted;
     if action != "spo" {
         return None;
     }

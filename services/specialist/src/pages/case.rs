@@ -279,7 +279,7 @@ async fn perform(
             desk.run(service, id, request).await.map_err(refused_at("close", "close-reason"))
         }
         // The risk assessment and the kinds' own actions (MARAC, criminal-justice stages, orders, RJ).
-        _ => match kinds::perform(desk, service, id, action, form).await {
+        _ => match kinds::perform(kinds::Posted { desk, service, id, action, form }).await {
             Some(done) => done,
             None => Err(Failure::Broken(ApiError::not_found("There is no such action."))),
         },
