@@ -256,7 +256,7 @@ fn write_rejects(path: &Path, rejects: &mut [Reject]) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Text written to a file a spreadsheet may open never starts like a formula.
+/// Text written to a file a spreadsheet may open never starts like a formula (the one rule every export follows).
 fn neutralise(text: &str) -> String {
-    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) { format!("'{text}") } else { text.to_owned() }
+    casetrack_web::spreadsheet::text(text).into_owned()
 }

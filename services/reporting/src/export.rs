@@ -63,11 +63,12 @@ pub fn csv(report: &Report) -> anyhow::Result<String> {
     if let Some(by) = report["by"].as_str() {
         writer.write_record(["service", by].into_iter().chain(FUNNEL))?;
         for service in &services {
-            let name = cell(&service["service"]);
+            let name = casetrack_web::spreadsheet::text(&cell(&service["service"])).into_owned();
             writer.write_record(
                 [name.clone(), "all".into()].into_iter().chain(FUNNEL.iter().map(|f| cell(&service[*f]))),
             )?;
             for (value, figures) in breakdown(service) {
+                let value = casetrack_web::spreadsheet::text(&value).into_owned();
                 writer.write_record([name.clone(), value].into_iter().chain(figures.iter().map(cell)))?;
             }
         }

@@ -507,3 +507,50 @@ const CLOSURE_REASONS: &str = "support_completed, disengaged_later, transferred_
 fn declined_reason(given: Option<String>) -> String {
     given.unwrap_or_else(|| "declined support (no reason recorded in the previous case system)".to_owned())
 }
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    const HEADER: &str = "service,reference,forename,surname,date_of_birth,received_on,source,outcome,ended_on,\
+outcome_answers,attempt_dates";
+
+    fn now() -> DateTime<Utc> {
+        "2026-12-04T12:00:00Z".parse().unwrap()
+    }
+
+    /// A row of the layout with one field changed to anything.
+    fn row() -> impl Strategy<Value = String> {
+        let good = "hub,VCU-1,Alex,Example,1984-03-12,2019-05-07,police_feed,closed,2019-08-30,cope=improved,";
+        (0..11_usize, "\\PC{0,25}").prop_map(move |(column, value)| {
+            let mut fields: Vec<String> = good.split(',').map(str::to_owned).collect();
+            fields[column] = value.replace(['\n', '\r'], " ");
+            fields.join(",")
+        })
+    }
+
+    proptest! {
+        /// Any row is read or rejected with its line and a rule, never a panic.
+        #[test]
+        fn any_row_is_read_or_rejected_with_a_rule(rows in proptest::collection::vec(row(), 0..8)) {
+            let text = format!("{HEADER}\n{}\n", rows.join("\n"));
+            let file = read(text.as_bytes(), &Catalogue::shipped(), now(), "history").expect("the header is good");
+            for reject in &file.rejects {
+                prop_assert!(!reject.rule.is_empty() && !reject.message.is_empty());
+                prop_assert!(reject.line >= 2);
+            }
+            prop_assert!(file.rows.len() + file.rejects.len() <= rows.len().max(1));
+        }
+
+        /// Any bytes at all: read, or refused with a reason.
+        #[test]
+        fn any_bytes_are_read_or_refused(bytes in proptest::collection::vec(any::<u8>(), 0..300)) {
+            match read(bytes.as_slice(), &Catalogue::shipped(), now(), "history") {
+                Ok(file) => prop_assert!(file.rejects.iter().all(|r| !r.message.is_empty())),
+                Err(error) => prop_assert!(!error.to_string().is_empty()),
+            }
+        }
+    }
+}

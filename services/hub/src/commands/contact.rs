@@ -27,7 +27,7 @@ pub struct ContactAttemptRequest {
     pub late_reason: Option<String>,
 }
 
-#[derive(Deserialize, ToSchema)]
+#[derive(Deserialize, Serialize, ToSchema)]
 pub struct OutreachRequest {
     /// letter or email
     #[schema(value_type = String, example = "letter")]

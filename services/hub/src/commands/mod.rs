@@ -34,6 +34,8 @@ pub mod intake;
 pub mod onward;
 pub mod police_feed;
 pub mod police_report;
+#[cfg(test)]
+mod properties;
 pub mod receive;
 pub mod safe_contact;
 pub mod support;

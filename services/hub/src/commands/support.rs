@@ -15,7 +15,7 @@ use crate::referral::{accept_support, assess_needs, decline_support, record_sess
 use crate::state::Hub;
 use crate::values::{self, InputRejection, not_in_future};
 
-#[derive(Deserialize, ToSchema)]
+#[derive(Deserialize, Serialize, ToSchema)]
 pub struct NeedsRequest {
     /// Need-category codes, e.g. `emotional_support`.
     pub needs: Vec<String>,
