@@ -2,7 +2,8 @@
 //! `docs/history-import-example.csv`) comes in through the same rules as live work, dated as it happened; a second
 //! import writes nothing (the log's head does not move); bad rows are rejected by line, column and rule without the
 //! person's details and nothing of them is written; and the financial year's report counts exactly what came in,
-//! while the current year's shows none of it.
+//! while the current year's shows none of it; its quarters' caseloads (carried in, new, open at the start and end)
+//! are exact, and identical after a rebuild.
 
 mod support;
 
@@ -135,6 +136,73 @@ async fn history_journey(base: &str, data_dir: &std::path::Path, env: &[(&str, S
     let (status, current) = get(format!("{base}/api/reporting/summary?from={begins}-04-01&to={}", day_offset(0))).await;
     assert_eq!(status, 200, "{current}");
     assert_eq!(totals(&current), [0; 7], "{current}");
+    caseloads(base).await;
+}
+
+/// One service's caseload in a report.
+fn caseload_of(report: &Value, service: &str) -> Value {
+    let services = report["services"].as_array().cloned().unwrap_or_default();
+    services.iter().find(|s| s["service"] == service).map(|s| s["caseload"].clone()).unwrap_or_default()
+}
+
+/// The caseload figures of a quarter: the cases carried in from the quarters before it and those new in it, each
+/// split adults / under-18s, and open at the quarter's start and end (docs/metrics.md, "Caseload").
+async fn caseloads(base: &str) {
+    // Q2 2019/20 (July to September 2019). The hub: VCU-19-1001 (received 7 May, closed 30 August) carried in;
+    // VCU-19-1002 (declined 4 June) ended before the quarter; VCU-19-1003 (1 July, unable to contact 5 July) and the
+    // good row X-7 (9 September, open) new. Every one an adult.
+    let (status, q2) = get(format!("{base}/api/reporting/summary?from=2019-07-01&to=2019-09-30")).await;
+    assert_eq!(status, 200, "{q2}");
+    let hub = serde_json::json!({
+        "open_at_start": 1, "open_at_start_under_18": 0, "open_at_end": 1, "open_at_end_under_18": 0,
+        "supported": 3, "supported_adults": 3, "supported_under_18": 0,
+        "carried_in": 1, "carried_in_adults": 1, "carried_in_under_18": 0,
+        "new": 2, "new_adults": 2, "new_under_18": 0,
+    });
+    assert_eq!(caseload_of(&q2, "hub"), hub, "{q2}");
+    // IDVA-2001 (15 April to 31 October) carried in and still open; ISVA-3001 (2 September, open) new.
+    let idva = caseload_of(&q2, "idva");
+    let idva = ["carried_in", "new", "supported", "open_at_start", "open_at_end"].map(|f| idva[f].as_i64());
+    assert_eq!(idva, [1, 0, 1, 1, 1].map(Some), "{q2}");
+    let isva = caseload_of(&q2, "isva");
+    let isva = ["carried_in", "new", "supported", "open_at_start", "open_at_end"].map(|f| isva[f].as_i64());
+    assert_eq!(isva, [0, 1, 1, 0, 1].map(Some), "{q2}");
+
+    // Q4 (January to March 2020). The hub: X-7 carried in; VCU-20-1005 (10 February, an adult) and VCU-19-1004
+    // (20 March, born 19 August 2002: 17, under 18) new; all three open at the end.
+    let (status, q4) = get(format!("{base}/api/reporting/summary?from=2020-01-01&to=2020-03-31")).await;
+    assert_eq!(status, 200, "{q4}");
+    let hub = serde_json::json!({
+        "open_at_start": 1, "open_at_start_under_18": 0, "open_at_end": 3, "open_at_end_under_18": 1,
+        "supported": 3, "supported_adults": 2, "supported_under_18": 1,
+        "carried_in": 1, "carried_in_adults": 1, "carried_in_under_18": 0,
+        "new": 2, "new_adults": 1, "new_under_18": 1,
+    });
+    assert_eq!(caseload_of(&q4, "hub"), hub, "{q4}");
+    let hub_report = q4["services"].as_array().unwrap().iter().find(|s| s["service"] == "hub").unwrap();
+    assert_eq!(hub_report["referrals_received"], 2, "new is the referrals received: {q4}");
+    // MHN-6001 (4 November to 28 February) carried in, ended in the quarter; RJ-5001 (6 to 8 January) new and
+    // ended; ISVA-3001 carried in, still open.
+    for (service, expected) in [("mental_health", [1, 0, 1, 1, 0]), ("rj", [0, 1, 1, 0, 0]), ("isva", [1, 0, 1, 1, 1])]
+    {
+        let caseload = caseload_of(&q4, service);
+        let found = ["carried_in", "new", "supported", "open_at_start", "open_at_end"].map(|f| caseload[f].as_i64());
+        assert_eq!(found, expected.map(Some), "{service}: {q4}");
+    }
+}
+
+/// After `casetrack rebuild`, the quarters' reports (carried-in caseloads included) come out byte for byte the same.
+fn rebuilt_identical(data_dir: &std::path::Path, env: &[(&str, String)]) {
+    let quarters = [
+        ["report", "--period", "FY2019-20 Q2", "--format", "json"],
+        ["report", "--period", "FY2019-20 Q4", "--format", "json"],
+    ];
+    let before: Vec<String> = quarters.iter().map(|args| casetrack(args, data_dir, env)).collect();
+    assert!(before[1].contains("\"carried_in\": 1"), "{}", before[1]);
+    let rebuilt = casetrack(&["rebuild"], data_dir, env);
+    assert!(rebuilt.contains("rebuilt reporting.cohort"), "{rebuilt}");
+    let after: Vec<String> = quarters.iter().map(|args| casetrack(args, data_dir, env)).collect();
+    assert_eq!(after, before, "identical after a rebuild");
 }
 
 #[tokio::test]
@@ -143,6 +211,7 @@ async fn history_import_on_the_embedded_backends() {
     let server = Server::start("all", data.path(), &[]).await;
     history_journey(&server.base.clone(), data.path(), &[]).await;
     server.stop();
+    rebuilt_identical(data.path(), &[]);
 }
 
 #[tokio::test]
@@ -152,4 +221,5 @@ async fn history_import_on_nats_and_postgres() {
     let server = Server::start("all", data.path(), &env).await;
     history_journey(&server.base.clone(), data.path(), &env).await;
     server.stop();
+    rebuilt_identical(data.path(), &env);
 }

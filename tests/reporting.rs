@@ -120,7 +120,25 @@ async fn cohort(base: &str) {
         assert_eq!(hub[figure], value, "{figure}: {hub}");
     }
     assert_eq!(hub["activity"]["referrals_received"], 7, "received in the period, as activity too");
-    assert_eq!(hub["caseload"], json!({"open_at_end": 6, "open_at_end_under_18": 0}), "all but the closed one");
+    // The caseload: every referral new in the period (received yesterday), none carried in; all open at the end but
+    // the closed one; no child among them (all 25 to 34).
+    let caseload = json!({
+        "open_at_start": 0, "open_at_start_under_18": 0, "open_at_end": 6, "open_at_end_under_18": 0,
+        "supported": 7, "supported_adults": 7, "supported_under_18": 0,
+        "carried_in": 0, "carried_in_adults": 0, "carried_in_under_18": 0,
+        "new": 7, "new_adults": 7, "new_under_18": 0,
+    });
+    assert_eq!(hub["caseload"], caseload, "all but the closed one open at the end");
+    // From today: the seven received yesterday are carried in (the first closed today, so open when the day began).
+    let today_on = format!("{base}/api/reporting/summary?from={}&to={}&service=hub", day_offset(0), day_offset(1));
+    let (_, from_today) = request(Method::GET, &today_on, Some("hub_manager"), None).await;
+    let caseload = json!({
+        "open_at_start": 7, "open_at_start_under_18": 0, "open_at_end": 6, "open_at_end_under_18": 0,
+        "supported": 7, "supported_adults": 7, "supported_under_18": 0,
+        "carried_in": 7, "carried_in_adults": 7, "carried_in_under_18": 0,
+        "new": 0, "new_adults": 0, "new_under_18": 0,
+    });
+    assert_eq!(from_today["services"][0]["caseload"], caseload, "{from_today}");
     // Time to first contact: 2 days after the crime report, within 2 working days or not as the calendar says.
     let reported: NaiveDate = day_offset(-3).parse().unwrap();
     let within =
@@ -195,6 +213,11 @@ async fn cohort(base: &str) {
     let (status, html, _) = text(&page, "hub_manager").await;
     assert_eq!(status, 200);
     assert!(html.contains("HUB: the funnel of referrals received") && !html.contains("&lt;5"), "{html}");
+    assert!(
+        html.contains("Open at the start of the period: 0")
+            && html.contains("Referrals supported during the period (open at some point in it): 7"),
+        "the caseload in plain words: {html}"
+    );
     let (status, bad, _) = text(&format!("{base}/figures?period=FY2026-28"), "hub_manager").await;
     assert_eq!(status, 422, "{bad}");
     // Drill-down, for staff who work the hub's referrals: from a figure to the referrals behind it.

@@ -84,6 +84,7 @@ pub(super) fn service_section(
         })
         .collect();
     let first = &service["first_contact"];
+    let caseload = &service["caseload"];
     let month_names: Vec<String> = months.map(|m| m.keys().cloned().collect()).unwrap_or_default();
     let series: Vec<(&str, Vec<Value>)> = [stage::RECEIVED, stage::CONTACTED, stage::SUPPORTED]
         .into_iter()
@@ -128,8 +129,16 @@ pub(super) fn service_section(
             }
             p.app-body {
                 "Distinct victims referred: " (shown(&service["victims_referred"])) ". "
-                "Open at the end of the period: " (shown(&service["caseload"]["open_at_end"]))
-                " (of them referred as children: " (shown(&service["caseload"]["open_at_end_under_18"])) "). "
+                "Open at the start of the period: " (shown(&caseload["open_at_start"]))
+                " (of them referred as children: " (shown(&caseload["open_at_start_under_18"])) "). "
+                "Open at the end of the period: " (shown(&caseload["open_at_end"]))
+                " (of them referred as children: " (shown(&caseload["open_at_end_under_18"])) "). "
+                (if name == "hub" { "Referrals" } else { "Cases" }) " supported during the period (open at some point in it): "
+                (shown(&caseload["supported"])) ", of them adults (or age not recorded): " (shown(&caseload["supported_adults"]))
+                " and children: " (shown(&caseload["supported_under_18"])) "; carried in from before the period: "
+                (shown(&caseload["carried_in"])) " (adults " (shown(&caseload["carried_in_adults"])) ", children "
+                (shown(&caseload["carried_in_under_18"])) "), new in the period: " (shown(&caseload["new"]))
+                " (adults " (shown(&caseload["new_adults"])) ", children " (shown(&caseload["new_under_18"])) "). "
                 @if name == "hub" {
                     "Self-referrals: " (shown(&service[stage::SELF_REFERRALS])) ", of whom went on to report to police: "
                     (shown(&service[stage::SELF_REFERRALS_REPORTED])) ". "

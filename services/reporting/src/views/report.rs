@@ -1,6 +1,7 @@
 //! The figures of a period, per service, as the API, the report command, the exports and the dashboard show them:
 //! the cohort funnel (of the referrals received in the period, where they are now), distinct victims, the time to
-//! first contact, outcome measures at closure and the activity counts (what happened in the period), optionally
+//! first contact, the caseload (open at the start and end, cases supported: carried in and new; read by
+//! `caseload`), outcome measures at closure and the activity counts (what happened in the period), optionally
 //! broken down by one dimension. Counting rules: `docs/metrics.md`.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -13,7 +14,10 @@ use serde_json::Value;
 use sqlx::Row;
 use utoipa::ToSchema;
 
-use crate::projections::cohort::{self, CASELOAD, DIMENSIONS, stage, state};
+use super::caseload;
+pub use super::caseload::Caseload;
+use super::spans::{Bounds, SPAN, as_strs, db, rows, span, tie_span};
+use crate::projections::cohort::{DIMENSIONS, stage, state};
 use crate::projections::pathway::figure;
 use crate::suppression::{Shown, one, part_of, suppress, suppress_line};
 
@@ -127,16 +131,6 @@ pub struct FirstContact {
     pub share_within_deadline: Option<f64>,
 }
 
-/// The caseload at the end of the period: units received by its last day and not ended by then (a case re-opened
-/// is open again from the day it was re-opened), and of them the ones whose victim was under 18 when referred.
-#[derive(Debug, Serialize, ToSchema, Default)]
-pub struct Caseload {
-    #[schema(value_type = i64)]
-    pub open_at_end: Value,
-    #[schema(value_type = i64)]
-    pub open_at_end_under_18: Value,
-}
-
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Outcome {
     #[schema(value_type = i64)]
@@ -151,105 +145,10 @@ pub struct Outcome {
 struct Counts {
     cohort: BTreeMap<String, i64>,
     victims: i64,
-    /// Open at the period's end, and of them under 18.
-    caseload: (i64, i64),
+    caseload: caseload::Counts,
     activity: BTreeMap<String, i64>,
     /// Per value of the dimension: figure -> count, and victims.
     breakdown: BTreeMap<String, (BTreeMap<String, i64>, i64)>,
-}
-
-fn db(error: sqlx::Error) -> ApiError {
-    ApiError::unavailable(error)
-}
-
-/// Where the rows of a dimension for a period are: whole months in its monthly rows, the days before the first
-/// whole month and after the last in its daily rows (so a year sums 12 rows per value and figure, not 365).
-const SPAN: &str = "((dimension = $1 AND ((day >= $2 AND day <= $3) OR (day >= $4 AND day <= $5))) \
-                    OR (dimension = $6 AND day >= $7 AND day <= $8))";
-
-/// Where a period's rows are: the days before its first whole month (`lead`), the days after its last
-/// (`trail`), each as first and last day (`"9"` to `"0"` when there are none), and its whole months (`YYYY-MM`,
-/// first and last; a period inside one month has none, and all its days are its lead).
-struct Bounds {
-    lead: (String, String),
-    trail: (String, String),
-    months: (String, String),
-}
-
-impl Bounds {
-    fn of(from: NaiveDate, to: NaiveDate) -> Self {
-        use chrono::Datelike;
-        let none = || ("9".to_owned(), "0".to_owned()); // an empty range
-        let month_start = |day: NaiveDate| day.with_day(1).expect("every month has a first day");
-        let first_whole = if from.day() == 1 {
-            from
-        } else {
-            month_start(from).checked_add_months(chrono::Months::new(1)).unwrap_or(from)
-        };
-        let next = to.succ_opt().unwrap_or(to);
-        let last_whole_end = if next.day() == 1 { to } else { month_start(to).pred_opt().unwrap_or(to) };
-        if first_whole > last_whole_end {
-            return Self { lead: (from.to_string(), to.to_string()), trail: none(), months: none() };
-        }
-        let lead = if from < first_whole {
-            (from.to_string(), first_whole.pred_opt().unwrap_or(from).to_string())
-        } else {
-            none()
-        };
-        let trail = if last_whole_end < to {
-            (last_whole_end.succ_opt().unwrap_or(to).to_string(), to.to_string())
-        } else {
-            none()
-        };
-        let months = (first_whole.format("%Y-%m").to_string(), last_whole_end.format("%Y-%m").to_string());
-        Self { lead, trail, months }
-    }
-}
-
-/// The eight values [`SPAN`] takes for `dimension` from `from` to `to`.
-fn span(dimension: &str, from: NaiveDate, to: NaiveDate) -> Vec<String> {
-    let Bounds { lead, trail, months } = Bounds::of(from, to);
-    vec![dimension.to_owned(), lead.0, lead.1, trail.0, trail.1, cohort::monthly(dimension), months.0, months.1]
-}
-
-/// The dimension and bounds of the ties inside a period: by financial year when the period is whole financial
-/// years, by month when it is whole months (a quarter), by day otherwise.
-fn tie_span(dimension: &str, from: NaiveDate, to: NaiveDate) -> Vec<String> {
-    use chrono::Datelike;
-    let next = to.succ_opt();
-    let whole_months = from.day() == 1 && next.is_some_and(|next| next.day() == 1);
-    let whole_years = whole_months && from.month() == 4 && next.is_some_and(|next| next.month() == 4);
-    if whole_years {
-        let year = |day: NaiveDate| cohort::financial_year(&day.to_string());
-        vec![cohort::yearly(dimension), year(from), year(to)]
-    } else if whole_months {
-        vec![cohort::monthly(dimension), from.format("%Y-%m").to_string(), to.format("%Y-%m").to_string()]
-    } else {
-        vec![dimension.to_owned(), from.to_string(), to.to_string()]
-    }
-}
-
-fn as_strs(values: &[String]) -> Vec<&str> {
-    values.iter().map(String::as_str).collect()
-}
-
-/// Runs `sql` with `binds`, its `{service}` made `AND service = $n` for one service or nothing for all (two plain
-/// statements rather than one with an `OR`, so that the planner can use the indexes either way).
-async fn rows(
-    ctx: &Context,
-    sql: &str,
-    binds: &[&str],
-    service: Option<&str>,
-) -> Result<Vec<sqlx::any::AnyRow>, ApiError> {
-    let filter = service.map(|_| format!("AND service = ${}", binds.len() + 1)).unwrap_or_default();
-    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql.replace("{service}", &filter)));
-    for value in binds {
-        query = query.bind(*value);
-    }
-    if let Some(service) = service {
-        query = query.bind(service);
-    }
-    query.fetch_all(ctx.db.pool()).await.map_err(db)
 }
 
 /// Reads the counts of every service (or one) for the request.
@@ -282,18 +181,9 @@ async fn counts(ctx: &Context, request: &Request) -> Result<BTreeMap<String, Cou
     for row in rows(ctx, sql, &binds, only).await? {
         services.entry(row.get(0)).or_default().activity.insert(row.get(1), row.get(2));
     }
-    // Open at the end: opened minus ended, on every day up to the last.
-    let sql = format!(
-        "SELECT service, value, CAST(SUM(CASE WHEN figure = 'opened' THEN count ELSE -count END) AS BIGINT) \
-         FROM reporting_cohort WHERE {SPAN} {{service}} GROUP BY service, value"
-    );
-    let since = NaiveDate::from_ymd_opt(2000, 1, 1).expect("a valid date").min(request.to);
-    let caseload = span(CASELOAD, since, request.to);
-    for row in rows(ctx, &sql, &as_strs(&caseload), only).await? {
-        let value: String = row.get(1);
-        let open: i64 = row.get(2);
-        let caseload = &mut services.entry(row.get(0)).or_default().caseload;
-        if value == "under_18" { caseload.1 = open } else { caseload.0 = open }
+    // Open at the start and at the end, and new.
+    for (service, read) in caseload::read(ctx, request.from, request.to, only).await? {
+        services.entry(service).or_default().caseload = read;
     }
     if let Some(by) = &request.by {
         let sql = format!(
@@ -412,10 +302,7 @@ pub async fn report(ctx: &Context, request: &Request) -> Result<Report, ApiError
                     within_deadline: within.into(),
                     share_within_deadline: share(within, attempted),
                 },
-                caseload: Caseload {
-                    open_at_end: counts.caseload.0.into(),
-                    open_at_end_under_18: counts.caseload.1.into(),
-                },
+                caseload: counts.caseload.into(),
                 outcomes: outcomes
                     .into_iter()
                     .map(|(measure, (asked, improved))| {
@@ -522,10 +409,8 @@ pub fn publish(mut report: Report, threshold: u64) -> Report {
             (first.median_days, first.p90_days) = (None, None);
         }
         (first.within_deadline, first.attempted) = (text(within, threshold), text(attempted, threshold));
-        let caseload = &mut service.caseload;
-        let (under_18, open) =
-            part_of(count_of(&caseload.open_at_end_under_18), count_of(&caseload.open_at_end), threshold);
-        (caseload.open_at_end_under_18, caseload.open_at_end) = (text(under_18, threshold), text(open, threshold));
+        let received = service.funnel.get(stage::RECEIVED).cloned().unwrap_or_default();
+        caseload::publish(&mut service.caseload, threshold, &received);
         for outcome in service.outcomes.values_mut() {
             let (improved, asked) = part_of(count_of(&outcome.improved), count_of(&outcome.asked), threshold);
             if !matches!((improved, asked), (Shown::Count(_), Shown::Count(_))) {
@@ -569,23 +454,6 @@ pub async fn services(ctx: &Context) -> Result<BTreeSet<String>, ApiError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_period_is_whole_months_and_the_days_either_side() {
-        let day = |text: &str| text.parse::<NaiveDate>().unwrap();
-        let span_of = |from: &str, to: &str| span("all", day(from), day(to))[1..].to_vec();
-        // A financial year: twelve months, no days.
-        assert_eq!(span_of("2026-04-01", "2027-03-31"), ["9", "0", "9", "0", "month:all", "2026-04", "2027-03"]);
-        // Days either side of whole months.
-        assert_eq!(
-            span_of("2026-04-15", "2026-07-02"),
-            ["2026-04-15", "2026-04-30", "2026-07-01", "2026-07-02", "month:all", "2026-05", "2026-06"]
-        );
-        // Inside one month: days only.
-        assert_eq!(span_of("2026-04-15", "2026-04-20"), ["2026-04-15", "2026-04-20", "9", "0", "month:all", "9", "0"]);
-        assert_eq!(span_of("2026-02-01", "2026-02-28"), ["9", "0", "9", "0", "month:all", "2026-02", "2026-02"]);
-        assert_eq!(span_of("2026-04-02", "2026-05-30"), ["2026-04-02", "2026-05-30", "9", "0", "month:all", "9", "0"]);
-    }
 
     #[test]
     fn percentiles_are_the_first_day_reaching_the_share() {
