@@ -29,6 +29,8 @@ pub mod decision;
 pub mod history;
 pub mod open_direct;
 pub mod parse;
+#[cfg(test)]
+mod properties;
 pub mod when;
 
 use std::future::Future;
