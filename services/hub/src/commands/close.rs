@@ -46,22 +46,15 @@ impl Hub {
     pub async fn close(&self, referral_id: ReferralId, request: ClosureRequest) -> Result<Written, ApiError> {
         let set = measures_in_force()?;
         let when = self.when(&request.when)?;
-        let mut answers = Vec::with_capacity(request.answers.len());
-        for answer in request.answers {
-            if !set.measures.iter().any(|m| m.code == answer.measure) {
-                let known: Vec<&str> = set.measures.iter().map(|m| m.code.as_str()).collect();
-                return Err(ApiError::rejected(
-                    "unknown_measure",
-                    format!(
-                        "{:?} is not an outcome measure of list {}; use one of {}",
-                        answer.measure,
-                        set.version,
-                        known.join(", ")
-                    ),
-                ));
-            }
-            answers.push(MeasureAnswer { measure: answer.measure, answer: answer.answer });
-        }
+        let known: Vec<&str> = set.measures.iter().map(|m| m.code.as_str()).collect();
+        casetrack_casework::measures::check_answers(
+            &known,
+            &format!("list {}", set.version),
+            request.answers.iter().map(|a| a.measure.as_str()),
+        )
+        .map_err(|why| ApiError::rejected("unknown_measure", why))?;
+        let answers: Vec<MeasureAnswer> =
+            request.answers.into_iter().map(|a| MeasureAnswer { measure: a.measure, answer: a.answer }).collect();
         self.decide_when(referral_id, &when, |state| close(state, referral_id, &set.version, answers.clone())).await
     }
 }

@@ -94,20 +94,13 @@ fn command_id(key: &str, fact: usize) -> CommandId {
 fn look_up(at: DateTime<Utc>, fact: &Fact) -> Result<Option<&'static MeasureSet>, ApiError> {
     let Fact::Closed { answers } = fact else { return Ok(None) };
     let set = measures_on(at)?;
-    for answer in answers {
-        if !set.measures.iter().any(|m| m.code == answer.measure) {
-            let known: Vec<&str> = set.measures.iter().map(|m| m.code.as_str()).collect();
-            return Err(ApiError::rejected(
-                "unknown_measure",
-                format!(
-                    "{:?} is not an outcome measure of list {}; use one of {}",
-                    answer.measure,
-                    set.version,
-                    known.join(", ")
-                ),
-            ));
-        }
-    }
+    let known: Vec<&str> = set.measures.iter().map(|m| m.code.as_str()).collect();
+    casetrack_casework::measures::check_answers(
+        &known,
+        &format!("list {}", set.version),
+        answers.iter().map(|a| a.measure.as_str()),
+    )
+    .map_err(|why| ApiError::rejected("unknown_measure", why))?;
     Ok(Some(set))
 }
 

@@ -36,22 +36,15 @@ impl CaseCommand for CloseRequest {
 
     async fn decision(self, at: &mut CaseAt<'_>) -> Result<Decide, ApiError> {
         let definition = at.definition()?;
-        let mut answers = Vec::with_capacity(self.answers.len());
-        for answer in self.answers {
-            if !definition.outcome_measures.iter().any(|m| m.code == answer.measure) {
-                let known: Vec<&str> = definition.outcome_measures.iter().map(|m| m.code.as_str()).collect();
-                return Err(ApiError::rejected(
-                    "unknown_measure",
-                    format!(
-                        "{:?} is not an outcome measure of {}; use one of {}",
-                        answer.measure,
-                        definition.name,
-                        known.join(", ")
-                    ),
-                ));
-            }
-            answers.push(MeasureAnswer { measure: answer.measure, answer: answer.answer });
-        }
+        let known: Vec<&str> = definition.outcome_measures.iter().map(|m| m.code.as_str()).collect();
+        casetrack_casework::measures::check_answers(
+            &known,
+            &definition.name,
+            self.answers.iter().map(|a| a.measure.as_str()),
+        )
+        .map_err(|why| ApiError::rejected("unknown_measure", why))?;
+        let answers: Vec<MeasureAnswer> =
+            self.answers.into_iter().map(|a| MeasureAnswer { measure: a.measure, answer: a.answer }).collect();
         let (id, reason) = (at.id, self.reason);
         Ok(decide(move |state, definition| {
             case::close(state, id, definition.kind, reason, &definition.measures_version, answers.clone())

@@ -94,20 +94,9 @@ fn command_id(key: &str, fact: usize) -> CommandId {
 /// measures of the service's list.
 fn check(definition: &ServiceDefinition, fact: &Fact) -> Result<(), ApiError> {
     let Fact::Closed { answers, .. } = fact else { return Ok(()) };
-    for answer in answers {
-        if !definition.outcome_measures.iter().any(|m| m.code == answer.measure) {
-            let known: Vec<&str> = definition.outcome_measures.iter().map(|m| m.code.as_str()).collect();
-            return Err(ApiError::rejected(
-                "unknown_measure",
-                format!(
-                    "{:?} is not an outcome measure of {}; use one of {}",
-                    answer.measure,
-                    definition.name,
-                    known.join(", ")
-                ),
-            ));
-        }
-    }
+    let known: Vec<&str> = definition.outcome_measures.iter().map(|m| m.code.as_str()).collect();
+    casetrack_casework::measures::check_answers(&known, &definition.name, answers.iter().map(|a| a.measure.as_str()))
+        .map_err(|why| ApiError::rejected("unknown_measure", why))?;
     Ok(())
 }
 
