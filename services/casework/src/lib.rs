@@ -15,4 +15,6 @@ pub mod catalogue;
 pub mod contact;
 pub mod measures;
 pub mod occurred;
+#[cfg(feature = "testing")]
+pub mod testing;
 pub mod victims_code;
