@@ -9,15 +9,6 @@ use casetrack_eventstore::testkit::TempDir;
 use serde_json::{Value, json};
 use support::{Server, Session, session};
 
-/// The embedded log's last position.
-async fn head(data: &std::path::Path) -> i64 {
-    let url = format!("sqlite://{}?mode=ro", data.join("events.db").display());
-    let db = sqlx::SqlitePool::connect(&url).await.unwrap();
-    let head: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(position), 0) FROM events").fetch_one(&db).await.unwrap();
-    db.close().await;
-    head
-}
-
 /// Posts `body` as the user of `session` with `key` as its idempotency key.
 async fn send(base: &str, session: &Session, path: &str, key: &str, body: &Value) -> (u16, Value) {
     let response = reqwest::Client::new()
@@ -51,7 +42,7 @@ async fn a_command_sent_again_after_a_kill_writes_nothing_twice() {
     let attempts = format!("/api/hub/referrals/{referral_id}/contact-attempts");
     let (status, answer) = send(&base, &officer, &attempts, "attempt-ida-1", &attempt).await;
     assert_eq!(status, 200, "{answer}");
-    let written = head(data.path()).await;
+    let written = support::log_head(data.path()).await;
 
     // The server dies (SIGKILL) after committing; the client never knew, and sends everything again.
     drop(server);
@@ -63,20 +54,20 @@ async fn a_command_sent_again_after_a_kill_writes_nothing_twice() {
     assert_eq!((status, again["referral_id"].as_str()), (201, Some(referral_id.as_str())), "{again}");
     let (status, again) = send(&base, &officer, &attempts, "attempt-ida-1", &attempt).await;
     assert_eq!(status, 200, "{again}");
-    assert_eq!(head(data.path()).await, written, "nothing was written twice");
+    assert_eq!(support::log_head(data.path()).await, written, "nothing was written twice");
 
     // A new key is a new command; the same key from another user is another request.
     let (status, _) = send(&base, &officer, &attempts, "attempt-ida-2", &attempt).await;
     assert_eq!(status, 200);
-    assert_eq!(head(data.path()).await, written + 1, "a new key writes");
+    assert_eq!(support::log_head(data.path()).await, written + 1, "a new key writes");
     let (status, other) = send(&base, &manager, "/api/people", "register-ida-1", &person).await;
     assert_eq!(status, 201, "{other}");
     assert_ne!(other["person_id"].as_str(), Some(person_id.as_str()), "another user's key names another request");
 
     // A key that is not plain text is refused, and writes nothing.
-    let before = head(data.path()).await;
+    let before = support::log_head(data.path()).await;
     let (status, refused) = send(&base, &officer, "/api/people", &"k".repeat(300), &person).await;
     assert_eq!((status, refused["error"]["code"].as_str()), (400, Some("idempotency_key_invalid")), "{refused}");
-    assert_eq!(head(data.path()).await, before);
+    assert_eq!(support::log_head(data.path()).await, before);
     server.stop();
 }

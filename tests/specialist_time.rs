@@ -30,15 +30,6 @@ use serde::Serialize;
 use serde_json::Value;
 use support::{Server, api, day_offset, get, session};
 
-/// The position of the last event in the embedded log (`events.db` in the installation's data folder).
-async fn head(data: &std::path::Path) -> i64 {
-    let url = format!("sqlite://{}?mode=ro", data.join("events.db").display());
-    let db = sqlx::SqlitePool::connect(&url).await.unwrap();
-    let head: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(position), 0) FROM events").fetch_one(&db).await.unwrap();
-    db.close().await;
-    head
-}
-
 /// Posts a typed request and expects it saved (`status`); the answer.
 async fn saved(url: String, request: &impl Serialize, status: u16) -> Value {
     let (answered, answer) = api::send(url.clone(), request).await;
@@ -48,11 +39,11 @@ async fn saved(url: String, request: &impl Serialize, status: u16) -> Value {
 
 /// Posts a typed request and expects 422 with `code`, and nothing written.
 async fn refused_unwritten(data: &std::path::Path, url: String, request: &impl Serialize, code: &str) {
-    let before = head(data).await;
+    let before = support::log_head(data).await;
     let (status, answer) = api::send(url.clone(), request).await;
     assert_eq!((status, answer["error"]["code"].as_str()), (422, Some(code)), "{url}: {answer}");
     assert!(!answer["error"]["message"].as_str().unwrap_or_default().is_empty(), "{answer}");
-    assert_eq!(head(data).await, before, "{url} refused with {code} wrote nothing");
+    assert_eq!(support::log_head(data).await, before, "{url} refused with {code} wrote nothing");
 }
 
 async fn person(base: &str, forename: &str) -> String {
@@ -171,11 +162,11 @@ async fn a_year_typed_in_late(base: &str, data: &std::path::Path) {
             .form(&fields)
             .send()
     };
-    let before = head(data).await;
+    let before = support::log_head(data).await;
     let refused = note("").await.unwrap();
     assert_eq!(refused.status().as_u16(), 422);
     assert!(refused.text().await.unwrap().contains("say why it is being recorded late"));
-    assert_eq!(head(data).await, before, "a refused form writes nothing");
+    assert_eq!(support::log_head(data).await, before, "a refused form writes nothing");
     assert_eq!(note(HISTORY).await.unwrap().status().as_u16(), 303);
 
     // The late entries are in the audit trail, with their reason.
@@ -259,10 +250,10 @@ async fn a_case_is_opened_only_for_a_registered_person_or_with_their_details() {
     assert_eq!(view["person_id"], opened["person_id"], "{view}");
     assert!(view["opened_at"].as_str().unwrap().starts_with(&received), "{view}");
     // Sent again: the same person and case, nothing written twice.
-    let before = head(data.path()).await;
+    let before = support::log_head(data.path()).await;
     let again = saved(url.clone(), &referral, 201).await;
     assert_eq!((&again["person_id"], &again["case_id"]), (&opened["person_id"], &opened["case_id"]));
-    assert_eq!(head(data.path()).await, before, "a second sending writes nothing");
+    assert_eq!(support::log_head(data.path()).await, before, "a second sending writes nothing");
     // Details as the people service checks them.
     let no_forename = NewVictimReferralRequest {
         submission_id: None,

@@ -14,22 +14,13 @@ use reqwest::redirect::Policy;
 use serde_json::{Value, json};
 use support::{Server, post, session};
 
-/// The embedded log's last position.
-async fn head(data: &std::path::Path) -> i64 {
-    let url = format!("sqlite://{}?mode=ro", data.join("events.db").display());
-    let db = sqlx::SqlitePool::connect(&url).await.unwrap();
-    let head: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(position), 0) FROM events").fetch_one(&db).await.unwrap();
-    db.close().await;
-    head
-}
-
 /// Posts and expects 422 with `code`, and nothing written.
 async fn refused_unwritten(data: &std::path::Path, url: &str, body: Value, code: &str) {
-    let before = head(data).await;
+    let before = support::log_head(data).await;
     let (status, answer) = post(url.to_owned(), body).await;
     assert_eq!((status, answer["error"]["code"].as_str()), (422, Some(code)), "{answer}");
     assert!(!answer["error"]["message"].as_str().unwrap_or_default().is_empty(), "{answer}");
-    assert_eq!(head(data).await, before, "refused with {code}, it wrote nothing");
+    assert_eq!(support::log_head(data).await, before, "refused with {code}, it wrote nothing");
 }
 
 #[tokio::test]

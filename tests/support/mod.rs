@@ -268,3 +268,13 @@ pub async fn split_backends() -> (TestStream, Vec<(&'static str, String)>) {
     ];
     (stream, env)
 }
+
+/// The position of the last event in an embedded installation's log (`events.db` in its data folder): a refused
+/// command is one that leaves it where it was.
+pub async fn log_head(data: &std::path::Path) -> i64 {
+    let url = format!("sqlite://{}?mode=ro", data.join("events.db").display());
+    let db = sqlx::SqlitePool::connect(&url).await.unwrap();
+    let head: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(position), 0) FROM events").fetch_one(&db).await.unwrap();
+    db.close().await;
+    head
+}
