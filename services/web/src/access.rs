@@ -295,9 +295,13 @@ pub async fn guard(State(guard): State<Arc<Guard>>, request: Request, next: Next
     let request = Request::from_parts(parts, body);
     // A command sent with an `Idempotency-Key` runs under it: sent again after a lost answer, it writes nothing
     // twice. Keys are the user's own: the same key from two users names two requests.
-    let key = match idempotency_key(&request, principal.account.account_id) {
-        Ok(key) => key.filter(|_| command),
-        Err(message) => return refusal(api, StatusCode::BAD_REQUEST, "idempotency_key_invalid", message, None),
+    // (A view has nothing to repeat: its key, if any, is not read.)
+    let key = match command.then(|| idempotency_key(&request, principal.account.account_id)) {
+        None | Some(Ok(None)) => None,
+        Some(Ok(Some(key))) => Some(key),
+        Some(Err(message)) => {
+            return refusal(api, StatusCode::BAD_REQUEST, "idempotency_key_invalid", message, None);
+        }
     };
     let handled = crate::principal::CURRENT.scope(Some(principal.clone()), next.run(request));
     let response = match key {
