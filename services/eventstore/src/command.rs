@@ -25,6 +25,13 @@ pub trait Aggregate: Default + Send + Sync + 'static {
 
     fn apply(self, event: &Self::Event) -> Self;
 
+    /// Whether `event` is a fact from the world that later facts are weighed against ([`Times::latest`]), or a
+    /// change of how the record is handled, recorded as it is made (an allocation, say), which a fact dated earlier
+    /// may well precede. Every event is, unless the aggregate says otherwise.
+    fn happened(_event: &Self::Event) -> bool {
+        true
+    }
+
     fn stream_id(id: Uuid) -> StreamId {
         StreamId::new(Self::Event::CONTEXT, Self::AGGREGATE, id).expect("aggregate names are valid stream tokens")
     }
@@ -139,7 +146,7 @@ pub enum CommandError<R> {
 
 /// Loads an aggregate's state and version.
 /// When the things on one stream happened in the world (domain time, `occurred_at`): the first (a referral's
-/// receipt, a case's opening) and the latest. A command is given them so its decision can refuse time that runs
+/// receipt, a case's opening) and the latest fact from the world ([`Aggregate::happened`]). A command is given them so its decision can refuse time that runs
 /// backwards.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Times {
@@ -148,10 +155,11 @@ pub struct Times {
 }
 
 impl Times {
-    fn of(events: &[Envelope]) -> Self {
-        Self {
-            first: events.first().map(|event| event.occurred_at),
-            latest: events.iter().map(|event| event.occurred_at).max(),
+    /// Notes one event, in stream order; `happened` as its aggregate says ([`Aggregate::happened`]).
+    fn note(&mut self, occurred_at: DateTime<Utc>, happened: bool) {
+        self.first.get_or_insert(occurred_at);
+        if happened {
+            self.latest = Some(self.latest.map_or(occurred_at, |latest| latest.max(occurred_at)));
         }
     }
 }
@@ -171,11 +179,12 @@ async fn load_checked<A: Aggregate>(
 ) -> anyhow::Result<(A, u32, Times, bool)> {
     let events = log.read_stream(stream).await?;
     let version = events.last().map(|e| e.version).unwrap_or(0);
-    let times = Times::of(&events);
     let done = given.is_some_and(|command| events.iter().any(|event| event.causation_id == command));
+    let mut times = Times::default();
     let mut state = A::default();
     for envelope in events {
         let event = A::Event::from_data(&envelope.event_type, envelope.schema_version, &envelope.data)?;
+        times.note(envelope.occurred_at, A::happened(&event));
         state = state.apply(&event);
     }
     Ok((state, version, times, done))

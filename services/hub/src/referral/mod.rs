@@ -123,6 +123,12 @@ impl Aggregate for Referral {
     type Event = HubEvent;
     const AGGREGATE: &'static str = "referral";
 
+    /// An allocation or a change of the safe-contact rules is recorded as it is made: a fact dated earlier (a
+    /// closure typed up late) may come before it.
+    fn happened(event: &HubEvent) -> bool {
+        !matches!(event, HubEvent::ReferralAllocated(_) | HubEvent::SafeContactUpdated(_))
+    }
+
     fn apply(self, event: &HubEvent) -> Self {
         let mut open = match (self, event) {
             (Referral::NotReceived, HubEvent::ReferralReceived(e)) => {

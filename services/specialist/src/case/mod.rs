@@ -140,6 +140,12 @@ impl Aggregate for Case {
     type Event = SpecialistEvent;
     const AGGREGATE: &'static str = "case";
 
+    /// An allocation or a change of the safe-contact rules is recorded as it is made: a fact dated earlier (a
+    /// closure typed up late) may come before it.
+    fn happened(event: &SpecialistEvent) -> bool {
+        !matches!(event, SpecialistEvent::CaseAllocated(_) | SpecialistEvent::CaseSafeContactUpdated(_))
+    }
+
     fn apply(self, event: &SpecialistEvent) -> Self {
         let mut case = match (self, event) {
             (Case::NotOpened, SpecialistEvent::CaseOpened(e)) => {
