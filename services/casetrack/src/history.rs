@@ -213,11 +213,9 @@ async fn import_row(
     }
     let brought = match &row.record {
         Record::Hub(history) => hub.bring_in(history, now).await.map(|b| b == hub::BroughtIn::AlreadyThere),
-        Record::Specialist(history) => desk
-            .bring_in(history, now)
-            .await
-            .map(|b| b == specialist::BroughtIn::AlreadyThere)
-            .map_err(|r| hub::Refused { fact: r.fact, error: r.error }),
+        Record::Specialist(history) => {
+            desk.bring_in(history, now).await.map(|b| b == specialist::BroughtIn::AlreadyThere)
+        }
     };
     match brought {
         Ok(true) => Outcome::AlreadyImported,

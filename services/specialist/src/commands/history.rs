@@ -65,21 +65,10 @@ pub struct History {
     pub late_reason: String,
 }
 
-/// A fact the rules refused: which one (its index in [`History::facts`]), and the rule.
-#[derive(Debug)]
-pub struct Refused {
-    pub fact: usize,
-    pub error: ApiError,
-}
+pub use casetrack_casework::history::BroughtIn;
 
-/// What bringing a history in did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum BroughtIn {
-    /// Written (from the first fact, or completing an import stopped part way), up to this log position.
-    Written { position: u64, completed: bool },
-    /// Every fact was there already.
-    AlreadyThere,
-}
+/// A fact the rules refused: which one (its index in [`History::facts`]), and the rule.
+pub type Refused = casetrack_casework::history::Refused<ApiError>;
 
 /// The case id for a history key: the same key gives the same case.
 pub fn case_id(key: &str) -> CaseId {
