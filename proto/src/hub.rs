@@ -6,12 +6,12 @@ use serde::{Deserialize, Serialize};
 
 use crate::contact::{AttemptOutcome, ConsentBasis, ContactChannel, OutcomeAnswer, SafeContact, TimeBand};
 use crate::ids::{PersonId, ReferralId, Sealed, ServiceCode, StaffName};
-use crate::profile::{AgeBand, VictimProfile};
+use crate::profile::{AgeBand, VictimProfile, VictimProfileV1};
 
 crate::contract! {
     /// Everything the hub records about a referral.
     pub enum HubEvent in "hub" {
-        ReferralReceived(ReferralReceived) = 1,
+        ReferralReceived(ReferralReceived) = 2,
         ContactAttemptRecorded(ContactAttemptRecorded) = 1,
         UnableToContactRecorded(UnableToContactRecorded) = 1,
         ReturnedToReferrer(ReturnedToReferrer) = 1,
@@ -29,6 +29,7 @@ crate::contract! {
     }
     upcast {
         OnwardReferralMade: OnwardReferralMadeV1 = 1,
+        ReferralReceived: ReferralReceivedV1 = 1,
     }
 }
 
@@ -54,6 +55,42 @@ pub struct ReferralReceived {
     pub enhanced_rights: bool,
     /// The victim's characteristics as codes, as recorded with this referral (age band on the day received).
     pub profile: VictimProfile,
+}
+
+/// Version 1: before the profile held nationality.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ReferralReceivedV1 {
+    pub referral_id: ReferralId,
+    pub person_id: PersonId,
+    pub source: ReferralSource,
+    pub offence_category: Option<OffenceCategory>,
+    pub domestic_abuse: bool,
+    pub crime_reference: Option<String>,
+    pub crime_reported_on: Option<NaiveDate>,
+    pub safe_contact: SafeContact,
+    pub consent: ConsentBasis,
+    pub consent_override_reason: Option<String>,
+    pub enhanced_rights: bool,
+    pub profile: VictimProfileV1,
+}
+
+impl From<ReferralReceivedV1> for ReferralReceived {
+    fn from(v1: ReferralReceivedV1) -> Self {
+        Self {
+            referral_id: v1.referral_id,
+            person_id: v1.person_id,
+            source: v1.source,
+            offence_category: v1.offence_category,
+            domestic_abuse: v1.domestic_abuse,
+            crime_reference: v1.crime_reference,
+            crime_reported_on: v1.crime_reported_on,
+            safe_contact: v1.safe_contact,
+            consent: v1.consent,
+            consent_override_reason: v1.consent_override_reason,
+            enhanced_rights: v1.enhanced_rights,
+            profile: v1.profile.into(),
+        }
+    }
 }
 
 /// A hub officer tried to reach the victim.
@@ -181,6 +218,61 @@ pub enum OffenceCategory {
     Fraud,
     HateCrime,
     Other,
+}
+
+impl OffenceCategory {
+    pub const ALL: [Self; 11] = [
+        Self::ViolenceWithInjury,
+        Self::ViolenceWithoutInjury,
+        Self::SexualOffence,
+        Self::StalkingHarassment,
+        Self::Robbery,
+        Self::Burglary,
+        Self::Theft,
+        Self::CriminalDamage,
+        Self::Fraud,
+        Self::HateCrime,
+        Self::Other,
+    ];
+
+    /// The code stored in events and typed in the API (`sexual_offence`).
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::ViolenceWithInjury => "violence_with_injury",
+            Self::ViolenceWithoutInjury => "violence_without_injury",
+            Self::SexualOffence => "sexual_offence",
+            Self::StalkingHarassment => "stalking_harassment",
+            Self::Robbery => "robbery",
+            Self::Burglary => "burglary",
+            Self::Theft => "theft",
+            Self::CriminalDamage => "criminal_damage",
+            Self::Fraud => "fraud",
+            Self::HateCrime => "hate_crime",
+            Self::Other => "other",
+        }
+    }
+
+    /// The words on a page or in an export.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::ViolenceWithInjury => "Violence with injury",
+            Self::ViolenceWithoutInjury => "Violence without injury",
+            Self::SexualOffence => "Sexual offence",
+            Self::StalkingHarassment => "Stalking or harassment",
+            Self::Robbery => "Robbery",
+            Self::Burglary => "Burglary",
+            Self::Theft => "Theft",
+            Self::CriminalDamage => "Criminal damage",
+            Self::Fraud => "Fraud",
+            Self::HateCrime => "Hate crime",
+            Self::Other => "Something else",
+        }
+    }
+
+    /// The category of a code, as [`Self::code`] gives it.
+    pub fn parse(code: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|category| category.code() == code.trim())
+    }
 }
 
 /// A hub officer took the referral on (or it was handed to another officer).

@@ -1,5 +1,6 @@
 //! A victim's characteristics as codes, for statistics (never free text): age band at referral, gender, ethnicity
-//! (the police self-defined 18+1 codes, rolled up into the five census groups), disability.
+//! (the police self-defined 18+1 codes, rolled up into the five census groups), disability, nationality (an ISO
+//! 3166-1 country code, from the reference list `reference/iso-3166-1.csv`).
 
 use chrono::{Datelike, NaiveDate};
 use schemars::JsonSchema;
@@ -16,6 +17,33 @@ pub struct VictimProfile {
     pub ethnicity: Option<Ethnicity>,
     #[serde(default)]
     pub disability: YesNoUnknown,
+    /// Nationality as the victim gives it: an ISO 3166-1 country code; absent when not given.
+    #[serde(default)]
+    pub nationality: Option<Nationality>,
+}
+
+/// Version 1 of the profile, before it held nationality (read by the first versions of the events carrying it).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct VictimProfileV1 {
+    pub age_band: Option<AgeBand>,
+    #[serde(default)]
+    pub gender: Gender,
+    pub ethnicity: Option<Ethnicity>,
+    #[serde(default)]
+    pub disability: YesNoUnknown,
+}
+
+impl From<VictimProfileV1> for VictimProfile {
+    /// Nationality was not asked: not given.
+    fn from(v1: VictimProfileV1) -> Self {
+        Self {
+            age_band: v1.age_band,
+            gender: v1.gender,
+            ethnicity: v1.ethnicity,
+            disability: v1.disability,
+            nationality: None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
@@ -152,6 +180,57 @@ impl From<Ethnicity> for String {
     }
 }
 
+/// A nationality: an ISO 3166-1 alpha-2 country code of the reference list (`GB`, `PL`, `UA`, ...).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+#[serde(try_from = "String", into = "String")]
+pub struct Nationality(String);
+
+const COUNTRIES: &str = include_str!("../reference/iso-3166-1.csv");
+
+/// The reference list: every ISO 3166-1 country code with its English name, in code order.
+pub fn countries() -> impl Iterator<Item = (&'static str, &'static str)> {
+    COUNTRIES
+        .lines()
+        .filter(|line| !line.starts_with('#'))
+        .skip(1) // the header
+        .filter_map(|line| line.split_once(','))
+        .map(|(code, name)| (code, name.trim_matches('"')))
+}
+
+impl Nationality {
+    /// A country code of the reference list (any case, surrounding spaces ignored), or the rule it breaks.
+    pub fn parse(code: &str) -> Result<Self, String> {
+        let code = code.trim().to_ascii_uppercase();
+        if countries().any(|(known, _)| known == code) {
+            Ok(Self(code))
+        } else {
+            Err(format!("{code:?} is not a country code of ISO 3166-1 (two letters, such as GB, PL or UA)"))
+        }
+    }
+
+    pub fn code(&self) -> &str {
+        &self.0
+    }
+
+    /// The country's English name, for pages and exports.
+    pub fn name(&self) -> &'static str {
+        countries().find(|(code, _)| *code == self.0).map_or("", |(_, name)| name)
+    }
+}
+
+impl TryFrom<String> for Nationality {
+    type Error = String;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        Self::parse(&value)
+    }
+}
+
+impl From<Nationality> for String {
+    fn from(value: Nationality) -> Self {
+        value.0
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -166,6 +245,15 @@ mod tests {
         assert_eq!(AgeBand::at(day(2008, 11, 22), day(2026, 11, 22)), Some(AgeBand::From18To24));
         assert_eq!(AgeBand::at(day(1950, 1, 1), day(2026, 11, 22)), Some(AgeBand::From65));
         assert_eq!(AgeBand::at(day(2027, 1, 1), day(2026, 11, 22)), None);
+    }
+
+    #[test]
+    fn nationality_is_a_country_code_of_the_reference_list() {
+        assert_eq!(Nationality::parse(" pl ").unwrap().code(), "PL");
+        assert_eq!(Nationality::parse("GB").unwrap().name(), "United Kingdom");
+        assert_eq!(Nationality::parse("VG").unwrap().name(), "Virgin Islands, British");
+        assert!(Nationality::parse("UK").unwrap_err().contains("not a country code of ISO 3166-1"));
+        assert_eq!(countries().count(), 249);
     }
 
     #[test]

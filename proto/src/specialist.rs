@@ -14,13 +14,14 @@ use serde::{Deserialize, Serialize};
 
 use crate::contact::{AttemptOutcome, ContactChannel, SafeContact, TimeBand};
 use crate::hub::MeasureAnswer;
+use crate::hub::OffenceCategory;
 use crate::ids::{CaseId, EventId, PersonId, ReferralId, Sealed, ServiceCode, StaffName};
-use crate::profile::{AgeBand, YesNoUnknown};
+use crate::profile::{AgeBand, Nationality, YesNoUnknown};
 
 crate::contract! {
     /// Everything a specialist service records about a case.
     pub enum SpecialistEvent in "specialist" {
-        CaseOpened(CaseOpened) = 2,
+        CaseOpened(CaseOpened) = 3,
         ReferralAccepted(ReferralAccepted) = 1,
         ReferralDeclinedByService(ReferralDeclinedByService) = 1,
         ReferralWithdrawn(ReferralWithdrawn) = 1,
@@ -47,6 +48,7 @@ crate::contract! {
     }
     upcast {
         CaseOpened: CaseOpenedV1 = 1,
+        CaseOpened: CaseOpenedV2 = 2,
     }
 }
 
@@ -65,6 +67,44 @@ pub struct CaseOpened {
     pub enhanced_rights: bool,
     /// Age band on the day of referral (ISVA counts under-18s apart); absent when not known.
     pub age_band: Option<AgeBand>,
+    /// The offence the referral is about, as a direct referrer gave it (a case opened from the hub's onward
+    /// referral leaves it out: the hub's referral holds it).
+    pub offence_category: Option<OffenceCategory>,
+    /// The victim's nationality, as a direct referrer gave it (an ISO 3166-1 country code).
+    pub nationality: Option<Nationality>,
+}
+
+/// Version 2: before a direct referral carried the offence and the victim's nationality.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct CaseOpenedV2 {
+    pub case_id: CaseId,
+    pub service: ServiceCode,
+    pub person_id: PersonId,
+    pub origin: CaseOrigin,
+    pub safe_contact: SafeContact,
+    pub safe_times: Vec<TimeBand>,
+    pub domestic_abuse: bool,
+    pub enhanced_rights: bool,
+    pub age_band: Option<AgeBand>,
+}
+
+impl From<CaseOpenedV2> for CaseOpened {
+    /// Neither was asked: not known.
+    fn from(v2: CaseOpenedV2) -> Self {
+        Self {
+            case_id: v2.case_id,
+            service: v2.service,
+            person_id: v2.person_id,
+            origin: v2.origin,
+            safe_contact: v2.safe_contact,
+            safe_times: v2.safe_times,
+            domestic_abuse: v2.domestic_abuse,
+            enhanced_rights: v2.enhanced_rights,
+            age_band: v2.age_band,
+            offence_category: None,
+            nationality: None,
+        }
+    }
 }
 
 /// Version 1: before the case carried the safe-contact rules and the victim's characteristics.
@@ -89,6 +129,8 @@ impl From<CaseOpenedV1> for CaseOpened {
             domestic_abuse: false,
             enhanced_rights: false,
             age_band: None,
+            offence_category: None,
+            nationality: None,
         }
     }
 }

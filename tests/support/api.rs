@@ -192,6 +192,8 @@ pub fn direct_referral(person_id: &str, source: &str) -> DirectReferralRequest {
         domestic_abuse: false,
         enhanced_rights: false,
         date_of_birth: None,
+        offence_category: None,
+        nationality: None,
         when: Default::default(),
     }
 }

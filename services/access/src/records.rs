@@ -462,6 +462,8 @@ mod tests {
             domestic_abuse: true,
             enhanced_rights: false,
             age_band: None,
+            offence_category: None,
+            nationality: None,
         };
         case(&log, case_id, day(1), SpecialistEvent::CaseOpened(opened)).await;
         runner.catch_up().await.unwrap();

@@ -16,6 +16,25 @@ pub fn check_answers<'a>(
     }
 }
 
+/// The outcome-measure list of `service` in force on `day`, checked against the answers given: its version (recorded
+/// with the closure), or the refusal in plain words.
+pub fn in_force_for<'a, 'b>(
+    service: &'a crate::catalogue::ServiceDefinition,
+    day: chrono::NaiveDate,
+    answered: impl IntoIterator<Item = &'b str>,
+) -> Result<&'a str, String> {
+    let Some(list) = service.measures_on(day) else {
+        return Err(format!(
+            "no outcome-measure list of {} was in force on {}: add the list used then to the services file",
+            service.name,
+            day.format("%-d %B %Y")
+        ));
+    };
+    let known: Vec<&str> = list.measures.iter().map(|m| m.code.as_str()).collect();
+    check_answers(&known, &format!("{} in force on {}", service.name, day.format("%-d %B %Y")), answered)?;
+    Ok(list.version)
+}
+
 #[cfg(test)]
 mod tests {
     use super::check_answers;

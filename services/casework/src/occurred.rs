@@ -96,6 +96,11 @@ pub struct When {
 }
 
 impl When {
+    /// The day it happened in England and Wales (what a period, a list in force or a Victims' Code clock counts).
+    pub fn day(&self) -> chrono::NaiveDate {
+        self.at.with_timezone(&chrono_tz::Europe::London).date_naive()
+    }
+
     /// Something happening as it is recorded.
     pub fn now(now: DateTime<Utc>, window: BackDating) -> Self {
         Self { at: now, now, window, reason: None }

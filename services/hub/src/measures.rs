@@ -49,6 +49,8 @@ mod tests {
         let set = in_force(NaiveDate::from_ymd_opt(2026, 11, 22).unwrap()).unwrap();
         assert_eq!(set.version, "2026-04");
         assert_eq!(set.measures.len(), 5);
-        assert!(in_force(NaiveDate::from_ymd_opt(2020, 1, 1).unwrap()).is_none());
+        // History goes back to 2018: a 2019 closure is answered against the list in force then.
+        assert_eq!(in_force(NaiveDate::from_ymd_opt(2019, 6, 1).unwrap()).unwrap().version, "2018-04");
+        assert!(in_force(NaiveDate::from_ymd_opt(2018, 3, 31).unwrap()).is_none());
     }
 }

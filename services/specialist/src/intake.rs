@@ -56,6 +56,8 @@ impl Reactor for Intake {
                 domestic_abuse: referral.domestic_abuse,
                 enhanced_rights: referral.enhanced_rights,
                 age_band: referral.age_band,
+                offence_category: None,
+                nationality: None,
             };
             execute::<Case, _>(log, case_id.0, &meta, |state| open(state, command.clone())).await?;
             Ok(())

@@ -10,7 +10,7 @@ use casetrack_casework::catalogue::Catalogue;
 use casetrack_people::person::{DetailsInput, PersonalDetails, parse_details};
 use casetrack_proto::contact::{AttemptOutcome, ConsentBasis, ContactChannel, OutcomeAnswer};
 use casetrack_proto::hub::{MeasureAnswer, OffenceCategory, ReferralReceived, ReferralSource};
-use casetrack_proto::profile::{AgeBand, VictimProfile};
+use casetrack_proto::profile::{AgeBand, Nationality, VictimProfile};
 use casetrack_proto::specialist::{CaseOpened, CaseOrigin, ClosureReason, RiskLevel};
 use casetrack_proto::{PersonId, ServiceCode};
 use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, TimeZone as _, Utc};
@@ -21,7 +21,7 @@ use casetrack_hub::commands::history as hub;
 use casetrack_specialist::commands::history as specialist;
 
 /// Every column, in the documented order. The first eight must be in the header; the others may be left out.
-pub const COLUMNS: [&str; 20] = [
+pub const COLUMNS: [&str; 21] = [
     "service",
     "reference",
     "forename",
@@ -42,6 +42,7 @@ pub const COLUMNS: [&str; 20] = [
     "end_reason",
     "outcome_answers",
     "closing_risk",
+    "nationality",
 ];
 const REQUIRED: usize = 8;
 
@@ -306,6 +307,12 @@ impl Fields<'_> {
             }
             None => None,
         };
+        let nationality = match self.optional("nationality")? {
+            Some(text) => {
+                Some(Nationality::parse(&text).map_err(|why| self.reject("nationality", "unknown_code", why))?)
+            }
+            None => None,
+        };
         let domestic_abuse = match self.text("domestic_abuse")?.to_ascii_uppercase().as_str() {
             "Y" => true,
             "N" | "" => false,
@@ -389,7 +396,7 @@ impl Fields<'_> {
                     },
                     consent_override_reason: None,
                     enhanced_rights: false,
-                    profile: VictimProfile { age_band, ..Default::default() },
+                    profile: VictimProfile { age_band, nationality, ..Default::default() },
                 };
                 let mut facts = vec![(received_at, hub::Fact::Received(received))];
                 push("received_on");
@@ -440,6 +447,9 @@ impl Fields<'_> {
                         "supported_on is for hub referrals; a specialist case is taken on when it opened",
                     ));
                 }
+                if let Some(why) = definition.refuses(age_band) {
+                    return Err(self.reject("date_of_birth", "not_eligible", why));
+                }
                 let case_id = specialist::case_id(&key);
                 let opened = CaseOpened {
                     case_id,
@@ -451,6 +461,8 @@ impl Fields<'_> {
                     domestic_abuse,
                     enhanced_rights: false,
                     age_band,
+                    offence_category,
+                    nationality,
                 };
                 let mut facts =
                     vec![(received_at, specialist::Fact::Opened(opened)), (received_at, specialist::Fact::Accepted)];

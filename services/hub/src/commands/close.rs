@@ -42,10 +42,19 @@ pub fn measures_in_force() -> Result<&'static MeasureSet, ApiError> {
 }
 
 impl Hub {
-    /// Closes the referral with the victim's answers to the outcome measures in force today.
+    /// Closes the referral with the victim's answers to the outcome measures in force on the day it closed.
     pub async fn close(&self, referral_id: ReferralId, request: ClosureRequest) -> Result<Written, ApiError> {
-        let set = measures_in_force()?;
         let when = self.when(&request.when)?;
+        let day = when.day();
+        let set = crate::measures::in_force(day).ok_or_else(|| {
+            ApiError::rejected(
+                "unknown_measure",
+                format!(
+                    "no outcome-measure list was in force on {}: the hub's lists begin on 1 April 2018",
+                    day.format("%-d %B %Y")
+                ),
+            )
+        })?;
         let known: Vec<&str> = set.measures.iter().map(|m| m.code.as_str()).collect();
         casetrack_casework::measures::check_answers(
             &known,

@@ -8,7 +8,7 @@ use casetrack_eventstore::command::{CommandError, CommandMeta};
 use casetrack_people::person::{DetailsInput, PersonRejection, PersonalDetails, parse_details};
 use casetrack_proto::contact::{ContactChannel, SafeContact, Safety};
 use casetrack_proto::hub::{OffenceCategory, ReferralReceived, ReferralSource};
-use casetrack_proto::profile::{AgeBand, Gender, VictimProfile};
+use casetrack_proto::profile::{AgeBand, Gender, Nationality, VictimProfile};
 use casetrack_proto::{Actor, CommandId, PersonId, ReferralId};
 use casetrack_web::Context;
 use casetrack_web::pages::{FormData, FormErrors};
@@ -26,6 +26,8 @@ pub struct DirectReferral {
     pub details: PersonalDetails,
     pub gender: Gender,
     pub offence_category: Option<OffenceCategory>,
+    /// As the victim gives it: an ISO 3166-1 country code.
+    pub nationality: Option<Nationality>,
     pub domestic_abuse: bool,
     pub crime_reference: Option<String>,
     pub crime_reported_on: Option<NaiveDate>,
@@ -46,6 +48,12 @@ pub fn read_direct(form: &FormData, on_the_phone: bool) -> Result<DirectReferral
             errors.add(problem.field, problem.message.clone());
         }
     });
+    let nationality = match form.get("nationality").trim() {
+        "" => None,
+        code => Nationality::parse(code)
+            .map_err(|_| errors.add("nationality", "Choose a nationality from the list, or leave it as not known"))
+            .ok(),
+    };
     let offence_category = match form.get("offence") {
         "" => None,
         code => match casetrack_eventstore::codes::parse::<OffenceCategory>(code) {
@@ -71,13 +79,12 @@ pub fn read_direct(form: &FormData, on_the_phone: bool) -> Result<DirectReferral
     };
     let crime_reported_on = match form.get("reported_on") {
         "" => None,
-        text => match NaiveDate::parse_from_str(text, "%Y-%m-%d")
-            .ok()
+        text => match casetrack_web::pages::parse_date(text)
             .and_then(|day| not_in_future(day, today, InputRejection::CrimeReportedInFuture).ok())
         {
             Some(day) => Some(day),
             None => {
-                errors.add("reported_on", "Enter the date reported to police as YYYY-MM-DD, in the past");
+                errors.add("reported_on", "Enter the date reported to police, in the past, for example 20/11/2026");
                 None
             }
         },
@@ -97,6 +104,7 @@ pub fn read_direct(form: &FormData, on_the_phone: bool) -> Result<DirectReferral
             details,
             gender,
             offence_category,
+            nationality,
             domestic_abuse: form.get("domestic_abuse") == "yes",
             crime_reference,
             crime_reported_on,
@@ -152,6 +160,7 @@ pub async fn take_direct(
             gender: referral.gender,
             ethnicity: None,
             disability: Default::default(),
+            nationality: referral.nationality,
         },
     };
     let (position, lateness) = receive_once(ctx, &meta("receive", when.at), received, when).await?;

@@ -123,14 +123,18 @@ fn decide(
     }
 }
 
-/// The outcome-measure list a closure on `at` is judged by: the one in force that day, or, for a day before the
-/// first list, the one in force today (what the live closure form asks).
+/// The outcome-measure list a closure on `at` is judged by: the one in force that day (refused before the first).
 fn measures_on(at: DateTime<Utc>) -> Result<&'static MeasureSet, ApiError> {
     let day = at.with_timezone(&chrono_tz::Europe::London).date_naive();
-    match crate::measures::in_force(day) {
-        Some(set) => Ok(set),
-        None => super::close::measures_in_force(),
-    }
+    crate::measures::in_force(day).ok_or_else(|| {
+        ApiError::rejected(
+            "unknown_measure",
+            format!(
+                "no outcome-measure list was in force on {}: the hub's lists begin on 1 April 2018",
+                day.format("%-d %B %Y")
+            ),
+        )
+    })
 }
 
 fn when(history: &History, at: DateTime<Utc>, now: DateTime<Utc>, settings: HubSettings) -> When {

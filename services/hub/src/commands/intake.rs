@@ -52,13 +52,17 @@ pub struct ImportSummary {
     /// The most days after it was referred that a new referral was recorded, where some were dated beyond the
     /// back-dating window.
     pub late: Option<i64>,
+    /// The referrals this import created (not those imported before), in no particular order.
+    pub created_ids: Vec<ReferralId>,
+    /// The highest log position this import wrote, to read its referrals with `wait_for`.
+    pub position: Option<u64>,
 }
 
 /// The reason a referral dated by the feed beyond the back-dating window is accepted.
 pub const FEED_DATED: &str = "dated as referred in the police feed (referred_on)";
 
 enum RowOutcome {
-    Created(Lateness),
+    Created { lateness: Lateness, referral_id: ReferralId, position: Option<u64> },
     AlreadyImported,
 }
 
@@ -118,8 +122,10 @@ pub async fn import_within(
         .buffer_unordered(CONCURRENCY)
         .fold(ImportSummary::default(), |mut summary, (line, outcome)| async move {
             match outcome {
-                Ok(RowOutcome::Created(lateness)) => {
+                Ok(RowOutcome::Created { lateness, referral_id, position }) => {
                     summary.created += 1;
+                    summary.created_ids.push(referral_id);
+                    summary.position = summary.position.max(position);
                     if let Lateness::Late { days, .. } = lateness {
                         summary.late = Some(summary.late.map_or(days, |most| most.max(days)));
                     }
@@ -172,10 +178,15 @@ async fn import_row(
             gender: row.gender,
             ethnicity: row.ethnicity,
             disability: row.disability,
+            nationality: row.nationality,
         },
     };
     match receive_once(ctx, &meta("receive", referred_at), received, &when).await {
-        Ok((Some(_), lateness)) => Ok(RowOutcome::Created(lateness.unwrap_or(Lateness::OnTime))),
+        Ok((Some(position), lateness)) => Ok(RowOutcome::Created {
+            lateness: lateness.unwrap_or(Lateness::OnTime),
+            referral_id,
+            position: Some(position),
+        }),
         Ok((None, _)) => Ok(RowOutcome::AlreadyImported),
         Err(error) => Err(anyhow::anyhow!("receiving the referral failed: {error}")),
     }

@@ -10,7 +10,7 @@ use utoipa::ToSchema;
 
 use super::handler::Written;
 use super::when::WhenRequest;
-use crate::referral::{record_consent, refer_on};
+use crate::referral::{record_consent, refer_on, refer_on_to};
 use crate::state::Hub;
 
 #[derive(Deserialize, Serialize, ToSchema)]
@@ -46,18 +46,20 @@ impl Hub {
     /// Refers on to a service of the catalogue that takes referrals from the hub.
     pub async fn refer_on(&self, referral_id: ReferralId, request: OnwardReferralRequest) -> Result<Written, ApiError> {
         let OnwardReferralRequest { service, when } = request;
-        let takes_hub = self
+        if service.as_str() == "hub" {
+            let when = self.when(&when)?;
+            return self.decide_when(referral_id, &when, |state| refer_on(state, referral_id, service.clone())).await;
+        }
+        let definition = self
             .context()
             .catalogue
             .get(service.as_str())
-            .is_some_and(|definition| definition.referral_sources.iter().any(|s| s == "hub"));
-        if !takes_hub && service.as_str() != "hub" {
-            return Err(ApiError::rejected(
-                "unknown_service",
-                format!("{service} is not a service the hub can refer to"),
-            ));
-        }
+            .filter(|definition| definition.referral_sources.iter().any(|s| s == "hub"))
+            .cloned()
+            .ok_or_else(|| {
+                ApiError::rejected("unknown_service", format!("{service} is not a service the hub can refer to"))
+            })?;
         let when = self.when(&when)?;
-        self.decide_when(referral_id, &when, |state| refer_on(state, referral_id, service.clone())).await
+        self.decide_when(referral_id, &when, |state| refer_on_to(state, referral_id, &definition)).await
     }
 }

@@ -9,7 +9,7 @@ use std::io::Read;
 
 use casetrack_proto::contact::{ConsentBasis, SafeContact, Safety};
 use casetrack_proto::hub::OffenceCategory;
-use casetrack_proto::profile::{Ethnicity, Gender, YesNoUnknown};
+use casetrack_proto::profile::{Ethnicity, Gender, Nationality, YesNoUnknown};
 use chrono::NaiveDate;
 
 /// The columns the feed must have, in the order of the specification (others are ignored). Dates are
@@ -41,7 +41,8 @@ pub const COLUMNS: [&str; 21] = [
 /// Columns the feed may have; a file without them is read as before.
 /// - `referred_on` (`YYYY-MM-DD`, not in the future): the day the police referred the victim to the hub, which the
 ///   referral is dated by (12:00 UK time that day); blank or absent, it is dated when the hub received the file.
-pub const OPTIONAL_COLUMNS: [&str; 1] = ["referred_on"];
+/// - `nationality`: the victim's nationality as an ISO 3166-1 country code (GB, PL, UA, ...); blank, not given.
+pub const OPTIONAL_COLUMNS: [&str; 2] = ["referred_on", "nationality"];
 
 /// No field is longer than this; anything longer is a broken file or an attack, not a name.
 pub const MAX_FIELD: usize = 1_000;
@@ -62,6 +63,7 @@ pub struct FeedRow {
     pub gender: Gender,
     pub ethnicity: Option<Ethnicity>,
     pub disability: YesNoUnknown,
+    pub nationality: Option<Nationality>,
     pub phone: Option<String>,
     pub email: Option<String>,
     pub address_line: Option<String>,
@@ -327,6 +329,11 @@ fn validate(record: &csv::ByteRecord, index: &[Option<usize>], line: u64, today:
         .map(|code| Ethnicity::parse(&code))
         .transpose()
         .map_err(|m| f.reject("ethnicity", m))?;
+    let nationality = f
+        .optional("nationality")?
+        .map(|code| Nationality::parse(&code))
+        .transpose()
+        .map_err(|m| f.reject("nationality", m))?;
     let consent = match f.required("consent_basis")?.to_ascii_lowercase().as_str() {
         "opt_out" => ConsentBasis::OptOut,
         "explicit" => ConsentBasis::Explicit,
@@ -350,6 +357,7 @@ fn validate(record: &csv::ByteRecord, index: &[Option<usize>], line: u64, today:
         gender,
         ethnicity,
         disability: f.yes_no_unknown("disability")?,
+        nationality,
         phone,
         email,
         address_line: f.free_text("address_line", 200, false)?,

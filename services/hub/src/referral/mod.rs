@@ -219,6 +219,9 @@ pub enum ReferralRejection {
     AlreadyReferredOn(ServiceCode),
     #[error("the hub cannot refer a victim on to itself")]
     ReferToHub,
+    /// The service does not take this victim (its eligibility rule, in its words).
+    #[error("{0}")]
+    NotEligible(String),
     #[error("the outcome measure {0:?} is answered more than once")]
     DuplicateMeasure(String),
     #[error("record the victim's answer to at least one outcome measure (use not asked where it was not asked)")]
@@ -273,6 +276,7 @@ impl Rejection for ReferralRejection {
             Self::ReasonRequired => "reason_required",
             Self::AlreadyReferredOn(_) => "already_referred_on",
             Self::ReferToHub => "refer_on_to_hub",
+            Self::NotEligible(_) => "not_eligible",
             Self::DuplicateMeasure(_) => "duplicate_measure",
             Self::NoAnswers => "no_answers",
             Self::NotAwaitingPoliceReport => "not_awaiting_police_report",
@@ -479,6 +483,20 @@ pub fn refer_on(state: &Referral, referral_id: ReferralId, service: ServiceCode)
         enhanced_rights: open.enhanced_rights,
         age_band: open.age_band,
     })])
+}
+
+/// Refers on to a service of the catalogue: as [`refer_on`], once the service's eligibility rule takes the victim
+/// (their age band on the day of referral).
+pub fn refer_on_to(
+    state: &Referral,
+    referral_id: ReferralId,
+    service: &casetrack_casework::catalogue::ServiceDefinition,
+) -> Decision {
+    let open = workable(state)?;
+    if let Some(why) = service.refuses(open.age_band) {
+        return Err(ReferralRejection::NotEligible(why));
+    }
+    refer_on(state, referral_id, service.code.clone())
 }
 
 /// Closes a referral the victim was contacted on, with their answers to the outcome measures in force (validated

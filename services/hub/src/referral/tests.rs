@@ -171,6 +171,29 @@ fn an_onward_referral_needs_the_victims_consent_or_a_recorded_override() {
 }
 
 #[test]
+fn a_young_victims_service_takes_only_a_victim_under_18_on_the_day_of_referral() {
+    let catalogue = casetrack_casework::catalogue::Catalogue::shipped();
+    let young = catalogue.get("young_victims").unwrap();
+    let aged = |band: Option<AgeBand>| {
+        let mut receipt = receipt(ConsentBasis::Explicit);
+        receipt.profile.age_band = band;
+        given(&[HubEvent::ReferralReceived(receipt)])
+    };
+    assert_eq!(
+        refer_on_to(&aged(Some(AgeBand::From25To34)), ID, young),
+        Err(ReferralRejection::NotEligible(
+            "Young victims' service takes victims aged under 18 on the day of referral; this victim was 25 to 34"
+                .into()
+        ))
+    );
+    assert!(matches!(refer_on_to(&aged(None), ID, young), Err(ReferralRejection::NotEligible(_))));
+    let made = refer_on_to(&aged(Some(AgeBand::Under18)), ID, young).unwrap();
+    assert!(matches!(&made[..], [HubEvent::OnwardReferralMade(m)] if m.target_service.as_str() == "young_victims"));
+    // A service with no rule takes anyone.
+    assert!(refer_on_to(&aged(None), ID, catalogue.get("idva").unwrap()).is_ok());
+}
+
+#[test]
 fn an_onward_referral_is_made_once_per_service_and_never_to_the_hub() {
     let mut history = vec![received(ConsentBasis::Explicit)];
     history.extend(refer_on(&given(&history), ID, idva()).unwrap());

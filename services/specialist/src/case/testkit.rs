@@ -26,6 +26,8 @@ pub fn opened() -> SpecialistEvent {
         domestic_abuse: true,
         enhanced_rights: false,
         age_band: None,
+        offence_category: None,
+        nationality: None,
     })
 }
 

@@ -1,5 +1,5 @@
-//! Closing a case with its reason and the victim's answers to the service's outcome measures (the measures and
-//! their version from the catalogue).
+//! Closing a case with its reason and the victim's answers to the service's outcome measures: the list (and its
+//! version) in force on the day the case closed, from the catalogue.
 
 use casetrack_proto::contact::OutcomeAnswer;
 use casetrack_proto::hub::MeasureAnswer;
@@ -35,19 +35,17 @@ impl CaseCommand for CloseRequest {
     }
 
     async fn decision(self, at: &mut CaseAt<'_>) -> Result<Decide, ApiError> {
-        let definition = at.definition()?;
-        let known: Vec<&str> = definition.outcome_measures.iter().map(|m| m.code.as_str()).collect();
-        casetrack_casework::measures::check_answers(
-            &known,
-            &definition.name,
+        // Answered against the list in force on the day the case closed, not today's.
+        let version = casetrack_casework::measures::in_force_for(
+            at.definition()?,
+            at.when.day(),
             self.answers.iter().map(|a| a.measure.as_str()),
         )
-        .map_err(|why| ApiError::rejected("unknown_measure", why))?;
+        .map_err(|why| ApiError::rejected("unknown_measure", why))?
+        .to_owned();
         let answers: Vec<MeasureAnswer> =
             self.answers.into_iter().map(|a| MeasureAnswer { measure: a.measure, answer: a.answer }).collect();
         let (id, reason) = (at.id, self.reason);
-        Ok(decide(move |state, definition| {
-            case::close(state, id, definition.kind, reason, &definition.measures_version, answers.clone())
-        }))
+        Ok(decide(move |state, definition| case::close(state, id, definition.kind, reason, &version, answers.clone())))
     }
 }

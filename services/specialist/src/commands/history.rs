@@ -81,12 +81,18 @@ fn command_id(key: &str, fact: usize) -> CommandId {
 
 /// The checks a fact's values pass before its decision, as the live command makes them: a closure's answers name
 /// measures of the service's list.
-fn check(definition: &ServiceDefinition, fact: &Fact) -> Result<(), ApiError> {
+fn check(definition: &ServiceDefinition, at: DateTime<Utc>, fact: &Fact) -> Result<(), ApiError> {
     let Fact::Closed { answers, .. } = fact else { return Ok(()) };
-    let known: Vec<&str> = definition.outcome_measures.iter().map(|m| m.code.as_str()).collect();
-    casetrack_casework::measures::check_answers(&known, &definition.name, answers.iter().map(|a| a.measure.as_str()))
+    let day = at.with_timezone(&chrono_tz::Europe::London).date_naive();
+    casetrack_casework::measures::in_force_for(definition, day, answers.iter().map(|a| a.measure.as_str()))
         .map_err(|why| ApiError::rejected("unknown_measure", why))?;
     Ok(())
+}
+
+/// The version of the service's outcome-measure list in force on the day of `at` (checked by [`check`] first).
+fn version_on(definition: &ServiceDefinition, at: DateTime<Utc>) -> &str {
+    let day = at.with_timezone(&chrono_tz::Europe::London).date_naive();
+    definition.measures_on(day).map_or(definition.measures_version.as_str(), |list| list.version)
 }
 
 /// The decision one fact asks of the case, as the live command asks it.
@@ -120,7 +126,7 @@ fn decide(state: &Case, definition: &ServiceDefinition, id: CaseId, at: DateTime
             },
         ),
         Fact::Closed { reason, answers } => {
-            case::close(state, id, definition.kind, *reason, &definition.measures_version, answers.clone())
+            case::close(state, id, definition.kind, *reason, version_on(definition, at), answers.clone())
         }
     }
 }
@@ -150,7 +156,7 @@ pub fn rehearse(
     let mut record = RecordTimes::default();
     for (index, (at, fact)) in history.facts.iter().enumerate() {
         let refused = |error| Refused { fact: index, error };
-        check(definition, fact).map_err(refused)?;
+        check(definition, *at, fact).map_err(refused)?;
         let decision = decide(&state, definition, history.case_id, *at, fact);
         let (events, _) = timed(decision, record, &when(history, *at, now, window))
             .map_err(|rejection| refused(rejection_error(rejection)))?;
@@ -179,7 +185,7 @@ impl Desk {
         let mut position = 0;
         for (index, (at, fact)) in history.facts.iter().enumerate().skip(done) {
             let refused = |error| Refused { fact: index, error };
-            check(definition, fact).map_err(refused)?;
+            check(definition, *at, fact).map_err(refused)?;
             let meta =
                 CommandMeta::repeatable(command_id(&history.key, index), history.case_id.0, Actor::system(), *at);
             let when = when(history, *at, now, self.back_dating());

@@ -14,7 +14,8 @@ use casetrack_eventstore::command::{CommandError, CommandMeta, execute_timed};
 use casetrack_people::interface::standing;
 use casetrack_people::interface::{DetailsInput, PersonRejection, PersonalDetails, parse_details, register};
 use casetrack_proto::contact::{SafeContact, TimeBand};
-use casetrack_proto::profile::AgeBand;
+use casetrack_proto::hub::OffenceCategory;
+use casetrack_proto::profile::{AgeBand, Nationality};
 use casetrack_proto::specialist::{CaseOpened, CaseOrigin};
 use casetrack_proto::{CaseId, CommandId, PersonId};
 use casetrack_web::access::acting;
@@ -48,6 +49,15 @@ pub struct DirectReferralRequest {
     pub enhanced_rights: bool,
     /// The victim's date of birth, YYYY-MM-DD, for the age band on the day of referral (under 18 counted apart).
     pub date_of_birth: Option<NaiveDate>,
+    /// What the referral is about: violence_with_injury, sexual_offence, stalking_harassment, ... (counted in the
+    /// figures by offence, as the hub's referrals are).
+    #[serde(default)]
+    #[schema(value_type = Option<String>, example = "sexual_offence")]
+    pub offence_category: Option<OffenceCategory>,
+    /// The victim's nationality as they give it: an ISO 3166-1 country code (GB, PL, UA, ...).
+    #[serde(default)]
+    #[schema(value_type = Option<String>, example = "GB")]
+    pub nationality: Option<Nationality>,
     /// When the referral was received (`occurred_at`), and why it is recorded late.
     #[serde(flatten)]
     pub when: WhenRequest,
@@ -74,6 +84,15 @@ pub struct NewVictimReferralRequest {
     pub domestic_abuse: bool,
     #[serde(default)]
     pub enhanced_rights: bool,
+    /// What the referral is about: violence_with_injury, sexual_offence, stalking_harassment, ... (counted in the
+    /// figures by offence, as the hub's referrals are).
+    #[serde(default)]
+    #[schema(value_type = Option<String>, example = "sexual_offence")]
+    pub offence_category: Option<OffenceCategory>,
+    /// The victim's nationality as they give it: an ISO 3166-1 country code (GB, PL, UA, ...).
+    #[serde(default)]
+    #[schema(value_type = Option<String>, example = "GB")]
+    pub nationality: Option<Nationality>,
     /// When the referral was received (`occurred_at`), and why it is recorded late.
     #[serde(flatten)]
     pub when: WhenRequest,
@@ -101,6 +120,8 @@ pub struct NewVictimReferral {
     pub safe_times: Vec<TimeBand>,
     pub domestic_abuse: bool,
     pub enhanced_rights: bool,
+    pub offence_category: Option<OffenceCategory>,
+    pub nationality: Option<Nationality>,
     /// When the referral was received, and why it is recorded late.
     pub when: WhenRequest,
 }
@@ -109,6 +130,14 @@ pub struct NewVictimReferral {
 /// referrals arrive as onward referrals).
 pub fn is_direct_source(definition: &ServiceDefinition, source: &str) -> bool {
     source != "hub" && definition.referral_sources.iter().any(|s| s == source)
+}
+
+/// Refused (422) when the service's eligibility rule does not take a victim of `age_band` on the day of referral.
+fn eligible(definition: &ServiceDefinition, age_band: Option<AgeBand>) -> Result<(), ApiError> {
+    match definition.refuses(age_band) {
+        None => Ok(()),
+        Some(why) => Err(ApiError::rejected("not_eligible", why)),
+    }
 }
 
 fn unknown_source(definition: &ServiceDefinition) -> ApiError {
@@ -138,6 +167,8 @@ impl Desk {
         if let Some(refusal) = person.refusal() {
             return Err(refusal);
         }
+        let age_band = request.date_of_birth.and_then(|born| AgeBand::at(born, referral_day(&when)));
+        eligible(definition, age_band)?;
         let case_id = CaseId(casetrack_eventstore::command::new_id());
         let command = CaseOpened {
             case_id,
@@ -148,7 +179,9 @@ impl Desk {
             safe_times: request.safe_times,
             domestic_abuse: request.domestic_abuse,
             enhanced_rights: request.enhanced_rights,
-            age_band: request.date_of_birth.and_then(|born| AgeBand::at(born, referral_day(&when))),
+            age_band,
+            offence_category: request.offence_category,
+            nationality: request.nationality,
         };
         self.open(command, &CommandMeta::new(acting(), when.at), &when).await
     }
@@ -175,6 +208,8 @@ impl Desk {
         // opening checks it again, as every decision does).
         check(when.at, Step::Begins, RecordTimes::default(), when.now, when.window, when.reason.as_deref())
             .map_err(|rejection| ApiError::rejected(rejection.code(), rejection.to_string()))?;
+        let age_band = AgeBand::at(referral.details.date_of_birth, referral_day(&when));
+        eligible(definition, age_band)?;
         match register(&self.ctx, person_id, &referral.details, &meta("register", now)).await {
             Ok(_) | Err(CommandError::Rejected(PersonRejection::AlreadyRegistered)) => {}
             Err(error) => return Err(ApiError::from(error)),
@@ -188,7 +223,9 @@ impl Desk {
             safe_times: referral.safe_times,
             domestic_abuse: referral.domestic_abuse,
             enhanced_rights: referral.enhanced_rights,
-            age_band: AgeBand::at(referral.details.date_of_birth, referral_day(&when)),
+            age_band,
+            offence_category: referral.offence_category,
+            nationality: referral.nationality,
         };
         let written = self.open(command, &meta("open", when.at), &when).await?;
         Ok((person_id, written))
@@ -214,6 +251,8 @@ impl Desk {
             safe_times: request.safe_times,
             domestic_abuse: request.domestic_abuse,
             enhanced_rights: request.enhanced_rights,
+            offence_category: request.offence_category,
+            nationality: request.nationality,
             when: request.when,
         };
         self.refer_new_victim(service, referral).await

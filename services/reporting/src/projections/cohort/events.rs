@@ -5,7 +5,7 @@ use casetrack_casework::victims_code::{FIRST_CONTACT_WORKING_DAYS, working_days_
 use casetrack_eventstore::codes::code;
 use casetrack_proto::contact::ConsentBasis;
 use casetrack_proto::hub::{HubEvent, ReferralSource};
-use casetrack_proto::profile::{CensusGroup, VictimProfile};
+use casetrack_proto::profile::{CensusGroup, Nationality, VictimProfile};
 use casetrack_proto::specialist::{CaseOrigin, RiskLevel, SpecialistEvent};
 use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::AnyConnection;
@@ -27,6 +27,11 @@ pub(super) fn bame(group: Option<CensusGroup>) -> &'static str {
         None | Some(CensusGroup::NotStated) => "not_stated",
         Some(_) => "bame",
     }
+}
+
+/// The nationality dimension's value: the country code, or not known.
+pub(super) fn nationality(nationality: Option<&Nationality>) -> String {
+    nationality.map_or_else(|| NOT_KNOWN.to_owned(), |n| n.code().to_owned())
 }
 
 /// The profile's dimension values after source, offence and domestic abuse (see [`DIMENSIONS`]).
@@ -87,6 +92,7 @@ pub(super) async fn hub(
         ];
         values.extend(profile_values(&e.profile));
         values.push(yes_no(repeat));
+        values.push(nationality(e.profile.nationality.as_ref()));
         fold.receive(Unit {
             id: id.clone(),
             service: "hub".into(),
@@ -195,7 +201,7 @@ pub(super) async fn specialist(
                 };
                 vec![
                     source,
-                    NOT_KNOWN.into(),
+                    e.offence_category.as_ref().map_or_else(|| NOT_KNOWN.to_owned(), code),
                     yes_no(e.domestic_abuse),
                     e.age_band.as_ref().map_or_else(|| NOT_KNOWN.to_owned(), code),
                     "unknown".into(),
@@ -203,6 +209,7 @@ pub(super) async fn specialist(
                     "not_stated".into(),
                     "unknown".into(),
                     String::new(),
+                    nationality(e.nationality.as_ref()),
                 ]
             }
         };

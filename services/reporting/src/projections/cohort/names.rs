@@ -4,7 +4,7 @@
 
 /// The dimensions a cohort can be broken down by, as named in the API (`by=`) and stored (each is a column of
 /// `reporting_units`). Every unit also counts under the dimension `all`, value `all`.
-pub const DIMENSIONS: [&str; 9] = [
+pub const DIMENSIONS: [&str; 10] = [
     "source",
     "offence",
     "domestic_abuse",
@@ -14,6 +14,7 @@ pub const DIMENSIONS: [&str; 9] = [
     "bame",
     "disability",
     "repeat_victim",
+    "nationality",
 ];
 
 /// What each dimension is called on a page.
@@ -28,6 +29,7 @@ pub fn dimension_label(dimension: &str) -> &'static str {
         "bame" => "BAME roll-up",
         "disability" => "Disability",
         "repeat_victim" => "Repeat victim",
+        "nationality" => "Nationality",
         _ => "All",
     }
 }

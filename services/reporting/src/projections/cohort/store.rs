@@ -27,21 +27,21 @@ impl Fold {
     /// Reads the stored units among `ids` into the batch; the rest are remembered as missing.
     pub(super) async fn fetch_units(&mut self, tx: &mut AnyConnection, ids: &[String]) -> sqlx::Result<()> {
         let select = "SELECT id, service, person_id, received_day, received_at, source, offence, domestic_abuse, \
-             age_band, gender, ethnic_group, bame, disability, repeat_victim, stages, state, clock_start, origin \
-             FROM reporting_units WHERE id IN";
+             age_band, gender, ethnic_group, bame, disability, repeat_victim, nationality, stages, state, clock_start, \
+             origin FROM reporting_units WHERE id IN";
         for row in fetch_in(tx, select, ids).await? {
-            let stages: String = row.get(14);
+            let stages: String = row.get(15);
             let unit = Unit {
                 id: row.get(0),
                 service: row.get(1),
                 person_id: row.get(2),
                 received_day: row.get(3),
                 received_at: row.get(4),
-                values: (5..14).map(|i| row.get::<String, _>(i)).collect(),
+                values: (5..15).map(|i| row.get::<String, _>(i)).collect(),
                 stages: stages.split(',').filter(|s| !s.is_empty()).map(str::to_owned).collect(),
-                state: row.get(15),
-                clock_start: row.get(16),
-                origin: row.get(17),
+                state: row.get(16),
+                clock_start: row.get(17),
+                origin: row.get(18),
                 stored: true,
                 changed: false,
                 counts: Vec::new(),
@@ -68,15 +68,16 @@ impl Fold {
             .into_iter()
             .collect();
         let select = "SELECT id, received_at, received_day, source, offence, domestic_abuse, age_band, gender, \
-             ethnic_group, bame, disability, repeat_victim, service, person_id FROM reporting_units WHERE person_id IN";
+             ethnic_group, bame, disability, repeat_victim, nationality, service, person_id FROM reporting_units \
+             WHERE person_id IN";
         for row in fetch_in(tx, select, &persons).await? {
             let sibling = Sibling {
                 id: row.get(0),
                 received_at: row.get(1),
                 received_day: row.get(2),
-                values: (3..12).map(|i| row.get::<String, _>(i)).collect(),
+                values: (3..13).map(|i| row.get::<String, _>(i)).collect(),
             };
-            self.histories.entry((row.get(12), row.get(13))).or_default().push(sibling);
+            self.histories.entry((row.get(13), row.get(14))).or_default().push(sibling);
         }
         Ok(())
     }
