@@ -416,7 +416,8 @@ impl Demo<'_> {
         }
         let definition = self.desk.service(service).ok()?;
         let answers: Vec<Value> = definition
-            .outcome_measures
+            .measures_on(closed_day)?
+            .measures
             .iter()
             .map(|m| {
                 let answer = *pick(rng, &[("improved", 70), ("no_change", 20), ("worse", 3), ("not_asked", 7)]);
@@ -498,24 +499,21 @@ pub async fn generate(ctx: &Context, args: &DemoArgs) -> anyhow::Result<Generate
             ));
         }
     }
-    let total = stories.len();
-    let done = AtomicUsize::new(0);
+    let progress = crate::progress::Progress::start("demo", "referrals", stories.len() as u64);
     futures::stream::iter(stories)
         .for_each_concurrent(16, |(story, direct)| {
-            let (demo, done) = (&demo, &done);
+            let (demo, progress) = (&demo, &progress);
             async move {
                 // A story that stops early leaves its referral where it got to, as real ones do.
                 let _ = match direct {
                     None => demo.hub_story(story).await,
                     Some((service, source)) => demo.service_story(story, service, source).await,
                 };
-                let finished = done.fetch_add(1, Ordering::Relaxed) + 1;
-                if finished % 500 == 0 || finished == total {
-                    eprintln!("demo: {finished} of {total} referrals");
-                }
+                progress.inc(1);
             }
         })
         .await;
+    progress.finish();
     Ok(Generated {
         commands: demo.commands.load(Ordering::Relaxed),
         refused: demo.refused.load(Ordering::Relaxed),

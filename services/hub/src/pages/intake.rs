@@ -37,17 +37,27 @@ pub fn direct_fields(form: Option<&FormData>, errors: &FormErrors, staff: bool) 
         (radios("gender", "Gender (optional)", &[("female", "Female"), ("male", "Male"), ("other", "Another gender"), ("unknown", "Prefer not to say")], None, errors))
         (checkboxes("safe", if staff { "Which ways are safe to contact them?" } else { "Which ways are safe to contact you?" },
             Some("Tick only what is safe. We will not use anything you leave unticked."), &safe_options, errors))
-        div.app-form-group #offence {
-            label.app-label for="offence-select" { "What happened? (optional)" }
+        div.govuk-form-group #offence {
+            label.govuk-label for="offence-select" { "What happened? (optional)" }
             (errors.inline("offence"))
-            select.app-select #offence-select name="offence" {
+            select.govuk-select #offence-select name="offence" {
                 option value="" { "Choose" }
                 @for (code, label) in &offences { option value=(code) { (label) } }
             }
         }
+        div.govuk-form-group #nationality {
+            label.govuk-label for="nationality-select" { "Nationality (optional)" }
+            (errors.inline("nationality"))
+            select.govuk-select #nationality-select name="nationality" {
+                option value="" { "Not known" }
+                @for (code, name) in casetrack_proto::profile::countries() {
+                    option value=(code) selected[value("nationality") == code] { (name) }
+                }
+            }
+        }
         (checkboxes("domestic_abuse", "Domestic abuse", None, &[("yes", if staff { "This is about domestic abuse" } else { "This is about someone I live with, or a partner or family member" }, false)], errors))
         (text_input("crime_reference", "Police crime reference (optional)", Some("Only if it was reported to police"), &value("crime_reference"), errors))
-        (text_input("reported_on", "Date reported to police (optional)", Some("YYYY-MM-DD"), &value("reported_on"), errors))
+        (text_input("reported_on", "Date reported to police (optional)", Some("For example, 20/11/2026"), &value("reported_on"), errors))
     }
 }
 
@@ -62,7 +72,7 @@ fn call_page(hub: &Hub, form: Option<&FormData>, errors: &FormErrors, submission
         "Log an inbound call",
         html! {
             (errors.summary())
-            h1.app-heading-l { "Log an inbound call" }
+            h1.govuk-heading-l { "Log an inbound call" }
             p { "A victim has phoned the hub to ask for support. Their referral starts as contacted." }
             form method="post" action="/hub/intake/call" novalidate {
                 (casetrack_web::access::csrf_field())
@@ -70,7 +80,7 @@ fn call_page(hub: &Hub, form: Option<&FormData>, errors: &FormErrors, submission
                 (direct_fields(form, errors, true))
                 (checkboxes("enhanced_rights", "Victims' Code", None, &[("yes", "Entitled to enhanced rights", false)], errors))
                 (when_fields("call", now, hub.settings().back_dating.days, errors))
-                button.app-button type="submit" { "Save referral" }
+                button.govuk-button type="submit" { "Save referral" }
             }
         },
     )
@@ -131,10 +141,10 @@ fn upload_page(errors: &FormErrors, result: Option<&UploadResult>) -> Markup {
         "Upload police feed",
         html! {
             (errors.summary())
-            h1.app-heading-l { "Upload the police feed" }
+            h1.govuk-heading-l { "Upload the police feed" }
             @if let Some(result) = result {
                 div.app-banner.app-banner--success[result.failed.is_empty()] role="status" {
-                    h2.app-heading-m { @if result.dry_run { "Checked: nothing imported" } @else { "Imported" } }
+                    h2.govuk-heading-m { @if result.dry_run { "Checked: nothing imported" } @else { "Imported" } }
                     (summary_list([
                         ("Valid rows", html! { (result.valid) }),
                         ("Rejected rows", html! { (result.rejects.len()) }),
@@ -147,16 +157,16 @@ fn upload_page(errors: &FormErrors, result: Option<&UploadResult>) -> Markup {
                     }
                 }
                 @if !result.rejects.is_empty() {
-                    table.app-table {
-                        caption { "Rejected rows" }
-                        thead { tr { th scope="col" { "Line" } th scope="col" { "Column" } th scope="col" { "Crime reference" } th scope="col" { "Why" } } }
-                        tbody {
+                    table.govuk-table {
+                        caption.govuk-table__caption.govuk-table__caption--m { "Rejected rows" }
+                        thead.govuk-table__head { tr.govuk-table__row { th.govuk-table__header scope="col" { "Line" } th.govuk-table__header scope="col" { "Column" } th.govuk-table__header scope="col" { "Crime reference" } th.govuk-table__header scope="col" { "Why" } } }
+                        tbody.govuk-table__body {
                             @for reject in &result.rejects {
-                                tr {
-                                    td { (reject.line) }
-                                    td { (reject.column.unwrap_or("")) }
-                                    td { (reject.crime_reference.as_deref().unwrap_or("")) }
-                                    td { (casetrack_web::pages::sentence(&reject.message)) }
+                                tr.govuk-table__row {
+                                    td.govuk-table__cell { (reject.line) }
+                                    td.govuk-table__cell { (reject.column.unwrap_or("")) }
+                                    td.govuk-table__cell { (reject.crime_reference.as_deref().unwrap_or("")) }
+                                    td.govuk-table__cell { (casetrack_web::pages::sentence(&reject.message)) }
                                 }
                             }
                         }
@@ -166,13 +176,13 @@ fn upload_page(errors: &FormErrors, result: Option<&UploadResult>) -> Markup {
             p { "A CSV file with a header row, as the police send it. A bad row never stops the good ones; it is listed with its line and column. Uploading the same file again creates nothing new." }
             form method="post" action="/hub/intake/upload" enctype="multipart/form-data" novalidate {
                 (casetrack_web::access::csrf_field())
-                div.app-form-group.app-form-group--error[errors.message("feed").is_some()] {
-                    label.app-label for="feed" { "Police feed file (CSV)" }
+                div.govuk-form-group.govuk-form-group--error[errors.message("feed").is_some()] {
+                    label.govuk-label for="feed" { "Police feed file (CSV)" }
                     (errors.inline("feed"))
                     input #feed name="feed" type="file" accept=".csv,text/csv";
                 }
                 (checkboxes("dry_run", "Check only", None, &[("yes", "Check the file without importing anything", false)], errors))
-                button.app-button type="submit" { "Upload" }
+                button.govuk-button type="submit" { "Upload" }
             }
         },
     )

@@ -9,6 +9,8 @@ use casetrack_casework::catalogue::ServiceDefinition;
 use casetrack_eventstore::clock;
 use casetrack_people::interface::{DetailsInput, parse_details};
 use casetrack_proto::contact::{ContactChannel, SafeContact, Safety};
+use casetrack_proto::hub::OffenceCategory;
+use casetrack_proto::profile::Nationality;
 use casetrack_web::pages::{
     Failure, FormData, FormErrors, checkboxes, failure_page, radios, respond, see_other, staff_page, text_input,
 };
@@ -40,12 +42,14 @@ fn refer_page(
     let sources: Vec<(&str, &str)> =
         definition.referral_sources.iter().filter(|s| *s != "hub").map(|s| (s.as_str(), s.as_str())).collect();
     let channels: Vec<(&str, &str, bool)> = ContactChannel::ALL.iter().map(|c| (c.code(), c.label(), false)).collect();
+    let offences: Vec<(&str, &str)> = OffenceCategory::ALL.iter().map(|o| (o.code(), o.label())).collect();
+    let countries: Vec<(&str, &str)> = casetrack_proto::profile::countries().map(|(code, name)| (code, name)).collect();
     staff_page(
         "Direct referral",
         html! {
             (errors.summary())
-            span.app-caption { (definition.name) }
-            h1.app-heading-l { "Record a direct referral" }
+            span.govuk-caption-m { (definition.name) }
+            h1.govuk-heading-l { "Record a direct referral" }
             form method="post" action={ "/services/" (definition.code) "/refer" } novalidate {
                 (casetrack_web::access::csrf_field())
                 input type="hidden" name="submission" value=(submission);
@@ -57,8 +61,10 @@ fn refer_page(
                 (text_input("email", "Email address (optional)", None, &value("email"), errors))
                 (checkboxes("safe", "Which ways are safe to contact them?", Some("Anything left unticked will not be used."), &channels, errors))
                 (checkboxes("flags", "Flags", None, &[("domestic_abuse", "Domestic abuse", false), ("enhanced_rights", "Enhanced rights (Victims' Code)", false)], errors))
+                (choice_select("offence", "What happened? (optional)", &offences, &value("offence"), errors))
+                (choice_select("nationality", "Nationality (optional)", &countries, &value("nationality"), errors))
                 (dating.when_as_sent("refer", form, errors))
-                button.app-button type="submit" { "Save referral" }
+                button.govuk-button type="submit" { "Save referral" }
             }
         },
     )
@@ -108,6 +114,9 @@ pub(super) async fn refer(State(desk): State<Desk>, Path(service): Path<String>,
         }
     };
     let flags = form.all("flags");
+    // Both come from the form's own lists: anything else is left out rather than refused.
+    let offence_category = OffenceCategory::parse(form.get("offence"));
+    let nationality = Nationality::parse(form.get("nationality")).ok();
     let referral = NewVictimReferral {
         submission,
         source,
@@ -116,6 +125,8 @@ pub(super) async fn refer(State(desk): State<Desk>, Path(service): Path<String>,
         safe_times: Vec::new(),
         domestic_abuse: flags.iter().any(|f| f == "domestic_abuse"),
         enhanced_rights: flags.iter().any(|f| f == "enhanced_rights"),
+        offence_category,
+        nationality,
         when,
     };
     match desk.refer_new_victim(&service, referral).await {
@@ -131,5 +142,21 @@ pub(super) async fn refer(State(desk): State<Desk>, Path(service): Path<String>,
             ),
             Failure::Broken(error) => failure_page(&error),
         },
+    }
+}
+
+/// A labelled select of `(code, label)` choices, with "Not known" first, keeping what was chosen.
+fn choice_select(id: &str, label: &str, choices: &[(&str, &str)], chosen: &str, errors: &FormErrors) -> Markup {
+    html! {
+        div.govuk-form-group #(id) {
+            label.govuk-label for={ (id) "-select" } { (label) }
+            (errors.inline(id))
+            select.govuk-select id={ (id) "-select" } name=(id) {
+                option value="" { "Not known" }
+                @for (code, words) in choices {
+                    option value=(code) selected[*code == chosen] { (words) }
+                }
+            }
+        }
     }
 }
