@@ -9,12 +9,11 @@
 //! service and the legacy reference, so importing the file again writes nothing new. Rejects go beside the file
 //! (`.rejects.csv`), never with the person's details; the summary's counts add up to the file's rows.
 
+pub mod api;
 mod layout;
 
 use std::collections::HashMap;
-use std::io::IsTerminal as _;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use anyhow::Context as _;
 use casetrack_casework::occurred::BackDating;
@@ -33,99 +32,178 @@ use crate::settings::Settings;
 
 /// Rows in flight at once (each its own referral or case, so they never contend).
 const CONCURRENCY: usize = 16;
-/// A progress line every this many rows.
-const PROGRESS_EVERY: usize = 100;
+
+/// The rules a history file is judged by: the services, the hub's attempt rule and the back-dating window.
+#[derive(Clone)]
+pub struct Rules {
+    pub catalogue: casetrack_casework::catalogue::Catalogue,
+    pub hub: casetrack_hub::HubSettings,
+    pub window: BackDating,
+}
+
+impl Rules {
+    pub fn from_settings(settings: &Settings) -> anyhow::Result<Self> {
+        Ok(Self {
+            catalogue: settings.catalogue()?,
+            hub: hub_settings(settings),
+            window: BackDating { days: settings.back_dating_days },
+        })
+    }
+}
+
+/// A file read and rehearsed: the rows to write (or already written) and the rows rejected.
+pub struct Plan {
+    rows: Vec<Row>,
+    rejected: Vec<Reject>,
+}
+
+impl Plan {
+    /// Rows in the file (every one is either to import or rejected).
+    pub fn total(&self) -> usize {
+        self.rows.len() + self.rejected.len()
+    }
+}
+
+/// Reads a file and runs every row's record through its rules in memory, before anything is written. With `only`
+/// (`hub`, or a service's code), a row of another area is rejected: an upload through the API brings in one area's
+/// history, the one its manager manages.
+pub fn plan(
+    input: impl std::io::Read,
+    rules: &Rules,
+    now: chrono::DateTime<chrono::Utc>,
+    late_reason: &str,
+    only: Option<&str>,
+) -> anyhow::Result<Plan> {
+    let read = layout::read(input, &rules.catalogue, now, late_reason)?;
+    let mut plan = Plan { rows: Vec::with_capacity(read.rows.len()), rejected: read.rejects };
+    for row in read.rows {
+        if let Some(area) = only
+            && row.service != area
+        {
+            plan.rejected.push(Reject {
+                line: row.line,
+                column: "service",
+                rule: "other_service",
+                message: format!(
+                    "this upload brings in {}'s history only; upload this row as that service's",
+                    area_name(rules, area)
+                ),
+                service: row.service.clone(),
+                reference: row.reference.clone(),
+            });
+            continue;
+        }
+        match rehearse(&row, &rules.catalogue, rules.hub, rules.window, now) {
+            Ok(()) => plan.rows.push(row),
+            Err(reject) => plan.rejected.push(*reject),
+        }
+    }
+    plan.rejected.sort_by_key(|r| r.line);
+    Ok(plan)
+}
+
+fn area_name(rules: &Rules, area: &str) -> String {
+    if area == "hub" {
+        "the hub".to_owned()
+    } else {
+        rules.catalogue.get(area).map_or_else(|| area.to_owned(), |d| d.name.clone())
+    }
+}
 
 /// What importing a file did: the counts add up to the rows of the file.
 #[derive(Debug, Default)]
-struct Summary {
-    imported: usize,
-    already_imported: usize,
-    rejected: Vec<Reject>,
+pub struct Summary {
+    pub imported: usize,
+    pub already_imported: usize,
+    pub rejected: Vec<Reject>,
     /// Line numbers of rows that could not be saved (the cause is logged): importing again completes them.
-    failed: Vec<u64>,
+    pub failed: Vec<u64>,
+    /// The log's position after the last fact written (0 when nothing was): read your writes with `wait_for`.
+    pub position: u64,
 }
 
 enum Outcome {
-    Imported,
+    Imported(u64),
     AlreadyImported,
     Rejected(Box<Reject>),
     Failed,
 }
 
-pub async fn run(settings: &Settings, file: &Path, dry_run: bool, rejects: Option<PathBuf>) -> anyhow::Result<()> {
-    let now = chrono::Utc::now();
-    let name = file.file_name().map_or_else(|| file.display().to_string(), |n| n.to_string_lossy().into_owned());
-    let late_reason = format!("brought in from {name}");
-    let catalogue = settings.catalogue()?;
-    let input = std::fs::File::open(file).with_context(|| format!("failed to open {}", file.display()))?;
-    let read = layout::read(std::io::BufReader::new(input), &catalogue, now, &late_reason)
-        .with_context(|| format!("{} cannot be imported", file.display()))?;
-    let hub_settings = hub_settings(settings);
-    let window = BackDating { days: settings.back_dating_days };
-    // Every row's record through its rules, in memory, before anything is written.
-    let mut summary = Summary { rejected: read.rejects, ..Default::default() };
-    let mut rows = Vec::with_capacity(read.rows.len());
-    for row in read.rows {
-        match rehearse(&row, &catalogue, hub_settings, window, now) {
-            Ok(()) => rows.push(row),
-            Err(reject) => summary.rejected.push(*reject),
-        }
+/// Writes a plan's rows as `by`, each fact dated when it happened (recorded `now`), counting them on `progress`.
+pub async fn write(
+    ctx: &casetrack_web::Context,
+    rules: &Rules,
+    plan: Plan,
+    now: chrono::DateTime<chrono::Utc>,
+    by: &Actor,
+    progress: Option<&crate::progress::Progress>,
+) -> anyhow::Result<Summary> {
+    let mut summary = Summary { rejected: plan.rejected, ..Default::default() };
+    if let Some(progress) = progress {
+        progress.set(summary.rejected.len() as u64);
     }
-    let total = rows.len() + summary.rejected.len();
-    let rejects_path = rejects.unwrap_or_else(|| file.with_extension("rejects.csv"));
-    if dry_run {
-        write_rejects(&rejects_path, &mut summary.rejected)?;
-        println!(
-            "read {total} rows: {} to import or already imported, {} rejected{}",
-            rows.len(),
-            summary.rejected.len(),
-            listed(&summary.rejected, &rejects_path)
-        );
-        println!("dry run: nothing imported");
-        return Ok(());
-    }
-    let ctx = settings.connect().await?;
-    let started = std::time::Instant::now();
-    let people: Vec<PersonId> = rows.iter().map(|row| row.person_id).collect();
+    let people: Vec<PersonId> = plan.rows.iter().map(|row| row.person_id).collect();
     // Every person's data key, created where missing, in a few large transactions rather than one per row.
     let keys = ctx.vault.keys_for(&people).await.context("the personal-data vault is unavailable")?;
-    let hub = casetrack_hub::Hub::new(ctx.clone(), hub_settings);
+    let hub = casetrack_hub::Hub::new(ctx.clone(), rules.hub);
     let codes =
-        catalogue.all().iter().map(|s| ServiceCode::parse(s.code.as_str()).expect("a catalogue code")).collect();
-    let desk = Desk::new(ctx.clone(), codes).with_back_dating(window);
-    let done = AtomicUsize::new(summary.rejected.len());
-    let terminal = std::io::stdout().is_terminal();
-    let (ctx, keys, hub, desk, done) = (&ctx, &keys, &hub, &desk, &done);
-    let outcomes: Vec<(u64, Outcome)> = futures::stream::iter(rows)
+        rules.catalogue.all().iter().map(|s| ServiceCode::parse(s.code.as_str()).expect("a catalogue code")).collect();
+    let desk = Desk::new(ctx.clone(), codes).with_back_dating(rules.window);
+    let (keys, hub, desk) = (&keys, &hub, &desk);
+    let outcomes: Vec<(u64, Outcome)> = futures::stream::iter(plan.rows)
         .map(|row| async move {
             let line = row.line;
-            let outcome = import_row(ctx, keys, hub, desk, row, now).await;
-            let finished = done.fetch_add(1, Ordering::Relaxed) + 1;
-            if finished % PROGRESS_EVERY == 0 {
-                if terminal {
-                    print!("\r{finished} of {total} rows");
-                } else {
-                    println!("{finished} of {total} rows");
-                }
+            let outcome = import_row(ctx, keys, hub, desk, row, now, by).await;
+            if let Some(progress) = progress {
+                progress.inc(1);
             }
             (line, outcome)
         })
         .buffer_unordered(CONCURRENCY)
         .collect()
         .await;
-    if terminal && total >= PROGRESS_EVERY {
-        println!();
-    }
     for (line, outcome) in outcomes {
         match outcome {
-            Outcome::Imported => summary.imported += 1,
+            Outcome::Imported(position) => {
+                summary.imported += 1;
+                summary.position = summary.position.max(position);
+            }
             Outcome::AlreadyImported => summary.already_imported += 1,
             Outcome::Rejected(reject) => summary.rejected.push(*reject),
             Outcome::Failed => summary.failed.push(line),
         }
     }
     summary.failed.sort_unstable();
+    summary.rejected.sort_by_key(|r| r.line);
+    Ok(summary)
+}
+
+pub async fn run(settings: &Settings, file: &Path, dry_run: bool, rejects: Option<PathBuf>) -> anyhow::Result<()> {
+    let now = chrono::Utc::now();
+    let name = file.file_name().map_or_else(|| file.display().to_string(), |n| n.to_string_lossy().into_owned());
+    let late_reason = format!("brought in from {name}");
+    let rules = Rules::from_settings(settings)?;
+    let input = std::fs::File::open(file).with_context(|| format!("failed to open {}", file.display()))?;
+    let mut plan = plan(std::io::BufReader::new(input), &rules, now, &late_reason, None)
+        .with_context(|| format!("{} cannot be imported", file.display()))?;
+    let total = plan.total();
+    let rejects_path = rejects.unwrap_or_else(|| file.with_extension("rejects.csv"));
+    if dry_run {
+        write_rejects(&rejects_path, &mut plan.rejected)?;
+        println!(
+            "read {total} rows: {} to import or already imported, {} rejected{}",
+            plan.rows.len(),
+            plan.rejected.len(),
+            listed(&plan.rejected, &rejects_path)
+        );
+        println!("dry run: nothing imported");
+        return Ok(());
+    }
+    let ctx = settings.connect().await?;
+    let started = std::time::Instant::now();
+    let progress = crate::progress::Progress::start("import history", "rows", total as u64);
+    let mut summary = write(&ctx, &rules, plan, now, &Actor::system(), Some(&progress)).await?;
+    progress.finish();
     write_rejects(&rejects_path, &mut summary.rejected)?;
     println!(
         "imported {total} rows in {:.1?}: {} imported, {} already imported, {} rejected{}, {} could not be saved",
@@ -198,12 +276,13 @@ async fn import_row(
     desk: &Desk,
     row: Row,
     now: chrono::DateTime<chrono::Utc>,
+    by: &Actor,
 ) -> Outcome {
     // No key: the person was erased since an earlier import; nothing of theirs is written again.
     let Some(key) = keys.get(&row.person_id) else { return Outcome::AlreadyImported };
     let command =
         CommandId(uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_OID, format!("history register {}", row.key).as_bytes()));
-    let meta = CommandMeta::repeatable(command, row.person_id.0, Actor::system(), row.received_at);
+    let meta = CommandMeta::repeatable(command, row.person_id.0, by.clone(), row.received_at);
     match register_with_key(ctx, key, row.person_id, &row.details, &meta).await {
         Ok(_) | Err(CommandError::Rejected(PersonRejection::AlreadyRegistered)) => {}
         Err(error) => {
@@ -212,14 +291,12 @@ async fn import_row(
         }
     }
     let brought = match &row.record {
-        Record::Hub(history) => hub.bring_in(history, now).await.map(|b| b == hub::BroughtIn::AlreadyThere),
-        Record::Specialist(history) => {
-            desk.bring_in(history, now).await.map(|b| b == specialist::BroughtIn::AlreadyThere)
-        }
+        Record::Hub(history) => hub.bring_in(history, now, by).await,
+        Record::Specialist(history) => desk.bring_in(history, now, by).await,
     };
     match brought {
-        Ok(true) => Outcome::AlreadyImported,
-        Ok(false) => Outcome::Imported,
+        Ok(casetrack_casework::history::BroughtIn::AlreadyThere) => Outcome::AlreadyImported,
+        Ok(casetrack_casework::history::BroughtIn::Written { position, .. }) => Outcome::Imported(position),
         Err(refusal) if refusal.error.status.is_server_error() => {
             tracing::error!(line = row.line, "a history row could not be saved");
             Outcome::Failed

@@ -2,10 +2,12 @@
 //! service crates and the platform.
 
 mod bench;
+mod bench_commands;
 mod bench_reporting;
 mod demo;
 mod history;
 mod import;
+mod progress;
 mod report;
 mod settings;
 
@@ -74,6 +76,14 @@ enum Command {
     Bench(bench::BenchArgs),
     /// Times the dashboard's and report's queries over many made-up referrals (see docs/performance.md).
     BenchReporting(bench_reporting::BenchReportingArgs),
+    /// Drives a mix of staff's commands through the HTTP API against the raw append rate of the same log, and times
+    /// a police-feed upload until the queue lists it (see docs/performance.md).
+    BenchCommands {
+        #[command(flatten)]
+        args: bench_commands::BenchCommandsArgs,
+        #[command(flatten)]
+        settings: Settings,
+    },
     /// Times a rebuild of every read model against a raw read of the same log (see docs/performance.md).
     BenchRebuild {
         #[command(flatten)]
@@ -262,6 +272,10 @@ fn services(ctx: &Context, selection: &Selection, settings: &Settings) -> anyhow
     if selection.reporting {
         services.push(casetrack_reporting::service_with(ctx, settings.suppression_threshold));
     }
+    if selection.hub || !selection.specialist.is_empty() {
+        let rules = history::Rules::from_settings(settings)?;
+        services.push(history::api::service(ctx, rules, selection.hub, !selection.specialist.is_empty()));
+    }
     Ok(services)
 }
 
@@ -325,8 +339,11 @@ async fn main() -> anyhow::Result<()> {
             let ctx = settings.connect().await?;
             let services = services(&ctx, &select("all", &ctx.catalogue)?, &settings)?;
             casetrack_web::serve::migrate(&ctx, &services).await?;
-            let head = ctx.log.head().await?;
-            println!("log head: {head}");
+            // Each projection's lag against the head of the log it reads, as `/readyz` measures it: the audit
+            // trail's projections against the audit stream, not the case history.
+            let heads = casetrack_eventstore::projection::Heads::read(&ctx.log, &ctx.audit).await?;
+            println!("log head: {}", heads.events);
+            println!("audit head: {}", heads.audit);
             for service in &services {
                 for projection in &service.projections {
                     let position =
@@ -335,7 +352,7 @@ async fn main() -> anyhow::Result<()> {
                         "{:<32} position {:>10}  lag {:>10}",
                         projection.name(),
                         position.0,
-                        head.0.saturating_sub(position.0)
+                        heads.lag(projection.name(), position)
                     );
                 }
             }
@@ -470,6 +487,12 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Bench(args) => bench::run(args).await,
         Command::BenchReporting(args) => bench_reporting::run(args).await,
+        Command::BenchCommands { args, settings } => {
+            casetrack_web::telemetry::init_tracing(&settings.platform.log_format);
+            let ctx = settings.connect().await?;
+            let services = services(&ctx, &select("all", &ctx.catalogue)?, &settings)?;
+            bench_commands::run(ctx, services, args, settings.platform.nats_url.clone()).await
+        }
         Command::BenchRebuild { settings } => {
             casetrack_web::telemetry::init_tracing(&settings.platform.log_format);
             let ctx = settings.connect().await?;
@@ -522,11 +545,28 @@ pub async fn rebuild(
     use casetrack_eventstore::projection::{Source, rebuild_all};
     let started = std::time::Instant::now();
     let (audit, events): (Vec<_>, Vec<_>) = projections.into_iter().partition(|p| p.source() == Source::Audit);
-    for (log, projections) in [(&ctx.log, events), (&ctx.audit, audit)] {
+    for (what, log, projections) in [("rebuild", &ctx.log, events), ("rebuild audit trail", &ctx.audit, audit)] {
         if projections.is_empty() {
             continue;
         }
-        for rebuilt in rebuild_all(&ctx.db, log, projections, &ctx.projections, batch_events).await? {
+        let names: Vec<&'static str> = projections.iter().map(|p| p.name()).collect();
+        let head = log.head().await?.0;
+        let progress = progress::Progress::start(what, "commits", head);
+        // The runners publish each batch's last position in the registry: the slowest of them is how far it got.
+        let follow = async {
+            loop {
+                tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+                let reached = names.iter().map(|name| ctx.projections.status(name).position().0).min();
+                progress.set(reached.unwrap_or(0).min(head));
+            }
+        };
+        let rebuilt = tokio::select! {
+            rebuilt = rebuild_all(&ctx.db, log, projections, &ctx.projections, batch_events) => rebuilt?,
+            () = follow => unreachable!("it follows until the rebuild ends"),
+        };
+        progress.set(head);
+        progress.finish();
+        for rebuilt in rebuilt {
             println!("rebuilt {} to log position {} ({:.1?} applying)", rebuilt.name, rebuilt.position, rebuilt.busy);
         }
     }

@@ -166,9 +166,10 @@ fn rejection_error(rejection: ReferralRejection) -> ApiError {
 }
 
 impl Hub {
-    /// Writes the facts of `history` not yet written, as the system, each dated when it happened (recorded `now`).
+    /// Writes the facts of `history` not yet written, as `by` (the system for the command line, the manager who
+    /// uploaded the file through the API), each dated when it happened (recorded `now`).
     /// Rehearse it first: a refusal here stops at that fact, with what came before it written.
-    pub async fn bring_in(&self, history: &History, now: DateTime<Utc>) -> Result<BroughtIn, Refused> {
+    pub async fn bring_in(&self, history: &History, now: DateTime<Utc>, by: &Actor) -> Result<BroughtIn, Refused> {
         let log = &self.context().log;
         let stream = Referral::stream_id(history.referral_id.0);
         let (_, version) =
@@ -181,8 +182,7 @@ impl Hub {
         let mut position = 0;
         for (index, (at, fact)) in history.facts.iter().enumerate().skip(done) {
             let refused = |error| Refused { fact: index, error };
-            let meta =
-                CommandMeta::repeatable(command_id(&history.key, index), history.referral_id.0, Actor::system(), *at);
+            let meta = CommandMeta::repeatable(command_id(&history.key, index), history.referral_id.0, by.clone(), *at);
             let measures = look_up(*at, fact).map_err(refused)?;
             let when = when(history, *at, now, settings);
             let (executed, _) = decide_timed(log, &meta, history.referral_id, &when, |state| {

@@ -170,9 +170,10 @@ pub fn rehearse(
 }
 
 impl Desk {
-    /// Writes the facts of `history` not yet written, as the system, each dated when it happened (recorded `now`).
+    /// Writes the facts of `history` not yet written, as `by` (the system for the command line, the manager who
+    /// uploaded the file through the API), each dated when it happened (recorded `now`).
     /// Rehearse it first: a refusal here stops at that fact, with what came before it written.
-    pub async fn bring_in(&self, history: &History, now: DateTime<Utc>) -> Result<BroughtIn, Refused> {
+    pub async fn bring_in(&self, history: &History, now: DateTime<Utc>, by: &Actor) -> Result<BroughtIn, Refused> {
         let definition = self.service(&history.service).map_err(|error| Refused { fact: 0, error })?;
         let log = &self.ctx.log;
         let stream = Case::stream_id(history.case_id.0);
@@ -186,8 +187,7 @@ impl Desk {
         for (index, (at, fact)) in history.facts.iter().enumerate().skip(done) {
             let refused = |error| Refused { fact: index, error };
             check(definition, *at, fact).map_err(refused)?;
-            let meta =
-                CommandMeta::repeatable(command_id(&history.key, index), history.case_id.0, Actor::system(), *at);
+            let meta = CommandMeta::repeatable(command_id(&history.key, index), history.case_id.0, by.clone(), *at);
             let when = when(history, *at, now, self.back_dating());
             let executed = execute_timed::<Case, _>(log, history.case_id.0, &meta, |state, times| {
                 // The opening makes the case this service's; every later fact must find it so.
