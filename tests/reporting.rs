@@ -63,6 +63,7 @@ async fn cohort(base: &str) {
             ethnicity: Some(Ethnicity::parse("W1").unwrap()),
             age_band: Some(AgeBand::From25To34),
             disability: YesNoUnknown::No,
+            nationality: None,
         },
         ..api::referral(person, ReferralSource::PoliceFeed, true)
     };

@@ -240,6 +240,8 @@ async fn a_case_is_opened_only_for_a_registered_person_or_with_their_details() {
         safe_times: Vec::new(),
         domestic_abuse: true,
         enhanced_rights: false,
+        offence_category: None,
+        nationality: None,
         when: WhenRequest { occurred_at: Some(received.clone()), late_reason: None },
     };
     let url = format!("{base}/api/specialist/idva/new-victim-referrals");
@@ -263,6 +265,8 @@ async fn a_case_is_opened_only_for_a_registered_person_or_with_their_details() {
         safe_times: Vec::new(),
         domestic_abuse: false,
         enhanced_rights: false,
+        offence_category: None,
+        nationality: None,
         when: WhenRequest::default(),
     };
     let (status, wrong) = api::send(url, &no_forename).await;
