@@ -207,12 +207,12 @@ async fn the_referral_page_asks_when_it_happened_and_names_the_rule_that_refused
     let refused = post_form(fields("")).await.unwrap();
     assert_eq!(refused.status().as_u16(), 422);
     let body = refused.text().await.unwrap();
-    let summary = &body[body.find("app-error-summary").expect("an error summary")..];
+    let summary = &body[body.find("govuk-error-summary").expect("an error summary")..];
     assert!(summary.contains("href=\"#return-late-reason\"") && summary.contains("say why it is being recorded late"));
     // With a reason: saved, and dated as typed.
     let saved = post_form(fields("Written up from the duty log")).await.unwrap();
     assert_eq!(saved.status().as_u16(), 303);
     let (_, shown) = page(&base, &path, &officer).await;
-    assert!(shown.contains("Returned to the referrer") && shown.contains("recorded 20 days later"), "{shown}");
+    assert!(shown.contains("Returned to the referrer") && shown.contains("(20 days later)"), "{shown}");
     server.stop();
 }

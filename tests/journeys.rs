@@ -54,12 +54,13 @@ async fn journey(t: &Topology) -> String {
     let candidates = format!("{}/api/people/{person_id}/candidates?wait_for={}", t.people, twin["position"]);
     let (status, found) = get(candidates.clone()).await;
     assert_eq!(status, 200, "{found}");
-    assert_eq!(found, json!([{"person_id": twin_id, "registered_at": found[0]["registered_at"], "decision": null}]));
+    let found = &found["items"];
+    assert_eq!(found, &json!([{"person_id": twin_id, "registered_at": found[0]["registered_at"], "decision": null}]));
     let (status, decided) = api::decide_duplicate(&t.people, &person_id, &twin_id, DuplicateDecision::Linked).await;
     assert_eq!(status, 200, "{decided}");
     let (_, found) =
         get(format!("{}/api/people/{person_id}/candidates?wait_for={}", t.people, decided["position"])).await;
-    assert_eq!(found[0]["decision"], "linked");
+    assert_eq!(found["items"][0]["decision"], "linked");
     let (status, refused) = api::decide_duplicate(&t.people, &person_id, &person_id, DuplicateDecision::Linked).await;
     assert_eq!((status, refused["error"]["code"].as_str()), (409, Some("self_match")), "{refused}");
 
@@ -98,11 +99,11 @@ async fn journey(t: &Topology) -> String {
 
     // Assert: the IDVA service opened exactly one case for it...
     let cases = eventually(format!("{}/api/specialist/idva/cases", t.idva), |cases| {
-        cases.as_array().is_some_and(|c| c.iter().any(|c| c["referral_id"] == referral_id.as_str()))
+        cases["items"].as_array().is_some_and(|c| c.iter().any(|c| c["referral_id"] == referral_id.as_str()))
     })
     .await;
     let cases: Vec<&Value> =
-        cases.as_array().unwrap().iter().filter(|c| c["referral_id"] == referral_id.as_str()).collect();
+        cases["items"].as_array().unwrap().iter().filter(|c| c["referral_id"] == referral_id.as_str()).collect();
     assert_eq!(cases.len(), 1);
     assert_eq!(cases[0]["person_id"], person_id.as_str());
 
@@ -485,7 +486,7 @@ async fn the_report_command_prints_the_same_figures_as_the_api() {
     let header: Vec<&str> = lines.next().unwrap().split(',').collect();
     let values: Vec<&str> = lines.next().unwrap().split(',').collect();
     let column = |name: &str| values[header.iter().position(|h| *h == name).unwrap()];
-    assert_eq!((column("service"), column("referrals_received")), ("hub", "1"));
+    assert_eq!((column("Service"), column("Referrals received")), ("Victim and Witness Hub", "1"));
     let published = report(data.path(), &["--from", &today, "--to", &today, "--format", "csv", "--publish"]);
     assert!(published.contains("<5") && !published.lines().nth(1).unwrap().split(',').any(|v| v == "1"), "{published}");
     // The funder's workbook: a sheet per service, the counting rules on a notes sheet, small numbers suppressed.
@@ -501,15 +502,13 @@ async fn the_report_command_prints_the_same_figures_as_the_api() {
         text
     };
     let sheets = part("xl/workbook.xml");
-    assert!(sheets.contains("name=\"hub\"") && sheets.contains("name=\"Notes\""), "{sheets}");
+    assert!(sheets.contains("name=\"Victim and Witness Hub\"") && sheets.contains("name=\"Notes\""), "{sheets}");
     let strings = part("xl/sharedStrings.xml");
     assert!(
-        strings.contains("referrals_received")
-            && strings.contains("&lt;5")
-            && strings.contains("Figures and their counting rules")
+        strings.contains("Referrals received") && strings.contains("&lt;5") && strings.contains("How it is counted")
     );
     let table = report(data.path(), &["--from", &today, "--to", &today]);
-    assert!(table.contains("referrals_received") && table.contains("hub"), "{table}");
+    assert!(table.contains("Referrals received") && table.contains("Victim and Witness Hub"), "{table}");
     server.stop();
 
     // Every read model rebuilt from the log: the figures come out byte for byte the same.

@@ -10,7 +10,8 @@
 //!   the service opens shows on the referral), closed with outcomes;
 //! - a referral contacted and declined;
 //! - an inbound call logged, later reported to police;
-//! - the public self-referral form: quick exit, nothing typed echoed back, a rate limit per address.
+//! - the public self-referral form: quick exit, what was typed kept after an error (never cached), a rate limit per
+//!   address.
 
 mod support;
 
@@ -31,6 +32,7 @@ struct Browser {
 struct Page {
     status: u16,
     location: Option<String>,
+    cache_control: Option<String>,
     body: String,
 }
 
@@ -55,8 +57,9 @@ impl Browser {
 
     async fn answer(response: reqwest::Response) -> Page {
         let status = response.status().as_u16();
-        let location = response.headers().get("location").map(|l| l.to_str().unwrap().to_owned());
-        Page { status, location, body: response.text().await.unwrap() }
+        let header = |name: &str| response.headers().get(name).map(|l| l.to_str().unwrap().to_owned());
+        let (location, cache_control) = (header("location"), header("cache-control"));
+        Page { status, location, cache_control, body: response.text().await.unwrap() }
     }
 
     async fn get(&self, path: &str) -> Page {
@@ -113,9 +116,9 @@ impl Browser {
 
 /// The text of the error summary, or empty when the page has none.
 fn error_summary(body: &str) -> String {
-    body.split("class=\"app-error-summary\"")
+    body.split("class=\"govuk-error-summary\"")
         .nth(1)
-        .map(|rest| text(rest.split("</div>").next().unwrap()))
+        .map(|rest| text(rest.split("</ul>").next().unwrap()))
         .unwrap_or_default()
 }
 
@@ -145,8 +148,8 @@ fn text(html: &str) -> String {
 /// The referral id of the queue row that shows `crime_reference`.
 fn referral_in_queue(body: &str, crime_reference: &str) -> String {
     let row = body
-        .split("<tr>")
-        .find(|row| row.contains(&format!("<td>{crime_reference}</td>")))
+        .split("<tr class=\"govuk-table__row\">")
+        .find(|row| row.contains(&format!(">{crime_reference}</td>")))
         .unwrap_or_else(|| panic!("{crime_reference} is not in the queue"));
     let start = row.find("/hub/referrals/").unwrap() + "/hub/referrals/".len();
     row[start..start + 36].to_owned()
@@ -425,7 +428,8 @@ async fn public_self_referral(public: &Browser, limit: usize) {
     assert_eq!(form.status, 200);
     assert!(form.body.contains("id=\"quick-exit\"") && form.body.contains("/assets/quick-exit.js"), "quick exit");
     let submission = hidden(&form.body, "submission");
-    // Bad input: the problems are listed, and nothing the victim typed is shown back.
+    // Bad input: the problems are listed, and what the victim typed is still in the form (in the answer to their
+    // own POST, which no cache keeps), so they need not start again.
     let refused = public
         .post(
             "/self-referral",
@@ -439,7 +443,8 @@ async fn public_self_referral(public: &Browser, limit: usize) {
         )
         .await;
     assert_eq!(refused.status, 422);
-    assert!(!refused.body.contains("Secretname") && !refused.body.contains("900555"), "nothing echoed back");
+    assert!(refused.body.contains("value=\"Secretname\"") && refused.body.contains("value=\"07700 900555\""), "kept");
+    assert_eq!(refused.cache_control.as_deref(), Some("no-store"), "never cached");
     let problems = error_summary(&refused.body);
     assert!(
         problems.contains("date of birth") && problems.contains("safe way") && problems.contains("Tick the box"),
@@ -623,9 +628,13 @@ async fn a_hub_officer_works_referrals_through_the_pages_in_one_process() {
         text(&unchanged.body)
     );
     // The self-referral reached the hub's queue.
-    let queue = browser.eventually("/hub/queues/new-referrals?source=self_referral", |b| b.contains("<tbody>")).await;
+    let queue = browser
+        .eventually("/hub/queues/new-referrals?source=self_referral", |b| {
+            b.contains("<tbody class=\"govuk-table__body\">")
+        })
+        .await;
     assert_eq!(
-        queue.body.matches("<tr>").count(),
+        queue.body.matches("<tr class=\"govuk-table__row\">").count(),
         2,
         "one header row and one self-referral: resubmissions made nothing new"
     );

@@ -205,18 +205,30 @@ async fn cohort(base: &str) {
     }
     assert!(!small(&published), "no count from 1 to 4 anywhere: {published}");
 
-    // The dashboard: charts drawn as SVG with their numbers in tables; the commissioner's suppressed.
+    // The dashboard: charts drawn as SVG with their numbers in tables. A commissioner's own figures are exact (a
+    // board paper is written from them); the breakdown by a victim characteristic is suppressed.
     let page = format!("{base}/figures?{period}&by=gender");
     let (status, html, _) = text(&page, "commissioner").await;
     assert_eq!(status, 200);
-    assert!(html.contains("<svg") && html.contains("<table") && html.contains("&lt;5"), "{html}");
+    assert!(html.contains("<svg") && html.contains("<table"), "{html}");
+    assert!(html.contains(r#"<th scope="row">Female</th><td class="app-numeric">&lt;5</td>"#), "{html}");
+    assert!(
+        html.contains(r#"<th scope="row">Accepted support</th><td class="app-numeric"><strong>1</strong>"#),
+        "{html}"
+    );
+    assert!(html.contains("<details class=\"app-service\" id=\"service-hub\">"), "a section per service, closed");
+    assert!(!html.contains("metrics.md") && !html.contains("HUB"), "no developer's words, no codes: {html}");
     assert!(!html.contains("Fern") && !html.contains("Cohort"), "no person on the dashboard");
     let (status, html, _) = text(&page, "hub_manager").await;
     assert_eq!(status, 200);
-    assert!(html.contains("HUB: the funnel of referrals received") && !html.contains("&lt;5"), "{html}");
     assert!(
-        html.contains("Open at the start of the period: 0")
-            && html.contains("Referrals supported during the period (open at some point in it): 7"),
+        html.contains("Victim and Witness Hub: referrals received in the period, and how far they got")
+            && !html.contains("&lt;5"),
+        "{html}"
+    );
+    assert!(
+        html.contains(r#"Open at the start of the period</th><td class="app-numeric">0</td>"#)
+            && html.contains(r#"Cases worked in the period (carried in and new)</th><td class="app-numeric">7</td>"#),
         "the caseload in plain words: {html}"
     );
     let (status, bad, _) = text(&format!("{base}/figures?period=FY2026-28"), "hub_manager").await;
@@ -242,8 +254,13 @@ async fn cohort(base: &str) {
         text(&format!("{base}/figures/export.csv?{period}&service=hub&by=gender"), "commissioner").await;
     assert_eq!(status, 200);
     let mut lines = csv.lines();
-    assert!(lines.next().unwrap().starts_with("service,gender,referrals_received,victims_referred"), "{csv}");
-    assert!(csv.contains("hub,female,<5"), "{csv}");
+    assert!(lines.next().unwrap().starts_with("Service,Gender,Referrals received,Victims referred"), "{csv}");
+    assert!(csv.contains("Victim and Witness Hub,Female,<5"), "{csv}");
+    assert!(csv.contains("Victim and Witness Hub,All,7,6,2,1,1,"), "the commissioner's own totals exact: {csv}");
+    let (status, csv, _) =
+        text(&format!("{base}/figures/export-long.csv?{period}&service=hub&publish=yes"), "commissioner").await;
+    assert_eq!(status, 200);
+    assert!(csv.contains(",Victim and Witness Hub,Accepted support,All,<5,yes"), "for publication: {csv}");
     let (status, _, xlsx) = text(&format!("{base}/figures/export.xlsx?{period}"), "hub_manager").await;
     assert_eq!(status, 200);
     assert_eq!(&xlsx[..2], b"PK", "a workbook is a zip");
@@ -318,8 +335,11 @@ async fn demo_year(data: &std::path::Path, env: &[(&str, String)]) {
     // The dashboard shows them too, per service referred to.
     let (status, html, _) = text(&format!("{base}/figures?{period}"), "hub_manager").await;
     assert_eq!(status, 200);
-    let idva = format!("<th scope=\"row\">IDVA</th><td>{}</td><td>{}</td>", onward_idva, onward_idva);
-    assert!(html.contains("HUB: onward referrals and what became of them") && html.contains(&idva), "{html}");
+    let idva = format!(
+        "<th scope=\"row\">IDVA: high-risk domestic abuse</th><td class=\"app-numeric\">{onward_idva}</td>\
+         <td class=\"app-numeric\">{onward_idva}</td>"
+    );
+    assert!(html.contains("Referred on, and what became of them") && html.contains(&idva), "{html}");
     // What became of the onward referrals: each opened as a case, counted on the referral it came from, and no
     // further yet (nobody has worked those cases).
     for (service, milestones) in hub["onward_outcomes"].as_object().unwrap() {

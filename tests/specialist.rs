@@ -119,10 +119,10 @@ async fn idva_journey(t: &Services) -> String {
 
     // The IDVA service's reactor opens the case; the hub sees it.
     let cases = eventually(format!("{}/api/specialist/idva/cases", t.idva), |cases| {
-        cases.as_array().is_some_and(|c| c.iter().any(|c| c["referral_id"] == referral_id.as_str()))
+        cases["items"].as_array().is_some_and(|c| c.iter().any(|c| c["referral_id"] == referral_id.as_str()))
     })
     .await;
-    let case = cases.as_array().unwrap().iter().find(|c| c["referral_id"] == referral_id.as_str()).unwrap();
+    let case = cases["items"].as_array().unwrap().iter().find(|c| c["referral_id"] == referral_id.as_str()).unwrap();
     assert_eq!((case["status"].as_str(), case["domestic_abuse"].as_bool()), (Some("awaiting_decision"), Some(true)));
     let case_id = case["case_id"].as_str().unwrap().to_owned();
     let base = format!("{}/api/specialist/idva/cases/{case_id}", t.idva);
@@ -152,9 +152,9 @@ async fn idva_journey(t: &Services) -> String {
     let position = act(&base, &CaseworkerRequest { caseworker: "s.jones".into() }).await;
     let (_, mine) =
         get(format!("{}/api/specialist/idva/cases?view=mine&caseworker=s.jones&wait_for={position}", t.idva)).await;
-    assert_eq!(mine.as_array().unwrap().len(), 1, "{mine}");
+    assert_eq!(mine["items"].as_array().unwrap().len(), 1, "{mine}");
     let (_, unallocated) = get(format!("{}/api/specialist/idva/cases?view=unallocated", t.idva)).await;
-    assert!(!unallocated.as_array().unwrap().iter().any(|c| c["case_id"] == case_id.as_str()));
+    assert!(!unallocated["items"].as_array().unwrap().iter().any(|c| c["case_id"] == case_id.as_str()));
 
     // The hub's safe-contact rules came with the referral: a text is refused with the reason.
     assert_eq!(

@@ -6,6 +6,7 @@
 //!
 //! - [`session`]: what every way of signing in shares (the sign-in routes' state, the identity provider's
 //!   settings, the safe next path, the response that starts a session);
+//! - [`api`]: one's own password through the JSON API (`POST /api/account/password`);
 //! - [`oidc`]: sign-in through an OpenID Connect provider (authorisation code with PKCE);
 //! - [`pages`]: sign-in and sign-out (pages and API), one's own password, each role's home, the administrator's
 //!   accounts (pages and API);
@@ -19,6 +20,7 @@
 //! ([`records`]), and it reaches the people service only through `casetrack_people::interface`
 //! (docs/adr/0008-services-meet-only-through-the-log.md).
 
+pub mod api;
 pub mod oidc;
 pub mod pages;
 pub mod protection;
@@ -39,8 +41,9 @@ static MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
 #[derive(OpenApi)]
 #[openapi(
-    paths(pages::api_sign_in, pages::api_sign_out, pages::api_create_account),
+    paths(pages::api_sign_in, pages::api_sign_out, api::change_password, pages::api_create_account),
     components(schemas(
+        api::PasswordChangeRequest,
         pages::SignInRequest,
         pages::SessionResponse,
         pages::NewAccountRequest,
@@ -78,6 +81,7 @@ pub fn service(ctx: &Context, settings: AccessSettings) -> Service {
         .route("/people/{person_id}/erasure", HubManagement, post(protection::erase))
         .route("/api/session", Public, post(pages::api_sign_in))
         .route("/api/session/end", SignedIn, post(pages::api_sign_out))
+        .route("/api/account/password", SignedIn, post(api::change_password))
         .route("/api/admin/accounts", Accounts, post(pages::api_create_account))
         .with_state(ctx.clone())
         .merge(sign_in);

@@ -33,16 +33,16 @@ fn sign_in_form(username: &str, next: &str, errors: &FormErrors, provider: bool)
         "Sign in",
         html! {
             (errors.summary())
-            h1.app-heading-l { "Sign in to Casetrack" }
+            h1.govuk-heading-l { "Sign in to Casetrack" }
             form method="post" action=(SIGN_IN_PATH) novalidate {
                 input type="hidden" name="next" value=(next);
                 (text_input("username", "User name", None, username, errors))
                 (password_input("password", "Password", None, "current-password", errors))
-                button.app-button type="submit" { "Sign in" }
+                button.govuk-button type="submit" { "Sign in" }
             }
             @if provider {
-                p.app-body {
-                    a.app-button.app-button--secondary href={ "/oidc/start?" (serde_urlencoded::to_string([("next", next)]).unwrap_or_default()) } {
+                p.govuk-body {
+                    a.govuk-button.govuk-button--secondary href={ "/oidc/start?" (serde_urlencoded::to_string([("next", next)]).unwrap_or_default()) } {
                         "Sign in with your organisation's account"
                     }
                 }
@@ -119,11 +119,11 @@ pub async fn home() -> Response {
         staff_page(
             "Home",
             html! {
-                h1.app-heading-l { "Signed in as " (principal.account.display_name) }
-                p.app-body { "You are " (role_label(role)) "." }
-                ul.app-list {
+                h1.govuk-heading-l { "Signed in as " (principal.account.display_name) }
+                p.govuk-body { "You are " (role_label(role)) "." }
+                ul.govuk-list {
                     @for (label, href) in &nav {
-                        li { a.app-link href=(href) { (label) } }
+                        li { a.govuk-link href=(href) { (label) } }
                     }
                 }
             },
@@ -137,16 +137,16 @@ fn password_form(account: &Account, errors: &FormErrors) -> Markup {
         "Change your password",
         html! {
             (errors.summary())
-            h1.app-heading-l { "Change your password" }
+            h1.govuk-heading-l { "Change your password" }
             @if account.must_change_password {
-                p.app-body { "You signed in with a one-time password. Choose your own before you go on." }
+                p.govuk-body { "You signed in with a one-time password. Choose your own before you go on." }
             }
             form method="post" action=(PASSWORD_PATH) novalidate {
                 (csrf_field())
                 (password_input("current", "Current password", None, "current-password", errors))
                 (password_input("new", "New password", Some(&hint), "new-password", errors))
                 (password_input("again", "New password again", None, "new-password", errors))
-                button.app-button type="submit" { "Change password" }
+                button.govuk-button type="submit" { "Change password" }
             }
         },
     )
@@ -203,45 +203,64 @@ fn accounts_page(
         "Accounts",
         html! {
             (errors.summary())
-            h1.app-heading-l { "Accounts" }
+            h1.govuk-heading-l { "Accounts" }
             @if let Some((username, password)) = created {
-                div.app-panel role="status" {
-                    p.app-body { "One-time password for " strong { (username) } ": " code.app-secret { (password) } }
-                    p.app-body { "Give it to them in person or by phone. It is shown only now; they choose their own "
-                        "at first sign-in." }
+                div.govuk-notification-banner.govuk-notification-banner--success role="alert"
+                    aria-labelledby="account-created-title" data-module="govuk-notification-banner" {
+                    div.govuk-notification-banner__header {
+                        h2.govuk-notification-banner__title #account-created-title { "Account created" }
+                    }
+                    div.govuk-notification-banner__content {
+                        p.govuk-body { "One-time password for " strong { (username) } ": " code.app-secret { (password) } }
+                        p.govuk-body { "Give it to them in person or by phone. It is shown only now; they choose their own "
+                            "at first sign-in." }
+                    }
                 }
             }
-            table.app-table {
-                thead { tr { th { "User name" } th { "Name" } th { "Role" } th { "State" } th { "" } } }
-                tbody {
+            table.govuk-table {
+                caption.govuk-table__caption.govuk-table__caption--m { "Every account (" (list.len()) ")" }
+                thead.govuk-table__head { tr.govuk-table__row {
+                    th.govuk-table__header scope="col" { "User name" }
+                    th.govuk-table__header scope="col" { "Name" }
+                    th.govuk-table__header scope="col" { "Role" }
+                    th.govuk-table__header scope="col" { "State" }
+                    th.govuk-table__header scope="col" { "Actions" }
+                } }
+                tbody.govuk-table__body {
                     @for account in list {
-                        tr {
-                            td { (account.username.as_str()) }
-                            td { (account.display_name) }
-                            td { (role_label(&account.role)) }
-                            td { @if account.disabled { "Disabled" } @else if account.must_change_password { "One-time password" } @else { "Active" } }
-                            td {
+                        @let whose = format!(" the account of {} ({})", account.display_name, account.username.as_str());
+                        tr.govuk-table__row {
+                            th.govuk-table__header scope="row" { (account.username.as_str()) }
+                            td.govuk-table__cell { (account.display_name) }
+                            td.govuk-table__cell { (role_label(&account.role)) }
+                            td.govuk-table__cell { @if account.disabled { "Disabled" } @else if account.must_change_password { "One-time password" } @else { "Active" } }
+                            td.govuk-table__cell {
                                 form.app-inline-form method="post" action={ "/admin/accounts/" (account.account_id) "/" (if account.disabled { "enable" } else { "disable" }) } {
                                     (csrf_field())
-                                    button.app-button.app-button--secondary type="submit" { @if account.disabled { "Enable" } @else { "Disable" } }
+                                    button.govuk-button.govuk-button--secondary type="submit" {
+                                        @if account.disabled { "Enable" } @else { "Disable" }
+                                        span.govuk-visually-hidden { (whose) }
+                                    }
                                 }
                                 form.app-inline-form method="post" action={ "/admin/accounts/" (account.account_id) "/reset-password" } {
                                     (csrf_field())
-                                    button.app-button.app-button--secondary type="submit" { "Reset password" }
+                                    button.govuk-button.govuk-button--secondary type="submit" {
+                                        "Reset password" span.govuk-visually-hidden { " of" (whose) }
+                                    }
                                 }
                             }
                         }
                     }
                 }
             }
-            h2.app-heading-m { "New account" }
+            h2.govuk-heading-m { "New account" }
             form method="post" action="/admin/accounts" novalidate {
                 (csrf_field())
                 (text_input("username", "User name", Some("Lower case, as in the allocation lists: a.khan"), &form.username, errors))
                 (text_input("display_name", "Name", None, &form.display_name, errors))
                 (radios("role", "Role", ACCOUNT_ROLES, Some(form.role.as_str()).filter(|r| !r.is_empty()), errors))
                 (radios("service", "Service (caseworkers and service managers only)", &service_options, Some(form.service.as_str()).filter(|s| !s.is_empty()), errors))
-                button.app-button type="submit" { "Create account with a one-time password" }
+                button.govuk-button type="submit" { "Create account with a one-time password" }
             }
         },
     )

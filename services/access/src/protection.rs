@@ -172,26 +172,26 @@ async fn render(ctx: &Context, id: &str, errors: &FormErrors, status: StatusCode
             "Data protection",
             html! {
                 (errors.summary())
-                h1.app-heading-l { "Data protection requests" }
-                p.app-body { "Person " code { (person) } ": "
+                h1.govuk-heading-l { "Data protection requests" }
+                p.govuk-body { "Person " code { (person) } ": "
                     @if export.person.erased { strong { "erased" } ". Their details can never be read again; the figures "
                         "still count what happened." }
                     @else { (export.referrals.len()) " referrals, " (export.cases.len()) " cases with services." }
                 }
-                h2.app-heading-m { "Subject access" }
-                p.app-body { a.app-link href={ "/people/" (person) "/export.json" } { "Download everything held about them (JSON)" } }
+                h2.govuk-heading-m { "Subject access" }
+                p.govuk-body { a.govuk-link href={ "/people/" (person) "/export.json" } { "Download everything held about them (JSON)" } }
                 @if !export.for_review.is_empty() {
-                    p.app-body { (export.for_review.len()) " restricted notes are marked in it for review before release." }
+                    p.govuk-body { (export.for_review.len()) " restricted notes are marked in it for review before release." }
                 }
                 @if !export.person.erased {
-                    h2.app-heading-m { "Erasure" }
-                    p.app-body { "Erasing destroys the person's key: their name, contact details, cautions, plans and "
+                    h2.govuk-heading-m { "Erasure" }
+                    p.govuk-body { "Erasing destroys the person's key: their name, contact details, cautions, plans and "
                         "notes can never be read again, by anyone. It cannot be undone." }
                     form method="post" action={ "/people/" (person) "/erasure" } novalidate {
                         (csrf_field())
                         (radios("reason", "Why", &[("request", "The person asked (right to erasure)"), ("retention", "The retention period has run out")], None, errors))
                         (text_input("confirm", "Type ERASE to confirm", None, "", errors))
-                        button.app-button.app-button--warning type="submit" { "Erase this person" }
+                        button.govuk-button.govuk-button--warning type="submit" { "Erase this person" }
                     }
                 }
             },

@@ -102,6 +102,30 @@ fn test_config(url: &str, label: &str) -> JetStreamConfig {
     config
 }
 
+/// Raw JetStream publishes per second with Casetrack's headers and window, on a fresh stream deleted afterwards:
+/// the limit `casetrack bench-commands` measures the command path against on JetStream.
+pub async fn raw_jetstream_rate(url: &str, events: usize, aggregates: usize, inflight: usize) -> anyhow::Result<f64> {
+    let args = BenchArgs { nats_url: url.to_owned(), events, aggregates, inflight, rounds: 1, loads: 0 };
+    raw_jetstream(&args, &aggregate_ids(aggregates)).await
+}
+
+/// Appends per second through the embedded SQLite log, in a fresh file under `dir` deleted afterwards: the limit
+/// `casetrack bench-commands` measures the command path against on the embedded default.
+pub async fn sqlite_append_rate(
+    dir: &std::path::Path,
+    events: usize,
+    aggregates: usize,
+    inflight: usize,
+) -> anyhow::Result<f64> {
+    let args = BenchArgs { nats_url: String::new(), events, aggregates, inflight, rounds: 1, loads: 0 };
+    let dir = dir.join(format!("bench-raw-{}", Uuid::now_v7().simple()));
+    std::fs::create_dir_all(&dir)?;
+    let sqlite = SqliteLog::open(&dir.join("events.db")).await?;
+    let rate = log_appends(EventLog::new(sqlite), &args, aggregate_ids(aggregates)).await;
+    let _ = std::fs::remove_dir_all(&dir);
+    rate
+}
+
 async fn raw_jetstream(args: &BenchArgs, ids: &[StreamId]) -> anyhow::Result<f64> {
     let config = test_config(&args.nats_url, "RAW");
     // Let the log create the stream with the same settings, then publish around it.
@@ -168,7 +192,7 @@ async fn raw_read(url: &str, config: &JetStreamConfig, expected: usize) -> anyho
     Ok(expected as f64 / started.elapsed().as_secs_f64())
 }
 
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
+pub fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
 }
 
@@ -259,6 +283,6 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn ms(duration: Duration) -> f64 {
+pub fn ms(duration: Duration) -> f64 {
     duration.as_secs_f64() * 1000.0
 }

@@ -31,7 +31,25 @@ pub async fn police_feed(
     }
     let ctx = settings.connect().await?;
     let started = std::time::Instant::now();
-    let summary = casetrack_hub::intake::import(&ctx, feed.rows, received_at).await;
+    let rows = feed.rows.len() as u64;
+    let progress = crate::progress::Progress::start("import police-feed", "rows", rows);
+    // The hub's import counts nothing as it goes; each new row is two commits (the person, the referral), so the
+    // log's head says how far it has got (rows imported before add nothing, and are counted at the end).
+    let start = ctx.log.head().await?.0;
+    let follow = async {
+        loop {
+            tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+            if let Ok(head) = ctx.log.head().await {
+                progress.set((head.0.saturating_sub(start) / 2).min(rows));
+            }
+        }
+    };
+    let summary = tokio::select! {
+        summary = casetrack_hub::intake::import(&ctx, feed.rows, received_at) => summary,
+        () = follow => unreachable!("it follows until the import ends"),
+    };
+    progress.set(rows);
+    progress.finish();
     println!(
         "imported in {:.1?}: {} new referrals, {} already imported, {} could not be saved",
         started.elapsed(),

@@ -11,8 +11,9 @@ use axum::routing::{get, post};
 use casetrack_proto::ReferralId;
 use casetrack_web::access::Routes;
 use casetrack_web::http::{ApiError, ErrorBody};
-use serde::Deserialize;
-use utoipa::{IntoParams, OpenApi};
+use casetrack_web::paging::PageParams;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, OpenApi, ToSchema};
 
 use crate::commands::allocate::AllocationRequest;
 use crate::commands::close::{ClosureAnswer, ClosureRequest};
@@ -27,13 +28,14 @@ use crate::commands::when::WhenRequest;
 // `pub`: `casetrack demo` names the hub `casetrack_hub::api::Hub`; `casetrack_hub::Hub` is the same.
 pub use crate::state::Hub;
 use crate::views;
-use crate::views::queues::{Queue, QueueFilter, QueueItem, QueueKind};
+use crate::views::queues::{QueueFilter, QueueItem, QueueKind, QueuePage};
 use crate::views::referral::{AttemptView, OnwardReferralView, ReferralView};
 
 #[derive(OpenApi)]
 #[openapi(
     paths(
         receive_referral,
+        police_feed_route,
         get_referral,
         record_attempt_route,
         unable_to_contact_route,
@@ -53,6 +55,9 @@ use crate::views::referral::{AttemptView, OnwardReferralView, ReferralView};
     ),
     components(schemas(
         ReceiveReferralRequest,
+        PoliceFeedImported,
+        PoliceFeedUpload,
+        RefusedRow,
         OnwardReferralRequest,
         ContactAttemptRequest,
         ReasonRequest,
@@ -66,7 +71,7 @@ use crate::views::referral::{AttemptView, OnwardReferralView, ReferralView};
         NeedsRequest,
         SessionRequest,
         WhenRequest,
-        Queue,
+        QueuePage,
         QueueItem,
         Written,
         ReferralView,
@@ -86,6 +91,11 @@ pub fn routes() -> Routes<Hub> {
     let at = |action: &str| format!("/api/hub/referrals/{{referral_id}}/{action}");
     Routes::new()
         .route("/api/hub/referrals", HubWork, post(receive_referral))
+        .route(
+            "/api/hub/police-feed",
+            HubWork,
+            post(police_feed_route).layer(axum::extract::DefaultBodyLimit::max(casetrack_web::http::UPLOAD_LIMIT)),
+        )
         .person("/api/hub/queues/{queue}", HubWork, get(queue_route))
         .person("/api/hub/referrals/{referral_id}", HubWork, get(get_referral))
         .route(&at("contact-attempts"), HubWork, post(record_attempt_route))
@@ -253,6 +263,7 @@ pub async fn close_route(
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ReadParams {
     /// Wait (up to 5 s) until the read model has applied this log position.
     pub wait_for: Option<u64>,
@@ -283,18 +294,153 @@ pub async fn reported_to_police_route(
     Ok(written.mark(Json(&written)))
 }
 
-// The tag is the one utoipa derived when this route lived in `crate::queues`: kept, so the published OpenAPI
-// document is unchanged.
-/// One page of a work queue.
-#[utoipa::path(get, path = "/api/hub/queues/{queue}", tag = "crate::queues",
-    params(("queue" = String, Path, description = "new-referrals, next-attempt, victims-code or open-cases"), QueueFilter),
-    responses((status = 200, body = Queue), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),
+/// One page of a work queue, in the queue's order; follow `next_cursor` for the next page.
+#[utoipa::path(get, path = "/api/hub/queues/{queue}",
+    params(("queue" = String, Path, description = "new-referrals, next-attempt, victims-code or open-cases"), QueueFilter,
+        PageParams),
+    responses((status = 200, body = QueuePage), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 422, description = "page_size above 500, or a cursor this queue did not give", body = ErrorBody),
         (status = 503, body = ErrorBody)))]
 pub async fn queue_route(
     State(hub): State<Hub>,
     Path(queue): Path<String>,
     Query(filter): Query<QueueFilter>,
-) -> Result<Json<Queue>, ApiError> {
+    Query(page): Query<PageParams>,
+) -> Result<Json<QueuePage>, ApiError> {
     let kind = QueueKind::parse(&queue).ok_or_else(|| ApiError::not_found("There is no such work queue."))?;
-    Ok(Json(views::queues::load(&hub, kind, &filter).await?))
+    Ok(Json(views::queues::load_page(&hub, kind, &filter, &page).await?))
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PoliceFeedParams {
+    /// `true`: check the file and list its refused rows, importing nothing.
+    #[serde(default)]
+    pub dry_run: bool,
+}
+
+/// The police feed as a multipart upload (for the OpenAPI document: the handler reads the field itself).
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct PoliceFeedUpload {
+    /// The CSV file.
+    #[schema(value_type = String, format = Binary)]
+    feed: Vec<u8>,
+}
+
+/// What an upload of the police feed did.
+#[derive(Serialize, ToSchema)]
+pub struct PoliceFeedImported {
+    /// Only checked: nothing was imported.
+    pub dry_run: bool,
+    /// Rows after the header (each line is a row or a refused row).
+    pub rows_read: usize,
+    /// Rows that passed every check.
+    pub valid: usize,
+    /// New referrals (each with its victim registered, details sealed).
+    pub created: usize,
+    /// Rows imported before (the same crime reference and victim): nothing new was written for them.
+    pub already_imported: usize,
+    /// Rows refused, with their line, column and rule; never the victim's details.
+    pub refused: Vec<RefusedRow>,
+    /// Lines of valid rows that could not be saved just now: upload the same file again to retry them (nothing is
+    /// imported twice).
+    pub failed_lines: Vec<u64>,
+    /// The referrals created.
+    #[schema(value_type = Vec<uuid::Uuid>)]
+    pub referral_ids: Vec<ReferralId>,
+    /// The highest log position written: pass it as `wait_for` to read the new referrals.
+    pub position: Option<u64>,
+}
+
+/// A row of the feed that was not imported.
+#[derive(Serialize, ToSchema)]
+pub struct RefusedRow {
+    /// The line of the file (the header is line 1).
+    pub line: u64,
+    /// The column at fault, when one is.
+    pub column: Option<String>,
+    /// The row's crime reference when it could be read, to find the row.
+    pub crime_reference: Option<String>,
+    /// The rule the row broke, in plain words.
+    pub reason: String,
+}
+
+/// Imports the police feed: a CSV file with a header row, as the police send it (columns crime_reference,
+/// reported_date, offence_category, domestic_abuse, victim_forename, victim_surname, date_of_birth, gender,
+/// ethnicity, disability, phone, email, address_line, postcode, safe_to_phone, safe_to_voicemail, safe_to_text,
+/// safe_to_email, safe_to_write, consent_basis, enhanced_rights, and optionally referred_on), sent as the body (`text/csv`) or as the `feed` field of a `multipart/form-data` upload (at
+/// most 64 MB). A bad row never stops the good ones; importing the same file again creates nothing new. Referrals
+/// are dated by the feed's `referred_on` (those beyond the back-dating window are marked late in the audit trail).
+#[utoipa::path(post, path = "/api/hub/police-feed", params(PoliceFeedParams),
+    request_body(content((String = "text/csv"), (PoliceFeedUpload = "multipart/form-data")),
+        description = "the feed file: the body itself, or the `feed` field of a multipart upload"),
+    responses((status = 200, body = PoliceFeedImported),
+        (status = 422, description = "the file cannot be used as a whole (`feed_unusable`: no header row, missing \
+            columns) or no file was sent (`feed_missing`)", body = ErrorBody),
+        (status = 413, description = "the file is over 64 MB", body = ErrorBody),
+        (status = 503, body = ErrorBody)))]
+pub async fn police_feed_route(
+    State(hub): State<Hub>,
+    Query(params): Query<PoliceFeedParams>,
+    request: axum::extract::Request,
+) -> Result<Response, ApiError> {
+    use axum::extract::FromRequest as _;
+    use axum::response::IntoResponse as _;
+    let multipart = request
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| value.starts_with("multipart/form-data"));
+    let too_large = || ApiError {
+        status: StatusCode::PAYLOAD_TOO_LARGE,
+        code: "too_large",
+        message: "The file could not be received: it must be under 64 MB.".into(),
+    };
+    let file = if multipart {
+        let mut form = axum::extract::Multipart::from_request(request, &()).await.map_err(|_| too_large())?;
+        let mut file = None;
+        while let Some(field) = form.next_field().await.map_err(|_| too_large())? {
+            if matches!(field.name(), Some("feed" | "file")) {
+                file = Some(field.bytes().await.map_err(|_| too_large())?);
+            }
+        }
+        file.unwrap_or_default()
+    } else {
+        axum::body::Bytes::from_request(request, &()).await.map_err(|_| too_large())?
+    };
+    if file.is_empty() {
+        return Err(ApiError::rejected("feed_missing", "send the police feed file: the body is empty"));
+    }
+    let imported =
+        crate::commands::intake::import_file(hub.context(), file.as_ref(), params.dry_run, hub.settings().back_dating)
+            .await
+            .map_err(|error| ApiError::rejected("feed_unusable", error.to_string()))?;
+    let summary = imported.imported.unwrap_or_default();
+    let answer = PoliceFeedImported {
+        dry_run: params.dry_run,
+        rows_read: imported.valid + imported.rejects.len(),
+        valid: imported.valid,
+        created: summary.created,
+        already_imported: summary.already_imported,
+        refused: imported
+            .rejects
+            .into_iter()
+            .map(|reject| RefusedRow {
+                line: reject.line,
+                column: reject.column.map(str::to_owned),
+                crime_reference: reject.crime_reference,
+                reason: reject.message,
+            })
+            .collect(),
+        failed_lines: summary.failed,
+        referral_ids: summary.created_ids,
+        position: summary.position,
+    };
+    let response = Json(answer).into_response();
+    // Referrals the feed dated beyond the back-dating window: the upload is flagged in the audit trail.
+    Ok(match summary.late {
+        Some(days) => casetrack_web::access::late_entry(response, days, crate::commands::intake::FEED_DATED),
+        None => response,
+    })
 }

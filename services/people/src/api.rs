@@ -12,6 +12,7 @@ use casetrack_web::Context;
 use casetrack_web::access::{Routes, acting};
 use casetrack_web::http::wait_for;
 use casetrack_web::http::{ApiError, ErrorBody};
+use casetrack_web::paging::{KeyValue, PageParams, Paged};
 use serde::{Deserialize, Serialize};
 use utoipa::IntoParams;
 use utoipa::{OpenApi, ToSchema};
@@ -21,7 +22,14 @@ use crate::records::Candidate;
 #[derive(OpenApi)]
 #[openapi(
     paths(register_person, candidates_route, decide_route),
-    components(schemas(RegisterPersonRequest, PersonRegisteredResponse, Candidate, DecisionRequest, Decided))
+    components(schemas(
+        RegisterPersonRequest,
+        PersonRegisteredResponse,
+        Candidate,
+        CandidatePage,
+        DecisionRequest,
+        Decided
+    ))
 )]
 struct PeopleApi;
 
@@ -82,25 +90,45 @@ pub async fn register(ctx: &Context, request: &RegisterPersonRequest) -> Result<
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct ReadParams {
     /// Wait (up to 5 s) until the read model has applied this log position.
     pub wait_for: Option<u64>,
 }
 
-/// Candidate duplicates of a person, for a person to decide on. Only ids and dates: no personal details.
+/// Candidate duplicates of a person, for a person to decide on, oldest first, a page at a time. Only ids and dates:
+/// no personal details.
 #[utoipa::path(get, path = "/api/people/{person_id}/candidates",
-    params(("person_id" = uuid::Uuid, Path, description = "the person"), ReadParams),
-    responses((status = 200, body = [Candidate]), (status = 404, body = ErrorBody), (status = 503, body = ErrorBody)))]
+    params(("person_id" = uuid::Uuid, Path, description = "the person"), ReadParams, PageParams),
+    responses((status = 200, body = CandidatePage), (status = 404, body = ErrorBody),
+        (status = 422, description = "page_size above 500, or a cursor this list did not give", body = ErrorBody),
+        (status = 503, body = ErrorBody)))]
 pub(crate) async fn candidates_route(
     State(ctx): State<Context>,
     Path(person_id): Path<PersonId>,
     Query(params): Query<ReadParams>,
-) -> Result<Json<Vec<Candidate>>, ApiError> {
+    Query(page): Query<PageParams>,
+) -> Result<Json<Paged<Candidate>>, ApiError> {
+    // A person has few candidates (the same name and date of birth): read whole, paged here.
+    let page = page.page("people.candidates")?;
     wait_for(&ctx, "people.directory", params.wait_for).await?;
     match crate::records::candidates(&ctx, person_id).await.map_err(ApiError::unavailable)? {
-        Some(candidates) => Ok(Json(candidates)),
+        Some(candidates) => Ok(Json(page.of_sorted(candidates, |c| {
+            vec![KeyValue::from(c.registered_at.as_str()), KeyValue::from(c.person_id.as_str())]
+        }))),
         None => Err(ApiError::not_found("There is no such person.")),
     }
+}
+
+/// A page of candidates, as [`candidates_route`] answers it (for the OpenAPI document).
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub(crate) struct CandidatePage {
+    items: Vec<Candidate>,
+    /// Pass it as `cursor` for the next page; absent on the last page.
+    next_cursor: Option<String>,
+    /// How many candidates there are now (every page).
+    total: u64,
 }
 
 #[derive(Deserialize, ToSchema)]

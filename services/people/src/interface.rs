@@ -135,3 +135,22 @@ pub async fn erase(
 pub async fn export(ctx: &Context, person_id: PersonId) -> anyhow::Result<Option<SubjectAccessExport>> {
     crate::export::export(ctx, person_id).await
 }
+
+/// The people registered (and not erased) under a name and date of birth, found by their blind match key: the
+/// typed name is normalised and keyed exactly as at registration, so only an exact normalised match is found and
+/// no plaintext is ever compared (the pages' "find by name").
+pub async fn matching(
+    ctx: &Context,
+    forename: &str,
+    surname: &str,
+    date_of_birth: NaiveDate,
+) -> sqlx::Result<Vec<PersonId>> {
+    use casetrack_vault::normalise;
+    let key = ctx.vault.blind_index(&format!("{} {}|{}", normalise(forename), normalise(surname), date_of_birth));
+    let ids: Vec<(String,)> =
+        sqlx::query_as("SELECT person_id FROM people WHERE match_key = $1 AND erased_at IS NULL ORDER BY person_id")
+            .bind(key)
+            .fetch_all(ctx.db.pool())
+            .await?;
+    Ok(ids.into_iter().filter_map(|(id,)| id.parse().ok()).collect())
+}

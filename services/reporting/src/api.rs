@@ -10,10 +10,15 @@ use casetrack_web::http::{ApiError, ErrorBody, wait_for};
 use utoipa::OpenApi;
 
 use crate::params::SummaryParams;
-use crate::views::report::{Breakdown, Caseload, FirstContact, Outcome, Report, ServiceReport, publish, report};
+use crate::views::report::{
+    Breakdown, Caseload, CodeGroup, FirstContact, Outcome, Report, ServiceReport, VictimsCode, publish, report,
+};
 
 #[derive(OpenApi)]
-#[openapi(paths(summary), components(schemas(Report, ServiceReport, Breakdown, FirstContact, Caseload, Outcome)))]
+#[openapi(
+    paths(summary),
+    components(schemas(Report, ServiceReport, Breakdown, FirstContact, VictimsCode, CodeGroup, Caseload, Outcome))
+)]
 struct ReportingApi;
 
 pub fn openapi() -> utoipa::openapi::OpenApi {

@@ -7,7 +7,10 @@
 //! - [`api`]: `GET /api/reporting/summary`;
 //! - [`pages`]: the figures pages for commissioners and managers (small numbers suppressed);
 //! - [`export`]: a report as text, CSV or a workbook;
+//! - [`freshness`]: how far the figures are behind the log, and bringing them up to date before a report;
+//! - [`labels`]: what each figure is called, in plain words, and the order figures are shown in;
 //! - [`periods`]: months, financial-year quarters and financial years by name;
+//! - [`returns`]: the funder's quarterly return, a sheet per service;
 //! - [`suppression`]: small-number suppression, with secondary suppression audited so that no small count can
 //!   be worked out (for what commissioners see and what is published).
 //!
@@ -17,18 +20,19 @@
 
 pub mod api;
 pub mod export;
+pub mod freshness;
+pub mod labels;
 pub mod pages;
 pub mod params;
 pub mod periods;
 pub mod projections;
+pub mod returns;
 pub mod suppression;
 pub mod views;
 
 /// The projections and the figures by the paths they had before the crate was laid out in rooms.
 pub use projections::{cohort, pathway};
 pub use views::report;
-
-use std::sync::Arc;
 
 use casetrack_web::{Context, Service};
 use tokio::net::TcpListener;
@@ -45,12 +49,16 @@ pub fn service(ctx: &Context) -> Service {
 
 /// The service with a small-number threshold of its own (`--suppression-threshold`).
 pub fn service_with(ctx: &Context, threshold: u64) -> Service {
+    // Victims' Code deadlines count working days: say so when the year ahead's bank holidays are not known yet.
+    let today = casetrack_eventstore::clock::now().date_naive();
+    if let Some(warning) = casetrack_casework::victims_code::coverage_warning(today) {
+        tracing::warn!(%warning, "bank holidays missing");
+    }
     let pages = pages::routes(pages::FiguresState { ctx: ctx.clone(), threshold });
     let mut service = Service::new("reporting").with_routes(api::router(ctx.clone(), threshold).merge(pages));
     service.openapi = api::openapi();
     service.migrations = Some(&MIGRATIONS);
-    service.projections.push(Arc::new(pathway::Pathway));
-    service.projections.push(Arc::new(cohort::Cohort));
+    service.projections.extend(freshness::projections());
     service
 }
 

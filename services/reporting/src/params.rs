@@ -9,6 +9,7 @@ use utoipa::IntoParams;
 use crate::views::report::Request;
 
 #[derive(Debug, Clone, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct SummaryParams {
     /// First day of the period, YYYY-MM-DD (days in England and Wales).
     #[serde(default)]

@@ -21,6 +21,7 @@ use casetrack_proto::CaseId;
 use casetrack_web::access::Permission::ServiceWork;
 use casetrack_web::access::Routes;
 use casetrack_web::http::{ApiError, ErrorBody};
+use casetrack_web::paging::{PageParams, Paged};
 use serde::de::DeserializeOwned;
 use utoipa::OpenApi;
 
@@ -54,17 +55,31 @@ pub fn routes() -> Routes<Desk> {
     case_command_routes(routes)
 }
 
-/// The caseload of one service: every case, the unallocated ones, one caseworker's, or those due for review.
+/// The caseload of one service, a page at a time: every case, the unallocated ones, one caseworker's, or those due
+/// for review; follow `next_cursor` for the next page.
 #[utoipa::path(get, path = "/api/specialist/{service}/cases",
-    params(("service" = String, Path, description = "service code, e.g. idva"), ListParams),
-    responses((status = 200, body = [CaseView]), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),
+    params(("service" = String, Path, description = "service code, e.g. idva"), ListParams, PageParams),
+    responses((status = 200, body = CasePage), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 422, description = "page_size above 500, or a cursor this caseload did not give", body = ErrorBody),
         (status = 503, body = ErrorBody)))]
 pub async fn list_cases(
     State(desk): State<Desk>,
     Path(service): Path<String>,
     Query(params): Query<ListParams>,
-) -> Result<Json<Vec<CaseView>>, ApiError> {
-    Ok(Json(cases::caseload(&desk, &service, &params).await?))
+    Query(page): Query<PageParams>,
+) -> Result<Json<Paged<CaseView>>, ApiError> {
+    Ok(Json(cases::caseload_page(&desk, &service, &params, &page).await?))
+}
+
+/// A page of a caseload, as [`list_cases`] answers it (for the OpenAPI document).
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+struct CasePage {
+    items: Vec<CaseView>,
+    /// Pass it as `cursor` for the next page; absent on the last page.
+    next_cursor: Option<String>,
+    /// How many cases the list holds now, with these filters (every page).
+    total: u64,
 }
 
 /// One case of this service.
@@ -160,6 +175,7 @@ macro_rules! case_commands {
             paths(list_cases, refer_directly, refer_new_victim, get_case, $($name),*),
             components(schemas(
                 CaseView,
+                CasePage,
                 CaseWritten,
                 DirectReferralRequest,
                 NewVictimReferralRequest,

@@ -28,16 +28,31 @@ pub fn action_form(
     submit: &str,
     fields: Markup,
 ) -> Markup {
-    html! {
-        section.app-action #{ "action-" (action) } {
-            h3.app-heading-s { (title) }
+    action_disclosure(definition, case_id, action, title, submit, false, fields)
+}
+
+/// One action behind a GOV.UK details disclosure, `open` when a problem with its form is being shown.
+pub fn action_disclosure(
+    definition: &ServiceDefinition,
+    case_id: CaseId,
+    action: &str,
+    title: &str,
+    submit: &str,
+    open: bool,
+    fields: Markup,
+) -> Markup {
+    casetrack_web::pages::action(
+        action,
+        title,
+        open,
+        html! {
             form method="post" action={ "/services/" (definition.code) "/cases/" (case_id) "/" (action) } novalidate {
                 (casetrack_web::access::csrf_field())
                 (fields)
-                button.app-button type="submit" { (submit) }
+                button.govuk-button type="submit" { (submit) }
             }
-        }
-    }
+        },
+    )
 }
 
 /// Draws one action's form (`action`, title, submit label, fields) on the case being shown.
@@ -93,14 +108,14 @@ impl Dating {
             let id = format!("{action}-when-{name}");
             let value = sent.map_or(value, |form| form.get(&id).to_owned());
             let width = match name {
-                "year" => "app-input--width-4",
-                "time" => "app-input--width-5",
-                _ => "app-input--width-2",
+                "year" => "govuk-input--width-4",
+                "time" => "govuk-input--width-5",
+                _ => "govuk-input--width-2",
             };
             html! {
-                div.app-date-input__item {
-                    label.app-label.app-date-input__label for=(id) { (label) }
-                    input class={ "app-input app-date-input__input " (width) } #(id) name=(id) type="text"
+                div.govuk-date-input__item {
+                    label.govuk-label.govuk-date-input__label for=(id) { (label) }
+                    input class={ "govuk-input govuk-date-input__input " (width) } #(id) name=(id) type="text"
                         inputmode="numeric" value=(value) autocomplete="off";
                 }
             }
@@ -108,12 +123,12 @@ impl Dating {
         let group = format!("{action}-when");
         let error = errors.message(&group).is_some();
         html! {
-            div.app-form-group.app-form-group--error[error] #(group) {
-                fieldset.app-fieldset role="group" aria-describedby={ (group) "-hint" } {
-                    legend.app-fieldset__legend { "When did this happen?" }
-                    div.app-hint #{ (group) "-hint" } { "For example, 23 4 2026 and 14:30. Leave the time empty if you do not know it." }
+            div.govuk-form-group.govuk-form-group--error[error] #(group) {
+                fieldset.govuk-fieldset role="group" aria-describedby={ (group) "-hint" } {
+                    legend.govuk-fieldset__legend.govuk-fieldset__legend--s { "When did this happen?" }
+                    div.govuk-hint #{ (group) "-hint" } { "For example, 23 4 2026 and 14:30. Leave the time empty if you do not know it." }
                     (errors.inline(&group))
-                    div.app-date-input {
+                    div.govuk-date-input {
                         (part("day", "Day", today.format("%-d").to_string()))
                         (part("month", "Month", today.format("%-m").to_string()))
                         (part("year", "Year", today.format("%Y").to_string()))
@@ -148,13 +163,13 @@ pub fn read_when(form: &FormData, action: &str, now: DateTime<Utc>) -> Result<Wh
     if day.is_empty() && month.is_empty() && year.is_empty() {
         return Ok(WhenRequest { occurred_at: None, late_reason });
     }
-    let day = year
-        .parse::<i32>()
-        .ok()
-        .zip(month.parse::<u32>().ok())
-        .zip(day.parse::<u32>().ok())
-        .and_then(|((y, m), d)| NaiveDate::from_ymd_opt(y, m, d))
-        .filter(|day| day.year_ce().1 >= 1900)
+    // The whole date typed into one box (23/04/2026 or 2026-04-23) is taken as it was meant.
+    let typed: Vec<&String> = [&day, &month, &year].into_iter().filter(|part| !part.is_empty()).collect();
+    let day = match typed.as_slice() {
+        [whole] => casetrack_web::pages::parse_date(whole),
+        _ => casetrack_web::pages::parse_date(&format!("{day}/{month}/{year}")),
+    }
+    .filter(|day| day.year_ce().1 >= 1900)
         .ok_or_else(|| {
             invalid(&group, "Enter when it happened as a real day, month and year, for example 23 4 2026")
         })?;

@@ -17,6 +17,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use axum::Json;
+use casetrack_eventstore::command::stages::{self, Stage};
 use casetrack_proto::audit::{AccessDecision, AccessRecorded, AuditEvent, LateEntry};
 use casetrack_proto::{Actor, CommandId, EventId, PersonId, Role, StreamId};
 use maud::{Markup, html};
@@ -135,15 +136,15 @@ fn refusal(api: bool, status: StatusCode, code: &'static str, message: &str, pag
         let body = ErrorBody { error: ErrorDetail { code: code.into(), message: message.into() } };
         return (status, Json(body)).into_response();
     }
-    let content = page.unwrap_or_else(|| html! { p.app-body { (message) } });
+    let content = page.unwrap_or_else(|| html! { p.govuk-body { (message) } });
     crate::pages::respond(
         status,
         crate::pages::staff_page(
             "You cannot open this",
             html! {
-                h1.app-heading-l { "You cannot open this" }
+                h1.govuk-heading-l { "You cannot open this" }
                 (content)
-                p.app-body { a.app-link href="/" { "Go to your home page" } }
+                p.govuk-body { a.govuk-link href="/" { "Go to your home page" } }
             },
         ),
     )
@@ -151,20 +152,20 @@ fn refusal(api: bool, status: StatusCode, code: &'static str, message: &str, pag
 
 fn break_glass_offer(area: &str, record: &str, return_to: &str) -> Markup {
     html! {
-        p.app-body { "This record belongs to a service outside your role. Open it only if a person's safety or "
+        p.govuk-body { "This record belongs to a service outside your role. Open it only if a person's safety or "
             "their support depends on it now." }
         form method="post" action="/break-glass" novalidate {
             (csrf_field())
             input type="hidden" name="area" value=(area);
             input type="hidden" name="record" value=(record);
             input type="hidden" name="return_to" value=(return_to);
-            div.app-form-group {
-                label.app-label for="reason" { "Why do you need to open it?" }
-                div.app-hint { "Your reason, your name and every page you open are recorded and shown to the "
+            div.govuk-form-group {
+                label.govuk-label for="reason" { "Why do you need to open it?" }
+                div.govuk-hint { "Your reason, your name and every page you open are recorded and shown to the "
                     "service's manager. Access lasts 30 minutes." }
-                textarea.app-textarea #reason name="reason" rows="3" {}
+                textarea.govuk-textarea #reason name="reason" rows="3" {}
             }
-            button.app-button.app-button--warning type="submit" { "Open the record and record my reason" }
+            button.govuk-button.govuk-button--warning type="submit" { "Open the record and record my reason" }
         }
     }
 }
@@ -197,6 +198,7 @@ pub async fn guard(State(guard): State<Arc<Guard>>, request: Request, next: Next
     if command && cross_site(&parts.headers) {
         return refusal(api, StatusCode::FORBIDDEN, "cross_site", "A form from another site was refused.", None);
     }
+    let session_started = std::time::Instant::now();
     let principal = match session_token(&parts.headers) {
         Some(token) => match crate::sessions::resume_session(&guard.ctx.db, &token, guard.policy).await {
             Ok(found) => found.map(|(account, csrf)| Arc::new(Principal { account, csrf })),
@@ -204,6 +206,7 @@ pub async fn guard(State(guard): State<Arc<Guard>>, request: Request, next: Next
         },
         None => None,
     };
+    stages::since(Stage::Session, session_started);
     if rule.permission == Permission::Public {
         let request = Request::from_parts(parts, body);
         return crate::principal::CURRENT.scope(principal, next.run(request)).await;
@@ -309,6 +312,7 @@ pub async fn guard(State(guard): State<Arc<Guard>>, request: Request, next: Next
         None => handled.await,
     };
     if audited {
+        let audit_started = std::time::Instant::now();
         let status = response.status().as_u16();
         let decision = if status == 403 { AccessDecision::Refused } else { decision };
         // Looked up after the handler, which waited for its read model when asked to.
@@ -323,6 +327,10 @@ pub async fn guard(State(guard): State<Arc<Guard>>, request: Request, next: Next
                 return ApiError::unavailable(error).into_response();
             }
         }
+        stages::since(Stage::Audit, audit_started);
+    }
+    if command {
+        stages::since(Stage::Request, session_started);
     }
     response
 }

@@ -394,6 +394,8 @@ async fn store_password(
         .bind(keep_session.map(token_hash).unwrap_or_default())
         .execute(db.pool())
         .await?;
+    // No process may take an ended session (or the kept one's old must-change flag) from its cache after this.
+    crate::sessions::account_changed(account_id).await;
     Ok(())
 }
 
@@ -435,6 +437,8 @@ pub async fn set_disabled(db: &ReadDb, account_id: UserId, disabled: bool) -> Ac
             .bind(account_id.0.to_string())
             .execute(db.pool())
             .await?;
+        // No process may take one of its sessions as live from its cache after this.
+        crate::sessions::account_changed(account_id).await;
     }
     Ok(())
 }

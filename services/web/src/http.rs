@@ -56,6 +56,223 @@ pub fn document_idempotency(doc: &mut utoipa::openapi::OpenApi) {
     }
 }
 
+/// The name of the session cookie as a security scheme of the OpenAPI document.
+pub const SESSION_SCHEME: &str = "session";
+/// The name of the CSRF header as a security scheme of the OpenAPI document.
+pub const CSRF_SCHEME: &str = "csrf";
+
+/// Merges one service's part of the OpenAPI document into `doc`: tagged with the service's name ([`tag_service`]),
+/// and with each of its schemas whose name another service already gave to a different schema renamed
+/// `<Service><Name>` (two services' `SafeContactRequest` differ), so that no operation points at another
+/// service's type.
+pub fn merge_service(doc: &mut utoipa::openapi::OpenApi, mut part: utoipa::openapi::OpenApi, service: &str) {
+    tag_service(&mut part, service);
+    let taken = doc.components.as_ref().and_then(|c| serde_json::to_value(&c.schemas).ok()).unwrap_or_default();
+    let Ok(mut value) = serde_json::to_value(&part) else {
+        doc.merge(part);
+        return;
+    };
+    let prefix: String = service.chars().take(1).flat_map(char::to_uppercase).chain(service.chars().skip(1)).collect();
+    let mut renamed = false;
+    // Renaming one schema changes those that point at it, which may then clash in turn: again until none do.
+    for _ in 0..8 {
+        let clashes: Vec<String> = value
+            .pointer("/components/schemas")
+            .and_then(serde_json::Value::as_object)
+            .map(|schemas| {
+                schemas
+                    .iter()
+                    .filter(|(name, schema)| taken.get(name.as_str()).is_some_and(|other| other != *schema))
+                    .map(|(name, _)| name.clone())
+                    .collect()
+            })
+            .unwrap_or_default();
+        if clashes.is_empty() {
+            break;
+        }
+        rename_schemas(&mut value, &clashes, &prefix);
+        renamed = true;
+    }
+    if renamed {
+        match serde_json::from_value(value) {
+            Ok(value) => part = value,
+            Err(error) => tracing::warn!(service, %error, "could not rename this service's clashing OpenAPI schemas"),
+        }
+    }
+    doc.merge(part);
+}
+
+/// Renames the schemas `names` of an OpenAPI document (as JSON) to `<prefix><name>`, and every reference to them.
+fn rename_schemas(value: &mut serde_json::Value, names: &[String], prefix: &str) {
+    use serde_json::Value;
+    if let Some(schemas) = value.pointer_mut("/components/schemas").and_then(Value::as_object_mut) {
+        for name in names {
+            if let Some(schema) = schemas.remove(name) {
+                schemas.insert(format!("{prefix}{name}"), schema);
+            }
+        }
+    }
+    fn walk(value: &mut Value, names: &[String], prefix: &str) {
+        match value {
+            Value::Object(map) => {
+                for (key, inner) in map.iter_mut() {
+                    if key == "$ref"
+                        && let Value::String(target) = inner
+                        && let Some(name) = target.strip_prefix("#/components/schemas/")
+                        && names.iter().any(|n| n == name)
+                    {
+                        *target = format!("#/components/schemas/{prefix}{name}");
+                    } else {
+                        walk(inner, names, prefix);
+                    }
+                }
+            }
+            Value::Array(items) => items.iter_mut().for_each(|item| walk(item, names, prefix)),
+            _ => {}
+        }
+    }
+    walk(value, names, prefix);
+}
+
+/// Gives every operation of one service's part of the OpenAPI document the service's name as its tag, and an
+/// operation id unique across services: `<service>_<handler>` (without the handlers' `api_` and `_route`), so
+/// that two services' `allocate` are `hub_allocate` and `specialist_allocate` to a code generator.
+pub fn tag_service(doc: &mut utoipa::openapi::OpenApi, service: &str) {
+    for item in doc.paths.paths.values_mut() {
+        for operation in operations(item) {
+            operation.tags = Some(vec![service.to_owned()]);
+            if let Some(id) = operation.operation_id.as_deref() {
+                let handler = id.strip_prefix("api_").unwrap_or(id);
+                let handler = handler.strip_suffix("_route").unwrap_or(handler);
+                operation.operation_id = Some(format!("{service}_{handler}"));
+            }
+        }
+    }
+    let tags = doc.tags.get_or_insert_with(Vec::new);
+    if !tags.iter().any(|tag| tag.name == service) {
+        let mut tag = utoipa::openapi::tag::Tag::new(service);
+        tag.description = service_description(service).map(str::to_owned);
+        tags.push(tag);
+    }
+}
+
+fn service_description(service: &str) -> Option<&'static str> {
+    Some(match service {
+        "access" => "Signing in and out, one's own password, accounts (administrators)",
+        "people" => "Registering people (their details sealed) and deciding on duplicates",
+        "hub" => {
+            "Victim and Witness Hub referrals: intake (the police feed), contact, support, onward referral, \
+                  closure, work queues"
+        }
+        "specialist" => {
+            "Specialist services' cases (IDVA, ISVA, stalking, restorative justice and services defined \
+                         in configuration), one set of routes per service"
+        }
+        "reporting" => "Pathway figures: counts only, never a person",
+        _ => return None,
+    })
+}
+
+fn operations(item: &mut utoipa::openapi::PathItem) -> impl Iterator<Item = &mut utoipa::openapi::path::Operation> {
+    [
+        &mut item.get,
+        &mut item.put,
+        &mut item.post,
+        &mut item.delete,
+        &mut item.patch,
+        &mut item.head,
+        &mut item.options,
+        &mut item.trace,
+    ]
+    .into_iter()
+    .flatten()
+}
+
+/// Finishes the merged OpenAPI document with what the guard adds to every route: the session cookie and the CSRF
+/// header as security schemes, each operation's requirement from its route's permission (`rules`; a command
+/// needs both, a view the session, a public route neither), the refusals the guard may answer (401, 403, and 400
+/// for an `Idempotency-Key` it cannot read) and a body that cannot be read (422) with the error body, and the
+/// `Idempotency-Key` header of commands.
+pub fn finish_openapi(doc: &mut utoipa::openapi::OpenApi, rules: &[crate::routes::RouteRule]) {
+    use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityRequirement, SecurityScheme};
+    let components = doc.components.get_or_insert_with(Default::default);
+    components.security_schemes.insert(
+        SESSION_SCHEME.into(),
+        SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::with_description(
+            crate::principal::SESSION_COOKIE,
+            "The session cookie `POST /api/session` sets. A session ends after 30 minutes without a request or 10 \
+             hours after signing in (as configured).",
+        ))),
+    );
+    components.security_schemes.insert(
+        CSRF_SCHEME.into(),
+        SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+            crate::principal::CSRF_HEADER,
+            "The `csrf_token` of `POST /api/session`'s answer, sent on every command (POST) with the session cookie.",
+        ))),
+    );
+    for (path, item) in doc.paths.paths.iter_mut() {
+        let permission = rules.iter().find(|rule| &rule.path == path).map(|rule| rule.permission);
+        for (method, operation) in [
+            ("get", &mut item.get),
+            ("put", &mut item.put),
+            ("post", &mut item.post),
+            ("delete", &mut item.delete),
+            ("patch", &mut item.patch),
+        ] {
+            let Some(operation) = operation.as_mut() else { continue };
+            let command = method != "get";
+            let responses = &mut operation.responses.responses;
+            match permission {
+                Some(crate::routes::Permission::Public) => {
+                    operation.security = Some(Vec::new());
+                }
+                // A route the guard does not know is refused to everyone: it is documented as needing a session.
+                _ => {
+                    let requirement = SecurityRequirement::new(SESSION_SCHEME, Vec::<String>::new());
+                    let requirement =
+                        if command { requirement.add(CSRF_SCHEME, Vec::<String>::new()) } else { requirement };
+                    operation.security = Some(vec![requirement]);
+                    responses.entry("401".into()).or_insert_with(|| {
+                        error_response("Not signed in, or the session has ended (`signed_out`): sign in again.")
+                    });
+                    responses.entry("403".into()).or_insert_with(|| {
+                        error_response(if command {
+                            "The account's role does not include this (`not_permitted`), or the `x-csrf-token` \
+                             header is missing or not the session's (`csrf`)."
+                        } else {
+                            "The account's role does not include this (`not_permitted`)."
+                        })
+                    });
+                }
+            }
+            if command {
+                responses.entry("400".into()).or_insert_with(|| {
+                    error_response("The request could not be read, or its `Idempotency-Key` header is not valid.")
+                });
+            }
+            if operation.request_body.is_some() {
+                responses.entry("422".into()).or_insert_with(|| {
+                    error_response(
+                        "The body is not what this operation takes (`unreadable_request`), or a rule said no.",
+                    )
+                });
+            }
+        }
+    }
+    document_idempotency(doc);
+}
+
+/// A response whose body is the error body, described in words.
+fn error_response(description: &str) -> utoipa::openapi::RefOr<utoipa::openapi::Response> {
+    use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+    ResponseBuilder::new()
+        .description(description)
+        .content("application/json", ContentBuilder::new().schema(Some(Ref::from_schema_name("ErrorBody"))).build())
+        .build()
+        .into()
+}
+
 /// The OpenAPI document's shell, before services merge their paths in.
 pub fn base_openapi() -> utoipa::openapi::OpenApi {
     use utoipa::openapi::{InfoBuilder, OpenApiBuilder};
@@ -85,11 +302,10 @@ pub fn common_routes(ctx: Context, openapi: utoipa::openapi::OpenApi, areas: Vec
         .route("/readyz", Public, get(readyz))
         .route("/metrics", Public, get(metrics_route))
         .route("/api/openapi.json", Public, get(move || async move { Json(openapi.as_ref().clone()) }))
-        .route(
-            "/assets/casetrack.css",
-            Public,
-            get(|| async { asset("text/css", include_str!("../assets/casetrack.css")) }),
-        )
+        .route("/assets/casetrack.css", Public, get(crate::pages::assets::stylesheet))
+        .route("/assets/casetrack.mjs", Public, get(crate::pages::assets::script))
+        .route("/assets/vendor/{file}", Public, get(crate::pages::assets::vendor))
+        .route("/assets/images/{file}", Public, get(crate::pages::assets::image))
         .route(
             "/assets/quick-exit.js",
             Public,
@@ -115,12 +331,16 @@ pub fn with_common_routes(
     ctx: Context,
     openapi: utoipa::openapi::OpenApi,
 ) -> Router {
+    // The document is finished here, where every route's permission is known.
+    let mut openapi = openapi;
+    finish_openapi(&mut openapi, &rules);
     let (common, common_rules) = common_routes(ctx.clone(), openapi, areas).into_parts();
     let rules = rules.into_iter().chain(common_rules).collect();
     let policy = ctx.sessions;
     let guard = std::sync::Arc::new(crate::access::Guard::new(ctx, rules, lookups, policy));
     app.merge(common)
         .layer(axum::middleware::from_fn_with_state(guard, crate::access::guard))
+        .layer(axum::middleware::from_fn(api_errors_as_json))
         .layer(axum::middleware::from_fn(security_headers))
         .layer(axum::middleware::from_fn(record_request))
         .layer(axum::extract::DefaultBodyLimit::max(BODY_LIMIT))
@@ -205,6 +425,45 @@ fn asset(content_type: &'static str, body: &'static str) -> Response {
         body,
     )
         .into_response()
+}
+
+/// Every refusal under `/api/` answers the error body the OpenAPI document promises, also where the request never
+/// reached a handler of ours (a body that is not the JSON asked for, a route or method that does not exist), which
+/// the HTTP kit answers in plain text: that text becomes the message.
+async fn api_errors_as_json(request: Request, next: Next) -> Response {
+    let api = request.uri().path().starts_with("/api/");
+    let response = next.run(request).await;
+    let status = response.status();
+    let json = response
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| value.starts_with("application/json"));
+    if !api || json || !(status.is_client_error() || status.is_server_error()) {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    let text = axum::body::to_bytes(body, 64 * 1024).await.map(|b| String::from_utf8_lossy(&b).trim().to_owned());
+    let text = text.unwrap_or_default();
+    let (code, fallback) = match status {
+        StatusCode::BAD_REQUEST => ("bad_request", "The request could not be read."),
+        StatusCode::NOT_FOUND => ("not_found", "There is no such API route."),
+        StatusCode::METHOD_NOT_ALLOWED => ("method_not_allowed", "This API route does not take that method."),
+        StatusCode::PAYLOAD_TOO_LARGE => ("too_large", "What was sent is too large."),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => ("unsupported_media_type", "Send the body as application/json."),
+        StatusCode::UNPROCESSABLE_ENTITY => ("unreadable_request", "The request body is not what this route takes."),
+        _ => ("refused", "The request was refused."),
+    };
+    let message = if text.is_empty() { fallback.to_owned() } else { text };
+    let mut answer = ApiError { status, code, message }.into_response();
+    // The headers the answer had (an `Allow`, a late-entry mark) stay; its body and length are the new ones.
+    for (name, value) in parts.headers.iter() {
+        if name != axum::http::header::CONTENT_TYPE && name != axum::http::header::CONTENT_LENGTH {
+            answer.headers_mut().append(name.clone(), value.clone());
+        }
+    }
+    *answer.extensions_mut() = parts.extensions;
+    answer
 }
 
 /// No inline script or style, no framing, no referrer leaving the site, no content sniffing.

@@ -13,6 +13,7 @@
 //! - [`http`]: errors, the common routes (`/healthz`, `/readyz`, `/metrics`, `/api/openapi.json`), serving;
 //! - [`pages`]: the page kit (layout, GOV.UK-style components, form errors, the safe-contact panel) for
 //!   server-rendered pages;
+//! - [`paging`]: page sizes and cursors of every API list (keyset paging);
 //! - [`spreadsheet`]: text cells of every CSV and workbook, neutralised against formula injection;
 //! - [`rate_limit`]: per-address limits for public forms;
 //! - [`config`]: the platform's settings (data folder, backends, sessions); [`telemetry`]: tracing and metrics.
@@ -27,6 +28,7 @@ pub mod error;
 pub mod grants;
 pub mod http;
 pub mod pages;
+pub mod paging;
 pub mod principal;
 pub mod rate_limit;
 pub mod routes;

@@ -12,6 +12,8 @@ use maud::{DOCTYPE, Markup, html};
 
 use crate::error::ApiError;
 
+pub mod assets;
+
 /// Where the quick exit goes: a neutral, busy page that gives nothing away.
 pub const QUICK_EXIT_URL: &str = "https://www.bbc.co.uk/weather";
 
@@ -47,29 +49,41 @@ pub fn staff_nav(role: &casetrack_proto::Role) -> Vec<(String, String)> {
     nav
 }
 
-/// A page for staff: header with the signed-in user's menu, main content, footer.
+/// A page for staff: the GOV.UK header and service navigation with the signed-in user's menu, main content.
 pub fn staff_page(title: &str, body: Markup) -> Markup {
     let principal = crate::principal::current();
+    let nav = principal.as_ref().map(|p| staff_nav(&p.account.role)).unwrap_or_default();
     document(
         title,
         html! {
-            header.app-header {
-                div.app-width {
-                    a.app-header__name href="/" { "Casetrack" }
-                    span.app-header__service { "Victim and Witness Hub" }
-                    @if let Some(principal) = &principal {
-                        nav aria-label="Menu" {
-                            ul.app-nav {
-                                @for (label, href) in staff_nav(&principal.account.role) {
-                                    li { a href=(href) { (label) } }
-                                }
-                                li { a href=(crate::principal::PASSWORD_PATH) { "Password" } }
-                                li {
-                                    form.app-nav__form method="post" action="/sign-out" {
-                                        (crate::principal::csrf_field())
-                                        button.app-nav__button type="submit" {
-                                            "Sign out " (principal.account.display_name)
+            (header())
+            @if let Some(principal) = &principal {
+                section.govuk-service-navigation aria-label="Service information" data-module="govuk-service-navigation" {
+                    div.govuk-width-container {
+                        div.govuk-service-navigation__container {
+                            span.govuk-service-navigation__service-name {
+                                a.govuk-service-navigation__link href="/" { "Victim and Witness Hub" }
+                            }
+                            nav.govuk-service-navigation__wrapper aria-label="Menu" {
+                                button.govuk-service-navigation__toggle.govuk-js-service-navigation-toggle type="button"
+                                    aria-controls="navigation" hidden { "Menu" }
+                                ul.govuk-service-navigation__list #navigation {
+                                    @for (label, href) in &nav {
+                                        li.govuk-service-navigation__item {
+                                            a.govuk-service-navigation__link href=(href) { (label) }
                                         }
+                                    }
+                                    li.govuk-service-navigation__item {
+                                        a.govuk-service-navigation__link href=(crate::principal::PASSWORD_PATH) { "Password" }
+                                    }
+                                }
+                            }
+                            div.app-account {
+                                span.app-account__name { (principal.account.display_name) }
+                                form.app-sign-out method="post" action="/sign-out" {
+                                    (crate::principal::csrf_field())
+                                    button.app-sign-out__button type="submit" {
+                                        "Sign out" span.govuk-visually-hidden { " " (principal.account.display_name) }
                                     }
                                 }
                             }
@@ -77,43 +91,63 @@ pub fn staff_page(title: &str, body: Markup) -> Markup {
                     }
                 }
             }
-            div.app-width { main #main-content role="main" { (body) } }
+            div.govuk-width-container { main.govuk-main-wrapper #main-content { (body) } }
         },
     )
 }
 
-/// A public page: no navigation, a quick-exit button at the top that leaves at once.
+/// A public page: no navigation, GOV.UK's "Exit this page" at the top (the Escape key too), which leaves at once.
 pub fn public_page(title: &str, body: Markup) -> Markup {
     document(
         title,
         html! {
-            div.app-quick-exit {
-                a.app-button.app-button--warning #quick-exit href=(QUICK_EXIT_URL) rel="noreferrer" {
-                    "Exit this page"
+            (header())
+            div.govuk-width-container {
+                div.govuk-exit-this-page data-module="govuk-exit-this-page" {
+                    a.govuk-button.govuk-button--warning.govuk-exit-this-page__button.govuk-js-exit-this-page-button
+                        #quick-exit href=(QUICK_EXIT_URL) role="button" draggable="false" rel="nofollow noreferrer" {
+                        span.govuk-visually-hidden { "Emergency" } " Exit this page"
+                    }
                 }
-                p.app-hint { "Leave this site quickly. You can also press the Escape key." }
+                p.govuk-hint { "Leave this site quickly: this button, or the Escape key." }
+                main.govuk-main-wrapper #main-content { (body) }
             }
-            header.app-header { div.app-width { span.app-header__name { "Victim and Witness Hub" } } }
-            div.app-width { main #main-content role="main" { (body) } }
             script src="/assets/quick-exit.js" {}
         },
     )
 }
 
+/// The GOV.UK header, without the crown: Casetrack is not a service on gov.uk.
+fn header() -> Markup {
+    html! {
+        header.govuk-header data-module="govuk-header" {
+            div.govuk-header__container.govuk-width-container {
+                div.govuk-header__logo {
+                    a.govuk-header__homepage-link href="/" {
+                        span.govuk-header__product-name { "Casetrack" }
+                    }
+                }
+            }
+        }
+    }
+}
+
 fn document(title: &str, body: Markup) -> Markup {
     html! {
         (DOCTYPE)
-        html lang="en-GB" {
+        html.govuk-template lang="en-GB" {
             head {
                 meta charset="utf-8";
-                meta name="viewport" content="width=device-width, initial-scale=1";
+                meta name="viewport" content="width=device-width, initial-scale=1, viewport-fit=cover";
                 meta name="robots" content="noindex, nofollow";
                 title { (title) " – Casetrack" }
-                link rel="stylesheet" href="/assets/casetrack.css";
+                link rel="icon" href="/assets/images/favicon.svg" type="image/svg+xml";
+                @for stylesheet in assets::STYLESHEETS { link rel="stylesheet" href=(stylesheet); }
             }
-            body {
-                a.app-skip-link href="#main-content" { "Skip to main content" }
+            body.govuk-template__body {
+                a.govuk-skip-link href="#main-content" data-module="govuk-skip-link" { "Skip to main content" }
                 (body)
+                script type="module" src=(assets::SCRIPT) {}
             }
         }
     }
@@ -155,7 +189,7 @@ pub fn failure_page(error: &ApiError) -> Response {
         staff_page(
             title,
             html! {
-                h1.app-heading-l { (title) }
+                h1.govuk-heading-l { (title) }
                 p { (error.message) }
             },
         ),
@@ -188,6 +222,12 @@ impl FormErrors {
         self.items.is_empty()
     }
 
+    /// Whether any problem is about a field whose id starts with `prefix` (a form's fields share its action's
+    /// name as their prefix), so that form's disclosure opens.
+    pub fn mentions(&self, prefix: &str) -> bool {
+        self.items.iter().any(|(field, _)| field.starts_with(prefix))
+    }
+
     pub fn message(&self, field: &str) -> Option<&str> {
         self.items.iter().find(|(f, _)| f == field).map(|(_, m)| m.as_str())
     }
@@ -196,11 +236,15 @@ impl FormErrors {
     pub fn summary(&self) -> Markup {
         html! {
             @if !self.items.is_empty() {
-                div.app-error-summary role="alert" tabindex="-1" {
-                    h2.app-error-summary__title { "There is a problem" }
-                    ul {
-                        @for (field, message) in &self.items {
-                            li { a href={ "#" (field) } { (message) } }
+                div.govuk-error-summary data-module="govuk-error-summary" {
+                    div role="alert" {
+                        h2.govuk-error-summary__title { "There is a problem" }
+                        div.govuk-error-summary__body {
+                            ul.govuk-list.govuk-error-summary__list {
+                                @for (field, message) in &self.items {
+                                    li { a href={ "#" (field) } { (message) } }
+                                }
+                            }
                         }
                     }
                 }
@@ -212,7 +256,7 @@ impl FormErrors {
     pub fn inline(&self, field: &str) -> Markup {
         html! {
             @if let Some(message) = self.message(field) {
-                p.app-error-message #{ (field) "-error" } { span.app-visually-hidden { "Error: " } (message) }
+                p.govuk-error-message #{ (field) "-error" } { span.govuk-visually-hidden { "Error: " } (message) }
             }
         }
     }
@@ -232,31 +276,59 @@ pub fn words(code: &str) -> String {
     sentence(&code.replace('_', " "))
 }
 
+/// A police self-defined ethnicity code (the 18+1 list) as words: `A1` becomes "Asian or Asian British: Indian".
+pub fn ethnicity_label(code: &str) -> String {
+    let label = match code {
+        "W1" => "White: English, Welsh, Scottish, Northern Irish or British",
+        "W2" => "White: Irish",
+        "W3" => "White: Gypsy or Irish Traveller",
+        "W9" => "White: any other White background",
+        "M1" => "Mixed: White and Black Caribbean",
+        "M2" => "Mixed: White and Black African",
+        "M3" => "Mixed: White and Asian",
+        "M9" => "Mixed: any other Mixed or multiple background",
+        "A1" => "Asian or Asian British: Indian",
+        "A2" => "Asian or Asian British: Pakistani",
+        "A3" => "Asian or Asian British: Bangladeshi",
+        "A4" => "Asian or Asian British: Chinese",
+        "A9" => "Asian or Asian British: any other Asian background",
+        "B1" => "Black or Black British: Caribbean",
+        "B2" => "Black or Black British: African",
+        "B9" => "Black or Black British: any other Black background",
+        "O1" => "Other ethnic group: Arab",
+        "O9" => "Other ethnic group: any other",
+        "NS" => "Not stated",
+        other => return other.to_owned(),
+    };
+    label.to_owned()
+}
+
 /// A summary list: key and value rows.
 pub fn summary_list<'a>(rows: impl IntoIterator<Item = (&'a str, Markup)>) -> Markup {
     html! {
-        dl.app-summary-list {
+        dl.govuk-summary-list {
             @for (key, value) in rows {
-                div.app-summary-list__row {
-                    dt.app-summary-list__key { (key) }
-                    dd.app-summary-list__value { (value) }
+                div.govuk-summary-list__row {
+                    dt.govuk-summary-list__key { (key) }
+                    dd.govuk-summary-list__value { (value) }
                 }
             }
         }
     }
 }
 
-/// A coloured tag: `colour` is one of grey, green, blue, red, yellow, orange, purple.
+/// A coloured GOV.UK tag: `colour` is one of grey, green, turquoise, blue, light-blue, purple, pink, red, orange,
+/// yellow.
 pub fn tag(text: &str, colour: &str) -> Markup {
-    html! { strong class={ "app-tag app-tag--" (colour) } { (text) } }
+    html! { strong class={ "govuk-tag govuk-tag--" (colour) } { (text) } }
 }
 
 /// A warning with an icon, read out as a warning.
 pub fn warning(text: Markup) -> Markup {
     html! {
-        div.app-warning-text {
-            span.app-warning-text__icon aria-hidden="true" { "!" }
-            strong.app-warning-text__text { span.app-visually-hidden { "Warning: " } (text) }
+        div.govuk-warning-text {
+            span.govuk-warning-text__icon aria-hidden="true" { "!" }
+            strong.govuk-warning-text__text { span.govuk-visually-hidden { "Warning: " } (text) }
         }
     }
 }
@@ -281,11 +353,11 @@ fn input(
 ) -> Markup {
     let error = errors.message(id).is_some();
     html! {
-        div.app-form-group.app-form-group--error[error] {
-            label.app-label for=(id) { (label) }
-            @if let Some(hint) = hint { div.app-hint #{ (id) "-hint" } { (hint) } }
+        div.govuk-form-group.govuk-form-group--error[error] {
+            label.govuk-label for=(id) { (label) }
+            @if let Some(hint) = hint { div.govuk-hint #{ (id) "-hint" } { (hint) } }
             (errors.inline(id))
-            input.app-input.app-input--error[error] #(id) name=(id) type=(kind) value=(value) autocomplete=(autocomplete)
+            input.govuk-input.govuk-input--error[error] #(id) name=(id) type=(kind) value=(value) autocomplete=(autocomplete)
                 aria-describedby=[hint.map(|_| format!("{id}-hint"))];
         }
     }
@@ -295,11 +367,11 @@ fn input(
 pub fn textarea(id: &str, label: &str, hint: Option<&str>, value: &str, errors: &FormErrors) -> Markup {
     let error = errors.message(id).is_some();
     html! {
-        div.app-form-group.app-form-group--error[error] {
-            label.app-label for=(id) { (label) }
-            @if let Some(hint) = hint { div.app-hint { (hint) } }
+        div.govuk-form-group.govuk-form-group--error[error] {
+            label.govuk-label for=(id) { (label) }
+            @if let Some(hint) = hint { div.govuk-hint { (hint) } }
             (errors.inline(id))
-            textarea.app-textarea #(id) name=(id) rows="3" { (value) }
+            textarea.govuk-textarea #(id) name=(id) rows="3" { (value) }
         }
     }
 }
@@ -339,22 +411,43 @@ fn choices(
 ) -> Markup {
     let error = errors.message(name).is_some();
     html! {
-        div.app-form-group.app-form-group--error[error] #(name) {
-            fieldset.app-fieldset {
-                legend.app-fieldset__legend { (legend) }
-                @if let Some(hint) = hint { div.app-hint { (hint) } }
+        div.govuk-form-group.govuk-form-group--error[error] #(name) {
+            fieldset.govuk-fieldset {
+                legend.govuk-fieldset__legend.govuk-fieldset__legend--s { (legend) }
+                @if let Some(hint) = hint { div.govuk-hint { (hint) } }
                 (errors.inline(name))
-                div class=(if kind == "radio" { "app-radios" } else { "app-checkboxes" }) {
+                @let block = if kind == "radio" { "govuk-radios" } else { "govuk-checkboxes" };
+                div class={ (block) " " (block) "--small" } data-module=(block) {
                     @for (value, label, checked) in options {
-                        div class=(if kind == "radio" { "app-radios__item" } else { "app-checkboxes__item" }) {
-                            input #{ (name) "-" (value) } name=(name) type=(kind) value=(value) checked[*checked];
-                            label for={ (name) "-" (value) } { (label) }
+                        div class={ (block) "__item" } {
+                            input class={ (block) "__input" } #{ (name) "-" (value) } name=(name) type=(kind) value=(value) checked[*checked];
+                            label class={ "govuk-label " (block) "__label" } for={ (name) "-" (value) } { (label) }
                         }
                     }
                 }
             }
         }
     }
+}
+
+/// A date as people type it: `23/04/1987`, `23-4-1987`, `23 4 1987`, `23.04.87` is not taken (a two-digit year is
+/// ambiguous), `2026-12-04` (ISO), or `23 April 1987`; None when it is no real date.
+pub fn parse_date(text: &str) -> Option<NaiveDate> {
+    let text = text.trim();
+    if let Ok(day) = NaiveDate::parse_from_str(text, "%Y-%m-%d") {
+        return Some(day);
+    }
+    for format in ["%d %B %Y", "%d %b %Y"] {
+        if let Ok(day) = NaiveDate::parse_from_str(text, format) {
+            return Some(day);
+        }
+    }
+    let parts: Vec<&str> = text.split(['/', '-', '.', ' ']).filter(|p| !p.is_empty()).collect();
+    let [day, month, year] = parts.as_slice() else { return None };
+    if year.len() != 4 {
+        return None;
+    }
+    NaiveDate::from_ymd_opt(year.parse().ok()?, month.parse().ok()?, day.parse().ok()?)
 }
 
 /// A date as people in England write it: 22 November 2026.
@@ -416,7 +509,7 @@ pub fn safe_contact_panel(
     let (unsafe_channels, unknown, safe) = (of(Safety::Unsafe), of(Safety::Unknown), of(Safety::Safe));
     html! {
         div.app-safety-panel #safe-contact aria-labelledby="safe-contact-title" {
-            h2.app-heading-m #safe-contact-title { "Safe contact" }
+            h2.govuk-heading-m #safe-contact-title { "Safe contact" }
             @if let Some(caution) = caution {
                 (warning(html! { "Caution: " (caution) }))
             }
@@ -481,9 +574,7 @@ pub fn safe_contact_form(
     let times: Vec<(&str, &str, bool)> =
         TimeBand::ALL.iter().map(|band| (band.code(), band.label(), safe_times.contains(band))).collect();
     html! {
-        section.app-action #action-safe-contact {
-            details open[errors.message("safe-times").is_some()] {
-                summary { "Change safe-contact rules (as the victim told you)" }
+        (self::action("safe-contact", "Change safe-contact rules (as the victim told you)", errors.mentions("safe-"), html! {
                 form method="post" action=(action) novalidate {
                     (crate::principal::csrf_field())
                     @for channel in ContactChannel::ALL {
@@ -497,10 +588,9 @@ pub fn safe_contact_form(
                         (textarea("safe-caution", "Caution for whoever contacts the victim (optional)",
                             Some("For example: if a man answers, say it is the surgery. Kept encrypted. Leave empty to remove."), caution, errors))
                     }
-                    button.app-button type="submit" { "Save safe-contact rules" }
+                    button.govuk-button type="submit" { "Save safe-contact rules" }
                 }
-            }
-        }
+        }))
     }
 }
 
@@ -543,21 +633,21 @@ pub async fn break_glass_page(db: &casetrack_eventstore::db::ReadDb, area: &str,
         staff_page(
             title,
             html! {
-                h1.app-heading-l { (title) }
-                p.app-body { "Each opening was given a reason. Every page opened under it is in the audit trail." }
+                h1.govuk-heading-l { (title) }
+                p.govuk-body { "Each opening was given a reason. Every page opened under it is in the audit trail." }
                 @if grants.is_empty() {
-                    p.app-body { "No record has been opened outside a role." }
+                    p.govuk-body { "No record has been opened outside a role." }
                 } @else {
-                    table.app-table {
-                        thead { tr { th { "Who" } th { "Record" } th { "Reason" } th { "Opened" } th { "Until" } } }
-                        tbody {
+                    table.govuk-table {
+                        thead.govuk-table__head { tr.govuk-table__row { th.govuk-table__header scope="col" { "Who" } th.govuk-table__header scope="col" { "Record" } th.govuk-table__header scope="col" { "Reason" } th.govuk-table__header scope="col" { "Opened" } th.govuk-table__header scope="col" { "Until" } } }
+                        tbody.govuk-table__body {
                             @for grant in &grants {
-                                tr {
-                                    td { (grant.username) }
-                                    td { a.app-link href=(link(&grant.record_id)) { (grant.record_id) } }
-                                    td { (grant.reason) }
-                                    td { (at(grant.granted_at)) }
-                                    td { (at(grant.expires_at)) }
+                                tr.govuk-table__row {
+                                    td.govuk-table__cell { (grant.username) }
+                                    td.govuk-table__cell { a.govuk-link href=(link(&grant.record_id)) { (grant.record_id) } }
+                                    td.govuk-table__cell { (grant.reason) }
+                                    td.govuk-table__cell { (at(grant.granted_at)) }
+                                    td.govuk-table__cell { (at(grant.expires_at)) }
                                 }
                             }
                         }
@@ -568,8 +658,130 @@ pub async fn break_glass_page(db: &casetrack_eventstore::db::ReadDb, area: &str,
     )
 }
 
+/// One action of a record's stage, closed until opened (a GOV.UK details disclosure), so the page shows who and
+/// what first and every action takes one line; it is open when a problem with its form is being shown.
+pub fn action(id: &str, title: &str, open: bool, content: Markup) -> Markup {
+    html! {
+        details.govuk-details.app-action #{ "action-" (id) } open[open] {
+            summary.govuk-details__summary { span.govuk-details__summary-text { (title) } }
+            div.govuk-details__text { (content) }
+        }
+    }
+}
+
+/// A record's reference as people say it on the phone: the area and the last eight characters of its id (random
+/// in a UUIDv7, so records received in the same second still differ), for example `HUB-3F9A1C2B`. Page titles,
+/// lists and the audit trail name records by it, never by the victim; [`reference_suffix`] reads it back.
+pub fn reference(area: &str, id: uuid::Uuid) -> String {
+    let hex = id.simple().to_string();
+    format!("{}-{}", area.to_uppercase(), hex[hex.len() - 8..].to_uppercase())
+}
+
+/// The id suffix a typed reference names (`hub-3f9a1c2b`, `3F9A1C2B`): eight hex digits, lowercase.
+pub fn reference_suffix(typed: &str) -> Option<String> {
+    let last = typed.trim().rsplit('-').next()?.to_lowercase();
+    (last.len() == 8 && last.bytes().all(|b| b.is_ascii_hexdigit())).then_some(last)
+}
+
+/// The staff of this installation by account, so timelines and lists show "Jo Smith (hub officer)" rather than an
+/// id, and allocation is a choice from a list, not a typed user name.
+#[derive(Debug, Default, Clone)]
+pub struct Staff {
+    accounts: Vec<crate::accounts::Account>,
+}
+
+impl Staff {
+    /// Every account (a few hundred at most: read whole, once per page).
+    pub async fn load(db: &casetrack_eventstore::db::ReadDb) -> Result<Self, ApiError> {
+        let accounts = crate::accounts::list_accounts(db).await.map_err(ApiError::unavailable)?;
+        Ok(Self { accounts })
+    }
+
+    /// "Jo Smith (hub officer)" for an actor; the role alone for the system or an account no longer known.
+    pub fn actor(&self, actor: &casetrack_proto::Actor) -> String {
+        // "a hub officer" / "an IDVA caseworker": without the article beside a name.
+        let role = crate::accounts::role_label(&actor.role);
+        match actor.user_id.and_then(|id| self.accounts.iter().find(|a| a.account_id == id)) {
+            Some(account) => {
+                let bare = role.strip_prefix("a ").or_else(|| role.strip_prefix("an ")).unwrap_or(&role);
+                format!("{} ({bare})", account.display_name)
+            }
+            None => role,
+        }
+    }
+
+    /// The display name of a user name (as allocations store it), or the user name when no account has it.
+    pub fn name_of(&self, username: &str) -> String {
+        self.accounts
+            .iter()
+            .find(|a| a.username.as_str() == username)
+            .map_or_else(|| username.to_owned(), |a| a.display_name.clone())
+    }
+
+    /// The display name of an account id given as text, or None.
+    pub fn name_of_id(&self, account_id: &str) -> Option<String> {
+        self.accounts.iter().find(|a| a.account_id.to_string() == account_id).map(|a| a.display_name.clone())
+    }
+
+    /// The enabled accounts whose role passes `keep`, as (user name, display name), by display name.
+    pub fn choices(&self, keep: impl Fn(&casetrack_proto::Role) -> bool) -> Vec<(String, String)> {
+        let mut choices: Vec<(String, String)> = self
+            .accounts
+            .iter()
+            .filter(|a| !a.disabled && keep(&a.role))
+            .map(|a| (a.username.as_str().to_owned(), a.display_name.clone()))
+            .collect();
+        choices.sort_by(|a, b| a.1.cmp(&b.1));
+        choices
+    }
+}
+
+/// A select of staff to allocate to: (user name, display name) choices, `current` selected.
+pub fn staff_select(
+    id: &str,
+    label: &str,
+    choices: &[(String, String)],
+    current: Option<&str>,
+    errors: &FormErrors,
+) -> Markup {
+    let error = errors.message(id).is_some();
+    html! {
+        div.govuk-form-group.govuk-form-group--error[error] {
+            label.govuk-label for=(id) { (label) }
+            (errors.inline(id))
+            select.govuk-select #(id) name=(id) {
+                option value="" { "Choose a person" }
+                @for (username, name) in choices {
+                    option value=(username) selected[current == Some(username.as_str())] { (name) }
+                }
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_reference_is_read_back_from_what_was_typed() {
+        let id = uuid::Uuid::parse_str("0192f3a4-5b6c-7d8e-9fa0-b1c2d3e4f5a6").unwrap();
+        let reference = super::reference("hub", id);
+        assert_eq!(reference, "HUB-D3E4F5A6");
+        assert_eq!(super::reference_suffix(&reference).as_deref(), Some("d3e4f5a6"));
+        assert_eq!(super::reference_suffix(" d3e4f5a6 ").as_deref(), Some("d3e4f5a6"));
+        assert_eq!(super::reference_suffix("AB/123/26"), None);
+    }
+
+    #[test]
+    fn dates_are_read_as_people_type_them() {
+        let day = |y, m, d| chrono::NaiveDate::from_ymd_opt(y, m, d);
+        assert_eq!(super::parse_date("23/04/1987"), day(1987, 4, 23));
+        assert_eq!(super::parse_date("2026-12-04"), day(2026, 12, 4));
+        assert_eq!(super::parse_date(" 4 12 2026 "), day(2026, 12, 4));
+        assert_eq!(super::parse_date("23 April 1987"), day(1987, 4, 23));
+        assert_eq!(super::parse_date("31/02/2026"), None);
+        assert_eq!(super::parse_date("23/04/87"), None);
+    }
+
     #[test]
     fn only_paths_of_this_site_are_followed() {
         for local in ["/", "/hub", "/hub/referrals/01234567-89ab-cdef-0123-456789abcdef?tab=timeline"] {

@@ -30,7 +30,12 @@ pub async fn serve(
 ) -> anyhow::Result<()> {
     // Install the metrics recorder before anything records.
     crate::telemetry::metrics_handle();
-    migrate(&ctx, &services).await?;
+    // The migrations apart from their services, so that no `&Service` (which is not `Sync`: its jobs run once) is
+    // held across an await and this future can be spawned.
+    let migrations: Vec<_> = services.iter().filter_map(|s| s.migrations.map(|m| (s.name, m))).collect();
+    for (name, migrations) in migrations {
+        ctx.db.migrate(name, migrations).await?;
+    }
     let runners = CancellationToken::new();
     let mut tasks = tokio::task::JoinSet::new();
     let mut app = Router::new();
@@ -52,13 +57,12 @@ pub async fn serve(
         for job in service.jobs {
             tasks.spawn(job(runners.clone()));
         }
-        openapi.merge(service.openapi);
+        crate::http::merge_service(&mut openapi, service.openapi, service.name);
         app = app.merge(service.router);
         rules.extend(service.rules);
         lookups.extend(service.person_lookups);
         areas.extend(service.record_areas);
     }
-    crate::http::document_idempotency(&mut openapi);
     let app = crate::http::with_common_routes(app, rules, lookups, areas, ctx.clone(), openapi);
     tasks.spawn(sweep_sessions(ctx.clone(), runners.clone()));
     let address = listener.local_addr()?;

@@ -59,6 +59,30 @@ pub fn reads_audit(name: &str) -> bool {
     name.starts_with("audit.")
 }
 
+/// The heads of the two logs a projection may read. A projection's lag is measured against the head of its own
+/// log ([`reads_audit`]): `/readyz`, `/metrics` and `casetrack admin projections` all say it this way, so they agree.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Heads {
+    pub events: Position,
+    pub audit: Position,
+}
+
+impl Heads {
+    pub async fn read(events: &EventLog, audit: &EventLog) -> Result<Self, LogError> {
+        Ok(Self { events: events.head().await?, audit: audit.head().await? })
+    }
+
+    /// The head of the log the projection `name` reads.
+    pub fn of(&self, name: &str) -> Position {
+        if reads_audit(name) { self.audit } else { self.events }
+    }
+
+    /// How many commits of its log the projection `name`, at `position`, has still to apply.
+    pub fn lag(&self, name: &str, position: Position) -> u64 {
+        self.of(name).0.saturating_sub(position.0)
+    }
+}
+
 #[async_trait::async_trait]
 pub trait Projection: Send + Sync + 'static {
     /// Unique, stable name: the checkpoint's key and the `--projection` argument of `casetrack rebuild`.
@@ -578,6 +602,18 @@ pub fn decode<E: casetrack_proto::EventContract>(
 mod tests {
     use super::*;
     use crate::testkit::{TempDir, fresh_postgres, open_sqlite_log};
+
+    #[test]
+    fn the_audit_trail_lags_behind_its_own_stream_not_the_case_history() {
+        // Issue 25: `admin projections` measured audit.* against the case history's head and said the audit
+        // trail was 226,341 behind while `/readyz` said 0.
+        let heads = Heads { events: Position(300_000), audit: Position(73_659) };
+        assert_eq!(heads.lag("audit.trail", Position(73_659)), 0);
+        assert_eq!(heads.lag("audit.trail", Position(73_000)), 659);
+        assert_eq!(heads.lag("hub.referrals", Position(73_659)), 226_341);
+        assert_eq!(heads.lag("hub.referrals", Position(300_000)), 0);
+        assert_eq!(heads.lag("hub.referrals", Position(300_001)), 0);
+    }
 
     /// Owns one table, written by the test itself.
     struct Grown;

@@ -20,13 +20,16 @@ use crate::commands::police_feed;
 use crate::pages::when::{read_when, time_refusal, when_field, when_fields};
 use crate::state::Hub;
 
-/// The fields both direct forms share. Personal fields are never filled back in (`echo` is false on the public
-/// form): a page that failed validation must not show a victim's details to whoever looks next.
+/// The fields both direct forms share, filled in with what was sent when the form comes back with a problem, so
+/// nobody types it all again. On the public form that answer is the response to the victim's own POST, never stored
+/// and never cached (`no-store`), and the quick exit replaces it in the history (ADR 0005).
 pub fn direct_fields(form: Option<&FormData>, errors: &FormErrors, staff: bool) -> Markup {
-    let value = |name: &str| if staff { form.map_or("", |f| f.get(name)).to_owned() } else { String::new() };
+    let value = |name: &str| form.map_or("", |f| f.get(name)).to_owned();
+    let ticked = |name: &str, code: &str| form.is_some_and(|f| f.all(name).iter().any(|v| v == code));
     let offences: Vec<(&str, &str)> = OFFENCES.to_vec();
     let safe_options: Vec<(&str, &str, bool)> =
-        ContactChannel::ALL.iter().map(|c| (c.code(), c.label(), false)).collect();
+        ContactChannel::ALL.iter().map(|c| (c.code(), c.label(), ticked("safe", c.code()))).collect();
+    let gender = value("gender");
     html! {
         (text_input("forename", "First name", None, &value("forename"), errors))
         (text_input("surname", "Last name", None, &value("surname"), errors))
@@ -34,7 +37,7 @@ pub fn direct_fields(form: Option<&FormData>, errors: &FormErrors, staff: bool) 
         (text_input("phone", "Phone number (optional)", None, &value("phone"), errors))
         (text_input("email", "Email address (optional)", None, &value("email"), errors))
         (text_input("postcode", "Postcode (optional)", None, &value("postcode"), errors))
-        (radios("gender", "Gender (optional)", &[("female", "Female"), ("male", "Male"), ("other", "Another gender"), ("unknown", "Prefer not to say")], None, errors))
+        (radios("gender", "Gender (optional)", &[("female", "Female"), ("male", "Male"), ("other", "Another gender"), ("unknown", "Prefer not to say")], Some(gender.as_str()).filter(|g| !g.is_empty()), errors))
         (checkboxes("safe", if staff { "Which ways are safe to contact them?" } else { "Which ways are safe to contact you?" },
             Some("Tick only what is safe. We will not use anything you leave unticked."), &safe_options, errors))
         div.govuk-form-group #offence {
@@ -42,7 +45,7 @@ pub fn direct_fields(form: Option<&FormData>, errors: &FormErrors, staff: bool) 
             (errors.inline("offence"))
             select.govuk-select #offence-select name="offence" {
                 option value="" { "Choose" }
-                @for (code, label) in &offences { option value=(code) { (label) } }
+                @for (code, label) in &offences { option value=(code) selected[value("offence") == *code] { (label) } }
             }
         }
         div.govuk-form-group #nationality {
@@ -55,7 +58,7 @@ pub fn direct_fields(form: Option<&FormData>, errors: &FormErrors, staff: bool) 
                 }
             }
         }
-        (checkboxes("domestic_abuse", "Domestic abuse", None, &[("yes", if staff { "This is about domestic abuse" } else { "This is about someone I live with, or a partner or family member" }, false)], errors))
+        (checkboxes("domestic_abuse", "Domestic abuse", None, &[("yes", if staff { "This is about domestic abuse" } else { "This is about someone I live with, or a partner or family member" }, ticked("domestic_abuse", "yes"))], errors))
         (text_input("crime_reference", "Police crime reference (optional)", Some("Only if it was reported to police"), &value("crime_reference"), errors))
         (text_input("reported_on", "Date reported to police (optional)", Some("For example, 20/11/2026"), &value("reported_on"), errors))
     }

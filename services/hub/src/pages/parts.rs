@@ -47,3 +47,8 @@ pub fn moment(at: &str) -> String {
         .map(|at| casetrack_web::pages::local_time(at.with_timezone(&chrono::Utc)))
         .unwrap_or_else(|_| at.to_owned())
 }
+
+/// An offence category code as its label ("Stalking or harassment"); an unknown code as words.
+pub fn offence_label(code: &str) -> String {
+    OFFENCES.iter().find(|(c, _)| *c == code).map_or_else(|| words(code), |(_, label)| (*label).to_owned())
+}

@@ -1,6 +1,7 @@
-//! The public self-referral form: no sign-in, a quick exit on every page, a limit per address, and nothing the
-//! victim typed ever shown back (not on an error, not on the thank-you page), so nobody looking at the screen or
-//! the browser history afterwards learns anything.
+//! The public self-referral form: no sign-in, GOV.UK's "Exit this page" on every page, a limit per address. After a
+//! problem the form comes back filled in as it was sent (a frightened person must not start again), in the answer to
+//! their own POST only: never stored, never cached, never in an address; the thank-you page shows nothing typed
+//! (ADR 0005 says how this protects a shared device).
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
@@ -19,26 +20,27 @@ use crate::commands::direct::{read_direct, take_direct};
 use crate::state::Hub;
 
 pub async fn form() -> Response {
-    respond(StatusCode::OK, page(&FormErrors::new(), Uuid::new_v4()))
+    respond(StatusCode::OK, page(&FormErrors::new(), Uuid::new_v4(), None))
 }
 
-fn page(errors: &FormErrors, submission: Uuid) -> Markup {
+fn page(errors: &FormErrors, submission: Uuid, sent: Option<&FormData>) -> Markup {
     public_page(
         "Ask for support",
         html! {
             (errors.summary())
-            h1.app-heading-l { "Ask for support after a crime" }
+            h1.govuk-heading-l { "Ask for support after a crime" }
             p { "You can ask for support whether or not you have reported the crime to the police. It is free and confidential." }
             p { strong { "If you are in danger now, call 999." } }
             @if !errors.is_empty() {
-                p { "For your safety we do not show what you typed again. Please fill in the form once more." }
+                p.govuk-body { "What you typed is still here: correct what the box above says and send it again. If someone comes, use “Exit this page”." }
             }
             form method="post" action="/self-referral" novalidate autocomplete="off" {
                 input type="hidden" name="submission" value=(submission);
-                (direct_fields(None, errors, false))
+                (direct_fields(sent, errors, false))
                 (checkboxes("consent", "Your agreement", None,
-                    &[("yes", "I agree that the Victim and Witness Hub keeps these details to contact me about support", false)], errors))
-                button.app-button type="submit" { "Send" }
+                    &[("yes", "I agree that the Victim and Witness Hub keeps these details to contact me about support",
+                        sent.is_some_and(|f| f.get("consent") == "yes"))], errors))
+                button.govuk-button type="submit" { "Send" }
             }
         },
     )
@@ -55,7 +57,7 @@ pub async fn submit(State(hub): State<Hub>, parts: Parts, form: FormData) -> Res
             public_page(
                 "Too many requests",
                 html! {
-                    h1.app-heading-l { "Please try again later" }
+                    h1.govuk-heading-l { "Please try again later" }
                     p { "We have received several requests from this connection. Please try again in an hour, or phone the Victim and Witness Hub." }
                     p { strong { "If you are in danger now, call 999." } }
                 },
@@ -72,7 +74,7 @@ pub async fn submit(State(hub): State<Hub>, parts: Parts, form: FormData) -> Res
             if !consent {
                 errors.add("consent", "Tick the box to agree that we keep your details, so we can contact you");
             }
-            return respond(StatusCode::UNPROCESSABLE_ENTITY, page(&errors, submission));
+            return respond(StatusCode::UNPROCESSABLE_ENTITY, page(&errors, submission, Some(&form)));
         }
     };
     let public = Actor { user_id: None, role: Role::Public };
@@ -91,7 +93,7 @@ pub async fn submit(State(hub): State<Hub>, parts: Parts, form: FormData) -> Res
                 public_page(
                     "Sorry, there is a problem",
                     html! {
-                        h1.app-heading-l { "Sorry, there is a problem" }
+                        h1.govuk-heading-l { "Sorry, there is a problem" }
                         p { "Your request was not sent. Please try again in a few minutes, or phone the Victim and Witness Hub." }
                     },
                 ),
@@ -106,9 +108,9 @@ pub async fn thanks() -> Response {
         public_page(
             "Request sent",
             html! {
-                div.app-banner.app-banner--success {
-                    h1.app-heading-l { "Request sent" }
-                    p { "Thank you. A member of the Victim and Witness Hub will contact you in a way you told us is safe." }
+                div.govuk-panel.govuk-panel--confirmation {
+                    h1.govuk-panel__title { "Request sent" }
+                    div.govuk-panel__body { "A member of the Victim and Witness Hub will contact you in a way you told us is safe." }
                 }
                 p { strong { "If you are in danger now, call 999." } }
             },

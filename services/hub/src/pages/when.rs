@@ -37,10 +37,10 @@ pub fn when_fields(prefix: &str, now: DateTime<Utc>, window_days: u32, errors: &
     let part = |name: &str, label: &str, value: String, width: &str| {
         let id = format!("{field}-{name}");
         html! {
-            div.app-date-input__item {
-                div.app-form-group {
-                    label.app-label.app-date-input__label for=(id) { (label) }
-                    input class={ "app-input app-date-input__input app-input--width-" (width) @if error { " app-input--error" } }
+            div.govuk-date-input__item {
+                div.govuk-form-group {
+                    label.govuk-label.govuk-date-input__label for=(id) { (label) }
+                    input class={ "govuk-input govuk-date-input__input govuk-input--width-" (width) @if error { " govuk-input--error" } }
                         #(id) name=(id) type="text" inputmode="numeric" value=(value);
                 }
             }
@@ -48,19 +48,19 @@ pub fn when_fields(prefix: &str, now: DateTime<Utc>, window_days: u32, errors: &
     };
     let time = format!("{field}-time");
     html! {
-        div.app-form-group.app-form-group--error[error] #(field) {
-            fieldset.app-fieldset role="group" aria-describedby={ (field) "-hint" } {
-                legend.app-fieldset__legend { "When did this happen?" }
-                div.app-hint #{ (field) "-hint" } { "For example, 3 4 2026. Leave the time empty if you do not know it." }
+        div.govuk-form-group.govuk-form-group--error[error] #(field) {
+            fieldset.govuk-fieldset role="group" aria-describedby={ (field) "-hint" } {
+                legend.govuk-fieldset__legend.govuk-fieldset__legend--s { "When did this happen?" }
+                div.govuk-hint #{ (field) "-hint" } { "For example, 3 4 2026 (or 03/04/2026 in the day box). Leave the time empty if you do not know it." }
                 (errors.inline(&field))
-                div.app-date-input.app-inline-radios {
+                div.govuk-date-input {
                     (part("day", "Day", today.day().to_string(), "2"))
                     (part("month", "Month", today.month().to_string(), "2"))
                     (part("year", "Year", today.year().to_string(), "4"))
-                    div.app-date-input__item {
-                        div.app-form-group {
-                            label.app-label.app-date-input__label for=(time) { "Time (optional)" }
-                            input.app-input.app-date-input__input.app-input--width-5 #(time) name=(time) type="text"
+                    div.govuk-date-input__item {
+                        div.govuk-form-group {
+                            label.govuk-label.govuk-date-input__label for=(time) { "Time (optional)" }
+                            input.govuk-input.govuk-date-input__input.govuk-input--width-5 #(time) name=(time) type="text"
                                 value="" placeholder="HH:MM";
                         }
                     }
@@ -82,9 +82,11 @@ pub fn read_when(prefix: &str, form: &FormData) -> Result<WhenRequest, FormError
     if [&day, &month, &year, &time].iter().all(|part| part.is_empty()) {
         return Ok(WhenRequest { occurred_at: None, late_reason });
     }
-    let date = match (day.parse(), month.parse(), year.parse()) {
-        (Ok(day), Ok(month), Ok(year)) => NaiveDate::from_ymd_opt(year, month, day),
-        _ => None,
+    // The whole date typed into one field (23/04/2026 or 2026-04-23) is taken as it was meant.
+    let typed: Vec<&String> = [&day, &month, &year].into_iter().filter(|part| !part.is_empty()).collect();
+    let date: Option<NaiveDate> = match typed.as_slice() {
+        [whole] => casetrack_web::pages::parse_date(whole),
+        _ => casetrack_web::pages::parse_date(&format!("{day}/{month}/{year}")),
     };
     let Some(date) = date else {
         errors.add(&field, "Enter a real date, with the day, month and year as numbers, for example 3 4 2026");

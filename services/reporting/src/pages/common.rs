@@ -7,7 +7,7 @@ use casetrack_web::http::ApiError;
 
 use crate::params::SummaryParams;
 use crate::periods::financial_year_of;
-use crate::views::report::{Report, Request, publish, report};
+use crate::views::report::{Report, Request, for_commissioner, publish, report};
 
 #[derive(Clone)]
 pub struct FiguresState {
@@ -45,10 +45,21 @@ pub(super) fn request_of(params: &SummaryParams) -> Result<Request, ApiError> {
     params.request()
 }
 
-/// The report a signed-in user may see: published for a commissioner.
-pub(super) async fn report_for(state: &FiguresState, request: &Request) -> Result<Report, ApiError> {
+/// The report a signed-in user may see: for publication when asked (small numbers and what would give one away
+/// hidden); for a commissioner, exact but for breakdowns by the victims' characteristics; for staff, exact.
+pub(super) async fn report_for(
+    state: &FiguresState,
+    request: &Request,
+    for_publication: bool,
+) -> Result<Report, ApiError> {
     let report = report(&state.ctx, request).await?;
-    Ok(if commissioner() { publish(report, state.threshold) } else { report })
+    Ok(if for_publication {
+        publish(report, state.threshold)
+    } else if commissioner() {
+        for_commissioner(report, state.threshold)
+    } else {
+        report
+    })
 }
 
 /// The download's query: the same figures as on screen.
@@ -61,4 +72,36 @@ pub(super) fn query_of(request: &Request) -> String {
         query.push_str(&format!("&by={by}"));
     }
     query
+}
+
+/// Every export is of figures that have counted the whole log: waits (up to 5 s) for the projections to reach the
+/// log's head as it is now, else refuses, saying how far behind the figures are.
+pub(super) async fn up_to_date(state: &FiguresState) -> Result<(), ApiError> {
+    let head = state.ctx.log.head().await.map_err(ApiError::unavailable)?;
+    for projection in crate::freshness::projections() {
+        let status = state.ctx.projections.status(projection.name());
+        if !status.wait_for(head, std::time::Duration::from_secs(5)).await {
+            let freshness = crate::freshness::freshness(&state.ctx).await.map_err(ApiError::unavailable)?;
+            return Err(ApiError {
+                status: axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                code: "figures_behind",
+                message: format!(
+                    "The figures are still being counted ({} events to go), so a download now would be out of date. \
+                     Try again in a minute.",
+                    crate::labels::thousands(freshness.behind().max(1))
+                ),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// The sentence the dashboard shows while its figures lag behind the log, if they do.
+pub(super) async fn lag_notice(state: &FiguresState) -> Option<String> {
+    let freshness = crate::freshness::freshness(&state.ctx).await.ok()?;
+    if freshness.behind() == 0 {
+        return None;
+    }
+    let up_to = crate::freshness::counted_up_to(&state.ctx, freshness.counted).await;
+    crate::freshness::lag_sentence(&freshness, up_to)
 }

@@ -26,7 +26,9 @@ pub fn routes(state: FiguresState) -> Routes {
     Routes::new()
         .route("/figures", Permission::Figures, get(figures_page))
         .route("/figures/export.csv", Permission::Figures, get(downloads::export_csv))
+        .route("/figures/export-long.csv", Permission::Figures, get(downloads::export_csv_long))
         .route("/figures/export.xlsx", Permission::Figures, get(downloads::export_xlsx))
+        .route("/figures/return.xlsx", Permission::Figures, get(downloads::return_xlsx))
         .person("/figures/referrals", Permission::Casework, get(drill_down))
         .with_state(state)
 }

@@ -21,7 +21,7 @@ use crate::suppression::{Shown, part_of, suppress};
 /// The caseload of the period. "Open" means received and not yet ended (closed, declined, unable to contact,
 /// returned to the referrer, declined by the service, withdrawn); a case re-opened is open again from the day it
 /// was re-opened. Adults are the units not referred under 18, those whose age was not recorded included.
-#[derive(Debug, Serialize, ToSchema, Default)]
+#[derive(Debug, Clone, Serialize, ToSchema, Default)]
 pub struct Caseload {
     /// Open at the start of the period's first day: received before it and not ended before it.
     #[schema(value_type = i64)]

@@ -71,15 +71,39 @@ impl Request {
     }
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Report {
     pub from: NaiveDate,
     pub to: NaiveDate,
     pub by: Option<String>,
     pub services: Vec<ServiceReport>,
+    /// What services and outcome measures are called (`idva`, `measure:cope`), for labels in exports.
+    #[serde(skip)]
+    pub names: BTreeMap<String, String>,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+impl Report {
+    /// What a service (`idva`) or outcome measure (`measure:cope`) is called.
+    pub fn name(&self, code: &str) -> Option<String> {
+        self.names.get(code).cloned()
+    }
+}
+
+/// What every service and outcome measure of the catalogue is called, and the hub.
+pub fn names(ctx: &Context) -> BTreeMap<String, String> {
+    let mut names = BTreeMap::from([("hub".to_owned(), crate::labels::HUB_NAME.to_owned())]);
+    for code in ctx.catalogue.codes() {
+        if let Some(definition) = ctx.catalogue.get(code.as_str()) {
+            names.insert(code.as_str().to_owned(), definition.name.clone());
+            for measure in &definition.outcome_measures {
+                names.entry(format!("measure:{}", measure.code)).or_insert_with(|| measure.label.clone());
+            }
+        }
+    }
+    names
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct ServiceReport {
     pub service: String,
     /// The cohort funnel: `referrals_received`, `victims_referred`, the stages reached and the states now
@@ -97,6 +121,8 @@ pub struct ServiceReport {
     #[schema(value_type = BTreeMap<String, BTreeMap<String, i64>>)]
     pub onward_outcomes: BTreeMap<String, BTreeMap<String, Value>>,
     pub first_contact: FirstContact,
+    /// Victims' Code compliance of the referrals (cases) received in the period, enhanced rights apart.
+    pub victims_code: VictimsCode,
     pub caseload: Caseload,
     /// Per outcome measure, the answers given at closures in the period.
     pub outcomes: BTreeMap<String, Outcome>,
@@ -108,7 +134,7 @@ pub struct ServiceReport {
     pub breakdown: Option<Vec<Breakdown>>,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Breakdown {
     pub value: String,
     #[serde(flatten)]
@@ -118,7 +144,7 @@ pub struct Breakdown {
 
 /// Time from the crime report (or the referral, without one) to the first contact attempt, for the referrals
 /// received in the period that have had one.
-#[derive(Debug, Serialize, ToSchema, Default)]
+#[derive(Debug, Clone, Serialize, ToSchema, Default)]
 pub struct FirstContact {
     #[schema(value_type = i64)]
     pub attempted: Value,
@@ -131,7 +157,62 @@ pub struct FirstContact {
     pub share_within_deadline: Option<f64>,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+/// Victims' Code compliance: of the referrals received in the period and under the Code's clock (not withheld from
+/// contact), how many were first contacted, and (hub) had their needs assessed, within the Code's time limit: 2
+/// working days from the crime report for victims entitled to enhanced rights, 5 for others (docs/metrics.md).
+#[derive(Debug, Clone, Serialize, ToSchema, Default)]
+pub struct VictimsCode {
+    pub enhanced: CodeGroup,
+    pub standard: CodeGroup,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema, Default)]
+pub struct CodeGroup {
+    /// Referrals under the Code's clock.
+    #[schema(value_type = i64)]
+    pub victims: Value,
+    /// Of them, first reached within the time limit.
+    #[schema(value_type = i64)]
+    pub contacted_on_time: Value,
+    pub share_contacted_on_time: Option<f64>,
+    /// Of them, needs first assessed within the time limit (hub).
+    #[schema(value_type = i64)]
+    pub needs_assessed_on_time: Value,
+    pub share_needs_assessed_on_time: Option<f64>,
+}
+
+impl CodeGroup {
+    fn of(cohort: &BTreeMap<String, i64>, group: &str) -> Self {
+        let get = |suffix: &str| cohort.get(&format!("{}{group}{suffix}", stage::CODE_PREFIX)).copied().unwrap_or(0);
+        let victims = get("");
+        let contacted = get(&format!(".{}", stage::CODE_CONTACTED));
+        let needs = get(&format!(".{}", stage::CODE_NEEDS));
+        Self {
+            victims: victims.into(),
+            contacted_on_time: contacted.into(),
+            share_contacted_on_time: share(contacted, victims),
+            needs_assessed_on_time: needs.into(),
+            share_needs_assessed_on_time: share(needs, victims),
+        }
+    }
+
+    fn publish(&mut self, threshold: u64) {
+        let victims = count_of(&self.victims);
+        let (contacted, whole) = part_of(count_of(&self.contacted_on_time), victims, threshold);
+        let (needs, _) = part_of(count_of(&self.needs_assessed_on_time), victims, threshold);
+        if !matches!((contacted, whole), (Shown::Count(_), Shown::Count(_))) {
+            self.share_contacted_on_time = None;
+        }
+        if !matches!((needs, whole), (Shown::Count(_), Shown::Count(_))) {
+            self.share_needs_assessed_on_time = None;
+        }
+        self.victims = text(whole, threshold);
+        self.contacted_on_time = text(contacted, threshold);
+        self.needs_assessed_on_time = text(needs, threshold);
+    }
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Outcome {
     #[schema(value_type = i64)]
     pub asked: Value,
@@ -302,6 +383,10 @@ pub async fn report(ctx: &Context, request: &Request) -> Result<Report, ApiError
                     within_deadline: within.into(),
                     share_within_deadline: share(within, attempted),
                 },
+                victims_code: VictimsCode {
+                    enhanced: CodeGroup::of(&counts.cohort, "enhanced"),
+                    standard: CodeGroup::of(&counts.cohort, "standard"),
+                },
                 caseload: counts.caseload.into(),
                 outcomes: outcomes
                     .into_iter()
@@ -319,7 +404,7 @@ pub async fn report(ctx: &Context, request: &Request) -> Result<Report, ApiError
             }
         })
         .collect();
-    Ok(Report { from: request.from, to: request.to, by: request.by.clone(), services })
+    Ok(Report { from: request.from, to: request.to, by: request.by.clone(), services, names: names(ctx) })
 }
 
 fn count_of(value: &Value) -> u64 {
@@ -409,6 +494,8 @@ pub fn publish(mut report: Report, threshold: u64) -> Report {
             (first.median_days, first.p90_days) = (None, None);
         }
         (first.within_deadline, first.attempted) = (text(within, threshold), text(attempted, threshold));
+        service.victims_code.enhanced.publish(threshold);
+        service.victims_code.standard.publish(threshold);
         let received = service.funnel.get(stage::RECEIVED).cloned().unwrap_or_default();
         caseload::publish(&mut service.caseload, threshold, &received);
         for outcome in service.outcomes.values_mut() {
@@ -418,6 +505,32 @@ pub fn publish(mut report: Report, threshold: u64) -> Report {
             }
             (outcome.improved, outcome.asked) = (text(improved, threshold), text(asked, threshold));
         }
+    }
+    report
+}
+
+/// The report for a commissioner's own dashboard and downloads: the funnel, the caseload, first contact, outcome
+/// measures and activity exact (a commissioner needs "3 shuttle mediations" to write a board paper), and a breakdown
+/// by the victims' characteristics suppressed as for publication. Where publication would hide one of the service's
+/// own figures that a breakdown column adds up to, that whole column of the breakdown is hidden ("[c]"), since the
+/// exact figure shown beside it would otherwise give a hidden cell away (docs/metrics.md, "Small numbers").
+pub fn for_commissioner(report: Report, threshold: u64) -> Report {
+    if report.by.is_none() {
+        return report;
+    }
+    let published = publish(report.clone(), threshold);
+    let mut report = report;
+    for (service, shown) in report.services.iter_mut().zip(published.services) {
+        let Some(mut rows) = shown.breakdown else { continue };
+        for name in FUNNEL {
+            let exact = service.funnel.get(name);
+            if exact.is_some() && shown.funnel.get(name) != exact {
+                for row in &mut rows {
+                    row.funnel.insert(name.to_owned(), Value::from("[c]"));
+                }
+            }
+        }
+        service.breakdown = Some(rows);
     }
     report
 }
@@ -432,6 +545,25 @@ pub async fn monthly(
         "SELECT service, SUBSTR(day, 1, 7), figure, CAST(SUM(count) AS BIGINT) FROM reporting_cohort WHERE {SPAN} \
          {{service}} AND figure IN ('referrals_received', 'contacted', 'supported') \
          GROUP BY service, SUBSTR(day, 1, 7), figure"
+    );
+    let all = span("all", request.from, request.to);
+    let rows = rows(ctx, &sql, &as_strs(&all), request.service.as_deref()).await?;
+    let mut out: BTreeMap<String, BTreeMap<String, BTreeMap<String, i64>>> = BTreeMap::new();
+    for row in rows {
+        out.entry(row.get(0)).or_default().entry(row.get(1)).or_default().insert(row.get(2), row.get(3));
+    }
+    Ok(out)
+}
+
+/// Victims' Code compliance per service and month received: service -> month -> figure (`code.enhanced`,
+/// `code.enhanced.contacted_on_time`, ...) -> count.
+pub async fn code_monthly(
+    ctx: &Context,
+    request: &Request,
+) -> Result<BTreeMap<String, BTreeMap<String, BTreeMap<String, i64>>>, ApiError> {
+    let sql = format!(
+        "SELECT service, SUBSTR(day, 1, 7), figure, CAST(SUM(count) AS BIGINT) FROM reporting_cohort WHERE {SPAN} \
+         {{service}} AND figure LIKE 'code.%' GROUP BY service, SUBSTR(day, 1, 7), figure"
     );
     let all = span("all", request.from, request.to);
     let rows = rows(ctx, &sql, &as_strs(&all), request.service.as_deref()).await?;

@@ -8,11 +8,11 @@
 use casetrack_casework::catalogue::ServiceDefinition;
 use casetrack_proto::CaseId;
 use casetrack_proto::contact::{ContactChannel, Safety};
-use casetrack_web::pages::{FormErrors, checkboxes, radios, text_input, textarea};
+use casetrack_web::pages::{FormErrors, checkboxes, radios, staff_select, text_input, textarea};
 use maud::{Markup, html};
 
 use crate::case::{self, Case, CaseStage};
-use crate::forms::{DATE_HINT, Dating, action_form};
+use crate::forms::{DATE_HINT, Dating, action_disclosure};
 use crate::kinds;
 
 pub(super) fn actions(
@@ -21,9 +21,11 @@ pub(super) fn actions(
     state: &Case,
     errors: &FormErrors,
     dating: &Dating,
+    caseworkers: &[(String, String)],
 ) -> Markup {
     let f = |action: &str, title: &str, submit: &str, fields: Markup| {
-        action_form(definition, case_id, action, title, submit, fields)
+        let open = errors.mentions(&format!("{action}-"));
+        action_disclosure(definition, case_id, action, title, submit, open, fields)
     };
     let today = dating.today_text();
     let now = dating.now.with_timezone(&chrono_tz::Europe::London).format("%H:%M").to_string();
@@ -85,7 +87,7 @@ pub(super) fn actions(
                     (f("close", "Close the case", "Close case", html! {
                         (radios("close-reason", "Why is it closing?", &[("support_completed", "Support completed"), ("disengaged_later", "The victim stopped engaging"),
                             ("transferred_out", "Transferred to another service"), ("moved_away", "Moved away")], None, errors))
-                        p.app-hint { "Outcome measures (" (definition.measures_version) ")" }
+                        p.govuk-hint { "Outcome measures (" (definition.measures_version) ")" }
                         @for measure in &definition.outcome_measures {
                             (radios(&format!("close-{}", measure.code), &measure.label, &[("improved", "Improved"), ("no_change", "No change"),
                                 ("worse", "Worse"), ("not_asked", "Not asked")], None, errors))
@@ -100,7 +102,8 @@ pub(super) fn actions(
         }
         (casetrack_web::pages::safe_contact_form(&format!("/services/{}/cases/{case_id}/safe-contact", definition.code),
             &open.safe_contact, &open.safe_times, None, errors))
-        (f("allocate", "Allocate to a caseworker", "Allocate", text_input("allocate-caseworker", "Caseworker's user name", None, "", errors)))
+        (f("allocate", "Allocate to a caseworker", "Allocate",
+            staff_select("allocate-caseworker", "Caseworker", caseworkers, open.caseworker.as_ref().map(|c| c.as_str()), errors)))
         (f("note", "Add a note", "Save note", note_fields(errors, dating)))
         (f("withdraw", "Withdrawn by the referrer", "Record withdrawal", html! {
             (textarea("withdraw-reason", "Why was it withdrawn?", None, "", errors)) (when("withdraw"))

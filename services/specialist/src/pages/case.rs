@@ -16,8 +16,8 @@ use casetrack_proto::contact::{AttemptOutcome, ContactChannel, OutcomeAnswer};
 use casetrack_proto::specialist::{CaseOrigin, ClosureReason};
 use casetrack_web::http::ApiError;
 use casetrack_web::pages::{
-    Failure, FormData, FormErrors, failure_page, invalid, long_date, refused, respond, safe_contact_panel, see_other,
-    staff_page, summary_list, tag, words,
+    Failure, FormData, FormErrors, Staff, failure_page, invalid, long_date, reference, refused, respond,
+    safe_contact_panel, see_other, staff_page, summary_list, tag, words,
 };
 use chrono::{NaiveTime, TimeZone as _, Utc};
 use maud::html;
@@ -56,11 +56,26 @@ async fn render(desk: &Desk, service: &str, case_id: CaseId, errors: &FormErrors
         Ok(person) => person,
         Err(error) => return failure_page(&ApiError::unavailable(error)),
     };
+    let staff = match Staff::load(&desk.context().db).await {
+        Ok(staff) => staff,
+        Err(error) => return failure_page(&error),
+    };
     let mut timeline = Vec::new();
     for (envelope, event) in loaded.history.iter().rev() {
-        let (title, detail) = describe(desk, &definition, &loaded.opened.person_id, envelope, event).await;
-        timeline.push((when_line(envelope.occurred_at, envelope.recorded_at), title, detail));
+        let (title, detail) = describe(desk, &definition, &loaded.opened.person_id, envelope, event, &staff).await;
+        timeline.push((
+            when_line(envelope.occurred_at, envelope.recorded_at),
+            title,
+            detail,
+            staff.actor(&envelope.actor),
+        ));
     }
+    let service_code = definition.code.to_string();
+    let caseworkers = staff.choices(|role| match role {
+        casetrack_proto::Role::Caseworker(s) | casetrack_proto::Role::ServiceManager(s) => s.as_str() == service_code,
+        _ => false,
+    });
+    let reference = reference(definition.code.as_str(), case_id.0);
     let heading = match &person {
         PersonRecord::Known(d) => format!("{} {}", d.forename, d.surname),
         PersonRecord::Erased => "Erased person".into(),
@@ -73,9 +88,9 @@ async fn render(desk: &Desk, service: &str, case_id: CaseId, errors: &FormErrors
     };
     let body = html! {
         (errors.summary())
-        span.app-caption { (definition.name) " case" }
-        h1.app-heading-l { (heading) }
-        p {
+        span.govuk-caption-m { (definition.name) " case " (reference) }
+        h1.govuk-heading-l { (heading) }
+        p.govuk-body {
             (status_tag(case_status)) " "
             @if loaded.opened.enhanced_rights { (tag("Enhanced rights", "purple")) " " }
             @if loaded.opened.domestic_abuse { (tag("Domestic abuse", "red")) " " }
@@ -84,27 +99,31 @@ async fn render(desk: &Desk, service: &str, case_id: CaseId, errors: &FormErrors
         @if definition.kind == ServiceKind::Rj && open.is_some_and(|o| o.rj.informed_on.is_none()) {
             (kinds::rj::information_due(loaded.received_on, loaded.opened.enhanced_rights, clock::now().date_naive()))
         }
-        @if let Some(open) = open {
-            (safe_contact_panel(&open.safe_contact, &open.safe_times, loaded.opened.domestic_abuse, None,
-                "tell the referrer there is no safe way to reach the victim"))
-        }
-        div.app-grid {
-            div.app-column-two-thirds {
-                h2.app-heading-m { "Actions" }
-                (actions(&definition, case_id, &loaded.state, errors, &Dating { now: clock::now(), window: desk.back_dating() }))
-                h2.app-heading-m #timeline { "Timeline" }
-                ol.app-timeline {
-                    @for (when, title, detail) in &timeline {
-                        li.app-timeline__item {
-                            p.app-timeline__title { (title) }
-                            p.app-timeline__meta { (when) }
-                            @if let Some(detail) = detail { p.app-timeline__detail { (detail) } }
+        div.govuk-grid-row {
+            div.govuk-grid-column-two-thirds {
+                @if let Some(open) = open {
+                    (safe_contact_panel(&open.safe_contact, &open.safe_times, loaded.opened.domestic_abuse, None,
+                        "tell the referrer there is no safe way to reach the victim"))
+                }
+                h2.govuk-heading-m { "Actions for this stage" }
+                (actions(&definition, case_id, &loaded.state, errors, &Dating { now: clock::now(), window: desk.back_dating() }, &caseworkers))
+                h2.govuk-heading-m #timeline { "Timeline" }
+                div.moj-timeline {
+                    @for (when, title, detail, by) in &timeline {
+                        div.moj-timeline__item {
+                            div.moj-timeline__header {
+                                h3.moj-timeline__title { (title) }
+                                " "
+                                p.moj-timeline__byline { "by " (by) }
+                            }
+                            p.moj-timeline__date { (when) }
+                            @if let Some(detail) = detail { div.moj-timeline__description { (detail) } }
                         }
                     }
                 }
             }
-            div.app-column-one-third {
-                h2.app-heading-m { "Person" }
+            div.govuk-grid-column-one-third {
+                h2.govuk-heading-m { "Person" }
                 @match &person {
                     PersonRecord::Known(d) => (summary_list([
                         ("Date of birth", html! { (long_date(d.date_of_birth)) }),
@@ -115,18 +134,19 @@ async fn render(desk: &Desk, service: &str, case_id: CaseId, errors: &FormErrors
                     PersonRecord::Erased => p { "This person's details were erased." },
                     PersonRecord::Unknown => p { "The person this case names is not registered." },
                 }
-                h2.app-heading-m { "Case" }
+                h2.govuk-heading-m { "Case" }
                 (summary_list([
                     ("Referred by", html! { @match &loaded.opened.origin {
                         CaseOrigin::Hub { .. } => "The Victim and Witness Hub",
                         CaseOrigin::Direct { source } => (words(source)),
                     } }),
-                    ("Caseworker", html! { (caseworker_of(&loaded.state).map_or("Unallocated".to_owned(), |c| c.to_string())) }),
+                    ("Caseworker", html! { (caseworker_of(&loaded.state).map_or("Unallocated".to_owned(), |c| staff.name_of(c.as_str()))) }),
                 ]))
             }
         }
     };
-    respond(status, staff_page(&heading, body))
+    // The browser tab names the case, never the victim.
+    respond(status, staff_page(&format!("{} case {reference}", definition.name), body))
 }
 
 fn caseworker_of(state: &Case) -> Option<&casetrack_proto::StaffName> {

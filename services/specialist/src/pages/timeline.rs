@@ -6,21 +6,28 @@ use casetrack_casework::catalogue::ServiceDefinition;
 use casetrack_eventstore::codes::code;
 use casetrack_proto::specialist::{RiskChecklist, SpecialistEvent};
 use casetrack_proto::{Envelope, PersonId};
-use casetrack_web::pages::{local_time, long_date, words};
+use casetrack_web::pages::{Staff, local_time, long_date, words};
 use chrono::{DateTime, Utc};
 use chrono_tz::Europe::London;
 
 use crate::state::Desk;
 
 /// When a timeline entry happened, in UK time, and when it was recorded where that is later: "3 Apr 2026, 12:00"
-/// recorded the same day; "3 April 2026, recorded 3 days later"; "3 June 2019, recorded on 4 December 2026".
+/// recorded within minutes; "3 Apr 2026, 12:00, recorded at 16:00" the same day; "3 April 2026, recorded 6 Apr
+/// 2026, 10:00 (3 days later)"; "3 June 2019, recorded on 4 December 2026".
 pub(super) fn when_line(occurred_at: DateTime<Utc>, recorded_at: DateTime<Utc>) -> String {
     let (happened, recorded) =
         (occurred_at.with_timezone(&London).date_naive(), recorded_at.with_timezone(&London).date_naive());
+    let clock = recorded_at.with_timezone(&London).format("%H:%M");
+    if recorded_at - occurred_at < chrono::Duration::minutes(10) {
+        return local_time(occurred_at);
+    }
     match (recorded - happened).num_days() {
-        ..=0 => local_time(occurred_at),
-        1 => format!("{}, recorded the next day", long_date(happened)),
-        days @ 2..=30 => format!("{}, recorded {days} days later", long_date(happened)),
+        ..=0 => format!("{}, recorded at {clock}", local_time(occurred_at)),
+        1 => format!("{}, recorded the next day at {clock}", local_time(occurred_at)),
+        days @ 2..=30 => {
+            format!("{}, recorded {} ({days} days later)", long_date(happened), local_time(recorded_at))
+        }
         _ => format!("{}, recorded on {}", long_date(happened), long_date(recorded)),
     }
 }
@@ -32,6 +39,7 @@ pub(super) async fn describe(
     person: &PersonId,
     envelope: &Envelope,
     event: &SpecialistEvent,
+    staff: &Staff,
 ) -> (String, Option<String>) {
     use SpecialistEvent as E;
     let open = |sealed| async move {
@@ -45,7 +53,7 @@ pub(super) async fn describe(
         E::ReferralAccepted(_) => ("Referral accepted".into(), None),
         E::ReferralDeclinedByService(e) => ("Declined by the service".into(), Some(e.reason.clone())),
         E::ReferralWithdrawn(e) => ("Withdrawn by the referrer".into(), Some(e.reason.clone())),
-        E::CaseAllocated(e) => (format!("Allocated to {}", e.caseworker), None),
+        E::CaseAllocated(e) => (format!("Allocated to {}", staff.name_of(e.caseworker.as_str())), None),
         E::CaseSafeContactUpdated(_) => ("Safe-contact rules changed".into(), None),
         E::CaseContactAttemptRecorded(e) => (
             format!("Contact attempt by {}: {}", e.channel.label(), words(&code(&e.outcome)).to_lowercase()),
@@ -131,9 +139,16 @@ mod tests {
     #[test]
     fn the_timeline_shows_when_it_was_recorded_where_that_was_a_later_day() {
         let at = |y, m, d, h| Utc.with_ymd_and_hms(y, m, d, h, 0, 0).unwrap();
-        assert_eq!(when_line(at(2026, 4, 3, 11), at(2026, 4, 3, 15)), "3 Apr 2026, 12:00");
-        assert_eq!(when_line(at(2026, 4, 3, 11), at(2026, 4, 4, 9)), "3 April 2026, recorded the next day");
-        assert_eq!(when_line(at(2026, 4, 3, 11), at(2026, 4, 6, 9)), "3 April 2026, recorded 3 days later");
+        assert_eq!(when_line(at(2026, 4, 3, 11), at(2026, 4, 3, 11)), "3 Apr 2026, 12:00");
+        assert_eq!(when_line(at(2026, 4, 3, 11), at(2026, 4, 3, 15)), "3 Apr 2026, 12:00, recorded at 16:00");
+        assert_eq!(
+            when_line(at(2026, 4, 3, 11), at(2026, 4, 4, 9)),
+            "3 Apr 2026, 12:00, recorded the next day at 10:00"
+        );
+        assert_eq!(
+            when_line(at(2026, 4, 3, 11), at(2026, 4, 6, 9)),
+            "3 April 2026, recorded 6 Apr 2026, 10:00 (3 days later)"
+        );
         assert_eq!(when_line(at(2019, 6, 3, 11), at(2026, 12, 4, 9)), "3 June 2019, recorded on 4 December 2026");
     }
 }

@@ -5,6 +5,7 @@
 
 use casetrack_proto::{CaseId, PersonId, ServiceCode, StaffName};
 use casetrack_web::http::{ApiError, wait_for};
+use casetrack_web::paging::{Keyset, Page, PageParams, Paged, SortKey, bind_keys};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
@@ -19,6 +20,7 @@ pub const SERVICE_OF_CASE: &str = "SELECT service FROM specialist_cases WHERE ca
 pub const PERSON_OF_CASE: &str = "SELECT person_id FROM specialist_cases WHERE case_id = $1";
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListParams {
     /// all (default), unallocated, mine (with `caseworker`), reviews-due (review date today or earlier)
     pub view: Option<String>,
@@ -64,6 +66,8 @@ pub struct CaseView {
     pub age_band: Option<String>,
     pub closure_reason: Option<String>,
 }
+
+const CASE_COLUMN_COUNT: usize = 28;
 
 const CASE_COLUMNS: &str = "case_id, service, person_id, referral_id, origin, opened_at, status, caseworker, attempts, \
     risk_level, risk_score, review_due, marac_referred_on, marac_heard_on, marac_repeat, domestic_abuse, \
@@ -113,8 +117,43 @@ async fn wait_for_cases(desk: &Desk, service: &ServiceCode, position: Option<u64
     }
 }
 
-/// Reads a caseload (the API and the pages share this).
+/// A caseload's order: enhanced rights first, newest first, then by id (unique), the same on both backends.
+const CASELOAD_ORDER: Keyset = Keyset(&[
+    SortKey::integer("enhanced_rights").descending(),
+    SortKey::text("opened_at").descending(),
+    SortKey::text("case_id"),
+]);
+
+/// Reads a caseload, its first 500 cases (the pages use this; the API pages with a cursor, [`caseload_page`]).
 pub async fn caseload(desk: &Desk, service: &str, params: &ListParams) -> Result<Vec<CaseView>, ApiError> {
+    let page = Page::first(&caseload_list(service), casetrack_web::paging::MAX_PAGE_SIZE);
+    Ok(read_caseload(desk, service, params, &page).await?.items)
+}
+
+/// The page of a caseload after a cursor, in [`CASELOAD_ORDER`]: a client following `next_cursor` sees every case
+/// once.
+pub async fn caseload_page(
+    desk: &Desk,
+    service: &str,
+    params: &ListParams,
+    page: &PageParams,
+) -> Result<Paged<CaseView>, ApiError> {
+    let page = page.page(&caseload_list(service))?;
+    read_caseload(desk, service, params, &page).await
+}
+
+/// The name a cursor of a service's caseload carries.
+fn caseload_list(service: &str) -> String {
+    format!("specialist.cases.{service}")
+}
+
+/// The cases of a caseload's page after `page.after`, with the total (the API and pages of HTML share this).
+pub async fn read_caseload(
+    desk: &Desk,
+    service: &str,
+    params: &ListParams,
+    page: &Page,
+) -> Result<Paged<CaseView>, ApiError> {
     let service = desk.service(service)?.code.clone();
     wait_for_cases(desk, &service, params.wait_for).await?;
     let open = "status IN ('awaiting_decision', 'awaiting_contact', 'engaged')";
@@ -134,19 +173,43 @@ pub async fn caseload(desk: &Desk, service: &str, params: &ListParams) -> Result
             )));
         }
     };
+    let filter = format!("service = $1 AND {condition}");
+    let count_sql = format!("SELECT COUNT(*) FROM specialist_cases WHERE {filter}");
+    let mut count = sqlx::query_scalar(sqlx::AssertSqlSafe(count_sql)).bind(service.as_str().to_owned());
+    if let Some(bind) = &bind {
+        count = count.bind(bind.clone());
+    }
+    let total: i64 = count.fetch_one(desk.ctx.db.pool()).await.map_err(ApiError::unavailable)?;
+    let placeholders = 1 + usize::from(bind.is_some());
+    let (after, after_binds) = match CASELOAD_ORDER.after(page.after.as_deref(), placeholders + 1)? {
+        Some((condition, values)) => (format!(" AND {condition}"), values),
+        None => (String::new(), Vec::new()),
+    };
     let sql = format!(
-        "SELECT {CASE_COLUMNS} FROM specialist_cases WHERE service = $1 AND {condition} \
-         ORDER BY enhanced_rights DESC, opened_at DESC, case_id LIMIT 500"
+        "SELECT {CASE_COLUMNS}, {} FROM specialist_cases WHERE {filter}{after} ORDER BY {} LIMIT ${}",
+        CASELOAD_ORDER.columns(),
+        CASELOAD_ORDER.order_by(),
+        placeholders + after_binds.len() + 1
     );
     let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(service.as_str().to_owned());
     if let Some(bind) = bind {
         query = query.bind(bind);
     }
-    let rows = query.fetch_all(desk.ctx.db.pool()).await.map_err(ApiError::unavailable)?;
-    Ok(rows.iter().map(case_view).collect())
+    let rows = bind_keys(query, after_binds)
+        .bind(page.limit())
+        .fetch_all(desk.ctx.db.pool())
+        .await
+        .map_err(ApiError::unavailable)?;
+    let rows = rows
+        .iter()
+        .map(|row| Ok((case_view(row), CASELOAD_ORDER.read(row, CASE_COLUMN_COUNT)?)))
+        .collect::<Result<Vec<_>, sqlx::Error>>()
+        .map_err(ApiError::unavailable)?;
+    Ok(page.paged(rows, u64::try_from(total).unwrap_or_default()))
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ReadParams {
     /// Wait (up to 5 s) until the read model has applied this log position.
     pub wait_for: Option<u64>,
@@ -188,4 +251,42 @@ pub async fn heard_at_marac_in_year_before(
     .await
     .map_err(ApiError::unavailable)?;
     Ok(earlier > 0)
+}
+
+/// The cases of a service a search finds, newest first, at most 50: a case reference (the last eight hex digits of
+/// the case id, as `casetrack_web::pages::reference` shows them) or the people a name and date of birth matched
+/// through the blind index (`casetrack_people::interface::matching`).
+pub async fn search_cases(
+    desk: &Desk,
+    service: &str,
+    reference_suffix: Option<&str>,
+    person_ids: &[String],
+) -> Result<Vec<CaseView>, ApiError> {
+    let service = desk.service(service)?.code.clone();
+    let mut alternatives = Vec::new();
+    let mut binds: Vec<String> = vec![service.as_str().to_owned()];
+    if let Some(suffix) = reference_suffix {
+        // Eight hex digits (checked where it was read): no LIKE wildcard can be in it.
+        binds.push(format!("%{suffix}"));
+        alternatives.push(format!("case_id LIKE ${}", binds.len()));
+    }
+    if !person_ids.is_empty() {
+        let first = binds.len() + 1;
+        binds.extend(person_ids.iter().cloned());
+        alternatives
+            .push(format!("person_id IN ({})", casetrack_eventstore::db::placeholder_list(first, person_ids.len())));
+    }
+    if alternatives.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!(
+        "SELECT {CASE_COLUMNS} FROM specialist_cases WHERE service = $1 AND ({}) ORDER BY opened_at DESC, case_id LIMIT 50",
+        alternatives.join(" OR ")
+    );
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+    for bind in binds {
+        query = query.bind(bind);
+    }
+    let rows = query.fetch_all(desk.ctx.db.pool()).await.map_err(ApiError::unavailable)?;
+    Ok(rows.iter().map(case_view).collect())
 }

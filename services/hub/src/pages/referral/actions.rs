@@ -14,7 +14,7 @@ use casetrack_proto::people::DuplicateDecision;
 use casetrack_proto::{PersonId, ReferralId, ServiceCode};
 use casetrack_web::http::ApiError;
 use casetrack_web::pages::{Failure, FormData, FormErrors, failure_page, invalid, refused, see_other};
-use chrono::{DateTime, NaiveDate, NaiveTime, TimeZone as _, Utc};
+use chrono::{DateTime, NaiveTime, TimeZone as _, Utc};
 
 use super::page::render;
 use crate::commands::allocate::AllocationRequest;
@@ -127,8 +127,8 @@ async fn reason(hub: &Hub, referral_id: ReferralId, form: &FormData, action: &'s
 
 /// A local date and time (UK) typed on a form, as a moment.
 fn local_moment(date: &str, time: &str) -> Option<DateTime<Utc>> {
-    let date = NaiveDate::parse_from_str(date, "%Y-%m-%d").ok()?;
-    let time = NaiveTime::parse_from_str(time, "%H:%M").ok()?;
+    let date = casetrack_web::pages::parse_date(date)?;
+    let time = NaiveTime::parse_from_str(&time.replace('.', ":"), "%H:%M").ok()?;
     chrono_tz::Europe::London.from_local_datetime(&date.and_time(time)).earliest().map(|at| at.with_timezone(&Utc))
 }
 
@@ -140,10 +140,7 @@ async fn attempt(hub: &Hub, referral_id: ReferralId, form: &FormData) -> Result<
     }
     let at = local_moment(form.get("attempt-date"), form.get("attempt-time"));
     if at.is_none() {
-        errors.add(
-            "attempt-date",
-            "Enter the date as YYYY-MM-DD and the time as HH:MM, for example 2026-11-20 and 18:30",
-        );
+        errors.add("attempt-date", "Enter the date and the time, for example 20/11/2026 and 18:30");
     }
     let outcome = parse::<AttemptOutcome>(form.get("attempt-outcome"));
     if outcome.is_none() {
@@ -185,9 +182,9 @@ async fn police_report(hub: &Hub, referral_id: ReferralId, form: &FormData) -> R
     if reference.is_empty() {
         errors.add("police-report-reference", "Enter the crime reference the police gave");
     }
-    let reported_on = NaiveDate::parse_from_str(form.get("police-report-date"), "%Y-%m-%d").ok();
+    let reported_on = casetrack_web::pages::parse_date(form.get("police-report-date"));
     if reported_on.is_none() {
-        errors.add("police-report-date", "Enter the date reported as YYYY-MM-DD, for example 2026-11-20");
+        errors.add("police-report-date", "Enter the date reported, for example 20/11/2026");
     }
     let Some(reported_on) = reported_on.filter(|_| errors.is_empty()) else { return Err(Failure::Form(errors)) };
     let when = when(form, "police-report")?;
@@ -205,9 +202,9 @@ async fn safe_contact(hub: &Hub, referral_id: ReferralId, form: &FormData) -> Re
 
 async fn session(hub: &Hub, referral_id: ReferralId, form: &FormData) -> Result<Written, Failure> {
     let mut errors = FormErrors::new();
-    let held_on = NaiveDate::parse_from_str(form.get("session-date"), "%Y-%m-%d").ok();
+    let held_on = casetrack_web::pages::parse_date(form.get("session-date"));
     if held_on.is_none() {
-        errors.add("session-date", "Enter the date as YYYY-MM-DD, for example 2026-11-20");
+        errors.add("session-date", "Enter the date, for example 20/11/2026");
     }
     let mode = parse::<SessionMode>(form.get("session-mode"));
     if mode.is_none() {

@@ -5,8 +5,9 @@
 
 use casetrack_casework::catalogue::Catalogue;
 use casetrack_proto::ReferralId;
+use casetrack_proto::Role;
 use casetrack_proto::contact::{ConsentBasis, ContactChannel, Safety};
-use casetrack_web::pages::{FormErrors, checkboxes, radios, tag, text_input, textarea};
+use casetrack_web::pages::{FormErrors, Staff, checkboxes, radios, staff_select, tag, text_input, textarea};
 use chrono::{DateTime, Utc};
 use maud::{Markup, html};
 
@@ -15,17 +16,26 @@ use crate::referral::{OpenReferral, Referral, Stage, accept_support, decline_sup
 use crate::state::Hub;
 use crate::views::referral::ReferralHistory;
 
-fn form(referral_id: ReferralId, action: &str, title: &str, submit: &str, fields: Markup) -> Markup {
-    html! {
-        section.app-action #{ "action-" (action) } {
-            h3.app-heading-s { (title) }
+fn form(
+    errors: &FormErrors,
+    referral_id: ReferralId,
+    action: &str,
+    title: &str,
+    submit: &str,
+    fields: Markup,
+) -> Markup {
+    casetrack_web::pages::action(
+        action,
+        title,
+        errors.mentions(&format!("{action}-")),
+        html! {
             form method="post" action={ "/hub/referrals/" (referral_id) "/" (action) } novalidate {
                 (casetrack_web::access::csrf_field())
                 (fields)
-                button.app-button type="submit" { (submit) }
+                button.govuk-button type="submit" { (submit) }
             }
-        }
-    }
+        },
+    )
 }
 
 /// What a dated form needs to ask when its fact happened: the page's clock, the back-dating window and the errors.
@@ -55,6 +65,7 @@ pub(super) fn actions(
     hub: &Hub,
     errors: &FormErrors,
     caution: Option<&str>,
+    staff: &Staff,
 ) -> Markup {
     let dating = Dating { now: loaded.read_at, window_days: hub.settings().back_dating.days, errors };
     let police_report = loaded.state.awaiting_police_report();
@@ -63,14 +74,14 @@ pub(super) fn actions(
         _ => None,
     };
     html! {
-        h2.app-heading-m { "Actions" }
+        h2.govuk-heading-m { "Actions for this stage" }
         @if let Some(open) = open {
             @match open.stage {
                 Stage::AwaitingContact => {
                     (attempt_form(referral_id, open, dating))
                     (unable_form(referral_id, open, hub, dating))
                     (outreach_form(referral_id, open, dating))
-                    (form(referral_id, "return", "Return to the referrer", "Return to referrer", html! {
+                    (form(errors, referral_id, "return", "Return to the referrer", "Return to referrer", html! {
                         (textarea("return-reason", "Why can the victim not be contacted safely?", None, "", errors))
                         (dating.when("return"))
                     }))
@@ -78,7 +89,7 @@ pub(super) fn actions(
                 Stage::Contacted => {
                     (needs_form(referral_id, open, dating))
                     @if accept_support(&loaded.state, referral_id).is_ok() {
-                        (form(referral_id, "accept", "Support accepted", "Record support accepted", html! {
+                        (form(errors, referral_id, "accept", "Support accepted", "Record support accepted", html! {
                             p { "The victim has agreed to support from the hub." }
                             (dating.when("accept"))
                         }))
@@ -97,16 +108,16 @@ pub(super) fn actions(
                     (attempt_form(referral_id, open, dating))
                 }
             }
-            (allocate_form(referral_id, open, errors))
+            (allocate_form(referral_id, open, errors, staff))
             (safe_contact_form(referral_id, open, errors, caution))
         } @else if !police_report {
             p { "This referral takes no more work." }
         }
         @if police_report {
-            (form(referral_id, "police-report", "Reported to police", "Record the police report", html! {
-                p.app-hint { "The victim referred themselves without reporting to police and has since reported it." }
+            (form(errors, referral_id, "police-report", "Reported to police", "Record the police report", html! {
+                p.govuk-hint { "The victim referred themselves without reporting to police and has since reported it." }
                 (text_input("police-report-reference", "Crime reference", None, "", errors))
-                (text_input("police-report-date", "Date reported", Some("YYYY-MM-DD, for example 2026-11-20"), "", errors))
+                (text_input("police-report-date", "Date reported", Some("For example, 20/11/2026"), "", errors))
                 (dating.when("police-report"))
             }))
         }
@@ -124,14 +135,15 @@ fn attempt_form(referral_id: ReferralId, open: &OpenReferral, dating: Dating) ->
     let now = now.with_timezone(&chrono_tz::Europe::London);
     let tried: Vec<&str> = open.attempts.iter().map(|(band, _)| band.label()).collect();
     form(
+        errors,
         referral_id,
         "attempt",
         "Record a contact attempt",
         "Save attempt",
         html! {
-            @if !tried.is_empty() { p.app-hint { "Tried so far in the: " (tried.join(", ")) "." } }
+            @if !tried.is_empty() { p.govuk-hint { "Tried so far in the: " (tried.join(", ")) "." } }
             (radios("attempt-channel", "How did you try?", &channels, None, errors))
-            (text_input("attempt-date", "Date", Some("YYYY-MM-DD"), &now.format("%Y-%m-%d").to_string(), errors))
+            (text_input("attempt-date", "Date", Some("For example, 20/11/2026"), &now.format("%d/%m/%Y").to_string(), errors))
             (text_input("attempt-time", "Time (UK)", Some("24-hour clock, for example 18:30"), &now.format("%H:%M").to_string(), errors))
             (radios("attempt-outcome", "What happened?", &[
                 ("reached", "Spoke to the victim"),
@@ -146,17 +158,18 @@ fn attempt_form(referral_id: ReferralId, open: &OpenReferral, dating: Dating) ->
 }
 
 fn unable_form(referral_id: ReferralId, open: &OpenReferral, hub: &Hub, dating: Dating) -> Markup {
+    let errors = dating.errors;
     let rule = hub.settings().attempt_rule;
     let tally = rule.tally(&open.attempts);
     if !rule.is_met(&tally) {
         return html! {
-            section.app-action #action-unable {
-                h3.app-heading-s { "Unable to contact" }
-                p { (casetrack_web::pages::sentence(&rule.shortfall(&tally))) "." }
+            p.govuk-body #action-unable {
+                "Unable to contact: not yet. " (casetrack_web::pages::sentence(&rule.shortfall(&tally))) "."
             }
         };
     }
     form(
+        errors,
         referral_id,
         "unable",
         "Unable to contact",
@@ -169,6 +182,7 @@ fn unable_form(referral_id: ReferralId, open: &OpenReferral, hub: &Hub, dating: 
 }
 
 fn outreach_form(referral_id: ReferralId, open: &OpenReferral, dating: Dating) -> Markup {
+    let errors = dating.errors;
     let safe: Vec<(&str, &str)> = [ContactChannel::Letter, ContactChannel::Email]
         .into_iter()
         .filter(|c| open.safe_contact.safety(*c) == Safety::Safe)
@@ -176,13 +190,13 @@ fn outreach_form(referral_id: ReferralId, open: &OpenReferral, dating: Dating) -
         .collect();
     if safe.is_empty() {
         return html! {
-            section.app-action #action-outreach {
-                h3.app-heading-s { "Outreach letter or email" }
-                p { "Neither a letter nor an email is known to be safe for this victim, so none can be sent." }
+            p.govuk-body #action-outreach {
+                "Outreach: neither a letter nor an email is known to be safe for this victim, so none can be sent."
             }
         };
     }
     form(
+        errors,
         referral_id,
         "outreach",
         "Outreach letter or email",
@@ -195,10 +209,12 @@ fn outreach_form(referral_id: ReferralId, open: &OpenReferral, dating: Dating) -
 }
 
 fn needs_form(referral_id: ReferralId, open: &OpenReferral, dating: Dating) -> Markup {
+    let errors = dating.errors;
     let options: Vec<(&str, &str, bool)> =
         crate::needs::categories().iter().map(|c| (c.code.as_str(), c.label.as_str(), false)).collect();
     let title = if open.needs_assessed { "Reassess needs" } else { "Assess needs" };
     form(
+        errors,
         referral_id,
         "needs",
         title,
@@ -211,10 +227,12 @@ fn needs_form(referral_id: ReferralId, open: &OpenReferral, dating: Dating) -> M
 }
 
 fn decline_form(referral_id: ReferralId, state: &Referral, dating: Dating) -> Markup {
+    let errors = dating.errors;
     if decline_support(state, referral_id, "probe").is_err() {
         return html! {};
     }
     form(
+        errors,
         referral_id,
         "decline",
         "Support declined",
@@ -240,6 +258,7 @@ fn onward_form(referral_id: ReferralId, open: &OpenReferral, dating: Dating, cat
     }
     if !open.may_refer_on() {
         return form(
+            errors,
             referral_id,
             "consent",
             "Consent to refer on",
@@ -256,6 +275,7 @@ fn onward_form(referral_id: ReferralId, open: &OpenReferral, dating: Dating, cat
         );
     }
     form(
+        errors,
         referral_id,
         "onward",
         "Refer on to a specialist service",
@@ -268,14 +288,16 @@ fn onward_form(referral_id: ReferralId, open: &OpenReferral, dating: Dating, cat
 }
 
 fn close_form(referral_id: ReferralId, dating: Dating) -> Markup {
+    let errors = dating.errors;
     let Some(set) = crate::measures::in_force(dating.now.date_naive()) else { return html! {} };
     form(
+        errors,
         referral_id,
         "close",
         "Close with outcomes",
         "Close referral",
         html! {
-            p.app-hint { "As a result of support, is the victim… (outcome list " (set.version) ")" }
+            p.govuk-hint { "As a result of support, is the victim… (outcome list " (set.version) ")" }
             @for measure in &set.measures {
                 (radios(&format!("close-{}", measure.code), &measure.label, &[
                     ("improved", "Improved"), ("no_change", "No change"), ("worse", "Worse"), ("not_asked", "Not asked"),
@@ -288,14 +310,15 @@ fn close_form(referral_id: ReferralId, dating: Dating) -> Markup {
 
 fn session_form(referral_id: ReferralId, dating: Dating) -> Markup {
     let errors = dating.errors;
-    let today = dating.now.with_timezone(&chrono_tz::Europe::London).format("%Y-%m-%d").to_string();
+    let today = dating.now.with_timezone(&chrono_tz::Europe::London).format("%d/%m/%Y").to_string();
     form(
+        errors,
         referral_id,
         "session",
         "Record a support session",
         "Save session",
         html! {
-            (text_input("session-date", "Date", Some("YYYY-MM-DD"), &today, errors))
+            (text_input("session-date", "Date", Some("For example, 20/11/2026"), &today, errors))
             (radios("session-mode", "How was it held?", &[
                 ("phone", "Phone"), ("in_person", "In person"), ("video", "Video call"), ("written", "Letter, email or text"),
             ], Some("phone"), errors))
@@ -305,14 +328,17 @@ fn session_form(referral_id: ReferralId, dating: Dating) -> Markup {
     )
 }
 
-fn allocate_form(referral_id: ReferralId, open: &OpenReferral, errors: &FormErrors) -> Markup {
+fn allocate_form(referral_id: ReferralId, open: &OpenReferral, errors: &FormErrors, staff: &Staff) -> Markup {
     let title = if open.officer.is_some() { "Re-allocate" } else { "Allocate to an officer" };
+    let officers = staff.choices(|role| matches!(role, Role::HubOfficer | Role::HubManager));
+    let current = open.officer.as_ref().map(|o| o.as_str());
     form(
+        errors,
         referral_id,
         "allocate",
         title,
         "Allocate",
-        text_input("allocate-officer", "Officer's user name", Some("For example a.khan"), "", errors),
+        staff_select("allocate-officer", "Officer", &officers, current, errors),
     )
 }
 
@@ -341,9 +367,9 @@ pub(super) fn duplicates_section(
         return html! {};
     }
     html! {
-        h2.app-heading-m #duplicate { "Possible duplicates" }
+        h2.govuk-heading-m #duplicate { "Possible duplicates" }
         (errors.inline("duplicate"))
-        p.app-hint { "Other records with the same name and date of birth. Decide whether each is the same person: linked records count as one victim, and another referral within 12 months makes this a repeat." }
+        p.govuk-hint { "Other records with the same name and date of birth. Decide whether each is the same person: linked records count as one victim, and another referral within 12 months makes this a repeat." }
         @for candidate in candidates {
             div.app-action {
                 p { "Registered " (candidate.registered_at.get(..10).unwrap_or(&candidate.registered_at)) " "
@@ -356,8 +382,8 @@ pub(super) fn duplicates_section(
                 form method="post" action={ "/hub/referrals/" (referral_id) "/duplicate" } {
                     (casetrack_web::access::csrf_field())
                     input type="hidden" name="other" value=(candidate.person_id);
-                    button.app-button.app-button--secondary type="submit" name="decision" value="linked" { "Same person" }
-                    button.app-button.app-button--secondary type="submit" name="decision" value="rejected" { "Different person" }
+                    button.govuk-button.govuk-button--secondary type="submit" name="decision" value="linked" { "Same person" }
+                    button.govuk-button.govuk-button--secondary type="submit" name="decision" value="rejected" { "Different person" }
                 }
             }
         }

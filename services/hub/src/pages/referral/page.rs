@@ -14,7 +14,10 @@ use casetrack_proto::ReferralId;
 use casetrack_proto::contact::ConsentBasis;
 use casetrack_proto::hub::ReferralReceived;
 use casetrack_web::http::{ApiError, wait_for};
-use casetrack_web::pages::{FormErrors, failure_page, local_time, long_date, respond, staff_page, summary_list, tag};
+use casetrack_web::pages::{
+    FormErrors, Staff, ethnicity_label, failure_page, local_time, long_date, reference, respond, staff_page,
+    summary_list, tag,
+};
 use maud::{Markup, html};
 use serde::Deserialize;
 
@@ -75,11 +78,17 @@ pub(super) async fn render(hub: &Hub, referral_id: ReferralId, errors: &FormErro
         PersonRecord::Erased => "Erased person".to_owned(),
         PersonRecord::Unknown => "Person not found".to_owned(),
     };
+    let staff = match Staff::load(&ctx.db).await {
+        Ok(staff) => staff,
+        Err(error) => return failure_page(&error),
+    };
+    // The browser tab and its history name the referral, never the victim: a shared screen shows only this.
+    let reference = reference("hub", referral_id.0);
     let body = html! {
         (errors.summary())
-        span.app-caption { "Referral received " (local_time(loaded.received_at)) }
-        h1.app-heading-l { (heading) }
-        p {
+        span.govuk-caption-m { "Referral " (reference) ", received " (local_time(loaded.received_at)) }
+        h1.govuk-heading-l { (heading) }
+        p.govuk-body {
             (status_tag(loaded.status()))
             " "
             (flag(loaded.received.enhanced_rights, "Enhanced rights", "purple"))
@@ -87,25 +96,25 @@ pub(super) async fn render(hub: &Hub, referral_id: ReferralId, errors: &FormErro
             (flag(facts.repeat_victim, "Repeat victim", "yellow"))
         }
         @if casetrack_web::access::current().is_some_and(|p| p.account.role == casetrack_proto::Role::HubManager) {
-            p.app-body { a.app-link href={ "/people/" (person_id) } { "Data protection requests for this person" } }
+            p.govuk-body { a.govuk-link href={ "/people/" (person_id) } { "Data protection requests for this person" } }
         }
-        (safety_panel(&loaded, caution.as_deref()))
-        div.app-grid {
-            div.app-column-two-thirds {
-                (actions(referral_id, &loaded, hub, errors, caution.as_deref()))
-                h2.app-heading-m #timeline { "Timeline" }
-                (timeline(&loaded, &facts, &hub.context().catalogue))
+        div.govuk-grid-row {
+            div.govuk-grid-column-two-thirds {
+                (safety_panel(&loaded, caution.as_deref()))
+                (actions(referral_id, &loaded, hub, errors, caution.as_deref(), &staff))
+                h2.govuk-heading-m #timeline { "Timeline" }
+                (timeline(&loaded, &facts, &hub.context().catalogue, &staff))
             }
-            div.app-column-one-third {
-                h2.app-heading-m { "Person" }
+            div.govuk-grid-column-one-third {
+                h2.govuk-heading-m { "Person" }
                 (person_summary(&person, &loaded.received))
-                h2.app-heading-m { "Referral" }
-                (referral_summary(&loaded, &facts))
+                h2.govuk-heading-m { "Referral" }
+                (referral_summary(&loaded, &facts, &staff))
                 (duplicates_section(referral_id, duplicates.unwrap_or_default(), errors))
             }
         }
     };
-    respond(status, staff_page(&heading, body))
+    respond(status, staff_page(&format!("Referral {reference}"), body))
 }
 
 /// Everything an officer must see before contacting the victim.
@@ -114,7 +123,7 @@ fn safety_panel(loaded: &ReferralHistory, caution: Option<&str>) -> Markup {
     if open.consent == ConsentBasis::Withheld {
         return html! {
             div.app-safety-panel {
-                h2.app-heading-m { "Consent withheld" }
+                h2.govuk-heading-m { "Consent withheld" }
                 p { "The victim withheld consent. This referral is recorded but must not be worked." }
             }
         };
@@ -133,7 +142,10 @@ fn person_summary(person: &PersonRecord, received: &ReferralReceived) -> Markup 
     let codes = [
         ("Age band", profile.age_band.map_or_else(|| "Not known".into(), |band| band.label().to_owned())),
         ("Gender", words(&code(&profile.gender))),
-        ("Ethnicity", profile.ethnicity.as_ref().map(|e| e.code().to_owned()).unwrap_or_else(|| "Not given".into())),
+        (
+            "Ethnicity",
+            profile.ethnicity.as_ref().map(|e| ethnicity_label(e.code())).unwrap_or_else(|| "Not given".into()),
+        ),
         ("Disability", words(&code(&profile.disability))),
     ];
     match person {
@@ -158,14 +170,14 @@ fn person_summary(person: &PersonRecord, received: &ReferralReceived) -> Markup 
     }
 }
 
-fn referral_summary(loaded: &ReferralHistory, facts: &ReadFacts) -> Markup {
+fn referral_summary(loaded: &ReferralHistory, facts: &ReadFacts, staff: &Staff) -> Markup {
     let received = &loaded.received;
     let Referral::Open(open) = &loaded.state else {
         return summary_list(common_rows(received, loaded, facts));
     };
     summary_list(common_rows(received, loaded, facts).into_iter().chain([(
         "Officer",
-        html! { (open.officer.as_ref().map(|o| o.as_str().to_owned()).unwrap_or_else(|| "Unallocated".into())) },
+        html! { (open.officer.as_ref().map(|o| staff.name_of(o.as_str())).unwrap_or_else(|| "Unallocated".into())) },
     )]))
 }
 
@@ -195,7 +207,7 @@ fn common_rows(
                         @let (words, colour) = case_status_words(onward.case_status.as_deref().unwrap_or(""));
                         li {
                             (onward.service.to_uppercase()) ": " (tag(words, colour))
-                            @if let Some(outcome) = &onward.case_outcome { br; span.app-hint { (outcome) } }
+                            @if let Some(outcome) = &onward.case_outcome { br; span.govuk-hint { (outcome) } }
                         }
                     }
                 }

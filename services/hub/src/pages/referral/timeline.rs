@@ -4,67 +4,70 @@
 
 use casetrack_casework::catalogue::Catalogue;
 use casetrack_eventstore::codes::code;
+use casetrack_proto::ServiceCode;
 use casetrack_proto::contact::{AttemptOutcome, ConsentBasis, ContactChannel, SafeContact, TimeBand};
 use casetrack_proto::hub::{HubEvent, ReferralSource};
-use casetrack_proto::{Actor, ServiceCode};
-use casetrack_web::pages::{local_time, long_date};
+use casetrack_web::pages::{Staff, local_time, long_date};
 use chrono::{DateTime, Utc};
 use maud::{Markup, html};
 
 use crate::pages::parts::{moment, words};
 use crate::views::referral::{ReadFacts, ReferralHistory};
 
-pub(super) fn timeline(loaded: &ReferralHistory, facts: &ReadFacts, catalogue: &Catalogue) -> Markup {
+pub(super) fn timeline(loaded: &ReferralHistory, facts: &ReadFacts, catalogue: &Catalogue, staff: &Staff) -> Markup {
     html! {
-        ol.app-timeline {
+        div.moj-timeline {
             @for onward in facts.onward.iter().rev() {
                 @let service = onward.service.to_uppercase();
                 @if let (Some(status), Some(at)) = (&onward.case_status, &onward.case_status_at) {
                     @if status != "received" {
-                        li.app-timeline__item {
-                            p.app-timeline__title { (service) ": " (case_status_words(status).0.to_lowercase()) }
-                            p.app-timeline__meta { (moment(at)) " by the " (service) " service" }
-                        }
+                        (item(&format!("{service}: {}", case_status_words(status).0.to_lowercase()),
+                            &format!("the {service} service"), &moment(at), None))
                     }
                 }
                 @if let Some(opened) = &onward.case_opened_at {
-                    li.app-timeline__item {
-                        p.app-timeline__title { (service) " opened a case" }
-                        p.app-timeline__meta { (moment(opened)) " by the " (service) " service" }
-                    }
+                    (item(&format!("{service} opened a case"), &format!("the {service} service"), &moment(opened), None))
                 }
             }
             @for (envelope, event) in loaded.history.iter().rev() {
-                @let (title, detail) = describe(event, catalogue, loaded.read_at);
-                li.app-timeline__item {
-                    p.app-timeline__title { (title) }
-                    p.app-timeline__meta { (when(envelope.occurred_at, envelope.recorded_at)) " by " (who(&envelope.actor)) }
-                    @if let Some(detail) = detail { p.app-timeline__detail { (detail) } }
-                }
+                @let (title, detail) = describe(event, catalogue, loaded.read_at, staff);
+                (item(&title, &staff.actor(&envelope.actor), &when(envelope.occurred_at, envelope.recorded_at), detail.as_deref()))
             }
         }
     }
 }
 
-/// When a fact happened, and how much later it was recorded when that was another day (UK dates).
+/// One entry of an MoJ timeline.
+fn item(title: &str, by: &str, when: &str, detail: Option<&str>) -> Markup {
+    html! {
+        div.moj-timeline__item {
+            div.moj-timeline__header {
+                h3.moj-timeline__title { (title) }
+                " "
+                p.moj-timeline__byline { "by " (by) }
+            }
+            p.moj-timeline__date { (when) }
+            @if let Some(detail) = detail { div.moj-timeline__description { (detail) } }
+        }
+    }
+}
+
+/// When a fact happened and, when it was recorded more than a few minutes later, when that was too (UK time).
 fn when(occurred_at: DateTime<Utc>, recorded_at: DateTime<Utc>) -> String {
     let day = |at: DateTime<Utc>| at.with_timezone(&chrono_tz::Europe::London).date_naive();
+    let clock = |at: DateTime<Utc>| at.with_timezone(&chrono_tz::Europe::London).format("%H:%M").to_string();
+    if recorded_at - occurred_at < chrono::Duration::minutes(10) {
+        return local_time(occurred_at);
+    }
     match (day(recorded_at) - day(occurred_at)).num_days() {
-        days if days < 1 => local_time(occurred_at),
-        1 => format!("{}, recorded the next day", long_date(day(occurred_at))),
-        days => format!("{}, recorded {days} days later", long_date(day(occurred_at))),
+        0 => format!("{}, recorded at {}", local_time(occurred_at), clock(recorded_at)),
+        1 => format!("{}, recorded the next day at {}", local_time(occurred_at), clock(recorded_at)),
+        // Back-dated by days: the day it happened (its hour is seldom known), and when it was typed up.
+        days => format!("{}, recorded {} ({days} days later)", long_date(day(occurred_at)), local_time(recorded_at)),
     }
 }
 
-fn who(actor: &Actor) -> String {
-    let role = casetrack_web::accounts::role_label(&actor.role);
-    match actor.user_id {
-        Some(user) => format!("{role} ({user})"),
-        None => role,
-    }
-}
-
-fn describe(event: &HubEvent, catalogue: &Catalogue, now: DateTime<Utc>) -> (String, Option<String>) {
+fn describe(event: &HubEvent, catalogue: &Catalogue, now: DateTime<Utc>, staff: &Staff) -> (String, Option<String>) {
     match event {
         HubEvent::ReferralReceived(e) => (
             "Referral received".into(),
@@ -106,9 +109,10 @@ fn describe(event: &HubEvent, catalogue: &Catalogue, now: DateTime<Utc>) -> (Str
             "Reported to police".into(),
             Some(format!("Crime reference {}, reported {}.", e.crime_reference, long_date(e.reported_on))),
         ),
-        HubEvent::ReferralAllocated(e) => {
-            (format!("Allocated to {}", e.officer), e.previous_officer.as_ref().map(|p| format!("Previously {p}.")))
-        }
+        HubEvent::ReferralAllocated(e) => (
+            format!("Allocated to {}", staff.name_of(e.officer.as_str())),
+            e.previous_officer.as_ref().map(|p| format!("Previously {}.", staff.name_of(p.as_str()))),
+        ),
         HubEvent::SafeContactUpdated(e) => (
             "Safe-contact rules changed".into(),
             Some(format!(
@@ -194,8 +198,9 @@ mod tests {
     #[test]
     fn a_fact_recorded_on_a_later_day_shows_both() {
         let at = |d, h| Utc.with_ymd_and_hms(2026, 4, d, h, 0, 0).unwrap();
-        assert_eq!(when(at(3, 9), at(3, 17)), "3 Apr 2026, 10:00");
-        assert_eq!(when(at(3, 9), at(4, 9)), "3 April 2026, recorded the next day");
-        assert_eq!(when(at(3, 9), at(6, 9)), "3 April 2026, recorded 3 days later");
+        assert_eq!(when(at(3, 9), at(3, 9)), "3 Apr 2026, 10:00");
+        assert_eq!(when(at(3, 9), at(3, 17)), "3 Apr 2026, 10:00, recorded at 18:00");
+        assert_eq!(when(at(3, 9), at(4, 9)), "3 Apr 2026, 10:00, recorded the next day at 10:00");
+        assert_eq!(when(at(3, 9), at(6, 9)), "3 April 2026, recorded 6 Apr 2026, 10:00 (3 days later)");
     }
 }

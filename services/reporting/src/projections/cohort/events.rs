@@ -1,7 +1,7 @@
 //! What each hub and specialist event does to the cohort: a referral or case received becomes a unit with its
 //! dimension values, and later events move it through the funnel's stages and states.
 
-use casetrack_casework::victims_code::{FIRST_CONTACT_WORKING_DAYS, working_days_after};
+use casetrack_casework::victims_code::{FIRST_CONTACT_WORKING_DAYS, support_due, working_days_after};
 use casetrack_eventstore::codes::code;
 use casetrack_proto::contact::ConsentBasis;
 use casetrack_proto::hub::{HubEvent, ReferralSource};
@@ -64,8 +64,9 @@ pub(super) fn referral_of(event: &HubEvent) -> Option<casetrack_proto::ReferralI
         | E::SafeContactUpdated(_)
         | E::ConsentRecorded(_)
         | E::OutreachSent(_)
-        | E::NeedsAssessed(_)
         | E::SupportSessionRecorded(_) => return None,
+        // Only for the Victims' Code's clock: where it stands does not change.
+        E::NeedsAssessed(e) => e.referral_id,
     })
 }
 
@@ -109,6 +110,10 @@ pub(super) async fn hub(
             counts: Vec::new(),
         });
         fold.link(&id, &history);
+        // Victims' Code compliance: a referral the victim did not withhold from contact is under the Code's clock.
+        if e.consent != ConsentBasis::Withheld {
+            fold.reach(&id, &code_group(e.enhanced_rights));
+        }
         if e.source == ReferralSource::SelfReferral {
             fold.reach(&id, stage::SELF_REFERRALS);
         }
@@ -125,8 +130,8 @@ pub(super) async fn hub(
             if fold.reach(&id, stage::CONTACT_ATTEMPTED) {
                 first_attempt(fold, &id, day_of(e.attempted_at));
             }
-            if e.outcome.reached() {
-                fold.reach(&id, stage::CONTACTED);
+            if e.outcome.reached() && fold.reach(&id, stage::CONTACTED) {
+                on_time(fold, &id, day_of(e.attempted_at), stage::CODE_CONTACTED);
             }
             // A referral first recorded as not to be worked is worked from its first attempt.
             if fold.units[&id].state == state::NOT_WORKED {
@@ -136,6 +141,7 @@ pub(super) async fn hub(
         E::SupportAccepted(_) => {
             fold.reach(&id, stage::SUPPORTED);
         }
+        E::NeedsAssessed(e) if !e.reassessment => on_time(fold, &id, day_of(at), stage::CODE_NEEDS),
         E::SupportDeclined(_) => fold.enter(&id, state::DECLINED, day_of(at)),
         E::UnableToContactRecorded(_) => fold.enter(&id, state::UNABLE_TO_CONTACT, day_of(at)),
         E::ReturnedToReferrer(_) => fold.enter(&id, state::NO_SAFE_CONTACT, day_of(at)),
@@ -149,6 +155,28 @@ pub(super) async fn hub(
         _ => {}
     }
     Ok(())
+}
+
+/// The stage that puts a unit under the Victims' Code's support time limit, by its entitlement.
+fn code_group(enhanced_rights: bool) -> String {
+    format!("{}{}", stage::CODE_PREFIX, if enhanced_rights { "enhanced" } else { "standard" })
+}
+
+/// Counts `code.<group>.<figure>` once when `on` is within the unit's Victims' Code support time limit (from its
+/// clock's start: the crime report, else the day received), for a unit under the Code's clock.
+fn on_time(fold: &mut Fold, id: &str, on: NaiveDate, figure: &str) {
+    let unit = &fold.units[id];
+    let Some(group) =
+        stage::CODE_GROUPS.iter().find(|g| unit.stages.iter().any(|s| *s == format!("{}{g}", stage::CODE_PREFIX)))
+    else {
+        return;
+    };
+    let start = unit.clock_start.as_deref().unwrap_or(&unit.received_day);
+    let Ok(start) = start.parse::<NaiveDate>() else { return };
+    if on <= support_due(start, *group == "enhanced") {
+        let name = format!("{}{group}.{figure}", stage::CODE_PREFIX);
+        fold.reach(id, &name);
+    }
 }
 
 /// The first attempt's timing: days from the clock's start, and whether it met the Victims' Code deadline.
@@ -235,6 +263,7 @@ pub(super) async fn specialist(
         });
         fold.link(&id, &history);
         fold.onward(&id, "opened");
+        fold.reach(&id, &code_group(e.enhanced_rights));
         return Ok(());
     }
     let id = case_of(event).to_string();
@@ -263,8 +292,8 @@ pub(super) async fn specialist(
         E::ReferralWithdrawn(_) => fold.enter(&id, state::WITHDRAWN, day_of(at)),
         E::CaseContactAttemptRecorded(e) => {
             fold.reach(&id, stage::CONTACT_ATTEMPTED);
-            if e.outcome.reached() {
-                fold.reach(&id, stage::CONTACTED);
+            if e.outcome.reached() && fold.reach(&id, stage::CONTACTED) {
+                on_time(fold, &id, day_of(e.attempted_at), stage::CODE_CONTACTED);
             }
         }
         E::CaseUnableToContactRecorded(_) => fold.enter(&id, state::UNABLE_TO_CONTACT, day_of(at)),

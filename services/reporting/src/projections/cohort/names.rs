@@ -63,6 +63,14 @@ pub mod stage {
     /// more.
     pub const FIRST_ATTEMPT_DAYS_PREFIX: &str = "first_attempt_days.";
     pub const FIRST_ATTEMPT_ON_TIME: &str = "first_attempt_within_deadline";
+    /// `code.<group>`: units the Victims' Code's support time limit applies to (hub referrals not withheld from
+    /// contact, specialist cases), `group` being `enhanced` (enhanced rights: 2 working days) or `standard` (5);
+    /// `code.<group>.contacted_on_time`: of them, first reached within the limit; `code.<group>.needs_on_time`: hub
+    /// referrals whose first needs assessment was within it (docs/metrics.md, "Victims' Code compliance").
+    pub const CODE_PREFIX: &str = "code.";
+    pub const CODE_GROUPS: [&str; 2] = ["enhanced", "standard"];
+    pub const CODE_CONTACTED: &str = "contacted_on_time";
+    pub const CODE_NEEDS: &str = "needs_on_time";
     /// Days counted one by one in the histogram; longer waits count as this many.
     pub const FIRST_ATTEMPT_DAYS_CAP: i64 = 31;
 }
