@@ -109,7 +109,17 @@ async fn process(ctx: &Context, list: &[String], codes: &[String]) -> Process {
     if runs("reporting") {
         services.push(casetrack_reporting::service(ctx));
     }
-    Process { templates: templates(&services), specialist_codes, per_service }
+    let mut templates = templates(&services);
+    // The history upload is the binary's own (`services/casetrack/src/history/api.rs`, where the import lives): a
+    // process serves the hub's with the hub, a specialist service's with the specialist services.
+    if runs("hub") {
+        templates.insert("/api/hub/history".to_owned());
+    }
+    if !specialist_codes.is_empty() {
+        templates.insert("/api/specialist/{service}/history".to_owned());
+        per_service.insert("/api/specialist/{service}/history".to_owned());
+    }
+    Process { templates, specialist_codes, per_service }
 }
 
 /// The routes every process serves about itself (`/healthz`, `/readyz`, `/metrics`, ...).
