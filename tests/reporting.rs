@@ -264,6 +264,9 @@ async fn cohort(base: &str) {
     let (status, _, xlsx) = text(&format!("{base}/figures/export.xlsx?{period}"), "hub_manager").await;
     assert_eq!(status, 200);
     assert_eq!(&xlsx[..2], b"PK", "a workbook is a zip");
+    let (status, _, xlsx) = text(&format!("{base}/figures/return.xlsx?{period}"), "commissioner").await;
+    assert_eq!(status, 200);
+    assert_eq!(&xlsx[..2], b"PK", "the funder's return is a workbook");
 }
 
 #[tokio::test]

@@ -60,7 +60,7 @@ struct Staff {
 struct Tally {
     latencies: BTreeMap<&'static str, Vec<Duration>>,
     failed: BTreeMap<&'static str, usize>,
-    first_failure: Option<String>,
+    first_failure: BTreeMap<&'static str, String>,
 }
 
 impl Staff {
@@ -109,7 +109,7 @@ impl Staff {
             Ok(body) => Some(body),
             Err(failure) => {
                 *tally.failed.entry(kind).or_default() += 1;
-                tally.first_failure.get_or_insert(failure);
+                tally.first_failure.entry(kind).or_insert(failure);
                 None
             }
         }
@@ -128,7 +128,7 @@ async fn hub_story(staff: &Staff, tally: &mut Tally, n: usize, left: &AtomicUsiz
     let referral = staff.command(tally, "receive referral", "/api/hub/referrals", referral).await?;
     let path = format!("/api/hub/referrals/{}", referral["referral_id"].as_str()?);
     take().then_some(())?;
-    let attempted_at = (chrono::Utc::now() - chrono::Duration::minutes(5)).to_rfc3339();
+    let attempted_at = chrono::Utc::now().to_rfc3339();
     let attempt = json!({"channel": "phone", "attempted_at": attempted_at, "outcome": "reached"});
     staff.command(tally, "record attempt", &format!("{path}/contact-attempts"), attempt).await?;
     take().then_some(())?;
@@ -427,7 +427,9 @@ async fn measure(
         for (kind, failed) in tally.failed {
             *all.failed.entry(kind).or_default() += failed;
         }
-        all.first_failure = all.first_failure.or(tally.first_failure);
+        for (kind, failure) in tally.first_failure {
+            all.first_failure.entry(kind).or_insert(failure);
+        }
         if hub && officer.is_none() {
             officer = Some(staff);
         }
@@ -463,8 +465,8 @@ async fn measure(
             all.failed.get(kind).map_or(String::new(), |f| format!("  ({f} refused or failed)"))
         );
     }
-    if let Some(failure) = &all.first_failure {
-        println!("first refusal or failure: {failure}");
+    for failure in all.first_failure.values() {
+        println!("first refusal or failure of its kind: {failure}");
     }
     println!("where the server's time went (mean per pass, and per command sent):");
     for ((stage, count_before, total_before), (_, count_after, total_after)) in stages_before.iter().zip(&stages_after)

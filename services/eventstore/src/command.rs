@@ -287,14 +287,16 @@ pub mod stages {
         Decide,
         /// Appending the commit to the log.
         Append,
-        /// Writing the audit entry (and finding the person the record is about).
+        /// Finding the person the record is about, for the audit entry.
+        AuditLookup,
+        /// Appending the audit entry to the audit trail's stream.
         Audit,
         /// The whole request inside the server, from the guard to the response.
         Request,
     }
 
-    pub const ALL: [Stage; 6] =
-        [Stage::Session, Stage::Load, Stage::Decide, Stage::Append, Stage::Audit, Stage::Request];
+    pub const ALL: [Stage; 7] =
+        [Stage::Session, Stage::Load, Stage::Decide, Stage::Append, Stage::AuditLookup, Stage::Audit, Stage::Request];
 
     impl Stage {
         pub fn name(self) -> &'static str {
@@ -303,14 +305,15 @@ pub mod stages {
                 Stage::Load => "load",
                 Stage::Decide => "decide",
                 Stage::Append => "append",
-                Stage::Audit => "audit",
+                Stage::AuditLookup => "audit look-up",
+                Stage::Audit => "audit append",
                 Stage::Request => "whole request",
             }
         }
     }
 
-    static COUNTS: [AtomicU64; 6] = [const { AtomicU64::new(0) }; 6];
-    static NANOS: [AtomicU64; 6] = [const { AtomicU64::new(0) }; 6];
+    static COUNTS: [AtomicU64; ALL.len()] = [const { AtomicU64::new(0) }; ALL.len()];
+    static NANOS: [AtomicU64; ALL.len()] = [const { AtomicU64::new(0) }; ALL.len()];
 
     /// Adds one pass through `stage` that took `took`.
     pub fn record(stage: Stage, took: Duration) {

@@ -98,7 +98,8 @@ pub fn lag_sentence(freshness: &Freshness, up_to: Option<DateTime<Utc>>) -> Opti
             let local = at.with_timezone(&chrono_tz::Europe::London);
             format!("Figures up to {}", local.format("%-d %B %Y at %H:%M"))
         }
-        None => "No figures counted yet".to_owned(),
+        None if freshness.counted == 0 => "No figures counted yet".to_owned(),
+        None => "Figures not yet up to date".to_owned(),
     };
     let n = freshness.behind();
     let events = if n == 1 { "event" } else { "events" };
@@ -106,4 +107,24 @@ pub fn lag_sentence(freshness: &Freshness, up_to: Option<DateTime<Utc>>) -> Opti
         "{when}, {} {events} still to count. They are being counted now: refresh in a minute for the rest.",
         crate::labels::thousands(n)
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_dashboard_says_how_far_behind_the_figures_are() {
+        let up_to_date = Freshness { head: 1283, counted: 1283 };
+        assert_eq!(lag_sentence(&up_to_date, None), None);
+        let behind = Freshness { head: 1283, counted: 0 };
+        let at = chrono::TimeZone::with_ymd_and_hms(&Utc, 2026, 7, 1, 17, 5, 0).unwrap();
+        assert_eq!(
+            lag_sentence(&behind, Some(at)).unwrap(),
+            "Figures up to 1 July 2026 at 18:05, 1,283 events still to count. They are being counted now: refresh in \
+             a minute for the rest."
+        );
+        let one = Freshness { head: 10, counted: 9 };
+        assert!(lag_sentence(&one, None).unwrap().starts_with("Figures not yet up to date, 1 event still to count."));
+    }
 }

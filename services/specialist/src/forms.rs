@@ -170,9 +170,7 @@ pub fn read_when(form: &FormData, action: &str, now: DateTime<Utc>) -> Result<Wh
         _ => casetrack_web::pages::parse_date(&format!("{day}/{month}/{year}")),
     }
     .filter(|day| day.year_ce().1 >= 1900)
-        .ok_or_else(|| {
-            invalid(&group, "Enter when it happened as a real day, month and year, for example 23 4 2026")
-        })?;
+    .ok_or_else(|| invalid(&group, "Enter when it happened as a real day, month and year, for example 23 4 2026"))?;
     let time = match field("time").as_str() {
         "" => None,
         text => Some(

@@ -53,16 +53,27 @@ pub struct Guard {
     rules: HashMap<String, RouteRule>,
     lookups: Vec<PersonLookup>,
     policy: SessionPolicy,
+    /// The person behind each record id already looked up: a referral's or a case's person never changes, and a
+    /// look-up per audited request was a database round trip on every command (issue 27).
+    people: std::sync::Mutex<HashMap<(String, String), PersonId>>,
 }
+
+/// Past this many remembered records, the guard forgets them all and starts again (a bound, not an LRU: looking a
+/// record up again costs one query).
+const PEOPLE_REMEMBERED: usize = 100_000;
 
 impl Guard {
     pub fn new(ctx: Context, rules: Vec<RouteRule>, lookups: Vec<PersonLookup>, policy: SessionPolicy) -> Self {
         let rules = rules.into_iter().map(|rule| (rule.path.clone(), rule)).collect();
-        Self { ctx, rules, lookups, policy }
+        Self { ctx, rules, lookups, policy, people: Default::default() }
     }
 
     async fn person_of(&self, params: &[(String, String)]) -> Option<PersonId> {
         for (name, value) in params {
+            let key = (name.clone(), value.clone());
+            if let Some(person) = self.people.lock().expect("not poisoned").get(&key) {
+                return Some(*person);
+            }
             if let Some(lookup) = self.lookups.iter().find(|l| l.param == name) {
                 let found: Option<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(lookup.sql))
                     .bind(value)
@@ -71,6 +82,12 @@ impl Guard {
                     .ok()
                     .flatten();
                 if let Some(id) = found.and_then(|id| id.parse().ok()) {
+                    // Only what was found is remembered: a record not in the read model yet is looked up again.
+                    let mut people = self.people.lock().expect("not poisoned");
+                    if people.len() >= PEOPLE_REMEMBERED {
+                        people.clear();
+                    }
+                    people.insert(key, PersonId(id));
                     return Some(PersonId(id));
                 }
             }
@@ -317,6 +334,8 @@ pub async fn guard(State(guard): State<Arc<Guard>>, request: Request, next: Next
         let decision = if status == 403 { AccessDecision::Refused } else { decision };
         // Looked up after the handler, which waited for its read model when asked to.
         let person_id = guard.person_of(&params).await;
+        stages::since(Stage::AuditLookup, audit_started);
+        let audit_started = std::time::Instant::now();
         // A command that dated its fact beyond the back-dating window says so on its response ([`late_entry`]).
         let late_entry = response.extensions().get::<LateEntry>().cloned();
         if let Err(error) = record_access(&guard.ctx, entry(status, decision, person_id, late_entry)).await {

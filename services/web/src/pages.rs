@@ -271,6 +271,19 @@ pub fn sentence(message: &str) -> String {
     }
 }
 
+/// A number as people write it: 100,000.
+pub fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
 /// A stored code as words: `violence_with_injury` becomes `Violence with injury`.
 pub fn words(code: &str) -> String {
     sentence(&code.replace('_', " "))
@@ -372,6 +385,23 @@ pub fn textarea(id: &str, label: &str, hint: Option<&str>, value: &str, errors: 
             @if let Some(hint) = hint { div.govuk-hint { (hint) } }
             (errors.inline(id))
             textarea.govuk-textarea #(id) name=(id) rows="3" { (value) }
+        }
+    }
+}
+
+/// A text area with GOV.UK's character count: `max` characters, counted down as the person types (the count is
+/// the script's; without it the limit is in the hint and the rule still says no).
+pub fn character_count(id: &str, label: &str, hint: &str, value: &str, max: usize, errors: &FormErrors) -> Markup {
+    let error = errors.message(id).is_some();
+    html! {
+        div.govuk-form-group.govuk-character-count.govuk-form-group--error[error] data-module="govuk-character-count"
+            data-maxlength=(max) {
+            label.govuk-label for=(id) { (label) }
+            div.govuk-hint #{ (id) "-hint" } { (hint) }
+            (errors.inline(id))
+            textarea.govuk-textarea.govuk-js-character-count #(id) name=(id) rows="3"
+                aria-describedby={ (id) "-info " (id) "-hint" } { (value) }
+            div.govuk-hint.govuk-character-count__message #{ (id) "-info" } { "You can enter up to " (max) " characters" }
         }
     }
 }
@@ -585,8 +615,8 @@ pub fn safe_contact_form(
                     }
                     (checkboxes("safe-times", "Safe times to phone or visit", Some("Leave all unticked if any time is safe."), &times, errors))
                     @if let Some(caution) = caution {
-                        (textarea("safe-caution", "Caution for whoever contacts the victim (optional)",
-                            Some("For example: if a man answers, say it is the surgery. Kept encrypted. Leave empty to remove."), caution, errors))
+                        (character_count("safe-caution", "Caution for whoever contacts the victim (optional)",
+                            "For example: if a man answers, say it is the surgery. Kept encrypted. Leave empty to remove.", caution, 500, errors))
                     }
                     button.govuk-button type="submit" { "Save safe-contact rules" }
                 }
@@ -780,6 +810,14 @@ mod tests {
         assert_eq!(super::parse_date("23 April 1987"), day(1987, 4, 23));
         assert_eq!(super::parse_date("31/02/2026"), None);
         assert_eq!(super::parse_date("23/04/87"), None);
+    }
+
+    #[test]
+    fn numbers_are_written_with_thousands_separators() {
+        assert_eq!(super::thousands(0), "0");
+        assert_eq!(super::thousands(999), "999");
+        assert_eq!(super::thousands(1204), "1,204");
+        assert_eq!(super::thousands(100_000), "100,000");
     }
 
     #[test]

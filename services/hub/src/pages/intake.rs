@@ -146,8 +146,13 @@ fn upload_page(errors: &FormErrors, result: Option<&UploadResult>) -> Markup {
             (errors.summary())
             h1.govuk-heading-l { "Upload the police feed" }
             @if let Some(result) = result {
-                div.app-banner.app-banner--success[result.failed.is_empty()] role="status" {
-                    h2.govuk-heading-m { @if result.dry_run { "Checked: nothing imported" } @else { "Imported" } }
+                div.govuk-notification-banner.govuk-notification-banner--success[result.failed.is_empty()] role="status"
+                    aria-labelledby="upload-result-title" data-module="govuk-notification-banner" {
+                    div.govuk-notification-banner__header {
+                        h2.govuk-notification-banner__title #upload-result-title { @if result.dry_run { "Checked" } @else { "Imported" } }
+                    }
+                    div.govuk-notification-banner__content {
+                    h3.govuk-notification-banner__heading { @if result.dry_run { "Checked: nothing imported" } @else { "The feed was imported" } }
                     (summary_list([
                         ("Valid rows", html! { (result.valid) }),
                         ("Rejected rows", html! { (result.rejects.len()) }),
@@ -157,6 +162,7 @@ fn upload_page(errors: &FormErrors, result: Option<&UploadResult>) -> Markup {
                     ]))
                     @if !result.failed.is_empty() {
                         p { "Rows on lines " (result.failed.iter().map(u64::to_string).collect::<Vec<_>>().join(", ")) " could not be saved. Upload the same file again to retry them: nothing is imported twice." }
+                    }
                     }
                 }
                 @if !result.rejects.is_empty() {

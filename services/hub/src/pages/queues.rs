@@ -6,7 +6,9 @@
 use axum::extract::{Path, Query, State};
 use axum::response::Response;
 use casetrack_proto::Role;
-use casetrack_web::pages::{Staff, long_date, reference, reference_suffix, respond, see_other, staff_page, tag};
+use casetrack_web::pages::{
+    Staff, long_date, reference, reference_suffix, respond, see_other, staff_page, tag, thousands,
+};
 use maud::{Markup, html};
 use serde::Deserialize;
 
@@ -99,19 +101,6 @@ pub async fn queue_page(
         }
     };
     respond(axum::http::StatusCode::OK, staff_page(kind.title(), body))
-}
-
-/// A number as people write it: 100,000.
-fn thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }
 
 fn count_words(n: u64, noun: &str) -> String {

@@ -82,7 +82,9 @@ pub async fn drill_down(State(state): State<FiguresState>, Query(params): Query<
     let link = |id: &str| {
         if service == "hub" { format!("/hub/referrals/{id}") } else { format!("/services/{service}/cases/{id}") }
     };
-    let title = format!("{}: {}", service.to_uppercase(), words(&figure));
+    let names = crate::report::names(&state.ctx);
+    let service_name = crate::labels::service_name(&service, &|code: &str| names.get(code).cloned());
+    let title = format!("{service_name}: {}", crate::labels::label(&figure, &|code: &str| names.get(code).cloned()));
     respond(
         StatusCode::OK,
         staff_page(

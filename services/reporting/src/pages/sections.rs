@@ -236,7 +236,7 @@ pub(super) fn service_section(service: &Value, context: &SectionContext<'_>) -> 
         })
         .collect();
     html! {
-        details.app-service id={ "service-" (code) } {
+        details.app-service id={ "service-" (code) } open[request.service.as_deref() == Some(code.as_str())] {
             summary {
                 span.app-heading-m { (name) }
                 " — " (shown(&service[stage::RECEIVED])) " received, "

@@ -509,18 +509,42 @@ pub fn publish(mut report: Report, threshold: u64) -> Report {
     report
 }
 
-/// The report for a commissioner's own dashboard and downloads: the funnel, the caseload, first contact, outcome
-/// measures and activity exact (a commissioner needs "3 shuttle mediations" to write a board paper), and a breakdown
-/// by the victims' characteristics suppressed as for publication. Where publication would hide one of the service's
+/// The report for a commissioner's own dashboard and downloads: the funnel, the caseload's totals, first contact,
+/// outcome measures and activity exact (a commissioner needs "3 shuttle mediations" to write a board paper), and a
+/// breakdown by the victims' characteristics (the caseload's adults and children among them) suppressed as for
+/// publication. Where publication would hide one of the service's
 /// own figures that a breakdown column adds up to, that whole column of the breakdown is hidden ("[c]"), since the
 /// exact figure shown beside it would otherwise give a hidden cell away (docs/metrics.md, "Small numbers").
 pub fn for_commissioner(report: Report, threshold: u64) -> Report {
-    if report.by.is_none() {
-        return report;
-    }
     let published = publish(report.clone(), threshold);
     let mut report = report;
     for (service, shown) in report.services.iter_mut().zip(published.services) {
+        // The caseload's split into adults and children is a breakdown by age: shown as published. Its totals stay
+        // exact; where publication hid one, every part is hidden, since the exact total would give them away.
+        let exact = &mut service.caseload;
+        let published = &shown.caseload;
+        let totals_shown = [
+            (&exact.open_at_start, &published.open_at_start),
+            (&exact.open_at_end, &published.open_at_end),
+            (&exact.supported, &published.supported),
+            (&exact.carried_in, &published.carried_in),
+            (&exact.new, &published.new),
+        ]
+        .iter()
+        .all(|(exact, published)| exact == published);
+        let parts = [
+            (&mut exact.open_at_start_under_18, &published.open_at_start_under_18),
+            (&mut exact.open_at_end_under_18, &published.open_at_end_under_18),
+            (&mut exact.supported_adults, &published.supported_adults),
+            (&mut exact.supported_under_18, &published.supported_under_18),
+            (&mut exact.carried_in_adults, &published.carried_in_adults),
+            (&mut exact.carried_in_under_18, &published.carried_in_under_18),
+            (&mut exact.new_adults, &published.new_adults),
+            (&mut exact.new_under_18, &published.new_under_18),
+        ];
+        for (part, published) in parts {
+            *part = if totals_shown { published.clone() } else { Value::from("[c]") };
+        }
         let Some(mut rows) = shown.breakdown else { continue };
         for name in FUNNEL {
             let exact = service.funnel.get(name);

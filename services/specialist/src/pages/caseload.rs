@@ -8,7 +8,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use casetrack_casework::catalogue::ServiceDefinition;
 use casetrack_web::pages::{
-    Staff, failure_page, local_time, long_date, reference, reference_suffix, respond, staff_page, tag, words,
+    Staff, failure_page, local_time, long_date, reference, reference_suffix, respond, staff_page, tag, thousands, words,
 };
 use casetrack_web::paging::PageParams;
 use chrono::Utc;
@@ -269,19 +269,6 @@ fn table(caption: &str, definition: &ServiceDefinition, cases: &[CaseView], staf
             }
         }
     }
-}
-
-/// A number as people write it: 100,000.
-fn thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }
 
 fn opened(at: &str) -> String {

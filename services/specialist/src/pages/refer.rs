@@ -43,7 +43,7 @@ fn refer_page(
         definition.referral_sources.iter().filter(|s| *s != "hub").map(|s| (s.as_str(), s.as_str())).collect();
     let channels: Vec<(&str, &str, bool)> = ContactChannel::ALL.iter().map(|c| (c.code(), c.label(), false)).collect();
     let offences: Vec<(&str, &str)> = OffenceCategory::ALL.iter().map(|o| (o.code(), o.label())).collect();
-    let countries: Vec<(&str, &str)> = casetrack_proto::profile::countries().map(|(code, name)| (code, name)).collect();
+    let countries: Vec<(&str, &str)> = casetrack_proto::profile::countries().collect();
     staff_page(
         "Direct referral",
         html! {
