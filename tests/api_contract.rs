@@ -32,7 +32,7 @@ async fn the_openapi_document_is_one_code_generators_accept() {
     assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"), "{}", doc["openapi"]);
     let declared_tags: HashSet<&str> =
         doc["tags"].as_array().unwrap().iter().map(|t| t["name"].as_str().unwrap()).collect();
-    for service in ["access", "people", "hub", "specialist", "reporting"] {
+    for service in ["access", "people", "hub", "specialist", "reporting", "history"] {
         assert!(declared_tags.contains(service), "no tag {service}: {declared_tags:?}");
     }
     let schemes = &doc["components"]["securitySchemes"];
@@ -92,6 +92,27 @@ async fn the_openapi_document_is_one_code_generators_accept() {
     let names: Vec<&str> =
         queue["parameters"].as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap()).collect();
     assert!(names.contains(&"page_size") && names.contains(&"cursor") && !names.contains(&"page"), "{names:?}");
+    server.stop();
+}
+
+/// Behind the proxy `/api/openapi.json` reaches one process (access): every process documents the whole
+/// installation's API, secured as each route is, though it serves only its own part.
+#[tokio::test]
+async fn a_process_of_one_service_documents_the_whole_api() {
+    let data = TempDir::new();
+    let server = Server::start("access", data.path(), &[]).await;
+    let doc: Value = reqwest::get(format!("{}/api/openapi.json", server.base)).await.unwrap().json().await.unwrap();
+    for path in ["/api/hub/referrals", "/api/specialist/{service}/cases", "/api/reporting/summary", "/api/people"] {
+        let operation = doc["paths"][path].as_object().and_then(|item| item.values().next().cloned());
+        let operation = operation.unwrap_or_else(|| panic!("the access process does not document {path}"));
+        assert!(!operation["security"].as_array().unwrap().is_empty(), "{path} is documented as secured");
+    }
+    for path in ["/api/hub/history", "/api/specialist/{service}/history"] {
+        assert!(doc["paths"][path]["post"].is_object(), "the history uploads are documented: {path}");
+    }
+    // Documented, not served: the hub's routes are the hub process's.
+    let (status, _) = support::post(format!("{}/api/hub/referrals", server.base), json!({})).await;
+    assert_eq!(status, 404);
     server.stop();
 }
 

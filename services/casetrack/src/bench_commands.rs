@@ -7,8 +7,8 @@
 //! - hub officers (three in four connections): register a person (`POST /api/people`), receive a referral, record a
 //!   contact attempt that reached the victim, record that they accepted support, refer every other one on to the
 //!   IDVA service, close with the victim's answers;
-//! - IDVA caseworkers: open a case for a new victim (`POST /api/specialist/idva/new-victim-referrals`), record a
-//!   risk assessment.
+//! - IDVA caseworkers: open a case for a new victim (`POST /api/specialist/idva/new-victim-referrals`), accept it,
+//!   record a risk assessment.
 //!
 //! After the mix it measures the raw append rate of the same kind of log (a fresh SQLite file beside the data, or
 //! raw publishes to a fresh stream on the same NATS server), then the upload-to-queue time: from the start of a
@@ -151,9 +151,12 @@ async fn idva_story(staff: &Staff, tally: &mut Tally, n: usize, left: &AtomicUsi
     let referral = json!({"person": {"forename": "Case", "surname": format!("Victim{n}"), "date_of_birth": "1975-06-07"},
         "source": "police", "domestic_abuse": true});
     let case = staff.command(tally, "open case", "/api/specialist/idva/new-victim-referrals", referral).await?;
+    let path = format!("/api/specialist/idva/cases/{}", case["case_id"].as_str()?);
     take().then_some(())?;
-    let path = format!("/api/specialist/idva/cases/{}/risk-assessments", case["case_id"].as_str()?);
-    staff.command(tally, "record risk", &path, json!({"checklist": "dash", "level": "medium"})).await?;
+    staff.command(tally, "accept case", &format!("{path}/accept"), json!({})).await?;
+    take().then_some(())?;
+    let risk = json!({"checklist": "dash", "level": "medium"});
+    staff.command(tally, "record risk", &format!("{path}/risk-assessments"), risk).await?;
     Some(())
 }
 

@@ -234,6 +234,25 @@ fn select(list: &str, catalogue: &Catalogue) -> anyhow::Result<Selection> {
     Ok(selection)
 }
 
+/// The services a process does not run, as documentation only (their part of the OpenAPI document and their
+/// routes' permissions, which say how each operation is secured; no router, projection or job): every process
+/// answers `/api/openapi.json` with the whole installation's API, since behind the proxy that one route reaches
+/// one process and a partner needs every operation.
+fn documentation_of_the_rest(ctx: &Context, running: &[Service], settings: &Settings) -> anyhow::Result<Vec<Service>> {
+    let names: BTreeSet<&str> = running.iter().map(|s| s.name).collect();
+    let everything = services(ctx, &select("all", &ctx.catalogue)?, settings)?;
+    Ok(everything
+        .into_iter()
+        .filter(|service| !names.contains(service.name))
+        .map(|service| {
+            let mut documented = Service::new(service.name);
+            documented.openapi = service.openapi;
+            documented.rules = service.rules;
+            documented
+        })
+        .collect())
+}
+
 fn services(ctx: &Context, selection: &Selection, settings: &Settings) -> anyhow::Result<Vec<Service>> {
     let mut services = Vec::new();
     if selection.access {
@@ -295,7 +314,8 @@ async fn main() -> anyhow::Result<()> {
                      (it must be changed at first sign-in)."
                 );
             }
-            let services = services(&ctx, &selection, &settings)?;
+            let mut services = services(&ctx, &selection, &settings)?;
+            services.extend(documentation_of_the_rest(&ctx, &services, &settings)?);
             let listener = tokio::net::TcpListener::bind(settings.platform.listen)
                 .await
                 .with_context(|| format!("failed to listen on {}", settings.platform.listen))?;

@@ -324,16 +324,27 @@ pub async fn guard(State(guard): State<Arc<Guard>>, request: Request, next: Next
         }
     };
     let handled = crate::principal::CURRENT.scope(Some(principal.clone()), next.run(request));
-    let response = match key {
-        Some(key) => casetrack_eventstore::command::idempotent(key, handled).await,
-        None => handled.await,
+    let handled = async {
+        match key {
+            Some(key) => casetrack_eventstore::command::idempotent(key, handled).await,
+            None => handled.await,
+        }
     };
+    // The person of a record that exists already is looked up while the handler works (a record's person never
+    // changes), so that the audit entry waits for no look-up of its own; one just made is looked up after.
+    let early = async {
+        if audited && record.is_some() { guard.person_of(&params).await } else { None }
+    };
+    let (response, early) = tokio::join!(handled, early);
     if audited {
         let audit_started = std::time::Instant::now();
         let status = response.status().as_u16();
         let decision = if status == 403 { AccessDecision::Refused } else { decision };
         // Looked up after the handler, which waited for its read model when asked to.
-        let person_id = guard.person_of(&params).await;
+        let person_id = match early {
+            Some(person) => Some(person),
+            None => guard.person_of(&params).await,
+        };
         stages::since(Stage::AuditLookup, audit_started);
         let audit_started = std::time::Instant::now();
         // A command that dated its fact beyond the back-dating window says so on its response ([`late_entry`]).
