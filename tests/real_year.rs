@@ -201,6 +201,16 @@ async fn direct_referral_counted_by_offence_and_nationality(base: &str) {
     let period = format!("{base}/api/reporting/summary?from=2019-04-01&to=2020-03-31");
     eventually(format!("{period}&by=offence"), |report| isva_in(report, "sexual_offence") == Some(1)).await;
     eventually(format!("{period}&by=nationality"), |report| isva_in(report, "UA") == Some(1)).await;
+    // How many nationalities: exact for staff, suppressed as a small number for a commissioner.
+    let nationalities = |report: &Value| -> Value {
+        let services = report["services"].as_array().cloned().unwrap_or_default();
+        services.iter().find(|s| s["service"] == "isva").map_or(Value::Null, |s| s["nationalities"].clone())
+    };
+    let exact = eventually(period.clone(), |report| nationalities(report) == 1).await;
+    assert_eq!(nationalities(&exact), 1);
+    let (status, published) = support::request(reqwest::Method::GET, &period, Some("commissioner"), None).await;
+    assert_eq!(status, 200, "{published}");
+    assert_eq!(nationalities(&published), "<5", "{published}");
 }
 
 async fn closures_answer_the_list_in_force(base: &str, data: &std::path::Path) {

@@ -40,6 +40,11 @@ pub const FIGURES: &[Figure] = &[
         "Different people among the referrals received: a person referred twice in the period counts once.",
     ),
     f(
+        "nationalities",
+        "Nationalities among victims",
+        "How many different nationalities the victims referred in the period hold, counting only those who gave one.",
+    ),
+    f(
         "contact_attempted",
         "Tried to contact",
         "Of the referrals received in the period, those with at least one attempt to contact the victim, whatever its outcome.",

@@ -132,6 +132,10 @@ pub struct ServiceReport {
     /// The funnel per value of the dimension asked for.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub breakdown: Option<Vec<Breakdown>>,
+    /// How many different nationalities the victims received in the period hold, where it was given (a small
+    /// number is suppressed when published: it could point to someone).
+    #[schema(value_type = i64)]
+    pub nationalities: Value,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -324,6 +328,8 @@ fn funnel_of(cohort: &BTreeMap<String, i64>, victims: i64) -> BTreeMap<String, V
 pub async fn report(ctx: &Context, request: &Request) -> Result<Report, ApiError> {
     request.check()?;
     let services = counts(ctx, request).await?;
+    let nationalities =
+        super::nationalities::distinct(ctx, request.from, request.to, request.service.as_deref()).await?;
     let services = services
         .into_iter()
         .map(|(service, counts)| {
@@ -372,7 +378,6 @@ pub async fn report(ctx: &Context, request: &Request) -> Result<Report, ApiError
                     .collect()
             });
             ServiceReport {
-                service,
                 funnel: funnel_of(&counts.cohort, counts.victims),
                 onward_referrals: onward,
                 onward_outcomes,
@@ -401,6 +406,8 @@ pub async fn report(ctx: &Context, request: &Request) -> Result<Report, ApiError
                     .collect(),
                 activity,
                 breakdown,
+                nationalities: nationalities.get(&service).copied().unwrap_or(0).into(),
+                service,
             }
         })
         .collect();
@@ -496,6 +503,7 @@ pub fn publish(mut report: Report, threshold: u64) -> Report {
         (first.within_deadline, first.attempted) = (text(within, threshold), text(attempted, threshold));
         service.victims_code.enhanced.publish(threshold);
         service.victims_code.standard.publish(threshold);
+        service.nationalities = text(one(count_of(&service.nationalities), threshold), threshold);
         let received = service.funnel.get(stage::RECEIVED).cloned().unwrap_or_default();
         caseload::publish(&mut service.caseload, threshold, &received);
         for outcome in service.outcomes.values_mut() {
