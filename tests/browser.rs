@@ -477,6 +477,15 @@ async fn a_hub_officer_and_an_idva_caseworker_live_a_day_in_the_pages() {
         browser.refresh().await.unwrap();
     }
     check_page(&browser, &mut camera, "my-caseload", "main table a").await;
+    sign_out(&browser).await;
+
+    // The commissioner's figures for the year: headlines first, a section per service, never a person.
+    session(&base, "commissioner").await;
+    sign_in(&browser, &base, "test.commissioner", "password of test.commissioner").await;
+    browser.goto(&format!("{base}/figures?period=FY2026-27")).await.unwrap();
+    let figures = text(&browser).await;
+    assert!(figures.contains("The period at a glance") && figures.contains("Victim and Witness Hub"), "{figures}");
+    check_page(&browser, &mut camera, "figures", "main form").await;
 
     // The public form keeps what was typed after an error, and passes the same checks.
     sign_out(&browser).await;

@@ -63,7 +63,7 @@ pub(super) fn bar_chart(id: &str, title: &str, axis: &str, bars: &[(String, Valu
         _ => shown(v),
     };
     let table = html! {
-        table.app-table {
+        table.app-table tabindex="0" {
             caption.app-visually-hidden { (title) }
             thead { tr { th scope="col" { "" } th scope="col" class="app-numeric" { (axis) } } }
             tbody {
@@ -138,7 +138,7 @@ pub(super) fn trend_chart(
             .map_or_else(|_| m.to_owned(), |d| d.format("%b %Y").to_string())
     };
     let table = html! {
-        table.app-table {
+        table.app-table tabindex="0" {
             caption.app-visually-hidden { (title) }
             thead { tr { th scope="col" { "Month received" } @for (name, _) in series { th scope="col" class="app-numeric" { (name) } } } }
             tbody {

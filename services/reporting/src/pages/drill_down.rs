@@ -99,7 +99,7 @@ pub async fn drill_down(State(state): State<FiguresState>, Query(params): Query<
                 @if rows.is_empty() {
                     p.app-body { "There are none." }
                 } @else {
-                    table.app-table {
+                    table.app-table tabindex="0" {
                         caption.app-visually-hidden { (title) }
                         thead { tr { th scope="col" { "Referral" } th scope="col" { "Received" } th scope="col" { "Now" } } }
                         tbody {

@@ -45,7 +45,11 @@ fn percent(part: u64, whole: u64) -> String {
 /// share better able to cope, over every service.
 fn headline_values(report: &Report) -> Vec<(String, String)> {
     let hub = hub(report).unwrap_or(Value::Null);
-    let count = |name: &str| hub[name].as_u64().map_or_else(|| shown(&hub[name]), thousands);
+    // No hub row at all (nothing received in the period): every count is 0, not blank.
+    let count = |name: &str| match &hub[name] {
+        Value::Null => "0".to_owned(),
+        value => value.as_u64().map_or_else(|| shown(value), thousands),
+    };
     let first = &hub["first_contact"];
     let median = first["median_days"].as_i64().map_or_else(
         || "none to count".to_owned(),
@@ -100,7 +104,7 @@ pub(super) fn headlines(report: &Report, last_year: &Report) -> Markup {
     .collect();
     html! {
         h2.app-heading-m { "The period at a glance" }
-        table.app-table.app-headlines {
+        table.app-table.app-headlines tabindex="0" {
             caption.app-visually-hidden { "Headline figures of the period and the same period last year" }
             thead { tr {
                 th scope="col" { "Figure" }
@@ -148,7 +152,7 @@ fn onward_table(
         h3.app-heading-s { "Referred on, and what became of them" }
         p.app-body { "Of the referrals received in the period and referred on to a specialist service, how many the service opened, accepted, contacted and so on. A case can reach several of these, so they do not add up." }
         div.app-table-scroll {
-            table.app-table {
+            table.app-table tabindex="0" {
                 caption.app-visually-hidden { (name) ": onward referrals and what became of them" }
                 thead { tr {
                     th scope="col" { "Referred to" }
@@ -255,7 +259,7 @@ pub(super) fn service_section(service: &Value, context: &SectionContext<'_>) -> 
             }
             (bar_chart(&id("states"), &format!("{name}: where the referrals received in the period are now"), "Referrals", &states, false))
             h3.app-heading-s { "Caseload" }
-            table.app-table {
+            table.app-table tabindex="0" {
                 caption.app-visually-hidden { (name) ": caseload" }
                 tbody {
                     tr { th scope="row" { "Open cases at the end of the period" } td.app-numeric { strong { (shown(&caseload["open_at_end"])) } } }
@@ -290,7 +294,7 @@ pub(super) fn service_section(service: &Value, context: &SectionContext<'_>) -> 
             }
             @if !activity.is_empty() {
                 h3.app-heading-s { "What happened in the period" }
-                table.app-table {
+                table.app-table tabindex="0" {
                     caption.app-visually-hidden { (name) ": activity in the period" }
                     tbody {
                         @for (label, value) in &activity {
@@ -308,7 +312,7 @@ pub(super) fn service_section(service: &Value, context: &SectionContext<'_>) -> 
                     p.app-body { "Counts from 1 to 4 are shown as “<5”, and a count that would let one be worked out as “[c]”, so that nobody can be recognised from their characteristics." }
                 }
                 div.app-table-scroll {
-                    table.app-table {
+                    table.app-table tabindex="0" {
                         caption.app-visually-hidden { (name) " by " (dimension_label(by).to_lowercase()) }
                         thead { tr {
                             th scope="col" { (dimension_label(by)) }
@@ -367,7 +371,7 @@ fn code_table(
             " within the Victims' Code time: 2 working days from reporting the crime for victims entitled to enhanced rights, 5 for others. Weekends and bank holidays in England and Wales are not counted."
         }
         div.app-table-scroll {
-            table.app-table {
+            table.app-table tabindex="0" {
                 caption.app-visually-hidden { (name) ": Victims' Code compliance" }
                 thead { tr {
                     th scope="col" { "Month received" }
