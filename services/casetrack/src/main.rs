@@ -2,6 +2,7 @@
 //! service crates and the platform.
 
 mod bench;
+mod bench_caseload;
 mod bench_commands;
 mod bench_reporting;
 mod demo;
@@ -76,6 +77,9 @@ enum Command {
     Bench(bench::BenchArgs),
     /// Times the dashboard's and report's queries over many made-up referrals (see docs/performance.md).
     BenchReporting(bench_reporting::BenchReportingArgs),
+    /// Times a specialist service's caseload page (each tab, first page and far down) over 100,000 made-up cases
+    /// in an empty database, beside the raw read of a page from its index.
+    BenchCaseload(bench_caseload::BenchCaseloadArgs),
     /// Drives a mix of staff's commands through the HTTP API against the raw append rate of the same log, and times
     /// a police-feed upload until the queue lists it (see docs/performance.md).
     BenchCommands {
@@ -507,6 +511,7 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Bench(args) => bench::run(args).await,
         Command::BenchReporting(args) => bench_reporting::run(args).await,
+        Command::BenchCaseload(args) => bench_caseload::run(args).await,
         Command::BenchCommands { args, settings } => {
             casetrack_web::telemetry::init_tracing(&settings.platform.log_format);
             let ctx = settings.connect().await?;
