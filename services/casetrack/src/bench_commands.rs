@@ -133,7 +133,7 @@ async fn hub_story(staff: &Staff, tally: &mut Tally, n: usize, left: &AtomicUsiz
     staff.command(tally, "record attempt", &format!("{path}/contact-attempts"), attempt).await?;
     take().then_some(())?;
     staff.command(tally, "accept support", &format!("{path}/support/accept"), json!({})).await?;
-    if n % 2 == 0 {
+    if n.is_multiple_of(2) {
         take().then_some(())?;
         staff.command(tally, "refer on", &format!("{path}/onward-referrals"), json!({"service": "idva"})).await?;
     }
@@ -155,7 +155,7 @@ async fn idva_story(staff: &Staff, tally: &mut Tally, n: usize, left: &AtomicUsi
     take().then_some(())?;
     staff.command(tally, "accept case", &format!("{path}/accept"), json!({})).await?;
     take().then_some(())?;
-    let risk = json!({"checklist": "dash", "level": "medium"});
+    let risk = json!({"checklist": "professional", "level": "medium"});
     staff.command(tally, "record risk", &format!("{path}/risk-assessments"), risk).await?;
     Some(())
 }

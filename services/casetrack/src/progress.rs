@@ -109,13 +109,15 @@ impl Progress {
         if self.inner.finished.swap(true, Ordering::AcqRel) {
             return;
         }
+        // Timed before the ticker is joined: it may be asleep for another quarter of a second.
+        let done = self.inner.done_line();
         if let Some(ticker) = self.ticker.lock().expect("not poisoned").take() {
             let _ = ticker.join();
         }
         if let Some(bar) = &self.inner.bar {
             bar.finish_and_clear();
         }
-        eprintln!("{}", self.inner.done_line());
+        eprintln!("{done}");
     }
 }
 
@@ -137,7 +139,7 @@ impl Inner {
         }
         let position = self.position.load(Ordering::Relaxed);
         let total = self.total.load(Ordering::Relaxed);
-        let tenth = if total == 0 { 0 } else { position.min(total) * 10 / total };
+        let tenth = (position.min(total) * 10).checked_div(total).unwrap_or(0);
         let mut last = self.last.lock().expect("not poisoned");
         let due = tenth > last.0 || (last.1.elapsed() >= PLAIN_EVERY && position > 0);
         if !due || tenth >= 10 {
@@ -170,7 +172,7 @@ fn rate(position: u64, elapsed: Duration) -> f64 {
 /// One plain line: `import police-feed: 45,000 of 100,000 rows (45%), 4,210 rows/s, about 13 s left`.
 pub fn line(what: &str, unit: &str, position: u64, total: u64, elapsed: Duration) -> String {
     let per_second = rate(position, elapsed);
-    let percent = if total == 0 { 100 } else { position.min(total) * 100 / total };
+    let percent = (position.min(total) * 100).checked_div(total).unwrap_or(100);
     let left = if per_second > 0.0 && total > position {
         format!(", about {} s left", ((total - position) as f64 / per_second).ceil() as u64)
     } else {
@@ -189,7 +191,7 @@ pub fn thousands(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::with_capacity(digits.len() + digits.len() / 3);
     for (i, digit) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(digit);

@@ -332,9 +332,7 @@ pub async fn guard(State(guard): State<Arc<Guard>>, request: Request, next: Next
     };
     // The person of a record that exists already is looked up while the handler works (a record's person never
     // changes), so that the audit entry waits for no look-up of its own; one just made is looked up after.
-    let early = async {
-        if audited && record.is_some() { guard.person_of(&params).await } else { None }
-    };
+    let early = async { if audited && record.is_some() { guard.person_of(&params).await } else { None } };
     let (response, early) = tokio::join!(handled, early);
     if audited {
         let audit_started = std::time::Instant::now();
