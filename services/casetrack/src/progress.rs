@@ -186,18 +186,8 @@ pub fn line(what: &str, unit: &str, position: u64, total: u64, elapsed: Duration
     )
 }
 
-/// 1234567 as `1,234,567`.
-pub fn thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, digit) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(digit);
-    }
-    out
-}
+/// A count with thousands separators (12,345), as every page shows counts.
+pub use casetrack_web::pages::thousands;
 
 #[cfg(test)]
 mod tests {

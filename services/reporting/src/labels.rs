@@ -1,18 +1,8 @@
 //! Figures in plain language: what each figure, service and breakdown value is called on the dashboard and in every
 //! export, and the order they are shown in, so that a table, a CSV file and a workbook read alike.
 
-/// A count with thousands separators: 12,345.
-pub fn thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, digit) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(digit);
-    }
-    out
-}
+/// A count with thousands separators (12,345), as every page shows counts.
+pub use casetrack_web::pages::thousands;
 
 /// A figure with a fixed name: its key (as the API names it), its label and its counting rule in one sentence for a
 /// commissioner (the notes sheet of a workbook, the dashboard's definitions).
