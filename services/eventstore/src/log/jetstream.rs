@@ -128,12 +128,24 @@ impl JetStreamLog {
     }
 
     async fn tip(&self, subject: &str) -> LogResult<Option<(Tip, jetstream::message::StreamMessage)>> {
+        let tip_of = |message: jetstream::message::StreamMessage| -> LogResult<_> {
+            let tip = Tip { seq: message.sequence, version: header_u64(&message.headers, VERSION_HEADER)? as u32 };
+            Ok(Some((tip, message)))
+        };
         match self.stream.direct_get_last_for_subject(subject).await {
-            Ok(message) => {
-                let tip = Tip { seq: message.sequence, version: header_u64(&message.headers, VERSION_HEADER)? as u32 };
-                Ok(Some((tip, message)))
+            Ok(message) => tip_of(message),
+            // Any replica may answer a direct get, and a follower can be behind its leader for a moment (most
+            // often while the cluster replaces a lost node): "nothing there" may only mean "not here yet". So it is
+            // asked again of the leader, which holds every acknowledged message, and a stream written a moment ago
+            // (a person registered, then referred) is never read as empty. A stale tip of a stream with events is
+            // caught on append instead: the expected last sequence no longer matches and the command is retried.
+            Err(error) if matches!(error.kind(), stream::DirectGetErrorKind::NotFound) => {
+                match self.stream.get_last_raw_message_by_subject(subject).await {
+                    Ok(message) => tip_of(message),
+                    Err(error) if matches!(error.kind(), stream::LastRawMessageErrorKind::NoMessageFound) => Ok(None),
+                    Err(error) => Err(LogError::unavailable(error)),
+                }
             }
-            Err(error) if matches!(error.kind(), stream::DirectGetErrorKind::NotFound) => Ok(None),
             Err(error) => Err(LogError::unavailable(error)),
         }
     }
