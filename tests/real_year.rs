@@ -164,6 +164,10 @@ async fn young_victims_only(base: &str, data: &std::path::Path) {
         } else {
             let (status, onward) = api::refer_on(base, &referral_id, &to_young).await;
             assert_eq!(status, expected, "{onward}");
+            // The service's reactor opens the case from it: waited for, so that it writes nothing while the
+            // refusals below are checked for writing nothing.
+            let caseload = format!("{base}/api/specialist/young_victims/cases");
+            eventually(caseload, |cases| cases["total"].as_u64() == Some(1)).await;
         }
     }
     // A direct referral: the age on the day of referral decides.

@@ -41,7 +41,9 @@ impl ReadDb {
         let pool = AnyPoolOptions::new()
             .max_connections(match backend {
                 DbBackend::Postgres => 16,
-                DbBackend::Sqlite => 4,
+                // WAL lets readers run beside the one writer; writers queue on SQLite's own lock (BEGIN IMMEDIATE,
+                // busy_timeout). Few connections made every request's read wait behind the projections' batches.
+                DbBackend::Sqlite => 16,
             })
             .acquire_timeout(Duration::from_secs(10))
             .after_connect(move |connection, _| {

@@ -68,6 +68,23 @@ impl Guard {
         Self { ctx, rules, lookups, policy, people: Default::default() }
     }
 
+    /// [`Guard::person_of`], asked again for up to about two seconds while the read models catch up with the log
+    /// (for a record known to exist: one a command has just succeeded on).
+    async fn person_of_soon(&self, params: &[(String, String)]) -> Option<PersonId> {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+        let mut pause = std::time::Duration::from_millis(10);
+        loop {
+            if let Some(person) = self.person_of(params).await {
+                return Some(person);
+            }
+            if std::time::Instant::now() >= deadline {
+                return None;
+            }
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(std::time::Duration::from_millis(200));
+        }
+    }
+
     async fn person_of(&self, params: &[(String, String)]) -> Option<PersonId> {
         for (name, value) in params {
             let key = (name.clone(), value.clone());
@@ -338,9 +355,13 @@ pub async fn guard(State(guard): State<Arc<Guard>>, request: Request, next: Next
         let audit_started = std::time::Instant::now();
         let status = response.status().as_u16();
         let decision = if status == 403 { AccessDecision::Refused } else { decision };
-        // Looked up after the handler, which waited for its read model when asked to.
+        // Looked up after the handler, which waited for its read model when asked to. A record the handler has just
+        // worked on (it succeeded, so the record is in the log) that the read model does not hold yet (a referral
+        // received a moment ago, its projection a batch behind) is waited for, a little: an entry without its
+        // person could not be found by an auditor searching for that person.
         let person_id = match early {
             Some(person) => Some(person),
+            None if record.is_some() && response.status().is_success() => guard.person_of_soon(&params).await,
             None => guard.person_of(&params).await,
         };
         stages::since(Stage::AuditLookup, audit_started);
