@@ -128,6 +128,19 @@ async fn submit(browser: &Client, form_action_ends: &str) {
     browser.wait().for_element(Locator::Css("body")).await.unwrap();
 }
 
+/// Sends a search by name: the form that posts to `action` (a name never goes in a URL), and waits for the answer.
+async fn search_by_name(browser: &Client, action: &str) {
+    let page = browser.find(Locator::Css("html")).await.unwrap();
+    let selector = format!("form[method='post'][action$='{action}'] button[type='submit']");
+    browser.find(Locator::Css(&selector)).await.unwrap().click().await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while page.tag_name().await.is_ok() {
+        assert!(Instant::now() < deadline, "the search by name loaded no new page");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    browser.wait().for_element(Locator::Css("body")).await.unwrap();
+}
+
 /// Opens the disclosure of one of the record's actions (`#action-{name}`), as a person clicks its summary.
 async fn open_action(browser: &Client, name: &str) {
     let summary = browser.find(Locator::Css(&format!("#action-{name} > summary"))).await.unwrap();
@@ -385,10 +398,17 @@ async fn a_hub_officer_and_an_idva_caseworker_live_a_day_in_the_pages() {
     let second = text(&browser).await;
     assert!(second.contains(&format!("Showing 51 to {LOAD} of {LOAD} referrals")), "{second}");
 
-    // Finds Morgan by name and date of birth (typed as people write it), and by crime reference.
-    browser.goto(&format!("{base}/hub/search?forename=morgan&surname=BROWSER&dob=23/04/1987")).await.unwrap();
+    // Finds Morgan by name and date of birth (typed as people write it), sent in the body, never in the URL; and by
+    // crime reference.
+    browser.find(Locator::Css("details.govuk-details > summary")).await.unwrap().click().await.unwrap();
+    fill(&browser, "forename", "morgan").await;
+    fill(&browser, "surname", "BROWSER").await;
+    fill(&browser, "dob", "23/04/1987").await;
+    search_by_name(&browser, "/hub/search").await;
     let found = text(&browser).await;
     assert!(found.contains("1 referral found") && found.contains("AB/12345/26"), "{found}");
+    let url = browser.current_url().await.unwrap();
+    assert!(!url.as_str().to_lowercase().contains("morgan") && url.query().is_none(), "a name in the URL: {url}");
     check_page(&browser, &mut camera, "hub-search", "#results").await;
     browser.goto(&format!("{base}/hub/search?q=ab/12345/26")).await.unwrap();
     assert!(text(&browser).await.contains("1 referral found"));
@@ -453,7 +473,12 @@ async fn a_hub_officer_and_an_idva_caseworker_live_a_day_in_the_pages() {
     assert!(text(&browser).await.contains(&format!("{} on this page", LOAD - 50)));
 
     // Finds Morgan's case by name, opens it, accepts it and takes it on.
-    browser.goto(&format!("{base}/services/idva?forename=Morgan&surname=Browser&dob=1987-04-23")).await.unwrap();
+    browser.goto(&format!("{base}/services/idva")).await.unwrap();
+    fill(&browser, "forename", "Morgan").await;
+    fill(&browser, "surname", "Browser").await;
+    fill(&browser, "dob", "1987-04-23").await;
+    search_by_name(&browser, "/services/idva").await;
+    assert!(!browser.current_url().await.unwrap().as_str().contains("Morgan"), "a name in the URL");
     browser.find(Locator::Css("#results + table a")).await.unwrap().click().await.unwrap();
     let title = browser.title().await.unwrap();
     assert!(title.contains("case IDVA-") && !title.contains("Morgan"), "{title}");

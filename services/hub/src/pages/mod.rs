@@ -31,7 +31,7 @@ pub fn routes() -> Routes<Hub> {
     Routes::new()
         .route("/hub", HubWork, get(queues::home))
         .person("/hub/queues/{queue}", HubWork, get(queues::queue_page))
-        .person("/hub/search", HubWork, get(queues::search_page))
+        .person("/hub/search", HubWork, get(queues::search_page).post(queues::search_by_name))
         .person("/hub/referrals/{referral_id}", HubWork, get(referral::page::referral_page))
         .route("/hub/referrals/{referral_id}/{action}", HubWork, axum::routing::post(referral::actions::act))
         .route("/hub/intake/call", HubWork, get(intake::call_form).post(intake::log_call))

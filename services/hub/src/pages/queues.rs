@@ -32,10 +32,32 @@ pub struct SearchParams {
 }
 
 pub async fn queue_page(
+    state: State<Hub>,
+    queue: Path<String>,
+    filter: Query<QueueFilter>,
+    Query(search): Query<SearchParams>,
+) -> Response {
+    // A name and a date of birth never travel in a URL (browser history, proxies' logs): they are searched for
+    // with a POST ([`search_by_name`]), and ignored here.
+    let search = SearchParams { forename: None, surname: None, dob: None, ..search };
+    render_queue(state, queue, filter, search).await
+}
+
+/// `POST /hub/search`: the search by name and date of birth, answered with the page (no redirect, so that the
+/// name is never in a URL).
+pub async fn search_by_name(
+    state: State<Hub>,
+    filter: Query<QueueFilter>,
+    axum::Form(search): axum::Form<SearchParams>,
+) -> Response {
+    render_queue(state, Path(QueueKind::NewReferrals.slug().to_owned()), filter, search).await
+}
+
+async fn render_queue(
     State(hub): State<Hub>,
     Path(queue): Path<String>,
     Query(mut filter): Query<QueueFilter>,
-    Query(search): Query<SearchParams>,
+    search: SearchParams,
 ) -> Response {
     let Some(kind) = QueueKind::parse(&queue) else {
         return casetrack_web::pages::failure_page(&casetrack_web::http::ApiError::not_found(
@@ -164,7 +186,8 @@ fn search_form(params: &SearchParams, problem: Option<&str>) -> Markup {
         details.govuk-details open[by_name] {
             summary.govuk-details__summary { span.govuk-details__summary-text { "Find by name and date of birth" } }
             div.govuk-details__text {
-                form method="get" action="/hub/search" role="search" {
+                form method="post" action="/hub/search" role="search" {
+                    (casetrack_web::access::csrf_field())
                     @if let Some(problem) = problem {
                         p.govuk-error-message { span.govuk-visually-hidden { "Error: " } (problem) }
                     }

@@ -57,10 +57,33 @@ pub(super) struct SearchParams {
 }
 
 pub(super) async fn caseload_page(
+    desk: State<Desk>,
+    service: Path<String>,
+    params: Query<ListParams>,
+    Query(search): Query<SearchParams>,
+) -> Response {
+    // A name and a date of birth never travel in a URL (browser history, proxies' logs): they are searched for
+    // with a POST ([`caseload_search`]), and ignored here.
+    let search = SearchParams { forename: None, surname: None, dob: None, ..search };
+    render_caseload(desk, service, params, search).await
+}
+
+/// `POST /services/{service}`: the caseload's search (by reference, or by name and date of birth), answered with
+/// the page (no redirect, so that the name is never in a URL).
+pub(super) async fn caseload_search(
+    desk: State<Desk>,
+    service: Path<String>,
+    params: Query<ListParams>,
+    axum::Form(search): axum::Form<SearchParams>,
+) -> Response {
+    render_caseload(desk, service, params, search).await
+}
+
+async fn render_caseload(
     State(desk): State<Desk>,
     Path(service): Path<String>,
     Query(mut params): Query<ListParams>,
-    Query(search): Query<SearchParams>,
+    search: SearchParams,
 ) -> Response {
     let definition = match desk.service(&service) {
         Ok(definition) => definition.clone(),
@@ -202,7 +225,8 @@ async fn find(
 fn search_form(base: &str, params: &SearchParams, problem: Option<&str>) -> Markup {
     let value = |v: &Option<String>| v.clone().unwrap_or_default();
     html! {
-        form method="get" action=(base) role="search" {
+        form method="post" action=(base) role="search" {
+            (casetrack_web::access::csrf_field())
             @if let Some(problem) = problem {
                 p.govuk-error-message { span.govuk-visually-hidden { "Error: " } (problem) }
             }

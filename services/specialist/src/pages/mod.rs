@@ -30,7 +30,7 @@ pub fn routes() -> Routes<Desk> {
     use casetrack_web::access::Permission::{Casework, ServiceManagement, ServiceWork};
     Routes::new()
         .route("/services", Casework, get(caseload::index))
-        .person("/services/{service}", ServiceWork, get(caseload::caseload_page))
+        .person("/services/{service}", ServiceWork, get(caseload::caseload_page).post(caseload::caseload_search))
         .route("/services/{service}/refer", ServiceWork, get(refer::refer_form).post(refer::refer))
         .person("/services/{service}/cases/{case_id}", ServiceWork, get(case::case_page))
         .route("/services/{service}/cases/{case_id}/{action}", ServiceWork, axum::routing::post(case::act))
