@@ -260,11 +260,21 @@ impl Demo<'_> {
         if !ethnicity.is_empty() {
             profile["ethnicity"] = json!(ethnicity);
         }
+        // Nationality, where the victim gave it: mostly British, as an English county's victims are.
+        let nationalities = [("GB", 80), ("PL", 4), ("RO", 3), ("IN", 2), ("PK", 2), ("NG", 1), ("UA", 1), ("", 7)];
+        let nationality = *pick(rng, &nationalities);
+        if !nationality.is_empty() {
+            profile["nationality"] = json!(nationality);
+        }
         let withheld = rng.gen_bool(0.03);
+        // The Victims' Code's enhanced rights: victims of domestic abuse and of sexual offences among them, and some
+        // others (the most serious crime, persistently targeted, vulnerable or intimidated).
+        let enhanced = domestic_abuse || offence == "sexual_offence" || rng.gen_bool(0.08);
         let mut request = json!({
             "person_id": person_id, "source": source, "offence_category": offence, "domestic_abuse": domestic_abuse,
             "safe_contact": {"phone": "safe", "voicemail": if rng.gen_bool(0.8) { "safe" } else { "unknown" }},
             "consent": if withheld { "withheld" } else { "opt_out" }, "profile": profile,
+            "enhanced_rights": enhanced,
         });
         if source == "police_feed" {
             let reported = received.date_naive() - Duration::days(rng.gen_range(0..3));
@@ -317,6 +327,13 @@ impl Demo<'_> {
         }
         let accepted = self.hub.decide(referral_id, |state| accept_support(state, referral_id));
         self.give(officer, later, accepted).await?;
+        // Their needs, assessed on the same call (the Victims' Code clock for a needs assessment counts it).
+        let needs = [("emotional_support", 40), ("safety_and_security", 25), ("health_and_wellbeing", 15)];
+        let assessment = json!({"needs": [*pick(rng, &needs)]});
+        if let Ok(assessment) = serde_json::from_value(assessment) {
+            let assessed = later + Duration::minutes(10);
+            self.give(officer, assessed, self.hub.assess_needs(referral_id, assessment)).await;
+        }
         let onward = match offence {
             _ if domestic_abuse && rng.gen_bool(0.35) => Some("idva"),
             "sexual_offence" if rng.gen_bool(0.5) => Some("isva"),
