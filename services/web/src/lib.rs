@@ -22,6 +22,7 @@
 //! (`casetrack-casework`) are crates of their own.
 
 pub mod access;
+mod account;
 pub mod accounts;
 pub mod config;
 pub mod error;

@@ -9,7 +9,7 @@ use casetrack_eventstore::db::ReadDb;
 use casetrack_proto::UserId;
 use sqlx::Row as _;
 
-use crate::accounts::{
+use crate::account::{
     ACCOUNT_COLUMNS, Account, FAILURE_WINDOW, SessionPolicy, account_from_row, now_seconds, random_token, token_hash,
 };
 
