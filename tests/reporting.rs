@@ -101,8 +101,12 @@ async fn cohort(base: &str) {
     let period = format!("from={}&to={}", day_offset(-7), day_offset(1));
     let summary = format!("{base}/api/reporting/summary?{period}&service=hub&by=gender");
     let report =
-        eventually(summary.clone(), |s| s["services"][0]["closed"] == 1 && s["services"][0]["contact_attempted"] == 2)
-            .await;
+        // The cohort and the activity are two projections: read once both have caught up.
+        eventually(summary.clone(), |s| {
+            let hub = &s["services"][0];
+            hub["closed"] == 1 && hub["contact_attempted"] == 2 && hub["activity"]["referrals_received"] == 7
+        })
+        .await;
     let hub = &report["services"][0];
     let expected = [
         ("referrals_received", 7),
