@@ -47,6 +47,21 @@ pub async fn freshness(ctx: &Context) -> anyhow::Result<Freshness> {
     Ok(Freshness { head, counted })
 }
 
+/// Waits (a second or two at most) until the figures' projections have counted the same events, so one report never
+/// mixes two moments of the log: the activity counting a closure that the cohort has yet to see, say. They read the
+/// same log, each at its own pace; the one behind is given time to reach the one ahead as it was when asked. After
+/// that the report counts anyway (the dashboard says when figures lag).
+pub async fn in_step(ctx: &Context) {
+    let statuses: Vec<_> = projections().iter().map(|projection| ctx.projections.status(projection.name())).collect();
+    let Some(ahead) = statuses.iter().map(|status| status.position()).max() else { return };
+    for status in statuses {
+        status.wait_for(ahead, IN_STEP_LIMIT).await;
+    }
+}
+
+/// How long a report waits for its projections to count the same events.
+const IN_STEP_LIMIT: Duration = Duration::from_secs(2);
+
 /// When the last event counted was recorded (`None` before the first, or if the log cannot say in time).
 pub async fn counted_up_to(ctx: &Context, counted: u64) -> Option<DateTime<Utc>> {
     if counted == 0 {

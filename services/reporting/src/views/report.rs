@@ -327,6 +327,7 @@ fn funnel_of(cohort: &BTreeMap<String, i64>, victims: i64) -> BTreeMap<String, V
 /// The figures for a request, every count as it is (for staff).
 pub async fn report(ctx: &Context, request: &Request) -> Result<Report, ApiError> {
     request.check()?;
+    crate::freshness::in_step(ctx).await;
     let services = counts(ctx, request).await?;
     let nationalities =
         super::nationalities::distinct(ctx, request.from, request.to, request.service.as_deref()).await?;
