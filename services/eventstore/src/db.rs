@@ -5,12 +5,15 @@
 //! Each service applies its own migrations at start-up into its own bookkeeping table (`_migrations_<service>`),
 //! so services deployed separately never trip over each other's history.
 
+use std::ops::{Deref, DerefMut};
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::migrate::Migrator;
 use sqlx::{Any, AnyConnection, AnyPool, Connection, Transaction};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DbBackend {
@@ -22,6 +25,41 @@ pub enum DbBackend {
 pub struct ReadDb {
     pool: AnyPool,
     backend: DbBackend,
+    /// SQLite has one writer at a time. Its own wait for the lock (`busy_timeout`) sleeps in steps of up to 100 ms
+    /// whether or not the lock came free meanwhile, so this process's write transactions take turns here instead,
+    /// each handed the lock the moment the one before commits.
+    writer: Arc<Semaphore>,
+}
+
+/// A write transaction ([`ReadDb::begin`]): the connection it runs on, and on SQLite this process's turn at the
+/// one writer, given back when it commits, rolls back or is dropped.
+pub struct Write {
+    tx: Transaction<'static, Any>,
+    _turn: Option<OwnedSemaphorePermit>,
+}
+
+impl Write {
+    pub async fn commit(self) -> sqlx::Result<()> {
+        self.tx.commit().await
+    }
+
+    pub async fn rollback(self) -> sqlx::Result<()> {
+        self.tx.rollback().await
+    }
+}
+
+impl Deref for Write {
+    type Target = AnyConnection;
+
+    fn deref(&self) -> &AnyConnection {
+        &self.tx
+    }
+}
+
+impl DerefMut for Write {
+    fn deref_mut(&mut self) -> &mut AnyConnection {
+        &mut self.tx
+    }
 }
 
 static PLATFORM_MIGRATIONS: Migrator = sqlx::migrate!("./migrations");
@@ -62,7 +100,7 @@ impl ReadDb {
             .connect_with(options)
             .await
             .context("failed to connect to the read-model database")?;
-        let db = Self { pool, backend };
+        let db = Self { pool, backend, writer: Arc::new(Semaphore::new(1)) };
         db.migrate("platform", &PLATFORM_MIGRATIONS).await?;
         if let Some(collation) = db.collation().await.context("failed to read the database's locale")?
             && !compares_bytes(&collation)
@@ -100,12 +138,16 @@ impl ReadDb {
         migrator.run(&self.pool).await.with_context(|| format!("failed to apply the {service} migrations"))
     }
 
-    /// A write transaction. On SQLite it takes the write lock at once (`BEGIN IMMEDIATE`), so two writers queue
-    /// instead of one failing to upgrade its read lock halfway through.
-    pub async fn begin(&self) -> sqlx::Result<Transaction<'static, Any>> {
+    /// A write transaction. On SQLite it waits for this process's turn at the one writer, then takes the write lock
+    /// at once (`BEGIN IMMEDIATE`), so two writers queue instead of one failing to upgrade its read lock halfway
+    /// through. A write transaction must not begin another while it is open (on SQLite, it would wait for itself).
+    pub async fn begin(&self) -> sqlx::Result<Write> {
         match self.backend {
-            DbBackend::Postgres => self.pool.begin().await,
-            DbBackend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
+            DbBackend::Postgres => Ok(Write { tx: self.pool.begin().await?, _turn: None }),
+            DbBackend::Sqlite => {
+                let turn = self.writer.clone().acquire_owned().await.expect("the writer's turn is never closed");
+                Ok(Write { tx: self.pool.begin_with("BEGIN IMMEDIATE").await?, _turn: Some(turn) })
+            }
         }
     }
 

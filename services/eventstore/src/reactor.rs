@@ -5,13 +5,14 @@
 //! between means the commit is handled again. That is safe because a reactor derives everything it writes from the
 //! causing event ([`casetrack_proto::EventId::derive`]): the target aggregate's id and the command id, so the
 //! second attempt is recognised by the log as the same command, or refused by the aggregate as already done.
+//! The checkpoint is stored once for the commits that were waiting together, not once per commit.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use casetrack_proto::Envelope;
-use futures::StreamExt;
 use futures::future::BoxFuture;
+use futures::{FutureExt as _, StreamExt};
 use tokio_util::sync::CancellationToken;
 
 use crate::db::ReadDb;
@@ -68,26 +69,69 @@ impl ReactorRunner {
                 next = commits.next() => next,
                 _ = shutdown.cancelled() => return Ok(()),
             };
-            let commit = next.ok_or_else(|| anyhow::anyhow!("the log subscription ended"))??;
-            for event in &commit.events {
-                self.reactor.react(&self.log, event).await?;
+            let mut batch = vec![next.ok_or_else(|| anyhow::anyhow!("the log subscription ended"))?];
+            // Whatever else is already waiting is handled before the checkpoint is stored once for them all: under
+            // a bulk import, a checkpoint written per commit (two a row) queued every reactor on the read-model
+            // database's one writer, and the projections behind them.
+            while batch.len() < BATCH_COMMITS {
+                match commits.next().now_or_never() {
+                    Some(Some(next)) => batch.push(next),
+                    _ => break,
+                }
             }
-            let now = chrono::Utc::now().to_rfc3339();
-            sqlx::query(
-                "INSERT INTO projection_checkpoints (name, position, updated_at) VALUES ($1, $2, $3) \
-                 ON CONFLICT (name) DO UPDATE SET position = excluded.position, updated_at = excluded.updated_at",
-            )
-            .bind(self.checkpoint_name)
-            .bind(commit.position.0 as i64)
-            .bind(now)
-            .execute(self.db.pool())
-            .await?;
-            checkpoint = commit.position;
-            self.status.set_position(checkpoint);
+            let mut failure = None;
+            let reached = checkpoint;
+            for commit in batch {
+                match self.react_to(commit).await {
+                    Ok(position) => {
+                        checkpoint = position;
+                        self.status.set_position(checkpoint);
+                    }
+                    Err(error) => {
+                        failure = Some(error);
+                        break;
+                    }
+                }
+            }
+            if checkpoint > reached {
+                self.store_checkpoint(checkpoint).await?;
+            }
+            if let Some(error) = failure {
+                return Err(error);
+            }
             self.status.set_retrying(None);
         }
     }
+
+    /// Handles every event of one commit; returns its position.
+    async fn react_to(&self, commit: Result<crate::log::Commit, crate::log::LogError>) -> anyhow::Result<Position> {
+        let commit = commit?;
+        for event in &commit.events {
+            self.reactor.react(&self.log, event).await?;
+        }
+        Ok(commit.position)
+    }
+
+    /// Stores the checkpoint, in a write transaction so that it takes its turn at the database's writer.
+    async fn store_checkpoint(&self, position: Position) -> sqlx::Result<()> {
+        let now = chrono::Utc::now().to_rfc3339();
+        let mut tx = self.db.begin().await?;
+        sqlx::query(
+            "INSERT INTO projection_checkpoints (name, position, updated_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (name) DO UPDATE SET position = excluded.position, updated_at = excluded.updated_at",
+        )
+        .bind(self.checkpoint_name)
+        .bind(position.0 as i64)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await
+    }
 }
+
+/// Most commits a reactor handles before storing its checkpoint. A crash loses at most this many commits'
+/// checkpoint, never their commands: they are handled again, and the log recognises each command it stored.
+const BATCH_COMMITS: usize = 2_000;
 
 impl ProjectionStatus {
     pub(crate) fn set_position(&self, position: Position) {

@@ -147,6 +147,7 @@ fn person_summary(person: &PersonRecord, received: &ReferralReceived) -> Markup 
             profile.ethnicity.as_ref().map(|e| ethnicity_label(e.code())).unwrap_or_else(|| "Not given".into()),
         ),
         ("Disability", words(&code(&profile.disability))),
+        ("Nationality", profile.nationality.as_ref().map_or_else(|| "Not given".into(), |n| n.name().to_owned())),
     ];
     match person {
         PersonRecord::Known(details) => {
