@@ -7,13 +7,14 @@
 
 use std::ops::{Deref, DerefMut};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use anyhow::Context as _;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::migrate::Migrator;
 use sqlx::{Any, AnyConnection, AnyPool, Connection, Transaction};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DbBackend {
@@ -28,7 +29,51 @@ pub struct ReadDb {
     /// SQLite has one writer at a time. Its own wait for the lock (`busy_timeout`) sleeps in steps of up to 100 ms
     /// whether or not the lock came free meanwhile, so this process's write transactions take turns here instead,
     /// each handed the lock the moment the one before commits.
-    writer: Arc<Semaphore>,
+    writer: Arc<Writer>,
+}
+
+/// The turn at SQLite's one writer, with requests first: a person's data key written while they wait (registering
+/// them) goes before the next batch of each of the twenty-odd projections and reactors, which can wait.
+#[derive(Debug)]
+struct Writer {
+    turn: Arc<Semaphore>,
+    /// Requests waiting for the turn.
+    urgent: AtomicUsize,
+    /// Told when no request waits any more.
+    calm: Notify,
+}
+
+impl Writer {
+    fn new() -> Self {
+        Self { turn: Arc::new(Semaphore::new(1)), urgent: AtomicUsize::new(0), calm: Notify::new() }
+    }
+
+    async fn urgent_turn(&self) -> OwnedSemaphorePermit {
+        self.urgent.fetch_add(1, Ordering::SeqCst);
+        let turn = self.turn.clone().acquire_owned().await.expect("the writer's turn is never closed");
+        if self.urgent.fetch_sub(1, Ordering::SeqCst) == 1 {
+            self.calm.notify_waiters();
+        }
+        turn
+    }
+
+    /// A turn taken only while no request waits for one (a request that comes meanwhile waits one turn at most).
+    async fn background_turn(&self) -> OwnedSemaphorePermit {
+        loop {
+            let calm = self.calm.notified();
+            tokio::pin!(calm);
+            calm.as_mut().enable();
+            if self.urgent.load(Ordering::SeqCst) > 0 {
+                calm.await;
+                continue;
+            }
+            let turn = self.turn.clone().acquire_owned().await.expect("the writer's turn is never closed");
+            if self.urgent.load(Ordering::SeqCst) == 0 {
+                return turn;
+            }
+            // A request came while this one queued: it goes first.
+        }
+    }
 }
 
 /// A write transaction ([`ReadDb::begin`]): the connection it runs on, and on SQLite this process's turn at the
@@ -100,7 +145,7 @@ impl ReadDb {
             .connect_with(options)
             .await
             .context("failed to connect to the read-model database")?;
-        let db = Self { pool, backend, writer: Arc::new(Semaphore::new(1)) };
+        let db = Self { pool, backend, writer: Arc::new(Writer::new()) };
         db.migrate("platform", &PLATFORM_MIGRATIONS).await?;
         if let Some(collation) = db.collation().await.context("failed to read the database's locale")?
             && !compares_bytes(&collation)
@@ -138,14 +183,27 @@ impl ReadDb {
         migrator.run(&self.pool).await.with_context(|| format!("failed to apply the {service} migrations"))
     }
 
-    /// A write transaction. On SQLite it waits for this process's turn at the one writer, then takes the write lock
-    /// at once (`BEGIN IMMEDIATE`), so two writers queue instead of one failing to upgrade its read lock halfway
-    /// through. A write transaction must not begin another while it is open (on SQLite, it would wait for itself).
+    /// A write transaction for a request. On SQLite it waits for this process's turn at the one writer (before any
+    /// background work waiting), then takes the write lock at once (`BEGIN IMMEDIATE`), so two writers queue
+    /// instead of one failing to upgrade its read lock halfway through. A write transaction must not begin another
+    /// while it is open (on SQLite, it would wait for itself).
     pub async fn begin(&self) -> sqlx::Result<Write> {
         match self.backend {
             DbBackend::Postgres => Ok(Write { tx: self.pool.begin().await?, _turn: None }),
             DbBackend::Sqlite => {
-                let turn = self.writer.clone().acquire_owned().await.expect("the writer's turn is never closed");
+                let turn = self.writer.urgent_turn().await;
+                Ok(Write { tx: self.pool.begin_with("BEGIN IMMEDIATE").await?, _turn: Some(turn) })
+            }
+        }
+    }
+
+    /// A write transaction for background work (a projection's batch, a reactor's checkpoint): on SQLite it lets
+    /// every request waiting for a turn go first.
+    pub async fn begin_background(&self) -> sqlx::Result<Write> {
+        match self.backend {
+            DbBackend::Postgres => Ok(Write { tx: self.pool.begin().await?, _turn: None }),
+            DbBackend::Sqlite => {
+                let turn = self.writer.background_turn().await;
                 Ok(Write { tx: self.pool.begin_with("BEGIN IMMEDIATE").await?, _turn: Some(turn) })
             }
         }

@@ -115,7 +115,7 @@ impl ReactorRunner {
     /// Stores the checkpoint, in a write transaction so that it takes its turn at the database's writer.
     async fn store_checkpoint(&self, position: Position) -> sqlx::Result<()> {
         let now = chrono::Utc::now().to_rfc3339();
-        let mut tx = self.db.begin().await?;
+        let mut tx = self.db.begin_background().await?;
         sqlx::query(
             "INSERT INTO projection_checkpoints (name, position, updated_at) VALUES ($1, $2, $3) \
              ON CONFLICT (name) DO UPDATE SET position = excluded.position, updated_at = excluded.updated_at",

@@ -32,6 +32,19 @@ pub use crate::routes::{Permission, PersonLookup, RecordArea, RouteRule, Routes}
 use crate::service::Context;
 use casetrack_eventstore::log::{AppendRequest, ExpectedVersion, NewEvent};
 
+tokio::task_local! {
+    /// Whom the record the request works on is about, as its handler read it from the record ([`concerns`]).
+    static CONCERNING: Arc<std::sync::Mutex<Option<PersonId>>>;
+}
+
+/// Tells the audit trail whom the record this request works on is about, as the handler read it from the record
+/// itself (a referral's or a case's events): exact, and with no look-up in a read model that may be a batch behind
+/// the log (a command on a referral received a moment ago waited up to half a second for it). Outside a request
+/// (an import, a reactor) it does nothing.
+pub fn concerns(person: PersonId) {
+    let _ = CONCERNING.try_with(|slot| *slot.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(person));
+}
+
 /// How long a break-glass grant lasts.
 pub const BREAK_GLASS_TTL: Duration = Duration::from_secs(30 * 60);
 
@@ -340,7 +353,9 @@ pub async fn guard(State(guard): State<Arc<Guard>>, request: Request, next: Next
             return refusal(api, StatusCode::BAD_REQUEST, "idempotency_key_invalid", message, None);
         }
     };
-    let handled = crate::principal::CURRENT.scope(Some(principal.clone()), next.run(request));
+    let concerning = Arc::new(std::sync::Mutex::new(None));
+    let handled = CONCERNING
+        .scope(concerning.clone(), crate::principal::CURRENT.scope(Some(principal.clone()), next.run(request)));
     let handled = async {
         match key {
             Some(key) => casetrack_eventstore::command::idempotent(key, handled).await,
@@ -359,7 +374,9 @@ pub async fn guard(State(guard): State<Arc<Guard>>, request: Request, next: Next
         // worked on (it succeeded, so the record is in the log) that the read model does not hold yet (a referral
         // received a moment ago, its projection a batch behind) is waited for, a little: an entry without its
         // person could not be found by an auditor searching for that person.
-        let person_id = match early {
+        // The handler's own word first: it read the record itself ([`concerns`]).
+        let concerned = *concerning.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let person_id = match concerned.or(early) {
             Some(person) => Some(person),
             None if record.is_some() && response.status().is_success() => guard.person_of_soon(&params).await,
             None => guard.person_of(&params).await,

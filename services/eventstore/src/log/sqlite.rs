@@ -281,7 +281,10 @@ impl LogBackend for SqliteLog {
         let pool = self.readers.clone();
         let mut head = self.head.clone();
         async move {
-            let (tx, rx) = mpsc::channel::<LogResult<Commit>>(4);
+            // Room for a whole read: a projection takes what is waiting as one batch (one transaction), and a
+            // channel of 4 cut every batch to about 5 commits, so a bulk import cost each projection a transaction
+            // per two or three rows while the queues fell minutes behind.
+            let (tx, rx) = mpsc::channel::<LogResult<Commit>>(READ_BATCH_COMMITS as usize);
             tokio::spawn(async move {
                 let mut cursor = after;
                 loop {

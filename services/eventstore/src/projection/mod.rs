@@ -27,7 +27,7 @@ mod batch;
 pub use batch::{Batch, Known};
 
 /// Most events one transaction applies.
-pub const BATCH_EVENTS: usize = 2_000;
+pub const BATCH_EVENTS: usize = 500;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ProjectionError {
@@ -336,7 +336,7 @@ impl ProjectionRunner {
 
     /// Empties the projection's tables and resets its checkpoint, in one transaction.
     async fn reset(&self) -> sqlx::Result<()> {
-        let mut tx = self.db.begin().await?;
+        let mut tx = self.db.begin_background().await?;
         self.projection.reset(&mut tx).await?;
         sqlx::query("DELETE FROM projection_checkpoints WHERE name = $1")
             .bind(self.projection.name())
@@ -384,7 +384,7 @@ impl ProjectionRunner {
     /// Applies one batch and moves the checkpoint from `checkpoint` to the batch's last position, in one transaction.
     async fn apply_batch(&self, checkpoint: Position, batch: &Batch, known: &mut Known) -> Result<(), RunError> {
         let last = batch.last().unwrap_or(checkpoint);
-        let mut tx = self.db.begin().await.map_err(|e| RunError::Transient(e.into()))?;
+        let mut tx = self.db.begin_background().await.map_err(|e| RunError::Transient(e.into()))?;
         if self.db.backend() == crate::db::DbBackend::Postgres {
             // A read model can always be replayed from the log, and its checkpoint commits with its rows: a crash
             // may lose the last moments' batches, never make them disagree. So the commit does not wait for the disk.

@@ -133,6 +133,9 @@ pub(crate) async fn decide_timed(
     // The decision of the last attempt (a lost race is decided again) is the one written.
     let lateness = Mutex::new(Lateness::OnTime);
     let executed = execute_timed::<Referral, _>(log, referral_id.0, meta, |state, times| {
+        if let Some(person) = state.person_id() {
+            casetrack_web::access::concerns(person);
+        }
         let record = RecordTimes { began: times.first, latest: times.latest };
         let (events, late) = timed(decide(state), record, when)?;
         *lateness.lock().expect("not poisoned") = late;

@@ -165,9 +165,11 @@ impl Desk {
         // The decision may be taken again after losing a race: the last one taken is the one written.
         let lateness = Mutex::new(Lateness::OnTime);
         let executed = execute_timed::<Case, _>(&self.ctx.log, case_id.0, &at.meta, |state, times| {
-            if !belongs(state, &definition.code) {
+            let (Case::Open(case) | Case::Ended { case, .. }) = state else { return Err(CaseRejection::NotOpened) };
+            if case.service != definition.code {
                 return Err(CaseRejection::NotOpened);
             }
+            casetrack_web::access::concerns(case.person_id);
             let record = RecordTimes { began: times.first, latest: times.latest };
             let (events, late) = timed(decide(state, definition), record, &at.when)?;
             *lateness.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = late;
