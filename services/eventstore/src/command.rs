@@ -177,7 +177,11 @@ async fn load_checked<A: Aggregate>(
     stream: &StreamId,
     given: Option<Uuid>,
 ) -> anyhow::Result<(A, u32, Times, bool)> {
-    let events = log.read_stream(stream).await?;
+    fold_checked(log.read_stream(stream).await?, given)
+}
+
+/// The state, version and [`Times`] of `events`, and whether they hold the command `given`.
+fn fold_checked<A: Aggregate>(events: Vec<Envelope>, given: Option<Uuid>) -> anyhow::Result<(A, u32, Times, bool)> {
     let version = events.last().map(|e| e.version).unwrap_or(0);
     let done = given.is_some_and(|command| events.iter().any(|event| event.causation_id == command));
     let mut times = Times::default();
@@ -230,17 +234,31 @@ where
     // A person's command names itself as its events' cause: found in the stream, it was given before (a request
     // sent again after its answer was lost) and is not decided again.
     let given = (meta.causation_id == meta.command_id.0).then_some(meta.command_id.0);
-    for _ in 0..=CONFLICT_RETRIES {
+    // The first decision is taken on this process's copy of the stream, with no round trip to the log: an append
+    // on a copy that fell behind (another process wrote) is refused as a conflict, like any lost race. A refusal
+    // or a decision to write nothing is not checked by an append, so it is taken again on the log's own events
+    // before it is answered.
+    let mut verified = !log.decides_on_copies();
+    let mut conflicts = 0;
+    loop {
         let started = std::time::Instant::now();
-        let (state, version, times, done) =
-            load_checked::<A>(log, &stream, given).await.map_err(CommandError::Infrastructure)?;
+        let events = if verified { log.read_stream(&stream).await } else { log.read_stream_to_decide(&stream).await };
+        let (state, version, times, done) = events
+            .map_err(anyhow::Error::from)
+            .and_then(|events| fold_checked::<A>(events, given))
+            .map_err(CommandError::Infrastructure)?;
         stages::since(stages::Stage::Load, started);
         if done {
+            // Events are never taken back: a command found in any copy was stored.
             return Ok(Executed { position: None, version });
         }
         let started = std::time::Instant::now();
         let decided = decide(&state, times);
         stages::since(stages::Stage::Decide, started);
+        if !verified && decided.as_ref().is_ok_and(Vec::is_empty) || !verified && decided.is_err() {
+            verified = true;
+            continue;
+        }
         let events = decided.map_err(CommandError::Rejected)?;
         if events.is_empty() {
             return Ok(Executed { position: None, version });
@@ -262,12 +280,18 @@ where
         let appended = log.append(request).await;
         stages::since(stages::Stage::Append, started);
         match appended {
+            // Stored before: by this command, which the copy did not hold yet. Decided again on the log's events,
+            // as the first decision would have been (a repeated import finds its referral already received).
+            Ok(appended) if appended.duplicate && !verified => verified = true,
             Ok(appended) => return Ok(Executed { position: Some(appended.position), version: appended.version }),
-            Err(LogError::Conflict { .. }) => continue,
+            Err(LogError::Conflict { .. }) if conflicts < CONFLICT_RETRIES => {
+                conflicts += 1;
+                verified = true;
+            }
+            Err(LogError::Conflict { .. }) => return Err(CommandError::Contended),
             Err(error) => return Err(CommandError::Infrastructure(error.into())),
         }
     }
-    Err(CommandError::Contended)
 }
 
 /// Where a request's time goes, summed in this process: what `casetrack bench-commands` prints (issue 27). Each

@@ -298,6 +298,30 @@ async fn append_registration(
 mod tests {
     use super::*;
 
+    /// Two processes on one JetStream log decide on one person. Each decides first on its own copy of the stream,
+    /// with no round trip; a copy that fell behind neither refuses what the log allows nor writes what it refuses.
+    #[tokio::test]
+    async fn two_processes_decide_on_the_log_not_on_their_copies() {
+        use casetrack_eventstore::testkit::TestStream;
+        let stream = TestStream::new();
+        let (one, two) = (stream.open().await, stream.open().await);
+        let id = PersonId::new();
+        let meta = || CommandMeta::new(casetrack_proto::Actor::system(), chrono::Utc::now());
+        let registration = RegisterPerson { person_id: id, details: Sealed("v1.x".into()), match_key: "k".into() };
+        execute::<Person, _>(&one, id.0, &meta(), |s| register(s, registration.clone())).await.unwrap();
+        // `two` holds no copy: on its own it finds nobody to erase. The log has the person, so the erasure stands.
+        execute::<Person, _>(&two, id.0, &meta(), |s| erase(s, id, ErasureReason::Request)).await.unwrap();
+        // `one`'s copy still shows the person registered, where an erasure is allowed; the log refuses it.
+        let again = execute::<Person, _>(&one, id.0, &meta(), |s| erase(s, id, ErasureReason::Request)).await;
+        assert!(matches!(again, Err(CommandError::Rejected(PersonRejection::Erased))), "{again:?}");
+        // And a registration decided on `two`'s copy (erased) is refused as the log says, not written.
+        let twice = execute::<Person, _>(&two, id.0, &meta(), |s| register(s, registration.clone())).await;
+        assert!(matches!(twice, Err(CommandError::Rejected(PersonRejection::Erased))), "{twice:?}");
+        let stored = one.read_stream(&Person::stream_id(id.0)).await.unwrap();
+        let types: Vec<&str> = stored.iter().map(|e| e.event_type.as_str()).collect();
+        assert_eq!(types, ["PersonRegistered", "PersonErased"]);
+    }
+
     fn command() -> RegisterPerson {
         RegisterPerson { person_id: PersonId::new(), details: Sealed("v1.x".into()), match_key: "k".into() }
     }

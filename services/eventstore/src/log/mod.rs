@@ -142,6 +142,17 @@ pub trait LogBackend: Send + Sync + 'static {
     fn append(&self, request: AppendRequest) -> BoxFuture<'_, LogResult<Appended>>;
     /// Every event of one aggregate, in version order.
     fn read_stream<'a>(&'a self, stream: &'a StreamId) -> BoxFuture<'a, LogResult<Vec<Envelope>>>;
+    /// The events of one aggregate as this process last saw them, to decide a command on: possibly behind the log
+    /// when another process wrote since, which the append then refuses (the expected version no longer matches),
+    /// so the command is decided again on [`LogBackend::read_stream`]. A backend without a copy of its own reads
+    /// the log.
+    fn read_stream_to_decide<'a>(&'a self, stream: &'a StreamId) -> BoxFuture<'a, LogResult<Vec<Envelope>>> {
+        self.read_stream(stream)
+    }
+    /// Whether [`LogBackend::read_stream_to_decide`] answers from a copy that may be behind the log.
+    fn decides_on_copies(&self) -> bool {
+        false
+    }
     /// Commits after `after`, in order, live: the stream waits for new commits once it has caught up.
     fn subscribe(&self, after: Position) -> BoxFuture<'_, LogResult<CommitStream>>;
     /// Position of the last commit.
@@ -189,6 +200,16 @@ impl EventLog {
 
     pub async fn read_stream(&self, stream: &StreamId) -> LogResult<Vec<Envelope>> {
         self.0.read_stream(stream).await
+    }
+
+    /// See [`LogBackend::decides_on_copies`].
+    pub fn decides_on_copies(&self) -> bool {
+        self.0.decides_on_copies()
+    }
+
+    /// See [`LogBackend::read_stream_to_decide`].
+    pub async fn read_stream_to_decide(&self, stream: &StreamId) -> LogResult<Vec<Envelope>> {
+        self.0.read_stream_to_decide(stream).await
     }
 
     pub async fn subscribe(&self, after: Position) -> LogResult<CommitStream> {
