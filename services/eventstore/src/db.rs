@@ -132,9 +132,10 @@ impl ReadDb {
             .after_connect(move |connection, _| {
                 Box::pin(async move {
                     if backend == DbBackend::Sqlite {
+                        // Pages mapped rather than copied in: each write empties the other connections' caches.
                         sqlx::raw_sql(
                             "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 10000; \
-                             PRAGMA foreign_keys = ON; PRAGMA cache_size = -32768;",
+                             PRAGMA foreign_keys = ON; PRAGMA cache_size = -32768; PRAGMA mmap_size = 1073741824;",
                         )
                         .execute(&mut *connection)
                         .await?;

@@ -5,7 +5,7 @@
 //! between means the commit is handled again. That is safe because a reactor derives everything it writes from the
 //! causing event ([`casetrack_proto::EventId::derive`]): the target aggregate's id and the command id, so the
 //! second attempt is recognised by the log as the same command, or refused by the aggregate as already done.
-//! The checkpoint is stored once for the commits that were waiting together, not once per commit.
+//! The checkpoint is stored once a second at most, not once per commit.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -64,23 +64,34 @@ impl ReactorRunner {
         let mut checkpoint = load_checkpoint(&self.db, self.checkpoint_name).await?;
         self.status.set_position(checkpoint);
         let mut commits = self.log.subscribe(checkpoint).await?;
+        // What the database holds. A reactor acts on few of the commits it reads (the IDVA's intake, on onward
+        // referrals to the IDVA), and handles any again safely: its checkpoint is stored once a second at most,
+        // not once per commit (two a row of an import, each a turn at the read-model database's one writer).
+        let mut stored = checkpoint;
+        let mut stored_at = tokio::time::Instant::now();
         loop {
             let next = tokio::select! {
                 next = commits.next() => next,
-                _ = shutdown.cancelled() => return Ok(()),
+                _ = tokio::time::sleep_until(stored_at + STORE_EVERY), if checkpoint > stored => {
+                    self.store_checkpoint(checkpoint).await?;
+                    (stored, stored_at) = (checkpoint, tokio::time::Instant::now());
+                    continue;
+                }
+                _ = shutdown.cancelled() => {
+                    if checkpoint > stored {
+                        self.store_checkpoint(checkpoint).await?;
+                    }
+                    return Ok(());
+                }
             };
             let mut batch = vec![next.ok_or_else(|| anyhow::anyhow!("the log subscription ended"))?];
-            // Whatever else is already waiting is handled before the checkpoint is stored once for them all: under
-            // a bulk import, a checkpoint written per commit (two a row) queued every reactor on the read-model
-            // database's one writer, and the projections behind them.
+            // Whatever else is already waiting is handled in one go.
             while batch.len() < BATCH_COMMITS {
                 match commits.next().now_or_never() {
                     Some(Some(next)) => batch.push(next),
                     _ => break,
                 }
             }
-            let mut failure = None;
-            let reached = checkpoint;
             for commit in batch {
                 match self.react_to(commit).await {
                     Ok(position) => {
@@ -88,16 +99,16 @@ impl ReactorRunner {
                         self.status.set_position(checkpoint);
                     }
                     Err(error) => {
-                        failure = Some(error);
-                        break;
+                        if checkpoint > stored {
+                            self.store_checkpoint(checkpoint).await?;
+                        }
+                        return Err(error);
                     }
                 }
             }
-            if checkpoint > reached {
+            if checkpoint > stored && stored_at.elapsed() >= STORE_EVERY {
                 self.store_checkpoint(checkpoint).await?;
-            }
-            if let Some(error) = failure {
-                return Err(error);
+                (stored, stored_at) = (checkpoint, tokio::time::Instant::now());
             }
             self.status.set_retrying(None);
         }
@@ -129,9 +140,12 @@ impl ReactorRunner {
     }
 }
 
-/// Most commits a reactor handles before storing its checkpoint. A crash loses at most this many commits'
-/// checkpoint, never their commands: they are handled again, and the log recognises each command it stored.
+/// Most commits a reactor takes from its subscription at once.
 const BATCH_COMMITS: usize = 2_000;
+
+/// How often at most a reactor stores its checkpoint. A crash loses at most the last second's checkpoint, never
+/// its commands: those commits are handled again, and the log recognises each command it stored.
+const STORE_EVERY: Duration = Duration::from_secs(1);
 
 impl ProjectionStatus {
     pub(crate) fn set_position(&self, position: Position) {

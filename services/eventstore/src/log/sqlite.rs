@@ -5,9 +5,10 @@
 //! alone, and the others of the group commit together. Positions are dense commit numbers allocated by the writer.
 //! Readers use a separate pool (WAL mode lets them read while the writer writes).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::path::Path;
 use std::str::FromStr;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use casetrack_proto::{Envelope, StreamId};
@@ -56,6 +57,48 @@ pub struct SqliteLog {
     writer: mpsc::Sender<(AppendRequest, Reply)>,
     readers: SqlitePool,
     head: watch::Receiver<Position>,
+    recent: Arc<Mutex<Recent>>,
+}
+
+/// The last commits this process wrote, as written: every projection and reactor of the process reads each of
+/// them (about twenty-five readers), and reading and decoding them from the file once per reader was most of the
+/// embedded server's work under a bulk import. Commits written by another process on the same file are read from
+/// the file.
+#[derive(Debug, Default)]
+struct Recent {
+    /// Consecutive commits, oldest first.
+    commits: VecDeque<Commit>,
+}
+
+/// How many of the last commits written are kept for readers.
+const RECENT_COMMITS: usize = 10_000;
+
+impl Recent {
+    /// Adds commits just written (consecutive, after the head). A gap (another process wrote between) starts the
+    /// list again.
+    fn extend(&mut self, written: Vec<Commit>) {
+        for commit in written {
+            if self.commits.back().is_some_and(|last| last.position.0 + 1 != commit.position.0) {
+                self.commits.clear();
+            }
+            self.commits.push_back(commit);
+        }
+        while self.commits.len() > RECENT_COMMITS {
+            self.commits.pop_front();
+        }
+    }
+
+    /// The commits in `(after, until]` when every one of them is held.
+    fn range(&self, after: Position, until: Position) -> Option<Vec<Commit>> {
+        let first = self.commits.front()?.position.0;
+        let last = self.commits.back()?.position.0;
+        if after.0 + 1 < first || until.0 > last || until <= after {
+            return None;
+        }
+        let start = (after.0 + 1 - first) as usize;
+        let end = (until.0 - first) as usize;
+        Some(self.commits.range(start..=end).cloned().collect())
+    }
 }
 
 impl SqliteLog {
@@ -65,7 +108,10 @@ impl SqliteLog {
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
-            .busy_timeout(Duration::from_secs(10));
+            .busy_timeout(Duration::from_secs(10))
+            // Each write empties every other connection's page cache (WAL), so readers read pages again and again:
+            // mapped, that is a memory read rather than a copy through a system call.
+            .pragma("mmap_size", "1073741824");
         let mut connection = SqliteConnection::connect_with(&options).await?;
         sqlx::raw_sql(SCHEMA).execute(&mut connection).await?;
         let last: i64 =
@@ -73,8 +119,9 @@ impl SqliteLog {
         let readers = SqlitePoolOptions::new().max_connections(8).connect_with(options.read_only(true)).await?;
         let (head_tx, head) = watch::channel(Position(last as u64));
         let (writer, requests) = mpsc::channel(4 * GROUP_LIMIT);
-        tokio::spawn(write_loop(connection, requests, head_tx));
-        Ok(Self { writer, readers, head })
+        let recent = Arc::new(Mutex::new(Recent::default()));
+        tokio::spawn(write_loop(connection, requests, head_tx, recent.clone()));
+        Ok(Self { writer, readers, head, recent })
     }
 }
 
@@ -82,11 +129,14 @@ async fn write_loop(
     mut connection: SqliteConnection,
     mut requests: mpsc::Receiver<(AppendRequest, Reply)>,
     head: watch::Sender<Position>,
+    recent: Arc<Mutex<Recent>>,
 ) {
     let mut group = Vec::with_capacity(GROUP_LIMIT);
     while requests.recv_many(&mut group, GROUP_LIMIT).await > 0 {
         match write_group(&mut connection, &group).await {
-            Ok((results, new_head)) => {
+            Ok((results, new_head, written)) => {
+                // Held for readers before they are told of the new head.
+                recent.lock().expect("recent commits lock").extend(written);
                 head.send_replace(new_head);
                 for ((_, reply), result) in group.drain(..).zip(results) {
                     let _ = reply.send(result);
@@ -102,14 +152,14 @@ async fn write_loop(
     }
 }
 
-/// Writes one group in one transaction. Returns each request's result and the new head.
+/// Writes one group in one transaction. Returns each request's result, the new head and the commits written.
 ///
 /// The look-ups (stored command ids, current versions) are one query each for the whole group, and the rows go in
 /// with multi-row inserts: a handful of statements per group rather than several per append.
 async fn write_group(
     connection: &mut SqliteConnection,
     group: &[(AppendRequest, Reply)],
-) -> Result<(Vec<LogResult<Appended>>, Position), sqlx::Error> {
+) -> Result<(Vec<LogResult<Appended>>, Position, Vec<Commit>), sqlx::Error> {
     // IMMEDIATE takes the write lock up front, so a second process on the same file waits instead of failing to
     // upgrade a read transaction; the head is read inside the lock, so positions stay dense and unique.
     let mut tx = connection.begin_with("BEGIN IMMEDIATE").await?;
@@ -156,6 +206,7 @@ async fn write_group(
     let mut results = Vec::with_capacity(group.len());
     let mut event_rows: Vec<(i64, i64, String, i64, String)> = Vec::new();
     let mut command_rows: Vec<(String, i64, i64)> = Vec::new();
+    let mut written: Vec<Commit> = Vec::new();
     for ((request, _), command_id) in group.iter().zip(command_ids) {
         if let Some(seen) = stored.get(&command_id) {
             results.push(Ok(Appended { duplicate: true, ..*seen }));
@@ -177,6 +228,7 @@ async fn write_group(
         }
         let version = actual + envelopes.len() as u32;
         command_rows.push((command_id.clone(), position.0 as i64, i64::from(version)));
+        written.push(Commit { position, events: envelopes });
         head = position;
         versions.insert(stream, version);
         let appended = Appended { position, version, duplicate: false };
@@ -199,7 +251,9 @@ async fn write_group(
         query.build().execute(&mut *tx).await?;
     }
     tx.commit().await?;
-    Ok((results, head))
+    // Another process may have written before this group (`last` is read under the lock): then the group's first
+    // commit does not follow the ones held, and `Recent::extend` starts again.
+    Ok((results, head, written))
 }
 
 async fn stored_head(pool: &SqlitePool) -> LogResult<Position> {
@@ -280,6 +334,7 @@ impl LogBackend for SqliteLog {
     fn subscribe(&self, after: Position) -> BoxFuture<'_, LogResult<CommitStream>> {
         let pool = self.readers.clone();
         let mut head = self.head.clone();
+        let recent = self.recent.clone();
         async move {
             // Room for a whole read: a projection takes what is waiting as one batch (one transaction), and a
             // channel of 4 cut every batch to about 5 commits, so a bulk import cost each projection a transaction
@@ -288,8 +343,11 @@ impl LogBackend for SqliteLog {
             tokio::spawn(async move {
                 let mut cursor = after;
                 loop {
-                    head.borrow_and_update();
-                    let latest = match stored_head(&pool).await {
+                    // This process's writer says how far it wrote; the file is asked only once that is read (for
+                    // what another process wrote), not by every reader at every commit.
+                    let written_here = *head.borrow_and_update();
+                    let stored = if written_here > cursor { Ok(written_here) } else { stored_head(&pool).await };
+                    let latest = match stored {
                         Ok(latest) => latest,
                         Err(error) => {
                             let _ = tx.send(Err(error)).await;
@@ -307,7 +365,12 @@ impl LogBackend for SqliteLog {
                         }
                         continue;
                     }
-                    match read_commits(&pool, cursor, until).await {
+                    let held = recent.lock().expect("recent commits lock").range(cursor, until);
+                    let read = match held {
+                        Some(commits) => Ok(commits.into_iter().map(Ok).collect()),
+                        None => read_commits(&pool, cursor, until).await,
+                    };
+                    match read {
                         Ok(items) => {
                             for item in items {
                                 let failed = item.is_err();

@@ -14,7 +14,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use casetrack_proto::DecodeError;
+use casetrack_proto::{DecodeError, Envelope};
 use futures::{FutureExt, StreamExt};
 use sqlx::AnyConnection;
 use tokio::sync::watch;
@@ -25,6 +25,10 @@ use crate::log::{Commit, EventLog, LogError, Position};
 
 mod batch;
 pub use batch::{Batch, Known};
+
+/// How long a live projection keeps in memory only the progress it made over batches with nothing for it, before
+/// it stores it (a restart reads those batches again, and finds nothing in them again).
+const STORE_QUIET_PROGRESS: Duration = Duration::from_secs(1);
 
 /// Most events one transaction applies.
 pub const BATCH_EVENTS: usize = 500;
@@ -106,6 +110,12 @@ pub trait Projection: Send + Sync + 'static {
             sqlx::query(sqlx::AssertSqlSafe(format!("DELETE FROM {table}"))).execute(&mut *tx).await?;
         }
         Ok(())
+    }
+    /// Whether `event` could change this projection's rows. A live batch with none such is not applied: its
+    /// position is kept in memory and stored with the next batch applied, or after a moment (a rebuild applies
+    /// every batch). Every event does, unless the projection says otherwise.
+    fn concerns(&self, _event: &Envelope) -> bool {
+        true
     }
     /// Applies a batch of commits, in order. `known` is what this run has stored since its tables were empty, if
     /// it began so: the projection notes there the keys its look-ups may skip, and consults it before them.
@@ -381,6 +391,18 @@ impl ProjectionRunner {
         Ok(())
     }
 
+    /// Moves the stored checkpoint from `from` to `to`, over batches that had nothing for this projection.
+    async fn store(&self, from: Position, to: Position) -> Result<(), RunError> {
+        let mut tx = self.db.begin_background().await.map_err(|e| RunError::Transient(e.into()))?;
+        if !advance_checkpoint(&mut tx, self.projection.name(), from, to)
+            .await
+            .map_err(|e| RunError::Transient(e.into()))?
+        {
+            return Err(RunError::Lost);
+        }
+        tx.commit().await.map_err(|e| RunError::Transient(e.into()))
+    }
+
     /// Applies one batch and moves the checkpoint from `checkpoint` to the batch's last position, in one transaction.
     async fn apply_batch(&self, checkpoint: Position, batch: &Batch, known: &mut Known) -> Result<(), RunError> {
         let last = batch.last().unwrap_or(checkpoint);
@@ -411,10 +433,24 @@ impl ProjectionRunner {
             return Ok(Stop::CaughtUp);
         }
         let mut commits = self.log.subscribe(checkpoint).await?;
+        // What the database holds: behind `checkpoint` while the batches since had nothing for this projection.
+        let mut stored = checkpoint;
+        let mut stored_at = tokio::time::Instant::now();
         loop {
             let first = tokio::select! {
                 next = commits.next() => next,
-                _ = shutdown.cancelled() => return Ok(Stop::Shutdown),
+                _ = tokio::time::sleep_until(stored_at + STORE_QUIET_PROGRESS), if checkpoint > stored => {
+                    self.store(stored, checkpoint).await?;
+                    (stored, stored_at) = (checkpoint, tokio::time::Instant::now());
+                    continue;
+                }
+                _ = shutdown.cancelled() => {
+                    // What it reached is stored as it stops, so `casetrack admin projections` says what `/readyz` said.
+                    if checkpoint > stored {
+                        self.store(stored, checkpoint).await?;
+                    }
+                    return Ok(Stop::Shutdown);
+                }
             };
             let Some(first) = first else {
                 return Err(RunError::Transient(anyhow::anyhow!("the log subscription ended")));
@@ -444,8 +480,21 @@ impl ProjectionRunner {
             let Some(last) = batch.last() else {
                 return Ok(Stop::CaughtUp);
             };
+            // A batch with nothing for this projection (a specialist service's cases in a police-feed import) costs
+            // no transaction, until its progress has waited long enough, or a catch-up ends on it.
+            let applies = batch.events().any(|(_, event)| self.projection.concerns(event))
+                || stored_at.elapsed() >= STORE_QUIET_PROGRESS
+                || until.is_some_and(|until| last >= until);
+            if !applies {
+                checkpoint = last;
+                self.status.position.send_replace(last);
+                if let Some(error) = pending {
+                    return Err(error.into());
+                }
+                continue;
+            }
             // A live run resumes wherever its checkpoint is: it knows nothing of what is stored.
-            match self.apply_batch(checkpoint, &batch, &mut Known::nothing()).await {
+            match self.apply_batch(stored, &batch, &mut Known::nothing()).await {
                 Ok(()) => {}
                 Err(RunError::Poison(error)) => {
                     // Apply what came before the poison, so the read model stops exactly at it.
@@ -454,7 +503,7 @@ impl ProjectionRunner {
                             batch.commits().iter().take_while(|c| c.position < poison).cloned().collect();
                         let before = Batch::new(before);
                         if let Some(last) = before.last() {
-                            self.apply_batch(checkpoint, &before, &mut Known::nothing()).await?;
+                            self.apply_batch(stored, &before, &mut Known::nothing()).await?;
                             self.status.position.send_replace(last);
                         }
                     }
@@ -463,6 +512,7 @@ impl ProjectionRunner {
                 Err(other) => return Err(other),
             }
             checkpoint = last;
+            (stored, stored_at) = (last, tokio::time::Instant::now());
             self.status.position.send_replace(last);
             self.status.set_retrying(None);
             metrics::counter!("casetrack_projection_events_total", "projection" => self.projection.name())

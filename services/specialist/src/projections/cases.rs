@@ -13,7 +13,7 @@ use casetrack_eventstore::codes::code;
 use casetrack_eventstore::db::{Cell, OnConflict, Rows, fetch_in};
 use casetrack_eventstore::projection::{Batch, Known, Projection, ProjectionError};
 use casetrack_proto::specialist::{CaseOrigin, SpecialistEvent};
-use casetrack_proto::{Envelope, ServiceCode};
+use casetrack_proto::{Envelope, EventContract as _, ServiceCode};
 use sqlx::{AnyConnection, Row as _};
 use uuid::Uuid;
 
@@ -224,6 +224,11 @@ impl Projection for Cases {
 
     fn tables(&self) -> &'static [&'static str] {
         &["specialist_cases"]
+    }
+
+    /// Only the specialist services' events (the hub's and the people's are many, and none of them is a case's).
+    fn concerns(&self, event: &Envelope) -> bool {
+        event.subject.context() == SpecialistEvent::CONTEXT
     }
 
     /// Only this service's rows: the table is shared by every service's projection.
