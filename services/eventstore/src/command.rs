@@ -284,6 +284,8 @@ where
             // as the first decision would have been (a repeated import finds its referral already received).
             Ok(appended) if appended.duplicate && !verified => verified = true,
             Ok(appended) => return Ok(Executed { position: Some(appended.position), version: appended.version }),
+            // A decision on a copy that fell behind is not a lost race: it is taken again, on the log's events.
+            Err(LogError::Conflict { .. }) if !verified => verified = true,
             Err(LogError::Conflict { .. }) if conflicts < CONFLICT_RETRIES => {
                 conflicts += 1;
                 verified = true;
