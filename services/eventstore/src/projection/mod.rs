@@ -31,7 +31,7 @@ pub use batch::{Batch, Known};
 const STORE_QUIET_PROGRESS: Duration = Duration::from_secs(1);
 
 /// Most events one transaction applies.
-pub const BATCH_EVENTS: usize = 500;
+pub const BATCH_EVENTS: usize = 2_000;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ProjectionError {
