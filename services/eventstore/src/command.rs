@@ -195,13 +195,7 @@ fn fold_checked<A: Aggregate>(events: Vec<Envelope>, given: Option<Uuid>) -> any
 }
 
 pub async fn load<A: Aggregate>(log: &EventLog, stream: &StreamId) -> anyhow::Result<(A, u32)> {
-    let events = log.read_stream(stream).await?;
-    let version = events.last().map(|e| e.version).unwrap_or(0);
-    let mut state = A::default();
-    for envelope in events {
-        let event = A::Event::from_data(&envelope.event_type, envelope.schema_version, &envelope.data)?;
-        state = state.apply(&event);
-    }
+    let (state, version, _, _) = load_checked::<A>(log, stream, None).await?;
     Ok((state, version))
 }
 

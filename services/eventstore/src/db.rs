@@ -189,22 +189,21 @@ impl ReadDb {
     /// instead of one failing to upgrade its read lock halfway through. A write transaction must not begin another
     /// while it is open (on SQLite, it would wait for itself).
     pub async fn begin(&self) -> sqlx::Result<Write> {
-        match self.backend {
-            DbBackend::Postgres => Ok(Write { tx: self.pool.begin().await?, _turn: None }),
-            DbBackend::Sqlite => {
-                let turn = self.writer.urgent_turn().await;
-                Ok(Write { tx: self.pool.begin_with("BEGIN IMMEDIATE").await?, _turn: Some(turn) })
-            }
-        }
+        self.begin_in_turn(false).await
     }
 
     /// A write transaction for background work (a projection's batch, a reactor's checkpoint): on SQLite it lets
     /// every request waiting for a turn go first.
     pub async fn begin_background(&self) -> sqlx::Result<Write> {
+        self.begin_in_turn(true).await
+    }
+
+    async fn begin_in_turn(&self, background: bool) -> sqlx::Result<Write> {
         match self.backend {
             DbBackend::Postgres => Ok(Write { tx: self.pool.begin().await?, _turn: None }),
             DbBackend::Sqlite => {
-                let turn = self.writer.background_turn().await;
+                let turn =
+                    if background { self.writer.background_turn().await } else { self.writer.urgent_turn().await };
                 Ok(Write { tx: self.pool.begin_with("BEGIN IMMEDIATE").await?, _turn: Some(turn) })
             }
         }
