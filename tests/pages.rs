@@ -538,7 +538,7 @@ async fn idva_caseworker_day(idva: &Browser) -> String {
         &[
             ("attempt-channel", "phone"),
             ("attempt-date", &today),
-            ("attempt-time", "00:05"),
+            ("attempt-time", "00:00"),
             ("attempt-outcome", "reached"),
         ],
     )
