@@ -447,17 +447,6 @@ impl LogBackend for JetStreamLog {
         async move { Ok(self.load(stream).await?.as_ref().clone()) }.boxed()
     }
 
-    /// The cached events, with no round trip to ask for the subject's tip; a stream this process holds no copy of
-    /// is taken to be new. Either may be behind the log, and then the append's expected sequence is refused and the
-    /// command decided again on the log's own (`command::execute_timed`).
-    fn read_stream_to_decide<'a>(&'a self, stream: &'a StreamId) -> BoxFuture<'a, LogResult<Vec<Envelope>>> {
-        async move { Ok(self.cached(stream).map(|cached| cached.events.as_ref().clone()).unwrap_or_default()) }.boxed()
-    }
-
-    fn decides_on_copies(&self) -> bool {
-        true
-    }
-
     fn subscribe(&self, after: Position) -> BoxFuture<'_, LogResult<CommitStream>> {
         async move {
             let deliver_policy = if after.0 == 0 {
