@@ -307,6 +307,8 @@ pub mod stages {
         Decide,
         /// Appending the commit to the log.
         Append,
+        /// Writing a new person's data key (registering them), before their sealed details are appended.
+        DataKey,
         /// Finding the person the record is about, for the audit entry.
         AuditLookup,
         /// Appending the audit entry to the audit trail's stream.
@@ -315,8 +317,16 @@ pub mod stages {
         Request,
     }
 
-    pub const ALL: [Stage; 7] =
-        [Stage::Session, Stage::Load, Stage::Decide, Stage::Append, Stage::AuditLookup, Stage::Audit, Stage::Request];
+    pub const ALL: [Stage; 8] = [
+        Stage::Session,
+        Stage::Load,
+        Stage::Decide,
+        Stage::Append,
+        Stage::DataKey,
+        Stage::AuditLookup,
+        Stage::Audit,
+        Stage::Request,
+    ];
 
     impl Stage {
         pub fn name(self) -> &'static str {
@@ -325,6 +335,7 @@ pub mod stages {
                 Stage::Load => "load",
                 Stage::Decide => "decide",
                 Stage::Append => "append",
+                Stage::DataKey => "data key",
                 Stage::AuditLookup => "audit look-up",
                 Stage::Audit => "audit append",
                 Stage::Request => "whole request",

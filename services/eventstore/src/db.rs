@@ -25,6 +25,8 @@ pub enum DbBackend {
 #[derive(Debug, Clone)]
 pub struct ReadDb {
     pool: AnyPool,
+    /// SQLite only: the one connection write transactions taken in turn run on ([`ReadDb::begin`]).
+    writes: Option<AnyPool>,
     backend: DbBackend,
     /// SQLite has one writer at a time. Its own wait for the lock (`busy_timeout`) sleeps in steps of up to 100 ms
     /// whether or not the lock came free meanwhile, so this process's write transactions take turns here instead,
@@ -107,46 +109,36 @@ impl DerefMut for Write {
     }
 }
 
+/// A pool of up to `connections` connections to the read-model database, set up for its backend.
+async fn open_pool(options: &AnyConnectOptions, backend: DbBackend, connections: u32) -> anyhow::Result<AnyPool> {
+    AnyPoolOptions::new()
+        .max_connections(connections)
+        .acquire_timeout(Duration::from_secs(10))
+        .after_connect(move |connection, _| {
+            Box::pin(async move {
+                if backend == DbBackend::Sqlite {
+                    // Pages mapped rather than copied in: each write empties the other connections' caches.
+                    sqlx::raw_sql(
+                        "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 10000; \
+                         PRAGMA foreign_keys = ON; PRAGMA cache_size = -32768; PRAGMA mmap_size = 1073741824;",
+                    )
+                    .execute(&mut *connection)
+                    .await?;
+                }
+                Ok(())
+            })
+        })
+        .connect_with(options.clone())
+        .await
+        .context("failed to connect to the read-model database")
+}
+
 static PLATFORM_MIGRATIONS: Migrator = sqlx::migrate!("./migrations");
 
 impl ReadDb {
     /// Connects and applies the platform's own migrations (checkpoints, vault).
     pub async fn connect(url: &str) -> anyhow::Result<Self> {
-        sqlx::any::install_default_drivers();
-        let backend = if url.starts_with("sqlite:") {
-            DbBackend::Sqlite
-        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
-            DbBackend::Postgres
-        } else {
-            anyhow::bail!("the database URL must start with postgres:// or sqlite:// (got another scheme)");
-        };
-        let options: AnyConnectOptions = url.parse().context("the database URL is not valid")?;
-        let pool = AnyPoolOptions::new()
-            .max_connections(match backend {
-                DbBackend::Postgres => 16,
-                // WAL lets readers run beside the one writer; writers queue on SQLite's own lock (BEGIN IMMEDIATE,
-                // busy_timeout). Few connections made every request's read wait behind the projections' batches.
-                DbBackend::Sqlite => 16,
-            })
-            .acquire_timeout(Duration::from_secs(10))
-            .after_connect(move |connection, _| {
-                Box::pin(async move {
-                    if backend == DbBackend::Sqlite {
-                        // Pages mapped rather than copied in: each write empties the other connections' caches.
-                        sqlx::raw_sql(
-                            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 10000; \
-                             PRAGMA foreign_keys = ON; PRAGMA cache_size = -32768; PRAGMA mmap_size = 1073741824;",
-                        )
-                        .execute(&mut *connection)
-                        .await?;
-                    }
-                    Ok(())
-                })
-            })
-            .connect_with(options)
-            .await
-            .context("failed to connect to the read-model database")?;
-        let db = Self { pool, backend, writer: Arc::new(Writer::new()) };
+        let db = Self::open(url).await?;
         db.migrate("platform", &PLATFORM_MIGRATIONS).await?;
         if let Some(collation) = db.collation().await.context("failed to read the database's locale")?
             && !compares_bytes(&collation)
@@ -158,6 +150,31 @@ impl ReadDb {
             );
         }
         Ok(db)
+    }
+
+    /// Connects, and applies no migrations: a database of one's own (the embedded vault's file of data keys).
+    pub async fn open(url: &str) -> anyhow::Result<Self> {
+        sqlx::any::install_default_drivers();
+        let backend = if url.starts_with("sqlite:") {
+            DbBackend::Sqlite
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            DbBackend::Postgres
+        } else {
+            anyhow::bail!("the database URL must start with postgres:// or sqlite:// (got another scheme)");
+        };
+        let options: AnyConnectOptions = url.parse().context("the database URL is not valid")?;
+        // WAL lets readers run beside the one writer; writers queue on SQLite's own lock (BEGIN IMMEDIATE,
+        // busy_timeout). Few connections made every request's read wait behind the projections' batches.
+        let pool = open_pool(&options, backend, 16).await?;
+        // On SQLite every write transaction taken in turn runs on one connection of its own. A connection's page
+        // cache is emptied whenever another connection has written since its last transaction, so writers that
+        // took turns on any of the sixteen read every page they touched again (a profile of a bulk upload put
+        // about half of the writers' time in the kernel, copying pages in). The one writer keeps its cache.
+        let writes = match backend {
+            DbBackend::Postgres => None,
+            DbBackend::Sqlite => Some(open_pool(&options, backend, 1).await?),
+        };
+        Ok(Self { pool, writes, backend, writer: Arc::new(Writer::new()) })
     }
 
     /// The collation the PostgreSQL database sorts text by (`None` on SQLite, which compares bytes).
@@ -204,7 +221,8 @@ impl ReadDb {
             DbBackend::Sqlite => {
                 let turn =
                     if background { self.writer.background_turn().await } else { self.writer.urgent_turn().await };
-                Ok(Write { tx: self.pool.begin_with("BEGIN IMMEDIATE").await?, _turn: Some(turn) })
+                let pool = self.writes.as_ref().unwrap_or(&self.pool);
+                Ok(Write { tx: pool.begin_with("BEGIN IMMEDIATE").await?, _turn: Some(turn) })
             }
         }
     }

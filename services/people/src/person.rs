@@ -266,8 +266,10 @@ pub async fn register_sealed(
     meta: &CommandMeta,
 ) -> Result<Executed, CommandError<PersonRejection>> {
     let infrastructure = |e: casetrack_vault::VaultError| CommandError::Infrastructure(e.into());
-    ctx.vault.ensure_key(person_id).await.map_err(infrastructure)?;
-    let sealed = ctx.vault.seal(person_id, meta.event_id(0), details).await.map_err(infrastructure)?;
+    let started = std::time::Instant::now();
+    let key = ctx.vault.key_for(person_id).await.map_err(infrastructure)?;
+    casetrack_eventstore::command::stages::since(casetrack_eventstore::command::stages::Stage::DataKey, started);
+    let sealed = key.seal(meta.event_id(0), details).map_err(infrastructure)?;
     append_registration(ctx, person_id, sealed, details.match_key(&ctx.vault), meta).await
 }
 

@@ -12,6 +12,12 @@ async fn sealing_opening_and_erasure(db: ReadDb) {
     vault.ensure_key(alex).await.unwrap();
     vault.ensure_key(alex).await.unwrap();
     vault.ensure_key(sam).await.unwrap();
+    // A key made on first asking is the one stored: what it seals, the stored key opens, and so does a second asking.
+    let jo = PersonId::new();
+    let made = vault.key_for(jo).await.unwrap().seal(event, &"made").unwrap();
+    assert_eq!(vault.open::<String>(jo, event, &made).await.unwrap(), "made");
+    let again = vault.key_for(jo).await.unwrap().seal(event, &"again").unwrap();
+    assert_eq!(vault.open::<String>(jo, event, &again).await.unwrap(), "again");
 
     let sealed = vault.seal(alex, event, &"07700 900123").await.unwrap();
     assert!(!sealed.0.contains("07700"), "the plaintext must not appear in the sealed value");
@@ -30,6 +36,7 @@ async fn sealing_opening_and_erasure(db: ReadDb) {
     // Creating a key again after erasure does not bring the person back.
     vault.ensure_key(alex).await.unwrap();
     assert!(matches!(vault.open::<String>(alex, event, &sealed).await, Err(VaultError::Erased)));
+    assert!(matches!(vault.key_for(alex).await, Err(VaultError::Erased)));
     // Others are untouched.
     let other = vault.seal(sam, event, &"kept").await.unwrap();
     assert_eq!(vault.open::<String>(sam, event, &other).await.unwrap(), "kept");
@@ -110,4 +117,42 @@ async fn postgres_keys_for() {
 async fn sqlite_keys_for() {
     let dir = TempDir::new();
     keys_for_creates_missing_keys_and_leaves_out_the_erased(fresh_sqlite(dir.path()).await).await
+}
+
+/// Embedded, the keys live in a file of their own. Keys an earlier version kept in the read-model database are
+/// moved there at start: what they sealed still opens, the erased stay erased, and no copy is left behind.
+#[tokio::test]
+async fn embedded_keys_move_into_their_own_file_and_nothing_is_lost() {
+    let dir = TempDir::new();
+    let read_models = fresh_sqlite(dir.path()).await;
+    let master = MasterKey::generate();
+    let before = Vault::new(read_models.clone(), master.clone());
+    let (kept, erased) = (PersonId::new(), PersonId::new());
+    let event = EventId::new();
+    before.ensure_key(kept).await.unwrap();
+    let sealed = before.seal(kept, event, &"kept").await.unwrap();
+    before.ensure_key(erased).await.unwrap();
+    let gone = before.seal(erased, event, &"gone").await.unwrap();
+    before.erase(erased).await.unwrap();
+    // Enough people for several batches of the move.
+    let many: Vec<PersonId> = (0..12_000).map(|_| PersonId::new()).collect();
+    before.keys_for(&many).await.unwrap();
+
+    let path = dir.path().join("keys.db");
+    let vault = Vault::in_own_file(&path, &read_models, master.clone()).await.unwrap();
+    assert_eq!(vault.open::<String>(kept, event, &sealed).await.unwrap(), "kept");
+    assert!(matches!(vault.open::<String>(erased, event, &gone).await, Err(VaultError::Erased)));
+    let left: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM person_keys").fetch_one(read_models.pool()).await.unwrap();
+    assert_eq!(left, 0, "no key is left in the read-model database for an erasure to miss");
+    assert_eq!(vault.keys_for(&many).await.unwrap().len(), many.len());
+
+    // New keys go to the vault's file, and a restart finds them there.
+    let new = PersonId::new();
+    let fresh = vault.key_for(new).await.unwrap().seal(event, &"new").unwrap();
+    vault.erase(kept).await.unwrap();
+    let again = Vault::in_own_file(&path, &read_models, master).await.unwrap();
+    assert_eq!(again.open::<String>(new, event, &fresh).await.unwrap(), "new");
+    assert!(matches!(again.open::<String>(kept, event, &sealed).await, Err(VaultError::Erased)));
+    let left: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM person_keys").fetch_one(read_models.pool()).await.unwrap();
+    assert_eq!(left, 0);
 }

@@ -68,7 +68,11 @@ impl Context {
             Some(key) => MasterKey::from_base64(key.expose())?,
             None => MasterKey::load_or_generate(&settings.data_dir)?,
         };
-        let mut ctx = Self::new(log, db, master).with_audit(audit);
+        let mut ctx = Self::new(log, db.clone(), master.clone()).with_audit(audit);
+        if settings.database_url.is_none() {
+            // Embedded, the data keys have a SQLite file of their own (see `Vault::in_own_file`).
+            ctx.vault = Vault::in_own_file(&settings.data_dir.join("keys.db"), &db, master).await?;
+        }
         ctx.sessions = SessionPolicy {
             idle: std::time::Duration::from_secs(u64::from(settings.session_idle_minutes) * 60),
             absolute: std::time::Duration::from_secs(u64::from(settings.session_hours) * 3600),
