@@ -403,10 +403,20 @@ impl ProjectionRunner {
         tx.commit().await.map_err(|e| RunError::Transient(e.into()))
     }
 
-    /// Applies one batch and moves the checkpoint from `checkpoint` to the batch's last position, in one transaction.
-    async fn apply_batch(&self, checkpoint: Position, batch: &Batch, known: &mut Known) -> Result<(), RunError> {
+    /// Applies one batch and moves the checkpoint from `checkpoint` to the batch's last position, in one transaction:
+    /// `begun`, or one begun here.
+    async fn apply_batch(
+        &self,
+        checkpoint: Position,
+        batch: &Batch,
+        known: &mut Known,
+        begun: Option<crate::db::Write>,
+    ) -> Result<(), RunError> {
         let last = batch.last().unwrap_or(checkpoint);
-        let mut tx = self.db.begin_background().await.map_err(|e| RunError::Transient(e.into()))?;
+        let mut tx = match begun {
+            Some(tx) => tx,
+            None => self.db.begin_background().await.map_err(|e| RunError::Transient(e.into()))?,
+        };
         if self.db.backend() == crate::db::DbBackend::Postgres {
             // A read model can always be replayed from the log, and its checkpoint commits with its rows: a crash
             // may lose the last moments' batches, never make them disagree. So the commit does not wait for the disk.
@@ -458,6 +468,14 @@ impl ProjectionRunner {
             let mut batch = vec![first?];
             let mut pending: Option<LogError> = None;
             let mut events = batch[0].events.len();
+            // A commit with something for this projection: its transaction begins now, and on SQLite waits for the
+            // writer's turn, so that what comes meanwhile joins this batch rather than waiting for a transaction
+            // of its own (under load, most of the batches of the twenty-odd projections were a few commits each).
+            let begun = if batch[0].events.iter().any(|event| self.projection.concerns(event)) {
+                Some(self.db.begin_background().await.map_err(|e| RunError::Transient(e.into()))?)
+            } else {
+                None
+            };
             // Take whatever else is already waiting, without waiting for more.
             while events < BATCH_EVENTS && until.is_none_or(|until| batch.last().expect("non-empty").position < until) {
                 match commits.next().now_or_never() {
@@ -494,7 +512,7 @@ impl ProjectionRunner {
                 continue;
             }
             // A live run resumes wherever its checkpoint is: it knows nothing of what is stored.
-            match self.apply_batch(stored, &batch, &mut Known::nothing()).await {
+            match self.apply_batch(stored, &batch, &mut Known::nothing(), begun).await {
                 Ok(()) => {}
                 Err(RunError::Poison(error)) => {
                     // Apply what came before the poison, so the read model stops exactly at it.
@@ -503,7 +521,7 @@ impl ProjectionRunner {
                             batch.commits().iter().take_while(|c| c.position < poison).cloned().collect();
                         let before = Batch::new(before);
                         if let Some(last) = before.last() {
-                            self.apply_batch(stored, &before, &mut Known::nothing()).await?;
+                            self.apply_batch(stored, &before, &mut Known::nothing(), None).await?;
                             self.status.position.send_replace(last);
                         }
                     }
@@ -585,7 +603,7 @@ pub async fn rebuild_all(
                 let started = std::time::Instant::now();
                 let last = batch.last().unwrap_or(checkpoint);
                 runner
-                    .apply_batch(checkpoint, &batch, &mut known)
+                    .apply_batch(checkpoint, &batch, &mut known, None)
                     .await
                     .map_err(anyhow::Error::from)
                     .with_context(|| format!("failed to rebuild {name}"))?;
