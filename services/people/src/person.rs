@@ -300,13 +300,27 @@ async fn append_registration(
 mod tests {
     use super::*;
 
-    /// Two processes on one JetStream log decide on one person. Each decides first on its own copy of the stream,
-    /// with no round trip; a copy that fell behind neither refuses what the log allows nor writes what it refuses.
+    /// Two processes on one JetStream log decide on one person (each reads the subject's tip before deciding).
     #[tokio::test]
     async fn two_processes_decide_on_the_log_not_on_their_copies() {
         use casetrack_eventstore::testkit::TestStream;
         let stream = TestStream::new();
-        let (one, two) = (stream.open().await, stream.open().await);
+        two_processes_decide_on_one_person(stream.open().await, stream.open().await).await;
+    }
+
+    /// The same on one embedded log file, where each process decides first on its own copy of the stream, with no
+    /// read: a copy that fell behind neither refuses what the log allows nor writes what it refuses.
+    #[tokio::test]
+    async fn two_processes_on_one_embedded_log_decide_on_the_file_not_on_their_copies() {
+        use casetrack_eventstore::testkit::{TempDir, open_sqlite_log};
+        let dir = TempDir::new();
+        two_processes_decide_on_one_person(open_sqlite_log(dir.path()).await, open_sqlite_log(dir.path()).await).await;
+    }
+
+    async fn two_processes_decide_on_one_person(
+        one: casetrack_eventstore::log::EventLog,
+        two: casetrack_eventstore::log::EventLog,
+    ) {
         let id = PersonId::new();
         let meta = || CommandMeta::new(casetrack_proto::Actor::system(), chrono::Utc::now());
         let registration = RegisterPerson { person_id: id, details: Sealed("v1.x".into()), match_key: "k".into() };

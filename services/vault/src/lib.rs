@@ -160,11 +160,6 @@ impl Vault {
         Ok(Self::new(db, master))
     }
 
-    /// A new random data key for `person`, wrapped by the master key (person id as associated data), as stored.
-    fn new_wrapped_key(&self, person: PersonId) -> Result<String, VaultError> {
-        Ok(self.new_key(person)?.1)
-    }
-
     /// A new random data key for `person`: the key itself, and as stored (wrapped by the master key, the person's id
     /// as associated data).
     fn new_key(&self, person: PersonId) -> Result<(DataKey, String), VaultError> {
@@ -236,7 +231,7 @@ impl Vault {
             let mut tx = self.db.begin().await?;
             let rows = chunk
                 .iter()
-                .map(|p| Ok((p.to_string(), self.new_wrapped_key(*p)?)))
+                .map(|p| Ok((p.to_string(), self.new_key(*p)?.1)))
                 .collect::<Result<Vec<_>, VaultError>>()?;
             // `$n` placeholders written out: sqlx's query builder writes `?` for the Any driver, which PostgreSQL refuses.
             let values = casetrack_eventstore::db::placeholder_rows(rows.len(), 3);

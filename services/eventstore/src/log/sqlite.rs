@@ -58,11 +58,14 @@ pub struct SqliteLog {
     readers: SqlitePool,
     head: watch::Receiver<Position>,
     recent: Arc<Mutex<Recent>>,
-    /// This process's copies of the streams it wrote or read lately, to decide commands on without a read
-    /// ([`LogBackend::read_stream_to_decide`]). A copy is always the start of its stream as stored (never an event the
-    /// file does not hold), possibly not the whole of it when another process wrote since.
-    copies: Mutex<HashMap<StreamId, Arc<Vec<Envelope>>>>,
+    copies: Arc<Mutex<Copies>>,
 }
+
+/// This process's copies of the streams it wrote or read lately, to decide commands on without a read
+/// ([`LogBackend::read_stream_to_decide`]). A copy is always the start of its stream as stored (never an event the
+/// file does not hold), possibly not the whole of it when another process wrote since.
+#[derive(Debug, Default)]
+struct Copies(HashMap<StreamId, Arc<Vec<Envelope>>>);
 
 /// How many streams' copies are kept for deciding on (the stories being worked on; a person's and a referral's
 /// streams are a few kilobytes).
@@ -128,8 +131,9 @@ impl SqliteLog {
         let (head_tx, head) = watch::channel(Position(last as u64));
         let (writer, requests) = mpsc::channel(4 * GROUP_LIMIT);
         let recent = Arc::new(Mutex::new(Recent::default()));
-        tokio::spawn(write_loop(connection, requests, head_tx, recent.clone()));
-        Ok(Self { writer, readers, head, recent, copies: Mutex::new(HashMap::new()) })
+        let copies = Arc::new(Mutex::new(Copies::default()));
+        tokio::spawn(write_loop(connection, requests, head_tx, recent.clone(), copies.clone()));
+        Ok(Self { writer, readers, head, recent, copies })
     }
 }
 
@@ -138,12 +142,14 @@ async fn write_loop(
     mut requests: mpsc::Receiver<(AppendRequest, Reply)>,
     head: watch::Sender<Position>,
     recent: Arc<Mutex<Recent>>,
+    copies: Arc<Mutex<Copies>>,
 ) {
     let mut group = Vec::with_capacity(GROUP_LIMIT);
     while requests.recv_many(&mut group, GROUP_LIMIT).await > 0 {
         match write_group(&mut connection, &group).await {
             Ok((results, new_head, written)) => {
-                // Held for readers before they are told of the new head.
+                // Held for readers, and for deciding on, before anyone is told of the new head.
+                copies.lock().expect("copies lock").extend(&written);
                 recent.lock().expect("recent commits lock").extend(written);
                 head.send_replace(new_head);
                 for ((_, reply), result) in group.drain(..).zip(results) {
@@ -310,45 +316,32 @@ async fn read_commits(pool: &SqlitePool, after: Position, until: Position) -> Lo
     Ok(commits.into_iter().map(Ok).collect())
 }
 
-impl SqliteLog {
+impl Copies {
     /// Keeps `events` as the copy of `stream`, making room by letting any other copy go.
-    fn keep_copy(&self, stream: &StreamId, events: Arc<Vec<Envelope>>) {
-        let mut copies = self.copies.lock().expect("copies lock");
-        if copies.len() >= COPIES
-            && !copies.contains_key(stream)
-            && let Some(other) = copies.keys().next().cloned()
+    fn keep(&mut self, stream: &StreamId, events: Arc<Vec<Envelope>>) {
+        if self.0.len() >= COPIES
+            && !self.0.contains_key(stream)
+            && let Some(other) = self.0.keys().next().cloned()
         {
-            copies.remove(&other);
+            self.0.remove(&other);
         }
-        copies.insert(stream.clone(), events);
+        self.0.insert(stream.clone(), events);
     }
 
-    /// Adds the commit just appended to `stream` at `appended` to its copy: where the copy held every event before
-    /// it, or the stream began with it. Any other copy is let go (it would be refused as behind, and read again).
-    fn extend_copy(&self, stream: &StreamId, appended: Appended) {
-        let written = self
-            .recent
-            .lock()
-            .expect("recent commits lock")
-            .range(Position(appended.position.0.saturating_sub(1)), appended.position)
-            .and_then(|mut commits| commits.pop())
-            .filter(|commit| commit.position == appended.position);
-        let mut copies = self.copies.lock().expect("copies lock");
-        let Some(commit) = written else {
-            copies.remove(stream);
-            return;
-        };
-        let before = (appended.version as usize).saturating_sub(commit.events.len());
-        match copies.get_mut(stream) {
-            Some(copy) if copy.len() == before => Arc::make_mut(copy).extend(commit.events),
-            Some(_) => {
-                copies.remove(stream);
+    /// Adds the commits just written to their streams' copies: where a copy held every event before the commit, or
+    /// the stream began with it. Any other copy is let go (it would be refused as behind, and read again).
+    fn extend(&mut self, written: &[Commit]) {
+        for commit in written {
+            let Some(first) = commit.events.first() else { continue };
+            let (stream, before) = (&first.subject, first.version.saturating_sub(1) as usize);
+            match self.0.get_mut(stream) {
+                Some(copy) if copy.len() == before => Arc::make_mut(copy).extend(commit.events.iter().cloned()),
+                Some(_) => {
+                    self.0.remove(stream);
+                }
+                None if before == 0 => self.keep(stream, Arc::new(commit.events.clone())),
+                None => {}
             }
-            None if before == 0 => {
-                drop(copies);
-                self.keep_copy(stream, Arc::new(commit.events));
-            }
-            None => {}
         }
     }
 }
@@ -361,18 +354,11 @@ impl LogBackend for SqliteLog {
     fn append(&self, request: AppendRequest) -> BoxFuture<'_, LogResult<Appended>> {
         async move {
             let (reply, answer) = oneshot::channel();
-            let stream = request.stream.clone();
             self.writer
                 .send((request, reply))
                 .await
                 .map_err(|_| LogError::Unavailable(anyhow::anyhow!("the embedded log's writer has stopped")))?;
-            let appended = answer
-                .await
-                .map_err(|_| LogError::Unavailable(anyhow::anyhow!("the embedded log's writer has stopped")))??;
-            if !appended.duplicate {
-                self.extend_copy(&stream, appended);
-            }
-            Ok(appended)
+            answer.await.map_err(|_| LogError::Unavailable(anyhow::anyhow!("the embedded log's writer has stopped")))?
         }
         .boxed()
     }
@@ -385,7 +371,7 @@ impl LogBackend for SqliteLog {
                 .await
                 .map_err(LogError::unavailable)?;
             let events = rows.iter().map(|row| decode(row.get(0), row.get(1))).collect::<LogResult<Vec<_>>>()?;
-            self.keep_copy(stream, Arc::new(events.clone()));
+            self.copies.lock().expect("copies lock").keep(stream, Arc::new(events.clone()));
             Ok(events)
         }
         .boxed()
@@ -399,7 +385,7 @@ impl LogBackend for SqliteLog {
     /// nothing. (A profile of the command mix put a fifth of the embedded server's CPU in the readers that load
     /// streams; most loads were of a stream this process had just written.)
     fn read_stream_to_decide<'a>(&'a self, stream: &'a StreamId) -> BoxFuture<'a, LogResult<Vec<Envelope>>> {
-        let copy = self.copies.lock().expect("copies lock").get(stream).cloned();
+        let copy = self.copies.lock().expect("copies lock").0.get(stream).cloned();
         async move { Ok(copy.map(|events| events.as_ref().clone()).unwrap_or_default()) }.boxed()
     }
 
