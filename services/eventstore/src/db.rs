@@ -118,9 +118,13 @@ async fn open_pool(options: &AnyConnectOptions, backend: DbBackend, connections:
             Box::pin(async move {
                 if backend == DbBackend::Sqlite {
                     // Pages mapped rather than copied in: each write empties the other connections' caches.
+                    // Temporary data in memory: a many-row statement inside a transaction keeps a statement journal
+                    // (the pages it changed, in case it fails halfway), and past 64 KiB SQLite spilled it to a
+                    // temporary file, which was more of a bulk upload's disk writes than the database's own.
                     sqlx::raw_sql(
                         "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 10000; \
-                         PRAGMA foreign_keys = ON; PRAGMA cache_size = -32768; PRAGMA mmap_size = 1073741824;",
+                         PRAGMA foreign_keys = ON; PRAGMA cache_size = -32768; PRAGMA mmap_size = 1073741824; \
+                         PRAGMA temp_store = MEMORY;",
                     )
                     .execute(&mut *connection)
                     .await?;

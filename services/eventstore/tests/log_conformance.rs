@@ -279,3 +279,67 @@ macro_rules! conformance {
 
 conformance!(jetstream, Jet(TestStream::new()));
 conformance!(embedded, Embedded(TempDir::new()));
+
+/// Every commit from the start, as a new reader of `log` gets them.
+async fn all_commits(log: &EventLog, count: usize) -> Vec<(Position, Vec<(EventId, u32)>)> {
+    let mut commits = log.subscribe(Position(0)).await.unwrap();
+    let mut all = Vec::new();
+    for _ in 0..count {
+        let commit = next_commit(&mut commits).await;
+        all.push((commit.position, commit.events.iter().map(|event| (event.id, event.version)).collect()));
+    }
+    all
+}
+
+/// A log file made by an earlier version kept its events in the first layout (`WITHOUT ROWID`, where an envelope
+/// of about a kilobyte spilled into an overflow page of its own). Opening it lays it out anew: every event kept, in
+/// order, and appends go on from where it stood.
+#[tokio::test]
+async fn an_embedded_log_in_the_first_layout_is_laid_out_anew_and_loses_nothing() {
+    let dir = TempDir::new();
+    let (a, b) = (stream(), stream());
+    let before = {
+        let log = open_sqlite_log(dir.path()).await;
+        for n in 0..30u32 {
+            let target = if n % 2 == 0 { &a } else { &b };
+            log.append(request(target, n / 2 * 2, vec![event(n), event(n + 100)])).await.unwrap();
+        }
+        all_commits(&log, 30).await
+    };
+    let url = format!("sqlite://{}", dir.path().join("events.db").display());
+    let layout = "SELECT sql FROM sqlite_schema WHERE type = 'table' AND name = 'events'";
+    {
+        use sqlx::Connection as _;
+        let mut file = sqlx::SqliteConnection::connect(&url).await.unwrap();
+        sqlx::raw_sql(
+            "CREATE TABLE first_layout (position INTEGER NOT NULL, idx INTEGER NOT NULL, stream TEXT NOT NULL, \
+                 version INTEGER NOT NULL, envelope TEXT NOT NULL, PRIMARY KEY (position, idx)) WITHOUT ROWID; \
+             INSERT INTO first_layout SELECT position, idx, stream, version, envelope FROM events; \
+             DROP TABLE events; \
+             ALTER TABLE first_layout RENAME TO events; \
+             CREATE UNIQUE INDEX events_by_stream ON events (stream, version);",
+        )
+        .execute(&mut file)
+        .await
+        .unwrap();
+        let declared: String = sqlx::query_scalar(layout).fetch_one(&mut file).await.unwrap();
+        assert!(declared.contains("WITHOUT ROWID"), "the test's file is in the first layout: {declared}");
+    }
+
+    let log = open_sqlite_log(dir.path()).await;
+    {
+        use sqlx::Connection as _;
+        let mut file = sqlx::SqliteConnection::connect(&url).await.unwrap();
+        let declared: String = sqlx::query_scalar(layout).fetch_one(&mut file).await.unwrap();
+        assert!(!declared.contains("WITHOUT ROWID"), "laid out by row numbers: {declared}");
+    }
+    assert_eq!(all_commits(&log, 30).await, before, "every commit, in order, with its events");
+    let head = before.last().unwrap().0;
+    assert_eq!(log.head().await.unwrap(), head);
+    let versions: Vec<u32> = log.read_stream(&a).await.unwrap().iter().map(|event| event.version).collect();
+    assert_eq!(versions, (1..=30).collect::<Vec<_>>());
+    let next = log.append(request(&a, 30, vec![event(1_000)])).await.unwrap();
+    assert_eq!((next.position, next.version), (Position(head.0 + 1), 31));
+    let err = log.append(request(&a, 30, vec![event(1_001)])).await.unwrap_err();
+    assert!(matches!(err, LogError::Conflict { expected: 30, actual: 31, .. }), "{err:?}");
+}

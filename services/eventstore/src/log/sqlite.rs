@@ -34,15 +34,19 @@ const READ_BATCH_COMMITS: u64 = 2_000;
 /// How often a caught-up subscriber looks for commits written by another process.
 const POLL_INTERVAL: Duration = Duration::from_millis(250);
 
+/// One row per event, in a table keyed by SQLite's own row number: an event's envelope (about a kilobyte) then sits
+/// whole in its page. The first layout (below, [`LAYOUT_BEFORE_ROW_NUMBERS`]) kept the rows in the key's own tree
+/// (`WITHOUT ROWID`), where a row over about 1,000 bytes spills its last bytes into an overflow page of its own:
+/// two thirds of a police-feed upload's log file was overflow pages, mostly empty, and every append wrote them.
 const SCHEMA: &str = r#"
 CREATE TABLE IF NOT EXISTS events (
     position INTEGER NOT NULL,
     idx      INTEGER NOT NULL,
     stream   TEXT    NOT NULL,
     version  INTEGER NOT NULL,
-    envelope TEXT    NOT NULL,
-    PRIMARY KEY (position, idx)
-) WITHOUT ROWID;
+    envelope TEXT    NOT NULL
+);
+CREATE UNIQUE INDEX IF NOT EXISTS events_by_position ON events (position, idx);
 CREATE UNIQUE INDEX IF NOT EXISTS events_by_stream ON events (stream, version);
 CREATE TABLE IF NOT EXISTS commands (
     command_id TEXT PRIMARY KEY,
@@ -50,6 +54,10 @@ CREATE TABLE IF NOT EXISTS commands (
     version    INTEGER NOT NULL
 ) WITHOUT ROWID;
 "#;
+
+/// How a log file made by a version before 2026-12-05 declares its events table. [`lay_out_by_row_numbers`] moves such a
+/// file's events into the table of [`SCHEMA`], once.
+const LAYOUT_BEFORE_ROW_NUMBERS: &str = "WITHOUT ROWID";
 
 type Reply = oneshot::Sender<LogResult<Appended>>;
 
@@ -122,8 +130,12 @@ impl SqliteLog {
             .busy_timeout(Duration::from_secs(10))
             // Each write empties every other connection's page cache (WAL), so readers read pages again and again:
             // mapped, that is a memory read rather than a copy through a system call.
-            .pragma("mmap_size", "1073741824");
+            .pragma("mmap_size", "1073741824")
+            // A group's many-row inserts keep a statement journal; in memory rather than spilled to a temporary
+            // file once past 64 KiB (see the read-model database, `db.rs`).
+            .pragma("temp_store", "memory");
         let mut connection = SqliteConnection::connect_with(&options).await?;
+        lay_out_by_row_numbers(&mut connection).await?;
         sqlx::raw_sql(SCHEMA).execute(&mut connection).await?;
         let last: i64 =
             sqlx::query_scalar("SELECT COALESCE(MAX(position), 0) FROM events").fetch_one(&mut connection).await?;
@@ -135,6 +147,37 @@ impl SqliteLog {
         tokio::spawn(write_loop(connection, requests, head_tx, recent.clone(), copies.clone()));
         Ok(Self { writer, readers, head, recent, copies })
     }
+}
+
+/// Moves the events of a log file in the first layout ([`LAYOUT_BEFORE_ROW_NUMBERS`]) into the table of
+/// [`SCHEMA`], in one transaction: every event, in order, or (if anything fails) none, and the file as it was. The
+/// pages the old table held are kept for new events; `VACUUM` gives them back to the disk (docs/operations.md).
+async fn lay_out_by_row_numbers(connection: &mut SqliteConnection) -> anyhow::Result<()> {
+    let declared: Option<String> =
+        sqlx::query_scalar("SELECT sql FROM sqlite_schema WHERE type = 'table' AND name = 'events'")
+            .fetch_optional(&mut *connection)
+            .await?;
+    if !declared.is_some_and(|sql| sql.contains(LAYOUT_BEFORE_ROW_NUMBERS)) {
+        return Ok(());
+    }
+    let started = std::time::Instant::now();
+    let mut tx = connection.begin_with("BEGIN IMMEDIATE").await?;
+    sqlx::raw_sql(
+        "CREATE TABLE events_by_row_number ( \
+             position INTEGER NOT NULL, idx INTEGER NOT NULL, stream TEXT NOT NULL, version INTEGER NOT NULL, \
+             envelope TEXT NOT NULL); \
+         INSERT INTO events_by_row_number (position, idx, stream, version, envelope) \
+             SELECT position, idx, stream, version, envelope FROM events ORDER BY position, idx; \
+         DROP TABLE events; \
+         ALTER TABLE events_by_row_number RENAME TO events;",
+    )
+    .execute(&mut *tx)
+    .await?;
+    sqlx::raw_sql(SCHEMA).execute(&mut *tx).await?;
+    let events: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM events").fetch_one(&mut *tx).await?;
+    tx.commit().await?;
+    tracing::info!(events, seconds = started.elapsed().as_secs_f64(), "the embedded event log's file was laid out anew");
+    Ok(())
 }
 
 async fn write_loop(
