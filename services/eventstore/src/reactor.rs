@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use casetrack_proto::Envelope;
 use futures::future::BoxFuture;
-use futures::{FutureExt as _, StreamExt};
+use futures::StreamExt;
 use tokio_util::sync::CancellationToken;
 
 use crate::db::ReadDb;
@@ -87,9 +87,9 @@ impl ReactorRunner {
             let mut batch = vec![next.ok_or_else(|| anyhow::anyhow!("the log subscription ended"))?];
             // Whatever else is already waiting is handled in one go.
             while batch.len() < BATCH_COMMITS {
-                match commits.next().now_or_never() {
-                    Some(Some(next)) => batch.push(next),
-                    _ => break,
+                match crate::log::next_waiting(&mut commits) {
+                    Some(next) => batch.push(next),
+                    None => break,
                 }
             }
             for commit in batch {

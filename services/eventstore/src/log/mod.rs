@@ -135,6 +135,16 @@ pub type LogResult<T> = Result<T, LogError>;
 /// A live, endless stream of commits after a position, in order.
 pub type CommitStream = BoxStream<'static, LogResult<Commit>>;
 
+/// The next commit of `commits` if it is already waiting, without waiting for one (`None` when none is).
+///
+/// Outside tokio's budget: a task may take from a channel only 128 times before tokio makes it yield, answering
+/// "not ready" although commits wait. Taken within the budget, a projection far behind the log applied 129 commits a
+/// transaction however many waited (a 100,000-row upload cost each of its five read models 1,573 transactions).
+pub fn next_waiting(commits: &mut CommitStream) -> Option<LogResult<Commit>> {
+    use futures::{FutureExt as _, StreamExt as _};
+    tokio::task::unconstrained(commits.next()).now_or_never().flatten()
+}
+
 /// What each backend implements. Services use [`EventLog`].
 pub trait LogBackend: Send + Sync + 'static {
     /// Short name for health output and metrics labels: `jetstream` or `sqlite`.

@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use casetrack_proto::{DecodeError, Envelope};
-use futures::{FutureExt, StreamExt};
+use futures::StreamExt;
 use sqlx::AnyConnection;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
@@ -413,6 +413,7 @@ impl ProjectionRunner {
         begun: Option<crate::db::Write>,
     ) -> Result<(), RunError> {
         let last = batch.last().unwrap_or(checkpoint);
+        let waited = std::time::Instant::now();
         let mut tx = match begun {
             Some(tx) => tx,
             None => self.db.begin_background().await.map_err(|e| RunError::Transient(e.into()))?,
@@ -431,8 +432,19 @@ impl ProjectionRunner {
         {
             return Err(RunError::Lost);
         }
+        let applying = std::time::Instant::now();
         self.projection.apply(&mut tx, batch, known).await?;
-        tx.commit().await.map_err(|e| RunError::Transient(e.into()))
+        let committing = std::time::Instant::now();
+        tx.commit().await.map_err(|e| RunError::Transient(e.into()))?;
+        tracing::debug!(
+            projection = self.projection.name(),
+            commits = batch.commits().len(),
+            wait_ms = (applying - waited).as_secs_f64() * 1e3,
+            apply_ms = (committing - applying).as_secs_f64() * 1e3,
+            commit_ms = committing.elapsed().as_secs_f64() * 1e3,
+            "batch applied"
+        );
+        Ok(())
     }
 
     async fn run_once(&self, shutdown: &CancellationToken, until: Option<Position>) -> Result<Stop, RunError> {
@@ -478,12 +490,12 @@ impl ProjectionRunner {
             };
             // Take whatever else is already waiting, without waiting for more.
             while events < BATCH_EVENTS && until.is_none_or(|until| batch.last().expect("non-empty").position < until) {
-                match commits.next().now_or_never() {
-                    Some(Some(Ok(next))) => {
+                match crate::log::next_waiting(&mut commits) {
+                    Some(Ok(next)) => {
                         events += next.events.len();
                         batch.push(next);
                     }
-                    Some(Some(Err(error))) => {
+                    Some(Err(error)) => {
                         // Apply what came before it first; the error ends the run after this batch.
                         pending = Some(error);
                         break;
