@@ -11,8 +11,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use casetrack_proto::Envelope;
-use futures::future::BoxFuture;
 use futures::StreamExt;
+use futures::future::BoxFuture;
 use tokio_util::sync::CancellationToken;
 
 use crate::db::ReadDb;

@@ -176,7 +176,11 @@ async fn lay_out_by_row_numbers(connection: &mut SqliteConnection) -> anyhow::Re
     sqlx::raw_sql(SCHEMA).execute(&mut *tx).await?;
     let events: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM events").fetch_one(&mut *tx).await?;
     tx.commit().await?;
-    tracing::info!(events, seconds = started.elapsed().as_secs_f64(), "the embedded event log's file was laid out anew");
+    tracing::info!(
+        events,
+        seconds = started.elapsed().as_secs_f64(),
+        "the embedded event log's file was laid out anew"
+    );
     Ok(())
 }
 
