@@ -153,15 +153,17 @@ impl SqliteLog {
 /// [`SCHEMA`], in one transaction: every event, in order, or (if anything fails) none, and the file as it was. The
 /// pages the old table held are kept for new events; `VACUUM` gives them back to the disk (docs/operations.md).
 async fn lay_out_by_row_numbers(connection: &mut SqliteConnection) -> anyhow::Result<()> {
-    let declared: Option<String> =
-        sqlx::query_scalar("SELECT sql FROM sqlite_schema WHERE type = 'table' AND name = 'events'")
-            .fetch_optional(&mut *connection)
-            .await?;
-    if !declared.is_some_and(|sql| sql.contains(LAYOUT_BEFORE_ROW_NUMBERS)) {
+    const DECLARED: &str = "SELECT sql FROM sqlite_schema WHERE type = 'table' AND name = 'events'";
+    let first_layout = |declared: Option<String>| declared.is_some_and(|sql| sql.contains(LAYOUT_BEFORE_ROW_NUMBERS));
+    if !first_layout(sqlx::query_scalar(DECLARED).fetch_optional(&mut *connection).await?) {
         return Ok(());
     }
     let started = std::time::Instant::now();
     let mut tx = connection.begin_with("BEGIN IMMEDIATE").await?;
+    // Asked again under the write lock: another process opening the same file may have laid it out meanwhile.
+    if !first_layout(sqlx::query_scalar(DECLARED).fetch_optional(&mut *tx).await?) {
+        return Ok(());
+    }
     sqlx::raw_sql(
         "CREATE TABLE events_by_row_number ( \
              position INTEGER NOT NULL, idx INTEGER NOT NULL, stream TEXT NOT NULL, version INTEGER NOT NULL, \
