@@ -14,7 +14,6 @@
 //!   `Casetrack-Prev` chain back to the cached point (or the start) with direct gets, so another process's appends are
 //!   always seen.
 
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -26,7 +25,7 @@ use futures::future::BoxFuture;
 use futures::{FutureExt, StreamExt};
 
 use super::{
-    AppendRequest, Appended, Commit, CommitStream, ExpectedVersion, LogBackend, LogError, LogResult, Position,
+    AppendRequest, Appended, Commit, CommitStream, ExpectedVersion, Kept, LogBackend, LogError, LogResult, Position,
     envelopes_for, version_of,
 };
 
@@ -82,7 +81,7 @@ pub struct JetStreamLog {
     js: jetstream::Context,
     stream: stream::Stream,
     config: JetStreamConfig,
-    cache: Mutex<HashMap<StreamId, Cached>>,
+    cache: Mutex<Kept<Cached>>,
 }
 
 /// The tip of one subject: its last commit's stream sequence and the aggregate version it left.
@@ -114,7 +113,8 @@ impl JetStreamLog {
         check_jetstream(&client, &config.url).await?;
         let js = jetstream::new(client);
         let stream = ensure_stream(&js, &config).await?;
-        Ok(Self { js, stream, config, cache: Mutex::new(HashMap::new()) })
+        let cache = Mutex::new(Kept::new(config.cache_capacity));
+        Ok(Self { js, stream, config, cache })
     }
 
     fn subject(&self, stream: &StreamId) -> String {
@@ -161,14 +161,7 @@ impl JetStreamLog {
     }
 
     fn cache_put(&self, stream: &StreamId, cached: Cached) {
-        let mut cache = self.cache.lock().expect("cache lock");
-        if cache.len() >= self.config.cache_capacity && !cache.contains_key(stream) {
-            // Crude but bounded: drop an arbitrary entry. A miss costs a chain walk, never a wrong answer.
-            if let Some(victim) = cache.keys().next().cloned() {
-                cache.remove(&victim);
-            }
-        }
-        cache.insert(stream.clone(), cached);
+        self.cache.lock().expect("cache lock").keep(stream, cached);
     }
 
     fn cached(&self, stream: &StreamId) -> Option<Cached> {
@@ -251,9 +244,7 @@ impl JetStreamLog {
                 Arc::make_mut(&mut cached.events).extend(envelopes);
                 cached.last_seq = seq;
             }
-            Some(_) => {
-                cache.remove(stream);
-            }
+            Some(_) => cache.let_go(stream),
             None if previous_seq == 0 => {
                 drop(cache);
                 self.cache_put(stream, Cached { last_seq: seq, events: Arc::new(envelopes) });
@@ -420,7 +411,7 @@ impl LogBackend for JetStreamLog {
                     Err(PublishOutcome::Failed(error)) => return Err(error),
                     Err(PublishOutcome::WrongLastSequence) => {
                         // Someone else wrote first (or our cache was behind): learn the real tip.
-                        self.cache.lock().expect("cache lock").remove(&request.stream);
+                        self.cache.lock().expect("cache lock").let_go(&request.stream);
                         let actual = self.tip(&subject).await?.map(|(tip, _)| tip.version).unwrap_or(0);
                         match request.expected {
                             ExpectedVersion::Exact(expected) if expected != actual || attempts > 1 => {

@@ -17,6 +17,7 @@ pub mod eventually_impl;
 pub mod jetstream;
 pub mod sqlite;
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use casetrack_proto::{Actor, CommandId, Envelope, EventContract, EventId, StreamId};
@@ -134,6 +135,43 @@ pub type LogResult<T> = Result<T, LogError>;
 
 /// A live, endless stream of commits after a position, in order.
 pub type CommitStream = BoxStream<'static, LogResult<Commit>>;
+
+/// What a log keeps of the streams it wrote or read lately: at most `capacity` of them, letting an arbitrary one go
+/// to make room. Crude but bounded: a stream let go costs a read the next time, never a wrong answer.
+#[derive(Debug)]
+pub(crate) struct Kept<V> {
+    streams: HashMap<StreamId, V>,
+    capacity: usize,
+}
+
+impl<V> Kept<V> {
+    pub(crate) fn new(capacity: usize) -> Self {
+        Self { streams: HashMap::new(), capacity }
+    }
+
+    /// Keeps `value` for `stream`, making room by letting any other stream go.
+    pub(crate) fn keep(&mut self, stream: &StreamId, value: V) {
+        if self.streams.len() >= self.capacity
+            && !self.streams.contains_key(stream)
+            && let Some(other) = self.streams.keys().next().cloned()
+        {
+            self.streams.remove(&other);
+        }
+        self.streams.insert(stream.clone(), value);
+    }
+
+    pub(crate) fn get(&self, stream: &StreamId) -> Option<&V> {
+        self.streams.get(stream)
+    }
+
+    pub(crate) fn get_mut(&mut self, stream: &StreamId) -> Option<&mut V> {
+        self.streams.get_mut(stream)
+    }
+
+    pub(crate) fn let_go(&mut self, stream: &StreamId) {
+        self.streams.remove(stream);
+    }
+}
 
 /// The next commit of `commits` if it is already waiting, without waiting for one (`None` when none is).
 ///

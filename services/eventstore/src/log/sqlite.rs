@@ -19,7 +19,7 @@ use sqlx::{Connection, QueryBuilder, Row, Sqlite, SqliteConnection, SqlitePool};
 use tokio::sync::{mpsc, oneshot, watch};
 
 use super::{
-    AppendRequest, Appended, Commit, CommitStream, ExpectedVersion, LogBackend, LogError, LogResult, Position,
+    AppendRequest, Appended, Commit, CommitStream, ExpectedVersion, Kept, LogBackend, LogError, LogResult, Position,
     envelopes_for,
 };
 
@@ -72,8 +72,14 @@ pub struct SqliteLog {
 /// This process's copies of the streams it wrote or read lately, to decide commands on without a read
 /// ([`LogBackend::read_stream_to_decide`]). A copy is always the start of its stream as stored (never an event the
 /// file does not hold), possibly not the whole of it when another process wrote since.
-#[derive(Debug, Default)]
-struct Copies(HashMap<StreamId, Arc<Vec<Envelope>>>);
+#[derive(Debug)]
+struct Copies(Kept<Arc<Vec<Envelope>>>);
+
+impl Default for Copies {
+    fn default() -> Self {
+        Self(Kept::new(COPIES))
+    }
+}
 
 /// How many streams' copies are kept for deciding on (the stories being worked on; a person's and a referral's
 /// streams are a few kilobytes).
@@ -366,17 +372,6 @@ async fn read_commits(pool: &SqlitePool, after: Position, until: Position) -> Lo
 }
 
 impl Copies {
-    /// Keeps `events` as the copy of `stream`, making room by letting any other copy go.
-    fn keep(&mut self, stream: &StreamId, events: Arc<Vec<Envelope>>) {
-        if self.0.len() >= COPIES
-            && !self.0.contains_key(stream)
-            && let Some(other) = self.0.keys().next().cloned()
-        {
-            self.0.remove(&other);
-        }
-        self.0.insert(stream.clone(), events);
-    }
-
     /// Adds the commits just written to their streams' copies: where a copy held every event before the commit, or
     /// the stream began with it. Any other copy is let go (it would be refused as behind, and read again).
     fn extend(&mut self, written: &[Commit]) {
@@ -385,10 +380,8 @@ impl Copies {
             let (stream, before) = (&first.subject, first.version.saturating_sub(1) as usize);
             match self.0.get_mut(stream) {
                 Some(copy) if copy.len() == before => Arc::make_mut(copy).extend(commit.events.iter().cloned()),
-                Some(_) => {
-                    self.0.remove(stream);
-                }
-                None if before == 0 => self.keep(stream, Arc::new(commit.events.clone())),
+                Some(_) => self.0.let_go(stream),
+                None if before == 0 => self.0.keep(stream, Arc::new(commit.events.clone())),
                 None => {}
             }
         }
@@ -420,7 +413,7 @@ impl LogBackend for SqliteLog {
                 .await
                 .map_err(LogError::unavailable)?;
             let events = rows.iter().map(|row| decode(row.get(0), row.get(1))).collect::<LogResult<Vec<_>>>()?;
-            self.copies.lock().expect("copies lock").keep(stream, Arc::new(events.clone()));
+            self.copies.lock().expect("copies lock").0.keep(stream, Arc::new(events.clone()));
             Ok(events)
         }
         .boxed()
