@@ -413,7 +413,6 @@ impl ProjectionRunner {
         begun: Option<crate::db::Write>,
     ) -> Result<(), RunError> {
         let last = batch.last().unwrap_or(checkpoint);
-        let waited = std::time::Instant::now();
         let mut tx = match begun {
             Some(tx) => tx,
             None => self.db.begin_background().await.map_err(|e| RunError::Transient(e.into()))?,
@@ -439,7 +438,6 @@ impl ProjectionRunner {
         tracing::debug!(
             projection = self.projection.name(),
             commits = batch.commits().len(),
-            wait_ms = (applying - waited).as_secs_f64() * 1e3,
             apply_ms = (committing - applying).as_secs_f64() * 1e3,
             commit_ms = committing.elapsed().as_secs_f64() * 1e3,
             "batch applied"
