@@ -291,6 +291,30 @@ async fn all_commits(log: &EventLog, count: usize) -> Vec<(Position, Vec<(EventI
     all
 }
 
+/// The embedded log's writes reach its file while it goes on writing: a checkpointer copies them out of the
+/// write-ahead log, so its writer never waits to (SQLite's writer would, at the end of the commit that took the
+/// write-ahead log past 1,000 pages; twenty commits fill a few dozen).
+#[tokio::test]
+async fn the_embedded_logs_writes_reach_its_file_without_its_writer() {
+    let dir = TempDir::new();
+    let log = open_sqlite_log(dir.path()).await;
+    let file = dir.path().join("events.db");
+    let before = std::fs::metadata(&file).expect("the log file").len();
+    for n in 0..20 {
+        log.append(request(&stream(), 0, vec![event(n)])).await.unwrap();
+    }
+    let mut grown = false;
+    for _ in 0..100 {
+        grown = std::fs::metadata(&file).expect("the log file").len() > before;
+        if grown {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(grown, "the commits reached the file ({before} bytes before)");
+    assert_eq!(all_commits(&log, 20).await.len(), 20);
+}
+
 /// A log file made by an earlier version kept its events in the first layout (`WITHOUT ROWID`, where an envelope
 /// of about a kilobyte spilled into an overflow page of its own). Opening it lays it out anew: every event kept, in
 /// order, and appends go on from where it stood.

@@ -24,6 +24,7 @@ use casetrack_proto::{Envelope, StreamId};
 use futures::future::BoxFuture;
 use futures::{FutureExt, StreamExt};
 
+use super::shared::{OwnReading, SharedReading};
 use super::{
     AppendRequest, Appended, Commit, CommitStream, ExpectedVersion, Kept, LogBackend, LogError, LogResult, Position,
     envelopes_for, version_of,
@@ -47,6 +48,8 @@ pub struct JetStreamConfig {
     pub duplicate_window: Duration,
     /// How many aggregates the load cache keeps.
     pub cache_capacity: usize,
+    /// How many of the latest commits the process's shared reading of the log holds for its subscribers.
+    pub held_commits: usize,
 }
 
 impl JetStreamConfig {
@@ -58,6 +61,7 @@ impl JetStreamConfig {
             replicas: 1,
             duplicate_window: Duration::from_secs(24 * 60 * 60),
             cache_capacity: 50_000,
+            held_commits: 10_000,
         }
     }
 
@@ -82,6 +86,8 @@ pub struct JetStreamLog {
     stream: stream::Stream,
     config: JetStreamConfig,
     cache: Mutex<Kept<Cached>>,
+    /// The process's one reading of the log, shared by its subscribers.
+    reading: SharedReading,
 }
 
 /// The tip of one subject: its last commit's stream sequence and the aggregate version it left.
@@ -114,7 +120,12 @@ impl JetStreamLog {
         let js = jetstream::new(client);
         let stream = ensure_stream(&js, &config).await?;
         let cache = Mutex::new(Kept::new(config.cache_capacity));
-        Ok(Self { js, stream, config, cache })
+        let own: OwnReading = {
+            let (stream, subjects) = (stream.clone(), format!("{}.>", config.subject_prefix));
+            Arc::new(move |after| own_reading(stream.clone(), subjects.clone(), after).boxed())
+        };
+        let reading = SharedReading::new(config.held_commits, own);
+        Ok(Self { js, stream, config, cache, reading })
     }
 
     fn subject(&self, stream: &StreamId) -> String {
@@ -439,44 +450,7 @@ impl LogBackend for JetStreamLog {
     }
 
     fn subscribe(&self, after: Position) -> BoxFuture<'_, LogResult<CommitStream>> {
-        async move {
-            let deliver_policy = if after.0 == 0 {
-                consumer::DeliverPolicy::All
-            } else {
-                consumer::DeliverPolicy::ByStartSequence { start_sequence: after.0 + 1 }
-            };
-            // While a cluster elects a new leader for the stream (a node lost), creating the reader times out: it
-            // is tried again for about half a minute before the reader gives up.
-            let mut waited = Duration::from_millis(250);
-            let consumer = loop {
-                let created = self
-                    .stream
-                    .create_consumer(consumer::pull::OrderedConfig {
-                        filter_subject: format!("{}.>", self.config.subject_prefix),
-                        deliver_policy,
-                        ..Default::default()
-                    })
-                    .await;
-                match created {
-                    Ok(consumer) => break consumer,
-                    Err(error) if waited < Duration::from_secs(8) => {
-                        tracing::warn!(error = %error, "could not start reading the log; trying again");
-                        tokio::time::sleep(waited).await;
-                        waited *= 2;
-                    }
-                    Err(error) => return Err(LogError::unavailable(error)),
-                }
-            };
-            let messages = consumer.messages().await.map_err(LogError::unavailable)?;
-            let stream = messages.map(|message| {
-                let message = message.map_err(LogError::unavailable)?;
-                let seq = message.info().map_err(|e| LogError::unavailable(anyhow::anyhow!("{e}")))?.stream_sequence;
-                let events = decode_commit(seq, &message.payload)?;
-                Ok(Commit { position: Position(seq), events })
-            });
-            Ok(stream.boxed())
-        }
-        .boxed()
+        self.reading.subscribe(after, self.head()).boxed()
     }
 
     fn head(&self) -> BoxFuture<'_, LogResult<Position>> {
@@ -487,4 +461,38 @@ impl LogBackend for JetStreamLog {
         }
         .boxed()
     }
+}
+
+/// A reading of the log of its own, from `after`: an ordered consumer over the log's subjects. The shared reading
+/// ([`SharedReading`]) is one; a subscriber the shared reading does not reach reads through another.
+async fn own_reading(stream: stream::Stream, subjects: String, after: Position) -> LogResult<CommitStream> {
+    let deliver_policy = if after.0 == 0 {
+        consumer::DeliverPolicy::All
+    } else {
+        consumer::DeliverPolicy::ByStartSequence { start_sequence: after.0 + 1 }
+    };
+    // While a cluster elects a new leader for the stream (a node lost), creating the reader times out: it is tried
+    // again for about half a minute before the reader gives up.
+    let mut waited = Duration::from_millis(250);
+    let consumer = loop {
+        let config =
+            consumer::pull::OrderedConfig { filter_subject: subjects.clone(), deliver_policy, ..Default::default() };
+        match stream.create_consumer(config).await {
+            Ok(consumer) => break consumer,
+            Err(error) if waited < Duration::from_secs(8) => {
+                tracing::warn!(error = %error, "could not start reading the log; trying again");
+                tokio::time::sleep(waited).await;
+                waited *= 2;
+            }
+            Err(error) => return Err(LogError::unavailable(error)),
+        }
+    };
+    let messages = consumer.messages().await.map_err(LogError::unavailable)?;
+    let commits = messages.map(|message| {
+        let message = message.map_err(LogError::unavailable)?;
+        let seq = message.info().map_err(|e| LogError::unavailable(anyhow::anyhow!("{e}")))?.stream_sequence;
+        let events = decode_commit(seq, &message.payload)?;
+        Ok(Commit { position: Position(seq), events })
+    });
+    Ok(commits.boxed())
 }

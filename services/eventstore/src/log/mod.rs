@@ -15,6 +15,7 @@
 
 pub mod eventually_impl;
 pub mod jetstream;
+mod shared;
 pub mod sqlite;
 
 use std::collections::HashMap;

@@ -18,6 +18,8 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{Connection, QueryBuilder, Row, Sqlite, SqliteConnection, SqlitePool};
 use tokio::sync::{mpsc, oneshot, watch};
 
+use crate::db::{WRITER_CHECKPOINT_PAGES, checkpoint_after_writes};
+
 use super::{
     AppendRequest, Appended, Commit, CommitStream, ExpectedVersion, Kept, LogBackend, LogError, LogResult, Position,
     envelopes_for,
@@ -140,9 +142,11 @@ impl SqliteLog {
             // A group's many-row inserts keep a statement journal; in memory rather than spilled to a temporary
             // file once past 64 KiB (see the read-model database, `db.rs`).
             .pragma("temp_store", "memory");
-        let mut connection = SqliteConnection::connect_with(&options).await?;
+        let writer_options = options.clone().pragma("wal_autocheckpoint", WRITER_CHECKPOINT_PAGES.to_string());
+        let mut connection = SqliteConnection::connect_with(&writer_options).await?;
         lay_out_by_row_numbers(&mut connection).await?;
         sqlx::raw_sql(SCHEMA).execute(&mut connection).await?;
+        let checkpointer = SqlitePoolOptions::new().max_connections(1).connect_with(options.clone()).await?;
         let last: i64 =
             sqlx::query_scalar("SELECT COALESCE(MAX(position), 0) FROM events").fetch_one(&mut connection).await?;
         let readers = SqlitePoolOptions::new().max_connections(8).connect_with(options.read_only(true)).await?;
@@ -150,6 +154,7 @@ impl SqliteLog {
         let (writer, requests) = mpsc::channel(4 * GROUP_LIMIT);
         let recent = Arc::new(Mutex::new(Recent::default()));
         let copies = Arc::new(Mutex::new(Copies::default()));
+        tokio::spawn(checkpoint_after_writes(checkpointer, head.clone(), "event log"));
         tokio::spawn(write_loop(connection, requests, head_tx, recent.clone(), copies.clone()));
         Ok(Self { writer, readers, head, recent, copies })
     }
