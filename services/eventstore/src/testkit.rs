@@ -187,3 +187,30 @@ pub async fn fresh_postgres() -> ReadDb {
 pub async fn fresh_sqlite(dir: &Path) -> ReadDb {
     ReadDb::connect(&format!("sqlite://{}?mode=rwc", dir.join("read.db").display())).await.expect("open SQLite")
 }
+
+/// Appends one event of `event_type` carrying `data` as the first commit of a new `context.aggregate` stream, and
+/// returns its position.
+pub async fn append_first(
+    log: &EventLog,
+    (context, aggregate): (&str, &str),
+    event_type: &str,
+    data: serde_json::Value,
+) -> crate::log::Position {
+    use casetrack_proto::{Actor, CommandId, EventId, Payload, StreamId};
+    let request = crate::log::AppendRequest {
+        stream: StreamId::new(context, aggregate, Uuid::now_v7()).expect("a valid stream id"),
+        expected: crate::log::ExpectedVersion::Exact(0),
+        command_id: CommandId::new(),
+        actor: Actor::system(),
+        correlation_id: Uuid::now_v7(),
+        causation_id: Uuid::now_v7(),
+        events: vec![crate::log::NewEvent {
+            id: EventId::new(),
+            event_type: event_type.to_owned(),
+            schema_version: 1,
+            occurred_at: chrono::Utc::now(),
+            data: Payload::from_value(&data),
+        }],
+    };
+    log.append(request).await.expect("append").position
+}

@@ -12,7 +12,7 @@ use casetrack_eventstore::projection::{
     Batch, Known, Projection, ProjectionError, ProjectionRunner, REBUILD_BATCH_EVENTS, Registry, load_checkpoint,
     rebuild_all,
 };
-use casetrack_eventstore::testkit::{TempDir, TestStream, fresh_postgres, fresh_sqlite, open_sqlite_log};
+use casetrack_eventstore::testkit::{TempDir, TestStream, append_first, fresh_postgres, fresh_sqlite, open_sqlite_log};
 use casetrack_proto::hub::HubEvent;
 use casetrack_proto::{Actor, CommandId, EventId, Payload, StreamId};
 use sqlx::AnyConnection;
@@ -188,25 +188,8 @@ impl Projection for HubReader {
 
 async fn an_undecodable_event_stops_the_projection_at_its_position(log: EventLog, db: ReadDb) {
     let good = append_commits(&log, 3, 1).await;
-    let bad = log
-        .append(AppendRequest {
-            stream: StreamId::new("hub", "referral", Uuid::now_v7()).unwrap(),
-            expected: ExpectedVersion::Exact(0),
-            command_id: CommandId::new(),
-            actor: Actor::system(),
-            correlation_id: Uuid::now_v7(),
-            causation_id: Uuid::now_v7(),
-            events: vec![NewEvent {
-                id: EventId::new(),
-                event_type: "ReferralReceived".into(),
-                schema_version: 1,
-                occurred_at: chrono::Utc::now(),
-                data: Payload::from_value(&serde_json::json!({"not": "a referral"})),
-            }],
-        })
-        .await
-        .unwrap()
-        .position;
+    let not_a_referral = serde_json::json!({"not": "a referral"});
+    let bad = append_first(&log, ("hub", "referral"), "ReferralReceived", not_a_referral).await;
     let registry = Registry::default();
     let runner = ProjectionRunner::new(db.clone(), log.clone(), Arc::new(HubReader), &registry);
     let status = runner.status();

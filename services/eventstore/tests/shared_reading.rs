@@ -3,32 +3,12 @@
 //! reading holds, starts before them, or falls behind them.
 
 use casetrack_eventstore::log::jetstream::JetStreamLog;
-use casetrack_eventstore::log::{
-    AppendRequest, Commit, CommitStream, EventLog, ExpectedVersion, LogError, NewEvent, Position,
-};
-use casetrack_eventstore::testkit::TestStream;
-use casetrack_proto::{Actor, CommandId, EventId, Payload, StreamId};
+use casetrack_eventstore::log::{Commit, CommitStream, EventLog, LogError, Position};
+use casetrack_eventstore::testkit::{TestStream, append_first};
 use futures::StreamExt;
-use uuid::Uuid;
 
 async fn append(log: &EventLog) -> Position {
-    let stream = StreamId::new("test", "thing", Uuid::now_v7()).unwrap();
-    let request = AppendRequest {
-        stream,
-        expected: ExpectedVersion::Exact(0),
-        command_id: CommandId::new(),
-        actor: Actor::system(),
-        correlation_id: Uuid::now_v7(),
-        causation_id: Uuid::now_v7(),
-        events: vec![NewEvent {
-            id: EventId::new(),
-            event_type: "ThingHappened".into(),
-            schema_version: 1,
-            occurred_at: chrono::Utc::now(),
-            data: Payload::from_value(&serde_json::json!({})),
-        }],
-    };
-    log.append(request).await.expect("append").position
+    append_first(log, ("test", "thing"), "ThingHappened", serde_json::json!({})).await
 }
 
 async fn take(commits: &mut CommitStream, count: usize) -> Vec<Position> {
