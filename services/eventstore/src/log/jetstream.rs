@@ -13,6 +13,8 @@
 //!   message (one direct get); when it is the one cached, the cached events are the answer; otherwise it walks the
 //!   `Casetrack-Prev` chain back to the cached point (or the start) with direct gets, so another process's appends are
 //!   always seen.
+//! - Reading the log: one ordered consumer per process, shared by its projections and reactors
+//!   ([`super::shared::SharedReading`]); a subscriber further behind than it holds reads through one of its own.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
