@@ -296,3 +296,30 @@ pub(crate) fn envelopes_for(request: &AppendRequest, from_version: u32, recorded
 pub(crate) fn version_of(events: &[Envelope]) -> u32 {
     events.last().map(|event| event.version).unwrap_or(0)
 }
+
+#[cfg(test)]
+mod tests {
+    use futures::StreamExt as _;
+
+    use super::{Commit, CommitStream, Position, next_waiting};
+
+    /// A projection behind the log takes every commit already waiting into its batch (up to its limit), not only
+    /// the first 128: tokio makes a task that took 128 items from a channel yield, answering "not ready" although
+    /// items wait, and inside that budget a 100,000-row upload cost each read model a transaction per 129 commits.
+    #[tokio::test]
+    async fn every_waiting_commit_is_taken_not_only_tokios_budget_of_them() {
+        let (sender, receiver) = tokio::sync::mpsc::channel(1_000);
+        for n in 1..=1_000u64 {
+            sender.send(Ok(Commit { position: Position(n), events: Vec::new() })).await.unwrap();
+        }
+        let mut commits: CommitStream = futures::stream::unfold(receiver, |mut receiver| async move {
+            receiver.recv().await.map(|commit| (commit, receiver))
+        })
+        .boxed();
+        let mut taken = Vec::new();
+        while let Some(commit) = next_waiting(&mut commits) {
+            taken.push(commit.unwrap().position.0);
+        }
+        assert_eq!(taken, (1..=1_000).collect::<Vec<_>>(), "every waiting commit, in order");
+    }
+}
