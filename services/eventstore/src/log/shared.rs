@@ -139,7 +139,12 @@ impl SharedReading {
                 Ok(())
             }
             Err(error) => {
-                self.held.lock().expect("shared reading lock").running = false;
+                let mut held = self.held.lock().expect("shared reading lock");
+                held.running = false;
+                held.failure = Some(error.to_string());
+                drop(held);
+                // Subscribers that came while it started wait on it: they are told, as when a reading fails.
+                self.newest.send_modify(|_| {});
                 Err(error)
             }
         }
