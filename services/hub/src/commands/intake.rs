@@ -114,12 +114,8 @@ pub async fn import_within(
 ) -> ImportSummary {
     // The victims' data keys are made (or found) a chunk at a time, in a few large transactions a chunk, while the
     // rows of the chunks before are written: made all at once first, they kept 100,000 rows from starting for 3 s.
-    let mut rows = rows.into_iter().peekable();
-    let chunks = std::iter::from_fn(move || {
-        rows.peek()?;
-        Some(rows.by_ref().take(KEYS_AHEAD).collect::<Vec<_>>())
-    });
-    futures::stream::iter(chunks)
+    futures::stream::iter(rows)
+        .chunks(KEYS_AHEAD)
         .then(|chunk| jobs(ctx, chunk))
         .flatten()
         // Boxed, which names the stream `Send`: the compiler cannot prove it through the closures' lifetimes.
