@@ -214,3 +214,14 @@ pub async fn append_first(
     };
     log.append(request).await.expect("append").position
 }
+
+/// Whether the file at `path` grows past `bytes` within ten seconds (a SQLite database whose writes should reach it).
+pub async fn grows_past(path: &Path, bytes: u64) -> bool {
+    for _ in 0..100 {
+        if std::fs::metadata(path).map(|file| file.len()).unwrap_or(0) > bytes {
+            return true;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    false
+}

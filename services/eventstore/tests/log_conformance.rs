@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use casetrack_eventstore::log::{AppendRequest, Commit, EventLog, ExpectedVersion, LogError, NewEvent, Position};
-use casetrack_eventstore::testkit::{TempDir, TestStream, open_sqlite_log};
+use casetrack_eventstore::testkit::{TempDir, TestStream, grows_past, open_sqlite_log};
 use casetrack_proto::{Actor, CommandId, EventId, Payload, StreamId};
 use futures::StreamExt;
 use uuid::Uuid;
@@ -303,15 +303,7 @@ async fn the_embedded_logs_writes_reach_its_file_without_its_writer() {
     for n in 0..20 {
         log.append(request(&stream(), 0, vec![event(n)])).await.unwrap();
     }
-    let mut grown = false;
-    for _ in 0..100 {
-        grown = std::fs::metadata(&file).expect("the log file").len() > before;
-        if grown {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert!(grown, "the commits reached the file ({before} bytes before)");
+    assert!(grows_past(&file, before).await, "the commits reached the file ({before} bytes before)");
     assert_eq!(all_commits(&log, 20).await.len(), 20);
 }
 

@@ -3,7 +3,7 @@
 //! And how a PostgreSQL database not in the `C` locale is told apart.
 
 use casetrack_eventstore::db::{Cell, OnConflict, ReadDb, compares_bytes, write_rows};
-use casetrack_eventstore::testkit::{TempDir, fresh_postgres, fresh_postgres_url_in, fresh_sqlite};
+use casetrack_eventstore::testkit::{TempDir, fresh_postgres, fresh_postgres_url_in, fresh_sqlite, grows_past};
 use sqlx::Row as _;
 
 const COLUMNS: [&str; 4] = ["id", "label", "note", "count"];
@@ -159,17 +159,6 @@ async fn a_database_not_in_the_c_locale_is_told_apart() {
     assert!(!compares_bytes(&collation));
     let dir = TempDir::new();
     assert_eq!(fresh_sqlite(dir.path()).await.collation().await.expect("SQLite"), None);
-}
-
-/// Waits up to ten seconds for the SQLite file at `path` to grow past `bytes`.
-async fn grows_past(path: &std::path::Path, bytes: u64) -> bool {
-    for _ in 0..100 {
-        if std::fs::metadata(path).map(|file| file.len()).unwrap_or(0) > bytes {
-            return true;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
-    false
 }
 
 /// An embedded read-model database's writes reach its file while it goes on writing: a checkpointer copies them out
