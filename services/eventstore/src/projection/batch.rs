@@ -113,15 +113,16 @@ struct Decoded<E> {
 }
 
 /// The keys under which one run of a projection has stored rows, by kind (`"person"`, say), as far as its
-/// look-ups need them. Complete only for a run that began with the projection's tables empty and has applied every
-/// batch since (a rebuild): then a key it has not stored has no rows, and needs no look-up. A run that began
-/// anywhere else knows nothing, and looks everything up.
+/// look-ups and writes need them. Complete only for a run that began with the projection's tables empty and has
+/// applied every batch since (a rebuild): then a key it has not stored has no rows, so it needs no look-up, and its
+/// row can be inserted rather than merged with one that might be there. A run that began anywhere else knows
+/// nothing, and looks everything up.
 ///
 /// A key noted for a batch that is then rolled back only costs a look-up that finds nothing; a rebuild stops at
 /// any failure anyway.
 #[derive(Debug, Default)]
 pub struct Known {
-    keys: Option<FxHashMap<&'static str, FxHashSet<Uuid>>>,
+    keys: Option<FxHashMap<&'static str, FxHashSet<u128>>>,
 }
 
 impl Known {
@@ -137,18 +138,43 @@ impl Known {
 
     /// Whether rows of `kind` may be stored under `key`: false only when this run knows it stored none.
     pub fn may_have(&self, kind: &'static str, key: Uuid) -> bool {
+        self.may_have_number(kind, key.as_u128())
+    }
+
+    /// Notes that rows of `kind` are being stored under `key`.
+    pub fn store(&mut self, kind: &'static str, key: Uuid) {
+        self.store_number(kind, key.as_u128());
+    }
+
+    /// As [`Known::may_have`], for a key of any kind (a count's row key, say), noted by its hash. Two keys with one
+    /// hash are taken for one: a key may then be thought stored when it is not, which costs only a look-up or a
+    /// merge that finds nothing. A key stored is never thought missing.
+    pub fn may_have_key(&self, kind: &'static str, key: &impl std::hash::Hash) -> bool {
+        self.may_have_number(kind, hash_of(key))
+    }
+
+    /// Notes that a row of `kind` is being stored under `key` (see [`Known::may_have_key`]).
+    pub fn store_key(&mut self, kind: &'static str, key: &impl std::hash::Hash) {
+        self.store_number(kind, hash_of(key));
+    }
+
+    fn may_have_number(&self, kind: &'static str, key: u128) -> bool {
         match &self.keys {
             None => true,
             Some(keys) => keys.get(kind).is_some_and(|stored| stored.contains(&key)),
         }
     }
 
-    /// Notes that rows of `kind` are being stored under `key`.
-    pub fn store(&mut self, kind: &'static str, key: Uuid) {
+    fn store_number(&mut self, kind: &'static str, key: u128) {
         if let Some(keys) = &mut self.keys {
             keys.entry(kind).or_default().insert(key);
         }
     }
+}
+
+fn hash_of(key: &impl std::hash::Hash) -> u128 {
+    use std::hash::BuildHasher as _;
+    u128::from(rustc_hash::FxBuildHasher.hash_one(key))
 }
 
 #[cfg(test)]
@@ -167,5 +193,19 @@ mod tests {
         assert!(rebuild.may_have("person", person));
         assert!(!rebuild.may_have("person", other));
         assert!(!rebuild.may_have("linked", person), "each kind apart");
+    }
+
+    #[test]
+    fn a_rebuild_knows_the_row_keys_it_stored() {
+        let key = ("hub", "2026-04-01", "gender", "female", "contacted");
+        let mut live = Known::nothing();
+        assert!(live.may_have_key("count", &key), "a live run knows nothing: every row may be stored");
+        live.store_key("count", &key);
+        let mut rebuild = Known::from_empty();
+        assert!(!rebuild.may_have_key("count", &key), "nothing is stored in emptied tables");
+        rebuild.store_key("count", &key);
+        assert!(rebuild.may_have_key("count", &key));
+        assert!(!rebuild.may_have_key("count", &("hub", "2026-04-01", "gender", "male", "contacted")));
+        assert!(!rebuild.may_have_key("tie", &key), "each kind apart");
     }
 }

@@ -9,7 +9,7 @@
 //! breakdown by any dimension is a sum over the same rows.
 //!
 //! A batch is folded in memory: one read per unit it touches (units received in the batch need none), one write
-//! per unit changed, one upsert per count changed.
+//! per unit changed, one upsert per count changed (in a rebuild, an insert for a count it has not stored yet).
 //!
 //! The folder, by concern: `names` (what the counts are called, shared with the views), `keys` (units, numbered
 //! names, spans and row keys), `fold` (a batch in memory), `events` (what each event does), `store` (reading and
@@ -93,7 +93,7 @@ impl Projection for Cohort {
                 Event::Specialist(event) => specialist(tx, &mut fold, event, at).await?,
             }
         }
-        fold.write(tx).await?;
+        fold.write(tx, known).await?;
         for id in needs.received {
             known.store(UNIT, id);
         }
