@@ -140,6 +140,15 @@ impl DerefMut for Write {
     }
 }
 
+/// Whether a pool pings each connection before handing it out (sqlx's default). Not on SQLite: its connection is a
+/// file in this process, nothing can hang up on it, and each ping is a round trip to the connection's own thread
+/// and back, two thread wake-ups. In a profile of `bench-commands` (embedded), handing SQLite statements to those
+/// threads and back was a fifth of the process's CPU, pings among them. sqlx still pings a connection as it
+/// comes back to the pool, so one that failed in use is never handed out again.
+fn test_before_acquire(backend: DbBackend) -> bool {
+    backend != DbBackend::Sqlite
+}
+
 /// A pool of up to `connections` connections to the read-model database, set up for its backend; on SQLite the
 /// `writer`'s connection leaves checkpoints to the checkpointer.
 async fn open_pool(
@@ -151,6 +160,7 @@ async fn open_pool(
     AnyPoolOptions::new()
         .max_connections(connections)
         .acquire_timeout(Duration::from_secs(10))
+        .test_before_acquire(test_before_acquire(backend))
         .after_connect(move |connection, _| {
             Box::pin(async move {
                 if backend == DbBackend::Sqlite {
@@ -219,7 +229,11 @@ impl ReadDb {
         let writes = match backend {
             DbBackend::Postgres => None,
             DbBackend::Sqlite => {
-                let checkpointer = AnyPoolOptions::new().max_connections(1).connect_with(options.clone()).await?;
+                let checkpointer = AnyPoolOptions::new()
+                    .max_connections(1)
+                    .test_before_acquire(test_before_acquire(backend))
+                    .connect_with(options.clone())
+                    .await?;
                 tokio::spawn(checkpoint_after_writes(checkpointer, writer.written.subscribe(), "read-model database"));
                 Some(open_pool(&options, backend, 1, true).await?)
             }

@@ -146,10 +146,12 @@ impl SqliteLog {
         let mut connection = SqliteConnection::connect_with(&writer_options).await?;
         lay_out_by_row_numbers(&mut connection).await?;
         sqlx::raw_sql(SCHEMA).execute(&mut connection).await?;
-        let checkpointer = SqlitePoolOptions::new().max_connections(1).connect_with(options.clone()).await?;
+        // No ping before each acquire: nothing can hang up on a SQLite connection (see `db::test_before_acquire`).
+        let pool = || SqlitePoolOptions::new().test_before_acquire(false);
+        let checkpointer = pool().max_connections(1).connect_with(options.clone()).await?;
         let last: i64 =
             sqlx::query_scalar("SELECT COALESCE(MAX(position), 0) FROM events").fetch_one(&mut connection).await?;
-        let readers = SqlitePoolOptions::new().max_connections(8).connect_with(options.read_only(true)).await?;
+        let readers = pool().max_connections(8).connect_with(options.read_only(true)).await?;
         let (head_tx, head) = watch::channel(Position(last as u64));
         let (writer, requests) = mpsc::channel(4 * GROUP_LIMIT);
         let recent = Arc::new(Mutex::new(Recent::default()));
