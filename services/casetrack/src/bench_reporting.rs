@@ -34,12 +34,15 @@ pub struct BenchReportingArgs {
 
 const SERVICES: &str = "ARRAY['hub','hub','hub','idva','isva','stalking','rj']";
 
-/// The units: attributes from the id by fixed strides, so every run makes the same rows.
+/// The units: attributes from the id by fixed strides, so every run makes the same rows. A unit's person is its
+/// number modulo 85% of the units, and its service follows from the person: so the other 15% are people's second
+/// referrals to the same service, which `reporting_ties` (distinct victims) counts. (Until 2026-12-06 the service
+/// followed from the unit, every second referral went to another service, and the ties were empty.)
 fn units_sql() -> String {
     format!(
         "INSERT INTO reporting_units (id, service, person_id, received_day, received_at, source, offence, \
          domestic_abuse, age_band, gender, ethnic_group, bame, disability, repeat_victim, stages, state, clock_start) \
-         SELECT 'u' || g, ({SERVICES})[1 + g % 7], 'p' || (g % ($1 * 85 / 100)), \
+         SELECT 'u' || g, ({SERVICES})[1 + (g % ($1 * 85 / 100)) % 7], 'p' || (g % ($1 * 85 / 100)), \
            to_char(DATE '2016-04-01' + (g % 3650)::int, 'YYYY-MM-DD'), \
            to_char(DATE '2016-04-01' + (g % 3650)::int, 'YYYY-MM-DD') || 'T10:00:00.000000Z', \
            (ARRAY['police_feed','police_feed','self_referral','partner'])[1 + (g / 7) % 4], \
