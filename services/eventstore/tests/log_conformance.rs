@@ -182,6 +182,26 @@ async fn a_stale_reader_sees_other_writers(h: impl Harness) {
     assert_eq!(events.iter().map(|e| e.version).collect::<Vec<_>>(), vec![1, 2, 3]);
 }
 
+/// A reader sees what another process writes to the same log: while its own process writes nothing (the embedded
+/// log asks its file now and then), and interleaved with what its own process writes; each commit once, in order.
+async fn a_reader_sees_another_processes_commits(h: impl Harness) {
+    let (here, elsewhere) = (h.open().await, h.open().await);
+    let mut commits = here.subscribe(here.head().await.unwrap()).await.unwrap();
+    let mut written = vec![here.append(request(&stream(), 0, vec![event(0)])).await.unwrap().position];
+    let mut seen = vec![next_commit(&mut commits).await.position];
+    // Caught up; now only the other process writes, then both by turns, the other last.
+    for n in 1..9 {
+        let log = if n > 2 && n % 2 == 1 { &here } else { &elsewhere };
+        written.push(log.append(request(&stream(), 0, vec![event(n)])).await.unwrap().position);
+    }
+    for n in 1..9 {
+        let commit = next_commit(&mut commits).await;
+        assert_eq!(n_of(&commit.events[0]), i64::from(n), "in the log's order");
+        seen.push(commit.position);
+    }
+    assert_eq!(seen, written, "every commit of both processes, once");
+}
+
 async fn a_thousand_event_aggregate_loads(h: impl Harness) {
     let target = stream();
     {
@@ -260,6 +280,10 @@ macro_rules! conformance {
             #[tokio::test]
             async fn a_stale_reader_sees_other_writers() {
                 super::a_stale_reader_sees_other_writers($harness).await
+            }
+            #[tokio::test]
+            async fn a_reader_sees_another_processes_commits() {
+                super::a_reader_sees_another_processes_commits($harness).await
             }
             #[tokio::test]
             async fn a_thousand_event_aggregate_loads() {

@@ -453,11 +453,23 @@ impl LogBackend for SqliteLog {
             let (tx, rx) = mpsc::channel::<LogResult<Commit>>(READ_BATCH_COMMITS as usize);
             tokio::spawn(async move {
                 let mut cursor = after;
+                // When the file was last asked for its head: at first, then at most every `POLL_INTERVAL`.
+                let mut asked: Option<tokio::time::Instant> = None;
                 loop {
-                    // This process's writer says how far it wrote; the file is asked only once that is read (for
-                    // what another process wrote), not by every reader at every commit.
+                    // This process's writer says how far it wrote. The file is asked (for what another process
+                    // wrote) only once that is read, and then at most every `POLL_INTERVAL`: asked each time a
+                    // reader caught up, twenty-odd readers made a query each per commit, a tenth of an embedded
+                    // server's CPU under a mix of commands.
                     let written_here = *head.borrow_and_update();
-                    let stored = if written_here > cursor { Ok(written_here) } else { stored_head(&pool).await };
+                    let due = asked.is_none_or(|at| at.elapsed() >= POLL_INTERVAL);
+                    let stored = if written_here > cursor {
+                        Ok(written_here)
+                    } else if due {
+                        asked = Some(tokio::time::Instant::now());
+                        stored_head(&pool).await
+                    } else {
+                        Ok(cursor)
+                    };
                     let latest = match stored {
                         Ok(latest) => latest,
                         Err(error) => {
@@ -467,11 +479,12 @@ impl LogBackend for SqliteLog {
                     };
                     let until = latest.min(Position(cursor.0 + READ_BATCH_COMMITS));
                     if until <= cursor {
-                        // Caught up: wait for this process's writer to move the head, or poll now and then for
-                        // another process's (the `rebuild` command reading while `serve` writes).
+                        // Caught up: wait for this process's writer to move the head, or for the time to ask the
+                        // file again for another process's (the `rebuild` command reading while `serve` writes).
+                        let next_ask = asked.map_or_else(tokio::time::Instant::now, |at| at + POLL_INTERVAL);
                         tokio::select! {
                             changed = head.changed() => if changed.is_err() { return },
-                            _ = tokio::time::sleep(POLL_INTERVAL) => {},
+                            _ = tokio::time::sleep_until(next_ask) => {},
                             _ = tx.closed() => return,
                         }
                         continue;
