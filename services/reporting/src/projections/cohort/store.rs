@@ -3,7 +3,7 @@
 
 use std::cmp::Ordering;
 
-use casetrack_eventstore::db::{Cell, OnConflict, Rows, fetch_in, write_rows};
+use casetrack_eventstore::db::{Cell, OnConflict, Rows, fetch_in};
 use casetrack_eventstore::projection::Known;
 use rustc_hash::FxHashMap;
 use sqlx::{AnyConnection, Row};
@@ -170,22 +170,22 @@ pub(super) async fn add_counts(
     deltas: FxHashMap<Key, i64>,
 ) -> sqlx::Result<()> {
     let [a, b, c, d, e] = columns;
-    let (mut new, mut others): (Vec<Vec<Cell>>, Vec<Vec<Cell>>) = (Vec::new(), Vec::new());
+    let mut rows: Vec<(bool, Vec<Cell>)> = Vec::new();
     for (stored, delta) in deltas.into_iter().filter(|(_, delta)| *delta != 0) {
-        let rows = if known.may_have_key(table, &stored) { &mut others } else { &mut new };
+        let new = !known.may_have_key(table, &stored);
         known.store_key(table, &stored);
         let (a, b, c, d, e) = stored;
-        rows.push(vec![a.into(), b.into(), c.into(), d.into(), e.into(), delta.into()]);
+        rows.push((new, vec![a.into(), b.into(), c.into(), d.into(), e.into(), delta.into()]));
     }
     // In the primary key's order: the same statements for the same batch, and the index filled in order (about a
     // quarter faster on PostgreSQL than in hash order).
     let order: Vec<usize> = key.iter().map(|k| columns.iter().position(|c| c == k).expect("a key column")).collect();
-    for rows in [&mut new, &mut others] {
-        rows.sort_unstable_by(|x, y| {
-            order.iter().map(|&i| x[i].cmp(&y[i])).find(|o| o.is_ne()).unwrap_or(Ordering::Equal)
-        });
+    rows.sort_unstable_by(|(_, x), (_, y)| {
+        order.iter().map(|&i| x[i].cmp(&y[i])).find(|o| o.is_ne()).unwrap_or(Ordering::Equal)
+    });
+    let mut split = Rows::default();
+    for (new, row) in rows {
+        split.push(new, row);
     }
-    let columns = [a, b, c, d, e, "count"];
-    write_rows(tx, table, &columns, OnConflict::New, &new).await?;
-    write_rows(tx, table, &columns, OnConflict::Add(&key, "count"), &others).await
+    split.write(tx, table, &[a, b, c, d, e, "count"], OnConflict::Add(&key, "count")).await
 }
