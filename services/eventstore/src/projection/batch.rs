@@ -153,9 +153,13 @@ impl Known {
         self.may_have_number(kind, hash_of(key))
     }
 
-    /// Notes that a row of `kind` is being stored under `key` (see [`Known::may_have_key`]).
-    pub fn store_key(&mut self, kind: &'static str, key: &impl std::hash::Hash) {
-        self.store_number(kind, hash_of(key));
+    /// Notes that a row of `kind` is being stored under `key`, and answers as [`Known::may_have_key`] did before:
+    /// whether one may have been stored under it already.
+    pub fn store_key(&mut self, kind: &'static str, key: &impl std::hash::Hash) -> bool {
+        match &mut self.keys {
+            None => true,
+            Some(keys) => !keys.entry(kind).or_default().insert(hash_of(key)),
+        }
     }
 
     fn may_have_number(&self, kind: &'static str, key: u128) -> bool {
@@ -200,11 +204,12 @@ mod tests {
         let key = ("hub", "2026-04-01", "gender", "female", "contacted");
         let mut live = Known::nothing();
         assert!(live.may_have_key("count", &key), "a live run knows nothing: every row may be stored");
-        live.store_key("count", &key);
+        assert!(live.store_key("count", &key));
         let mut rebuild = Known::from_empty();
         assert!(!rebuild.may_have_key("count", &key), "nothing is stored in emptied tables");
-        rebuild.store_key("count", &key);
+        assert!(!rebuild.store_key("count", &key), "stored for the first time");
         assert!(rebuild.may_have_key("count", &key));
+        assert!(rebuild.store_key("count", &key), "stored again");
         assert!(!rebuild.may_have_key("count", &("hub", "2026-04-01", "gender", "male", "contacted")));
         assert!(!rebuild.may_have_key("tie", &key), "each kind apart");
     }

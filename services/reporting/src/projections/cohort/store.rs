@@ -172,8 +172,7 @@ pub(super) async fn add_counts(
     let [a, b, c, d, e] = columns;
     let mut rows: Vec<(bool, Vec<Cell>)> = Vec::new();
     for (stored, delta) in deltas.into_iter().filter(|(_, delta)| *delta != 0) {
-        let new = !known.may_have_key(table, &stored);
-        known.store_key(table, &stored);
+        let new = !known.store_key(table, &stored);
         let (a, b, c, d, e) = stored;
         rows.push((new, vec![a.into(), b.into(), c.into(), d.into(), e.into(), delta.into()]));
     }
